@@ -1,0 +1,164 @@
+"""Quantizers: forward values, gradients against the spec's formulas written here in
+NumPy (independently of the closed forms in keras_fda), and serialization."""
+import math
+
+import larq as lq
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_fda
+from keras_fda import quantizers as kq
+
+# A grid that includes exact zeros, the clip edges |x| = 1 and points beyond them.
+GRID = np.concatenate(
+    [np.linspace(-1.5, 1.5, 301), [0.0, -0.0, 1.0, -1.0, 1e-7, -1e-7, 0.873, 0.874]]
+).astype(np.float32)
+
+
+def numpy_fda(x, n, omega=0.1, clip=True):
+    """The defining sum of cosines, term by term (ESTIMATORS.md)."""
+    x = x.astype(np.float64)
+    total = sum(np.cos((2 * i + 1) * omega * x) for i in range(n + 1))
+    grad = 4 * omega / math.pi * total
+    return np.where(np.abs(x) > 1, 0.0, grad) if clip else grad
+
+
+def numpy_ede(x, t, k):
+    return k * t * (1 - np.tanh(t * x.astype(np.float64)) ** 2)
+
+
+def numpy_approx_sign(x):
+    x = x.astype(np.float64)
+    return np.where(np.abs(x) < 1, 2 - 2 * np.abs(x), 0.0)
+
+
+def gradient(quantizer, x, training=True):
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = quantizer(x, training=training)
+    return y.numpy(), tape.gradient(y, x).numpy()
+
+
+def expected_sign(x):
+    return np.where(x < 0, -1.0, 1.0)
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 9, 17, 18])
+def test_fda_gradient_matches_fourier_sum(n):
+    y, g = gradient(kq.FDA(n_terms=n), GRID)
+    np.testing.assert_array_equal(y, expected_sign(GRID))
+    np.testing.assert_allclose(g, numpy_fda(GRID, n), rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("omega", [0.05, 0.1, 0.5])
+def test_fda_gradient_without_clip_other_omega(omega):
+    _, g = gradient(kq.FDA(n_terms=9, omega=omega, clip=False), GRID)
+    np.testing.assert_allclose(g, numpy_fda(GRID, 9, omega, clip=False), rtol=2e-5, atol=2e-6)
+
+
+def test_fda_gradient_at_zero_and_clip_edges():
+    _, g = gradient(kq.FDA(n_terms=9), np.array([0.0, 1.0, -1.0, 1.0001], np.float32))
+    assert g[0] == pytest.approx(4 * 0.1 / math.pi * 10, rel=1e-6)  # n + 1 cosines of 0
+    assert g[1] == pytest.approx(numpy_fda(np.array([1.0]), 9)[0], rel=1e-5)  # kept at |x| = 1
+    assert g[2] == g[1]
+    assert g[3] == 0.0  # clipped beyond
+
+
+def test_fda_negative_lobe_for_n_17():
+    """The spec's caution: with n = 17, w = 0.1 the estimate is negative for |x| > 0.873."""
+    _, g = gradient(kq.FDA(n_terms=17), np.array([0.86, 0.872, 0.875, 0.95, -0.95], np.float32))
+    assert g[0] > 0 and g[1] > 0
+    assert (g[2:] < 0).all()
+
+
+@pytest.mark.parametrize("t", [0.1, 1.0, 3.7, 10.0])
+def test_ede_gradient(t):
+    k = max(1.0, 1.0 / t)
+    y, g = gradient(kq.EDE(t=t), GRID)
+    np.testing.assert_array_equal(y, expected_sign(GRID))
+    np.testing.assert_allclose(g, numpy_ede(GRID, t, k), rtol=1e-5, atol=1e-6)
+
+
+def test_ede_explicit_k():
+    _, g = gradient(kq.EDE(t=2.0, k=3.0), GRID)
+    np.testing.assert_allclose(g, numpy_ede(GRID, 2.0, 3.0), rtol=1e-5, atol=1e-6)
+
+
+def test_approx_sign_gradient_matches_formula_and_larq():
+    y, g = gradient(kq.ApproxSign(), GRID)
+    np.testing.assert_array_equal(y, expected_sign(GRID))
+    np.testing.assert_allclose(g, numpy_approx_sign(GRID), rtol=1e-6, atol=1e-7)
+    _, g_larq = gradient(lq.quantizers.get("approx_sign"), GRID)
+    np.testing.assert_allclose(g, g_larq, atol=1e-7)
+
+
+@pytest.mark.parametrize("alias", ["fda", "ede", "fda_approx_sign"])
+def test_inference_forward_is_larq_sign(alias):
+    quantizer = lq.quantizers.get(alias)
+    y, _ = gradient(quantizer, GRID, training=False)
+    np.testing.assert_array_equal(y, lq.math.sign(GRID).numpy())
+    np.testing.assert_array_equal(y[GRID == 0], 1.0)  # sign(0) = +1
+
+
+def test_aliases_resolve_to_our_classes():
+    assert isinstance(lq.quantizers.get("fda"), kq.FDA)
+    assert isinstance(lq.quantizers.get("ede"), kq.EDE)
+    assert isinstance(lq.quantizers.get("fda_approx_sign"), kq.ApproxSign)
+    # Larq's own alias is left alone.
+    assert isinstance(lq.quantizers.get("approx_sign"), lq.quantizers.ApproxSign)
+
+
+def test_schedule_variable_changes_gradient_without_new_quantizer():
+    quantizer = kq.FDA(n_terms=9)
+    _, g9 = gradient(quantizer, GRID)
+    quantizer.n_terms_variable.assign(17.0)
+    _, g17 = gradient(quantizer, GRID)
+    np.testing.assert_allclose(g9, numpy_fda(GRID, 9), rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(g17, numpy_fda(GRID, 17), rtol=2e-5, atol=2e-6)
+
+
+def test_scale_weights_uses_detached_per_channel_mean():
+    w = np.random.default_rng(0).normal(size=(3, 3, 4, 5)).astype(np.float32)
+    quantizer = kq.FDA(scale_weights=True, target="weights")
+    y, g = gradient(quantizer, w)
+    scale = np.abs(w).mean(axis=(0, 1, 2))
+    np.testing.assert_allclose(y, expected_sign(w) * scale, rtol=1e-6)
+    # detached: the gradient is the estimator's times the scale, no term through mean|w|
+    np.testing.assert_allclose(g, numpy_fda(w, 9) * scale, rtol=2e-5, atol=2e-6)
+    # activations are never scaled
+    y_act, _ = gradient(kq.FDA(scale_weights=True, target="activations"), w)
+    np.testing.assert_array_equal(y_act, expected_sign(w))
+
+
+@pytest.mark.parametrize(
+    "quantizer",
+    [
+        kq.FDA(n_terms=5, omega=0.2, clip=False, noise_adaptation=True, noise_reduction=8),
+        kq.EDE(t=0.5, k=2.0, scale_weights=True, target="weights"),
+        kq.ApproxSign(noise_adaptation=True, noise_eta="linear"),
+        kq.NoiseAdapted("ste_sign", noise_eta="none", noise_alpha=0.05),
+    ],
+    ids=["fda", "ede", "approx_sign", "noise_adapted"],
+)
+def test_get_config_round_trip(quantizer):
+    config = quantizer.get_config()
+    restored = type(quantizer).from_config(config)
+    assert restored.get_config() == config
+    serialized = lq.quantizers.serialize(quantizer)
+    again = lq.quantizers.get(serialized)
+    assert type(again) is type(quantizer)
+    assert again.get_config() == config
+
+
+def test_precision_is_one_for_model_summaries():
+    for cls in (kq.FDA, kq.EDE, kq.ApproxSign, kq.NoiseAdapted):
+        assert cls.precision == 1
+
+
+def test_invalid_arguments_are_rejected():
+    with pytest.raises(ValueError, match="target"):
+        kq.FDA(target="bias")
+    with pytest.raises(ValueError, match="eta"):
+        keras_fda.NoiseAdaptation(eta="cos")
