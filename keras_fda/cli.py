@@ -74,7 +74,7 @@ def plot(output, n_terms):
 @click.option("--estimators", default="ste_sign,approx_sign,ede,fda,fda+noise",
               show_default=True, help=ESTIMATOR_HELP)
 @click.option("--epochs", default=3, show_default=True, type=click.IntRange(1))
-@click.option("--train-subset", default=20000, show_default=True, type=click.IntRange(0),
+@click.option("--train-subset", default=10000, show_default=True, type=click.IntRange(0),
               help="training images to use (0: all 60,000)")
 @click.option("--data-dir", default=None, type=click.Path(file_okay=False),
               help="Fashion-MNIST idx files (default: the Debian dataset-fashion-mnist path)")
