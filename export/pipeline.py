@@ -100,9 +100,14 @@ def export_model(model_path, target, output, cpu=None, board=None, force=False, 
     if int8:
         from keras_fda.export import int8 as int8_mod
 
-        data = verify.load_inputs(calibration, model)
+        labels = None
+        if calibration.endswith(".npz"):
+            data, labels = int8_mod.load_labelled(calibration)
+            data = verify.check_shape(data, model, calibration)
+        else:
+            data = verify.load_inputs(calibration, model)
         reference, int8_report = int8_mod.quantize_model(
-            model, data, fine_tune_epochs=fine_tune_epochs, log=log)
+            model, data, fine_tune_epochs=fine_tune_epochs, labels=labels, log=log)
 
     with step(f"converting with the LCE converter (target {target.converter_target}"
               f"{', int8 input/output' if int8 else ''})", log):
@@ -116,8 +121,10 @@ def export_model(model_path, target, output, cpu=None, board=None, force=False, 
     for finding in found:
         warn(str(finding))
     if int8_report:
-        for line in int8_report.get("float_ops_text", []):
-            warn(line)
+        int8_report["float_ops"] = int8_mod.float_ops(graph)
+        if int8_report["float_ops"]:
+            warn("int8: these ops still compute in float: " + ", ".join(
+                f"{name} x{n}" for name, n in int8_report["float_ops"].items()))
 
     tol = _tolerance(int8, tolerance, graph)
     top1_min = min_top1 if min_top1 is not None else (
@@ -160,6 +167,7 @@ def export_model(model_path, target, output, cpu=None, board=None, force=False, 
                               for f in found if not f.binarized],
             "advice": [{"layer": f.layer, "message": f.message} for f in found if f.binarized],
             "float_ops": int8_report["float_ops"] if int8_report else None,
+            "int8_annotated_layers": int8_report["annotated"] if int8_report else None,
             "versions": _versions(int8),
             "chip": chips.manifest_entry(core, chip_board) if core else None,
         }

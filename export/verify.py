@@ -40,7 +40,6 @@ def make_inputs(model, count, value_range, seed=0):
 
 def load_inputs(path, model):
     """Inputs from a .npy file: shape (N, *input) or one sample (*input)."""
-    shape = tuple(model.inputs[0].shape.as_list()[1:])
     if not os.path.isfile(path):
         raise KerasFDAError(f"no such file: {path} (the inputs must be a .npy array)")
     try:
@@ -50,6 +49,12 @@ def load_inputs(path, model):
                             "save the inputs with numpy.save")
     if not isinstance(data, np.ndarray) or not np.issubdtype(data.dtype, np.number):
         raise KerasFDAError(f"{path} does not hold a numeric array")
+    return check_shape(data, model, path)
+
+
+def check_shape(data, model, path):
+    """`data` as float32 (N, *input), or `KerasFDAError` naming `path`."""
+    shape = tuple(model.inputs[0].shape.as_list()[1:])
     if data.shape == shape:
         data = data[None]
     if data.shape[1:] != shape or data.shape[0] == 0:

@@ -204,3 +204,69 @@ def test_every_cpu_resolves_to_a_board(cpu):
     core, board = chips.resolve(cpu)
     assert core.name == cpu and board.cpu == cpu
     assert board.flash_bytes > 0 and board.ram_bytes > 0
+
+
+@pytest.fixture(scope="module")
+def int8_packages(workdir, saved_models):
+    """small_bnn with --int8, calibrated on 128 inputs, for a Linux and the Cortex-M target."""
+    calibration = str(workdir / "calibration.npy")
+    np.save(calibration, np.random.default_rng(7).uniform(-1, 1, (128, 28, 28, 1))
+            .astype(np.float32))
+    out = {}
+    for target, cpu in (("arm64", None), ("cortex-m", "cortex-m4")):
+        folder = str(workdir / f"int8-{target}")
+        export_model(saved_models["small_bnn"], target, folder, cpu=cpu, int8=True,
+                     calibration=calibration, log=lambda _: None)
+        out[target] = folder
+    return out
+
+
+@pytest.mark.parametrize("target", ["arm64", "cortex-m"])
+def test_int8_export(int8_packages, target):
+    from larq_compute_engine.tflite.python.interpreter import Interpreter
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    folder = int8_packages[target]
+    manifest = read_manifest(folder)
+    path = os.path.join(folder, "model.tflite")
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(open(path, "rb").read(), 0))
+    graph = model.subgraphs[0]
+    names = tflite_op_names(path)
+    ops = collections.Counter(names)
+    expected = export_models.SMALL_BNN_EXPECTED
+    assert ops["LceBconv2d"] == expected["LceBconv2d"]
+    assert ops["LceQuantize"] == expected["LceQuantize"]
+    # the float stem and classifier became int8 builtin ops
+    for op, name in zip(graph.operators, names):
+        if name in ("CONV_2D", "FULLY_CONNECTED"):
+            assert graph.tensors[op.inputs[0]].type == schema.TensorType.INT8
+    assert manifest["macs"] == {"binary": expected["binary_macs"], "float": 0,
+                                "int8": expected["float_macs"]}
+    # int8 in, int8 out, with the scales from the flatbuffer
+    in_tensor = graph.tensors[graph.inputs[0]]
+    out_tensor = graph.tensors[graph.outputs[0]]
+    assert in_tensor.type == out_tensor.type == schema.TensorType.INT8
+    assert manifest["input"]["dtype"] == manifest["output"]["dtype"] == "int8"
+    assert manifest["input"]["scale"] == pytest.approx(float(in_tensor.quantization.scale[0]))
+    assert manifest["output"]["zero_point"] == int(out_tensor.quantization.zeroPoint[0])
+    # verification: against the quantization-aware Keras model, within 2 output steps
+    figures = manifest["verification"]
+    step = float(out_tensor.quantization.scale[0])
+    assert figures["threshold"] == pytest.approx(2 * step)
+    assert figures["max_abs_diff"] <= 2 * step
+    assert figures["top1_agreement"] >= 0.9
+    # samples as the model takes them, and the LCE outputs reproduce
+    x = np.load(os.path.join(folder, "sample_input.npy"))
+    assert x.dtype == np.int8
+    lce = Interpreter(open(path, "rb").read()).predict(x)
+    np.testing.assert_array_equal(lce, np.load(os.path.join(folder, "sample_output_lce.npy")))
+    # what stays float is reported: the second binary conv's float output and what follows
+    assert manifest["float_ops"] and "LceBconv2d" in manifest["float_ops"]
+    assert manifest["int8_annotated_layers"] == ["stem", "batch_normalization", "classifier"]
+
+
+def test_int8_needs_calibration(saved_models, tmp_path):
+    result = CliRunner().invoke(main, ["export", saved_models["small_bnn"], "--target",
+                                       "arm64", "--int8", "-o", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert "--calibration" in result.stderr and len(result.stderr.strip().splitlines()) == 1
