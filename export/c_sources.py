@@ -119,18 +119,18 @@ int main(int argc, char **argv) {{
 """
 
 MAKEFILE = """# Build kfda_run for {target} on the device itself (e.g. a Raspberry Pi):   make
-# or cross-compile from a Debian/Ubuntu machine:   make CC={cross_compiler}
+# or cross-compile from a Debian/Ubuntu machine:   make CC={cross_compiler} LDFLAGS=-static
 # KFDA_DIR is the keras-fda C runtime (firmware/include and firmware/src); the export
 # copies it to ./kfda when keras-fda was installed with it.
 CC ?= gcc
 KFDA_DIR ?= kfda
 CFLAGS ?= -O3 {arch_flags}
-CFLAGS += -std=c11 -Wall -I$(KFDA_DIR)/include
+KFDA_CFLAGS = -std=c11 -Wall -I$(KFDA_DIR)/include
 SOURCES = main.c $(wildcard $(KFDA_DIR)/src/*.c) $(wildcard $(KFDA_DIR)/src/kernels/*.c)
 
 kfda_run: $(SOURCES)
 	@test -f $(KFDA_DIR)/include/kfda/kfda.h || {{ echo "no keras-fda runtime in $(KFDA_DIR): set KFDA_DIR=<repo>/firmware"; exit 1; }}
-	$(CC) $(CFLAGS) -o $@ $(SOURCES) -lm
+	$(CC) $(CFLAGS) $(KFDA_CFLAGS) -o $@ $(SOURCES) $(LDFLAGS) -lm
 
 run: kfda_run
 	./kfda_run model.tflite sample_input.bin sample_output_lce.bin 10

@@ -170,3 +170,28 @@ def test_inspect_bad_input(files, tmp_path):
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines()[0].startswith("keras-fda: error: ")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_plan_hook_bad_kfda_host(files, tmp_path, monkeypatch):
+    not_a_tool = tmp_path / "kfda_host"
+    not_a_tool.write_text("nothing")
+    monkeypatch.setenv("KFDA_HOST", str(not_a_tool))
+    out = str(tmp_path / "out")
+    result = run(["export", files["good"], "--target", "cortex-m", "-o", out])
+    assert_one_line_error(result, out, ["KFDA_HOST"])
+
+
+def test_plan_hook_uses_firmware_planner(files, tmp_path):
+    """With the firmware's kfda_host built, arena_bytes is its plan, at least the
+    activation lower bound."""
+    import json
+
+    from keras_fda.export import plan
+
+    if plan.find_tool() is None:
+        pytest.skip("the firmware's kfda_host is not built (make -C firmware)")
+    out = tmp_path / "out"
+    result = run(["export", files["good"], "--target", "cortex-m", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["arena_bytes"] >= manifest["activation_lower_bound_bytes"] > 0
