@@ -96,5 +96,80 @@ def demo(estimators, epochs, train_subset, data_dir, seed, output):
     )
 
 
+# --- Export (keras_fda.export) --------------------------------------------------------
+
+
+def _value_range(text):
+    if text is None:
+        return None
+    try:
+        low, high = (float(v) for v in text.split(","))
+    except ValueError:
+        raise KerasFDAError(f"--input-range must be two numbers LOW,HIGH, got {text!r}")
+    if not low < high:
+        raise KerasFDAError(f"--input-range needs LOW < HIGH, got {text!r}")
+    return low, high
+
+
+@main.command("export")
+@click.argument("model", required=False)
+@click.option("--target", "-t", default=None,
+              help="arm64, armv7 (Arm Linux) or cortex-m (bare metal; choose --cpu)")
+@click.option("--cpu", default=None, help="cortex-m core: cortex-m0plus, cortex-m3, cortex-m4 "
+              "(default), cortex-m7, cortex-m33, cortex-m55")
+@click.option("--board", default=None, help="check flash/RAM against this board instead of "
+              "the core's reference board (see --list-cpus)")
+@click.option("--output", "-o", default="out", show_default=True,
+              help="package folder to write (must be new or empty unless --force)")
+@click.option("--force", is_flag=True, help="replace a non-empty --output")
+@click.option("--int8", is_flag=True, help="quantize the float layers to int8 (tfmot) "
+              "and convert with int8 input and output")
+@click.option("--calibration", default=None, help="--int8: representative inputs (.npy)")
+@click.option("--fine-tune-epochs", default=0, show_default=True, type=int,
+              help="--int8: quantization-aware fine-tune epochs (needs labels: an .npz "
+              "with x and y as --calibration)")
+@click.option("--verify-inputs", default=None, help="inputs (.npy) to verify on; default: "
+              "synthetic inputs in the model's input range")
+@click.option("--num-verify", default=16, show_default=True, type=int,
+              help="number of synthetic inputs to verify on")
+@click.option("--input-range", default=None, help="LOW,HIGH of the synthetic inputs "
+              "(default: -1,1, or 0,255 when the model starts with Rescaling)")
+@click.option("--tolerance", default=None, type=float, help="largest max abs diff allowed "
+              "between the LCE interpreter and Keras (default 1e-4; int8: 2 output steps)")
+@click.option("--min-top1", default=None, type=float, help="smallest top-1 agreement "
+              "allowed (default 1.0; int8: 0.9)")
+@click.option("--list-cpus", is_flag=True, help="print the supported cores and boards, exit")
+@one_line_errors
+def export_command(model, target, cpu, board, output, force, int8, calibration,
+                   fine_tune_epochs, verify_inputs, num_verify, input_range, tolerance,
+                   min_top1, list_cpus):
+    """Convert MODEL (.keras or SavedModel) with LCE into a verified package for --target."""
+    if list_cpus:
+        from keras_fda.export.chips import format_table
+
+        click.echo(format_table())
+        return
+    if model is None:
+        raise KerasFDAError("missing MODEL: keras-fda export model.keras --target arm64")
+    if target is None:
+        raise KerasFDAError("missing --target: arm64, armv7 or cortex-m")
+    from keras_fda.export import export_model
+
+    export_model(model, target, output, cpu=cpu, board=board, force=force, int8=int8,
+                 calibration=calibration, fine_tune_epochs=fine_tune_epochs,
+                 verify_inputs=verify_inputs, num_verify=num_verify,
+                 tolerance=tolerance, min_top1=min_top1, value_range=_value_range(input_range))
+
+
+@main.command("inspect")
+@click.argument("path")
+@one_line_errors
+def inspect_command(path):
+    """Print the op table, binary vs float MACs and sizes of a .tflite (or package folder)."""
+    from keras_fda.export import inspect_path
+
+    click.echo(inspect_path(path))
+
+
 if __name__ == "__main__":
     main()

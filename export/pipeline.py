@@ -1,0 +1,186 @@
+"""`export_model`: the whole export, from a `.keras` file to a verified package folder.
+
+Order matters for the user: every check that needs no TensorFlow (target, cpu, output
+folder, the file's type) runs first and fails in a second; then load, (int8 annotate and
+calibrate), convert, check ops, report what did not binarize, verify against the LCE
+interpreter, check the chip, and only then move the package into place.
+"""
+import os
+import platform
+
+import numpy as np
+
+from keras_fda.errors import KerasFDAError
+from keras_fda.export import binarization, chips, graph as graph_mod, package, plan, verify
+from keras_fda.export.loading import check_model_path, load_model
+from keras_fda.export.progress import say, step, warn
+from keras_fda.export.targets import SUPPORTED_OPS, get_target
+
+MANIFEST_FORMAT = 1
+SAMPLE_COUNT = 4
+
+
+def _versions(int8):
+    import importlib.metadata as metadata
+
+    names = ["keras-fda", "tensorflow", "tf-keras", "larq", "larq-compute-engine", "numpy"]
+    if int8:
+        names.append("tensorflow-model-optimization")
+    out = {"python": platform.python_version()}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _layer_of(tensor_name):
+    parts = tensor_name.split(";")[0].split("/")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def check_ops(graph, target):
+    """Fail when the graph holds an op the keras-fda runtime does not implement."""
+    for op in graph.ops:
+        if op.type not in SUPPORTED_OPS:
+            raise KerasFDAError(
+                f"layer '{_layer_of(op.outputs[0].name)}' converts to {op.type}, which the "
+                f"keras-fda runtime does not run on {target.name}; replace that layer "
+                f"(supported ops: {', '.join(sorted(SUPPORTED_OPS))})")
+
+
+def _tolerance(int8, tolerance, graph):
+    if tolerance is not None:
+        return float(tolerance)
+    if not int8:
+        return verify.DEFAULT_FLOAT_TOLERANCE
+    scale = graph.outputs[0].scale
+    scale = max(scale) if isinstance(scale, list) else scale
+    return verify.DEFAULT_INT8_STEPS * float(scale or 1.0)
+
+
+def export_model(model_path, target, output, cpu=None, board=None, force=False, int8=False,
+                 calibration=None, fine_tune_epochs=0, verify_inputs=None, num_verify=16,
+                 tolerance=None, min_top1=None, value_range=None, log=say):
+    """Export the model at `model_path` for `target` into the folder `output`.
+
+    Returns the manifest (also written to `output/manifest.json`).
+    """
+    target = get_target(target)
+    if target.linux:
+        if cpu is not None or board is not None:
+            raise KerasFDAError(f"--cpu and --board apply to --target cortex-m, not {target.name}")
+        core = chip_board = None
+    else:
+        core, chip_board = chips.resolve(cpu, board)
+    if int8 and calibration is None:
+        raise KerasFDAError("--int8 needs --calibration data.npy (representative inputs, "
+                            "N x the model's input shape) to set the int8 ranges")
+    if calibration is not None and not int8:
+        raise KerasFDAError("--calibration applies only with --int8")
+    if num_verify < 1:
+        raise KerasFDAError("--num-verify must be at least 1")
+    package.check_output(output, force)
+    check_model_path(model_path)
+
+    with step(f"loading {model_path}", log):
+        model = load_model(model_path)
+    if verify_inputs is not None:
+        inputs = verify.load_inputs(verify_inputs, model)
+        value_range = (float(inputs.min()), float(inputs.max()))
+        source = verify_inputs
+    else:
+        value_range = tuple(value_range) if value_range else verify.input_range(model)
+        inputs = verify.make_inputs(model, num_verify, value_range)
+        source = f"synthetic, uniform in [{value_range[0]:g}, {value_range[1]:g}]"
+
+    reference = model
+    int8_report = None
+    if int8:
+        from keras_fda.export import int8 as int8_mod
+
+        labels = None
+        if calibration.endswith(".npz"):
+            data, labels = int8_mod.load_labelled(calibration)
+            data = verify.check_shape(data, model, calibration)
+        else:
+            data = verify.load_inputs(calibration, model)
+        reference, int8_report = int8_mod.quantize_model(
+            model, data, fine_tune_epochs=fine_tune_epochs, labels=labels, log=log)
+
+    with step(f"converting with the LCE converter (target {target.converter_target}"
+              f"{', int8 input/output' if int8 else ''})", log):
+        from keras_fda.export.convert import convert
+
+        flatbuffer = convert(reference, target, int8=int8)
+    graph = graph_mod.read_graph(flatbuffer)
+    check_ops(graph, target)
+
+    found = binarization.findings(model, graph)
+    for finding in found:
+        warn(str(finding))
+    if int8_report:
+        int8_report["float_ops"] = int8_mod.float_ops(graph)
+        if int8_report["float_ops"]:
+            warn("int8: these ops still compute in float: " + ", ".join(
+                f"{name} x{n}" for name, n in int8_report["float_ops"].items()))
+
+    tol = _tolerance(int8, tolerance, graph)
+    top1_min = min_top1 if min_top1 is not None else (
+        verify.DEFAULT_INT8_MIN_TOP1 if int8 else verify.DEFAULT_MIN_TOP1)
+    with step(f"verifying against the LCE interpreter on {len(inputs)} inputs", log):
+        figures, lce_in, lce_raw = verify.verify(reference, flatbuffer, inputs, tol, top1_min)
+    figures["source"] = source
+    top1 = figures["top1_agreement"]
+    log(f"verification: max abs diff {figures['max_abs_diff']:.3g} (threshold {tol:g}), "
+        f"top-1 agreement {'n/a' if top1 is None else f'{100 * top1:.1f}%'}")
+
+    model_name = os.path.splitext(os.path.basename(os.path.normpath(model_path)))[0]
+    with package.staging(output) as (folder, commit):
+        tflite_path = os.path.join(folder, "model.tflite")
+        with open(tflite_path, "wb") as f:
+            f.write(flatbuffer)
+        arena = plan.arena_bytes(tflite_path)
+        lower_bound = graph.activation_peak_bytes()
+        if chip_board is not None:
+            chips.check_fits(chip_board, graph.flatbuffer_bytes,
+                             arena if arena is not None else lower_bound,
+                             arena_is_estimate=arena is None)
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "model": model_name,
+            "target": target.name,
+            "cpu": core.name if core else None,
+            "input": graph_mod.io_details(graph.inputs[0]),
+            "output": graph_mod.io_details(graph.outputs[0]),
+            "input_range": list(value_range),
+            "int8": bool(int8),
+            "ops": graph.op_counts(),
+            "macs": graph.macs(),
+            "weight_bytes": graph.weight_bytes(),
+            "flatbuffer_bytes": graph.flatbuffer_bytes,
+            "arena_bytes": arena,
+            "activation_lower_bound_bytes": lower_bound,
+            "verification": figures,
+            "not_binarized": [{"layer": f.layer, "message": f.message}
+                              for f in found if not f.binarized],
+            "advice": [{"layer": f.layer, "message": f.message} for f in found if f.binarized],
+            "float_ops": int8_report["float_ops"] if int8_report else None,
+            "int8_annotated_layers": int8_report["annotated"] if int8_report else None,
+            "versions": _versions(int8),
+            "chip": chips.manifest_entry(core, chip_board) if core else None,
+        }
+        count = min(SAMPLE_COUNT, len(lce_in))
+        package.write_samples(folder, np.asarray(lce_in[:count]), np.asarray(lce_raw[:count]))
+        if target.linux:
+            manifest["runtime_included"] = package.write_linux_driver(folder, target, model_name)
+        else:
+            package.write_model_data(folder, flatbuffer, model_name, core.name)
+        package.write_manifest(folder, manifest)
+        commit()
+    log(f"wrote {output}: model.tflite {graph.flatbuffer_bytes:,} bytes, "
+        f"{manifest['ops'].get('LceBconv2d', 0)} LceBconv2d, "
+        f"{manifest['macs']['binary']:,} binary / {manifest['macs']['float']:,} float / "
+        f"{manifest['macs']['int8']:,} int8 MACs")
+    return manifest

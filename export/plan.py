@@ -1,0 +1,70 @@
+"""The tensor arena a model needs: the firmware's own planner when it is built.
+
+The firmware (branch `firmware`) builds a native host tool, `kfda_host`, whose
+`kfda_host plan model.tflite` prints JSON with `arena_bytes`: the memory plan its
+runtime will really use. `arena_bytes()` runs it when it can be found and returns
+None otherwise, so the export works before the firmware exists and picks the real
+number up as soon as it does.
+
+Where it is looked for, first match wins:
+1. the `KFDA_HOST` environment variable (a path to the executable);
+2. `kfda_host` in the firmware's build folders (`firmware/build/`, `firmware/build/host/`);
+3. `kfda_host` on PATH.
+
+Until then the chip check uses `Graph.activation_peak_bytes()`, a lower bound (the
+buffers one op reads and writes at once), so it only rejects models that cannot fit
+whatever the plan.
+"""
+import json
+import os
+import shutil
+import subprocess
+
+from keras_fda.errors import KerasFDAError
+
+TOOL = "kfda_host"
+
+
+def find_tool():
+    """Path of the firmware's `kfda_host`, or None when it is not built."""
+    explicit = os.environ.get("KFDA_HOST")
+    if explicit:
+        if not (os.path.isfile(explicit) and os.access(explicit, os.X_OK)):
+            raise KerasFDAError(f"KFDA_HOST={explicit} is not an executable file; unset it or "
+                                "point it at the firmware's built kfda_host")
+        return explicit
+    try:
+        from keras_fda.firmware import source_dir
+
+        firmware = source_dir()
+    except ImportError:
+        firmware = None
+    if firmware:
+        for folder in ("build", os.path.join("build", "host")):
+            candidate = os.path.join(firmware, folder, TOOL)
+            if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+                return candidate
+    return shutil.which(TOOL)
+
+
+def arena_bytes(tflite_path, timeout=60):
+    """The firmware's planned arena for the model at `tflite_path`, or None if the
+    planner is not built. A planner that runs and fails is an error: the model is one
+    the firmware cannot run."""
+    tool = find_tool()
+    if tool is None:
+        return None
+    try:
+        done = subprocess.run([tool, "plan", tflite_path], capture_output=True, text=True,
+                              timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise KerasFDAError(f"{tool} plan failed to run ({error})")
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise KerasFDAError(f"the firmware's planner rejects the model: {reason}")
+    try:
+        value = json.loads(done.stdout)["arena_bytes"]
+    except (ValueError, KeyError, TypeError):
+        raise KerasFDAError(f"{tool} plan printed no JSON with arena_bytes; "
+                            "rebuild the firmware's host tool")
+    return int(value)

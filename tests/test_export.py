@@ -1,0 +1,272 @@
+"""Export the example-style models for every target and check the packages against
+independent oracles: counts worked out from the architecture (export_models.py), the
+LCE interpreter, Keras, and TensorFlow's own flatbuffer schema."""
+import collections
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from click.testing import CliRunner
+
+import export_models
+from keras_fda.cli import main
+from keras_fda.export import export_model
+
+TARGETS = ["arm64", "armv7", "cortex-m"]
+MODELS = {
+    "small_bnn": (export_models.small_bnn, export_models.SMALL_BNN_EXPECTED),
+    "bireal_style": (export_models.bireal_style, export_models.BIREAL_EXPECTED),
+}
+CONTRACT_KEYS = {"format", "target", "cpu", "input", "output", "ops", "macs", "weight_bytes",
+                 "flatbuffer_bytes", "arena_bytes", "verification", "versions", "chip"}
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("export")
+
+
+@pytest.fixture(scope="module")
+def saved_models(workdir):
+    paths = {}
+    for name, (build, _) in MODELS.items():
+        paths[name] = str(workdir / f"{name}.keras")
+        build().save(paths[name])
+    return paths
+
+
+@pytest.fixture(scope="module")
+def packages(workdir, saved_models):
+    """Every model exported for every target, once for the module."""
+    out = {}
+    for name, path in saved_models.items():
+        for target in TARGETS:
+            folder = str(workdir / f"{name}-{target}")
+            cpu = "cortex-m7" if target == "cortex-m" else None
+            export_model(path, target, folder, cpu=cpu, log=lambda _: None)
+            out[name, target] = folder
+    return out
+
+
+def tflite_op_names(path):
+    """Op names read with TensorFlow's flatbuffer schema, not the export's reader."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(open(path, "rb").read(), 0))
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    codes = [c.customCode.decode() if c.customCode else
+             names[max(c.builtinCode, c.deprecatedBuiltinCode)] for c in model.operatorCodes]
+    return [codes[op.opcodeIndex] for op in model.subgraphs[0].operators]
+
+
+def read_manifest(folder):
+    with open(os.path.join(folder, "manifest.json")) as f:
+        return json.load(f)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("name", list(MODELS))
+def test_op_table_and_macs(packages, name, target):
+    folder = packages[name, target]
+    expected = MODELS[name][1]
+    manifest = read_manifest(folder)
+    ops = collections.Counter(tflite_op_names(os.path.join(folder, "model.tflite")))
+    assert ops["LceBconv2d"] == expected["LceBconv2d"]
+    assert ops["LceQuantize"] == expected["LceQuantize"]
+    assert ops["LceBMaxPool2d"] == expected.get("LceBMaxPool2d", 0)
+    assert manifest["ops"] == dict(ops)
+    assert manifest["macs"] == {"binary": expected["binary_macs"],
+                                "float": expected["float_macs"], "int8": 0}
+    assert CONTRACT_KEYS <= set(manifest)
+    assert manifest["format"] == 1 and manifest["target"] == target
+    assert manifest["flatbuffer_bytes"] == os.path.getsize(os.path.join(folder, "model.tflite"))
+    assert 0 < manifest["weight_bytes"] < manifest["flatbuffer_bytes"]
+
+
+def test_bireal_bconv_attributes(packages):
+    """Same-one padding and the stride-2 block survive conversion."""
+    from keras_fda.export.graph import read_graph
+
+    graph = read_graph(open(os.path.join(packages["bireal_style", "arm64"], "model.tflite"),
+                            "rb").read())
+    bconvs = [op for op in graph.ops if op.type == "LceBconv2d"]
+    assert [op.options["pad_values"] for op in bconvs] == [1, 1, 1]
+    assert sorted(op.options["stride_height"] for op in bconvs) == [1, 1, 2]
+    assert [op.options["channels_in"] for op in bconvs] == [32, 32, 64]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("name", list(MODELS))
+def test_verification_against_lce_and_keras(packages, saved_models, name, target):
+    from larq_compute_engine.tflite.python.interpreter import Interpreter
+
+    folder = packages[name, target]
+    manifest = read_manifest(folder)
+    figures = manifest["verification"]
+    assert figures["inputs"] == 16
+    assert figures["threshold"] == 1e-4
+    assert figures["max_abs_diff"] <= 1e-4
+    assert figures["top1_agreement"] == 1.0
+
+    x = np.load(os.path.join(folder, "sample_input.npy"))
+    lce_expected = np.load(os.path.join(folder, "sample_output_lce.npy"))
+    assert x.dtype == np.float32 and x.shape[1:] == tuple(manifest["input"]["shape"][1:])
+    lce = Interpreter(open(os.path.join(folder, "model.tflite"), "rb").read()).predict(x)
+    np.testing.assert_array_equal(lce, lce_expected)
+    keras = tf.keras.models.load_model(saved_models[name]).predict(x, verbose=0)
+    # the samples are among the verification inputs: their diff is within the reported one
+    assert np.abs(keras - lce).max() <= figures["max_abs_diff"] + 1e-7
+    assert (keras.argmax(1) == lce.argmax(1)).all()
+    raw_in = np.fromfile(os.path.join(folder, "sample_input.bin"), np.float32)
+    np.testing.assert_array_equal(raw_in, x[0].ravel())
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_cortex_m_model_data(packages, name, tmp_path):
+    folder = packages[name, "cortex-m"]
+    manifest = read_manifest(folder)
+    assert manifest["cpu"] == "cortex-m7"
+    assert manifest["chip"]["board"] == "mps2-an500"
+    source = open(os.path.join(folder, "model_data.c")).read()
+    header = open(os.path.join(folder, "model_data.h")).read()
+    assert "extern const unsigned char kfda_model_data[];" in header
+    assert "extern const unsigned int kfda_model_size;" in header
+    assert "__attribute__((aligned(16))) const unsigned char kfda_model_data[]" in source
+    body = source[source.index("kfda_model_data[] = {"):]
+    data = bytes(int(h, 16) for h in re.findall(r"0x([0-9a-f]{2})", body))
+    assert data == open(os.path.join(folder, "model.tflite"), "rb").read()
+    size = int(re.search(r"kfda_model_size = (\d+)u;", source).group(1))
+    assert size == len(data)
+    assert not os.path.exists(os.path.join(folder, "main.c"))
+    compiler = shutil.which("arm-none-eabi-gcc")
+    if compiler is None:
+        pytest.skip("arm-none-eabi-gcc not installed")
+    obj = tmp_path / "model_data.o"
+    subprocess.run([compiler, "-mcpu=cortex-m7", "-mthumb", "-std=c99", "-Wall", "-Werror",
+                    "-c", os.path.join(folder, "model_data.c"), "-I", folder, "-o", str(obj)],
+                   check=True)
+    symbols = subprocess.run(["arm-none-eabi-nm", "-S", str(obj)], capture_output=True,
+                             text=True, check=True).stdout
+    address = re.search(r"^([0-9a-f]+) ([0-9a-f]+) R kfda_model_data$", symbols, re.M)
+    assert address and int(address.group(2), 16) == size
+
+
+@pytest.mark.parametrize("target", ["arm64", "armv7"])
+def test_linux_driver(packages, target, tmp_path):
+    folder = packages["small_bnn", target]
+    assert os.path.isfile(os.path.join(folder, "main.c"))
+    makefile = open(os.path.join(folder, "Makefile")).read()
+    assert "kfda_run" in makefile and "KFDA_DIR" in makefile
+    assert not os.path.exists(os.path.join(folder, "model_data.c"))
+    from keras_fda.firmware import source_dir
+
+    include = os.path.join(source_dir(), "include")
+    if not os.path.isfile(os.path.join(include, "kfda", "kfda.h")):
+        pytest.skip("the firmware's C API (firmware/include/kfda/kfda.h) is not in this tree")
+    subprocess.run(["gcc", "-std=c11", "-Wall", "-Werror", "-fsyntax-only", "-I", include,
+                    os.path.join(folder, "main.c")], check=True)
+
+
+def test_inspect_cli(packages):
+    folder = packages["small_bnn", "arm64"]
+    result = CliRunner().invoke(main, ["inspect", os.path.join(folder, "model.tflite")])
+    assert result.exit_code == 0, result.output
+    expected = export_models.SMALL_BNN_EXPECTED
+    assert f"binary {expected['binary_macs']:,}" in result.stdout
+    assert f"float {expected['float_macs']:,}" in result.stdout
+    assert len(re.findall(r"^\d+\s+LceBconv2d\s", result.stdout, re.M)) == 2
+    assert "flatbuffer: " in result.stdout
+
+
+def test_not_binarized_report(workdir, capsys):
+    path = str(workdir / "with_quant_dense.keras")
+    export_models.with_quant_dense().save(path)
+    manifest = export_model(path, "arm64", str(workdir / "wqd"))
+    printed = capsys.readouterr().out
+    not_binarized = {f["layer"] for f in manifest["not_binarized"]}
+    assert not_binarized == {"float_input", "binary_dense"}
+    assert manifest["ops"]["LceBconv2d"] == 1
+    for layer, words in [("narrow", "multiple of 32"), ("narrow", "before the pool"),
+                         ("float_input", "input_quantizer"), ("binary_dense", "1x1 QuantConv2D")]:
+        assert re.search(rf"warning: layer '{layer}': .*{words}", printed), (layer, printed)
+
+
+@pytest.mark.parametrize("cpu", ["cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7",
+                                 "cortex-m33", "cortex-m55"])
+def test_every_cpu_resolves_to_a_board(cpu):
+    from keras_fda.export import chips
+
+    core, board = chips.resolve(cpu)
+    assert core.name == cpu and board.cpu == cpu
+    assert board.flash_bytes > 0 and board.ram_bytes > 0
+
+
+@pytest.fixture(scope="module")
+def int8_packages(workdir, saved_models):
+    """small_bnn with --int8, calibrated on 128 inputs, for a Linux and the Cortex-M target."""
+    calibration = str(workdir / "calibration.npy")
+    np.save(calibration, np.random.default_rng(7).uniform(-1, 1, (128, 28, 28, 1))
+            .astype(np.float32))
+    out = {}
+    for target, cpu in (("arm64", None), ("cortex-m", "cortex-m4")):
+        folder = str(workdir / f"int8-{target}")
+        export_model(saved_models["small_bnn"], target, folder, cpu=cpu, int8=True,
+                     calibration=calibration, log=lambda _: None)
+        out[target] = folder
+    return out
+
+
+@pytest.mark.parametrize("target", ["arm64", "cortex-m"])
+def test_int8_export(int8_packages, target):
+    from larq_compute_engine.tflite.python.interpreter import Interpreter
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    folder = int8_packages[target]
+    manifest = read_manifest(folder)
+    path = os.path.join(folder, "model.tflite")
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(open(path, "rb").read(), 0))
+    graph = model.subgraphs[0]
+    names = tflite_op_names(path)
+    ops = collections.Counter(names)
+    expected = export_models.SMALL_BNN_EXPECTED
+    assert ops["LceBconv2d"] == expected["LceBconv2d"]
+    assert ops["LceQuantize"] == expected["LceQuantize"]
+    # the float stem and classifier became int8 builtin ops
+    for op, name in zip(graph.operators, names):
+        if name in ("CONV_2D", "FULLY_CONNECTED"):
+            assert graph.tensors[op.inputs[0]].type == schema.TensorType.INT8
+    assert manifest["macs"] == {"binary": expected["binary_macs"], "float": 0,
+                                "int8": expected["float_macs"]}
+    # int8 in, int8 out, with the scales from the flatbuffer
+    in_tensor = graph.tensors[graph.inputs[0]]
+    out_tensor = graph.tensors[graph.outputs[0]]
+    assert in_tensor.type == out_tensor.type == schema.TensorType.INT8
+    assert manifest["input"]["dtype"] == manifest["output"]["dtype"] == "int8"
+    assert manifest["input"]["scale"] == pytest.approx(float(in_tensor.quantization.scale[0]))
+    assert manifest["output"]["zero_point"] == int(out_tensor.quantization.zeroPoint[0])
+    # verification: against the quantization-aware Keras model, within 2 output steps
+    figures = manifest["verification"]
+    step = float(out_tensor.quantization.scale[0])
+    assert figures["threshold"] == pytest.approx(2 * step)
+    assert figures["max_abs_diff"] <= 2 * step
+    assert figures["top1_agreement"] >= 0.9
+    # samples as the model takes them, and the LCE outputs reproduce
+    x = np.load(os.path.join(folder, "sample_input.npy"))
+    assert x.dtype == np.int8
+    lce = Interpreter(open(path, "rb").read()).predict(x)
+    np.testing.assert_array_equal(lce, np.load(os.path.join(folder, "sample_output_lce.npy")))
+    # what stays float is reported: the second binary conv's float output and what follows
+    assert manifest["float_ops"] and "LceBconv2d" in manifest["float_ops"]
+    assert manifest["int8_annotated_layers"] == ["stem", "batch_normalization", "classifier"]
+
+
+def test_int8_needs_calibration(saved_models, tmp_path):
+    result = CliRunner().invoke(main, ["export", saved_models["small_bnn"], "--target",
+                                       "arm64", "--int8", "-o", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert "--calibration" in result.stderr and len(result.stderr.strip().splitlines()) == 1

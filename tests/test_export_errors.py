@@ -1,0 +1,198 @@
+"""Bad input to `keras-fda export`: one line on stderr, exit 1, no traceback, and no
+output folder (nor temporary folder) left behind."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import export_models
+from keras_fda.cli import main
+
+KERAS_FDA = os.path.join(os.path.dirname(sys.executable), "keras-fda")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bad")
+    paths = {}
+    good = folder / "good.keras"
+    export_models.small_bnn(input_shape=(16, 16, 1)).save(str(good))
+    paths["good"] = str(good)
+    data = good.read_bytes()
+    (folder / "truncated.keras").write_bytes(data[: len(data) // 2])
+    paths["truncated"] = str(folder / "truncated.keras")
+    (folder / "random.keras").write_bytes(np.random.default_rng(0).bytes(4096))
+    paths["random"] = str(folder / "random.keras")
+    from larq_compute_engine import convert_keras_model
+
+    import tensorflow as tf
+
+    (folder / "model.tflite").write_bytes(
+        convert_keras_model(tf.keras.models.load_model(str(good))))
+    paths["tflite"] = str(folder / "model.tflite")
+    for name in ("unsupported", "too_big_for_flash", "too_big_for_ram"):
+        paths[name] = str(folder / f"{name}.keras")
+        getattr(export_models, name)().save(paths[name])
+    return paths
+
+
+def assert_one_line_error(result, output, contains):
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("keras-fda: error: "), lines[0]
+    for word in contains:
+        assert word in lines[0], lines[0]
+    assert "Traceback" not in result.output
+    assert not os.path.exists(output)
+    parent = os.path.dirname(os.path.abspath(output))
+    assert not [n for n in os.listdir(parent) if n.startswith(".keras-fda-")]
+
+
+def run(args):
+    return CliRunner().invoke(main, args)
+
+
+def test_missing_file(tmp_path):
+    out = str(tmp_path / "out")
+    result = run(["export", str(tmp_path / "nope.keras"), "--target", "arm64", "-o", out])
+    assert_one_line_error(result, out, ["no such file", "nope.keras"])
+
+
+def test_random_bytes(files, tmp_path):
+    out = str(tmp_path / "out")
+    result = run(["export", files["random"], "--target", "arm64", "-o", out])
+    assert_one_line_error(result, out, ["not a Keras model"])
+
+
+def test_truncated_zip(files, tmp_path):
+    out = str(tmp_path / "out")
+    result = run(["export", files["truncated"], "--target", "arm64", "-o", out])
+    assert_one_line_error(result, out, ["truncated.keras"])
+
+
+def test_tflite_instead_of_keras(files, tmp_path):
+    out = str(tmp_path / "out")
+    result = run(["export", files["tflite"], "--target", "cortex-m", "-o", out])
+    assert_one_line_error(result, out, ["TFLite flatbuffer", "keras-fda inspect"])
+
+
+def test_unsupported_layer(files, tmp_path):
+    out = str(tmp_path / "out")
+    result = run(["export", files["unsupported"], "--target", "cortex-m", "-o", out])
+    assert_one_line_error(result, out, ["'squash'", "TANH"])
+
+
+def test_unknown_target(files, tmp_path):
+    out = str(tmp_path / "out")
+    result = run(["export", files["good"], "--target", "riscv", "-o", out])
+    assert_one_line_error(result, out, ["unknown --target 'riscv'", "arm64, armv7, cortex-m"])
+
+
+def test_unknown_cpu(files, tmp_path):
+    out = str(tmp_path / "out")
+    result = run(["export", files["good"], "--target", "cortex-m", "--cpu", "cortex-m99",
+                  "-o", out])
+    assert_one_line_error(result, out, ["unknown --cpu 'cortex-m99'", "cortex-m55"])
+
+
+def test_cpu_with_linux_target(files, tmp_path):
+    out = str(tmp_path / "out")
+    result = run(["export", files["good"], "--target", "arm64", "--cpu", "cortex-m4",
+                  "-o", out])
+    assert_one_line_error(result, out, ["--cpu"])
+
+
+def test_output_not_empty_then_force(files, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    result = run(["export", files["good"], "--target", "arm64", "-o", str(out)])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"keras-fda: error: --output {out} exists and is not empty; choose another folder "
+        "or pass --force to replace it"]
+    assert (out / "keep.txt").read_text() == "mine"
+    result = run(["export", files["good"], "--target", "arm64", "-o", str(out), "--force"])
+    assert result.exit_code == 0, result.output
+    # kfda/ (the C runtime) is copied too once the firmware is part of the package
+    assert sorted(set(os.listdir(out)) - {"kfda"}) == sorted([
+        "Makefile", "main.c", "manifest.json", "model.tflite", "sample_input.bin",
+        "sample_input.npy", "sample_output_lce.bin", "sample_output_lce.npy"])
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".keras-fda-")]
+
+
+def test_too_large_for_flash(files, tmp_path):
+    out = str(tmp_path / "out")
+    result = run(["export", files["too_big_for_flash"], "--target", "cortex-m",
+                  "--board", "samd21g18", "-o", out])
+    assert_one_line_error(result, out, ["model too large for samd21g18", "flash",
+                                        "262,144"])
+
+
+def test_too_large_for_ram(files, tmp_path):
+    out = str(tmp_path / "out")
+    result = run(["export", files["too_big_for_ram"], "--target", "cortex-m",
+                  "--cpu", "cortex-m0plus", "-o", out])
+    # the 64x64x32 float output alone is 524,288 bytes, over the Pico's 270,336
+    assert_one_line_error(result, out, ["model too large for rp2040-pico", "RAM",
+                                        "270,336"])
+
+
+def test_verification_failure_leaves_nothing(files, tmp_path):
+    out = str(tmp_path / "out")
+    result = run(["export", files["good"], "--target", "arm64", "-o", out,
+                  "--tolerance", "-1"])
+    assert_one_line_error(result, out, ["verification failed"])
+
+
+@pytest.mark.parametrize("args, words", [
+    (["export", "/nonexistent/model.keras", "--target", "arm64"], ["no such file"]),
+    (["export", "RANDOM", "--target", "arm64"], ["not a Keras model"]),
+])
+def test_real_cli_process(files, tmp_path, args, words):
+    """The installed console script itself: exit status 1, one stderr line."""
+    args = [files["random"] if a == "RANDOM" else a for a in args]
+    out = str(tmp_path / "out")
+    done = subprocess.run([KERAS_FDA, *args, "-o", out], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("keras-fda: error: "), done.stderr
+    assert all(w in lines[0] for w in words)
+    assert not os.path.exists(out)
+
+
+def test_inspect_bad_input(files, tmp_path):
+    result = run(["inspect", files["random"]])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[0].startswith("keras-fda: error: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_plan_hook_bad_kfda_host(files, tmp_path, monkeypatch):
+    not_a_tool = tmp_path / "kfda_host"
+    not_a_tool.write_text("nothing")
+    monkeypatch.setenv("KFDA_HOST", str(not_a_tool))
+    out = str(tmp_path / "out")
+    result = run(["export", files["good"], "--target", "cortex-m", "-o", out])
+    assert_one_line_error(result, out, ["KFDA_HOST"])
+
+
+def test_plan_hook_uses_firmware_planner(files, tmp_path):
+    """With the firmware's kfda_host built, arena_bytes is its plan, at least the
+    activation lower bound."""
+    import json
+
+    from keras_fda.export import plan
+
+    if plan.find_tool() is None:
+        pytest.skip("the firmware's kfda_host is not built (make -C firmware)")
+    out = tmp_path / "out"
+    result = run(["export", files["good"], "--target", "cortex-m", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["arena_bytes"] >= manifest["activation_lower_bound_bytes"] > 0
