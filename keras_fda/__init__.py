@@ -8,10 +8,10 @@ from keras_fda._keras2 import bind_keras2
 
 bind_keras2()
 
-from keras_fda import callbacks, quantizers  # noqa: E402  (after binding Keras 2)
+from keras_fda import callbacks, models, quantizers  # noqa: E402  (after binding Keras 2)
 from keras_fda.errors import KerasFDAError  # noqa: E402
 from keras_fda.noise import NoiseAdaptation  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["callbacks", "quantizers", "KerasFDAError", "NoiseAdaptation", "__version__"]
+__all__ = ["callbacks", "models", "quantizers", "KerasFDAError", "NoiseAdaptation", "__version__"]

@@ -96,6 +96,42 @@ def demo(estimators, epochs, train_subset, data_dir, seed, output):
     )
 
 
+@main.command()
+@click.option("--dataset", type=click.Choice(["fashion-mnist", "cifar10"]),
+              default="fashion-mnist", show_default=True)
+@click.option("--data-dir", default=None, type=click.Path(file_okay=False),
+              help="the data's folder (CIFAR-10: cifar-10-batches-py; required)")
+@click.option("--model", default=None, help="small_bnn, resnet20 or vgg_small "
+              "(default: small_bnn for fashion-mnist, resnet20 for cifar10)")
+@click.option("--estimators", default="ste_sign,approx_sign,ede,fda,fda+noise",
+              show_default=True, help=ESTIMATOR_HELP + "; ablations: fda+noise:eta=linear, "
+              "fda+noise:eta=none, fda:n=9 (n fixed), ede+noise, approx_sign+noise")
+@click.option("--seeds", default=3, show_default=True, type=click.IntRange(1))
+@click.option("--epochs", default=30, show_default=True, type=click.IntRange(1))
+@click.option("--train-subset", default=0, show_default=True, type=click.IntRange(0),
+              help="training images to use (0: all)")
+@click.option("--test-subset", default=0, show_default=True, type=click.IntRange(0),
+              help="test images to use (0: all)")
+@click.option("--learning-rate", default=0.0, type=float,
+              help="override the recipe's initial learning rate")
+@click.option("--output", "-o", default="report", show_default=True,
+              type=click.Path(file_okay=False), help="the study's folder (resumable)")
+@click.option("--quiet", is_flag=True, help="no per-epoch Keras progress lines")
+@one_line_errors
+def compare(dataset, data_dir, model, estimators, seeds, epochs, train_subset, test_subset,
+            learning_rate, output, quiet):
+    """Compare estimators over seeds: results.csv, results.md, accuracy and gradient plots."""
+    from keras_fda.study import DATASET_DEFAULT_MODEL, StudySettings, run_study
+
+    settings = StudySettings(dataset=dataset, model=model or DATASET_DEFAULT_MODEL[dataset],
+                             epochs=epochs, train_subset=train_subset,
+                             test_subset=test_subset, learning_rate=learning_rate,
+                             data_dir=data_dir or "")
+    specs = [e.strip() for e in estimators.split(",") if e.strip()]
+    run_study(settings, specs, seeds, output, verbose=0 if quiet else 2)
+    click.echo(open(os.path.join(output, "results.md")).read())
+
+
 # --- Export (keras_fda.export) --------------------------------------------------------
 
 

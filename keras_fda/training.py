@@ -80,12 +80,16 @@ class EpochTimer(tf.keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def fit(model, train, test, epochs, recipe=FASHION_MNIST, seed=0, verbose=2, extra_callbacks=()):
+def fit(model, train, test, epochs, recipe=FASHION_MNIST, seed=0, verbose=2, extra_callbacks=(),
+        schedules=None):
     """Compile and train `model` on `train` = (x, y); evaluate on `test` after each epoch.
 
-    Returns (history dict, seconds per epoch list). The estimators' schedules run with
-    their papers' defaults.
+    Returns (history dict, seconds per epoch list). `schedules` defaults to
+    `keras_fda.callbacks.default(epochs)`, the estimators' schedules with the papers'
+    settings.
     """
+    if schedules is None:
+        schedules = fda_callbacks.default(epochs=epochs)
     x, y = train
     steps = epochs * int(np.ceil(len(x) / recipe.batch_size))
     model.compile(
@@ -99,7 +103,7 @@ def fit(model, train, test, epochs, recipe=FASHION_MNIST, seed=0, verbose=2, ext
         validation_data=None if test is None else dataset(*test, recipe, training=False),
         epochs=epochs,
         verbose=verbose,
-        callbacks=[*fda_callbacks.default(epochs=epochs), timer, *extra_callbacks],
+        callbacks=[*schedules, timer, *extra_callbacks],
     )
     return history.history, timer.seconds
 

@@ -79,3 +79,18 @@ def test_small_bnn_converts_for_arm_with_binary_max_pool(widths, binary_pools):
     assert counts.get("LceBMaxPool2d", 0) == binary_pools
     assert counts.get("MAX_POOL_2D", 0) == 2 - binary_pools
     assert_close_to_scale(Interpreter(flatbuffer).predict(x), model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("architecture,binary_convs,binary_pools", [
+    ("resnet20", 18, 0), ("vgg_small", 5, 2)])
+def test_cifar_models_binarize_fully(architecture, binary_convs, binary_pools):
+    """Every binary conv of the paper's CIFAR models becomes LceBconv2d."""
+    tf.keras.utils.set_random_seed(5)
+    model = models.build(architecture, "fda+noise", (32, 32, 3))
+    x = random_images(2, (32, 32, 3))
+    flatbuffer = lce.convert_keras_model(model, target="arm")
+    counts = tflite_op_counts(flatbuffer)
+    assert counts.get("LceBconv2d") == binary_convs
+    # VGG-small's last pool feeds the float classifier, so two of its three pools binarize
+    assert counts.get("LceBMaxPool2d", 0) == binary_pools
+    assert_close_to_scale(Interpreter(flatbuffer).predict(x), model.predict(x, verbose=0))

@@ -1,0 +1,65 @@
+"""The accuracy study: reports written, resume skips finished cells, settings guarded,
+the ordering check says what the numbers say."""
+import csv
+import json
+import os
+
+import pytest
+
+from keras_fda import KerasFDAError, datasets
+from keras_fda.study import StudySettings, load_cells, ordering_check, run_study
+from tests.test_cli import assert_one_line_error, keras_fda
+
+needs_data = pytest.mark.skipif(not os.path.isdir(datasets.FASHION_MNIST_DIR),
+                                reason="Debian package dataset-fashion-mnist not installed")
+TINY = dict(dataset="fashion-mnist", model="small_bnn", epochs=1, train_subset=512,
+            test_subset=256, learning_rate=0.03)
+
+
+@needs_data
+def test_study_writes_reports_and_resumes(tmp_path, capsys):
+    out = str(tmp_path / "report")
+    summary = run_study(StudySettings(**TINY), ["ste_sign", "fda:n=9"], 1, out, verbose=0)
+    assert set(summary) == {"ste_sign", "fda:n=9"}
+    for name in ("results.csv", "results.md", "accuracy.png", "gradients.png", "study.json"):
+        assert os.path.getsize(os.path.join(out, name)) > 0
+    with open(os.path.join(out, "results.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["estimator"], r["seed"]) for r in rows] == [("fda:n=9", "0"), ("ste_sign", "0")]
+    cells = {c["estimator"]: c for c in load_cells(out)}
+    for row in rows:  # the CSV holds what the cells measured
+        assert float(row["test_accuracy"]) == pytest.approx(cells[row["estimator"]]["test_accuracy"], abs=1e-4)
+    first = {n: os.path.getmtime(os.path.join(out, "cells", n)) for n in os.listdir(os.path.join(out, "cells"))}
+    capsys.readouterr()
+    # a second seed: only the two new cells run, the finished ones are untouched
+    summary = run_study(StudySettings(**TINY), ["ste_sign", "fda:n=9"], 2, out, verbose=0)
+    assert "2 of 4 cells to run" in capsys.readouterr().out
+    assert all(summary[e][2] == 2 for e in summary)
+    for name, mtime in first.items():
+        assert os.path.getmtime(os.path.join(out, "cells", name)) == mtime
+    # other settings in the same folder are refused with the reason
+    with pytest.raises(KerasFDAError, match="epochs differ"):
+        run_study(StudySettings(**{**TINY, "epochs": 2}), ["ste_sign"], 1, out, verbose=0)
+
+
+def test_ordering_check_reports_holds_and_breaks():
+    holds = {"fda+noise": (92.0, 0.1, 3, 1), "fda": (91.5, 0.1, 3, 1), "ede": (91.0, 0.2, 3, 1),
+             "ste_sign": (90.0, 0.3, 3, 1)}
+    assert ordering_check(holds).startswith("Ordering check: holds")
+    broken = {**holds, "ede": (91.9, 0.2, 3, 1)}
+    message = ordering_check(broken)
+    assert "does NOT hold" in message and "fda 91.50 < ede 91.90" in message
+
+
+def test_missing_cifar_directory_is_one_line(tmp_path):
+    result = keras_fda("compare", "--dataset", "cifar10", "--data-dir", str(tmp_path / "none"),
+                       "--output", str(tmp_path / "r"), cwd=tmp_path)
+    assert_one_line_error(result, "CIFAR-10 not found", "cifar-10-python.tar.gz")
+    assert not (tmp_path / "r").exists()
+
+
+def test_unknown_estimator_option_is_one_line(tmp_path):
+    result = keras_fda("compare", "--estimators", "fda:eta=sin", "--output", str(tmp_path / "r"),
+                       cwd=tmp_path)
+    assert_one_line_error(result, "estimator option 'eta=sin'")
+    assert not (tmp_path / "r").exists()
