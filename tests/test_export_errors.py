@@ -189,8 +189,11 @@ def test_plan_hook_uses_firmware_planner(files, tmp_path):
 
     from keras_fda.export import plan
 
-    if plan.find_tool() is None:
-        pytest.skip("the firmware's kfda_host is not built (make -C firmware)")
+    import shutil
+
+    if shutil.which("cc") is None and plan.find_tool() is None:
+        pytest.skip("no C compiler to build the firmware's kfda_host")
+    assert plan.find_tool() is not None  # built on demand from the firmware sources
     out = tmp_path / "out"
     result = run(["export", files["good"], "--target", "cortex-m", "-o", str(out)])
     assert result.exit_code == 0, result.output
