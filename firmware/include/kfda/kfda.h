@@ -1,0 +1,200 @@
+/*
+ * kfda.h - public API of the keras-fda C runtime.
+ *
+ * A dependency-free C99 interpreter for TFLite flatbuffers produced by the
+ * Larq Compute Engine (LCE) converter. No malloc anywhere: the caller owns
+ * every byte (the model struct, the flatbuffer, the arena).
+ *
+ * Typical use:
+ *
+ *     static kfda_model model;                    // large: keep it static
+ *     size_t need;
+ *     kfda_model_plan(&model, fb, fb_size, &need);  // validate + plan only
+ *     uint8_t *arena = <need bytes, 16-byte aligned>;
+ *     if (kfda_model_load(&model, fb, fb_size, arena, need) != KFDA_OK)
+ *         puts(kfda_model_error(&model));
+ *     kfda_tensor_info info;
+ *     float *in = kfda_model_input(&model, 0, &info);   // fill it
+ *     kfda_model_invoke(&model);
+ *     const float *out = kfda_model_output(&model, 0, &info);
+ *
+ * Requirements on the flatbuffer: it must stay alive and unchanged while the
+ * model is used (weights are read in place), and it must start at a 16-byte
+ * aligned address (constant tensors are read as float/int32 arrays; a
+ * misaligned buffer is rejected with KFDA_ERR_MODEL, never read unaligned).
+ *
+ * Everything is checked in kfda_model_load (the "Prepare" phase): offsets and
+ * lengths of the flatbuffer, op options, tensor types and shapes, the memory
+ * plan. kfda_model_invoke only computes.
+ */
+#ifndef KFDA_KFDA_H_
+#define KFDA_KFDA_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Compile-time limits (override with -D at build time) ------------- */
+#ifndef KFDA_MAX_TENSORS
+#define KFDA_MAX_TENSORS 256 /* tensors in the (single) subgraph */
+#endif
+#ifndef KFDA_MAX_OPS
+#define KFDA_MAX_OPS 160 /* operators in the subgraph */
+#endif
+#ifndef KFDA_MAX_OP_INPUTS
+#define KFDA_MAX_OP_INPUTS 8 /* inputs of one operator (CONCATENATION) */
+#endif
+#ifndef KFDA_MAX_IO
+#define KFDA_MAX_IO 4 /* model inputs / outputs */
+#endif
+#define KFDA_MAX_DIMS 5    /* tensor rank */
+#define KFDA_ERROR_LEN 128 /* length of the error message buffer */
+#define KFDA_ARENA_ALIGN 16 /* every arena buffer starts at a multiple of it */
+
+#define KFDA_VERSION "0.1.0"
+
+/* ---- Status codes -------------------------------------------------------- */
+typedef enum {
+  KFDA_OK = 0,
+  KFDA_ERR_ARG = 1,             /* NULL pointer / bad argument */
+  KFDA_ERR_MODEL = 2,           /* malformed flatbuffer or inconsistent graph */
+  KFDA_ERR_UNSUPPORTED_OP = 3,  /* operator not implemented (error names it) */
+  KFDA_ERR_UNSUPPORTED = 4,     /* known op, unsupported type/option combination */
+  KFDA_ERR_SHAPE = 5,           /* shapes inconsistent with the op */
+  KFDA_ERR_LIMIT = 6,           /* a KFDA_MAX_* limit is exceeded */
+  KFDA_ERR_ARENA_TOO_SMALL = 7, /* arena smaller than kfda_model_arena_bytes */
+  KFDA_ERR_STATE = 8            /* invoke/input/output before a successful load */
+} kfda_status;
+
+/* Tensor element types; the values are TFLite's TensorType values. */
+typedef enum {
+  KFDA_FLOAT32 = 0,
+  KFDA_INT32 = 2, /* also: LCE bitpacked tensors (32 channels per word) */
+  KFDA_UINT8 = 3,
+  KFDA_INT64 = 4,
+  KFDA_BOOL = 6,
+  KFDA_INT16 = 7,
+  KFDA_INT8 = 9
+} kfda_type;
+
+/* Description of a model input/output. */
+typedef struct {
+  kfda_type type;
+  int32_t ndim;
+  int32_t dims[KFDA_MAX_DIMS];
+  size_t bytes;       /* size of the tensor's data */
+  float scale;        /* int8/uint8 only (per-tensor), else 0 */
+  int32_t zero_point; /* int8/uint8 only, else 0 */
+} kfda_tensor_info;
+
+/* ---- Internal structures (caller allocates, treats them as opaque) ------ */
+typedef struct {
+  const uint8_t *data;     /* constant data (flatbuffer) or NULL */
+  uint32_t arena_offset;   /* for non-constant tensors */
+  uint32_t bytes;
+  int32_t dims[KFDA_MAX_DIMS];
+  uint8_t ndim;
+  uint8_t type;            /* kfda_type */
+  uint8_t is_const;
+  uint8_t is_var;          /* non-constant: lives in the arena */
+  float scale;             /* per-tensor scale (first of per-channel) */
+  int32_t zero_point;
+  const uint8_t *ch_scales; /* per-channel float32 scales (LE bytes) or NULL */
+  uint32_t n_ch_scales;
+  int32_t first_use, last_use; /* op indices, for the planner */
+} kfda_tensor;
+
+typedef struct {
+  int32_t stride_h, stride_w, dil_h, dil_w;
+  int32_t pad_h, pad_w;     /* top/left padding (TFLite convention) */
+  int32_t filter_h, filter_w;
+  int32_t padding;          /* 0 SAME, 1 VALID */
+  int32_t pad_value;        /* LceBconv2d: 0 or 1 */
+  int32_t channels_in;      /* LceBconv2d: true input channel count */
+  int32_t depth_multiplier; /* DEPTHWISE_CONV_2D */
+  int32_t activation;       /* TFLite ActivationFunctionType */
+  float act_min, act_max;   /* float activation range */
+  int32_t qact_min, qact_max; /* int8 activation range / bconv int clamp */
+  int32_t axis;             /* CONCATENATION, MEAN... */
+  int32_t keep_dims;
+  float beta;               /* SOFTMAX */
+  /* int8 requantisation (per tensor); per-channel arrays in persistent mem */
+  int32_t in_offset, out_offset, in2_offset;
+  int32_t out_mult, out_shift;
+  int32_t in_mult, in_shift, in2_mult, in2_shift, left_shift;
+  int32_t flag;             /* op-specific (e.g. bconv output kind) */
+  uint32_t persist_offset;  /* offset of per-op persistent data */
+  uint32_t persist_bytes;
+} kfda_op_params;
+
+typedef struct {
+  uint16_t kind;  /* internal op kind (see interpreter.c) */
+  uint8_t n_in, n_out;
+  int16_t in[KFDA_MAX_OP_INPUTS]; /* tensor indices, -1 = absent optional */
+  int16_t out[1];
+  uint32_t scratch_bytes;   /* arena scratch needed during Eval */
+  uint32_t scratch_offset;  /* planned offset of the scratch */
+  kfda_op_params p;
+} kfda_op;
+
+typedef struct {
+  const uint8_t *fb;
+  size_t fb_size;
+  uint8_t *arena;
+  size_t arena_size;
+  size_t arena_bytes;   /* required: planned activations + persistent data */
+  size_t planned_bytes; /* activation/scratch part (planner high-water mark) */
+  size_t persist_bytes; /* per-op persistent part (after the planned part) */
+  size_t weight_bytes;  /* bytes of constant tensors */
+  int32_t n_tensors, n_ops, n_inputs, n_outputs;
+  int32_t inputs[KFDA_MAX_IO], outputs[KFDA_MAX_IO];
+  kfda_tensor tensors[KFDA_MAX_TENSORS];
+  kfda_op ops[KFDA_MAX_OPS];
+  int32_t loaded;
+  char error[KFDA_ERROR_LEN];
+} kfda_model;
+
+/* ---- API ------------------------------------------------------------------ */
+
+/* Validate the model and compute its memory plan without an arena.
+ * On KFDA_OK, *arena_bytes is the size kfda_model_load needs. */
+kfda_status kfda_model_plan(kfda_model *m, const uint8_t *flatbuffer,
+                            size_t size, size_t *arena_bytes);
+
+/* Validate, plan and prepare the model with the caller's arena (aligned to
+ * KFDA_ARENA_ALIGN). Returns KFDA_ERR_ARENA_TOO_SMALL (and sets
+ * kfda_model_arena_bytes) when arena_size is not enough. */
+kfda_status kfda_model_load(kfda_model *m, const uint8_t *flatbuffer,
+                            size_t size, uint8_t *arena, size_t arena_size);
+
+/* Bytes of arena the model needs (valid after plan/load got that far). */
+size_t kfda_model_arena_bytes(const kfda_model *m);
+/* Bytes of constant tensor data (weights) in the flatbuffer. */
+size_t kfda_model_weight_bytes(const kfda_model *m);
+
+/* Run the graph once on the current input tensors. */
+kfda_status kfda_model_invoke(kfda_model *m);
+
+int kfda_model_num_inputs(const kfda_model *m);
+int kfda_model_num_outputs(const kfda_model *m);
+/* Pointer to input i's data (in the arena), and its description (info may
+ * be NULL). NULL if i is out of range or the model is not loaded. */
+void *kfda_model_input(kfda_model *m, int i, kfda_tensor_info *info);
+const void *kfda_model_output(const kfda_model *m, int i,
+                              kfda_tensor_info *info);
+
+/* Number of ops, and the TFLite name of op i ("CONV_2D", "LceBconv2d"...). */
+int kfda_model_num_ops(const kfda_model *m);
+const char *kfda_model_op_name(const kfda_model *m, int i);
+
+const char *kfda_status_string(kfda_status s);
+/* One line describing the last error (names the unsupported op etc.). */
+const char *kfda_model_error(const kfda_model *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KFDA_KFDA_H_ */
