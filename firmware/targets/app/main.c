@@ -39,6 +39,8 @@
 #if defined(__arm__) && !defined(__linux__)
 #define KFDA_BARE_METAL 1
 #define KFDA_LINKED_MODEL 1
+#endif
+#if defined(KFDA_BARE_METAL) && !defined(KFDA_LINKED_INPUTS)
 #define KFDA_INPUT_PATH "input.bin"
 #define KFDA_OUTPUT_PATH "output.bin"
 #endif
@@ -46,6 +48,14 @@
 #ifdef KFDA_LINKED_MODEL
 extern const unsigned char kfda_model_data[];
 extern const unsigned int kfda_model_size;
+#endif
+
+#ifdef KFDA_LINKED_INPUTS
+/* A real board without a host: the input records are linked in (input_data.c) and
+ * the outputs are printed as hex lines "kfda: output <record> <hex bytes>". With no
+ * records (kfda_input_size 0) it runs one inference on a zeroed input. */
+extern const unsigned char kfda_input_data[];
+extern const unsigned int kfda_input_size;
 #endif
 
 static uint8_t kfda_arena[KFDA_ARENA_BYTES] __attribute__((aligned(16)));
@@ -95,6 +105,7 @@ static uint8_t *read_file(const char *path, size_t *size)
 }
 #endif
 
+#ifndef KFDA_LINKED_INPUTS
 /* Read exactly `size` bytes; 1 if read, 0 at a clean end of file, -1 for a partial record. */
 static int read_record(FILE *f, uint8_t *buffer, size_t size)
 {
@@ -110,6 +121,93 @@ static int read_record(FILE *f, uint8_t *buffer, size_t size)
         return 1;
     }
     return got == 0 ? 0 : -1;
+}
+#endif
+
+/* Where records come from and outputs go: files, or (KFDA_LINKED_INPUTS) memory and
+ * hex lines on stdout. */
+typedef struct {
+    FILE *in, *out;
+    size_t offset;
+    unsigned long record;
+} app_io;
+
+static int io_open(app_io *io, const char *input_path, const char *output_path, char *error,
+                   size_t error_size)
+{
+    memset(io, 0, sizeof *io);
+#ifdef KFDA_LINKED_INPUTS
+    (void)input_path;
+    (void)output_path;
+    (void)error;
+    (void)error_size;
+    return 0;
+#else
+    io->in = fopen(input_path, "rb");
+    if (io->in == NULL) {
+        snprintf(error, error_size, "cannot open the input file %s", input_path);
+        return EXIT_INPUT;
+    }
+    io->out = fopen(output_path, "wb");
+    if (io->out == NULL) {
+        fclose(io->in);
+        snprintf(error, error_size, "cannot create the output file %s", output_path);
+        return EXIT_OUTPUT;
+    }
+    return 0;
+#endif
+}
+
+/* 1: a record was read; 0: clean end; -1: a partial record at the end. */
+static int io_read(app_io *io, uint8_t *buffer, size_t size)
+{
+#ifdef KFDA_LINKED_INPUTS
+    if (kfda_input_size == 0) {
+        if (io->offset++ != 0) {
+            return 0;
+        }
+        memset(buffer, 0, size);
+        return 1;
+    }
+    if (io->offset == kfda_input_size) {
+        return 0;
+    }
+    if (kfda_input_size - io->offset < size) {
+        return -1;
+    }
+    memcpy(buffer, kfda_input_data + io->offset, size);
+    io->offset += size;
+    return 1;
+#else
+    return read_record(io->in, buffer, size);
+#endif
+}
+
+static int io_write(app_io *io, const uint8_t *data, size_t bytes)
+{
+#ifdef KFDA_LINKED_INPUTS
+    printf("kfda: output %lu ", io->record);
+    for (size_t i = 0; i < bytes; ++i) {
+        printf("%02x", data[i]);
+    }
+    printf("\n");
+    return 0;
+#else
+    return fwrite(data, 1, bytes, io->out) == bytes ? 0 : -1;
+#endif
+}
+
+static int io_close(app_io *io)
+{
+    int status = 0;
+    if (io->in != NULL) {
+        fclose(io->in);
+    }
+    if (io->out != NULL && fclose(io->out) != 0) {
+        status = -1;
+    }
+    io->in = io->out = NULL;
+    return status;
 }
 
 int main(int argc, char **argv)
@@ -127,8 +225,12 @@ int main(int argc, char **argv)
 #ifdef KFDA_BARE_METAL
     (void)argc;
     (void)argv;
+#ifdef KFDA_LINKED_INPUTS
+    input_path = output_path = NULL;
+#else
     input_path = KFDA_INPUT_PATH;
     output_path = KFDA_OUTPUT_PATH;
+#endif
 #else
     if (argc != 3) {
         return fail(EXIT_USAGE, "usage: kfda_app INPUT.bin OUTPUT.bin");
@@ -173,28 +275,21 @@ int main(int argc, char **argv)
 
     size_t input_bytes;
     uint8_t *input = kfda_app_input(&input_bytes);
-    FILE *in = fopen(input_path, "rb");
-    if (in == NULL) {
-        snprintf(error, sizeof error, "cannot open the input file %s", input_path);
-        return fail(EXIT_INPUT, error);
-    }
-    FILE *out = fopen(output_path, "wb");
-    if (out == NULL) {
-        fclose(in);
-        snprintf(error, sizeof error, "cannot create the output file %s", output_path);
-        return fail(EXIT_OUTPUT, error);
+    app_io io;
+    status = io_open(&io, input_path, output_path, error, sizeof error);
+    if (status != 0) {
+        return fail(status, error);
     }
 
     unsigned long inferences = 0;
     uint64_t total = 0, least = UINT64_MAX, most = 0;
     int got;
-    while ((got = read_record(in, input, input_bytes)) == 1) {
+    while ((got = io_read(&io, input, input_bytes)) == 1) {
         kfda_counter_start();
         status = kfda_app_invoke(error, sizeof error);
         uint64_t ticks = kfda_counter_ticks();
         if (status != 0) {
-            fclose(in);
-            fclose(out);
+            io_close(&io);
             return fail(EXIT_INVOKE, error);
         }
         uint64_t count = kfda_counter_instructions(ticks);
@@ -204,16 +299,14 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < kfda_app_output_count(); ++i) {
             size_t bytes;
             const uint8_t *output = kfda_app_output(i, &bytes);
-            if (fwrite(output, 1, bytes, out) != bytes) {
-                fclose(in);
-                fclose(out);
+            if (io_write(&io, output, bytes) != 0) {
+                io_close(&io);
                 return fail(EXIT_OUTPUT, "cannot write the output file");
             }
         }
-        ++inferences;
+        io.record = ++inferences;
     }
-    fclose(in);
-    if (fclose(out) != 0) {
+    if (io_close(&io) != 0) {
         return fail(EXIT_OUTPUT, "cannot write the output file");
     }
     if (got < 0) {

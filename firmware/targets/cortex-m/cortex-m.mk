@@ -18,6 +18,14 @@
 FIRMWARE := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/../..)
 TARGETS := $(FIRMWARE)/targets
 BUILD ?= $(CURDIR)/build
+# Relative MODEL/INPUT/BUILD paths are the caller's: `make -C firmware/boards/x MODEL=out/`
+# means ./out/ of the shell that ran make (make -C leaves $PWD as it was).
+CALLER_DIR := $(if $(PWD),$(PWD),$(CURDIR))
+resolve = $(abspath $(if $(filter /%,$(1)),$(1),$(CALLER_DIR)/$(1)))
+override BUILD := $(call resolve,$(BUILD))
+ifneq ($(INPUT),)
+  override INPUT := $(call resolve,$(INPUT))
+endif
 OPT ?= -O2
 IO ?= semihosting
 ARENA_DEFAULT ?= 262144
@@ -35,7 +43,7 @@ else
   ifeq ($(MODEL),)
     $(error MODEL=<package dir> is required (a folder with model_data.c or model.tflite), or SELFTEST=1)
   endif
-  MODEL_DIR := $(abspath $(MODEL))
+  MODEL_DIR := $(call resolve,$(MODEL))
   APP_MODEL := $(TARGETS)/app/model_kfda.c
   RUNTIME_SOURCES := $(shell find $(FIRMWARE)/src -name '*.c' 2>/dev/null | sort)
   ifeq ($(wildcard $(MODEL_DIR)/model_data.c),)
@@ -47,18 +55,22 @@ else
   ARENA ?= $(if $(MANIFEST_ARENA),$(MANIFEST_ARENA),$(ARENA_DEFAULT))
 endif
 
+COUNTER_SOURCE ?= $(TARGETS)/cortex-m/counter.c
 SOURCES := $(TARGETS)/app/main.c $(APP_MODEL) $(TARGETS)/cortex-m/startup.c \
-           $(TARGETS)/cortex-m/counter.c $(RUNTIME_SOURCES) $(BOARD_SOURCES) $(MODEL_DATA)
+           $(COUNTER_SOURCE) $(RUNTIME_SOURCES) $(BOARD_SOURCES) $(MODEL_DATA)
 ifeq ($(IO),semihosting)
   SOURCES += $(TARGETS)/cortex-m/semihost.c
   SPECS := --specs=rdimon.specs
 else
+  # A real board: newlib-nano, the board's _write, inputs linked in (INPUT=raw records).
   SPECS := --specs=nano.specs --specs=nosys.specs
+  SOURCES += $(BUILD)/input_data.c
+  APP_DEFINES += -DKFDA_LINKED_INPUTS
 endif
 
 CFLAGS := $(CPU_FLAGS) -mthumb -std=c99 $(OPT) -g -ffp-contract=off -ffunction-sections \
           -fdata-sections -Wall -Wextra -I$(FIRMWARE)/include -I$(TARGETS)/app \
-          -DKFDA_CORE_HZ=$(CORE_HZ) -DKFDA_ARENA_BYTES=$(ARENA) $(EXTRA_CFLAGS)
+          -DKFDA_CORE_HZ=$(CORE_HZ) -DKFDA_ARENA_BYTES=$(ARENA) $(APP_DEFINES) $(EXTRA_CFLAGS)
 LDFLAGS := $(CPU_FLAGS) -mthumb $(SPECS) -nostartfiles -Wl,--gc-sections \
            -L$(BUILD) -T$(TARGETS)/cortex-m/cortex-m.ld -Wl,-Map=$(BUILD)/kfda_app.map
 
@@ -71,7 +83,7 @@ all: $(ELF) $(BUILD)/kfda_app.bin $(BUILD)/sizes.txt
 # Flags are part of the build: a change of ARENA, OPT or MODEL rebuilds.
 $(BUILD)/flags.txt: FORCE
 	@mkdir -p $(BUILD)/obj
-	@echo '$(CC) $(CFLAGS) $(LDFLAGS) $(MODEL_DATA)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) $(LDFLAGS) $(MODEL_DATA)' > $@
+	@echo '$(CC) $(CFLAGS) $(LDFLAGS) $(MODEL_DATA) $(INPUT)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) $(LDFLAGS) $(MODEL_DATA) $(INPUT)' > $@
 FORCE:
 
 $(BUILD)/board_memory.ld: $(TARGETS)/cortex-m/memory/$(BOARD).ld
@@ -86,6 +98,15 @@ $(BUILD)/model_data.c: $(if $(filter 1,$(SELFTEST)),,$(MODEL_DIR)/model.tflite)
 	   $(if $(filter 1,$(SELFTEST)),printf 'KFST',cat $<) | od -An -v -tx1 | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
 	   echo '};'; \
 	   echo 'const unsigned int kfda_model_size = sizeof kfda_model_data;'; } > $@
+
+# The input records of a real board, linked in (none: one inference on zeros).
+$(BUILD)/input_data.c: $(INPUT) $(BUILD)/flags.txt
+	@mkdir -p $(BUILD)
+	@{ echo '/* Generated from $(if $(INPUT),$(notdir $(INPUT)),no input) by cortex-m.mk. */'; \
+	   echo '__attribute__((aligned(16))) const unsigned char kfda_input_data[] = {'; \
+	   $(if $(INPUT),cat $(INPUT),printf 'Z') | od -An -v -tx1 | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	   echo '};'; \
+	   echo 'const unsigned int kfda_input_size = $(if $(INPUT),sizeof kfda_input_data,0);'; } > $@
 
 define compile_rule
 $(BUILD)/obj/$(subst /,_,$(patsubst $(FIRMWARE)/%,%,$(patsubst $(BUILD)/%,%,$(1)))).o: $(1) $(BUILD)/flags.txt
