@@ -33,6 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kfda/planner.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -155,6 +157,10 @@ typedef struct {
   kfda_op ops[KFDA_MAX_OPS];
   int32_t loaded;
   char error[KFDA_ERROR_LEN];
+  /* planner workspace (used during load only) */
+  kfda_plan_buf plan[KFDA_MAX_TENSORS + KFDA_MAX_OPS];
+  int16_t plan_order[KFDA_MAX_TENSORS + KFDA_MAX_OPS];
+  int16_t plan_live[KFDA_MAX_TENSORS + KFDA_MAX_OPS];
 } kfda_model;
 
 /* ---- API ------------------------------------------------------------------ */

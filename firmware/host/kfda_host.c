@@ -1,0 +1,190 @@
+/*
+ * kfda_host.c - native command-line driver of the runtime (tests, tooling).
+ *
+ *   kfda_host plan MODEL.tflite
+ *       prints {"arena_bytes":..,"planned_bytes":..,"persist_bytes":..,
+ *               "weight_bytes":..,"ops":{"NAME":count,..},
+ *               "inputs":[{"type":..,"shape":[..],"bytes":..}],"outputs":[..]}
+ *   kfda_host run MODEL.tflite IN.bin OUT.bin N
+ *       IN.bin holds N samples, each the model inputs' raw little-endian data
+ *       one after the other; OUT.bin receives N samples of the outputs.
+ *
+ * Errors: one line on stderr ("kfda_host: <status>: <message>"), exit 1;
+ * usage errors exit 2. The host may use malloc; the library never does.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kfda/kfda.h"
+
+static kfda_model model; /* large: static */
+
+static int die(const char *what, const char *detail) {
+  fprintf(stderr, "kfda_host: %s: %s\n", what, detail);
+  return 1;
+}
+
+/* Read a whole file into a 16-byte aligned buffer. */
+static uint8_t *read_file(const char *path, size_t *size, void **to_free) {
+  FILE *f = fopen(path, "rb");
+  long n;
+  uint8_t *raw, *buf;
+  if (!f) return NULL;
+  if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+    fclose(f);
+    return NULL;
+  }
+  raw = malloc((size_t)n + 16);
+  if (!raw) {
+    fclose(f);
+    return NULL;
+  }
+  buf = raw + (16 - ((uintptr_t)raw % 16)) % 16;
+  if (n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+    fclose(f);
+    free(raw);
+    return NULL;
+  }
+  fclose(f);
+  *size = (size_t)n;
+  *to_free = raw;
+  return buf;
+}
+
+static const char *type_name(int t) {
+  switch (t) {
+    case KFDA_FLOAT32: return "float32";
+    case KFDA_INT32: return "int32";
+    case KFDA_UINT8: return "uint8";
+    case KFDA_INT64: return "int64";
+    case KFDA_BOOL: return "bool";
+    case KFDA_INT16: return "int16";
+    case KFDA_INT8: return "int8";
+  }
+  return "unknown";
+}
+
+static void print_tensor_list(const int32_t *idx, int n) {
+  int i, d;
+  printf("[");
+  for (i = 0; i < n; ++i) {
+    const kfda_tensor *t = &model.tensors[idx[i]];
+    printf("%s{\"type\":\"%s\",\"shape\":[", i ? "," : "", type_name(t->type));
+    for (d = 0; d < t->ndim; ++d) printf("%s%d", d ? "," : "", (int)t->dims[d]);
+    printf("],\"bytes\":%u,\"scale\":%.9g,\"zero_point\":%d}", (unsigned)t->bytes,
+           (double)t->scale, (int)t->zero_point);
+  }
+  printf("]");
+}
+
+static int cmd_plan(const char *path) {
+  size_t size, need;
+  void *raw;
+  uint8_t *fb = read_file(path, &size, &raw);
+  kfda_status st;
+  int i, j, first = 1;
+  if (!fb) return die("cannot read", path);
+  st = kfda_model_plan(&model, fb, size, &need);
+  if (st != KFDA_OK) {
+    fprintf(stderr, "kfda_host: %s: %s\n", kfda_status_string(st), kfda_model_error(&model));
+    free(raw);
+    return 1;
+  }
+  printf("{\"arena_bytes\":%lu,\"planned_bytes\":%lu,\"persist_bytes\":%lu,\"weight_bytes\":%lu,"
+         "\"ops\":{",
+         (unsigned long)need, (unsigned long)model.planned_bytes,
+         (unsigned long)model.persist_bytes, (unsigned long)kfda_model_weight_bytes(&model));
+  for (i = 0; i < kfda_model_num_ops(&model); ++i) {
+    const char *name = kfda_model_op_name(&model, i);
+    int count = 0, seen = 0;
+    for (j = 0; j < i; ++j)
+      if (strcmp(kfda_model_op_name(&model, j), name) == 0) seen = 1;
+    if (seen) continue;
+    for (j = i; j < kfda_model_num_ops(&model); ++j)
+      if (strcmp(kfda_model_op_name(&model, j), name) == 0) ++count;
+    printf("%s\"%s\":%d", first ? "" : ",", name, count);
+    first = 0;
+  }
+  printf("},\"inputs\":");
+  print_tensor_list(model.inputs, model.n_inputs);
+  printf(",\"outputs\":");
+  print_tensor_list(model.outputs, model.n_outputs);
+  printf("}\n");
+  free(raw);
+  return 0;
+}
+
+static int cmd_run(const char *path, const char *in_path, const char *out_path, long n) {
+  size_t size, need, in_size, per_in = 0, per_out = 0, off;
+  void *raw, *raw_in, *arena_raw;
+  uint8_t *fb = read_file(path, &size, &raw), *inputs, *arena;
+  FILE *out;
+  kfda_status st;
+  long s;
+  int i;
+  if (!fb) return die("cannot read", path);
+  st = kfda_model_plan(&model, fb, size, &need);
+  if (st != KFDA_OK) {
+    fprintf(stderr, "kfda_host: %s: %s\n", kfda_status_string(st), kfda_model_error(&model));
+    return 1;
+  }
+  arena_raw = malloc(need + 16);
+  if (!arena_raw) return die("out of memory", "arena");
+  arena = (uint8_t *)arena_raw + (16 - ((uintptr_t)arena_raw % 16)) % 16;
+  st = kfda_model_load(&model, fb, size, arena, need);
+  if (st != KFDA_OK) {
+    fprintf(stderr, "kfda_host: %s: %s\n", kfda_status_string(st), kfda_model_error(&model));
+    return 1;
+  }
+  for (i = 0; i < kfda_model_num_inputs(&model); ++i) {
+    kfda_tensor_info info;
+    kfda_model_input(&model, i, &info);
+    per_in += info.bytes;
+  }
+  for (i = 0; i < kfda_model_num_outputs(&model); ++i) {
+    kfda_tensor_info info;
+    kfda_model_output(&model, i, &info);
+    per_out += info.bytes;
+  }
+  inputs = read_file(in_path, &in_size, &raw_in);
+  if (!inputs) return die("cannot read", in_path);
+  if (in_size != per_in * (size_t)n) return die("input file size", "does not match N samples");
+  out = fopen(out_path, "wb");
+  if (!out) return die("cannot write", out_path);
+  for (s = 0; s < n; ++s) {
+    off = per_in * (size_t)s;
+    for (i = 0; i < kfda_model_num_inputs(&model); ++i) {
+      kfda_tensor_info info;
+      void *dst = kfda_model_input(&model, i, &info);
+      memcpy(dst, inputs + off, info.bytes);
+      off += info.bytes;
+    }
+    st = kfda_model_invoke(&model);
+    if (st != KFDA_OK) return die("invoke", kfda_status_string(st));
+    for (i = 0; i < kfda_model_num_outputs(&model); ++i) {
+      kfda_tensor_info info;
+      const void *src = kfda_model_output(&model, i, &info);
+      if (fwrite(src, 1, info.bytes, out) != info.bytes) return die("cannot write", out_path);
+    }
+  }
+  fclose(out);
+  free(raw);
+  free(raw_in);
+  free(arena_raw);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 3 && strcmp(argv[1], "plan") == 0) return cmd_plan(argv[2]);
+  if (argc == 6 && strcmp(argv[1], "run") == 0) {
+    char *end;
+    long n = strtol(argv[5], &end, 10);
+    if (*end || n < 0) return die("bad N", argv[5]) + 1;
+    return cmd_run(argv[2], argv[3], argv[4], n);
+  }
+  fprintf(stderr,
+          "usage: kfda_host plan MODEL.tflite\n"
+          "       kfda_host run MODEL.tflite IN.bin OUT.bin N\n");
+  return 2;
+}

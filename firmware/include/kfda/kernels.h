@@ -1,0 +1,159 @@
+/*
+ * kernels.h - one prototype per kernel.
+ *
+ * Conventions (all kernels):
+ *   - Tensors are dense, row-major, NHWC for images. A "packed" tensor is
+ *     LCE's bitpacked layout: the last (channel) axis is packed LSB-first into
+ *     int32 words, 32 channels per word, bit 1 = negative (-1), bit 0 = +1,
+ *     padding bits of the last word are 0.
+ *   - Kernels never allocate, never fail: every check happens in the
+ *     interpreter's Prepare step (src/interpreter.c) before any kernel runs.
+ *     Arguments are assumed valid (shapes consistent, pointers non-NULL).
+ *   - Float kernels reproduce TFLite's reference arithmetic order where it
+ *     matters (bias after the sum, then the activation clamp). Build with
+ *     -ffp-contract=off so no multiply-add is fused (bit-exact float output
+ *     transforms in LceBconv2d).
+ *   - `p` is the op's parameter block (kfda_op_params in kfda.h).
+ */
+#ifndef KFDA_KERNELS_H_
+#define KFDA_KERNELS_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kfda/kfda.h"
+
+typedef struct {
+  int32_t n, h, w, c;
+} kfda_shape4;
+
+/* Words per packed row of `channels` values: ceil(channels / 32). */
+#define KFDA_PACKED_WORDS(channels) (((channels) + 31) / 32)
+
+/* ---- LCE ops ------------------------------------------------------------ */
+
+/* LceQuantize, float input: rows x cols -> rows x ceil(cols/32) words;
+ * bit = (x < 0) (so -0.0 and NaN give bit 0, i.e. +1). */
+void kfda_lce_quantize_f32(const float *in, int32_t rows, int32_t cols,
+                           int32_t *out);
+/* LceQuantize, int8 input: bit = (x < zero_point). */
+void kfda_lce_quantize_s8(const int8_t *in, int32_t rows, int32_t cols,
+                          int32_t zero_point, int32_t *out);
+/* LceDequantize to float: bit 0 -> +1.0f, bit 1 -> -1.0f. */
+void kfda_lce_dequantize_f32(const int32_t *in, int32_t rows, int32_t cols,
+                             float *out);
+/* LceDequantize to int8: bit 0 -> zero_val, bit 1 -> one_val (the caller
+ * computes them from the output scale/zero point as LCE does). */
+void kfda_lce_dequantize_s8(const int32_t *in, int32_t rows, int32_t cols,
+                            int8_t zero_val, int8_t one_val, int8_t *out);
+
+/* Output kinds of LceBconv2d (p->flag). */
+enum { KFDA_BCONV_OUT_F32 = 0, KFDA_BCONV_OUT_S8 = 1, KFDA_BCONV_OUT_PACKED = 2 };
+
+/*
+ * LceBconv2d, reference.
+ *   in:     packed [n, h, w, ceil(p->channels_in / 32)]
+ *   filter: packed OHWI [cout, fh, fw, words_per_group]
+ *   out_mul/out_bias (float/int8 output): the fused output transform, per
+ *           output channel (see kfda_lce_bconv2d_output_transform):
+ *             y = (float)clamp(2 * accum, p->qact_min, p->qact_max)
+ *                 * out_mul[c] + out_bias[c]
+ *           float: y (+ the same-zero correction); int8: sat(round(y)).
+ *   thresholds (packed output): bit = accum > thresholds[c].
+ *   raw_mul: the op's post_activation_multiplier (same-zero correction only).
+ *   accum = popcount(in XOR filter) over the receptive field; padded taps
+ *   read 0 bits (+1): "same-one". With p->pad_value == 0 and SAME padding the
+ *   LCE correction -mul * sum(taps outside the image) is added to float y.
+ *   out: [n, oh, ow, cout] float/int8, or packed [n, oh, ow, ceil(cout/32)].
+ */
+void kfda_lce_bconv2d_ref(const kfda_op_params *p, const kfda_shape4 *in_shape,
+                          const int32_t *in, const kfda_shape4 *filter_shape,
+                          const int32_t *filter, const float *out_mul,
+                          const float *out_bias, const int32_t *thresholds,
+                          const float *raw_mul, const kfda_shape4 *out_shape,
+                          void *out);
+
+/* Prepare helper: the fused output transform of LceBconv2d (as LCE's
+ * OneTimeSetup): computed in double, stored as float.
+ *   out_mul[c]  = -mul[c] / scale
+ *   out_bias[c] = (bias[c] + K * mul[c]) / scale + zero_point
+ * and the clamp of 2*accum: [K - min(act_max, K), K - max(act_min, -K)]. */
+void kfda_lce_bconv2d_output_transform(const float *mul, const float *bias,
+                                       int32_t cout, int32_t K, double scale,
+                                       double zero_point, float *out_mul,
+                                       float *out_bias);
+
+/* LceBMaxPool2d: packed in [n,h,w,words] -> packed out [n,oh,ow,words];
+ * each output word is the AND of the window's words (max of +-1 values);
+ * SAME padding taps are skipped. */
+void kfda_lce_bmaxpool2d(const kfda_op_params *p, const kfda_shape4 *in_shape,
+                         const int32_t *in, const kfda_shape4 *out_shape,
+                         int32_t *out);
+
+/* ---- float32 builtins --------------------------------------------------- */
+
+/* CONV_2D: in [n,h,w,cin], filter OHWI [cout,fh,fw,cin/groups], bias [cout]
+ * or NULL; out [n,oh,ow,cout]. Sum over (fy, fx, ic) in that order, then
+ * + bias, then clamp to [p->act_min, p->act_max]. */
+void kfda_conv2d_f32(const kfda_op_params *p, const kfda_shape4 *in_shape,
+                     const float *in, const kfda_shape4 *filter_shape,
+                     const float *filter, const float *bias,
+                     const kfda_shape4 *out_shape, float *out);
+/* DEPTHWISE_CONV_2D: filter [1,fh,fw,cout], cout = cin * depth_multiplier. */
+void kfda_depthwise_conv2d_f32(const kfda_op_params *p,
+                               const kfda_shape4 *in_shape, const float *in,
+                               const kfda_shape4 *filter_shape,
+                               const float *filter, const float *bias,
+                               const kfda_shape4 *out_shape, float *out);
+/* FULLY_CONNECTED: in [batches, depth], weights [units, depth]. */
+void kfda_fully_connected_f32(const kfda_op_params *p, const float *in,
+                              int32_t batches, int32_t depth,
+                              const float *weights, const float *bias,
+                              int32_t units, float *out);
+/* MAX_POOL_2D / AVERAGE_POOL_2D (average over the valid taps only). */
+void kfda_max_pool2d_f32(const kfda_op_params *p, const kfda_shape4 *in_shape,
+                         const float *in, const kfda_shape4 *out_shape,
+                         float *out);
+void kfda_average_pool2d_f32(const kfda_op_params *p,
+                             const kfda_shape4 *in_shape, const float *in,
+                             const kfda_shape4 *out_shape, float *out);
+/* MEAN over the axes flagged in reduce_mask (bit i = axis i) of an
+ * ndim-dimensional tensor; out has the kept axes in order. */
+void kfda_mean_f32(const float *in, int32_t ndim, const int32_t *dims,
+                   uint32_t reduce_mask, float *out);
+/* ADD / MUL with broadcasting. a_strides/b_strides: element strides of the
+ * inputs per output axis (0 where broadcast); out_dims: the output shape,
+ * all padded to KFDA_MAX_DIMS dimensions. Result clamped to the activation. */
+void kfda_add_f32(const kfda_op_params *p, const float *a,
+                  const int32_t *a_strides, const float *b,
+                  const int32_t *b_strides, const int32_t *out_dims,
+                  float *out);
+void kfda_mul_f32(const kfda_op_params *p, const float *a,
+                  const int32_t *a_strides, const float *b,
+                  const int32_t *b_strides, const int32_t *out_dims,
+                  float *out);
+/* SOFTMAX along the last axis: rows x depth. */
+void kfda_softmax_f32(const kfda_op_params *p, const float *in, int32_t rows,
+                      int32_t depth, float *out);
+
+/* ---- type-generic data movement ---------------------------------------- */
+
+/* PAD: any element size; pads[2*i], pads[2*i+1] = before/after for axis i;
+ * pad_value: elem_size bytes copied into every padded element. */
+void kfda_pad(const uint8_t *in, int32_t ndim, const int32_t *in_dims,
+              const int32_t *pads, size_t elem_size, const uint8_t *pad_value,
+              uint8_t *out);
+/* CONCATENATION along axis: outer x (sum of axis_bytes) x ... */
+void kfda_concatenation(const uint8_t *const *ins, const size_t *inner_bytes,
+                        int32_t n_in, size_t outer, uint8_t *out);
+
+/* ---- quantization ------------------------------------------------------- */
+
+/* QUANTIZE float -> int8: q = sat(round(x / scale) + zero_point). */
+void kfda_quantize_f32_s8(const float *in, size_t n, float scale,
+                          int32_t zero_point, int8_t *out);
+/* DEQUANTIZE int8 -> float: (q - zero_point) * scale. */
+void kfda_dequantize_s8_f32(const int8_t *in, size_t n, float scale,
+                            int32_t zero_point, float *out);
+
+#endif /* KFDA_KERNELS_H_ */

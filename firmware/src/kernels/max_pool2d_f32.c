@@ -1,0 +1,29 @@
+/* max_pool2d_f32.c - MAX_POOL_2D, float32 reference (padding taps skipped). */
+#include <float.h>
+
+#include "kfda/kernels.h"
+
+void kfda_max_pool2d_f32(const kfda_op_params *p, const kfda_shape4 *is,
+                         const float *in, const kfda_shape4 *os, float *out) {
+  int32_t b, oy, ox, c, fy, fx;
+  for (b = 0; b < os->n; ++b)
+    for (oy = 0; oy < os->h; ++oy)
+      for (ox = 0; ox < os->w; ++ox)
+        for (c = 0; c < os->c; ++c) {
+          float m = -FLT_MAX;
+          for (fy = 0; fy < p->filter_h; ++fy) {
+            const int32_t iy = oy * p->stride_h - p->pad_h + fy;
+            if (iy < 0 || iy >= is->h) continue;
+            for (fx = 0; fx < p->filter_w; ++fx) {
+              const int32_t ix = ox * p->stride_w - p->pad_w + fx;
+              float v;
+              if (ix < 0 || ix >= is->w) continue;
+              v = in[(((size_t)b * is->h + iy) * is->w + ix) * is->c + c];
+              if (v > m) m = v;
+            }
+          }
+          if (m < p->act_min) m = p->act_min;
+          if (m > p->act_max) m = p->act_max;
+          out[(((size_t)b * os->h + oy) * os->w + ox) * os->c + c] = m;
+        }
+}
