@@ -116,7 +116,7 @@ endef
 $(foreach s,$(SOURCES),$(eval $(call compile_rule,$(s))))
 
 $(ELF): $(OBJECTS) $(BUILD)/board_memory.ld $(TARGETS)/cortex-m/cortex-m.ld
-	$(CC) $(LDFLAGS) $(OBJECTS) -o $@
+	$(CC) $(LDFLAGS) $(OBJECTS) -lm -o $@
 
 $(BUILD)/kfda_app.bin: $(ELF)
 	$(OBJCOPY) -O binary $< $@
