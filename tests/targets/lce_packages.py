@@ -62,7 +62,7 @@ def lce_predict(folder, x):
     return np.concatenate([interpreter.predict(x[i:i + 1]) for i in range(len(x))])
 
 
-def _randomize_batch_norms(model, rng):
+def randomize_batch_norms(model, rng):
     for layer in model.layers:
         if isinstance(layer, tf.keras.layers.BatchNormalization):
             n = layer.gamma.shape[0]
@@ -93,7 +93,7 @@ def bireal_model(seed=0):
     h = tf.keras.layers.GlobalAveragePooling2D()(h)
     y = tf.keras.layers.Dense(10)(h)
     model = tf.keras.Model(x, y)
-    _randomize_batch_norms(model, rng)
+    randomize_batch_norms(model, rng)
     return model
 
 

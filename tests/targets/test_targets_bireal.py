@@ -70,3 +70,28 @@ def test_tiny_model_on_every_other_target(board, tiny_package):
     assert outputs.tobytes() == native.tobytes()
     np.testing.assert_allclose(outputs, lce_predict(tiny_package, x), rtol=0, atol=1e-5)
     assert stats["inferences"] == 3
+
+
+def test_int8_input_binary_conv_is_exact_on_every_main_target(session_dir):
+    """int8 input (LceQuantize on int8, x < zero_point is bit 1) into a binary conv with
+    folded batch norm: every target matches the LCE interpreter exactly."""
+    import larq as lq
+    import tensorflow as tf
+
+    from lce_packages import make_package, randomize_batch_norms
+
+    tf.keras.utils.set_random_seed(3)
+    x = tf.keras.Input((8, 8, 32))
+    h = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=1.0, use_bias=False,
+                              input_quantizer="ste_sign", kernel_quantizer="ste_sign",
+                              kernel_constraint="weight_clip")(x)
+    model = tf.keras.Model(x, tf.keras.layers.BatchNormalization()(h))
+    randomize_batch_norms(model, np.random.RandomState(0))
+    package = make_package(model, str(session_dir / "int8_in"), inference_input_type=tf.int8,
+                           experimental_default_int8_range=(-3.0, 3.0))
+    xs = np.random.RandomState(0).randint(-128, 128, size=(4, 8, 8, 32)).astype(np.int8)
+    xs[0] = runner.read_package(package).inputs[0].zero_point  # exactly x == zero point: +1
+    want = lce_predict(package, xs)
+    for board in ["native", "mps2-an386", "mps2-an500", "arm64"]:
+        outputs, _ = runner.run_package(package, xs, board=board, count_instructions=False)
+        assert outputs.tobytes() == want.astype(outputs.dtype).tobytes(), board

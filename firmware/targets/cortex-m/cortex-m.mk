@@ -10,7 +10,8 @@
 # The user sets:
 #   MODEL=dir      a keras-fda package: model_data.c (or model.tflite) and manifest.json
 #   SELFTEST=1     instead of MODEL: the plain-C self-test, for bringing a board up
-#   ARENA=bytes    the static arena (default: manifest's arena_bytes, else ARENA_DEFAULT)
+#   ARENA=bytes    the static arena (default: manifest's arena_bytes, else the plan that the
+#                  native build of the runtime prints for the model, else ARENA_DEFAULT)
 #   BUILD=dir      where objects and the image go (default: ./build)
 #   OPT=-O2        optimisation flags
 #   INPUT=file     for `make run`: raw input records (see targets/app/main.c)
@@ -52,7 +53,17 @@ else
     MODEL_DATA := $(MODEL_DIR)/model_data.c
   endif
   MANIFEST_ARENA := $(shell sed -n 's/.*"arena_bytes": *\([0-9][0-9]*\).*/\1/p' $(MODEL_DIR)/manifest.json 2>/dev/null | head -n 1)
-  ARENA ?= $(if $(MANIFEST_ARENA),$(MANIFEST_ARENA),$(ARENA_DEFAULT))
+  ifeq ($(origin ARENA),undefined)
+    ifneq ($(MANIFEST_ARENA),)
+      ARENA := $(MANIFEST_ARENA)
+    else
+      # Ask the runtime: build the native application and print the model's memory plan.
+      PLANNED_ARENA := $(shell $(MAKE) -s -C $(TARGETS)/linux TARGET=native BUILD=$(BUILD)/host \
+        >/dev/null 2>&1 && $(BUILD)/host/kfda_app --plan $(MODEL_DIR)/model.tflite 2>/dev/null \
+        | sed -n 's/^kfda: arena_bytes \([0-9][0-9]*\) .*/\1/p')
+      ARENA := $(if $(PLANNED_ARENA),$(PLANNED_ARENA),$(ARENA_DEFAULT))
+    endif
+  endif
 endif
 
 COUNTER_SOURCE ?= $(TARGETS)/cortex-m/counter.c
