@@ -315,12 +315,6 @@ def build_firmware(board, package=None, arena_bytes=None, selftest=False, opt="-
     binaries read it from a file (one build per target serves every model).
     """
     root = _source_dir()
-    if board.kind == "cortex-m":
-        require_tools("arm-none-eabi-gcc")
-        _require_newlib()
-    else:
-        require_tools({"native": "gcc", "arm64": "aarch64-linux-gnu-gcc",
-                       "armv7": "arm-linux-gnueabihf-gcc"}[board.name])
     key = hashlib.sha256()
     key.update(_sources_digest(root).encode())
     key.update(f"{board.name}|{opt}|{selftest}|{arena_bytes}".encode())
@@ -333,7 +327,14 @@ def build_firmware(board, package=None, arena_bytes=None, selftest=False, opt="-
     build = os.path.join(cache_dir(), "build", f"{board.name}-{key.hexdigest()[:16]}")
     done = os.path.join(build, "built.ok")
     if os.path.isfile(done):
+        os.utime(done)  # most recently used: kept by _prune_cache
         return build
+    if board.kind == "cortex-m":
+        require_tools("arm-none-eabi-gcc")
+        _require_newlib()
+    else:
+        require_tools({"native": "gcc", "arm64": "aarch64-linux-gnu-gcc",
+                       "armv7": "arm-linux-gnueabihf-gcc"}[board.name])
     os.makedirs(os.path.dirname(build), exist_ok=True)
     staging = tempfile.mkdtemp(prefix=os.path.basename(build) + ".", dir=os.path.dirname(build))
     try:
@@ -356,7 +357,22 @@ def build_firmware(board, package=None, arena_bytes=None, selftest=False, opt="-
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    _prune_cache(os.path.dirname(build), board.name)
     return build
+
+
+CACHE_KEEP_PER_BOARD = 12
+
+
+def _prune_cache(folder, board_name):
+    """Keep the most recently used builds of a board; a Cortex-M build is one per model."""
+    entries = []
+    for name in os.listdir(folder):
+        done = os.path.join(folder, name, "built.ok")
+        if name.rsplit("-", 1)[0] == board_name and os.path.isfile(done):
+            entries.append((os.path.getmtime(done), name))
+    for _, name in sorted(entries, reverse=True)[CACHE_KEEP_PER_BOARD:]:
+        shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
 
 
 # ---- running -----------------------------------------------------------------------

@@ -150,3 +150,17 @@ def test_run_writes_outputs_and_counts(tmp_path, tiny_package, inputs):
     assert result.exit_code == 0, result.output + result.stderr
     assert np.load(out).shape == (3, 4)
     assert "instructions per inference" in result.output
+
+
+@needs_runtime
+def test_missing_emulator_names_the_apt_package(tmp_path, tiny_package, inputs, monkeypatch):
+    """With the builds cached, only the emulator is needed; without it on PATH the error
+    says which Debian package to install."""
+    assert run_cli(tiny_package, "-i", inputs, "-o", tmp_path / "warm.npy").exit_code == 0
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    out = tmp_path / "y.npy"
+    assert_one_line_error(run_cli(tiny_package, "-i", inputs, "-o", out),
+                          "qemu-system-arm not found", "apt-get install qemu-system-arm")
+    assert not out.exists()
