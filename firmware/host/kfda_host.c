@@ -8,6 +8,14 @@
  *   kfda_host run MODEL.tflite IN.bin OUT.bin N
  *       IN.bin holds N samples, each the model inputs' raw little-endian data
  *       one after the other; OUT.bin receives N samples of the outputs.
+ *   kfda_host load MODEL.tflite ARENA_BYTES
+ *       loads with an arena of exactly ARENA_BYTES; prints the status name.
+ *   kfda_host check FILE...
+ *       for each file: plan, and if that succeeds load (arena <= 64 MiB),
+ *       zero the inputs and invoke; prints one status line per file (fuzzing).
+ *   kfda_host planbufs FILE
+ *       runs the planner on buffers given as lines "size first last";
+ *       prints {"total":..,"offsets":[..],"check":0} (check: overlap checker).
  *
  * Errors: one line on stderr ("kfda_host: <status>: <message>"), exit 1;
  * usage errors exit 2. The host may use malloc; the library never does.
@@ -175,7 +183,83 @@ static int cmd_run(const char *path, const char *in_path, const char *out_path, 
   return 0;
 }
 
+static int cmd_load(const char *path, long bytes) {
+  size_t size;
+  void *raw, *arena_raw;
+  uint8_t *fb = read_file(path, &size, &raw), *arena;
+  kfda_status st;
+  if (!fb) return die("cannot read", path);
+  arena_raw = malloc((size_t)bytes + 16);
+  if (!arena_raw) return die("out of memory", "arena");
+  arena = (uint8_t *)arena_raw + (16 - ((uintptr_t)arena_raw % 16)) % 16;
+  st = kfda_model_load(&model, fb, size, arena, (size_t)bytes);
+  printf("{\"status\":\"%s\",\"arena_bytes\":%lu,\"error\":\"%s\"}\n", kfda_status_string(st),
+         (unsigned long)kfda_model_arena_bytes(&model), st == KFDA_OK ? "" : kfda_model_error(&model));
+  free(raw);
+  free(arena_raw);
+  return st == KFDA_OK ? 0 : 1;
+}
+
+static int cmd_planbufs(const char *path) {
+  static kfda_plan_buf bufs[4096];
+  static int16_t a[4096], b[4096];
+  FILE *f = fopen(path, "r");
+  unsigned long size;
+  long first, last;
+  int n = 0, i;
+  size_t total = 0;
+  if (!f) return die("cannot read", path);
+  while (n < 4096 && fscanf(f, "%lu %ld %ld", &size, &first, &last) == 3) {
+    bufs[n].size = (uint32_t)size;
+    bufs[n].first = (int32_t)first;
+    bufs[n].last = (int32_t)last;
+    ++n;
+  }
+  fclose(f);
+  if (kfda_plan_greedy(bufs, n, KFDA_ARENA_ALIGN, a, b, &total) != 0)
+    return die("planner", "bad buffers");
+  printf("{\"total\":%lu,\"offsets\":[", (unsigned long)total);
+  for (i = 0; i < n; ++i) printf("%s%lu", i ? "," : "", (unsigned long)bufs[i].offset);
+  printf("],\"check\":%d}\n", kfda_plan_check(bufs, n, total));
+  return 0;
+}
+
+static int cmd_check(int n, char **paths) {
+  int i, k;
+  for (i = 0; i < n; ++i) {
+    size_t size, need = 0;
+    void *raw;
+    uint8_t *fb = read_file(paths[i], &size, &raw);
+    kfda_status st;
+    if (!fb) {
+      printf("unreadable\n");
+      continue;
+    }
+    st = kfda_model_plan(&model, fb, size, &need);
+    if (st == KFDA_OK && need <= (64u << 20)) {
+      void *arena_raw = malloc(need + 16);
+      uint8_t *arena = (uint8_t *)arena_raw + (16 - ((uintptr_t)arena_raw % 16)) % 16;
+      st = kfda_model_load(&model, fb, size, arena, need);
+      if (st == KFDA_OK) {
+        for (k = 0; k < kfda_model_num_inputs(&model); ++k) {
+          kfda_tensor_info info;
+          void *p = kfda_model_input(&model, k, &info);
+          memset(p, 0, info.bytes);
+        }
+        st = kfda_model_invoke(&model);
+      }
+      free(arena_raw);
+    }
+    printf("%s\n", st == KFDA_OK ? "ran" : kfda_status_string(st));
+    free(raw);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 3 && strcmp(argv[1], "check") == 0) return cmd_check(argc - 2, argv + 2);
+  if (argc == 4 && strcmp(argv[1], "load") == 0) return cmd_load(argv[2], atol(argv[3]));
+  if (argc == 3 && strcmp(argv[1], "planbufs") == 0) return cmd_planbufs(argv[2]);
   if (argc == 3 && strcmp(argv[1], "plan") == 0) return cmd_plan(argv[2]);
   if (argc == 6 && strcmp(argv[1], "run") == 0) {
     char *end;
@@ -185,6 +269,9 @@ int main(int argc, char **argv) {
   }
   fprintf(stderr,
           "usage: kfda_host plan MODEL.tflite\n"
-          "       kfda_host run MODEL.tflite IN.bin OUT.bin N\n");
+          "       kfda_host run MODEL.tflite IN.bin OUT.bin N\n"
+          "       kfda_host load MODEL.tflite ARENA_BYTES\n"
+          "       kfda_host check FILE...\n"
+          "       kfda_host planbufs FILE\n");
   return 2;
 }
