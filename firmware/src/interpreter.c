@@ -516,6 +516,12 @@ static kfda_status prepare_bconv(kfda_model *m, int oi, kfda_op *op,
   }
   p->depth_multiplier = K; /* reused: receptive field bits */
   p->axis = groups;
+#if !defined(KFDA_KERNELS_REF)
+  if (groups == 1) { /* the optimized kernel's im2col column */
+    kfda_shape4 fs = shape4(f);
+    op->scratch_bytes = (uint32_t)kfda_lce_bconv2d_scratch_bytes(&fs);
+  }
+#endif
   return KFDA_OK;
 }
 
@@ -1227,8 +1233,9 @@ static void eval_op(kfda_model *m, kfda_op *op) {
         bias = mul + fs.n;
         raw = (const float *)tdata(m, op->in[2]);
       }
-      kfda_lce_bconv2d_ref(p, &is, (const int32_t *)x, &fs, (const int32_t *)tdata(m, op->in[1]),
-                           mul, bias, th, raw, &os, y);
+      kfda_lce_bconv2d(p, &is, (const int32_t *)x, &fs, (const int32_t *)tdata(m, op->in[1]),
+                       mul, bias, th, raw, &os, y,
+                       op->scratch_bytes ? m->arena + op->scratch_offset : NULL);
       break;
     }
     case K_LCE_BMAXPOOL2D: {

@@ -73,6 +73,26 @@ void kfda_lce_bconv2d_ref(const kfda_op_params *p, const kfda_shape4 *in_shape,
                           const float *raw_mul, const kfda_shape4 *out_shape,
                           void *out);
 
+/* LceBconv2d, optimized (lce_bconv2d_opt.c: im2col of packed words, several
+ * output channels per pass; NEON EOR/CNT on arm64/armv7, carry-save popcount
+ * elsewhere). Same arguments and results, bit for bit, as the reference, plus
+ * a scratch of kfda_lce_bconv2d_scratch_bytes() (one receptive field).
+ * kfda_lce_bconv2d picks the build's variant: the reference when compiled
+ * with -DKFDA_KERNELS_REF (make KFDA_KERNELS=ref), else the optimized one. */
+size_t kfda_lce_bconv2d_scratch_bytes(const kfda_shape4 *filter_shape);
+void kfda_lce_bconv2d_opt(const kfda_op_params *p, const kfda_shape4 *in_shape,
+                          const int32_t *in, const kfda_shape4 *filter_shape,
+                          const int32_t *filter, const float *out_mul,
+                          const float *out_bias, const int32_t *thresholds,
+                          const float *raw_mul, const kfda_shape4 *out_shape,
+                          void *out, void *scratch);
+void kfda_lce_bconv2d(const kfda_op_params *p, const kfda_shape4 *in_shape,
+                      const int32_t *in, const kfda_shape4 *filter_shape,
+                      const int32_t *filter, const float *out_mul,
+                      const float *out_bias, const int32_t *thresholds,
+                      const float *raw_mul, const kfda_shape4 *out_shape,
+                      void *out, void *scratch);
+
 /* Prepare helper: the fused output transform of LceBconv2d (as LCE's
  * OneTimeSetup): computed in double, stored as float.
  *   out_mul[c]  = -mul[c] / scale
