@@ -129,7 +129,8 @@ def bireal_style():
 
 
 def example_bnn():
-    model = keras_fda.models.small_bnn("ste_sign")
+    from keras_fda.models import small_bnn
+    model = small_bnn("ste_sign")
     _randomize(model)
     return model
 
