@@ -207,5 +207,71 @@ def inspect_command(path):
     click.echo(inspect_path(path))
 
 
+# ---- keras-fda run (targets: build the firmware, run it under emulation) -------------
+
+def _load_npy(path):
+    import numpy as np
+
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise KerasFDAError(f"cannot read {path} as a .npy array ({error})")
+
+
+def _save_npy_atomically(path, array):
+    """Write the .npy next to its final name, then rename: never a half-written file."""
+    import tempfile
+
+    import numpy as np
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise KerasFDAError(f"cannot write {path}: folder {folder} does not exist")
+    handle, temporary = tempfile.mkstemp(prefix=".keras-fda-", suffix=".npy", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as f:
+            np.save(f, array, allow_pickle=False)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+@main.command()
+@click.argument("package", type=click.Path())
+@click.option("--input", "-i", "input_path", required=True, type=click.Path(dir_okay=False),
+              help=".npy array: N records of the model's input shape (or one record)")
+@click.option("--output", "-o", "output_path", required=True, type=click.Path(dir_okay=False),
+              help=".npy file to write the N outputs to")
+@click.option("--board", default=None,
+              help="where to run: mps2-an385/an386/an500/an505, mps3-an547, arm64, armv7, "
+                   "native (default: the package's target and cpu)")
+@click.option("--count/--no-count", default=True, show_default=True,
+              help="count instructions per inference on arm64/armv7 (an exec trace of one "
+                   "inference); Cortex-M boards always count (QEMU -icount)")
+@one_line_errors
+def run(package, input_path, output_path, board, count):
+    """Build PACKAGE's firmware for its target (cached), run it on the inputs, save outputs."""
+    if not os.path.isfile(input_path):
+        raise KerasFDAError(f"input file {input_path} does not exist")
+    from keras_fda.export.runner import run_package
+
+    inputs = _load_npy(input_path)
+    outputs, stats = run_package(package, inputs, board=board, count_instructions=count)
+    if isinstance(outputs, list):
+        raise KerasFDAError("the model has several outputs; keras-fda run writes one .npy")
+    _save_npy_atomically(output_path, outputs)
+    click.echo(f"wrote {output_path}: {stats['inferences']} outputs of shape "
+               f"{tuple(outputs.shape[1:])} {outputs.dtype}")
+    click.echo(f"board      {stats['board']} ({stats['description']})")
+    if "instructions_per_inference" in stats:
+        click.echo(f"instructions per inference  {stats['instructions_per_inference']:,}")
+    elif "ns_per_inference" in stats:
+        click.echo(f"time per inference  {stats['ns_per_inference'] / 1e6:.3f} ms (native)")
+    click.echo(f"model {stats['model_bytes']:,} bytes, arena {stats['arena_bytes']:,} bytes"
+               + (f", flash {stats['flash_bytes']:,} bytes" if "flash_bytes" in stats else ""))
+
+
 if __name__ == "__main__":
     main()

@@ -516,6 +516,12 @@ static kfda_status prepare_bconv(kfda_model *m, int oi, kfda_op *op,
   }
   p->depth_multiplier = K; /* reused: receptive field bits */
   p->axis = groups;
+#if !defined(KFDA_KERNELS_REF)
+  if (groups == 1) { /* the optimized kernel's im2col column */
+    kfda_shape4 fs = shape4(f);
+    op->scratch_bytes = (uint32_t)kfda_lce_bconv2d_scratch_bytes(&fs);
+  }
+#endif
   return KFDA_OK;
 }
 
@@ -619,8 +625,9 @@ static kfda_status prepare_fc(kfda_model *m, int oi, kfda_op *op, const op_src *
   }
   NEED(w->is_const && w->ndim == 2 && w->dims[0] > 0 && w->dims[1] > 0, KFDA_ERR_SHAPE,
        "weights must be constant [units, depth]");
-  NEED(act_range(p->activation, &p->act_min, &p->act_max, &p->qact_min, &p->qact_max) == 0,
-       KFDA_ERR_UNSUPPORTED, "unsupported fused activation");
+  if (!p->flag) /* int8: qact_min/max hold the int8 clamp set above; keep them */
+    NEED(act_range(p->activation, &p->act_min, &p->act_max, &p->qact_min, &p->qact_max) == 0,
+         KFDA_ERR_UNSUPPORTED, "unsupported fused activation");
   n = elements(in);
   NEED(n % (size_t)w->dims[1] == 0, KFDA_ERR_SHAPE, "input size not a multiple of depth");
   NEED(elements(out) == n / (size_t)w->dims[1] * (size_t)w->dims[0] && out->ndim >= 1 &&
@@ -645,9 +652,8 @@ static kfda_status prepare_binary(kfda_model *m, int oi, kfda_op *op, const op_s
   b = IN(1);
   out = OUT;
   NEED((a->type == KFDA_FLOAT32 && b->type == KFDA_FLOAT32 && out->type == KFDA_FLOAT32) ||
-           (op->kind == K_ADD && a->type == KFDA_INT8 && b->type == KFDA_INT8 &&
-            out->type == KFDA_INT8),
-       KFDA_ERR_UNSUPPORTED, "only float32 (and int8 ADD) are supported");
+           (a->type == KFDA_INT8 && b->type == KFDA_INT8 && out->type == KFDA_INT8),
+       KFDA_ERR_UNSUPPORTED, "only float32 and int8 are supported");
   NEED(act_range(p->activation, &p->act_min, &p->act_max, &p->qact_min, &p->qact_max) == 0,
        KFDA_ERR_UNSUPPORTED, "unsupported fused activation");
   p->flag = a->type == KFDA_INT8;
@@ -660,6 +666,11 @@ static kfda_status prepare_binary(kfda_model *m, int oi, kfda_op *op, const op_s
     p->in_offset = -a->zero_point;
     p->in2_offset = -b->zero_point;
     p->out_offset = out->zero_point;
+    if (op->kind == K_MUL) { /* TFLite mul.cc: one multiplier */
+      kfda_quantize_multiplier((double)a->scale * (double)b->scale / (double)out->scale,
+                               &p->out_mult, &p->out_shift);
+      goto shapes;
+    }
     p->left_shift = 20;
     twice = (double)(2 * (a->scale > b->scale ? a->scale : b->scale));
     r1 = (double)a->scale / twice;
@@ -670,6 +681,7 @@ static kfda_status prepare_binary(kfda_model *m, int oi, kfda_op *op, const op_s
     kfda_quantize_multiplier(r2, &p->in2_mult, &p->in2_shift);
     kfda_quantize_multiplier(ro, &p->out_mult, &p->out_shift);
   }
+shapes:
   NEED(out->ndim >= a->ndim && out->ndim >= b->ndim, KFDA_ERR_SHAPE, "bad broadcast");
   for (i = 0; i < out->ndim; ++i) {
     int ia = i - (out->ndim - a->ndim), ib = i - (out->ndim - b->ndim);
@@ -835,8 +847,9 @@ static kfda_status prepare_op(kfda_model *m, int oi, const op_src *src) {
       return KFDA_OK;
     }
     case K_SOFTMAX:
-      NEED(in->type == KFDA_FLOAT32 && out->type == KFDA_FLOAT32, KFDA_ERR_UNSUPPORTED,
-           "only float32 is supported");
+      NEED((in->type == KFDA_FLOAT32 && out->type == KFDA_FLOAT32) ||
+               (in->type == KFDA_INT8 && out->type == KFDA_INT8),
+           KFDA_ERR_UNSUPPORTED, "only float32 and int8 are supported");
       NEED(in->ndim >= 1 && same_dims(in, out) && in->dims[in->ndim - 1] > 0, KFDA_ERR_SHAPE,
            "shape mismatch");
       if (src->has_opt) {
@@ -845,13 +858,25 @@ static kfda_status prepare_op(kfda_model *m, int oi, const op_src *src) {
       } else {
         p->beta = 1.0f;
       }
+      p->flag = in->type == KFDA_INT8;
+      if (p->flag) {
+        NEED(in->scale > 0.0f && out->scale > 0.0f, KFDA_ERR_MODEL, "int8 tensors need scales");
+        p->beta = -in->scale * p->beta; /* the exponent's scale, as TFLite's table */
+      }
       return KFDA_OK;
     case K_QUANTIZE:
-      NEED(in->type == KFDA_FLOAT32 && out->type == KFDA_INT8, KFDA_ERR_UNSUPPORTED,
-           "only float32 -> int8 is supported");
+      NEED((in->type == KFDA_FLOAT32 || in->type == KFDA_INT8) && out->type == KFDA_INT8,
+           KFDA_ERR_UNSUPPORTED, "only float32 -> int8 and int8 -> int8 are supported");
       NEED(same_dims(in, out), KFDA_ERR_SHAPE, "shape mismatch");
       NEED(out->scale > 0.0f && out->ch_scales == NULL, KFDA_ERR_UNSUPPORTED,
            "needs a per-tensor scale");
+      p->flag = in->type == KFDA_INT8;
+      if (p->flag) { /* requantize: TFLite quantize.cc */
+        NEED(in->scale > 0.0f && in->ch_scales == NULL, KFDA_ERR_UNSUPPORTED,
+             "needs a per-tensor input scale");
+        kfda_quantize_multiplier((double)in->scale / (double)out->scale, &p->out_mult,
+                                 &p->out_shift);
+      }
       return KFDA_OK;
     case K_DEQUANTIZE:
       NEED(in->type == KFDA_INT8 && out->type == KFDA_FLOAT32, KFDA_ERR_UNSUPPORTED,
@@ -1208,8 +1233,9 @@ static void eval_op(kfda_model *m, kfda_op *op) {
         bias = mul + fs.n;
         raw = (const float *)tdata(m, op->in[2]);
       }
-      kfda_lce_bconv2d_ref(p, &is, (const int32_t *)x, &fs, (const int32_t *)tdata(m, op->in[1]),
-                           mul, bias, th, raw, &os, y);
+      kfda_lce_bconv2d(p, &is, (const int32_t *)x, &fs, (const int32_t *)tdata(m, op->in[1]),
+                       mul, bias, th, raw, &os, y,
+                       op->scratch_bytes ? m->arena + op->scratch_offset : NULL);
       break;
     }
     case K_LCE_BMAXPOOL2D: {
@@ -1295,7 +1321,10 @@ static void eval_op(kfda_model *m, kfda_op *op) {
         int k = i - (KFDA_MAX_DIMS - out->ndim);
         od[i] = k >= 0 ? out->dims[k] : 1;
       }
-      if (p->flag)
+      if (p->flag && op->kind == K_MUL)
+        kfda_mul_s8(p, (const int8_t *)x, as, (const int8_t *)tdata(m, op->in[1]), bs, od,
+                    (int8_t *)y);
+      else if (p->flag)
         kfda_add_s8(p, (const int8_t *)x, as, (const int8_t *)tdata(m, op->in[1]), bs, od,
                     (int8_t *)y);
       else if (op->kind == K_ADD)
@@ -1335,11 +1364,21 @@ static void eval_op(kfda_model *m, kfda_op *op) {
     }
     case K_SOFTMAX: {
       const int32_t depth = in->dims[in->ndim - 1];
+      if (p->flag) {
+        kfda_softmax_s8(p->beta, out->scale, out->zero_point, (const int8_t *)x,
+                        (int32_t)(elements(in) / (size_t)depth), depth, (int8_t *)y);
+        break;
+      }
       kfda_softmax_f32(p, (const float *)x, (int32_t)(elements(in) / (size_t)depth), depth,
                        (float *)y);
       break;
     }
     case K_QUANTIZE:
+      if (p->flag) {
+        kfda_requantize_s8((const int8_t *)x, elements(in), in->zero_point, p->out_mult,
+                           p->out_shift, out->zero_point, (int8_t *)y);
+        break;
+      }
       kfda_quantize_f32_s8((const float *)x, elements(in), out->scale, out->zero_point,
                            (int8_t *)y);
       break;

@@ -44,19 +44,68 @@ def int8_binary():
 @pytest.mark.parametrize("build", [
     int8_conv_stack,
     int8_binary,
-    pytest.param("bireal", marks=pytest.mark.xfail(strict=True, reason=(
-        "known gap: every layer up to the global average pool matches exactly, the final "
-        "bias-free int8 FULLY_CONNECTED does not (under investigation)"))),
+    "bireal",  # ends MEAN -> bias-free FULLY_CONNECTED -> SOFTMAX, all int8
 ])
 def test_int8_graph_exact(kfda, build):
     rng = np.random.RandomState(21)
     if build == "bireal":
-        full = birealnet()
-        _randomize(full, rng)
-        model = tf.keras.Model(full.input, full.layers[-2].output)  # int8 softmax: not yet
+        model = birealnet()
+        _randomize(model, rng)
     else:
         model = build()
         _randomize(model, rng)
     fb = convert(model, **INT8)
     shape = (3,) + tuple(model.input.shape[1:])
     compare(kfda, fb, [rng.randint(-128, 128, shape).astype(np.int8)])
+
+
+# ---- single int8 ops (exact against the LCE interpreter) ----------------------------
+# FakeQuant layers give each tensor its own range (as QAT does), so the converter emits
+# the int8 op with distinct input/output scales and zero points.
+
+def _fq(low, high):
+    return L.Lambda(lambda t: tf.quantization.fake_quant_with_min_max_vars(t, low, high))
+
+
+def int8_softmax():
+    x = L.Input((3, 13))
+    y = _fq(-5.0, 7.0)(x)
+    y = L.Softmax()(y)
+    return tf.keras.Model(x, y)
+
+
+def int8_mul():
+    a, b = L.Input((4, 5, 6)), L.Input((4, 5, 6))
+    y = L.Multiply()([_fq(-2.0, 3.0)(a), _fq(-1.5, 0.5)(b)])
+    return tf.keras.Model([a, b], _fq(-4.0, 3.5)(y))
+
+
+def int8_mul_broadcast():
+    a, b = L.Input((4, 5, 6)), L.Input((1, 1, 6))
+    y = L.Multiply()([_fq(-2.0, 3.0)(a), _fq(0.0, 2.0)(b)])
+    return tf.keras.Model([a, b], _fq(-3.0, 5.0)(y))
+
+
+def int8_requantize():
+    # a max pool keeps its input's scale; its output read at another range gets an
+    # int8 -> int8 QUANTIZE after it
+    x = L.Input((8, 8, 3))
+    a = _fq(-1.0, 2.0)(x)
+    return tf.keras.Model(x, [_fq(-6.0, 0.75)(L.MaxPool2D(2)(a)),
+                              _fq(-1.0, 2.0)(L.AveragePooling2D(2)(a))])
+
+
+@pytest.mark.parametrize("build, op", [
+    (int8_softmax, "SOFTMAX"),
+    (int8_mul, "MUL"),
+    (int8_mul_broadcast, "MUL"),
+    (int8_requantize, "QUANTIZE"),
+])
+def test_int8_single_op_exact(kfda, build, op):
+    model = build()
+    fb = convert(model, inference_input_type=tf.int8, inference_output_type=tf.int8)
+    assert op in kfda.plan(fb)["ops"]
+    rng = np.random.RandomState(5)
+    inputs = [rng.randint(-128, 128, (64,) + tuple(t.shape[1:])).astype(np.int8)
+              for t in model.inputs]
+    compare(kfda, fb, inputs)

@@ -73,6 +73,26 @@ void kfda_lce_bconv2d_ref(const kfda_op_params *p, const kfda_shape4 *in_shape,
                           const float *raw_mul, const kfda_shape4 *out_shape,
                           void *out);
 
+/* LceBconv2d, optimized (lce_bconv2d_opt.c: im2col of packed words, several
+ * output channels per pass; NEON EOR/CNT on arm64/armv7, carry-save popcount
+ * elsewhere). Same arguments and results, bit for bit, as the reference, plus
+ * a scratch of kfda_lce_bconv2d_scratch_bytes() (one receptive field).
+ * kfda_lce_bconv2d picks the build's variant: the reference when compiled
+ * with -DKFDA_KERNELS_REF (make KFDA_KERNELS=ref), else the optimized one. */
+size_t kfda_lce_bconv2d_scratch_bytes(const kfda_shape4 *filter_shape);
+void kfda_lce_bconv2d_opt(const kfda_op_params *p, const kfda_shape4 *in_shape,
+                          const int32_t *in, const kfda_shape4 *filter_shape,
+                          const int32_t *filter, const float *out_mul,
+                          const float *out_bias, const int32_t *thresholds,
+                          const float *raw_mul, const kfda_shape4 *out_shape,
+                          void *out, void *scratch);
+void kfda_lce_bconv2d(const kfda_op_params *p, const kfda_shape4 *in_shape,
+                      const int32_t *in, const kfda_shape4 *filter_shape,
+                      const int32_t *filter, const float *out_mul,
+                      const float *out_bias, const int32_t *thresholds,
+                      const float *raw_mul, const kfda_shape4 *out_shape,
+                      void *out, void *scratch);
+
 /* Prepare helper: the fused output transform of LceBconv2d (as LCE's
  * OneTimeSetup): computed in double, stored as float.
  *   out_mul[c]  = -mul[c] / scale
@@ -207,6 +227,20 @@ void kfda_mean_s8(const kfda_op_params *p, const int8_t *in, int32_t ndim,
 void kfda_add_s8(const kfda_op_params *p, const int8_t *a, const int32_t *a_strides,
                  const int8_t *b, const int32_t *b_strides, const int32_t *out_dims,
                  int8_t *out);
+/* MUL int8 with broadcasting: requant((a + in_offset) * (b + in2_offset)) with
+ * in1_scale * in2_scale / out_scale (p->out_mult/shift), + out_offset, clamped
+ * to p->qact_min/max. */
+void kfda_mul_s8(const kfda_op_params *p, const int8_t *a, const int32_t *a_strides,
+                 const int8_t *b, const int32_t *b_strides, const int32_t *out_dims,
+                 int8_t *out);
+/* SOFTMAX int8 -> int8 over the last axis (TFLite's float-table kernel);
+ * neg_scale_beta = -in_scale * beta as float. */
+void kfda_softmax_s8(float neg_scale_beta, float out_scale, int32_t out_zero_point,
+                     const int8_t *in, int32_t rows, int32_t depth, int8_t *out);
+/* QUANTIZE int8 -> int8 (requantize): multiplier of in_scale / out_scale,
+ * ruy rounding. */
+void kfda_requantize_s8(const int8_t *in, size_t n, int32_t in_zero_point, int32_t mult,
+                        int32_t shift, int32_t out_zero_point, int8_t *out);
 /* MAX_POOL_2D int8 (clamped to p->qact_min/max). */
 void kfda_max_pool2d_s8(const kfda_op_params *p, const kfda_shape4 *in_shape,
                         const int8_t *in, const kfda_shape4 *out_shape, int8_t *out);

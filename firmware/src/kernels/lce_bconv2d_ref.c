@@ -20,6 +20,7 @@
 #include <math.h>
 
 #include "kfda/kernels.h"
+#include "lce_bconv2d_internal.h"
 #include "popcount.h"
 
 void kfda_lce_bconv2d_output_transform(const float *mul, const float *bias,
@@ -36,7 +37,7 @@ void kfda_lce_bconv2d_output_transform(const float *mul, const float *bias,
 
 /* Sum of (cin - 2 * popcount) over the filter taps LCE counts for one edge
  * case (see zero-padding correction in LCE). */
-static int32_t edge_correction(const kfda_op_params *p, const uint32_t *f,
+int32_t kfda_lce_bconv2d_edge_correction(const kfda_op_params *p, const uint32_t *f,
                                int32_t fh, int32_t fw, int32_t gw, int32_t cin,
                                int kase, int32_t X, int32_t Y) {
   const int32_t eff_w = (fw - 1) * p->dil_w + 1, eff_h = (fh - 1) * p->dil_h + 1;
@@ -63,7 +64,7 @@ static int32_t edge_correction(const kfda_op_params *p, const uint32_t *f,
 
 /* Which correction applies at (oy, ox): returns 0 and sets the case and its
  * cache coordinates, or -1 when LCE applies none. */
-static int edge_case(const kfda_op_params *p, const kfda_shape4 *is,
+int kfda_lce_bconv2d_edge_case(const kfda_op_params *p, const kfda_shape4 *is,
                      const kfda_shape4 *os, int32_t fh, int32_t fw, int32_t oy,
                      int32_t ox, int *kase, int32_t *X, int32_t *Y) {
   const int32_t eff_w = (fw - 1) * p->dil_w + 1, eff_h = (fh - 1) * p->dil_h + 1;
@@ -109,7 +110,7 @@ void kfda_lce_bconv2d_ref(const kfda_op_params *p, const kfda_shape4 *is,
         int kase = 0;
         int32_t X = 0, Y = 0;
         const int edge = same_zero &&
-                         edge_case(p, is, os, fh, fw, oy, ox, &kase, &X, &Y) == 0;
+                         kfda_lce_bconv2d_edge_case(p, is, os, fh, fw, oy, ox, &kase, &X, &Y) == 0;
         if (p->flag == KFDA_BCONV_OUT_PACKED) {
           uint32_t *o = (uint32_t *)out + pix * out_words;
           for (k = 0; k < out_words; ++k) o[k] = 0;
@@ -145,7 +146,7 @@ void kfda_lce_bconv2d_ref(const kfda_op_params *p, const kfda_shape4 *is,
             if (p->flag == KFDA_BCONV_OUT_F32) {
               if (edge) {
                 const float m = -1.0f * raw_mul[oc];
-                y += m * (float)edge_correction(p, f, fh, fw, gw, cin_per_group,
+                y += m * (float)kfda_lce_bconv2d_edge_correction(p, f, fh, fw, gw, cin_per_group,
                                                 kase, X, Y);
               }
               ((float *)out)[pix * cout + oc] = y;

@@ -1,0 +1,303 @@
+"""keras-fda benchmarks: instruction counts under QEMU (deterministic), printed as tables of
+ratios measured in one run. Not a test: run `make bench` (or `python benchmarks/bench.py`).
+
+Tables
+  1. per layer, per target: a 3x3 64->64 binary conv on 16x16 (float output): instructions of
+     the LceBconv2d op, binary MACs, instructions per binary MAC, optimized vs reference.
+     The op's instructions = the model's count minus the count of the same build with the
+     bconv kernel stubbed out (-DKFDA_BENCH_SKIP_BCONV), so packing and I/O are excluded.
+  2. whole model: the README's example BNN (keras_fda.models.small_bnn) and a Bi-Real-style
+     net, vs the same architectures with int8 convs (tfmot-free default int8 ranges), run by
+     our own kernels on Cortex-M4: instructions per inference and weight bytes.
+  3. peak RAM: our arena vs TFLite Micro's greedy first-fit planner on the same graph.
+  4. training step time of a QuantConv2D network per estimator, relative to Larq ste_sign.
+Options: --quick (skip arm64 and training), --only TABLE[,TABLE].
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+import keras_fda  # noqa: E402,F401  (Keras 2 before TensorFlow/Larq)
+import larq as lq  # noqa: E402
+import larq_compute_engine as lce  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from keras_fda.export import runner  # noqa: E402
+
+FIRMWARE = os.path.join(ROOT, "firmware")
+L = tf.keras.layers
+QK = dict(input_quantizer="ste_sign", kernel_quantizer="ste_sign",
+          kernel_constraint="weight_clip", use_bias=False)
+INT8 = dict(experimental_default_int8_range=(-3.0, 3.0), inference_input_type=tf.int8,
+            inference_output_type=tf.int8)
+VARIANTS = {"opt": "", "ref": "-DKFDA_KERNELS_REF", "skip": "-DKFDA_BENCH_SKIP_BCONV"}
+
+
+def _randomize(model, seed=0):
+    rng = np.random.RandomState(seed)
+    for layer in model.layers:
+        ws = layer.get_weights()
+        if not ws:
+            continue
+        if isinstance(layer, L.BatchNormalization):
+            g, b, m, v = ws
+            ws = [rng.uniform(0.5, 1.5, g.shape), rng.normal(0, 0.3, b.shape),
+                  rng.normal(0, 0.3, m.shape), rng.uniform(0.5, 1.5, v.shape)]
+        else:
+            ws = [rng.normal(0, 0.5, w.shape) for w in ws]
+        layer.set_weights([w.astype(np.float32) for w in ws])
+
+
+def host_plan(fb, work):
+    import json
+    path = os.path.join(work, "plan.tflite")
+    with open(path, "wb") as f:
+        f.write(fb)
+    host = os.path.join(work, "host", "kfda_host")
+    if not os.path.exists(host):
+        subprocess.run(["make", "-s", "-C", FIRMWARE, "-j2", f"BUILD={work}/host", "all"],
+                       check=True, capture_output=True)
+    out = subprocess.run([host, "plan", path], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+# ---- counting one inference ---------------------------------------------------------------
+
+def count_m4(fb, name, variant, work, board="mps2-an386"):
+    """Instructions of one inference on a Cortex-M board under qemu -icount shift=0."""
+    model_dir = os.path.join(work, name)
+    os.makedirs(model_dir, exist_ok=True)
+    with open(os.path.join(model_dir, "model.tflite"), "wb") as f:
+        f.write(fb)
+    plan = host_plan(fb, work)
+    record = np.zeros(plan["inputs"][0]["bytes"], np.uint8)
+    record.tofile(os.path.join(model_dir, "input.bin"))
+    build = os.path.join(work, f"{name}-{board}-{variant}")
+    arena = -(-plan["arena_bytes"] // 1024) * 1024 + 1024
+    subprocess.run(["make", "-s", "-C", os.path.join(FIRMWARE, "boards", board), "-j2",
+                    f"MODEL={model_dir}", f"BUILD={build}", f"ARENA={arena}",
+                    f"EXTRA_CFLAGS={VARIANTS[variant]}", "all"],
+                   check=True, capture_output=True, text=True)
+    res = subprocess.run(["make", "-s", "-C", os.path.join(FIRMWARE, "boards", board),
+                          f"MODEL={model_dir}", f"BUILD={build}", f"ARENA={arena}",
+                          f"EXTRA_CFLAGS={VARIANTS[variant]}",
+                          f"INPUT={model_dir}/input.bin", "run"],
+                         capture_output=True, text=True, timeout=1800)
+    stats = runner._parse_app_output(res.stdout + res.stderr)
+    if "instructions_per_inference" in stats:
+        return stats["instructions_per_inference"][0]
+    raise RuntimeError(f"no count from {board}: {res.stdout[-2000:]} {res.stderr[-2000:]}")
+
+
+def count_arm64(fb, name, variant, work):
+    """Instructions of one inference on arm64 (qemu-user block-level count)."""
+    model = os.path.join(work, f"{name}.tflite")
+    with open(model, "wb") as f:
+        f.write(fb)
+    plan = host_plan(fb, work)
+    build = os.path.join(work, f"arm64-{variant}")
+    subprocess.run(["make", "-s", "-C", os.path.join(FIRMWARE, "targets", "linux"), "-j2",
+                    "TARGET=arm64", f"BUILD={build}", f"EXTRA_CFLAGS={VARIANTS[variant]}"],
+                   check=True, capture_output=True, text=True)
+    record = bytes(plan["inputs"][0]["bytes"])
+    return runner._count_linux_instructions(runner.BOARDS["arm64"],
+                                            os.path.join(build, "kfda_app"), model, record,
+                                            work)
+
+
+# ---- models ---------------------------------------------------------------------------------
+
+def bconv_layer(cin=64, cout=64, size=16):
+    x = L.Input((size, size, cin))
+    y = lq.layers.QuantConv2D(cout, 3, padding="same", pad_values=1.0, **QK)(x)
+    model = tf.keras.Model(x, y)
+    _randomize(model)
+    return model
+
+
+def bireal_style():
+    from tests.firmware.test_models import birealnet
+    model = birealnet(input_shape=(32, 32, 3), filters=32)
+    _randomize(model)
+    return model
+
+
+def example_bnn():
+    from keras_fda.models import small_bnn
+    model = small_bnn("ste_sign")
+    _randomize(model)
+    return model
+
+
+def int8_twin(model):
+    """The same architecture with every QuantConv2D a plain Conv2D."""
+    def clone(layer):
+        if isinstance(layer, lq.layers.QuantConv2D):
+            c = layer.get_config()
+            return L.Conv2D(c["filters"], c["kernel_size"], strides=c["strides"],
+                            padding=c["padding"], dilation_rate=c["dilation_rate"],
+                            use_bias=c["use_bias"], name=c["name"])
+        return layer.__class__.from_config(layer.get_config())
+    twin = tf.keras.models.clone_model(model, clone_function=clone)
+    _randomize(twin, 1)
+    return twin
+
+
+def convert(model, **kw):
+    return lce.convert_keras_model(model, target="arm", **kw)
+
+
+# ---- tables ---------------------------------------------------------------------------------
+
+def table(title, header, rows):
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    print(f"\n### {title}\n")
+    print("| " + " | ".join(str(h).ljust(w) for h, w in zip(header, widths)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |")
+    sys.stdout.flush()
+
+
+def per_layer(work, targets):
+    fb = convert(bconv_layer())
+    macs = 16 * 16 * 64 * 64 * 9
+    rows = []
+    for target in targets:
+        count = count_m4 if target == "cortex-m4" else count_arm64
+        n = {v: count(fb, "layer", v, work) for v in ("skip", "opt", "ref")}
+        opt, ref = n["opt"] - n["skip"], n["ref"] - n["skip"]
+        rows.append([target, "LceBconv2d 3x3 64->64 16x16", f"{opt:,}", f"{macs:,}",
+                     f"{opt / macs:.3f}", f"{ref / macs:.3f}", f"{ref / opt:.2f}x"])
+    table("Per layer: optimized vs reference LceBconv2d (one inference, instructions)",
+          ["target", "layer", "instructions (opt)", "binary MACs", "instr/MAC opt",
+           "instr/MAC ref", "ref/opt"], rows)
+
+
+def whole_model(work):
+    rows, ram_rows = [], []
+    for name, build in (("example BNN (small_bnn)", example_bnn),
+                        ("Bi-Real-style 32x32", bireal_style)):
+        bnn = build()
+        fb_bnn = convert(bnn)
+        fb_int8 = convert(int8_twin(bnn), **INT8)
+        tag = name.split()[0].lower()
+        n_bnn = count_m4(fb_bnn, f"{tag}-bnn", "opt", work)
+        n_int8 = count_m4(fb_int8, f"{tag}-int8", "opt", work)
+        p_bnn, p_int8 = host_plan(fb_bnn, work), host_plan(fb_int8, work)
+        rows.append([name, f"{n_bnn:,}", f"{n_int8:,}", f"{n_int8 / n_bnn:.2f}x",
+                     f"{p_bnn['weight_bytes']:,}", f"{p_int8['weight_bytes']:,}",
+                     f"{p_int8['weight_bytes'] / p_bnn['weight_bytes']:.2f}x"])
+        for kind, fb, plan in (("BNN", fb_bnn, p_bnn), ("int8", fb_int8, p_int8)):
+            greedy = greedy_first_fit(fb)
+            ram_rows.append([f"{name} {kind}", f"{plan['arena_bytes']:,}",
+                             f"{plan['planned_bytes']:,}", f"{greedy:,}",
+                             f"{plan['arena_bytes'] / greedy:.3f}x"])
+    table("Whole model on Cortex-M4 (mps2-an386, optimized kernels): BNN vs int8 twin",
+          ["model", "instr BNN", "instr int8", "int8/BNN", "weight bytes BNN",
+           "weight bytes int8", "int8/BNN"], rows)
+    table("Peak RAM: our arena (plan + persistent + scratch) vs TFLite Micro's greedy "
+          "first-fit on the same graph (activations only)",
+          ["model", "our arena", "our planned", "greedy first-fit", "arena/greedy"], ram_rows)
+
+
+def greedy_first_fit(fb, align=16):
+    """TFLite Micro's GreedyMemoryPlanner on the graph's non-constant tensors: largest
+    first, each at the lowest aligned offset free among the buffers alive at the same time."""
+    interp = tf.lite.Interpreter(model_content=fb)
+    ops = interp._get_ops_details()
+    details = {d["index"]: d for d in interp.get_tensor_details()}
+    const = set()
+    for i, d in details.items():
+        try:
+            interp.get_tensor(i)
+            if i not in [o for op in ops for o in op["outputs"]] and \
+                    i not in [t["index"] for t in interp.get_input_details()]:
+                const.add(i)
+        except ValueError:
+            pass
+    life = {}
+    for t in interp.get_input_details():
+        life[t["index"]] = [0, 0]
+    for k, op in enumerate(ops):
+        for t in list(op["inputs"]) + list(op["outputs"]):
+            if t < 0 or t in const:
+                continue
+            a = life.setdefault(t, [k, k])
+            a[0], a[1] = min(a[0], k), max(a[1], k)
+    for t in interp.get_output_details():
+        life[t["index"]][1] = len(ops)
+    size = {t: int(np.prod(details[t]["shape"])) * np.dtype(details[t]["dtype"]).itemsize
+            for t in life}
+    placed, high = [], 0
+    for t in sorted(life, key=lambda t: -size[t]):
+        s, (a, b) = -(-size[t] // align) * align, life[t]
+        live = sorted((o, o + z) for (o, z, a2, b2) in placed if a2 <= b and a <= b2)
+        off = 0
+        for lo, hi in live:
+            if off + s <= lo:
+                break
+            off = max(off, -(-hi // align) * align)
+        placed.append((off, s, a, b))
+        high = max(high, off + s)
+    return high
+
+
+def training(steps=20):
+    import keras_fda.quantizers  # noqa: F401
+    x = np.random.RandomState(0).normal(size=(64, 28, 28, 1)).astype(np.float32)
+    y = np.random.RandomState(1).randint(0, 10, 64)
+    rows, base = [], None
+    for label, make in (("ste_sign (Larq)", lambda: "ste_sign"),
+                        ("fda", lambda: keras_fda.quantizers.FDA()),
+                        ("fda + noise adaptation",
+                         lambda: keras_fda.quantizers.FDA(noise_adaptation=True)),
+                        ("ede", lambda: keras_fda.quantizers.EDE()),
+                        ("approx_sign (Larq)", lambda: "approx_sign")):
+        inp = L.Input((28, 28, 1))
+        h = L.Conv2D(32, 3, padding="same")(inp)
+        for _ in range(3):
+            h = lq.layers.QuantConv2D(32, 3, padding="same", input_quantizer=make(),
+                                      kernel_quantizer=make(), kernel_constraint="weight_clip",
+                                      use_bias=False)(h)
+            h = L.BatchNormalization()(h)
+        out = L.Dense(10)(L.GlobalAveragePooling2D()(h))
+        model = tf.keras.Model(inp, out)
+        model.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        model.train_on_batch(x, y)  # trace + warm-up
+        model.train_on_batch(x, y)
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            model.train_on_batch(x, y)
+        dt = (time.perf_counter() - t0) / steps
+        base = base or dt
+        rows.append([label, f"{dt * 1e3:.1f}", f"{dt / base:.2f}x"])
+    table("Training step time (QuantConv2D net, batch 64, 28x28, CPU), relative to ste_sign",
+          ["estimator", "ms/step", "vs ste_sign"], rows)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="skip arm64 and training")
+    ap.add_argument("--targets", default="cortex-m4,arm64", help="per-layer targets")
+    ap.add_argument("--only", default="layer,model,train",
+                    help="comma list of: layer, model (incl. peak RAM), train")
+    args = ap.parse_args()
+    only = set(args.only.split(","))
+    with tempfile.TemporaryDirectory(prefix="kfda-bench-") as work:
+        if "layer" in only:
+            per_layer(work, [t for t in args.targets.split(",") if t == "cortex-m4" or not args.quick])
+        if "model" in only:
+            whole_model(work)
+        if "train" in only and not args.quick:
+            training()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Optimized kernels against their reference twins, bit for bit (firmware/host/kernel_test.c
+runs every variant over a product of shapes, strides, dilations, paddings, activations and
+output kinds): natively (the portable carry-save kernel, plain and ASAN/UBSAN) and, when the
+cross compiler and qemu-user are installed, on arm64 (the NEON kernel)."""
+import shutil
+import subprocess
+
+import pytest
+
+from tests.firmware.conftest import FIRMWARE
+
+SAN = "-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+
+
+def _build_and_run(tmp_path, make_args, runner=(), args=()):
+    build = tmp_path / "build"
+    subprocess.run(["make", "-s", "-C", FIRMWARE, "-j2", f"BUILD={build}", *make_args,
+                    "kernel-test"], check=True, capture_output=True, text=True)
+    res = subprocess.run([*runner, str(build / "kernel_test"), *args], capture_output=True,
+                         text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.strip().endswith("ok")
+
+
+def test_opt_matches_ref_native(tmp_path):
+    _build_and_run(tmp_path, [])
+
+
+def test_opt_matches_ref_asan(tmp_path):
+    _build_and_run(tmp_path, [f"KT_FLAGS={SAN}", "OPT=-O1 -g"], args=["quick"])
+
+
+@pytest.mark.skipif(not (shutil.which("aarch64-linux-gnu-gcc") and
+                         shutil.which("qemu-aarch64-static")),
+                    reason="needs aarch64-linux-gnu-gcc and qemu-aarch64-static")
+def test_opt_matches_ref_arm64_neon(tmp_path):
+    _build_and_run(tmp_path, ["CC=aarch64-linux-gnu-gcc", "KT_FLAGS=-static"],
+                   runner=["qemu-aarch64-static"])
+
+
+def test_reference_build_still_runs_models(tmp_path, kfda):
+    """make KFDA_KERNELS=ref builds and plans without the optimized kernel's scratch."""
+    build = tmp_path / "ref"
+    subprocess.run(["make", "-s", "-C", FIRMWARE, "-j2", f"BUILD={build}", "KFDA_KERNELS=ref",
+                    "all"], check=True, capture_output=True, text=True)
+    assert (build / "kfda_host").exists()
