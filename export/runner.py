@@ -68,7 +68,7 @@ BOARDS = {
               description="Arm MPS2 AN500, Cortex-M7"),
         Board("mps2-an505", "cortex-m", "cortex-m33", 4 * MIB, 4 * MIB, "mps2-an505",
               description="Arm MPS2 AN505, Cortex-M33"),
-        Board("mps3-an547", "cortex-m", "cortex-m55", 512 * KIB, 512 * KIB, "mps3-an547",
+        Board("mps3-an547", "cortex-m", "cortex-m55", 8 * MIB, 2 * MIB, "mps3-an547",
               description="Arm MPS3 AN547, Cortex-M55"),
         Board("stm32f746g-disco", "cortex-m", "cortex-m7", 1024 * KIB, 320 * KIB, "",
               emulated=False, description="STM32F746G-Discovery (real board, build only)"),
@@ -89,7 +89,9 @@ CPU_BOARDS = {
     "cortex-m55": "mps3-an547",
 }
 TARGET_BOARDS = {"arm64": "arm64", "aarch64": "arm64", "armv7": "armv7", "x86": "native",
-                 "x86_64": "native", "native": "native"}
+                 "x86_64": "native", "native": "native",
+                 # the export stage's names (export/chips.py) for the same boards
+                 "stm32f746": "stm32f746g-disco"}
 
 # Executables each kind of build needs, and the Debian package that provides each.
 TOOLS = {
@@ -152,8 +154,12 @@ def _tensor_specs(manifest, key):
                 f"({', '.join(DTYPES)}), got {item!r}")
         if not shape or any(d <= 0 for d in shape):
             raise KerasFDAError(f"manifest.json's '{key}' shape {list(shape)} is not valid")
-        specs.append(TensorSpec(shape, dtype, float(item.get("scale") or 0.0),
-                                int(item.get("zero_point") or 0)))
+        scale, zero_point = item.get("scale"), item.get("zero_point")
+        if isinstance(scale, list):  # per-channel: the first, as the runtime reports it
+            scale = scale[0] if scale else None
+        if isinstance(zero_point, list):
+            zero_point = zero_point[0] if zero_point else None
+        specs.append(TensorSpec(shape, dtype, float(scale or 0.0), int(zero_point or 0)))
     return specs
 
 
@@ -195,6 +201,9 @@ def read_package(package_dir):
 def choose_board(package, board=None):
     """The board to run on: the one asked for, else the package's target/cpu default."""
     name = board
+    chip = package.manifest.get("chip")
+    if name is None and isinstance(chip, dict) and chip.get("board"):
+        name = chip["board"]  # the board the export checked the model against
     if name is None:
         name = package.manifest.get("board")
     if name is None:
@@ -552,8 +561,9 @@ def run_package(package_dir, inputs, board=None, count_instructions=True):
     target = choose_board(package, board)
     inputs = check_inputs(package, inputs)
     if target.kind == "cortex-m" and not target.emulated:
-        raise KerasFDAError(f"{target.name} is a real board: build it with `make -C "
-                            f"firmware/boards/{target.name} MODEL={package_dir}` and flash it")
+        raise KerasFDAError(f"{target.name} is a real board, not emulated: build its image "
+                            f"with `make -C firmware/boards/{target.name} MODEL={package_dir}`"
+                            " and flash it, or pass --board with an emulated board")
     if target.kind == "cortex-m" and (len(package.model_bytes) + APP_FLASH_OVERHEAD >
                                       target.flash_bytes):
         raise KerasFDAError(

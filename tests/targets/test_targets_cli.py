@@ -108,29 +108,29 @@ def test_input_not_npy(tmp_path, tiny_package):
 
 
 def test_model_bigger_than_the_flash(tmp_path, inputs):
-    """A 1 MiB float Dense does not fit the 512 KiB ITCM of mps3-an547."""
+    """A 4.7 MB float Dense does not fit the 4 MiB image memory of mps2-an386."""
     tf.keras.utils.set_random_seed(0)
     x = tf.keras.Input((8, 8, 1))
     h = tf.keras.layers.Flatten()(x)
-    h = tf.keras.layers.Dense(4096)(h)
+    h = tf.keras.layers.Dense(18000)(h)
     model = tf.keras.Model(x, tf.keras.layers.Dense(4)(h))
-    package = make_package(model, str(tmp_path / "big"), cpu="cortex-m55")
+    package = make_package(model, str(tmp_path / "big"), cpu="cortex-m4")
     out = tmp_path / "y.npy"
-    assert_one_line_error(run_cli(package, "-i", inputs, "-o", out), "does not fit mps3-an547",
+    assert_one_line_error(run_cli(package, "-i", inputs, "-o", out), "does not fit mps2-an386",
                           "flash")
     assert not out.exists()
 
 
 @needs_runtime
 def test_arena_bigger_than_the_ram(tmp_path):
-    """Activations of 2 x 1 MiB do not fit the 512 KiB DTCM of mps3-an547."""
+    """Activations of 2 x 1.6 MB do not fit the 2 MiB SRAM of mps3-an547."""
     tf.keras.utils.set_random_seed(0)
-    x = tf.keras.Input((128, 128, 16))
+    x = tf.keras.Input((160, 160, 16))
     h = tf.keras.layers.Conv2D(16, 1)(x)
     model = tf.keras.Model(x, tf.keras.layers.GlobalAveragePooling2D()(h))
     package = make_package(model, str(tmp_path / "wide"), cpu="cortex-m55")
     xs = tmp_path / "x.npy"
-    np.save(xs, np.zeros((1, 128, 128, 16), np.float32))
+    np.save(xs, np.zeros((1, 160, 160, 16), np.float32))
     out = tmp_path / "y.npy"
     assert_one_line_error(run_cli(package, "-i", xs, "-o", out), "does not fit mps3-an547", "RAM")
     assert not out.exists()

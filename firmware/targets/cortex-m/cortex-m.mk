@@ -135,7 +135,7 @@ $(BUILD)/kfda_app.bin: $(ELF)
 # flash_bytes: what the image occupies in flash; ram_bytes: static RAM (.data, .bss
 # with the arena, the minimum heap), not counting the stack.
 $(BUILD)/sizes.txt: $(ELF)
-	@$(SIZE) -A $< | awk '/^\.(text|ARM|init_array|data) /{f+=$$2} /^\.(data|bss|heap) /{r+=$$2} \
+	@$(SIZE) -A $< | awk '/^\.(vectors|text|ARM|init_array|data) /{f+=$$2} /^\.(data|bss|heap) /{r+=$$2} \
 	  END{print "flash_bytes " f; print "ram_bytes " r; print "arena_bytes $(ARENA)"}' > $@
 	@cat $@
 
