@@ -249,6 +249,25 @@ static int act_range(int32_t act, float *lo, float *hi, int32_t *qlo,
   }
 }
 
+/* int8 activation range (TFLite CalculateActivationRangeQuantized). */
+static int32_t quantize_val(const kfda_tensor *t, float f) {
+  return t->zero_point + (int32_t)roundf(f / t->scale);
+}
+static int qact_range(int32_t act, const kfda_tensor *out, int32_t *lo, int32_t *hi) {
+  int32_t a = -128, b = 127;
+  if (!(out->scale > 0.0f)) return -1;
+  switch (act) {
+    case ACT_NONE: break;
+    case ACT_RELU: a = quantize_val(out, 0.0f); break;
+    case ACT_RELU6: a = quantize_val(out, 0.0f); b = quantize_val(out, 6.0f); break;
+    case ACT_RELU_N1_TO_1: a = quantize_val(out, -1.0f); b = quantize_val(out, 1.0f); break;
+    default: return -1;
+  }
+  *lo = a > -128 ? a : -128;
+  *hi = b < 127 ? b : 127;
+  return 0;
+}
+
 /* Output size and leading padding (TFLite's ComputePaddingHeightWidth). */
 static int window(int32_t in, int32_t filter, int32_t stride, int32_t dil,
                   int32_t padding, int32_t *out, int32_t *pad) {
@@ -373,12 +392,21 @@ static kfda_status prepare_window_op(kfda_model *m, int oi, kfda_op *op,
              opt_i32(src, 2, 1, &p->stride_h) == 0 && opt_i32(src, 3, 1, &p->filter_w) == 0 &&
              opt_i32(src, 4, 1, &p->filter_h) == 0 && opt_u8(src, 5, 0, &p->activation) == 0,
          KFDA_ERR_MODEL, "bad options");
-    NEED(in->type == KFDA_FLOAT32 && out->type == KFDA_FLOAT32, KFDA_ERR_UNSUPPORTED,
-         "only float32 is supported");
+    NEED((in->type == KFDA_FLOAT32 && out->type == KFDA_FLOAT32) ||
+             (in->type == KFDA_INT8 && out->type == KFDA_INT8),
+         KFDA_ERR_UNSUPPORTED, "only float32 and int8 are supported");
+    if (in->type == KFDA_INT8) {
+      NEED(in->scale == out->scale && in->zero_point == out->zero_point, KFDA_ERR_UNSUPPORTED,
+           "int8 pooling with rescaling");
+      NEED(qact_range(p->activation, out, &p->qact_min, &p->qact_max) == 0, KFDA_ERR_UNSUPPORTED,
+           "unsupported fused activation");
+      p->flag = 1;
+    }
   }
   p->dil_h = p->dil_w = 1;
-  NEED(act_range(p->activation, &p->act_min, &p->act_max, &p->qact_min, &p->qact_max) == 0,
-       KFDA_ERR_UNSUPPORTED, "unsupported fused activation");
+  if (!p->flag)
+    NEED(act_range(p->activation, &p->act_min, &p->act_max, &p->qact_min, &p->qact_max) == 0,
+         KFDA_ERR_UNSUPPORTED, "unsupported fused activation");
   NEED(window(in->dims[1], p->filter_h, p->stride_h, 1, p->padding, &oh, &p->pad_h) == 0 &&
            window(in->dims[2], p->filter_w, p->stride_w, 1, p->padding, &ow, &p->pad_w) == 0,
        KFDA_ERR_SHAPE, "bad window (filter/stride/padding)");
@@ -516,11 +544,21 @@ static kfda_status prepare_conv(kfda_model *m, int oi, kfda_op *op,
   out = OUT;
   NEED(in->ndim == 4 && f->ndim == 4 && out->ndim == 4, KFDA_ERR_SHAPE,
        "input, filter and output must be 4-D");
-  NEED(in->type == KFDA_FLOAT32 && f->type == KFDA_FLOAT32 && out->type == KFDA_FLOAT32,
-       KFDA_ERR_UNSUPPORTED, "only float32 is supported");
+  NEED((in->type == KFDA_FLOAT32 && f->type == KFDA_FLOAT32 && out->type == KFDA_FLOAT32) ||
+           (in->type == KFDA_INT8 && f->type == KFDA_INT8 && out->type == KFDA_INT8),
+       KFDA_ERR_UNSUPPORTED, "only float32 and int8 are supported");
   NEED(f->is_const, KFDA_ERR_UNSUPPORTED, "filter must be constant");
   NEED(act_range(p->activation, &p->act_min, &p->act_max, &p->qact_min, &p->qact_max) == 0,
        KFDA_ERR_UNSUPPORTED, "unsupported fused activation");
+  p->flag = in->type == KFDA_INT8;
+  if (p->flag) {
+    NEED(in->scale > 0.0f && out->scale > 0.0f && f->scale > 0.0f, KFDA_ERR_MODEL,
+         "int8 tensors need scales");
+    NEED(qact_range(p->activation, out, &p->qact_min, &p->qact_max) == 0, KFDA_ERR_UNSUPPORTED,
+         "unsupported fused activation");
+    p->in_offset = -in->zero_point;
+    p->out_offset = out->zero_point;
+  }
   if (dw) {
     cout = f->dims[3];
     NEED(f->dims[0] == 1 && p->depth_multiplier > 0 &&
@@ -540,8 +578,14 @@ static kfda_status prepare_conv(kfda_model *m, int oi, kfda_op *op,
        KFDA_ERR_SHAPE, "output shape does not match");
   if (has_in(op, 2)) {
     const kfda_tensor *b = IN(2);
-    NEED(b->type == KFDA_FLOAT32 && b->is_const && elements(b) == (size_t)cout, KFDA_ERR_SHAPE,
-         "bias must be constant float32 [channels_out]");
+    NEED(b->type == (p->flag ? KFDA_INT32 : KFDA_FLOAT32) && b->is_const &&
+             elements(b) == (size_t)cout,
+         KFDA_ERR_SHAPE, "bias must be constant [channels_out] (float32, or int32 for int8)");
+  }
+  if (p->flag) {
+    NEED(f->n_ch_scales == 0 || f->n_ch_scales == (uint32_t)cout, KFDA_ERR_SHAPE,
+         "per-channel scales do not match channels_out");
+    p->persist_bytes = 2u * 4u * (uint32_t)cout; /* multipliers + shifts */
   }
   return KFDA_OK;
 }
@@ -558,8 +602,21 @@ static kfda_status prepare_fc(kfda_model *m, int oi, kfda_op *op, const op_src *
   in = IN(0);
   w = IN(1);
   out = OUT;
-  NEED(in->type == KFDA_FLOAT32 && w->type == KFDA_FLOAT32 && out->type == KFDA_FLOAT32,
-       KFDA_ERR_UNSUPPORTED, "only float32 is supported");
+  NEED((in->type == KFDA_FLOAT32 && w->type == KFDA_FLOAT32 && out->type == KFDA_FLOAT32) ||
+           (in->type == KFDA_INT8 && w->type == KFDA_INT8 && out->type == KFDA_INT8),
+       KFDA_ERR_UNSUPPORTED, "only float32 and int8 are supported");
+  p->flag = in->type == KFDA_INT8;
+  if (p->flag) {
+    double real;
+    NEED(in->scale > 0.0f && out->scale > 0.0f && w->scale > 0.0f && w->ch_scales == NULL,
+         KFDA_ERR_UNSUPPORTED, "int8 FULLY_CONNECTED needs per-tensor scales");
+    NEED(qact_range(p->activation, out, &p->qact_min, &p->qact_max) == 0, KFDA_ERR_UNSUPPORTED,
+         "unsupported fused activation");
+    real = (double)(in->scale * w->scale) / (double)out->scale;
+    kfda_quantize_multiplier(real, &p->out_mult, &p->out_shift);
+    p->in_offset = -in->zero_point;
+    p->out_offset = out->zero_point;
+  }
   NEED(w->is_const && w->ndim == 2 && w->dims[0] > 0 && w->dims[1] > 0, KFDA_ERR_SHAPE,
        "weights must be constant [units, depth]");
   NEED(act_range(p->activation, &p->act_min, &p->act_max, &p->qact_min, &p->qact_max) == 0,
@@ -571,8 +628,9 @@ static kfda_status prepare_fc(kfda_model *m, int oi, kfda_op *op, const op_src *
        KFDA_ERR_SHAPE, "output shape does not match");
   if (has_in(op, 2)) {
     const kfda_tensor *b = IN(2);
-    NEED(b->type == KFDA_FLOAT32 && b->is_const && elements(b) == (size_t)w->dims[0],
-         KFDA_ERR_SHAPE, "bias must be constant float32 [units]");
+    NEED(b->type == (p->flag ? KFDA_INT32 : KFDA_FLOAT32) && b->is_const &&
+             elements(b) == (size_t)w->dims[0],
+         KFDA_ERR_SHAPE, "bias must be constant [units] (float32, or int32 for int8)");
   }
   return KFDA_OK;
 }
@@ -586,10 +644,32 @@ static kfda_status prepare_binary(kfda_model *m, int oi, kfda_op *op, const op_s
   a = IN(0);
   b = IN(1);
   out = OUT;
-  NEED(a->type == KFDA_FLOAT32 && b->type == KFDA_FLOAT32 && out->type == KFDA_FLOAT32,
-       KFDA_ERR_UNSUPPORTED, "only float32 is supported");
+  NEED((a->type == KFDA_FLOAT32 && b->type == KFDA_FLOAT32 && out->type == KFDA_FLOAT32) ||
+           (op->kind == K_ADD && a->type == KFDA_INT8 && b->type == KFDA_INT8 &&
+            out->type == KFDA_INT8),
+       KFDA_ERR_UNSUPPORTED, "only float32 (and int8 ADD) are supported");
   NEED(act_range(p->activation, &p->act_min, &p->act_max, &p->qact_min, &p->qact_max) == 0,
        KFDA_ERR_UNSUPPORTED, "unsupported fused activation");
+  p->flag = a->type == KFDA_INT8;
+  if (p->flag) {
+    double twice, r1, r2, ro;
+    NEED(a->scale > 0.0f && b->scale > 0.0f && out->scale > 0.0f, KFDA_ERR_MODEL,
+         "int8 tensors need scales");
+    NEED(qact_range(p->activation, out, &p->qact_min, &p->qact_max) == 0, KFDA_ERR_UNSUPPORTED,
+         "unsupported fused activation");
+    p->in_offset = -a->zero_point;
+    p->in2_offset = -b->zero_point;
+    p->out_offset = out->zero_point;
+    p->left_shift = 20;
+    twice = (double)(2 * (a->scale > b->scale ? a->scale : b->scale));
+    r1 = (double)a->scale / twice;
+    r2 = (double)b->scale / twice;
+    ro = twice / (double)((float)(1 << p->left_shift) * out->scale);
+    NEED(r1 <= 1.0 && r2 <= 1.0 && ro < 1.0, KFDA_ERR_UNSUPPORTED, "int8 ADD scales out of range");
+    kfda_quantize_multiplier(r1, &p->in_mult, &p->in_shift);
+    kfda_quantize_multiplier(r2, &p->in2_mult, &p->in2_shift);
+    kfda_quantize_multiplier(ro, &p->out_mult, &p->out_shift);
+  }
   NEED(out->ndim >= a->ndim && out->ndim >= b->ndim, KFDA_ERR_SHAPE, "bad broadcast");
   for (i = 0; i < out->ndim; ++i) {
     int ia = i - (out->ndim - a->ndim), ib = i - (out->ndim - b->ndim);
@@ -678,8 +758,9 @@ static kfda_status prepare_op(kfda_model *m, int oi, const op_src *src) {
       int a;
       NEED(op->n_in >= 2 && has_in(op, 1), KFDA_ERR_MODEL, "missing axes");
       ax = IN(1);
-      NEED(in->type == KFDA_FLOAT32 && out->type == KFDA_FLOAT32, KFDA_ERR_UNSUPPORTED,
-           "only float32 is supported");
+      NEED((in->type == KFDA_FLOAT32 && out->type == KFDA_FLOAT32) ||
+               (in->type == KFDA_INT8 && out->type == KFDA_INT8),
+           KFDA_ERR_UNSUPPORTED, "only float32 and int8 are supported");
       NEED(ax->type == KFDA_INT32 && ax->is_const && ax->ndim <= 1, KFDA_ERR_UNSUPPORTED,
            "axes must be constant int32");
       for (i = 0; i < elements(ax); ++i) {
@@ -692,6 +773,18 @@ static kfda_status prepare_op(kfda_model *m, int oi, const op_src *src) {
         if (!(mask & (1u << a))) kept *= (size_t)in->dims[a];
       NEED(kept == elements(out) && elements(in) > 0, KFDA_ERR_SHAPE, "output shape does not match");
       p->flag = (int32_t)mask;
+      if (in->type == KFDA_INT8) {
+        const float count = (float)(elements(in) / kept);
+        float temp, real;
+        NEED(in->scale > 0.0f && out->scale > 0.0f, KFDA_ERR_MODEL, "int8 tensors need scales");
+        NEED(elements(in) / kept < (1u << 23), KFDA_ERR_LIMIT, "int8 MEAN over too many values");
+        temp = (float)in->zero_point * in->scale / out->scale;
+        temp = temp > 0 ? temp + 0.5f : temp - 0.5f;
+        NEED(temp > -1e9f && temp < 1e9f, KFDA_ERR_UNSUPPORTED, "int8 MEAN scales out of range");
+        p->out_offset = out->zero_point - (int32_t)temp;
+        real = in->scale / (count * out->scale);
+        kfda_quantize_multiplier((double)real, &p->out_mult, &p->out_shift);
+      }
       return KFDA_OK;
     }
     case K_RESHAPE:
@@ -776,6 +869,16 @@ static void setup_persistent(kfda_model *m) {
   int oi;
   for (oi = 0; oi < m->n_ops; ++oi) {
     kfda_op *op = &m->ops[oi];
+    if ((op->kind == K_CONV_2D || op->kind == K_DEPTHWISE_CONV_2D) && op->p.flag) {
+      const kfda_tensor *in = IN(0), *f = IN(1), *out = OUT;
+      const int32_t cout = out->dims[3];
+      int32_t *mult = (int32_t *)(m->arena + op->p.persist_offset), c;
+      for (c = 0; c < cout; ++c) {
+        const float fs = f->ch_scales ? kfda_rd_f32(f->ch_scales + 4 * c) : f->scale;
+        const double eff = (double)in->scale * (double)fs / (double)out->scale;
+        kfda_quantize_multiplier(eff, &mult[c], &mult[cout + c]);
+      }
+    }
     if (op->kind == K_LCE_BCONV2D && op->p.flag != KFDA_BCONV_OUT_PACKED) {
       const kfda_tensor *out = OUT;
       float *mul = (float *)(m->arena + op->p.persist_offset);
@@ -1118,7 +1221,23 @@ static void eval_op(kfda_model *m, kfda_op *op) {
     case K_DEPTHWISE_CONV_2D: {
       kfda_shape4 is = shape4(in), fs = shape4(IN(1)), os = shape4(out);
       const float *b = has_in(op, 2) ? (const float *)tdata(m, op->in[2]) : NULL;
-      if (op->kind == K_CONV_2D)
+      if (p->flag) {
+        kfda_requant q;
+        const int32_t *mult = (const int32_t *)(m->arena + p->persist_offset);
+        const int32_t *bi = has_in(op, 2) ? (const int32_t *)tdata(m, op->in[2]) : NULL;
+        q.in_offset = p->in_offset;
+        q.out_offset = p->out_offset;
+        q.act_min = p->qact_min;
+        q.act_max = p->qact_max;
+        q.mult = mult;
+        q.shift = mult + os.c;
+        if (op->kind == K_CONV_2D)
+          kfda_conv2d_s8(p, &q, &is, (const int8_t *)x, &fs, (const int8_t *)tdata(m, op->in[1]),
+                         bi, &os, (int8_t *)y);
+        else
+          kfda_depthwise_conv2d_s8(p, &q, &is, (const int8_t *)x, &fs,
+                                   (const int8_t *)tdata(m, op->in[1]), bi, &os, (int8_t *)y);
+      } else if (op->kind == K_CONV_2D)
         kfda_conv2d_f32(p, &is, (const float *)x, &fs, (const float *)tdata(m, op->in[1]), b, &os,
                         (float *)y);
       else
@@ -1129,6 +1248,20 @@ static void eval_op(kfda_model *m, kfda_op *op) {
     case K_FULLY_CONNECTED: {
       const kfda_tensor *w = IN(1);
       const float *b = has_in(op, 2) ? (const float *)tdata(m, op->in[2]) : NULL;
+      if (p->flag) {
+        kfda_requant q;
+        q.in_offset = p->in_offset;
+        q.out_offset = p->out_offset;
+        q.act_min = p->qact_min;
+        q.act_max = p->qact_max;
+        q.mult = &p->out_mult;
+        q.shift = &p->out_shift;
+        kfda_fully_connected_s8(&q, (const int8_t *)x, (int32_t)(elements(in) / (size_t)w->dims[1]),
+                                w->dims[1], (const int8_t *)w->data,
+                                has_in(op, 2) ? (const int32_t *)tdata(m, op->in[2]) : NULL,
+                                w->dims[0], (int8_t *)y);
+        break;
+      }
       kfda_fully_connected_f32(p, (const float *)x, (int32_t)(elements(in) / (size_t)w->dims[1]),
                                w->dims[1], (const float *)w->data, b, w->dims[0], (float *)y);
       break;
@@ -1136,14 +1269,21 @@ static void eval_op(kfda_model *m, kfda_op *op) {
     case K_MAX_POOL_2D:
     case K_AVERAGE_POOL_2D: {
       kfda_shape4 is = shape4(in), os = shape4(out);
-      if (op->kind == K_MAX_POOL_2D)
+      if (p->flag && op->kind == K_MAX_POOL_2D)
+        kfda_max_pool2d_s8(p, &is, (const int8_t *)x, &os, (int8_t *)y);
+      else if (p->flag)
+        kfda_average_pool2d_s8(p, &is, (const int8_t *)x, &os, (int8_t *)y);
+      else if (op->kind == K_MAX_POOL_2D)
         kfda_max_pool2d_f32(p, &is, (const float *)x, &os, (float *)y);
       else
         kfda_average_pool2d_f32(p, &is, (const float *)x, &os, (float *)y);
       break;
     }
     case K_MEAN:
-      kfda_mean_f32((const float *)x, in->ndim, in->dims, (uint32_t)p->flag, (float *)y);
+      if (in->type == KFDA_INT8)
+        kfda_mean_s8(p, (const int8_t *)x, in->ndim, in->dims, (uint32_t)p->flag, (int8_t *)y);
+      else
+        kfda_mean_f32((const float *)x, in->ndim, in->dims, (uint32_t)p->flag, (float *)y);
       break;
     case K_ADD:
     case K_MUL: {
@@ -1155,7 +1295,10 @@ static void eval_op(kfda_model *m, kfda_op *op) {
         int k = i - (KFDA_MAX_DIMS - out->ndim);
         od[i] = k >= 0 ? out->dims[k] : 1;
       }
-      if (op->kind == K_ADD)
+      if (p->flag)
+        kfda_add_s8(p, (const int8_t *)x, as, (const int8_t *)tdata(m, op->in[1]), bs, od,
+                    (int8_t *)y);
+      else if (op->kind == K_ADD)
         kfda_add_f32(p, (const float *)x, as, (const float *)tdata(m, op->in[1]), bs, od,
                      (float *)y);
       else

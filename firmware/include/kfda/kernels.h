@@ -156,4 +156,63 @@ void kfda_quantize_f32_s8(const float *in, size_t n, float scale,
 void kfda_dequantize_s8_f32(const int8_t *in, size_t n, float scale,
                             int32_t zero_point, float *out);
 
+/* ---- int8 fixed-point helpers (TFLite / gemmlowp semantics) -------------- */
+
+/* double multiplier -> Q31 significand and power-of-two exponent
+ * (TFLite QuantizeMultiplier: frexp, round half away from zero). */
+void kfda_quantize_multiplier(double m, int32_t *significand, int32_t *shift);
+/* round(x * significand * 2^(shift - 31)) with gemmlowp's two roundings
+ * (SaturatingRoundingDoublingHighMul then RoundingDivideByPOT). */
+int32_t kfda_multiply_by_quantized_multiplier(int32_t x, int32_t significand, int32_t shift);
+
+/* The same as ruy's int8 GEMM (TFLite's CONV_2D / FULLY_CONNECTED int8 path):
+ * h = floor((x * 2^left * sig + 2^30) / 2^31), then floor((h + 2^(right-1))
+ * / 2^right) - both roundings half up instead of half away from zero. Found
+ * against the LCE interpreter: it differs from the gemmlowp form on ties of
+ * negative values. */
+int32_t kfda_multiply_by_quantized_multiplier_ruy(int32_t x, int32_t significand, int32_t shift);
+
+/* Per-channel requantisation for int8 conv-like ops. */
+typedef struct {
+  int32_t in_offset;  /* -input zero point */
+  int32_t out_offset; /* output zero point */
+  int32_t act_min, act_max;
+  const int32_t *mult;  /* [channels] significands */
+  const int32_t *shift; /* [channels] exponents */
+} kfda_requant;
+
+/* CONV_2D int8: in [n,h,w,cin] int8, filter OHWI int8 (zero point 0), bias
+ * int32 [cout] or NULL; acc = sum((x + in_offset) * w) + bias, then
+ * requantised per output channel, + out_offset, clamped. */
+void kfda_conv2d_s8(const kfda_op_params *p, const kfda_requant *q,
+                    const kfda_shape4 *in_shape, const int8_t *in,
+                    const kfda_shape4 *filter_shape, const int8_t *filter,
+                    const int32_t *bias, const kfda_shape4 *out_shape, int8_t *out);
+/* DEPTHWISE_CONV_2D int8 (per-channel). */
+void kfda_depthwise_conv2d_s8(const kfda_op_params *p, const kfda_requant *q,
+                              const kfda_shape4 *in_shape, const int8_t *in,
+                              const kfda_shape4 *filter_shape, const int8_t *filter,
+                              const int32_t *bias, const kfda_shape4 *out_shape,
+                              int8_t *out);
+/* FULLY_CONNECTED int8 (per-tensor: q->mult[0], q->shift[0]). */
+void kfda_fully_connected_s8(const kfda_requant *q, const int8_t *in, int32_t batches,
+                             int32_t depth, const int8_t *weights, const int32_t *bias,
+                             int32_t units, int8_t *out);
+/* MEAN int8 over reduce_mask: acc = sum(x); out = clamp(requant(acc) + bias)
+ * with the multiplier of in_scale / (count * out_scale) (p->out_mult/shift)
+ * and bias = out_zp - (int)(in_zp * in_scale / out_scale) (p->out_offset). */
+void kfda_mean_s8(const kfda_op_params *p, const int8_t *in, int32_t ndim,
+                  const int32_t *dims, uint32_t reduce_mask, int8_t *out);
+/* ADD int8 with broadcasting (TFLite: left shift 20, three multipliers). */
+void kfda_add_s8(const kfda_op_params *p, const int8_t *a, const int32_t *a_strides,
+                 const int8_t *b, const int32_t *b_strides, const int32_t *out_dims,
+                 int8_t *out);
+/* MAX_POOL_2D int8 (clamped to p->qact_min/max). */
+void kfda_max_pool2d_s8(const kfda_op_params *p, const kfda_shape4 *in_shape,
+                        const int8_t *in, const kfda_shape4 *out_shape, int8_t *out);
+
+/* AVERAGE_POOL_2D int8 (sum / count, rounded half away from zero). */
+void kfda_average_pool2d_s8(const kfda_op_params *p, const kfda_shape4 *in_shape,
+                            const int8_t *in, const kfda_shape4 *out_shape, int8_t *out);
+
 #endif /* KFDA_KERNELS_H_ */
