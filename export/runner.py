@@ -198,30 +198,46 @@ def read_package(package_dir):
     )
 
 
-def choose_board(package, board=None):
-    """The board to run on: the one asked for, else the package's target/cpu default."""
-    name = board
+def _package_board(package):
+    """The board named by the package (the export's chip check), if any."""
     chip = package.manifest.get("chip")
-    if name is None and isinstance(chip, dict) and chip.get("board"):
-        name = chip["board"]  # the board the export checked the model against
+    if isinstance(chip, dict) and chip.get("board"):
+        return str(chip["board"])
+    return package.manifest.get("board")
+
+
+def _default_board(package):
+    if package.target in ("cortex-m", "cortexm", "mcu"):
+        name = CPU_BOARDS.get(package.cpu)
+        if name is None:
+            raise KerasFDAError(
+                f"no emulated board for cpu {package.cpu!r}; keras-fda run emulates "
+                f"{', '.join(CPU_BOARDS)} (pass --board to pick one)")
+        return name
+    name = TARGET_BOARDS.get(package.target)
     if name is None:
-        name = package.manifest.get("board")
-    if name is None:
-        if package.target in ("cortex-m", "cortexm", "mcu"):
-            name = CPU_BOARDS.get(package.cpu)
-            if name is None:
-                raise KerasFDAError(
-                    f"no emulated board for cpu {package.cpu!r}; pick one of "
-                    f"{', '.join(CPU_BOARDS)} in the package or pass --board")
-        else:
-            name = TARGET_BOARDS.get(package.target)
-            if name is None:
-                raise KerasFDAError(f"unknown target {package.target!r} in manifest.json "
-                                    "(cortex-m, arm64, armv7 or x86)")
-    name = TARGET_BOARDS.get(name, name)
-    if name not in BOARDS:
-        raise KerasFDAError(f"unknown board {name!r}; known: {', '.join(BOARDS)}")
-    return BOARDS[name]
+        raise KerasFDAError(f"unknown target {package.target!r} in manifest.json "
+                            "(cortex-m, arm64, armv7 or x86)")
+    return name
+
+
+def choose_board(package, board=None):
+    """(board to run on, board the package was made for or None).
+
+    An explicit `board` is used as given (a real board is then refused by run_package).
+    Otherwise the package's own board when it is emulated; a package made for a real
+    board runs on the emulated board with the same core, and its memory is checked
+    against the real board's when this module knows it."""
+    if board is not None:
+        name = TARGET_BOARDS.get(board, board)
+        if name not in BOARDS:
+            raise KerasFDAError(f"unknown board {board!r}; known: {', '.join(BOARDS)}")
+        return BOARDS[name], None
+    wanted = _package_board(package)
+    wanted = TARGET_BOARDS.get(wanted, wanted) if wanted else None
+    if wanted in BOARDS and BOARDS[wanted].emulated:
+        return BOARDS[wanted], None
+    return BOARDS[_default_board(package)], BOARDS.get(wanted) if wanted else None
 
 
 def check_inputs(package, inputs):
@@ -558,28 +574,34 @@ def run_package(package_dir, inputs, board=None, count_instructions=True):
     armv7: counted on the first record), flash_bytes, ram_bytes.
     """
     package = read_package(package_dir)
-    target = choose_board(package, board)
+    target, made_for = choose_board(package, board)
     inputs = check_inputs(package, inputs)
     if target.kind == "cortex-m" and not target.emulated:
         raise KerasFDAError(f"{target.name} is a real board, not emulated: build its image "
                             f"with `make -C firmware/boards/{target.name} MODEL={package_dir}`"
                             " and flash it, or pass --board with an emulated board")
-    if target.kind == "cortex-m" and (len(package.model_bytes) + APP_FLASH_OVERHEAD >
-                                      target.flash_bytes):
-        raise KerasFDAError(
-            f"the model does not fit {target.name}: its {len(package.model_bytes):,}-byte "
-            f"flatbuffer and the code need more than the board's "
-            f"{target.flash_bytes // KIB:,} KiB of flash; use a bigger board or a smaller model")
+    limits = [target] + ([made_for] if made_for is not None else [])
+    for chip in limits:
+        if chip.kind == "cortex-m" and (len(package.model_bytes) + APP_FLASH_OVERHEAD >
+                                        chip.flash_bytes):
+            raise KerasFDAError(
+                f"the model does not fit {chip.name}: its {len(package.model_bytes):,}-byte "
+                f"flatbuffer and the code need more than the board's "
+                f"{chip.flash_bytes // KIB:,} KiB of flash; use a bigger board or a smaller model")
     arena = plan_arena(package)
     stats = {"board": target.name, "description": target.description, "cpu": target.cpu,
              "model_bytes": len(package.model_bytes), "arena_bytes": arena}
+    if made_for is not None:
+        stats["made_for"] = made_for.name
+        stats["description"] += f", standing in for {made_for.name} (same core)"
 
     if target.kind == "cortex-m":
-        if arena + APP_RAM_OVERHEAD > target.ram_bytes:
-            raise KerasFDAError(
-                f"the model does not fit {target.name}: its {arena:,}-byte arena and the "
-                f"runtime need more than the board's {target.ram_bytes // KIB:,} KiB of RAM; "
-                "use a bigger board or a smaller model")
+        for chip in limits:
+            if arena + APP_RAM_OVERHEAD > chip.ram_bytes:
+                raise KerasFDAError(
+                    f"the model does not fit {chip.name}: its {arena:,}-byte arena and the "
+                    f"runtime need more than the board's {chip.ram_bytes // KIB:,} KiB of "
+                    "RAM; use a bigger board or a smaller model")
         require_tools("qemu-system-arm")
         # Round the arena up so a small change of the plan doesn't rebuild.
         build = build_firmware(target, package, arena_bytes=max(16, -(-arena // 1024) * 1024))

@@ -1,5 +1,6 @@
 """`keras-fda run` on bad input: one line on stderr, exit status 1, no traceback, and no
 output file. Plus the happy path when the runtime is there."""
+import json
 import os
 import shutil
 
@@ -164,3 +165,20 @@ def test_missing_emulator_names_the_apt_package(tmp_path, tiny_package, inputs, 
     assert_one_line_error(run_cli(tiny_package, "-i", inputs, "-o", out),
                           "qemu-system-arm not found", "apt-get install qemu-system-arm")
     assert not out.exists()
+
+
+def test_package_for_a_real_board_runs_on_the_emulated_core(tmp_path, tiny_package):
+    """A package exported for the STM32F746 (export/chips.py's name) runs on mps2-an500,
+    the emulated Cortex-M7, and is still held to the real board's 1 MiB / 320 KiB."""
+    from keras_fda.export import runner
+
+    package = tmp_path / "for-disco"
+    shutil.copytree(tiny_package, package)
+    manifest = json.loads((package / "manifest.json").read_text())
+    manifest.update(cpu="cortex-m7", chip={"board": "stm32f746", "cpu": "cortex-m7"})
+    (package / "manifest.json").write_text(json.dumps(manifest))
+    target, made_for = runner.choose_board(runner.read_package(package))
+    assert (target.name, made_for.name) == ("mps2-an500", "stm32f746g-disco")
+    assert made_for.ram_bytes == 320 * 1024
+    target, made_for = runner.choose_board(runner.read_package(package), "arm64")
+    assert (target.name, made_for) == ("arm64", None)
