@@ -127,3 +127,19 @@ def test_int8_model_is_bit_identical_across_targets(int8_runs):
 def test_int8_model_is_exact_against_lce(int8_runs):
     package, xs, runs = int8_runs
     np.testing.assert_array_equal(runs["native"], lce_predict(package, xs))
+
+
+def test_target_report_table(tiny_package):
+    """The README's table: accuracy, agreement with references, instructions, sizes."""
+    x = np.random.RandomState(4).randn(6, 8, 8, 1).astype(np.float32)
+    lce = lce_predict(tiny_package, x)
+    labels = lce.argmax(axis=1)
+    rows = runner.target_report(tiny_package, x, labels=labels, references={"LCE": lce},
+                                boards=("mps2-an386", "native"))
+    for row in rows:
+        assert row["accuracy"] == 1.0 and row["agree_LCE"] == 1.0
+        assert row["max_diff_LCE"] <= 1e-5
+    assert rows[0]["instructions"] > 0 and rows[0]["flash_bytes"] > rows[0]["model_bytes"]
+    table = runner.format_target_table(rows).splitlines()
+    assert table[0].split()[:3] == ["target", "accuracy", "agree"]
+    assert table[1].startswith("mps2-an386 (cortex-m4)") and len(table) == 3
