@@ -535,6 +535,8 @@ def _execute(target, build, model_path, inputs, count_instructions=True):
             least, most = app["instructions_per_inference"]
             stats["instructions_per_inference"] = most
             stats["instructions_per_inference_min"] = least
+        if "stack_bytes" in app:
+            stats["stack_bytes"] = app["stack_bytes"][0]
         if "ns_per_inference" in app and not target.qemu:
             stats["ns_per_inference"] = app["ns_per_inference"][1]
         if target.kind == "linux" and target.qemu and count_instructions:

@@ -165,7 +165,8 @@ def run(package, input_path, output_path, board, count):
     elif "ns_per_inference" in stats:
         click.echo(f"time per inference  {stats['ns_per_inference'] / 1e6:.3f} ms (native)")
     click.echo(f"model {stats['model_bytes']:,} bytes, arena {stats['arena_bytes']:,} bytes"
-               + (f", flash {stats['flash_bytes']:,} bytes" if "flash_bytes" in stats else ""))
+               + (f", flash {stats['flash_bytes']:,} bytes" if "flash_bytes" in stats else "")
+               + (f", stack {stats['stack_bytes']:,} bytes" if "stack_bytes" in stats else ""))
     reference = os.path.join(package, "sample_output_lce.npy")
     if sample and os.path.isfile(reference):
         import numpy as np

@@ -57,6 +57,7 @@ def test_bireal_stats(bireal_runs, bireal_package):
         assert stats["instructions_per_inference"] > 10_000
         assert stats["flash_bytes"] > stats["model_bytes"]
         assert 0 < stats["arena_bytes"] <= stats["ram_bytes"]
+        assert 0 < stats["stack_bytes"] < 16384  # painted at reset, measured at exit
     # The same code and data on an arm64 core: fewer instructions than Thumb-2 would be
     # odd to assert; it must at least have been counted from the exec trace.
     assert arm64["instructions_per_inference"] > 10_000
