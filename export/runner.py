@@ -345,10 +345,6 @@ def build_firmware(board, package=None, arena_bytes=None, selftest=False, opt="-
     key.update(f"{board.name}|{opt}|{selftest}|{arena_bytes}".encode())
     if board.kind == "cortex-m" and not selftest:
         key.update(package.model_bytes)
-        data_c = os.path.join(package.path, "model_data.c")
-        if os.path.isfile(data_c):
-            with open(data_c, "rb") as f:
-                key.update(f.read())
     build = os.path.join(cache_dir(), "build", f"{board.name}-{key.hexdigest()[:16]}")
     done = os.path.join(build, "built.ok")
     if os.path.isfile(done):
@@ -368,7 +364,10 @@ def build_firmware(board, package=None, arena_bytes=None, selftest=False, opt="-
             args.append("SELFTEST=1")
         if board.kind == "cortex-m":
             if not selftest:
-                args += [f"MODEL={os.path.abspath(package.path)}", f"ARENA={arena_bytes}"]
+                # model.tflite is what was planned and what the oracle ran: link it,
+                # not a model_data.c that could be stale.
+                args += [f"MODEL={os.path.abspath(package.path)}", f"ARENA={arena_bytes}",
+                         "FROM_TFLITE=1"]
             _make(["-C", os.path.join(root, "boards", board.name)] + args, board.name)
         else:
             _make(["-C", os.path.join(root, "targets", "linux"), f"TARGET={board.name}"] + args,
