@@ -31,7 +31,8 @@ import numpy as np
 
 from keras_fda.errors import KerasFDAError
 
-__all__ = ["BOARDS", "Board", "run_package", "read_package", "cache_dir", "build_firmware"]
+__all__ = ["BOARDS", "Board", "run_package", "run_selftest", "read_package", "choose_board",
+           "cache_dir", "build_firmware", "target_report", "format_target_table"]
 
 KIB = 1024
 MIB = 1024 * 1024
@@ -243,6 +244,9 @@ def choose_board(package, board=None):
 def check_inputs(package, inputs):
     """The inputs as one C-contiguous array of N records; `KerasFDAError` if they don't fit."""
     spec = package.inputs[0]
+    if spec.shape[0] != 1:
+        raise KerasFDAError(f"the model's input has batch size {spec.shape[0]}; keras-fda run "
+                            "feeds models converted with batch size 1")
     if len(package.inputs) != 1:
         raise KerasFDAError(f"the model has {len(package.inputs)} inputs; keras-fda run "
                             "feeds models with exactly one")
