@@ -31,7 +31,8 @@ import numpy as np
 
 from keras_fda.errors import KerasFDAError
 
-__all__ = ["BOARDS", "Board", "run_package", "read_package", "cache_dir", "build_firmware"]
+__all__ = ["BOARDS", "Board", "run_package", "run_selftest", "read_package", "choose_board",
+           "cache_dir", "build_firmware", "target_report", "format_target_table"]
 
 KIB = 1024
 MIB = 1024 * 1024
@@ -68,7 +69,7 @@ BOARDS = {
               description="Arm MPS2 AN500, Cortex-M7"),
         Board("mps2-an505", "cortex-m", "cortex-m33", 4 * MIB, 4 * MIB, "mps2-an505",
               description="Arm MPS2 AN505, Cortex-M33"),
-        Board("mps3-an547", "cortex-m", "cortex-m55", 512 * KIB, 512 * KIB, "mps3-an547",
+        Board("mps3-an547", "cortex-m", "cortex-m55", 8 * MIB, 2 * MIB, "mps3-an547",
               description="Arm MPS3 AN547, Cortex-M55"),
         Board("stm32f746g-disco", "cortex-m", "cortex-m7", 1024 * KIB, 320 * KIB, "",
               emulated=False, description="STM32F746G-Discovery (real board, build only)"),
@@ -89,7 +90,9 @@ CPU_BOARDS = {
     "cortex-m55": "mps3-an547",
 }
 TARGET_BOARDS = {"arm64": "arm64", "aarch64": "arm64", "armv7": "armv7", "x86": "native",
-                 "x86_64": "native", "native": "native"}
+                 "x86_64": "native", "native": "native",
+                 # the export stage's names (export/chips.py) for the same boards
+                 "stm32f746": "stm32f746g-disco"}
 
 # Executables each kind of build needs, and the Debian package that provides each.
 TOOLS = {
@@ -152,8 +155,12 @@ def _tensor_specs(manifest, key):
                 f"({', '.join(DTYPES)}), got {item!r}")
         if not shape or any(d <= 0 for d in shape):
             raise KerasFDAError(f"manifest.json's '{key}' shape {list(shape)} is not valid")
-        specs.append(TensorSpec(shape, dtype, float(item.get("scale") or 0.0),
-                                int(item.get("zero_point") or 0)))
+        scale, zero_point = item.get("scale"), item.get("zero_point")
+        if isinstance(scale, list):  # per-channel: the first, as the runtime reports it
+            scale = scale[0] if scale else None
+        if isinstance(zero_point, list):
+            zero_point = zero_point[0] if zero_point else None
+        specs.append(TensorSpec(shape, dtype, float(scale or 0.0), int(zero_point or 0)))
     return specs
 
 
@@ -192,32 +199,54 @@ def read_package(package_dir):
     )
 
 
+def _package_board(package):
+    """The board named by the package (the export's chip check), if any."""
+    chip = package.manifest.get("chip")
+    if isinstance(chip, dict) and chip.get("board"):
+        return str(chip["board"])
+    return package.manifest.get("board")
+
+
+def _default_board(package):
+    if package.target in ("cortex-m", "cortexm", "mcu"):
+        name = CPU_BOARDS.get(package.cpu)
+        if name is None:
+            raise KerasFDAError(
+                f"no emulated board for cpu {package.cpu!r}; keras-fda run emulates "
+                f"{', '.join(CPU_BOARDS)} (pass --board to pick one)")
+        return name
+    name = TARGET_BOARDS.get(package.target)
+    if name is None:
+        raise KerasFDAError(f"unknown target {package.target!r} in manifest.json "
+                            "(cortex-m, arm64, armv7 or x86)")
+    return name
+
+
 def choose_board(package, board=None):
-    """The board to run on: the one asked for, else the package's target/cpu default."""
-    name = board
-    if name is None:
-        name = package.manifest.get("board")
-    if name is None:
-        if package.target in ("cortex-m", "cortexm", "mcu"):
-            name = CPU_BOARDS.get(package.cpu)
-            if name is None:
-                raise KerasFDAError(
-                    f"no emulated board for cpu {package.cpu!r}; pick one of "
-                    f"{', '.join(CPU_BOARDS)} in the package or pass --board")
-        else:
-            name = TARGET_BOARDS.get(package.target)
-            if name is None:
-                raise KerasFDAError(f"unknown target {package.target!r} in manifest.json "
-                                    "(cortex-m, arm64, armv7 or x86)")
-    name = TARGET_BOARDS.get(name, name)
-    if name not in BOARDS:
-        raise KerasFDAError(f"unknown board {name!r}; known: {', '.join(BOARDS)}")
-    return BOARDS[name]
+    """(board to run on, board the package was made for or None).
+
+    An explicit `board` is used as given (a real board is then refused by run_package).
+    Otherwise the package's own board when it is emulated; a package made for a real
+    board runs on the emulated board with the same core, and its memory is checked
+    against the real board's when this module knows it."""
+    if board is not None:
+        name = TARGET_BOARDS.get(board, board)
+        if name not in BOARDS:
+            raise KerasFDAError(f"unknown board {board!r}; known: {', '.join(BOARDS)}")
+        return BOARDS[name], None
+    wanted = _package_board(package)
+    wanted = TARGET_BOARDS.get(wanted, wanted) if wanted else None
+    if wanted in BOARDS and BOARDS[wanted].emulated:
+        return BOARDS[wanted], None
+    return BOARDS[_default_board(package)], BOARDS.get(wanted) if wanted else None
 
 
 def check_inputs(package, inputs):
     """The inputs as one C-contiguous array of N records; `KerasFDAError` if they don't fit."""
     spec = package.inputs[0]
+    if spec.shape[0] != 1:
+        raise KerasFDAError(f"the model's input has batch size {spec.shape[0]}; keras-fda run "
+                            "feeds models converted with batch size 1")
     if len(package.inputs) != 1:
         raise KerasFDAError(f"the model has {len(package.inputs)} inputs; keras-fda run "
                             "feeds models with exactly one")
@@ -320,10 +349,6 @@ def build_firmware(board, package=None, arena_bytes=None, selftest=False, opt="-
     key.update(f"{board.name}|{opt}|{selftest}|{arena_bytes}".encode())
     if board.kind == "cortex-m" and not selftest:
         key.update(package.model_bytes)
-        data_c = os.path.join(package.path, "model_data.c")
-        if os.path.isfile(data_c):
-            with open(data_c, "rb") as f:
-                key.update(f.read())
     build = os.path.join(cache_dir(), "build", f"{board.name}-{key.hexdigest()[:16]}")
     done = os.path.join(build, "built.ok")
     if os.path.isfile(done):
@@ -343,7 +368,10 @@ def build_firmware(board, package=None, arena_bytes=None, selftest=False, opt="-
             args.append("SELFTEST=1")
         if board.kind == "cortex-m":
             if not selftest:
-                args += [f"MODEL={os.path.abspath(package.path)}", f"ARENA={arena_bytes}"]
+                # model.tflite is what was planned and what the oracle ran: link it,
+                # not a model_data.c that could be stale.
+                args += [f"MODEL={os.path.abspath(package.path)}", f"ARENA={arena_bytes}",
+                         "FROM_TFLITE=1"]
             _make(["-C", os.path.join(root, "boards", board.name)] + args, board.name)
         else:
             _make(["-C", os.path.join(root, "targets", "linux"), f"TARGET={board.name}"] + args,
@@ -418,7 +446,12 @@ def _run(command, cwd, what, timeout=RUN_TIMEOUT_S):
 
 
 def plan_arena(package):
-    """The arena bytes the runtime's memory plan needs for this model (native `--plan`)."""
+    """The arena bytes the runtime's memory plan needs for this model: the native build's
+    `--plan` (it also rejects a corrupt model in one line); without a host compiler, the
+    manifest's `arena_bytes` (written by the export when it could plan)."""
+    recorded = package.manifest.get("arena_bytes")
+    if shutil.which("gcc") is None and isinstance(recorded, int) and recorded > 0:
+        return recorded
     native = build_firmware(BOARDS["native"])
     log = _run([os.path.join(native, "kfda_app"), "--plan", os.path.abspath(package.model_path)],
                cwd=native, what=f"{package.model_path}")
@@ -505,6 +538,8 @@ def _execute(target, build, model_path, inputs, count_instructions=True):
             least, most = app["instructions_per_inference"]
             stats["instructions_per_inference"] = most
             stats["instructions_per_inference_min"] = least
+        if "stack_bytes" in app:
+            stats["stack_bytes"] = app["stack_bytes"][0]
         if "ns_per_inference" in app and not target.qemu:
             stats["ns_per_inference"] = app["ns_per_inference"][1]
         if target.kind == "linux" and target.qemu and count_instructions:
@@ -549,27 +584,34 @@ def run_package(package_dir, inputs, board=None, count_instructions=True):
     armv7: counted on the first record), flash_bytes, ram_bytes.
     """
     package = read_package(package_dir)
-    target = choose_board(package, board)
+    target, made_for = choose_board(package, board)
     inputs = check_inputs(package, inputs)
     if target.kind == "cortex-m" and not target.emulated:
-        raise KerasFDAError(f"{target.name} is a real board: build it with `make -C "
-                            f"firmware/boards/{target.name} MODEL={package_dir}` and flash it")
-    if target.kind == "cortex-m" and (len(package.model_bytes) + APP_FLASH_OVERHEAD >
-                                      target.flash_bytes):
-        raise KerasFDAError(
-            f"the model does not fit {target.name}: its {len(package.model_bytes):,}-byte "
-            f"flatbuffer and the code need more than the board's "
-            f"{target.flash_bytes // KIB:,} KiB of flash; use a bigger board or a smaller model")
+        raise KerasFDAError(f"{target.name} is a real board, not emulated: build its image "
+                            f"with `make -C firmware/boards/{target.name} MODEL={package_dir}`"
+                            " and flash it, or pass --board with an emulated board")
+    limits = [target] + ([made_for] if made_for is not None else [])
+    for chip in limits:
+        if chip.kind == "cortex-m" and (len(package.model_bytes) + APP_FLASH_OVERHEAD >
+                                        chip.flash_bytes):
+            raise KerasFDAError(
+                f"the model does not fit {chip.name}: its {len(package.model_bytes):,}-byte "
+                f"flatbuffer and the code need more than the board's "
+                f"{chip.flash_bytes // KIB:,} KiB of flash; use a bigger board or a smaller model")
     arena = plan_arena(package)
     stats = {"board": target.name, "description": target.description, "cpu": target.cpu,
              "model_bytes": len(package.model_bytes), "arena_bytes": arena}
+    if made_for is not None:
+        stats["made_for"] = made_for.name
+        stats["description"] += f", standing in for {made_for.name} (same core)"
 
     if target.kind == "cortex-m":
-        if arena + APP_RAM_OVERHEAD > target.ram_bytes:
-            raise KerasFDAError(
-                f"the model does not fit {target.name}: its {arena:,}-byte arena and the "
-                f"runtime need more than the board's {target.ram_bytes // KIB:,} KiB of RAM; "
-                "use a bigger board or a smaller model")
+        for chip in limits:
+            if arena + APP_RAM_OVERHEAD > chip.ram_bytes:
+                raise KerasFDAError(
+                    f"the model does not fit {chip.name}: its {arena:,}-byte arena and the "
+                    f"runtime need more than the board's {chip.ram_bytes // KIB:,} KiB of "
+                    "RAM; use a bigger board or a smaller model")
         require_tools("qemu-system-arm")
         # Round the arena up so a small change of the plan doesn't rebuild.
         build = build_firmware(target, package, arena_bytes=max(16, -(-arena // 1024) * 1024))

@@ -240,8 +240,9 @@ def _save_npy_atomically(path, array):
 
 @main.command()
 @click.argument("package", type=click.Path())
-@click.option("--input", "-i", "input_path", required=True, type=click.Path(dir_okay=False),
-              help=".npy array: N records of the model's input shape (or one record)")
+@click.option("--input", "-i", "input_path", default=None, type=click.Path(dir_okay=False),
+              help=".npy array: N records of the model's input shape (or one record); "
+                   "default: the package's sample_input.npy")
 @click.option("--output", "-o", "output_path", required=True, type=click.Path(dir_okay=False),
               help=".npy file to write the N outputs to")
 @click.option("--board", default=None,
@@ -253,7 +254,12 @@ def _save_npy_atomically(path, array):
 @one_line_errors
 def run(package, input_path, output_path, board, count):
     """Build PACKAGE's firmware for its target (cached), run it on the inputs, save outputs."""
-    if not os.path.isfile(input_path):
+    sample = input_path is None
+    if sample:
+        input_path = os.path.join(package, "sample_input.npy")
+        if not os.path.isfile(input_path):
+            raise KerasFDAError(f"no --input given and {package} has no sample_input.npy")
+    elif not os.path.isfile(input_path):
         raise KerasFDAError(f"input file {input_path} does not exist")
     from keras_fda.export.runner import run_package
 
@@ -270,7 +276,16 @@ def run(package, input_path, output_path, board, count):
     elif "ns_per_inference" in stats:
         click.echo(f"time per inference  {stats['ns_per_inference'] / 1e6:.3f} ms (native)")
     click.echo(f"model {stats['model_bytes']:,} bytes, arena {stats['arena_bytes']:,} bytes"
-               + (f", flash {stats['flash_bytes']:,} bytes" if "flash_bytes" in stats else ""))
+               + (f", flash {stats['flash_bytes']:,} bytes" if "flash_bytes" in stats else "")
+               + (f", stack {stats['stack_bytes']:,} bytes" if "stack_bytes" in stats else ""))
+    reference = os.path.join(package, "sample_output_lce.npy")
+    if sample and os.path.isfile(reference):
+        import numpy as np
+
+        want = _load_npy(reference)
+        if want.shape == outputs.shape:
+            diff = np.max(np.abs(outputs.astype(np.float64) - want.astype(np.float64)))
+            click.echo(f"max |difference| from the LCE interpreter's sample outputs: {diff:.3g}")
 
 
 if __name__ == "__main__":

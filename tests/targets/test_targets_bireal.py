@@ -57,6 +57,7 @@ def test_bireal_stats(bireal_runs, bireal_package):
         assert stats["instructions_per_inference"] > 10_000
         assert stats["flash_bytes"] > stats["model_bytes"]
         assert 0 < stats["arena_bytes"] <= stats["ram_bytes"]
+        assert 0 < stats["stack_bytes"] < 16384  # painted at reset, measured at exit
     # The same code and data on an arm64 core: fewer instructions than Thumb-2 would be
     # odd to assert; it must at least have been counted from the exec trace.
     assert arm64["instructions_per_inference"] > 10_000
@@ -95,3 +96,51 @@ def test_int8_input_binary_conv_is_exact_on_every_main_target(session_dir):
     for board in ["native", "mps2-an386", "mps2-an500", "arm64"]:
         outputs, _ = runner.run_package(package, xs, board=board, count_instructions=False)
         assert outputs.tobytes() == want.astype(outputs.dtype).tobytes(), board
+
+
+@pytest.fixture(scope="module")
+def int8_runs(session_dir):
+    """The tiny BNN with int8 input and output (float conv, binary conv, mean, dense all
+    int8 around the binary op), on the main targets."""
+    import tensorflow as tf
+
+    from lce_packages import make_package, tiny_model
+
+    tf.keras.utils.set_random_seed(3)
+    package = make_package(tiny_model(), str(session_dir / "int8_io"),
+                           inference_input_type=tf.int8, inference_output_type=tf.int8,
+                           experimental_default_int8_range=(-3.0, 3.0))
+    xs = np.random.RandomState(0).randint(-128, 128, size=(5, 8, 8, 1)).astype(np.int8)
+    runs = {board: runner.run_package(package, xs, board=board, count_instructions=False)[0]
+            for board in MAIN_TARGETS}
+    return package, xs, runs
+
+
+def test_int8_model_is_bit_identical_across_targets(int8_runs):
+    _, _, runs = int8_runs
+    for board, outputs in runs.items():
+        assert outputs.dtype == np.int8
+        assert outputs.tobytes() == runs["native"].tobytes(), board
+
+
+@pytest.mark.xfail(strict=False, reason="runtime: int8 FULLY_CONNECTED differs from LCE "
+                   "(up to 218 on Flatten->Dense with int8 I/O); reported to the firmware owner")
+def test_int8_model_is_exact_against_lce(int8_runs):
+    package, xs, runs = int8_runs
+    np.testing.assert_array_equal(runs["native"], lce_predict(package, xs))
+
+
+def test_target_report_table(tiny_package):
+    """The README's table: accuracy, agreement with references, instructions, sizes."""
+    x = np.random.RandomState(4).randn(6, 8, 8, 1).astype(np.float32)
+    lce = lce_predict(tiny_package, x)
+    labels = lce.argmax(axis=1)
+    rows = runner.target_report(tiny_package, x, labels=labels, references={"LCE": lce},
+                                boards=("mps2-an386", "native"))
+    for row in rows:
+        assert row["accuracy"] == 1.0 and row["agree_LCE"] == 1.0
+        assert row["max_diff_LCE"] <= 1e-5
+    assert rows[0]["instructions"] > 0 and rows[0]["flash_bytes"] > rows[0]["model_bytes"]
+    table = runner.format_target_table(rows).splitlines()
+    assert table[0].split()[:3] == ["target", "accuracy", "agree"]
+    assert table[1].startswith("mps2-an386 (cortex-m4)") and len(table) == 3

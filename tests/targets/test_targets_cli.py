@@ -1,5 +1,6 @@
 """`keras-fda run` on bad input: one line on stderr, exit status 1, no traceback, and no
 output file. Plus the happy path when the runtime is there."""
+import json
 import os
 import shutil
 
@@ -108,29 +109,29 @@ def test_input_not_npy(tmp_path, tiny_package):
 
 
 def test_model_bigger_than_the_flash(tmp_path, inputs):
-    """A 1 MiB float Dense does not fit the 512 KiB ITCM of mps3-an547."""
+    """A 4.7 MB float Dense does not fit the 4 MiB image memory of mps2-an386."""
     tf.keras.utils.set_random_seed(0)
     x = tf.keras.Input((8, 8, 1))
     h = tf.keras.layers.Flatten()(x)
-    h = tf.keras.layers.Dense(4096)(h)
+    h = tf.keras.layers.Dense(18000)(h)
     model = tf.keras.Model(x, tf.keras.layers.Dense(4)(h))
-    package = make_package(model, str(tmp_path / "big"), cpu="cortex-m55")
+    package = make_package(model, str(tmp_path / "big"), cpu="cortex-m4")
     out = tmp_path / "y.npy"
-    assert_one_line_error(run_cli(package, "-i", inputs, "-o", out), "does not fit mps3-an547",
+    assert_one_line_error(run_cli(package, "-i", inputs, "-o", out), "does not fit mps2-an386",
                           "flash")
     assert not out.exists()
 
 
 @needs_runtime
 def test_arena_bigger_than_the_ram(tmp_path):
-    """Activations of 2 x 1 MiB do not fit the 512 KiB DTCM of mps3-an547."""
+    """Activations of 2 x 1.6 MB do not fit the 2 MiB SRAM of mps3-an547."""
     tf.keras.utils.set_random_seed(0)
-    x = tf.keras.Input((128, 128, 16))
+    x = tf.keras.Input((160, 160, 16))
     h = tf.keras.layers.Conv2D(16, 1)(x)
     model = tf.keras.Model(x, tf.keras.layers.GlobalAveragePooling2D()(h))
     package = make_package(model, str(tmp_path / "wide"), cpu="cortex-m55")
     xs = tmp_path / "x.npy"
-    np.save(xs, np.zeros((1, 128, 128, 16), np.float32))
+    np.save(xs, np.zeros((1, 160, 160, 16), np.float32))
     out = tmp_path / "y.npy"
     assert_one_line_error(run_cli(package, "-i", xs, "-o", out), "does not fit mps3-an547", "RAM")
     assert not out.exists()
@@ -164,3 +165,20 @@ def test_missing_emulator_names_the_apt_package(tmp_path, tiny_package, inputs, 
     assert_one_line_error(run_cli(tiny_package, "-i", inputs, "-o", out),
                           "qemu-system-arm not found", "apt-get install qemu-system-arm")
     assert not out.exists()
+
+
+def test_package_for_a_real_board_runs_on_the_emulated_core(tmp_path, tiny_package):
+    """A package exported for the STM32F746 (export/chips.py's name) runs on mps2-an500,
+    the emulated Cortex-M7, and is still held to the real board's 1 MiB / 320 KiB."""
+    from keras_fda.export import runner
+
+    package = tmp_path / "for-disco"
+    shutil.copytree(tiny_package, package)
+    manifest = json.loads((package / "manifest.json").read_text())
+    manifest.update(cpu="cortex-m7", chip={"board": "stm32f746", "cpu": "cortex-m7"})
+    (package / "manifest.json").write_text(json.dumps(manifest))
+    target, made_for = runner.choose_board(runner.read_package(package))
+    assert (target.name, made_for.name) == ("mps2-an500", "stm32f746g-disco")
+    assert made_for.ram_bytes == 320 * 1024
+    target, made_for = runner.choose_board(runner.read_package(package), "arm64")
+    assert (target.name, made_for) == ("arm64", None)

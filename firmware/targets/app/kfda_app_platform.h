@@ -18,4 +18,8 @@ uint64_t kfda_counter_ticks(void);
 /* Ticks converted to the unit printed (instructions, cycles or nanoseconds). */
 uint64_t kfda_counter_instructions(uint64_t ticks);
 
+/* Bare metal only (targets/cortex-m/startup.c): the stack's high-water mark and reserve. */
+unsigned long kfda_stack_bytes_used(void);
+unsigned long kfda_stack_bytes_reserved(void);
+
 #endif

@@ -321,5 +321,13 @@ int main(int argc, char **argv)
     printf("kfda: %s_per_inference %llu %llu\n", KFDA_COUNTER_UNIT, (unsigned long long)least,
            (unsigned long long)most);
     printf("kfda: %s_total %llu\n", KFDA_COUNTER_UNIT, (unsigned long long)total);
+#ifdef KFDA_BARE_METAL
+    unsigned long stack_used = kfda_stack_bytes_used();
+    printf("kfda: stack_bytes %lu of %lu\n", stack_used, kfda_stack_bytes_reserved());
+    if (stack_used >= kfda_stack_bytes_reserved()) {
+        return fail(EXIT_INVOKE, "the stack reserve was used up (it may have overflowed): "
+                                 "link with a bigger __stack_size");
+    }
+#endif
     return 0;
 }

@@ -9,6 +9,7 @@
 #   IO             semihosting (emulated boards: newlib rdimon) or retarget (BOARD_SOURCES)
 # The user sets:
 #   MODEL=dir      a keras-fda package: model_data.c (or model.tflite) and manifest.json
+#   FROM_TFLITE=1  link model.tflite itself even when the package has model_data.c
 #   SELFTEST=1     instead of MODEL: the plain-C self-test, for bringing a board up
 #   ARENA=bytes    the static arena (default: manifest's arena_bytes, else the plan that the
 #                  native build of the runtime prints for the model, else ARENA_DEFAULT)
@@ -47,7 +48,8 @@ else
   MODEL_DIR := $(call resolve,$(MODEL))
   APP_MODEL := $(TARGETS)/app/model_kfda.c
   RUNTIME_SOURCES := $(shell find $(FIRMWARE)/src -name '*.c' 2>/dev/null | sort)
-  ifeq ($(wildcard $(MODEL_DIR)/model_data.c),)
+  # FROM_TFLITE=1: ignore the package's model_data.c, generate it from model.tflite.
+  ifeq ($(if $(filter 1,$(FROM_TFLITE)),,$(wildcard $(MODEL_DIR)/model_data.c)),)
     MODEL_DATA := $(BUILD)/model_data.c
   else
     MODEL_DATA := $(MODEL_DIR)/model_data.c
@@ -135,7 +137,7 @@ $(BUILD)/kfda_app.bin: $(ELF)
 # flash_bytes: what the image occupies in flash; ram_bytes: static RAM (.data, .bss
 # with the arena, the minimum heap), not counting the stack.
 $(BUILD)/sizes.txt: $(ELF)
-	@$(SIZE) -A $< | awk '/^\.(text|ARM|init_array|data) /{f+=$$2} /^\.(data|bss|heap) /{r+=$$2} \
+	@$(SIZE) -A $< | awk '/^\.(vectors|text|ARM|init_array|data) /{f+=$$2} /^\.(data|bss|heap) /{r+=$$2} \
 	  END{print "flash_bytes " f; print "ram_bytes " r; print "arena_bytes $(ARENA)"}' > $@
 	@cat $@
 

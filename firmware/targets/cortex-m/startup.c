@@ -14,7 +14,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-extern uint32_t _sidata[], _sdata[], _edata[], _sbss[], _ebss[], _estack[];
+extern uint32_t _sidata[], _sdata[], _edata[], _sbss[], _ebss[], _estack[], __StackLimit[];
+
+#define STACK_PAINT 0x5AC4C0DEu
 
 int main(void);
 void __libc_init_array(void);
@@ -46,6 +48,12 @@ __attribute__((noreturn)) void Reset_Handler(void)
     for (dst = _sbss; dst < _ebss; ++dst) {
         *dst = 0;
     }
+    /* Paint the stack reserve below the current frame, so kfda_stack_bytes_used() can
+     * tell how deep the stack went (a fixed reserve: the link fails if RAM can't hold it). */
+    uint32_t *frame = (uint32_t *)__builtin_frame_address(0) - 16;
+    for (dst = __StackLimit; dst < frame; ++dst) {
+        *dst = STACK_PAINT;
+    }
 #if defined(__ARM_FP) || defined(__ARM_FEATURE_MVE)
     /* Full access to coprocessors 10 and 11 (the FPU, and MVE on v8.1-M). */
     SCB_CPACR |= (0xFu << 20);
@@ -54,6 +62,22 @@ __attribute__((noreturn)) void Reset_Handler(void)
     kfda_board_init();
     __libc_init_array();
     exit(main());
+}
+
+/* The high-water mark of the stack: bytes from the top down to the deepest word that
+ * lost its paint. The whole reserve used means it probably overflowed. */
+unsigned long kfda_stack_bytes_used(void)
+{
+    const uint32_t *p = __StackLimit;
+    while (p < _estack && *p == STACK_PAINT) {
+        ++p;
+    }
+    return (unsigned long)((const uint8_t *)_estack - (const uint8_t *)p);
+}
+
+unsigned long kfda_stack_bytes_reserved(void)
+{
+    return (unsigned long)((const uint8_t *)_estack - (const uint8_t *)__StackLimit);
 }
 
 /* A fault prints nothing (the stack may be gone) but ends the run with a
