@@ -50,6 +50,11 @@ def one_line_errors(command):
 @click.version_option(package_name="keras-fda")
 def main():
     """Train binary neural networks with FDA/EDE/ApproxSign and deploy them to Arm."""
+    import tensorflow as tf
+
+    # Larq's QuantizedVariable trips an AutoGraph notice on every model build; it is
+    # harmless and would bury the command's own output.
+    tf.get_logger().setLevel("ERROR")
 
 
 @main.command()
@@ -81,8 +86,10 @@ def plot(output, n_terms):
 @click.option("--seed", default=0, show_default=True)
 @click.option("--output", "-o", default="runs/demo", show_default=True,
               type=click.Path(file_okay=False), help="where the trained models go")
+@click.option("--deploy-images", default=200, show_default=True, type=click.IntRange(0),
+              help="test images to run on the emulated targets (0: skip the deployment)")
 @one_line_errors
-def demo(estimators, epochs, train_subset, data_dir, seed, output):
+def demo(estimators, epochs, train_subset, data_dir, seed, output, deploy_images):
     """The main job: train the small BNN on Fashion-MNIST with each estimator, print a table."""
     from keras_fda.demo import run_demo
 
@@ -93,6 +100,7 @@ def demo(estimators, epochs, train_subset, data_dir, seed, output):
         data_dir=data_dir,
         seed=seed,
         output=output,
+        deploy_images=deploy_images,
     )
 
 

@@ -22,8 +22,10 @@ DEFAULT_ESTIMATORS = ("ste_sign", "approx_sign", "ede", "fda", "fda+noise")
 
 
 def run_demo(estimators=DEFAULT_ESTIMATORS, epochs=3, train_subset=10000, data_dir=None,
-             seed=0, output="runs/demo"):
-    """Train one small BNN per estimator; print test accuracy and time per epoch."""
+             seed=0, output="runs/demo", deploy_images=200):
+    """Train one small BNN per estimator and print test accuracy and time per epoch; then
+    deploy the most accurate one to arm64 and Cortex-M4 under QEMU (`deploy_images` test
+    images; 0 skips the deployment)."""
     specs = list(estimators)
     for spec in specs:
         parse_estimator(spec)  # fail on a misspelt name before loading any data
@@ -50,5 +52,48 @@ def run_demo(estimators=DEFAULT_ESTIMATORS, epochs=3, train_subset=10000, data_d
         print(f"{spec}: test accuracy {100 * accuracy:.2f}%")
     print("\nSmall BNN on Fashion-MNIST (test set, 10,000 images)")
     print(_table(rows, ["estimator", "test acc %", "s/epoch", "total s", "model"]))
+    if deploy_images:
+        best = max(rows, key=lambda r: float(r[1]))
+        deploy(best[4], x_test[:deploy_images], y_test[:deploy_images], output)
     return rows
 
+
+DEPLOY_TARGETS = (("arm64", None, "arm64"), ("cortex-m", "cortex-m4", "mps2-an386"))
+
+
+def deploy(model_path, x, y, output):
+    """Export `model_path` for arm64 and Cortex-M4, run both packages under QEMU on
+    (x, y), and print what each target computed against Keras and the LCE interpreter."""
+    from larq_compute_engine.tflite.python.interpreter import Interpreter
+
+    from keras_fda.export import export_model
+    from keras_fda.export.runner import format_target_table, target_report
+
+    keras_logits = tf.keras.models.load_model(model_path).predict(x, verbose=0)
+    inputs_path = os.path.join(output, "deploy_inputs.npy")
+    np.save(inputs_path, x)
+    print(f"\n== deploying {model_path} on {len(x)} test images ==")
+    verified, ran = [], []
+    for target, cpu, board in DEPLOY_TARGETS:
+        package = os.path.join(output, f"package-{target}")
+        manifest = export_model(model_path, target, package, cpu=cpu, force=True,
+                                verify_inputs=inputs_path)
+        check = manifest["verification"]
+        verified.append((target, cpu or "-", check["inputs"], f"{check['max_abs_diff']:.1e}",
+                         f"{100 * check['top1_agreement']:.2f}",
+                         f"{manifest['flatbuffer_bytes']:,}", f"{manifest['arena_bytes']:,}"))
+        with open(os.path.join(package, "model.tflite"), "rb") as f:
+            lce_logits = Interpreter(f.read()).predict(x)
+        print(f"running {package} on {board} (QEMU)...", flush=True)
+        ran += target_report(package, x, y, {"Keras": keras_logits, "LCE": lce_logits},
+                             boards=(board,))
+    print("\nExport verification (LCE interpreter vs Keras)")
+    print(_table(verified, ["target", "cpu", "inputs", "max |diff|", "top-1 agree %",
+                            "flatbuffer bytes", "arena bytes"]))
+    print(f"\nOn the emulated targets: {len(x)} Fashion-MNIST test images (Keras test "
+          f"accuracy {100 * np.mean(np.argmax(keras_logits, -1) == y):.2f}%); agreement = "
+          "same predicted class (largest abs difference of the logits)")
+    print(format_target_table(ran))
+    identical = all(np.array_equal(r["outputs"], ran[0]["outputs"]) for r in ran)
+    print("outputs bit-identical across targets: " + ("yes" if identical else "NO"))
+    return verified, ran

@@ -123,8 +123,6 @@ def test_int8_model_is_bit_identical_across_targets(int8_runs):
         assert outputs.tobytes() == runs["native"].tobytes(), board
 
 
-@pytest.mark.xfail(strict=False, reason="runtime: int8 FULLY_CONNECTED differs from LCE "
-                   "(up to 218 on Flatten->Dense with int8 I/O); reported to the firmware owner")
 def test_int8_model_is_exact_against_lce(int8_runs):
     package, xs, runs = int8_runs
     np.testing.assert_array_equal(runs["native"], lce_predict(package, xs))
