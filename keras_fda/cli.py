@@ -83,13 +83,13 @@ def plot(output, n_terms):
               help="training images to use (0: all 60,000)")
 @click.option("--data-dir", default=None, type=click.Path(file_okay=False),
               help="Fashion-MNIST idx files (default: the Debian dataset-fashion-mnist path)")
-@click.option("--seed", default=0, show_default=True)
 @click.option("--output", "-o", default="runs/demo", show_default=True,
-              type=click.Path(file_okay=False), help="where the trained models go")
+              type=click.Path(file_okay=False),
+              help="where the study (resumable), models and packages go")
 @click.option("--deploy-images", default=200, show_default=True, type=click.IntRange(0),
               help="test images to run on the emulated targets (0: skip the deployment)")
 @one_line_errors
-def demo(estimators, epochs, train_subset, data_dir, seed, output, deploy_images):
+def demo(estimators, epochs, train_subset, data_dir, output, deploy_images):
     """The main job: train the small BNN on Fashion-MNIST with each estimator, print a table."""
     from keras_fda.demo import run_demo
 
@@ -98,7 +98,6 @@ def demo(estimators, epochs, train_subset, data_dir, seed, output, deploy_images
         epochs=epochs,
         train_subset=train_subset,
         data_dir=data_dir,
-        seed=seed,
         output=output,
         deploy_images=deploy_images,
     )

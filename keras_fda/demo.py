@@ -1,13 +1,13 @@
 """The main job (`./run.sh`, `keras-fda demo`): train the small BNN on Fashion-MNIST with
 each estimator and print a result table."""
 import os
-import time
 
 import numpy as np
 import tensorflow as tf
 
-from keras_fda import datasets, models, training
+from keras_fda import datasets
 from keras_fda.estimators import parse as parse_estimator
+from keras_fda.study import StudySettings, model_path, run_study
 
 
 def _table(rows, columns):
@@ -22,40 +22,25 @@ DEFAULT_ESTIMATORS = ("ste_sign", "approx_sign", "ede", "fda", "fda+noise")
 
 
 def run_demo(estimators=DEFAULT_ESTIMATORS, epochs=3, train_subset=10000, data_dir=None,
-             seed=0, output="runs/demo", deploy_images=200):
-    """Train one small BNN per estimator and print test accuracy and time per epoch; then
-    deploy the most accurate one to arm64 and Cortex-M4 under QEMU (`deploy_images` test
-    images; 0 skips the deployment)."""
-    specs = list(estimators)
-    for spec in specs:
+             output="runs/demo", deploy_images=200):
+    """A short accuracy study (one seed per estimator, `keras-fda compare`'s machinery:
+    resumable, report files in `output`), then the most accurate model deployed to arm64
+    and Cortex-M4 under QEMU on `deploy_images` test images (0 skips the deployment)."""
+    for spec in estimators:
         parse_estimator(spec)  # fail on a misspelt name before loading any data
-    (x_train, y_train), (x_test, y_test) = datasets.load_fashion_mnist(data_dir)
-    if train_subset:
-        order = np.random.default_rng(seed).permutation(len(x_train))[:train_subset]
-        x_train, y_train = x_train[order], y_train[order]
-    os.makedirs(output, exist_ok=True)
-    print(f"Fashion-MNIST: {len(x_train)} training images, {len(x_test)} test images; "
-          f"{epochs} epochs per estimator; models go to {output}/")
-    rows = []
-    for spec in specs:
-        print(f"\n== {spec} ==")
-        tf.keras.backend.clear_session()
-        tf.keras.utils.set_random_seed(seed)
-        model = models.small_bnn(spec)
-        started = time.perf_counter()
-        _, seconds = training.fit(model, (x_train, y_train), None, epochs, seed=seed)
-        accuracy = training.evaluate_accuracy(model, x_test, y_test)
-        path = os.path.join(output, f"{spec.replace('+', '_')}.keras")
-        model.save(path)
-        rows.append((spec, f"{100 * accuracy:.2f}", f"{np.mean(seconds):.1f}",
-                     f"{time.perf_counter() - started:.0f}", path))
-        print(f"{spec}: test accuracy {100 * accuracy:.2f}%")
-    print("\nSmall BNN on Fashion-MNIST (test set, 10,000 images)")
-    print(_table(rows, ["estimator", "test acc %", "s/epoch", "total s", "model"]))
+    settings = StudySettings(dataset="fashion-mnist", model="small_bnn", epochs=epochs,
+                             train_subset=train_subset, data_dir=data_dir or "")
+    study_dir = os.path.join(output, f"study-{epochs}ep-{train_subset or 'all'}")
+    summary = run_study(settings, list(estimators), 1, study_dir, save_models=True)
+    with open(os.path.join(study_dir, "results.md")) as f:
+        print("\n" + f.read())
+    print(f"(report, plots and trained models in {study_dir}/)")
     if deploy_images:
-        best = max(rows, key=lambda r: float(r[1]))
-        deploy(best[4], x_test[:deploy_images], y_test[:deploy_images], output)
-    return rows
+        best = max(summary, key=lambda e: summary[e][0])
+        _, (x_test, y_test) = datasets.load_fashion_mnist(data_dir)
+        deploy(model_path(study_dir, best, 0), x_test[:deploy_images], y_test[:deploy_images],
+               output)
+    return summary
 
 
 DEPLOY_TARGETS = (("arm64", None, "arm64"), ("cortex-m", "cortex-m4", "mps2-an386"))

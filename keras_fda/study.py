@@ -197,9 +197,15 @@ def _plot_curves(cells, path, settings):
     os.replace(tmp, path)
 
 
-def run_study(settings, estimators, seeds, output, verbose=2):
+def model_path(output, estimator, seed):
+    """Where `run_study(..., save_models=True)` keeps a cell's trained model."""
+    return os.path.join(output, "models", cell_name(estimator, seed) + ".keras")
+
+
+def run_study(settings, estimators, seeds, output, verbose=2, save_models=False):
     """Train every missing (estimator, seed) cell, then write the reports. Returns the
-    summary: estimator -> (mean %, std %, seeds, s/epoch)."""
+    summary: estimator -> (mean %, std %, seeds, s/epoch). With `save_models`, each
+    cell's trained model is kept (see `model_path`)."""
     import tensorflow as tf
 
     from keras_fda import callbacks, datasets, estimators as estimator_specs, models, training
@@ -244,6 +250,9 @@ def run_study(settings, estimators, seeds, output, verbose=2):
                 "seconds_per_epoch": [float(v) for v in seconds],
                 "wall_seconds": time.perf_counter() - started,
                 "settings": settings.key()}
+        if save_models:
+            os.makedirs(os.path.join(output, "models"), exist_ok=True)
+            model.save(model_path(output, estimator, seed))
         _write_atomically(os.path.join(output, "cells", cell_name(estimator, seed) + ".json"),
                           json.dumps(cell, indent=1) + "\n")
         write_reports(output, settings)
