@@ -146,3 +146,30 @@ def too_big_for_ram(input_shape=(64, 64, 1)):
     x = tf.keras.layers.Conv2D(32, 3, padding="same")(inp)
     x = tf.keras.layers.GlobalAveragePooling2D()(x)
     return tf.keras.Model(inp, x, name="too_big_ram")
+
+
+def example_small_bnn():
+    """The README's example, `keras_fda.models.small_bnn("fda+noise")` (widths 32/64/128,
+    two blocks per stage, identity shortcuts where the width stays).
+
+    Expected: 6 LceBconv2d. 2 LceBMaxPool2d: each stage's first block changes the width,
+    so it has no shortcut and its max pool has a quantizer as its only reader. 6
+    LceQuantize: every binary conv's input is float (the stem, an Add, or a batch norm
+    output that the next block's shortcut also reads), and the two pools quantize before
+    pooling, so each of the 6 convs has exactly one quantize upstream of it.
+    """
+    from keras_fda.models import small_bnn as build
+
+    return randomize_batch_norms(build("fda+noise"))
+
+
+def _stage_macs(side, c_in, c_out):
+    return side * side * c_out * 9 * c_in
+
+
+EXAMPLE_SMALL_BNN_EXPECTED = {
+    "LceBconv2d": 6, "LceQuantize": 6, "LceBMaxPool2d": 2,
+    "binary_macs": 2 * _stage_macs(28, 32, 32) + _stage_macs(14, 32, 64)
+    + _stage_macs(14, 64, 64) + _stage_macs(7, 64, 128) + _stage_macs(7, 128, 128),
+    "float_macs": 28 * 28 * 32 * 9 * 1 + 128 * 10,
+}

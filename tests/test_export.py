@@ -21,6 +21,8 @@ TARGETS = ["arm64", "armv7", "cortex-m"]
 MODELS = {
     "small_bnn": (export_models.small_bnn, export_models.SMALL_BNN_EXPECTED),
     "bireal_style": (export_models.bireal_style, export_models.BIREAL_EXPECTED),
+    "example_small_bnn": (export_models.example_small_bnn,
+                          export_models.EXAMPLE_SMALL_BNN_EXPECTED),
 }
 CONTRACT_KEYS = {"format", "target", "cpu", "input", "output", "ops", "macs", "weight_bytes",
                  "flatbuffer_bytes", "arena_bytes", "verification", "versions", "chip"}
