@@ -103,9 +103,6 @@ class _EpochSchedule(tf.keras.callbacks.Callback):
         if logs is not None and self._quantizers:
             logs.update(self._current)
 
-    def get_config(self):
-        return {"epochs": self.epochs, "verbose": self.verbose}
-
 
 class FourierTermsSchedule(_EpochSchedule):
     """Grow FDA's number of Fourier terms: n = n_start + floor((n_end - n_start) e / E).
