@@ -100,10 +100,20 @@ def load_cells(output):
     return cells
 
 
+PRESENTATION_ORDER = ("ste_sign", "swish_sign", "approx_sign", "ede", "fda")
+
+
+def _presentation_key(estimator):
+    """Baselines first, FDA last; an estimator's variants right after it."""
+    base = estimator.split("+")[0].split(":")[0]
+    rank = PRESENTATION_ORDER.index(base) if base in PRESENTATION_ORDER else len(PRESENTATION_ORDER)
+    return rank, estimator
+
+
 def summarize(cells):
-    """estimator -> (mean %, std %, n, mean s/epoch), in first-seen order."""
+    """estimator -> (mean %, std %, n, mean s/epoch), baselines first, FDA last."""
     by_estimator = {}
-    for cell in cells:
+    for cell in sorted(cells, key=lambda c: (_presentation_key(c["estimator"]), c["seed"])):
         by_estimator.setdefault(cell["estimator"], []).append(cell)
     summary = {}
     for estimator, runs in by_estimator.items():
