@@ -54,12 +54,19 @@ class StudySettings:
         return {k: v for k, v in dataclasses.asdict(self).items() if k != "data_dir"}
 
 
+def _umask_mode():
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _write_atomically(path, data, binary=False):
     folder = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb" if binary else "w") as f:
             f.write(data)
+        os.chmod(tmp, _umask_mode())  # mkstemp makes 0600; reports are for sharing
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -204,6 +211,7 @@ def _plot_curves(cells, path, settings):
     os.close(fd)
     fig.savefig(tmp, dpi=110)
     plt.close(fig)
+    os.chmod(tmp, _umask_mode())
     os.replace(tmp, path)
 
 

@@ -21,8 +21,11 @@ def test_study_writes_reports_and_resumes(tmp_path, capsys):
     out = str(tmp_path / "report")
     summary = run_study(StudySettings(**TINY), ["ste_sign", "fda:n=9"], 1, out, verbose=0)
     assert set(summary) == {"ste_sign", "fda:n=9"}
+    umask = os.umask(0)
+    os.umask(umask)
     for name in ("results.csv", "results.md", "accuracy.png", "gradients.png", "study.json"):
         assert os.path.getsize(os.path.join(out, name)) > 0
+        assert os.stat(os.path.join(out, name)).st_mode & 0o777 == 0o666 & ~umask
     with open(os.path.join(out, "results.csv")) as f:
         rows = list(csv.DictReader(f))
     assert [(r["estimator"], r["seed"]) for r in rows] == [("fda:n=9", "0"), ("ste_sign", "0")]
