@@ -4,6 +4,8 @@
  * output kinds, on random packed data (deterministic LCG). Prints one line per
  * kernel and "ok"; exits 1 on the first mismatch (with the case).
  *   kernel_test [quick]      quick: a smaller product (slow emulators)
+ * Built for a Cortex-M board (make -C firmware/boards/<b> KERNEL_TEST=1 run) it has no
+ * arguments: KFDA_KT_QUICK picks the product, output goes through semihosting.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,9 @@ static uint32_t rnd(void) {
   return (rng_state >> 16) | (rng_state << 16);
 }
 
+#ifndef MAXB
 #define MAXB (64 * 1024)
+#endif
 static uint32_t in_buf[MAXB], filt_buf[MAXB], scratch[4096];
 static uint8_t out_ref[4 * MAXB], out_opt[4 * MAXB];
 static float mul[512], bias[512], raw[512];
@@ -71,7 +75,7 @@ static int check_bconv(int quick) {
                       p.qact_max = act ? K + K / 2 : 2 * K;
                       n_in = is.n * is.h * is.w * words; n_f = cout * fs.h * fs.w * words;
                       if (n_in > MAXB || n_f > MAXB) continue;
-                      if ((size_t)fs.h * fs.w * words * 4 > sizeof scratch) continue;
+                      if (kfda_lce_bconv2d_scratch_bytes(&fs) > sizeof scratch) continue;
                       for (i = 0; i < n_in; ++i) in_buf[i] = rnd();
                       for (i = 0; i < n_f; ++i) filt_buf[i] = rnd();
                       if (cin % 32) { /* channel padding: 0 bits in both */
@@ -101,7 +105,8 @@ static int check_bconv(int quick) {
                       if (memcmp(out_ref, out_opt, bytes) != 0) {
                         printf("lce_bconv2d MISMATCH cin=%d cout=%d in=%dx%d k=%dx%d stride=%d "
                                "dil=%d padding=%s pad_value=%d out=%d act=%d\n",
-                               cin, cout, is.h, is.w, fs.h, fs.w, st, dl,
+                               (int)cin, (int)cout, (int)is.h, (int)is.w, (int)fs.h,
+                               (int)fs.w, st, dl,
                                pad ? "valid" : "same", pv, fl, act);
                         return 1;
                       }
@@ -110,8 +115,13 @@ static int check_bconv(int quick) {
   return 0;
 }
 
+#if defined(KFDA_KT_EMBEDDED)
+int main(void) {
+  const int quick = KFDA_KT_QUICK;
+#else
 int main(int argc, char **argv) {
   const int quick = argc > 1 && strcmp(argv[1], "quick") == 0;
+#endif
   if (check_bconv(quick)) return 1;
   printf("ok\n");
   return 0;
