@@ -1,6 +1,6 @@
 """Optimized kernels against their reference twins, bit for bit (firmware/host/kernel_test.c
-runs every variant over a product of shapes, strides, dilations, paddings, activations and
-output kinds): natively (the portable carry-save kernel, plain and ASAN/UBSAN) and, when the
+runs LceBconv2d over a product of shapes, strides, dilations, paddings, activations and
+output kinds, LceQuantize over special floats and zero points, LceBMaxPool2d over windows): natively (the portable carry-save kernel, plain and ASAN/UBSAN) and, when the
 cross compiler and qemu-user are installed, on arm64 (the NEON kernel); with
 arm-none-eabi-gcc and qemu-system-arm, on Cortex-M4 and M33 (the Thumb-2 assembly loop) and
 M3 (the portable C kernel built for Thumb-2 without DSP)."""
@@ -38,6 +38,15 @@ def test_opt_matches_ref_asan(tmp_path):
 def test_opt_matches_ref_arm64_neon(tmp_path):
     _build_and_run(tmp_path, ["CC=aarch64-linux-gnu-gcc", "KT_FLAGS=-static"],
                    runner=["qemu-aarch64-static"])
+
+
+@pytest.mark.skipif(not (shutil.which("arm-linux-gnueabihf-gcc") and
+                         shutil.which("qemu-arm-static")),
+                    reason="needs arm-linux-gnueabihf-gcc and qemu-arm-static")
+def test_opt_matches_ref_armv7_neon(tmp_path):
+    _build_and_run(tmp_path, ["CC=arm-linux-gnueabihf-gcc",
+                              "KT_FLAGS=-static -march=armv7-a -mfpu=neon -mfloat-abi=hard"],
+                   runner=["qemu-arm-static"], args=["quick"])
 
 
 @pytest.mark.skipif(not (shutil.which("arm-none-eabi-gcc") and
