@@ -28,12 +28,12 @@ static float mul[512], bias[512], raw[512];
 static int32_t th[512];
 
 static int check_bconv(int quick) {
-  static const int32_t cins[] = {1, 32, 45, 64, 96, 160, 250};
+  static const int32_t cins[] = {1, 32, 45, 100, 64, 96, 160, 250};
   static const int32_t couts[] = {1, 5, 8, 33, 64};
   static const int32_t sizes[][2] = {{1, 1}, {5, 7}, {8, 8}};
   static const int32_t ksz[][2] = {{1, 1}, {3, 3}, {2, 3}, {5, 5}};
   int ci, co, si, ki, st, dl, pad, pv, fl, act, cases = 0;
-  const int nci = quick ? 4 : 7, nco = quick ? 3 : 5;
+  const int nci = quick ? 4 : 8, nco = quick ? 3 : 5;
   for (ci = 0; ci < nci; ++ci)
     for (co = 0; co < nco; ++co)
       for (si = 0; si < 3; ++si)

@@ -227,7 +227,7 @@ typedef struct {
   const float *out_mul, *out_bias, *raw_mul;
   const int32_t *thresholds;
   void *out;
-  int32_t cout, fh, fw, gw, kw, out_words, same_zero, qmin, qmax;
+  int32_t cout, fh, fw, gw, kw, out_words, same_zero, qmin, qmax, noclamp;
 } bconv_ctx;
 
 typedef struct {
@@ -302,6 +302,10 @@ static void transform(const bconv_ctx *t, const bconv_pixel *px, int32_t oc, int
     float *o = (float *)t->out + pix * cout + oc;
     const float *m = t->out_mul + oc, *bi = t->out_bias + oc;
     const int32_t qmin = t->qmin, qmax = t->qmax;
+    if (t->noclamp) { /* 0 <= 2 * acc <= 64 * kw: the clamp cannot bite */
+      for (j = 0; j < nb; ++j) o[j] = (float)(acc[j] * 2) * m[j] + bi[j];
+      return;
+    }
     for (j = 0; j < nb; ++j) {
       int32_t x = acc[j] * 2;
       x = x > qmax ? qmax : x;
@@ -495,6 +499,7 @@ void kfda_lce_bconv2d_opt(const kfda_op_params *p, const kfda_shape4 *is, const 
   t.out_words = KFDA_PACKED_WORDS(t.cout);
   t.same_zero = p->padding == 0 && p->pad_value == 0;
   t.qmin = p->qact_min; t.qmax = p->qact_max;
+  t.noclamp = t.qmin <= 0 && (int64_t)t.qmax >= 64 * (int64_t)t.kw;
 #if KFDA_BCONV_NEON4
   if (t.kw < 2048 && t.cout >= 4) {
     const int32_t padded = (t.kw + 3) & ~3;
