@@ -5,7 +5,8 @@ Tables
   1. per layer, per target: a 3x3 64->64 binary conv on 16x16 (float output): instructions of
      the LceBconv2d op, binary MACs, instructions per binary MAC, optimized vs reference.
      The op's instructions = the model's count minus the count of the same build with the
-     bconv kernel stubbed out (-DKFDA_BENCH_SKIP_BCONV), so packing and I/O are excluded.
+     bconv kernel stubbed out (-DKFDA_BENCH_SKIP_BCONV), so packing and I/O are excluded
+     (the reference's stubbed build is a reference build too: LceQuantize differs).
   2. whole model: the README's example BNN (keras_fda.models.small_bnn) and a Bi-Real-style
      net, vs the same architectures with int8 convs (tfmot-free default int8 ranges), run by
      our own kernels on Cortex-M4: instructions per inference and weight bytes.
@@ -36,7 +37,8 @@ QK = dict(input_quantizer="ste_sign", kernel_quantizer="ste_sign",
           kernel_constraint="weight_clip", use_bias=False)
 INT8 = dict(experimental_default_int8_range=(-3.0, 3.0), inference_input_type=tf.int8,
             inference_output_type=tf.int8)
-VARIANTS = {"opt": "", "ref": "-DKFDA_KERNELS_REF", "skip": "-DKFDA_BENCH_SKIP_BCONV"}
+VARIANTS = {"opt": "", "ref": "-DKFDA_KERNELS_REF", "skip": "-DKFDA_BENCH_SKIP_BCONV",
+            "skip-ref": "-DKFDA_KERNELS_REF -DKFDA_BENCH_SKIP_BCONV"}
 
 
 def _randomize(model, seed=0):
@@ -171,8 +173,8 @@ def per_layer(work, targets):
     rows = []
     for target in targets:
         count = count_m4 if target == "cortex-m4" else count_arm64
-        n = {v: count(fb, "layer", v, work) for v in ("skip", "opt", "ref")}
-        opt, ref = n["opt"] - n["skip"], n["ref"] - n["skip"]
+        n = {v: count(fb, "layer", v, work) for v in ("skip", "opt", "skip-ref", "ref")}
+        opt, ref = n["opt"] - n["skip"], n["ref"] - n["skip-ref"]  # each minus its own rest
         rows.append([target, "LceBconv2d 3x3 64->64 16x16", f"{opt:,}", f"{macs:,}",
                      f"{opt / macs:.3f}", f"{ref / macs:.3f}", f"{ref / opt:.2f}x"])
     table("Per layer: optimized vs reference LceBconv2d (one inference, instructions)",

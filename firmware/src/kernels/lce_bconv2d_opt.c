@@ -243,50 +243,62 @@ typedef struct {
 #else
 #define KFDA_NOVEC
 #endif
-static KFDA_NOVEC void im2col(const bconv_ctx *t, size_t pix, uint32_t *c, int32_t padded,
-                              bconv_pixel *px) {
+static KFDA_NOVEC void im2col(const bconv_ctx *t, size_t pix0, int32_t npx, uint32_t *col,
+                              int32_t padded, bconv_pixel *pxs) {
   const kfda_op_params *p = t->p;
   const int32_t ow = t->os->w, oh = t->os->h, ih = t->is->h, iw = t->is->w;
-  const int32_t fh = t->fh, fw = t->fw, gw = t->gw;
+  const int32_t fh = t->fh, fw = t->fw, gw = t->gw, kw = t->kw;
   const int32_t sh = p->stride_h, sw = p->stride_w, dh = p->dil_h, dw = p->dil_w;
-  const int32_t ox = (int32_t)(pix % (size_t)ow);
-  const int32_t oy = (int32_t)((pix / (size_t)ow) % (size_t)oh);
-  const size_t b = pix / ((size_t)ow * (size_t)oh);
-  const int32_t iy0 = oy * sh - p->pad_h, ix0 = ox * sw - p->pad_w;
-  const uint32_t *img = t->in + b * (size_t)ih * (size_t)iw * (size_t)gw;
-  int32_t fy, fx, k;
-  px->pix = pix;
-  px->kase = 0;
-  px->X = px->Y = 0;
-  px->edge = t->same_zero && p->flag == KFDA_BCONV_OUT_F32 &&
-             kfda_lce_bconv2d_edge_case(p, t->is, t->os, fh, fw, oy, ox, &px->kase, &px->X,
-                                        &px->Y) == 0;
-  for (fy = 0; fy < fh; ++fy) {
-    const int32_t iy = iy0 + fy * dh;
-    const int row_in = iy >= 0 && iy < ih;
-    const uint32_t *row = img + (size_t)(row_in ? iy : 0) * (size_t)iw * (size_t)gw;
-    if (row_in && dw == 1 && ix0 >= 0 && ix0 + fw <= iw) { /* whole row inside: one copy */
-      const uint32_t *x = row + (size_t)ix0 * (size_t)gw;
-      const int32_t n = fw * gw;
-      for (k = 0; k + 2 <= n; k += 2) memcpy(c + k, x + k, 8); /* one 64-bit move */
-      if (k < n) c[k] = x[k];
-      c += n;
-      continue;
-    }
-    for (fx = 0; fx < fw; ++fx, c += gw) {
-      const int32_t ix = ix0 + fx * dw;
-      if (row_in && ix >= 0 && ix < iw) {
-        const uint32_t *x = row + (size_t)ix * (size_t)gw;
-        for (k = 0; k < gw; ++k) c[k] = x[k];
-      } else {
-        for (k = 0; k < gw; ++k) c[k] = 0;
+  const int32_t row_words = fw * gw;
+  int32_t ox = (int32_t)(pix0 % (size_t)ow);
+  int32_t oy = (int32_t)((pix0 / (size_t)ow) % (size_t)oh);
+  size_t b = pix0 / ((size_t)ow * (size_t)oh);
+  int32_t q, fy, fx, k;
+  for (q = 0; q < npx; ++q, col += padded) {
+    bconv_pixel *px = &pxs[q];
+    const int32_t iy0 = oy * sh - p->pad_h, ix0 = ox * sw - p->pad_w;
+    const uint32_t *img = t->in + b * (size_t)ih * (size_t)iw * (size_t)gw;
+    const int cols_in = dw == 1 && ix0 >= 0 && ix0 + fw <= iw;
+    uint32_t *c = col;
+    px->pix = pix0 + (size_t)q;
+    px->kase = 0;
+    px->X = px->Y = 0;
+    px->edge = t->same_zero && p->flag == KFDA_BCONV_OUT_F32 &&
+               kfda_lce_bconv2d_edge_case(p, t->is, t->os, fh, fw, oy, ox, &px->kase, &px->X,
+                                          &px->Y) == 0;
+    for (fy = 0; fy < fh; ++fy) {
+      const int32_t iy = iy0 + fy * dh;
+      const int row_in = iy >= 0 && iy < ih;
+      const uint32_t *row = img + (size_t)(row_in ? iy : 0) * (size_t)iw * (size_t)gw;
+      if (row_in && cols_in) { /* whole row inside: one copy */
+        const uint32_t *x = row + (size_t)ix0 * (size_t)gw;
+        for (k = 0; k + 2 <= row_words; k += 2) memcpy(c + k, x + k, 8); /* 64-bit moves */
+        if (k < row_words) c[k] = x[k];
+        c += row_words;
+        continue;
+      }
+      for (fx = 0; fx < fw; ++fx, c += gw) {
+        const int32_t ix = ix0 + fx * dw;
+        if (row_in && ix >= 0 && ix < iw) {
+          const uint32_t *x = row + (size_t)ix * (size_t)gw;
+          for (k = 0; k < gw; ++k) c[k] = x[k];
+        } else {
+          for (k = 0; k < gw; ++k) c[k] = 0;
+        }
       }
     }
-  }
-  for (k = t->kw; k < padded; ++k) c[k - t->kw] = 0;
-  if (p->flag == KFDA_BCONV_OUT_PACKED) {
-    uint32_t *o = (uint32_t *)t->out + pix * t->out_words;
-    for (k = 0; k < t->out_words; ++k) o[k] = 0;
+    for (k = kw; k < padded; ++k) c[k - kw] = 0;
+    if (p->flag == KFDA_BCONV_OUT_PACKED) {
+      uint32_t *o = (uint32_t *)t->out + px->pix * t->out_words;
+      for (k = 0; k < t->out_words; ++k) o[k] = 0;
+    }
+    if (++ox == ow) {
+      ox = 0;
+      if (++oy == oh) {
+        oy = 0;
+        ++b;
+      }
+    }
   }
 }
 
@@ -375,14 +387,18 @@ static void channels_one_pixel(const bconv_ctx *t, const bconv_pixel *px, const 
  * column is zero-padded and its 2 words duplicated; a lone last filter word
  * is loaded alone, its upper half 0) and join the reduction, which ends in
  * acc[16 * blk + 4 * q + j] for pixel q, channel 4 * blk + j (16-bit lanes
- * hold at most kw * 32 < 65536). */
+ * hold at most kw * 32 < 65536). With o4 (float output, no edge correction,
+ * a clamp that cannot bite) the transform 2 * acc * m + b is done here
+ * instead, into o4[q][4 * blk + j] (multiply then add: no fused rounding; the
+ * conversion is exact, acc < 2^24). */
 #if defined(__GNUC__) && !defined(__clang__)
 /* GCC's first scheduling pass hoists all EORs and spills an accumulator */
 __attribute__((optimize("no-schedule-insns")))
 #endif
 static KFDA_NOINLINE void xor_popcount_4x4(const uint32_t *col, size_t cstride,
                                            const uint32_t *w, int32_t kw, int32_t nblk,
-                                           int32_t *acc) {
+                                           int32_t *acc, float *const *o4, const float *m,
+                                           const float *bi) {
   const uint32_t *x0 = col, *x1 = col + cstride, *x2 = col + 2 * cstride,
                  *x3 = col + 3 * cstride;
   int32_t blk;
@@ -451,6 +467,15 @@ static KFDA_NOINLINE void xor_popcount_4x4(const uint32_t *col, size_t cstride,
       KFDA_TAIL(r0, x0); KFDA_TAIL(r1, x1); KFDA_TAIL(r2, x2); KFDA_TAIL(r3, x3);
 #undef KFDA_TAIL
     }
+    if (o4) { /* float output, no clamp, no edge: the transform right here */
+      const float32x4_t mv = vld1q_f32(m + 4 * blk), bv = vld1q_f32(bi + 4 * blk);
+#define KFDA_OUT(q, r)                                                              \
+  vst1q_f32(o4[q] + 4 * blk,                                                       \
+            vaddq_f32(vmulq_f32(vcvtq_f32_u32(vshlq_n_u32(vpaddlq_u16(r), 1)), mv), bv))
+      KFDA_OUT(0, r0); KFDA_OUT(1, r1); KFDA_OUT(2, r2); KFDA_OUT(3, r3);
+#undef KFDA_OUT
+      continue;
+    }
     vst1q_s32(acc, vreinterpretq_s32_u32(vpaddlq_u16(r0)));
     vst1q_s32(acc + 4, vreinterpretq_s32_u32(vpaddlq_u16(r1)));
     vst1q_s32(acc + 8, vreinterpretq_s32_u32(vpaddlq_u16(r2)));
@@ -466,6 +491,14 @@ static void transform4_f32(const bconv_ctx *t, float *o, int32_t oc, int32_t nbl
   const int32x4_t qmax = vdupq_n_s32(t->qmax), qmin = vdupq_n_s32(t->qmin);
   const float *m = t->out_mul + oc, *bi = t->out_bias + oc;
   int32_t blk;
+  if (t->noclamp) { /* 0 <= 2 * acc <= 64 * kw: the clamp cannot bite */
+    for (blk = 0; blk < nblk; ++blk, acc += 16, o += 4, m += 4, bi += 4) {
+      const float32x4_t y = vmulq_f32(vcvtq_f32_s32(vshlq_n_s32(vld1q_s32(acc), 1)),
+                                      vld1q_f32(m));
+      vst1q_f32(o, vaddq_f32(y, vld1q_f32(bi)));
+    }
+    return;
+  }
   for (blk = 0; blk < nblk; ++blk, acc += 16, o += 4, m += 4, bi += 4) {
     int32x4_t x = vshlq_n_s32(vld1q_s32(acc), 1);
     float32x4_t y;
@@ -507,12 +540,23 @@ void kfda_lce_bconv2d_opt(const kfda_op_params *p, const kfda_shape4 *is, const 
     int32_t acc[16 * 16];
     for (; pix + 4 <= npix; pix += 4) {
       int32_t q, oc, oc1;
-      for (q = 0; q < 4; ++q) im2col(&t, pix + q, col + q * padded, padded, &px4[q]);
+      int fused;
+      im2col(&t, pix, 4, col, padded, px4);
+      fused = p->flag == KFDA_BCONV_OUT_F32 && t.noclamp && !px4[0].edge && !px4[1].edge &&
+              !px4[2].edge && !px4[3].edge;
       for (oc = 0; oc + 4 <= t.cout; oc = oc1) { /* up to 64 channels per call */
         const int32_t nblk = (t.cout - oc) / 4 < 16 ? (t.cout - oc) / 4 : 16;
         int32_t blk;
         oc1 = oc + 4 * nblk;
-        xor_popcount_4x4(col, (size_t)padded, t.filter + (size_t)oc * t.kw, t.kw, nblk, acc);
+        if (fused) {
+          float *o4[4];
+          for (q = 0; q < 4; ++q) o4[q] = (float *)out + (pix + q) * t.cout + oc;
+          xor_popcount_4x4(col, (size_t)padded, t.filter + (size_t)oc * t.kw, t.kw, nblk, acc,
+                           o4, out_mul + oc, out_bias + oc);
+          continue;
+        }
+        xor_popcount_4x4(col, (size_t)padded, t.filter + (size_t)oc * t.kw, t.kw, nblk, acc,
+                         NULL, NULL, NULL);
         for (q = 0; q < 4; ++q) {
           if (p->flag == KFDA_BCONV_OUT_F32 && !px4[q].edge) {
             transform4_f32(&t, (float *)out + (pix + q) * t.cout + oc, oc, nblk, acc + 4 * q);
@@ -528,7 +572,7 @@ void kfda_lce_bconv2d_opt(const kfda_op_params *p, const kfda_shape4 *is, const 
   }
 #endif
   for (; pix < npix; ++pix) {
-    im2col(&t, pix, col, t.kw, &px);
+    im2col(&t, pix, 1, col, t.kw, &px);
     channels_one_pixel(&t, &px, col, 0);
   }
 }
