@@ -5,7 +5,8 @@ Tables
   1. per layer, per target: a 3x3 64->64 binary conv on 16x16 (float output): instructions of
      the LceBconv2d op, binary MACs, instructions per binary MAC, optimized vs reference.
      The op's instructions = the model's count minus the count of the same build with the
-     bconv kernel stubbed out (-DKFDA_BENCH_SKIP_BCONV), so packing and I/O are excluded.
+     bconv kernel stubbed out (-DKFDA_BENCH_SKIP_BCONV), so packing and I/O are excluded
+     (the reference's stubbed build is a reference build too: LceQuantize differs).
   2. whole model: the README's example BNN (keras_fda.models.small_bnn) and a Bi-Real-style
      net, vs the same architectures with int8 convs (tfmot-free default int8 ranges), run by
      our own kernels on Cortex-M4: instructions per inference and weight bytes.
@@ -36,7 +37,10 @@ QK = dict(input_quantizer="ste_sign", kernel_quantizer="ste_sign",
           kernel_constraint="weight_clip", use_bias=False)
 INT8 = dict(experimental_default_int8_range=(-3.0, 3.0), inference_input_type=tf.int8,
             inference_output_type=tf.int8)
-VARIANTS = {"opt": "", "ref": "-DKFDA_KERNELS_REF", "skip": "-DKFDA_BENCH_SKIP_BCONV"}
+VARIANTS = {"opt": "", "ref": "-DKFDA_KERNELS_REF", "skip": "-DKFDA_BENCH_SKIP_BCONV",
+            "skip-ref": "-DKFDA_KERNELS_REF -DKFDA_BENCH_SKIP_BCONV"}
+VARIANTS_S8 = {"opt": "", "ref": "-DKFDA_KERNELS_REF", "skip": "-DKFDA_BENCH_SKIP_CONV_S8",
+               "skip-ref": "-DKFDA_KERNELS_REF -DKFDA_BENCH_SKIP_CONV_S8"}
 
 
 def _randomize(model, seed=0):
@@ -69,7 +73,7 @@ def host_plan(fb, work):
 
 # ---- counting one inference ---------------------------------------------------------------
 
-def count_m4(fb, name, variant, work, board="mps2-an386"):
+def count_m4(fb, name, variant, work, board="mps2-an386", variants=VARIANTS):
     """Instructions of one inference on a Cortex-M board under qemu -icount shift=0."""
     model_dir = os.path.join(work, name)
     os.makedirs(model_dir, exist_ok=True)
@@ -82,11 +86,11 @@ def count_m4(fb, name, variant, work, board="mps2-an386"):
     arena = -(-plan["arena_bytes"] // 1024) * 1024 + 1024
     subprocess.run(["make", "-s", "-C", os.path.join(FIRMWARE, "boards", board), "-j2",
                     f"MODEL={model_dir}", f"BUILD={build}", f"ARENA={arena}",
-                    f"EXTRA_CFLAGS={VARIANTS[variant]}", "all"],
+                    f"EXTRA_CFLAGS={variants[variant]}", "all"],
                    check=True, capture_output=True, text=True)
     res = subprocess.run(["make", "-s", "-C", os.path.join(FIRMWARE, "boards", board),
                           f"MODEL={model_dir}", f"BUILD={build}", f"ARENA={arena}",
-                          f"EXTRA_CFLAGS={VARIANTS[variant]}",
+                          f"EXTRA_CFLAGS={variants[variant]}",
                           f"INPUT={model_dir}/input.bin", "run"],
                          capture_output=True, text=True, timeout=1800)
     stats = runner._parse_app_output(res.stdout + res.stderr)
@@ -95,15 +99,15 @@ def count_m4(fb, name, variant, work, board="mps2-an386"):
     raise RuntimeError(f"no count from {board}: {res.stdout[-2000:]} {res.stderr[-2000:]}")
 
 
-def count_arm64(fb, name, variant, work):
+def count_arm64(fb, name, variant, work, variants=VARIANTS):
     """Instructions of one inference on arm64 (qemu-user block-level count)."""
     model = os.path.join(work, f"{name}.tflite")
     with open(model, "wb") as f:
         f.write(fb)
     plan = host_plan(fb, work)
-    build = os.path.join(work, f"arm64-{variant}")
+    build = os.path.join(work, f"arm64-{name}-{variant}")
     subprocess.run(["make", "-s", "-C", os.path.join(FIRMWARE, "targets", "linux"), "-j2",
-                    "TARGET=arm64", f"BUILD={build}", f"EXTRA_CFLAGS={VARIANTS[variant]}"],
+                    "TARGET=arm64", f"BUILD={build}", f"EXTRA_CFLAGS={variants[variant]}"],
                    check=True, capture_output=True, text=True)
     record = bytes(plan["inputs"][0]["bytes"])
     return runner._count_linux_instructions(runner.BOARDS["arm64"],
@@ -116,6 +120,15 @@ def count_arm64(fb, name, variant, work):
 def bconv_layer(cin=64, cout=64, size=16):
     x = L.Input((size, size, cin))
     y = lq.layers.QuantConv2D(cout, 3, padding="same", pad_values=1.0, **QK)(x)
+    model = tf.keras.Model(x, y)
+    _randomize(model)
+    return model
+
+
+def conv_s8_layer(cin=64, cout=64, size=16):
+    """The int8 twin of bconv_layer: one Conv2D, int8 in/out (default ranges)."""
+    x = L.Input((size, size, cin))
+    y = L.Conv2D(cout, 3, padding="same", use_bias=False)(x)
     model = tf.keras.Model(x, y)
     _randomize(model)
     return model
@@ -171,12 +184,21 @@ def per_layer(work, targets):
     rows = []
     for target in targets:
         count = count_m4 if target == "cortex-m4" else count_arm64
-        n = {v: count(fb, "layer", v, work) for v in ("skip", "opt", "ref")}
-        opt, ref = n["opt"] - n["skip"], n["ref"] - n["skip"]
+        n = {v: count(fb, "layer", v, work) for v in ("skip", "opt", "skip-ref", "ref")}
+        opt, ref = n["opt"] - n["skip"], n["ref"] - n["skip-ref"]  # each minus its own rest
         rows.append([target, "LceBconv2d 3x3 64->64 16x16", f"{opt:,}", f"{macs:,}",
                      f"{opt / macs:.3f}", f"{ref / macs:.3f}", f"{ref / opt:.2f}x"])
-    table("Per layer: optimized vs reference LceBconv2d (one inference, instructions)",
-          ["target", "layer", "instructions (opt)", "binary MACs", "instr/MAC opt",
+    fb8 = convert(conv_s8_layer(), **INT8)
+    for target in targets:
+        count = count_m4 if target == "cortex-m4" else count_arm64
+        n = {v: count(fb8, "conv8", v, work, variants=VARIANTS_S8)
+             for v in ("skip", "opt", "skip-ref", "ref")}
+        opt, ref = n["opt"] - n["skip"], n["ref"] - n["skip-ref"]
+        rows.append([target, "int8 CONV_2D 3x3 64->64 16x16", f"{opt:,}", f"{macs:,}",
+                     f"{opt / macs:.3f}", f"{ref / macs:.3f}", f"{ref / opt:.2f}x"])
+    table("Per layer: optimized vs reference kernels (one inference, instructions; MACs are "
+          "binary MACs for LceBconv2d, int8 MACs for CONV_2D)",
+          ["target", "layer", "instructions (opt)", "MACs", "instr/MAC opt",
            "instr/MAC ref", "ref/opt"], rows)
 
 

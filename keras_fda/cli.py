@@ -295,5 +295,29 @@ def run(package, input_path, output_path, board, count):
             click.echo(f"max |difference| from the LCE interpreter's sample outputs: {diff:.3g}")
 
 
+# ---- keras-fda bench (benchmarks/bench.py of a source checkout) ---------------------------
+
+BENCH_SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            "benchmarks", "bench.py")
+
+
+@main.command("bench")
+@click.option("--quick", is_flag=True, help="skip arm64 and training")
+@click.option("--only", default=None, help="tables: layer,model,train (default: all)")
+@click.option("--targets", default=None, help="per-layer targets (default: cortex-m4,arm64)")
+@one_line_errors
+def bench_command(quick, only, targets):
+    """Instruction-count benchmarks under QEMU (runs benchmarks/bench.py; prints tables)."""
+    import subprocess
+
+    if not os.path.isfile(BENCH_SCRIPT):
+        raise KerasFDAError(f"{BENCH_SCRIPT} not found: keras-fda bench needs a source checkout")
+    args = [sys.executable, BENCH_SCRIPT] + (["--quick"] if quick else [])
+    args += (["--only", only] if only else []) + (["--targets", targets] if targets else [])
+    status = subprocess.call(args)
+    if status != 0:
+        raise KerasFDAError(f"benchmarks/bench.py exited with status {status}")
+
+
 if __name__ == "__main__":
     main()

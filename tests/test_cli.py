@@ -50,3 +50,23 @@ def test_plot_writes_a_png(tmp_path):
 def test_bad_input_is_one_line_and_nonzero(tmp_path, args, fragments):
     assert_one_line_error(keras_fda(*args, cwd=tmp_path), *fragments)
     assert os.listdir(tmp_path) == []  # nothing half-written
+
+
+def test_bench_forwards_to_bench_py(monkeypatch):
+    """keras-fda bench runs benchmarks/bench.py with the options given (not run here)."""
+    import subprocess as sp
+
+    from click.testing import CliRunner
+
+    from keras_fda import cli
+
+    calls = []
+    monkeypatch.setattr(sp, "call", lambda args: calls.append(args) or 0)
+    result = CliRunner().invoke(cli.main, ["bench", "--quick", "--only", "layer",
+                                           "--targets", "cortex-m4"])
+    assert result.exit_code == 0, result.output
+    assert calls and calls[0][1].endswith(os.path.join("benchmarks", "bench.py"))
+    assert calls[0][2:] == ["--quick", "--only", "layer", "--targets", "cortex-m4"]
+    monkeypatch.setattr(sp, "call", lambda args: 3)
+    result = CliRunner().invoke(cli.main, ["bench"])
+    assert result.exit_code == 1 and "exited with status 3" in result.output

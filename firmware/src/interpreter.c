@@ -592,6 +592,12 @@ static kfda_status prepare_conv(kfda_model *m, int oi, kfda_op *op,
     NEED(f->n_ch_scales == 0 || f->n_ch_scales == (uint32_t)cout, KFDA_ERR_SHAPE,
          "per-channel scales do not match channels_out");
     p->persist_bytes = 2u * 4u * (uint32_t)cout; /* multipliers + shifts */
+#if !defined(KFDA_KERNELS_REF)
+    if (!dw && f->dims[3] == in->dims[3]) { /* the optimized kernel's im2col columns */
+      kfda_shape4 fs = shape4(f);
+      op->scratch_bytes = (uint32_t)kfda_conv2d_s8_scratch_bytes(&fs);
+    }
+#endif
   }
   return KFDA_OK;
 }
@@ -1259,7 +1265,8 @@ static void eval_op(kfda_model *m, kfda_op *op) {
         q.shift = mult + os.c;
         if (op->kind == K_CONV_2D)
           kfda_conv2d_s8(p, &q, &is, (const int8_t *)x, &fs, (const int8_t *)tdata(m, op->in[1]),
-                         bi, &os, (int8_t *)y);
+                         bi, &os, (int8_t *)y,
+                         op->scratch_bytes ? m->arena + op->scratch_offset : NULL);
         else
           kfda_depthwise_conv2d_s8(p, &q, &is, (const int8_t *)x, &fs,
                                    (const int8_t *)tdata(m, op->in[1]), bi, &os, (int8_t *)y);

@@ -1,7 +1,9 @@
 """Optimized kernels against their reference twins, bit for bit (firmware/host/kernel_test.c
-runs every variant over a product of shapes, strides, dilations, paddings, activations and
-output kinds): natively (the portable carry-save kernel, plain and ASAN/UBSAN) and, when the
-cross compiler and qemu-user are installed, on arm64 (the NEON kernel)."""
+runs LceBconv2d over a product of shapes, strides, dilations, paddings, activations and
+output kinds, LceQuantize over special floats and zero points, LceBMaxPool2d over windows): natively (the portable carry-save kernel, plain and ASAN/UBSAN) and, when the
+cross compiler and qemu-user are installed, on arm64 (the NEON kernel); with
+arm-none-eabi-gcc and qemu-system-arm, on Cortex-M4 and M33 (the Thumb-2 assembly loop) and
+M3 (the portable C kernel built for Thumb-2 without DSP)."""
 import shutil
 import subprocess
 
@@ -36,6 +38,33 @@ def test_opt_matches_ref_asan(tmp_path):
 def test_opt_matches_ref_arm64_neon(tmp_path):
     _build_and_run(tmp_path, ["CC=aarch64-linux-gnu-gcc", "KT_FLAGS=-static"],
                    runner=["qemu-aarch64-static"])
+
+
+@pytest.mark.skipif(not (shutil.which("arm-linux-gnueabihf-gcc") and
+                         shutil.which("qemu-arm-static")),
+                    reason="needs arm-linux-gnueabihf-gcc and qemu-arm-static")
+def test_opt_matches_ref_armv7_neon(tmp_path):
+    _build_and_run(tmp_path, ["CC=arm-linux-gnueabihf-gcc",
+                              "KT_FLAGS=-static -march=armv7-a -mfpu=neon -mfloat-abi=hard"],
+                   runner=["qemu-arm-static"], args=["quick"])
+
+
+@pytest.mark.skipif(not (shutil.which("arm-none-eabi-gcc") and
+                         shutil.which("qemu-system-arm")),
+                    reason="needs arm-none-eabi-gcc and qemu-system-arm")
+@pytest.mark.parametrize("board", ["mps2-an386", "mps2-an505", "mps2-an385"])
+def test_opt_matches_ref_cortex_m(tmp_path, board):
+    """kernel_test built for the board (KERNEL_TEST=1: quick product, semihosting)."""
+    make = ["make", "-s", "-C", f"{FIRMWARE}/boards/{board}", "-j2", "KERNEL_TEST=1",
+            f"BUILD={tmp_path / 'build'}"]
+    subprocess.run([*make, "all"], check=True, capture_output=True, text=True)
+    res = subprocess.run([*make, "run"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.strip().endswith("ok"), res.stdout + res.stderr
+    if board != "mps2-an385":  # the assembly loop is what ran
+        nm = subprocess.run(["arm-none-eabi-nm", str(tmp_path / "build" / "kfda_app.elf")],
+                            capture_output=True, text=True, check=True).stdout
+        assert "kfda_bconv_popcount_thumb2" in nm
 
 
 def test_reference_build_still_runs_models(tmp_path, kfda):

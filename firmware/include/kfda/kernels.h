@@ -39,6 +39,15 @@ void kfda_lce_quantize_f32(const float *in, int32_t rows, int32_t cols,
 /* LceQuantize, int8 input: bit = (x < zero_point). */
 void kfda_lce_quantize_s8(const int8_t *in, int32_t rows, int32_t cols,
                           int32_t zero_point, int32_t *out);
+/* The build's variant picks (as kfda_lce_bconv2d): *_ref (lce_quantize_ref.c, one
+ * branch per value) or *_opt (lce_quantize_opt.c: a word built in a register
+ * without branches; NEON compares + weighted lane sums on arm64/armv7). */
+void kfda_lce_quantize_f32_ref(const float *in, int32_t rows, int32_t cols, int32_t *out);
+void kfda_lce_quantize_s8_ref(const int8_t *in, int32_t rows, int32_t cols,
+                              int32_t zero_point, int32_t *out);
+void kfda_lce_quantize_f32_opt(const float *in, int32_t rows, int32_t cols, int32_t *out);
+void kfda_lce_quantize_s8_opt(const int8_t *in, int32_t rows, int32_t cols,
+                              int32_t zero_point, int32_t *out);
 /* LceDequantize to float: bit 0 -> +1.0f, bit 1 -> -1.0f. */
 void kfda_lce_dequantize_f32(const int32_t *in, int32_t rows, int32_t cols,
                              float *out);
@@ -109,6 +118,12 @@ void kfda_lce_bconv2d_output_transform(const float *mul, const float *bias,
 void kfda_lce_bmaxpool2d(const kfda_op_params *p, const kfda_shape4 *in_shape,
                          const int32_t *in, const kfda_shape4 *out_shape,
                          int32_t *out);
+/* Reference (bounds checked per tap) and optimized (window clipped once per
+ * output row/pixel, branch-free AND loops) variants; the build picks one. */
+void kfda_lce_bmaxpool2d_ref(const kfda_op_params *p, const kfda_shape4 *in_shape,
+                             const int32_t *in, const kfda_shape4 *out_shape, int32_t *out);
+void kfda_lce_bmaxpool2d_opt(const kfda_op_params *p, const kfda_shape4 *in_shape,
+                             const int32_t *in, const kfda_shape4 *out_shape, int32_t *out);
 
 /* ---- float32 builtins --------------------------------------------------- */
 
@@ -204,10 +219,25 @@ typedef struct {
 /* CONV_2D int8: in [n,h,w,cin] int8, filter OHWI int8 (zero point 0), bias
  * int32 [cout] or NULL; acc = sum((x + in_offset) * w) + bias, then
  * requantised per output channel, + out_offset, clamped. */
+void kfda_conv2d_s8_ref(const kfda_op_params *p, const kfda_requant *q,
+                        const kfda_shape4 *in_shape, const int8_t *in,
+                        const kfda_shape4 *filter_shape, const int8_t *filter,
+                        const int32_t *bias, const kfda_shape4 *out_shape, int8_t *out);
+/* Optimized (conv2d_s8_opt.c: int16 im2col of 2 pixels, 2 channels x 2 pixels
+ * per pass, SXTB16 + SMLAD with the DSP extension, plain C elsewhere), with a
+ * scratch of kfda_conv2d_s8_scratch_bytes() (NULL or groups: the reference).
+ * kfda_conv2d_s8 picks the build's variant (KFDA_KERNELS_REF: the reference). */
+size_t kfda_conv2d_s8_scratch_bytes(const kfda_shape4 *filter_shape);
+void kfda_conv2d_s8_opt(const kfda_op_params *p, const kfda_requant *q,
+                        const kfda_shape4 *in_shape, const int8_t *in,
+                        const kfda_shape4 *filter_shape, const int8_t *filter,
+                        const int32_t *bias, const kfda_shape4 *out_shape, int8_t *out,
+                        void *scratch);
 void kfda_conv2d_s8(const kfda_op_params *p, const kfda_requant *q,
                     const kfda_shape4 *in_shape, const int8_t *in,
                     const kfda_shape4 *filter_shape, const int8_t *filter,
-                    const int32_t *bias, const kfda_shape4 *out_shape, int8_t *out);
+                    const int32_t *bias, const kfda_shape4 *out_shape, int8_t *out,
+                    void *scratch);
 /* DEPTHWISE_CONV_2D int8 (per-channel). */
 void kfda_depthwise_conv2d_s8(const kfda_op_params *p, const kfda_requant *q,
                               const kfda_shape4 *in_shape, const int8_t *in,

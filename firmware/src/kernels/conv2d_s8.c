@@ -1,9 +1,10 @@
-/* conv2d_s8.c - CONV_2D int8, per-channel requantisation (TFLite reference). */
+/* conv2d_s8.c - CONV_2D int8, per-channel requantisation: the TFLite
+ * reference loop (kfda_conv2d_s8_ref; conv2d_s8_opt.c is held to it). */
 #include "kfda/kernels.h"
 
-void kfda_conv2d_s8(const kfda_op_params *p, const kfda_requant *q, const kfda_shape4 *is,
-                    const int8_t *in, const kfda_shape4 *fs, const int8_t *filter,
-                    const int32_t *bias, const kfda_shape4 *os, int8_t *out) {
+void kfda_conv2d_s8_ref(const kfda_op_params *p, const kfda_requant *q, const kfda_shape4 *is,
+                        const int8_t *in, const kfda_shape4 *fs, const int8_t *filter,
+                        const int32_t *bias, const kfda_shape4 *os, int8_t *out) {
   const int32_t cout = fs->n, fh = fs->h, fw = fs->w, gc = fs->c;
   const int32_t cout_per_group = cout / (is->c / gc);
   int32_t b, oy, ox, oc, fy, fx, ic;

@@ -11,6 +11,8 @@
 #   MODEL=dir      a keras-fda package: model_data.c (or model.tflite) and manifest.json
 #   FROM_TFLITE=1  link model.tflite itself even when the package has model_data.c
 #   SELFTEST=1     instead of MODEL: the plain-C self-test, for bringing a board up
+#   KERNEL_TEST=1  instead of MODEL: host/kernel_test.c (optimized kernels vs reference,
+#                  bit for bit, quick product); `make run KERNEL_TEST=1` prints "ok"
 #   ARENA=bytes    the static arena (default: manifest's arena_bytes, else the plan that the
 #                  native build of the runtime prints for the model, else ARENA_DEFAULT)
 #   BUILD=dir      where objects and the image go (default: ./build)
@@ -36,7 +38,13 @@ CC := $(CROSS)gcc
 OBJCOPY := $(CROSS)objcopy
 SIZE := $(CROSS)size
 
-ifeq ($(SELFTEST),1)
+ifeq ($(KERNEL_TEST),1)
+  APP_MODEL :=
+  MODEL_DATA :=
+  RUNTIME_SOURCES := $(shell find $(FIRMWARE)/src -name '*.c' 2>/dev/null | sort)
+  ARENA ?= 16
+  APP_DEFINES += -DKFDA_KT_EMBEDDED -DKFDA_KT_QUICK=$(if $(KT_FULL),0,1)
+else ifeq ($(SELFTEST),1)
   APP_MODEL := $(TARGETS)/app/model_selftest.c
   MODEL_DATA := $(BUILD)/model_data.c
   RUNTIME_SOURCES :=
@@ -69,7 +77,8 @@ else
 endif
 
 COUNTER_SOURCE ?= $(TARGETS)/cortex-m/counter.c
-SOURCES := $(TARGETS)/app/main.c $(APP_MODEL) $(TARGETS)/cortex-m/startup.c \
+APP_MAIN := $(if $(filter 1,$(KERNEL_TEST)),$(FIRMWARE)/host/kernel_test.c,$(TARGETS)/app/main.c)
+SOURCES := $(APP_MAIN) $(APP_MODEL) $(TARGETS)/cortex-m/startup.c \
            $(COUNTER_SOURCE) $(RUNTIME_SOURCES) $(BOARD_SOURCES) $(MODEL_DATA)
 ifeq ($(IO),semihosting)
   SOURCES += $(TARGETS)/cortex-m/semihost.c
@@ -147,8 +156,8 @@ QEMU_FLAGS := -M $(QEMU_MACHINE) -nographic -monitor none -serial none \
               -semihosting-config enable=on,target=native -icount shift=0
 run: $(ELF)
 	@test -n "$(QEMU_MACHINE)" || { echo "$(BOARD) is a real board: flash $(BUILD)/kfda_app.bin"; exit 1; }
-	@test -n "$(INPUT)" || { echo "INPUT=<raw input records> is required"; exit 1; }
-	mkdir -p $(BUILD)/run && cp $(INPUT) $(BUILD)/run/input.bin
+	@test -n "$(INPUT)$(KERNEL_TEST)" || { echo "INPUT=<raw input records> is required"; exit 1; }
+	mkdir -p $(BUILD)/run $(if $(INPUT),&& cp $(INPUT) $(BUILD)/run/input.bin)
 	cd $(BUILD)/run && qemu-system-arm $(QEMU_FLAGS) -kernel $(ELF)
 
 clean:

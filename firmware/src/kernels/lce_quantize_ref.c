@@ -1,7 +1,8 @@
-/* lce_quantize.c - LceQuantize: pack the sign of each value into bits. */
+/* lce_quantize_ref.c - LceQuantize, reference: pack the sign of each value
+ * into bits, one branch per value (lce_quantize_opt.c is held to it). */
 #include "kfda/kernels.h"
 
-void kfda_lce_quantize_f32(const float *in, int32_t rows, int32_t cols,
+void kfda_lce_quantize_f32_ref(const float *in, int32_t rows, int32_t cols,
                            int32_t *out) {
   int32_t r, c, words = KFDA_PACKED_WORDS(cols);
   for (r = 0; r < rows; ++r) {
@@ -13,7 +14,7 @@ void kfda_lce_quantize_f32(const float *in, int32_t rows, int32_t cols,
   }
 }
 
-void kfda_lce_quantize_s8(const int8_t *in, int32_t rows, int32_t cols,
+void kfda_lce_quantize_s8_ref(const int8_t *in, int32_t rows, int32_t cols,
                           int32_t zero_point, int32_t *out) {
   int32_t r, c, words = KFDA_PACKED_WORDS(cols);
   for (r = 0; r < rows; ++r) {

@@ -1,0 +1,152 @@
+/*
+ * lce_quantize_opt.c - LceQuantize, optimized (held bit for bit to
+ * lce_quantize_ref.c by host/kernel_test.c): each output word is built in a
+ * register, no branch per value.
+ *
+ * float: bit = (x < 0), i.e. sign set, magnitude not zero, not NaN. On the
+ *   raw bits u: u in [0x80000001, 0xFF800000]  <=>  u - 0x80000001 < 0x7F800000
+ *   (unsigned), one subtract and one compare. NEON: VCLT against 0 (false for
+ *   -0 and NaN, as the reference), AND with lane weights 1 << i, OR, add
+ *   across lanes: 32 values -> one word.
+ * int8: bit = (x < zero_point) = sign of (x - zero_point). NEON: VCLT on 16
+ *   bytes, AND with byte weights 1 << (i % 8), three pairwise adds.
+ */
+#include <string.h>
+
+#include "kfda/kernels.h"
+
+#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+#include <arm_neon.h>
+#define KFDA_QUANT_NEON 1
+#else
+#define KFDA_QUANT_NEON 0
+#endif
+
+static inline uint32_t neg_bit_f32(const float *x) {
+  uint32_t u;
+  memcpy(&u, x, 4);
+  return (uint32_t)(u - 0x80000001u < 0x7F800000u);
+}
+
+#if KFDA_QUANT_NEON
+static inline uint32_t hsum_u32x4(uint32x4_t v) {
+#if defined(__aarch64__)
+  return vaddvq_u32(v);
+#else
+  const uint64x2_t s = vpaddlq_u32(v);
+  return (uint32_t)(vgetq_lane_u64(s, 0) + vgetq_lane_u64(s, 1));
+#endif
+}
+
+/* 32 floats -> one word */
+static inline uint32_t pack32_f32(const float *x) {
+  static const uint32_t wts[4] = {1u, 2u, 4u, 8u};
+  const uint32x4_t w = vld1q_u32(wts);
+  const float32x4_t z = vdupq_n_f32(0.0f);
+  uint32x4_t a = vandq_u32(vcltq_f32(vld1q_f32(x), z), w);
+  int i;
+  for (i = 1; i < 8; ++i) {
+    const uint32x4_t m = vandq_u32(vcltq_f32(vld1q_f32(x + 4 * i), z), w);
+    a = vorrq_u32(a, vshlq_u32(m, vdupq_n_s32(4 * i)));
+  }
+  return hsum_u32x4(a); /* disjoint bits: the sum is the OR */
+}
+
+/* 32 int8 -> one word */
+static inline uint32_t pack32_s8(const int8_t *x, int8x16_t zp) {
+  static const uint8_t wts[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+  const uint8x16_t w = vld1q_u8(wts);
+  const uint8x16_t a = vandq_u8(vcltq_s8(vld1q_s8(x), zp), w);
+  const uint8x16_t b = vandq_u8(vcltq_s8(vld1q_s8(x + 16), zp), w);
+#if defined(__aarch64__)
+  uint8x16_t s = vpaddq_u8(a, b);
+  s = vpaddq_u8(s, s);
+  s = vpaddq_u8(s, s);
+  return vgetq_lane_u32(vreinterpretq_u32_u8(s), 0);
+#else
+  const uint8x8_t pa = vpadd_u8(vget_low_u8(a), vget_high_u8(a));
+  const uint8x8_t pb = vpadd_u8(vget_low_u8(b), vget_high_u8(b));
+  uint8x8_t s = vpadd_u8(pa, pb);
+  s = vpadd_u8(s, s);
+  return vget_lane_u32(vreinterpret_u32_u8(s), 0);
+#endif
+}
+#endif
+
+void kfda_lce_quantize_f32_opt(const float *in, int32_t rows, int32_t cols, int32_t *out) {
+  const int32_t words = KFDA_PACKED_WORDS(cols), full = cols / 32;
+  int32_t r, k, c;
+  for (r = 0; r < rows; ++r) {
+    const float *row = in + (size_t)r * cols;
+    uint32_t *o = (uint32_t *)out + (size_t)r * words;
+    for (k = 0; k < full; ++k) {
+      const float *x = row + 32 * k;
+#if KFDA_QUANT_NEON
+      o[k] = pack32_f32(x);
+#else
+      uint32_t v = 0;
+      for (c = 0; c < 32; c += 4)
+        v |= neg_bit_f32(x + c) << c | neg_bit_f32(x + c + 1) << (c + 1) |
+             neg_bit_f32(x + c + 2) << (c + 2) | neg_bit_f32(x + c + 3) << (c + 3);
+      o[k] = v;
+#endif
+    }
+    if (full < words) { /* the last, partial word: padding bits 0 */
+      uint32_t v = 0;
+      for (c = 32 * full; c < cols; ++c) v |= neg_bit_f32(row + c) << (c & 31);
+      o[full] = v;
+    }
+  }
+}
+
+void kfda_lce_quantize_s8_opt(const int8_t *in, int32_t rows, int32_t cols,
+                              int32_t zero_point, int32_t *out) {
+  const int32_t words = KFDA_PACKED_WORDS(cols), full = cols / 32;
+  int32_t r, k, c;
+#if KFDA_QUANT_NEON
+  /* int8 compare: a zero point outside [-128, 127] makes every bit equal */
+  const int zp_in = zero_point >= -128 && zero_point <= 127;
+  const int8x16_t zp = vdupq_n_s8((int8_t)(zp_in ? zero_point : 0));
+#endif
+  for (r = 0; r < rows; ++r) {
+    const int8_t *row = in + (size_t)r * cols;
+    uint32_t *o = (uint32_t *)out + (size_t)r * words;
+    for (k = 0; k < full; ++k) {
+      const int8_t *x = row + 32 * k;
+#if KFDA_QUANT_NEON
+      if (zp_in) {
+        o[k] = pack32_s8(x, zp);
+        continue;
+      }
+#endif
+      {
+        uint32_t v = 0;
+        for (c = 0; c < 32; ++c) v |= ((uint32_t)((int32_t)x[c] - zero_point) >> 31) << c;
+        o[k] = v;
+      }
+    }
+    if (full < words) {
+      uint32_t v = 0;
+      for (c = 32 * full; c < cols; ++c)
+        v |= ((uint32_t)((int32_t)row[c] - zero_point) >> 31) << (c & 31);
+      o[full] = v;
+    }
+  }
+}
+
+void kfda_lce_quantize_f32(const float *in, int32_t rows, int32_t cols, int32_t *out) {
+#if defined(KFDA_KERNELS_REF)
+  kfda_lce_quantize_f32_ref(in, rows, cols, out);
+#else
+  kfda_lce_quantize_f32_opt(in, rows, cols, out);
+#endif
+}
+
+void kfda_lce_quantize_s8(const int8_t *in, int32_t rows, int32_t cols, int32_t zero_point,
+                          int32_t *out) {
+#if defined(KFDA_KERNELS_REF)
+  kfda_lce_quantize_s8_ref(in, rows, cols, zero_point, out);
+#else
+  kfda_lce_quantize_s8_opt(in, rows, cols, zero_point, out);
+#endif
+}
