@@ -30,6 +30,7 @@ import tempfile
 import numpy as np
 
 from keras_fda.errors import KerasFDAError
+from keras_fda.export import chips
 
 __all__ = ["BOARDS", "Board", "run_package", "run_selftest", "read_package", "choose_board",
            "cache_dir", "build_firmware", "target_report", "format_target_table"]
@@ -58,21 +59,25 @@ class Board:
     description: str = ""
 
 
+def _cortex_m(name, description, chip_name=None, emulated=True):
+    """A Cortex-M board whose core, flash and RAM come from export/chips.py, the one
+    table of memory sizes that the export's chip check uses too."""
+    chip = chips.BOARDS[chip_name or name]
+    return Board(name, "cortex-m", chip.cpu, chip.flash_bytes, chip.ram_bytes,
+                 chip.qemu_machine, emulated=emulated, description=description)
+
+
 BOARDS = {
     b.name: b
     for b in [
-        Board("mps2-an385", "cortex-m", "cortex-m3", 4 * MIB, 4 * MIB, "mps2-an385",
-              description="Arm MPS2 AN385, Cortex-M3"),
-        Board("mps2-an386", "cortex-m", "cortex-m4", 4 * MIB, 4 * MIB, "mps2-an386",
-              description="Arm MPS2 AN386, Cortex-M4F"),
-        Board("mps2-an500", "cortex-m", "cortex-m7", 4 * MIB, 4 * MIB, "mps2-an500",
-              description="Arm MPS2 AN500, Cortex-M7"),
-        Board("mps2-an505", "cortex-m", "cortex-m33", 4 * MIB, 4 * MIB, "mps2-an505",
-              description="Arm MPS2 AN505, Cortex-M33"),
-        Board("mps3-an547", "cortex-m", "cortex-m55", 8 * MIB, 2 * MIB, "mps3-an547",
-              description="Arm MPS3 AN547, Cortex-M55"),
-        Board("stm32f746g-disco", "cortex-m", "cortex-m7", 1024 * KIB, 320 * KIB, "",
-              emulated=False, description="STM32F746G-Discovery (real board, build only)"),
+        _cortex_m("mps2-an385", "Arm MPS2 AN385, Cortex-M3"),
+        _cortex_m("mps2-an386", "Arm MPS2 AN386, Cortex-M4F"),
+        _cortex_m("mps2-an500", "Arm MPS2 AN500, Cortex-M7"),
+        _cortex_m("mps2-an505", "Arm MPS2 AN505, Cortex-M33"),
+        _cortex_m("mps3-an547", "Arm MPS3 AN547, Cortex-M55"),
+        # the firmware/boards folder's name; export/chips.py calls it stm32f746
+        _cortex_m("stm32f746g-disco", "STM32F746G-Discovery (real board, build only)",
+                  chip_name="stm32f746", emulated=False),
         Board("arm64", "linux", "aarch64", qemu="qemu-aarch64-static",
               description="arm64 Linux, static, under qemu-aarch64-static"),
         Board("armv7", "linux", "armv7-a", qemu="qemu-arm-static",
