@@ -10,7 +10,9 @@ Tables
   2. whole model: the README's example BNN (keras_fda.models.small_bnn) and a Bi-Real-style
      net, vs the same architectures with int8 convs (tfmot-free default int8 ranges), run by
      our own kernels on Cortex-M4: instructions per inference and weight bytes.
-  3. peak RAM: our arena vs TFLite Micro's greedy first-fit planner on the same graph.
+  3. peak RAM: our arena (planned with in-place ADD/MUL/RESHAPE, + persistent data) vs
+     TFLite Micro's greedy first-fit planner on the same graph, and the largest set of
+     tensors alive at one op (the floor for any planner without in-place ops).
   4. training step time of a QuantConv2D network per estimator, relative to Larq ste_sign.
 Options: --quick (skip arm64 and training), --only TABLE[,TABLE].
 """
@@ -217,21 +219,43 @@ def whole_model(work):
                      f"{p_bnn['weight_bytes']:,}", f"{p_int8['weight_bytes']:,}",
                      f"{p_int8['weight_bytes'] / p_bnn['weight_bytes']:.2f}x"])
         for kind, fb, plan in (("BNN", fb_bnn, p_bnn), ("int8", fb_int8, p_int8)):
-            greedy = greedy_first_fit(fb)
+            greedy, peak = greedy_first_fit(fb)
             ram_rows.append([f"{name} {kind}", f"{plan['arena_bytes']:,}",
-                             f"{plan['planned_bytes']:,}", f"{greedy:,}",
+                             f"{plan['planned_bytes']:,}", f"{greedy:,}", f"{peak:,}",
                              f"{plan['arena_bytes'] / greedy:.3f}x"])
     table("Whole model on Cortex-M4 (mps2-an386, optimized kernels): BNN vs int8 twin",
           ["model", "instr BNN", "instr int8", "int8/BNN", "weight bytes BNN",
            "weight bytes int8", "int8/BNN"], rows)
     table("Peak RAM: our arena (plan + persistent + scratch) vs TFLite Micro's greedy "
           "first-fit on the same graph (activations only)",
-          ["model", "our arena", "our planned", "greedy first-fit", "arena/greedy"], ram_rows)
+          ["model", "our arena", "our planned", "greedy first-fit",
+           "max live (no in-place)", "arena/greedy"], ram_rows)
 
 
 def greedy_first_fit(fb, align=16):
     """TFLite Micro's GreedyMemoryPlanner on the graph's non-constant tensors: largest
-    first, each at the lowest aligned offset free among the buffers alive at the same time."""
+    first, each at the lowest aligned offset free among the buffers alive at the same time.
+    Returns (high-water mark, largest sum of the tensors alive at one op): the second is
+    a lower bound for any planner that gives every tensor its own bytes."""
+    life, size = _lifetimes(fb)
+    placed, high = [], 0
+    for t in sorted(life, key=lambda t: -size[t]):
+        s, (a, b) = -(-size[t] // align) * align, life[t]
+        live = sorted((o, o + z) for (o, z, a2, b2) in placed if a2 <= b and a <= b2)
+        off = 0
+        for lo, hi in live:
+            if off + s <= lo:
+                break
+            off = max(off, -(-hi // align) * align)
+        placed.append((off, s, a, b))
+        high = max(high, off + s)
+    steps = range(max(b for _, b in life.values()) + 1)
+    peak = max(sum(size[t] for t, (a, b) in life.items() if a <= k <= b) for k in steps)
+    return high, peak
+
+
+def _lifetimes(fb):
+    """{tensor: [first op, last op]} and {tensor: bytes} of the non-constant tensors."""
     interp = tf.lite.Interpreter(model_content=fb)
     ops = interp._get_ops_details()
     details = {d["index"]: d for d in interp.get_tensor_details()}
@@ -257,18 +281,7 @@ def greedy_first_fit(fb, align=16):
         life[t["index"]][1] = len(ops)
     size = {t: int(np.prod(details[t]["shape"])) * np.dtype(details[t]["dtype"]).itemsize
             for t in life}
-    placed, high = [], 0
-    for t in sorted(life, key=lambda t: -size[t]):
-        s, (a, b) = -(-size[t] // align) * align, life[t]
-        live = sorted((o, o + z) for (o, z, a2, b2) in placed if a2 <= b and a <= b2)
-        off = 0
-        for lo, hi in live:
-            if off + s <= lo:
-                break
-            off = max(off, -(-hi // align) * align)
-        placed.append((off, s, a, b))
-        high = max(high, off + s)
-    return high
+    return life, size
 
 
 def training(steps=20):

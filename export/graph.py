@@ -29,6 +29,9 @@ DTYPE_NAMES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6
 DTYPE_BYTES = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 9: 1}
 FLOAT32, INT32, INT8 = 0, 2, 9
 
+# Ops the firmware may run in place (see plan_in_place in firmware/src/interpreter.c).
+IN_PLACE_OPS = ("ADD", "MUL", "RESHAPE")
+
 MAC_OPS = ("LceBconv2d", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 
 
@@ -89,12 +92,22 @@ class Graph:
     def activation_peak_bytes(self):
         """The largest sum of one op's non-constant inputs and outputs.
 
-        A lower bound on any arena: those buffers must all exist while the op runs.
+        A lower bound on any arena: those buffers must all exist while the op runs,
+        except that the firmware runs ADD, MUL and RESHAPE in place over an input of the
+        output's size (and type) that is not a model input: such an op's output is not
+        counted again.
         """
+        io = {t.index for t in self.inputs + self.outputs}
         peak = 0
         for op in self.ops:
             live = {t.index: t.nbytes for t in op.inputs + op.outputs
                     if t is not None and not t.constant}
+            out = op.outputs[0] if op.outputs else None
+            if op.type in IN_PLACE_OPS and out is not None and any(
+                    t is not None and not t.constant and t.index not in io
+                    and t.nbytes == out.nbytes and t.dtype == out.dtype
+                    for t in op.inputs[:1 if op.type == "RESHAPE" else 2]):
+                live.pop(out.index, None)
             peak = max(peak, sum(live.values()))
         return peak
 

@@ -1036,6 +1036,45 @@ static kfda_status parse_ops(kfda_model *m, const kfda_fb *fb, const kfda_fb_vec
   return KFDA_OK;
 }
 
+/* In-place ops. ADD, MUL and RESHAPE produce output element i from input element i
+ * only (for an input of the output's size: no broadcasting along it), and their
+ * kernels read element i before they write it, walking forward. So when such an
+ * input dies at the op, the output can take over its bytes: the two tensors share one
+ * plan buffer whose lifetime covers both. TFLite Micro's planner gives each tensor its
+ * own buffer; on a Bi-Real shortcut (x + conv(x)) this saves a whole activation. */
+static int is_model_io(const kfda_model *m, int32_t t) {
+  int i;
+  for (i = 0; i < m->n_inputs; ++i)
+    if (m->inputs[i] == t) return 1;
+  for (i = 0; i < m->n_outputs; ++i)
+    if (m->outputs[i] == t) return 1;
+  return 0;
+}
+
+static void plan_in_place(kfda_model *m) {
+  int oi, j;
+  for (oi = 0; oi < m->n_ops; ++oi) {
+    const kfda_op *op = &m->ops[oi];
+    kfda_tensor *out;
+    const int n = op->kind == K_RESHAPE ? 1 : 2;
+    if (op->kind != K_ADD && op->kind != K_MUL && op->kind != K_RESHAPE) continue;
+    out = &m->tensors[op->out[0]];
+    for (j = 0; j < n && j < op->n_in; ++j) {
+      const int32_t ti = op->in[j];
+      kfda_tensor *t, *root;
+      if (ti < 0) continue;
+      t = &m->tensors[ti];
+      if (!t->is_var || t->last_use != oi || t->bytes != out->bytes || t->type != out->type ||
+          is_model_io(m, ti))
+        continue;
+      root = t->shares >= 0 ? &m->tensors[t->shares] : t;
+      out->shares = (int16_t)(root - m->tensors);
+      if (out->last_use > root->last_use) root->last_use = out->last_use;
+      break;
+    }
+  }
+}
+
 static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size,
                              uint8_t *arena, size_t arena_size, int plan_only) {
   kfda_fb fb;
@@ -1088,6 +1127,7 @@ static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size,
       return fail(m, KFDA_ERR_MODEL, -1, "misaligned constant (align the flatbuffer to 16)");
     if (r < 0) return fail(m, KFDA_ERR_MODEL, -1, "malformed tensor (shape/buffer/quantization)");
     t->is_var = !t->is_const;
+    t->shares = -1;
     t->first_use = INT32_MAX;
     t->last_use = -1;
     if (t->is_const) m->weight_bytes += t->bytes;
@@ -1138,10 +1178,12 @@ static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size,
     t->last_use = m->n_ops > 0 ? m->n_ops - 1 : 0;
   }
 
-  /* plan: variable tensors in use + op scratch buffers */
+  plan_in_place(m);
+
+  /* plan: variable tensors in use (one buffer per in-place chain) + op scratch buffers */
   for (i = 0; i < (uint32_t)m->n_tensors; ++i) {
     kfda_tensor *t = &m->tensors[i];
-    if (!t->is_var || t->first_use == INT32_MAX) continue;
+    if (!t->is_var || t->first_use == INT32_MAX || t->shares >= 0) continue;
     m->plan[nb].size = t->bytes;
     m->plan[nb].first = t->first_use;
     m->plan[nb].last = t->last_use;
@@ -1158,9 +1200,12 @@ static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size,
   nb = 0;
   for (i = 0; i < (uint32_t)m->n_tensors; ++i) {
     kfda_tensor *t = &m->tensors[i];
-    if (!t->is_var || t->first_use == INT32_MAX) continue;
+    if (!t->is_var || t->first_use == INT32_MAX || t->shares >= 0) continue;
     t->arena_offset = m->plan[nb++].offset;
   }
+  for (i = 0; i < (uint32_t)m->n_tensors; ++i) /* chains point at their first tensor */
+    if (m->tensors[i].shares >= 0)
+      m->tensors[i].arena_offset = m->tensors[m->tensors[i].shares].arena_offset;
   for (oi = 0; oi < m->n_ops; ++oi)
     if (m->ops[oi].scratch_bytes != 0) m->ops[oi].scratch_offset = m->plan[nb++].offset;
   m->planned_bytes = planned;

@@ -88,3 +88,55 @@ def test_real_model_plan_and_too_small_arena(host, small_bnn):
     assert small.returncode == 1
     res = json.loads(small.stdout)
     assert res["status"] == "arena too small" and res["arena_bytes"] == need
+
+
+def _max_live_without_in_place(fb):
+    """Largest sum of the non-constant tensors alive at one op, from TFLite's own reading
+    of the flatbuffer: what any plan needs when every tensor has its own bytes."""
+    interp = tf.lite.Interpreter(model_content=fb)
+    ops = interp._get_ops_details()
+    det = {d["index"]: d for d in interp.get_tensor_details()}
+    written = {t for op in ops for t in op["outputs"]}
+    graph_in = {d["index"] for d in interp.get_input_details()}
+    life = {t: [0, 0] for t in graph_in}
+    for k, op in enumerate(ops):
+        for t in list(op["inputs"]) + list(op["outputs"]):
+            if t >= 0 and (t in written or t in graph_in):
+                a = life.setdefault(t, [k, k])
+                a[0], a[1] = min(a[0], k), max(a[1], k)
+    for d in interp.get_output_details():
+        life[d["index"]][1] = len(ops) - 1
+    nbytes = {t: int(np.prod(det[t]["shape"])) * det[t]["dtype"]().itemsize for t in life}
+    return max(sum(nbytes[t] for t, (a, b) in life.items() if a <= k <= b)
+               for k in range(len(ops)))
+
+
+def test_shortcut_add_runs_in_place(kfda):
+    """x + bconv(x) with x dying at the ADD: the ADD's output takes x's bytes, so the
+    arena is below what any plan giving each tensor its own bytes needs, and the outputs
+    still match the LCE interpreter (a shortcut used twice must not be overwritten)."""
+    from tests.firmware.conftest import compare
+
+    x = tf.keras.Input((12, 12, 3))
+    y = tf.keras.layers.Conv2D(32, 3, padding="same", use_bias=False)(x)
+    for _ in range(2):
+        z = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=1.0,
+                                  input_quantizer="ste_sign", kernel_quantizer="ste_sign",
+                                  use_bias=False)(y)
+        z = tf.keras.layers.BatchNormalization()(z)
+        y = tf.keras.layers.Add()([y, z])
+    # y read by MUL (twice: by the scaling and the product) and by the ADD after it
+    twice = tf.keras.layers.Multiply()([tf.keras.layers.Rescaling(0.01)(y), y])
+    y = tf.keras.layers.Add()([twice, y])
+    y = tf.keras.layers.GlobalAveragePooling2D()(y)
+    model = tf.keras.Model(x, tf.keras.layers.Dense(4)(y))
+    rng = np.random.RandomState(3)
+    for layer in model.layers:
+        if isinstance(layer, tf.keras.layers.BatchNormalization):
+            c = layer.get_weights()[0].shape[0]
+            layer.set_weights([rng.uniform(0.5, 2, c), rng.normal(0, 0.5, c),
+                               rng.normal(0, 0.5, c), rng.uniform(0.5, 2, c)])
+    fb = convert(model)
+    plan = kfda.plan(fb)
+    assert plan["planned_bytes"] < _max_live_without_in_place(fb)
+    compare(kfda, fb, [rng.normal(0, 1, (2, 12, 12, 3)).astype(np.float32)])

@@ -158,7 +158,10 @@ void kfda_mean_f32(const float *in, int32_t ndim, const int32_t *dims,
                    uint32_t reduce_mask, float *out);
 /* ADD / MUL with broadcasting. a_strides/b_strides: element strides of the
  * inputs per output axis (0 where broadcast); out_dims: the output shape,
- * all padded to KFDA_MAX_DIMS dimensions. Result clamped to the activation. */
+ * all padded to KFDA_MAX_DIMS dimensions. Result clamped to the activation.
+ * In place: `out` may be `a` or `b` when that input is not broadcast (the planner
+ * reuses a dying input's bytes), so every ADD/MUL kernel, float or int8, must read
+ * element i of its inputs before it writes element i, walking forward. */
 void kfda_add_f32(const kfda_op_params *p, const float *a,
                   const int32_t *a_strides, const float *b,
                   const int32_t *b_strides, const int32_t *out_dims,

@@ -107,6 +107,7 @@ typedef struct {
   const uint8_t *ch_scales; /* per-channel float32 scales (LE bytes) or NULL */
   uint32_t n_ch_scales;
   int32_t first_use, last_use; /* op indices, for the planner */
+  int16_t shares;          /* tensor whose arena bytes this one reuses (in place), or -1 */
 } kfda_tensor;
 
 typedef struct {
