@@ -16,6 +16,7 @@ Options: --quick (skip arm64 and training), --only TABLE[,TABLE].
 """
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -73,8 +74,8 @@ def host_plan(fb, work):
 
 # ---- counting one inference ---------------------------------------------------------------
 
-def count_m4(fb, name, variant, work, board="mps2-an386", variants=VARIANTS):
-    """Instructions of one inference on a Cortex-M board under qemu -icount shift=0."""
+def run_m4(fb, name, cflags, tag, work, board="mps2-an386"):
+    """The application's output for one inference on a Cortex-M board (qemu -icount)."""
     model_dir = os.path.join(work, name)
     os.makedirs(model_dir, exist_ok=True)
     with open(os.path.join(model_dir, "model.tflite"), "wb") as f:
@@ -82,21 +83,33 @@ def count_m4(fb, name, variant, work, board="mps2-an386", variants=VARIANTS):
     plan = host_plan(fb, work)
     record = np.zeros(plan["inputs"][0]["bytes"], np.uint8)
     record.tofile(os.path.join(model_dir, "input.bin"))
-    build = os.path.join(work, f"{name}-{board}-{variant}")
+    build = os.path.join(work, f"{name}-{board}-{tag}")
     arena = -(-plan["arena_bytes"] // 1024) * 1024 + 1024
-    subprocess.run(["make", "-s", "-C", os.path.join(FIRMWARE, "boards", board), "-j2",
-                    f"MODEL={model_dir}", f"BUILD={build}", f"ARENA={arena}",
-                    f"EXTRA_CFLAGS={variants[variant]}", "all"],
-                   check=True, capture_output=True, text=True)
-    res = subprocess.run(["make", "-s", "-C", os.path.join(FIRMWARE, "boards", board),
-                          f"MODEL={model_dir}", f"BUILD={build}", f"ARENA={arena}",
-                          f"EXTRA_CFLAGS={variants[variant]}",
-                          f"INPUT={model_dir}/input.bin", "run"],
+    args = ["make", "-s", "-C", os.path.join(FIRMWARE, "boards", board), f"MODEL={model_dir}",
+            f"BUILD={build}", f"ARENA={arena}", f"EXTRA_CFLAGS={cflags}"]
+    subprocess.run(args + ["-j2", "all"], check=True, capture_output=True, text=True)
+    res = subprocess.run(args + [f"INPUT={model_dir}/input.bin", "run"],
                          capture_output=True, text=True, timeout=1800)
-    stats = runner._parse_app_output(res.stdout + res.stderr)
+    return res.stdout + res.stderr
+
+
+def count_m4(fb, name, variant, work, board="mps2-an386", variants=VARIANTS):
+    """Instructions of one inference on a Cortex-M board under qemu -icount shift=0."""
+    out = run_m4(fb, name, variants[variant], variant, work, board)
+    stats = runner._parse_app_output(out)
     if "instructions_per_inference" in stats:
         return stats["instructions_per_inference"][0]
-    raise RuntimeError(f"no count from {board}: {res.stdout[-2000:]} {res.stderr[-2000:]}")
+    raise RuntimeError(f"no count from {board}: {out[-2000:]}")
+
+
+def ops_m4(fb, name, work, board="mps2-an386"):
+    """Instructions of each op of one inference (-DKFDA_PROFILE_OPS): [(index, op, count)]."""
+    out = run_m4(fb, name, "-DKFDA_PROFILE_OPS", "ops", work, board)
+    ops = [(int(i), op, int(n)) for i, op, n in
+           re.findall(r"^kfda: op (\d+) (\w+) (\d+)\s*$", out, re.M)]
+    if not ops:
+        raise RuntimeError(f"no per-op counts from {board}: {out[-2000:]}")
+    return ops
 
 
 def count_arm64(fb, name, variant, work, variants=VARIANTS):
