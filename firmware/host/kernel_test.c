@@ -291,8 +291,9 @@ static int check_conv_s8(int quick) {
 }
 
 /* Random floats for the float kernels: mostly fractions of both signs, some exact
- * zeros of both signs, a few infinities and NaNs when `specials` (order-sensitive sums:
- * any reordering shows in the low bits). */
+ * zeros of both signs, and when `specials` a few infinities, NaNs and values near
+ * FLT_MAX (sums that overflow: the clamp to +-FLT_MAX must bite). Order-sensitive sums:
+ * any reordering shows in the low bits. */
 static void fill_f32(float *f, int32_t n, int specials) {
   int32_t i;
   for (i = 0; i < n; ++i) {
@@ -303,6 +304,8 @@ static void fill_f32(float *f, int32_t n, int specials) {
       uint32_t u = (r & 512) ? 0x7f800000u : 0x7fc00000u;
       u |= (r & 1024) ? 0x80000000u : 0u;
       memcpy(&f[i], &u, 4);
+    } else if (specials && r % 97 == 2) {
+      f[i] = (r & 512) ? -3.0e38f : 3.0e38f; /* sums and products overflow to inf */
     } else {
       f[i] = (float)((int32_t)(r % 200001) - 100000) / 7919.0f;
     }
@@ -373,9 +376,9 @@ static int check_conv_f32(int quick) {
                     p.stride_h = p.stride_w = st; p.dil_h = p.dil_w = dl;
                     set_act_f32(&p, act);
                     n_in = is.n * is.h * is.w * cin; n_f = cout * fs.h * fs.w * cin;
-                    fill_f32(x, n_in, cases % 4 == 3);
-                    fill_f32(w, n_f, cases % 8 == 7);
-                    fill_f32(bias, cout, cases % 8 == 5);
+                    fill_f32(x, n_in, rnd() % 4 == 0);
+                    fill_f32(w, n_f, rnd() % 8 == 0);
+                    fill_f32(bias, cout, rnd() % 8 == 0);
                     bytes = (size_t)os.n * oh * ow * cout * 4;
                     memset(out_ref, 0xa5, bytes);
                     memset(out_opt, 0x5a, bytes);

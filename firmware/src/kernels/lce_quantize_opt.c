@@ -82,15 +82,23 @@ static inline uint32_t pack32_s8(const int8_t *x, int8x16_t zp) {
 #endif
 
 #if KFDA_QUANT_THUMB2
-/* 32 floats -> one word: values 31 down to 0, two per LDRD, 8 per pass. */
+/* 32 floats -> one word: values 31 down to 0, two per LDRD, 16 per pass. */
 #define KFDA_QUANT_BIT(x) \
   "add " x ", " x ", %[k]\n\tcmp " x ", #0x7f800000\n\tadc %[v], %[v], %[v]\n\t"
 static inline uint32_t pack32_f32(const float *x) {
   const float *p = x + 32;
   uint32_t v = 0, a, b, c, d;
   int i;
-  for (i = 0; i < 4; ++i)
+  for (i = 0; i < 2; ++i)
     __asm__("ldrd %[a], %[b], [%[p], #-8]!\n\t"
+            "ldrd %[c], %[d], [%[p], #-8]!\n\t"
+            KFDA_QUANT_BIT("%[b]") KFDA_QUANT_BIT("%[a]")
+            KFDA_QUANT_BIT("%[d]") KFDA_QUANT_BIT("%[c]")
+            "ldrd %[a], %[b], [%[p], #-8]!\n\t"
+            "ldrd %[c], %[d], [%[p], #-8]!\n\t"
+            KFDA_QUANT_BIT("%[b]") KFDA_QUANT_BIT("%[a]")
+            KFDA_QUANT_BIT("%[d]") KFDA_QUANT_BIT("%[c]")
+            "ldrd %[a], %[b], [%[p], #-8]!\n\t"
             "ldrd %[c], %[d], [%[p], #-8]!\n\t"
             KFDA_QUANT_BIT("%[b]") KFDA_QUANT_BIT("%[a]")
             KFDA_QUANT_BIT("%[d]") KFDA_QUANT_BIT("%[c]")
@@ -108,8 +116,13 @@ static inline uint32_t pack32_f32(const float *x) {
 #endif
 
 void kfda_lce_quantize_f32_opt(const float *in, int32_t rows, int32_t cols, int32_t *out) {
-  const int32_t words = KFDA_PACKED_WORDS(cols), full = cols / 32;
-  int32_t r, k, c;
+  int32_t words, full, r, k, c;
+  if (cols % 32 == 0) { /* whole words: all rows are one row of words */
+    cols *= rows;
+    rows = rows > 0 ? 1 : 0;
+  }
+  words = KFDA_PACKED_WORDS(cols);
+  full = cols / 32;
   for (r = 0; r < rows; ++r) {
     const float *row = in + (size_t)r * cols;
     uint32_t *o = (uint32_t *)out + (size_t)r * words;
