@@ -87,7 +87,10 @@ def test_per_op_counts_add_up_to_the_inference(tmp_path, tiny_package):
     """-DKFDA_PROFILE_OPS (benchmarks/bench.py --only ops): one line "kfda: op INDEX NAME
     COUNT" per op of an inference, in graph order, adding up to nearly the instructions of
     the plain build's inference (which also runs the invoke loop)."""
-    board = os.path.join(source_dir(), "boards", "mps2-an386")
+    # This checkout's firmware (source_dir() is the installed package's, which an
+    # editable install may map to another checkout).
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    board = os.path.join(root, "firmware", "boards", "mps2-an386")
     (tmp_path / "input.bin").write_bytes(bytes(8 * 8 * 4))
     out = {}
     for tag, flags in (("plain", ""), ("ops", "-DKFDA_PROFILE_OPS")):
