@@ -10,14 +10,20 @@ Tables
   2. whole model: the README's example BNN (keras_fda.models.small_bnn) and a Bi-Real-style
      net, vs the same architectures with int8 convs (tfmot-free default int8 ranges), run by
      our own kernels on Cortex-M4: instructions per inference and weight bytes.
+     Weight bytes also for the float32 twin (the same Conv2D architecture unquantized):
+     the int8/BNN and float32/BNN ratios (1-bit weights: at most 8x and 32x).
   3. peak RAM: our arena (planned with in-place ADD/MUL/RESHAPE, + persistent data) vs
      TFLite Micro's greedy first-fit planner on the same graph, and the largest set of
      tensors alive at one op (the floor for any planner without in-place ops).
+  ops (only with --only ops): instructions of each op of one inference of the example
+     BNN and of its int8 twin on Cortex-M4 (-DKFDA_PROFILE_OPS: the counter around
+     each op), to see where the instructions that are not the binary conv go.
   4. training step time of a QuantConv2D network per estimator, relative to Larq ste_sign.
 Options: --quick (skip arm64 and training), --only TABLE[,TABLE].
 """
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -75,8 +81,8 @@ def host_plan(fb, work):
 
 # ---- counting one inference ---------------------------------------------------------------
 
-def count_m4(fb, name, variant, work, board="mps2-an386", variants=VARIANTS):
-    """Instructions of one inference on a Cortex-M board under qemu -icount shift=0."""
+def run_m4(fb, name, cflags, tag, work, board="mps2-an386"):
+    """The application's output for one inference on a Cortex-M board (qemu -icount)."""
     model_dir = os.path.join(work, name)
     os.makedirs(model_dir, exist_ok=True)
     with open(os.path.join(model_dir, "model.tflite"), "wb") as f:
@@ -84,21 +90,33 @@ def count_m4(fb, name, variant, work, board="mps2-an386", variants=VARIANTS):
     plan = host_plan(fb, work)
     record = np.zeros(plan["inputs"][0]["bytes"], np.uint8)
     record.tofile(os.path.join(model_dir, "input.bin"))
-    build = os.path.join(work, f"{name}-{board}-{variant}")
+    build = os.path.join(work, f"{name}-{board}-{tag}")
     arena = -(-plan["arena_bytes"] // 1024) * 1024 + 1024
-    subprocess.run(["make", "-s", "-C", os.path.join(FIRMWARE, "boards", board), "-j2",
-                    f"MODEL={model_dir}", f"BUILD={build}", f"ARENA={arena}",
-                    f"EXTRA_CFLAGS={variants[variant]}", "all"],
-                   check=True, capture_output=True, text=True)
-    res = subprocess.run(["make", "-s", "-C", os.path.join(FIRMWARE, "boards", board),
-                          f"MODEL={model_dir}", f"BUILD={build}", f"ARENA={arena}",
-                          f"EXTRA_CFLAGS={variants[variant]}",
-                          f"INPUT={model_dir}/input.bin", "run"],
+    args = ["make", "-s", "-C", os.path.join(FIRMWARE, "boards", board), f"MODEL={model_dir}",
+            f"BUILD={build}", f"ARENA={arena}", f"EXTRA_CFLAGS={cflags}"]
+    subprocess.run(args + ["-j2", "all"], check=True, capture_output=True, text=True)
+    res = subprocess.run(args + [f"INPUT={model_dir}/input.bin", "run"],
                          capture_output=True, text=True, timeout=1800)
-    stats = runner._parse_app_output(res.stdout + res.stderr)
+    return res.stdout + res.stderr
+
+
+def count_m4(fb, name, variant, work, board="mps2-an386", variants=VARIANTS):
+    """Instructions of one inference on a Cortex-M board under qemu -icount shift=0."""
+    out = run_m4(fb, name, variants[variant], variant, work, board)
+    stats = runner._parse_app_output(out)
     if "instructions_per_inference" in stats:
         return stats["instructions_per_inference"][0]
-    raise RuntimeError(f"no count from {board}: {res.stdout[-2000:]} {res.stderr[-2000:]}")
+    raise RuntimeError(f"no count from {board}: {out[-2000:]}")
+
+
+def ops_m4(fb, name, work, board="mps2-an386"):
+    """Instructions of each op of one inference (-DKFDA_PROFILE_OPS): [(index, op, count)]."""
+    out = run_m4(fb, name, "-DKFDA_PROFILE_OPS", "ops", work, board)
+    ops = [(int(i), op, int(n)) for i, op, n in
+           re.findall(r"^kfda: op (\d+) (\w+) (\d+)\s*$", out, re.M)]
+    if not ops:
+        raise RuntimeError(f"no per-op counts from {board}: {out[-2000:]}")
+    return ops
 
 
 def count_arm64(fb, name, variant, work, variants=VARIANTS):
@@ -150,8 +168,9 @@ def example_bnn():
     return model
 
 
-def int8_twin(model):
-    """The same architecture with every QuantConv2D a plain Conv2D."""
+def conv_twin(model):
+    """The same architecture with every QuantConv2D a plain Conv2D: converted with int8
+    ranges, the int8 twin; converted as it is, the float32 twin."""
     def clone(layer):
         if isinstance(layer, lq.layers.QuantConv2D):
             c = layer.get_config()
@@ -210,14 +229,17 @@ def whole_model(work):
                         ("Bi-Real-style 32x32", bireal_style)):
         bnn = build()
         fb_bnn = convert(bnn)
-        fb_int8 = convert(int8_twin(bnn), **INT8)
+        twin = conv_twin(bnn)
+        fb_int8 = convert(twin, **INT8)
         tag = name.split()[0].lower()
         n_bnn = count_m4(fb_bnn, f"{tag}-bnn", "opt", work)
         n_int8 = count_m4(fb_int8, f"{tag}-int8", "opt", work)
         p_bnn, p_int8 = host_plan(fb_bnn, work), host_plan(fb_int8, work)
+        w_bnn, w_int8 = p_bnn["weight_bytes"], p_int8["weight_bytes"]
+        w_f32 = host_plan(convert(twin), work)["weight_bytes"]
         rows.append([name, f"{n_bnn:,}", f"{n_int8:,}", f"{n_int8 / n_bnn:.2f}x",
-                     f"{p_bnn['weight_bytes']:,}", f"{p_int8['weight_bytes']:,}",
-                     f"{p_int8['weight_bytes'] / p_bnn['weight_bytes']:.2f}x"])
+                     f"{w_bnn:,}", f"{w_int8:,}", f"{w_f32:,}", f"{w_int8 / w_bnn:.2f}x",
+                     f"{w_f32 / w_bnn:.2f}x"])
         for kind, fb, plan in (("BNN", fb_bnn, p_bnn), ("int8", fb_int8, p_int8)):
             greedy, peak = greedy_first_fit(fb)
             ram_rows.append([f"{name} {kind}", f"{plan['arena_bytes']:,}",
@@ -225,11 +247,23 @@ def whole_model(work):
                              f"{plan['arena_bytes'] / greedy:.3f}x"])
     table("Whole model on Cortex-M4 (mps2-an386, optimized kernels): BNN vs int8 twin",
           ["model", "instr BNN", "instr int8", "int8/BNN", "weight bytes BNN",
-           "weight bytes int8", "int8/BNN"], rows)
+           "weight bytes int8", "weight bytes float32", "int8/BNN", "float32/BNN"], rows)
     table("Peak RAM: our arena (plan + persistent + scratch) vs TFLite Micro's greedy "
           "first-fit on the same graph (activations only)",
           ["model", "our arena", "our planned", "greedy first-fit",
            "max live (no in-place)", "arena/greedy"], ram_rows)
+
+
+def per_op(work):
+    """Instructions of each op of one inference of the example BNN and of its int8 twin."""
+    bnn = example_bnn()
+    for kind, fb in (("BNN", convert(bnn)), ("int8 twin", convert(conv_twin(bnn), **INT8))):
+        ops = ops_m4(fb, f"ops-{kind.split()[0]}", work)
+        total = sum(n for _, _, n in ops)
+        table(f"Per op on Cortex-M4 (mps2-an386, optimized kernels): example BNN (small_bnn), "
+              f"{kind}; total {total:,} instructions",
+              ["#", "op", "instructions", "share"],
+              [[i, op, f"{n:,}", f"{100 * n / total:.1f}%"] for i, op, n in ops])
 
 
 def greedy_first_fit(fb, align=16):
@@ -322,7 +356,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="skip arm64 and training")
     ap.add_argument("--targets", default="cortex-m4,arm64", help="per-layer targets")
     ap.add_argument("--only", default="layer,model,train",
-                    help="comma list of: layer, model (incl. peak RAM), train")
+                    help="comma list of: layer, model (incl. peak RAM), ops, train")
     args = ap.parse_args()
     only = set(args.only.split(","))
     with tempfile.TemporaryDirectory(prefix="kfda-bench-") as work:
@@ -330,6 +364,8 @@ def main():
             per_layer(work, [t for t in args.targets.split(",") if t == "cortex-m4" or not args.quick])
         if "model" in only:
             whole_model(work)
+        if "ops" in only:
+            per_op(work)
         if "train" in only and not args.quick:
             training()
 

@@ -7,6 +7,7 @@
  * Built for a Cortex-M board (make -C firmware/boards/<b> KERNEL_TEST=1 run) it has no
  * arguments: KFDA_KT_QUICK picks the product, output goes through semihosting.
  */
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,6 +290,198 @@ static int check_conv_s8(int quick) {
   return 0;
 }
 
+/* Random floats for the float kernels: mostly fractions of both signs, some exact
+ * zeros of both signs, and when `specials` a few infinities, NaNs and values near
+ * FLT_MAX (sums that overflow: the clamp to +-FLT_MAX must bite). Order-sensitive sums:
+ * any reordering shows in the low bits. */
+static void fill_f32(float *f, int32_t n, int specials) {
+  int32_t i;
+  for (i = 0; i < n; ++i) {
+    const uint32_t r = rnd();
+    if (r % 13 == 0) {
+      f[i] = (r & 256) ? -0.0f : 0.0f;
+    } else if (specials && r % 97 == 1) {
+      uint32_t u = (r & 512) ? 0x7f800000u : 0x7fc00000u;
+      u |= (r & 1024) ? 0x80000000u : 0u;
+      memcpy(&f[i], &u, 4);
+    } else if (specials && r % 97 == 2) {
+      f[i] = (r & 512) ? -3.0e38f : 3.0e38f; /* sums and products overflow to inf */
+    } else {
+      f[i] = (float)((int32_t)(r % 200001) - 100000) / 7919.0f;
+    }
+  }
+}
+
+/* Float outputs bit for bit, except that any NaN equals any NaN: C compilers may swap
+ * the operands of a commutative + or *, which picks which NaN's sign and payload
+ * propagate (the values are the same; the reference itself is not reproducible there). */
+static int same_f32(const void *a, const void *b, size_t n) {
+  size_t i;
+  for (i = 0; i < n; ++i) {
+    uint32_t u, v;
+    memcpy(&u, (const uint8_t *)a + 4 * i, 4);
+    memcpy(&v, (const uint8_t *)b + 4 * i, 4);
+    if (u != v && !((u << 1) > 0xff000000u && (v << 1) > 0xff000000u)) return 0;
+  }
+  return 1;
+}
+
+/* The float activation ranges: none, RELU, RELU6, a range that bites both ways. */
+static void set_act_f32(kfda_op_params *p, int act) {
+  static const float lo[] = {-FLT_MAX, 0.0f, 0.0f, -3.5f};
+  static const float hi[] = {FLT_MAX, FLT_MAX, 6.0f, 2.25f};
+  p->act_min = lo[act];
+  p->act_max = hi[act];
+}
+
+/* CONV_2D float: shapes, strides, dilations (reference path), paddings, activations,
+ * bias or none, special values in inputs, weights and bias. */
+static int check_conv_f32(int quick) {
+  static const int32_t cins[] = {1, 3, 4, 8, 13};
+  static const int32_t couts[] = {1, 3, 4, 8, 9};
+  static const int32_t sizes[][2] = {{1, 1}, {4, 5}, {7, 7}, {2, 9}};
+  static const int32_t ksz[][2] = {{1, 1}, {3, 3}, {2, 3}, {5, 4}};
+  float *x = (float *)(void *)in_buf, *w = (float *)(void *)filt_buf;
+  int ci, co, si, ki, st, dl, pad, nb, act, cases = 0;
+  for (ci = 0; ci < 5; ++ci)
+    for (co = 0; co < 5; ++co)
+      for (si = 0; si < 4; ++si)
+        for (ki = 0; ki < 4; ++ki)
+          for (st = 1; st <= 3; ++st)
+            for (dl = 1; dl <= 2; ++dl)
+              for (pad = 0; pad <= 1; ++pad)
+                for (nb = 0; nb <= 1; ++nb)
+                  for (act = 0; act < 4; ++act) {
+                    kfda_op_params p;
+                    kfda_shape4 is, fs, os;
+                    const int32_t cin = cins[ci], cout = couts[co];
+                    const int32_t eff_h = (ksz[ki][0] - 1) * dl + 1, eff_w = (ksz[ki][1] - 1) * dl + 1;
+                    int32_t oh, ow, n_in, n_f;
+                    size_t bytes;
+                    if (quick && (dl == 2 || st == 3 || (act != (nb + pad) % 4 && act != 0)))
+                      continue;
+                    memset(&p, 0, sizeof p);
+                    is.n = 2; is.h = sizes[si][0]; is.w = sizes[si][1]; is.c = cin;
+                    if (pad == 1) {
+                      if (is.h < eff_h || is.w < eff_w) continue;
+                      oh = (is.h - eff_h) / st + 1; ow = (is.w - eff_w) / st + 1;
+                    } else {
+                      int32_t ph, pw;
+                      oh = (is.h + st - 1) / st; ow = (is.w + st - 1) / st;
+                      ph = (oh - 1) * st + eff_h - is.h; pw = (ow - 1) * st + eff_w - is.w;
+                      p.pad_h = ph > 0 ? ph / 2 : 0; p.pad_w = pw > 0 ? pw / 2 : 0;
+                    }
+                    fs.n = cout; fs.h = ksz[ki][0]; fs.w = ksz[ki][1]; fs.c = cin;
+                    os.n = 2; os.h = oh; os.w = ow; os.c = cout;
+                    p.stride_h = p.stride_w = st; p.dil_h = p.dil_w = dl;
+                    set_act_f32(&p, act);
+                    n_in = is.n * is.h * is.w * cin; n_f = cout * fs.h * fs.w * cin;
+                    fill_f32(x, n_in, rnd() % 4 == 0);
+                    fill_f32(w, n_f, rnd() % 8 == 0);
+                    fill_f32(bias, cout, rnd() % 8 == 0);
+                    bytes = (size_t)os.n * oh * ow * cout * 4;
+                    memset(out_ref, 0xa5, bytes);
+                    memset(out_opt, 0x5a, bytes);
+                    kfda_conv2d_f32_ref(&p, &is, x, &fs, w, nb ? NULL : bias, &os,
+                                        (float *)(void *)out_ref);
+                    kfda_conv2d_f32_opt(&p, &is, x, &fs, w, nb ? NULL : bias, &os,
+                                        (float *)(void *)out_opt);
+                    ++cases;
+                    if (!same_f32(out_ref, out_opt, bytes / 4)) {
+                      printf("conv2d_f32 MISMATCH cin=%d cout=%d in=%dx%d k=%dx%d stride=%d "
+                             "dil=%d %s bias=%d act=%d\n", (int)cin, (int)cout, (int)is.h,
+                             (int)is.w, (int)fs.h, (int)fs.w, st, dl, pad ? "valid" : "same",
+                             !nb, act);
+                      return 1;
+                    }
+                  }
+  printf("conv2d_f32 opt == ref: %d cases\n", cases);
+  return 0;
+}
+
+/* Element strides of an input of shape sh (sh[i] = d[i] or 1) broadcast to d, as the
+ * interpreter computes them. */
+static void bcast_strides(const int32_t *sh, const int32_t *d, int32_t *st) {
+  int32_t s = 1, i;
+  for (i = 4; i >= 0; --i) {
+    st[i] = sh[i] == 1 && d[i] != 1 ? 0 : s;
+    s *= sh[i];
+  }
+}
+
+/* ADD / MUL float: random 5-d shapes, each input full or broadcast over a random set of
+ * axes (same shape, per channel, scalar, both sides), every activation. */
+static int check_add_mul_f32(void) {
+  float *a = (float *)(void *)in_buf, *b = (float *)(void *)filt_buf;
+  int t, op, act, cases = 0;
+  for (t = 0; t < 300; ++t) {
+    int32_t d[5], sa[5], sb[5], as[5], bs[5], i, na = 1, nb = 1, n = 1;
+    const uint32_t ma = t % 5 == 0 ? 0u : rnd() % 32u, mb = t % 3 == 0 ? 0u : rnd() % 32u;
+    for (i = 0; i < 5; ++i) {
+      d[i] = i < 2 && t % 2 ? 1 : 1 + (int32_t)(rnd() % (i == 4 ? 9u : 4u));
+      sa[i] = (ma >> i) & 1u ? 1 : d[i];
+      sb[i] = t % 7 == 1 ? (i == 4 ? d[i] : 1) : (mb >> i) & 1u ? 1 : d[i];
+      na *= sa[i]; nb *= sb[i]; n *= d[i];
+    }
+    bcast_strides(sa, d, as);
+    bcast_strides(sb, d, bs);
+    fill_f32(a, na, t % 4 == 3);
+    fill_f32(b, nb, t % 4 == 1);
+    for (op = 0; op < 2; ++op)
+      for (act = 0; act < 4; ++act) {
+        kfda_op_params p;
+        memset(&p, 0, sizeof p);
+        set_act_f32(&p, act);
+        memset(out_ref, 0xa5, (size_t)n * 4);
+        memset(out_opt, 0x5a, (size_t)n * 4);
+        if (op) {
+          kfda_mul_f32_ref(&p, a, as, b, bs, d, (float *)(void *)out_ref);
+          kfda_mul_f32_opt(&p, a, as, b, bs, d, (float *)(void *)out_opt);
+        } else {
+          kfda_add_f32_ref(&p, a, as, b, bs, d, (float *)(void *)out_ref);
+          kfda_add_f32_opt(&p, a, as, b, bs, d, (float *)(void *)out_opt);
+        }
+        ++cases;
+        if (!same_f32(out_ref, out_opt, (size_t)n)) {
+          printf("%s_f32 MISMATCH out=%dx%dx%dx%dx%d a_mask=%u b_mask=%u act=%d\n",
+                 op ? "mul" : "add", (int)d[0], (int)d[1], (int)d[2], (int)d[3], (int)d[4],
+                 (unsigned)ma, (unsigned)mb, act);
+          return 1;
+        }
+      }
+  }
+  printf("add_f32, mul_f32 opt == ref: %d cases\n", cases);
+  return 0;
+}
+
+/* MEAN float: ranks 1 to 5, every set of reduced axes (consecutive or not). */
+static int check_mean_f32(void) {
+  float *x = (float *)(void *)in_buf;
+  int32_t ndim, cases = 0;
+  uint32_t mask;
+  for (ndim = 1; ndim <= 5; ++ndim)
+    for (mask = 0; mask < (1u << ndim); ++mask) {
+      int32_t d[5], i, n = 1, out_n = 1;
+      for (i = 0; i < ndim; ++i) {
+        d[i] = 1 + (int32_t)(rnd() % (i == ndim - 1 ? 11u : 5u));
+        n *= d[i];
+        if (!(mask & (1u << i))) out_n *= d[i];
+      }
+      fill_f32(x, n, cases % 5 == 4);
+      memset(out_ref, 0xa5, (size_t)out_n * 4);
+      memset(out_opt, 0x5a, (size_t)out_n * 4);
+      kfda_mean_f32_ref(x, ndim, d, mask, (float *)(void *)out_ref);
+      kfda_mean_f32_opt(x, ndim, d, mask, (float *)(void *)out_opt);
+      ++cases;
+      if (!same_f32(out_ref, out_opt, (size_t)out_n)) {
+        printf("mean_f32 MISMATCH ndim=%d mask=%u\n", (int)ndim, (unsigned)mask);
+        return 1;
+      }
+    }
+  printf("mean_f32 opt == ref: %d cases\n", (int)cases);
+  return 0;
+}
+
 #if defined(KFDA_KT_EMBEDDED)
 int main(void) {
   const int quick = KFDA_KT_QUICK;
@@ -300,6 +493,9 @@ int main(int argc, char **argv) {
   if (check_quantize()) return 1;
   if (check_bmaxpool()) return 1;
   if (check_conv_s8(quick)) return 1;
+  if (check_conv_f32(quick)) return 1;
+  if (check_add_mul_f32()) return 1;
+  if (check_mean_f32()) return 1;
   printf("ok\n");
   return 0;
 }

@@ -16,6 +16,15 @@
 #include "kfda/planner.h"
 #include "kfda/reader.h"
 
+#if defined(KFDA_PROFILE_OPS)
+/* Benchmarks only (-DKFDA_PROFILE_OPS, application builds): the target's counter
+ * (targets/app/kfda_app_platform.h) around each op of an invoke, printed as
+ * "kfda: op INDEX NAME COUNT" (the print falls outside each op's count). */
+#include <stdio.h>
+
+#include "kfda_app_platform.h"
+#endif
+
 /* ---- op kinds ------------------------------------------------------------ */
 enum {
   K_NONE = 0,
@@ -1447,7 +1456,16 @@ kfda_status kfda_model_invoke(kfda_model *m) {
   int oi;
   if (m == NULL) return KFDA_ERR_ARG;
   if (!m->loaded) return KFDA_ERR_STATE;
-  for (oi = 0; oi < m->n_ops; ++oi) eval_op(m, &m->ops[oi]);
+  for (oi = 0; oi < m->n_ops; ++oi) {
+#if defined(KFDA_PROFILE_OPS)
+    const uint64_t t0 = kfda_counter_ticks();
+    eval_op(m, &m->ops[oi]);
+    printf("kfda: op %d %s %llu\n", oi, kind_names[m->ops[oi].kind],
+           (unsigned long long)kfda_counter_instructions(kfda_counter_ticks() - t0));
+#else
+    eval_op(m, &m->ops[oi]);
+#endif
+  }
   return KFDA_OK;
 }
 

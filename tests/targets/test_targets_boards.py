@@ -1,7 +1,9 @@
 """Every target boots and computes: the plain-C self-test on each emulated Cortex-M board
 and each Linux target (checked against NumPy), the SysTick instruction counter under
--icount, and the real board's image builds and fits its memory map."""
+-icount (per inference and per op), and the real board's image builds and fits its memory
+map."""
 import os
+import re
 import subprocess
 
 import numpy as np
@@ -79,6 +81,30 @@ def test_icount_counter_matches_a_known_loop(tmp_path):
              "-kernel", str(elf)], check=True, capture_output=True, text=True, timeout=60).stdout
         tick = 1e9 / hz
         assert abs(int(out.split()[0]) - 200000) <= 2 * tick, (board, out)
+
+
+def test_per_op_counts_add_up_to_the_inference(tmp_path, tiny_package):
+    """-DKFDA_PROFILE_OPS (benchmarks/bench.py --only ops): one line "kfda: op INDEX NAME
+    COUNT" per op of an inference, in graph order, adding up to nearly the instructions of
+    the plain build's inference (which also runs the invoke loop)."""
+    # This checkout's firmware (source_dir() is the installed package's, which an
+    # editable install may map to another checkout).
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    board = os.path.join(root, "firmware", "boards", "mps2-an386")
+    (tmp_path / "input.bin").write_bytes(bytes(8 * 8 * 4))
+    out = {}
+    for tag, flags in (("plain", ""), ("ops", "-DKFDA_PROFILE_OPS")):
+        make = ["make", "-s", "-C", board, f"MODEL={tiny_package}", f"BUILD={tmp_path / tag}",
+                f"EXTRA_CFLAGS={flags}"]
+        subprocess.run([*make, "-j2", "all"], check=True, capture_output=True)
+        out[tag] = subprocess.run([*make, f"INPUT={tmp_path / 'input.bin'}", "run"], check=True,
+                                  capture_output=True, text=True, timeout=120).stdout
+    assert "kfda: op " not in out["plain"] and "kfda: op " in out["ops"], out["ops"][-500:]
+    ops = re.findall(r"^kfda: op (\d+) (\w+) (\d+)\s*$", out["ops"], re.M)
+    assert [(int(i), op) for i, op, _ in ops] == list(enumerate(
+        ["CONV_2D", "LceQuantize", "LceBconv2d", "MEAN", "FULLY_CONNECTED"]))
+    total = runner._parse_app_output(out["plain"])["instructions_per_inference"][0]
+    assert 0.95 * total < sum(int(n) for *_, n in ops) <= total
 
 
 def test_real_board_image_builds_and_fits(tmp_path):

@@ -134,6 +134,17 @@ void kfda_conv2d_f32(const kfda_op_params *p, const kfda_shape4 *in_shape,
                      const float *in, const kfda_shape4 *filter_shape,
                      const float *filter, const float *bias,
                      const kfda_shape4 *out_shape, float *out);
+/* The build's variant picks (KFDA_KERNELS_REF: the reference): *_ref (conv2d_f32.c,
+ * bounds checked per tap) or *_opt (conv2d_f32_opt.c: the same sums in the same order,
+ * tap ranges clipped once per pixel, 4 channels x 2 pixels per pass). */
+void kfda_conv2d_f32_ref(const kfda_op_params *p, const kfda_shape4 *in_shape,
+                         const float *in, const kfda_shape4 *filter_shape,
+                         const float *filter, const float *bias,
+                         const kfda_shape4 *out_shape, float *out);
+void kfda_conv2d_f32_opt(const kfda_op_params *p, const kfda_shape4 *in_shape,
+                         const float *in, const kfda_shape4 *filter_shape,
+                         const float *filter, const float *bias,
+                         const kfda_shape4 *out_shape, float *out);
 /* DEPTHWISE_CONV_2D: filter [1,fh,fw,cout], cout = cin * depth_multiplier. */
 void kfda_depthwise_conv2d_f32(const kfda_op_params *p,
                                const kfda_shape4 *in_shape, const float *in,
@@ -156,6 +167,12 @@ void kfda_average_pool2d_f32(const kfda_op_params *p,
  * ndim-dimensional tensor; out has the kept axes in order. */
 void kfda_mean_f32(const float *in, int32_t ndim, const int32_t *dims,
                    uint32_t reduce_mask, float *out);
+/* The build's variant picks: *_ref (mean_f32.c, an index walk per element) or *_opt
+ * (mean_f32_opt.c: consecutive reduced axes summed 4 outputs per pass, same order). */
+void kfda_mean_f32_ref(const float *in, int32_t ndim, const int32_t *dims,
+                       uint32_t reduce_mask, float *out);
+void kfda_mean_f32_opt(const float *in, int32_t ndim, const int32_t *dims,
+                       uint32_t reduce_mask, float *out);
 /* ADD / MUL with broadcasting. a_strides/b_strides: element strides of the
  * inputs per output axis (0 where broadcast); out_dims: the output shape,
  * all padded to KFDA_MAX_DIMS dimensions. Result clamped to the activation.
@@ -170,6 +187,21 @@ void kfda_mul_f32(const kfda_op_params *p, const float *a,
                   const int32_t *a_strides, const float *b,
                   const int32_t *b_strides, const int32_t *out_dims,
                   float *out);
+/* The build's variant picks: *_ref (add_f32.c / mul_f32.c, one broadcast step per
+ * element) or *_opt (add_f32_opt.c / mul_f32_opt.c: the same values over runs of
+ * evenly advancing axes, see kfda_broadcast_run in src/kernels/broadcast.h). */
+void kfda_add_f32_ref(const kfda_op_params *p, const float *a, const int32_t *a_strides,
+                      const float *b, const int32_t *b_strides, const int32_t *out_dims,
+                      float *out);
+void kfda_add_f32_opt(const kfda_op_params *p, const float *a, const int32_t *a_strides,
+                      const float *b, const int32_t *b_strides, const int32_t *out_dims,
+                      float *out);
+void kfda_mul_f32_ref(const kfda_op_params *p, const float *a, const int32_t *a_strides,
+                      const float *b, const int32_t *b_strides, const int32_t *out_dims,
+                      float *out);
+void kfda_mul_f32_opt(const kfda_op_params *p, const float *a, const int32_t *a_strides,
+                      const float *b, const int32_t *b_strides, const int32_t *out_dims,
+                      float *out);
 /* SOFTMAX along the last axis: rows x depth. */
 void kfda_softmax_f32(const kfda_op_params *p, const float *in, int32_t rows,
                       int32_t depth, float *out);

@@ -45,4 +45,28 @@ static inline void kfda_broadcast_next(kfda_broadcast_walk *w) {
   }
 }
 
+/* For kernels that loop over runs: the trailing axes along which both inputs advance
+ * evenly (on each merged axis an input's stride is its stride on the next faster axis
+ * times that axis' size; both 0 counts too) form one run. Returns the run's length
+ * and the inputs' element strides along it (*sa, *sb); rd: the output's sizes with the
+ * merged axes set to 1, for a walk (kfda_broadcast_begin with as, bs, rd) over the runs'
+ * first elements. Same-shape inputs are one run of every element; a per-channel
+ * operand of an NHWC tensor gives runs of a channel row with strides 1 and 1. */
+static inline size_t kfda_broadcast_run(const int32_t *as, const int32_t *bs,
+                                        const int32_t *d, int32_t *rd, int32_t *sa,
+                                        int32_t *sb) {
+  size_t n = (size_t)(d[4] > 0 ? d[4] : 0);
+  int axis;
+  for (axis = 0; axis < 5; ++axis) rd[axis] = d[axis];
+  rd[4] = 1;
+  *sa = as[4];
+  *sb = bs[4];
+  for (axis = 3; axis >= 0; --axis) {
+    if ((size_t)as[axis] != (size_t)*sa * n || (size_t)bs[axis] != (size_t)*sb * n) break;
+    n *= (size_t)(d[axis] > 0 ? d[axis] : 0);
+    rd[axis] = 1;
+  }
+  return n;
+}
+
 #endif

@@ -7,7 +7,10 @@
  *   raw bits u: u in [0x80000001, 0xFF800000]  <=>  u - 0x80000001 < 0x7F800000
  *   (unsigned), one subtract and one compare. NEON: VCLT against 0 (false for
  *   -0 and NaN, as the reference), AND with lane weights 1 << i, OR, add
- *   across lanes: 32 values -> one word.
+ *   across lanes: 32 values -> one word. Thumb-2 (Cortex-M): the same test as
+ *   an add of 0x7FFFFFFF and a compare with 0x7F800000, whose carry is the
+ *   complement of the bit; ADC shifts it into the word (last value first), one
+ *   MVN per word: 3 instructions per value and an LDRD per two.
  * int8: bit = (x < zero_point) = sign of (x - zero_point). NEON: VCLT on 16
  *   bytes, AND with byte weights 1 << (i % 8), three pairwise adds.
  */
@@ -20,6 +23,11 @@
 #define KFDA_QUANT_NEON 1
 #else
 #define KFDA_QUANT_NEON 0
+#endif
+#if !KFDA_QUANT_NEON && defined(__thumb2__) && defined(__GNUC__)
+#define KFDA_QUANT_THUMB2 1
+#else
+#define KFDA_QUANT_THUMB2 0
 #endif
 
 static inline uint32_t neg_bit_f32(const float *x) {
@@ -73,15 +81,54 @@ static inline uint32_t pack32_s8(const int8_t *x, int8x16_t zp) {
 }
 #endif
 
+#if KFDA_QUANT_THUMB2
+/* 32 floats -> one word: values 31 down to 0, two per LDRD, 16 per pass. */
+#define KFDA_QUANT_BIT(x) \
+  "add " x ", " x ", %[k]\n\tcmp " x ", #0x7f800000\n\tadc %[v], %[v], %[v]\n\t"
+static inline uint32_t pack32_f32(const float *x) {
+  const float *p = x + 32;
+  uint32_t v = 0, a, b, c, d;
+  int i;
+  for (i = 0; i < 2; ++i)
+    __asm__("ldrd %[a], %[b], [%[p], #-8]!\n\t"
+            "ldrd %[c], %[d], [%[p], #-8]!\n\t"
+            KFDA_QUANT_BIT("%[b]") KFDA_QUANT_BIT("%[a]")
+            KFDA_QUANT_BIT("%[d]") KFDA_QUANT_BIT("%[c]")
+            "ldrd %[a], %[b], [%[p], #-8]!\n\t"
+            "ldrd %[c], %[d], [%[p], #-8]!\n\t"
+            KFDA_QUANT_BIT("%[b]") KFDA_QUANT_BIT("%[a]")
+            KFDA_QUANT_BIT("%[d]") KFDA_QUANT_BIT("%[c]")
+            "ldrd %[a], %[b], [%[p], #-8]!\n\t"
+            "ldrd %[c], %[d], [%[p], #-8]!\n\t"
+            KFDA_QUANT_BIT("%[b]") KFDA_QUANT_BIT("%[a]")
+            KFDA_QUANT_BIT("%[d]") KFDA_QUANT_BIT("%[c]")
+            "ldrd %[a], %[b], [%[p], #-8]!\n\t"
+            "ldrd %[c], %[d], [%[p], #-8]!\n\t"
+            KFDA_QUANT_BIT("%[b]") KFDA_QUANT_BIT("%[a]")
+            KFDA_QUANT_BIT("%[d]") KFDA_QUANT_BIT("%[c]")
+            : [v] "+r"(v), [p] "+r"(p), [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c),
+              [d] "=&r"(d)
+            : [k] "r"(0x7FFFFFFFu), "m"(*(const float(*)[32])x)
+            : "cc");
+  return ~v;
+}
+#undef KFDA_QUANT_BIT
+#endif
+
 void kfda_lce_quantize_f32_opt(const float *in, int32_t rows, int32_t cols, int32_t *out) {
-  const int32_t words = KFDA_PACKED_WORDS(cols), full = cols / 32;
-  int32_t r, k, c;
+  int32_t words, full, r, k, c;
+  if (cols % 32 == 0) { /* whole words: all rows are one row of words */
+    cols *= rows;
+    rows = rows > 0 ? 1 : 0;
+  }
+  words = KFDA_PACKED_WORDS(cols);
+  full = cols / 32;
   for (r = 0; r < rows; ++r) {
     const float *row = in + (size_t)r * cols;
     uint32_t *o = (uint32_t *)out + (size_t)r * words;
     for (k = 0; k < full; ++k) {
       const float *x = row + 32 * k;
-#if KFDA_QUANT_NEON
+#if KFDA_QUANT_NEON || KFDA_QUANT_THUMB2
       o[k] = pack32_f32(x);
 #else
       uint32_t v = 0;

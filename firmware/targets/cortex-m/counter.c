@@ -32,6 +32,10 @@ void kfda_counter_start(void)
     systick_wraps = 0;
     /* CLKSOURCE = core clock, TICKINT = interrupt on wrap, ENABLE. */
     SYST_CSR = (1u << 2) | (1u << 1) | 1u;
+    /* The cleared value reads 0 until the first reload (one tick): a read in that
+     * tick would count as a whole period. Start counting from the reload. */
+    while (SYST_CVR == 0) {
+    }
 }
 
 uint64_t kfda_counter_ticks(void)
