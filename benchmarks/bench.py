@@ -318,17 +318,22 @@ def _lifetimes(fb):
     return life, size
 
 
-def training(steps=20):
+def training(rounds=9, steps=3):
+    """Step time per estimator, interleaved: every round times `steps` steps of each model
+    in turn, so a change in machine load hits all estimators alike. Each ratio is the
+    median over rounds of (estimator / ste_sign in the same round); ms/step the median."""
     import keras_fda.quantizers  # noqa: F401
     x = np.random.RandomState(0).normal(size=(64, 28, 28, 1)).astype(np.float32)
     y = np.random.RandomState(1).randint(0, 10, 64)
-    rows, base = [], None
-    for label, make in (("ste_sign (Larq)", lambda: "ste_sign"),
-                        ("fda", lambda: keras_fda.quantizers.FDA()),
-                        ("fda + noise adaptation",
-                         lambda: keras_fda.quantizers.FDA(noise_adaptation=True)),
-                        ("ede", lambda: keras_fda.quantizers.EDE()),
-                        ("approx_sign (Larq)", lambda: "approx_sign")):
+    estimators = (("ste_sign (Larq)", lambda: "ste_sign"),
+                  ("fda", lambda: keras_fda.quantizers.FDA()),
+                  ("fda + noise adaptation",
+                   lambda: keras_fda.quantizers.FDA(noise_adaptation=True)),
+                  ("ede", lambda: keras_fda.quantizers.EDE()),
+                  ("approx_sign (Larq)", lambda: "approx_sign"))
+    models = []
+    for _, make in estimators:
+        tf.keras.utils.set_random_seed(0)
         inp = L.Input((28, 28, 1))
         h = L.Conv2D(32, 3, padding="same")(inp)
         for _ in range(3):
@@ -341,14 +346,23 @@ def training(steps=20):
         model.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         model.train_on_batch(x, y)  # trace + warm-up
         model.train_on_batch(x, y)
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            model.train_on_batch(x, y)
-        dt = (time.perf_counter() - t0) / steps
-        base = base or dt
-        rows.append([label, f"{dt * 1e3:.1f}", f"{dt / base:.2f}x"])
-    table("Training step time (QuantConv2D net, batch 64, 28x28, CPU), relative to ste_sign",
-          ["estimator", "ms/step", "vs ste_sign"], rows)
+        models.append(model)
+    times = np.zeros((rounds, len(models)))
+    for r in range(rounds):
+        for i, model in enumerate(models):
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                model.train_on_batch(x, y)
+            times[r, i] = (time.perf_counter() - t0) / steps
+    ratios = times / times[:, :1]
+    rows = []
+    for i, (label, _) in enumerate(estimators):
+        rows.append([label, f"{np.median(times[:, i]) * 1e3:.1f}",
+                     f"{np.median(ratios[:, i]):.2f}x",
+                     f"{ratios[:, i].min():.2f}-{ratios[:, i].max():.2f}"])
+    table(f"Training step time (QuantConv2D net, batch 64, 28x28, CPU), relative to ste_sign "
+          f"({rounds} interleaved rounds of {steps} steps; medians)",
+          ["estimator", "ms/step", "vs ste_sign", "range over rounds"], rows)
 
 
 def main():

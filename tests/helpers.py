@@ -41,3 +41,21 @@ def assert_close_to_scale(actual, expected, tolerance=1e-5):
     scale = max(1.0, float(np.abs(expected).max()))
     diff = float(np.abs(np.asarray(actual) - np.asarray(expected)).max())
     assert diff <= tolerance * scale, f"max abs diff {diff:.3g} > {tolerance:g} x {scale:.3g}"
+
+
+def clear_of_sign_ties(model, x, margin=1e-4):
+    """Samples of x whose every binarized activation in `model` lies at least `margin`
+    away from 0.
+
+    The converted model computes the float layers in another order (batch norm folded
+    into the binary conv's multiplier), so an activation within float rounding of 0 may
+    take the other sign there: a tie, not a disagreement. Over millions of activations a
+    few such ties are expected; agreement is only defined on the samples without one.
+    """
+    quant = [layer for layer in model.layers if isinstance(layer, lq.layers.QuantConv2D)
+             and layer.input_quantizer is not None]
+    probe = tf.keras.Model(model.inputs, [layer.input for layer in quant])
+    acts = probe.predict(x, verbose=0)
+    acts = acts if isinstance(acts, list) else [acts]
+    closest = np.min([np.abs(a).reshape(len(x), -1).min(axis=1) for a in acts], axis=0)
+    return closest >= margin

@@ -10,7 +10,8 @@ from larq_compute_engine.tflite.python.interpreter import Interpreter
 import keras_fda
 from keras_fda import models
 from keras_fda import quantizers as kq
-from tests.helpers import assert_close_to_scale, binary_conv, random_images, tflite_op_counts
+from tests.helpers import (assert_close_to_scale, binary_conv, clear_of_sign_ties, random_images,
+                           tflite_op_counts)
 
 QUANTIZERS = {
     "fda": lambda: "fda",
@@ -60,10 +61,18 @@ def test_every_alias_becomes_a_packed_binary_conv(converted):
 
 
 def test_lce_interpreter_agrees_with_keras(converted):
+    """Within 1e-5 (to scale) on every sample without a sign tie, and on nearly all
+    samples: a sample may differ only where one of its binarized activations lies within
+    1e-4 of 0, which float rounding may send either way (tests.helpers.clear_of_sign_ties);
+    over 32 K activations per sample such a sample is common, a flipped one rare."""
     model, x, flatbuffer = converted
     expected = model.predict(x, verbose=0)
     actual = Interpreter(flatbuffer).predict(x)
-    assert_close_to_scale(actual, expected)
+    scale = max(1.0, float(np.abs(expected).max()))
+    agree = np.abs(actual - expected).reshape(len(x), -1).max(axis=1) <= 1e-5 * scale
+    clear = clear_of_sign_ties(model, x)
+    assert agree[clear].all() and clear.any()
+    assert agree.mean() >= 0.9, agree.mean()
 
 
 @pytest.mark.parametrize("widths,binary_pools", [((32, 64, 128), 2), ((32, 32, 64), 1)])
