@@ -50,6 +50,14 @@
 #define OC_BLOCK 32
 void kfda_bconv_popcount_thumb2(const uint32_t *col, const uint32_t *w, int32_t kw,
                                 int32_t nch, int32_t *acc);
+#if defined(__ARM_FP) && (__ARM_FP & 4)
+/* kw == 18 (3x3, 33..64 input channels): 4 * nb4 output channels per call, a
+ * whole-channel adder tree; with mul/bias the float transform as well (out
+ * float), else out gets the popcounts (int32). */
+#define KFDA_BCONV_K18 1
+void kfda_bconv_k18_thumb2(const uint32_t *col, const uint32_t *w, int32_t nb4, void *out,
+                           const float *mul, const float *bias);
+#endif
 #elif !defined(OC_BLOCK)
 #define OC_BLOCK 2
 #endif
@@ -58,6 +66,9 @@ void kfda_bconv_popcount_thumb2(const uint32_t *col, const uint32_t *w, int32_t 
 #endif
 #ifndef KFDA_BCONV_NEON4
 #define KFDA_BCONV_NEON4 0
+#endif
+#ifndef KFDA_BCONV_K18
+#define KFDA_BCONV_K18 0
 #endif
 
 size_t kfda_lce_bconv2d_scratch_bytes(const kfda_shape4 *filter_shape) {
@@ -361,6 +372,22 @@ static void channels_one_pixel(const bconv_ctx *t, const bconv_pixel *px, const 
                                int32_t oc0) {
   const int32_t kw = t->kw, cout = t->cout;
   int32_t acc[OC_BLOCK], oc;
+#if KFDA_BCONV_K18
+  if (kw == 18 && oc0 == 0 && cout >= 4) { /* whole blocks of 4 channels */
+    const int32_t n4 = cout & ~3;
+    if (t->p->flag == KFDA_BCONV_OUT_F32 && !px->edge && t->noclamp) {
+      kfda_bconv_k18_thumb2(col, t->filter, n4 >> 2, (float *)t->out + px->pix * cout,
+                            t->out_mul, t->out_bias);
+    } else {
+      for (oc = 0; oc < n4; oc += OC_BLOCK) {
+        const int32_t nb = n4 - oc < OC_BLOCK ? n4 - oc : OC_BLOCK;
+        kfda_bconv_k18_thumb2(col, t->filter + (size_t)oc * kw, nb >> 2, acc, NULL, NULL);
+        transform(t, px, oc, nb, acc);
+      }
+    }
+    oc0 = n4;
+  }
+#endif
   for (oc = oc0; oc < cout; oc += OC_BLOCK) {
     const uint32_t *f = t->filter + (size_t)oc * kw;
     const int32_t nb = cout - oc < OC_BLOCK ? cout - oc : OC_BLOCK;
