@@ -247,6 +247,22 @@ typedef struct {
   int32_t X, Y;
 } bconv_pixel;
 
+/* n words from x to c: 3x3 rows of 1 or 2 words per tap in one block move. */
+static inline void copy_words(uint32_t *c, const uint32_t *x, int32_t n) {
+  int32_t k;
+  if (n == 6) {
+    memcpy(c, x, 24);
+    return;
+  }
+  if (n == 3) {
+    memcpy(c, x, 12);
+    return;
+  }
+  for (k = 0; k + 2 <= n; k += 2) memcpy(c + k, x + k, 8); /* 64-bit moves */
+  if (k < n) c[k] = x[k];
+}
+
+#if KFDA_BCONV_NEON4
 /* im2col of packed words for output pixel pix (n, oy, ox): taps outside the
  * image are 0 words; the column is zero-padded to `padded` words. */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -312,6 +328,8 @@ static KFDA_NOVEC void im2col(const bconv_ctx *t, size_t pix0, int32_t npx, uint
     }
   }
 }
+
+#endif
 
 /* Output transform of channels [oc, oc + nb) of one pixel (the reference's,
  * verbatim; the float case without edge correction hoisted). */
@@ -598,9 +616,57 @@ void kfda_lce_bconv2d_opt(const kfda_op_params *p, const kfda_shape4 *is, const 
     }
   }
 #endif
-  for (; pix < npix; ++pix) {
-    im2col(&t, pix, 1, col, t.kw, &px);
-    channels_one_pixel(&t, &px, col, 0);
+  if (pix < npix) { /* one pixel at a time, its column built right here */
+    const int32_t ow = os->w, oh = os->h, ih = is->h, iw = is->w, gw = t.gw;
+    const int32_t fh = t.fh, fw = t.fw, dh = p->dil_h, dw = p->dil_w;
+    const int32_t row_words = fw * gw, eff_w = (fw - 1) * dw + 1;
+    int32_t ox = (int32_t)(pix % (size_t)ow), oy = (int32_t)((pix / (size_t)ow) % (size_t)oh);
+    size_t b = pix / ((size_t)ow * (size_t)oh);
+    for (; pix < npix; ++pix) {
+      const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+      const int cols_in = dw == 1 && ix0 >= 0 && ix0 + eff_w <= iw;
+      const uint32_t *img = t.in + b * (size_t)ih * (size_t)iw * (size_t)gw;
+      uint32_t *c = col;
+      int32_t fy, fx, k;
+      for (fy = 0; fy < fh; ++fy, c += row_words) {
+        const int32_t iy = iy0 + fy * dh;
+        const uint32_t *row;
+        if (iy < 0 || iy >= ih) {
+          for (k = 0; k < row_words; ++k) c[k] = 0;
+          continue;
+        }
+        row = img + (size_t)iy * (size_t)iw * (size_t)gw;
+        if (cols_in) {
+          copy_words(c, row + (size_t)ix0 * (size_t)gw, row_words);
+        } else {
+          for (fx = 0; fx < fw; ++fx) {
+            const int32_t ix = ix0 + fx * dw;
+            if (ix >= 0 && ix < iw)
+              for (k = 0; k < gw; ++k) c[fx * gw + k] = row[(size_t)ix * (size_t)gw + k];
+            else
+              for (k = 0; k < gw; ++k) c[fx * gw + k] = 0;
+          }
+        }
+      }
+      px.pix = pix;
+      px.kase = 0;
+      px.X = px.Y = 0;
+      px.edge = t.same_zero && p->flag == KFDA_BCONV_OUT_F32 &&
+                kfda_lce_bconv2d_edge_case(p, is, os, fh, fw, oy, ox, &px.kase, &px.X,
+                                           &px.Y) == 0;
+      if (p->flag == KFDA_BCONV_OUT_PACKED) {
+        uint32_t *o = (uint32_t *)out + pix * t.out_words;
+        for (k = 0; k < t.out_words; ++k) o[k] = 0;
+      }
+      channels_one_pixel(&t, &px, col, 0);
+      if (++ox == ow) {
+        ox = 0;
+        if (++oy == oh) {
+          oy = 0;
+          ++b;
+        }
+      }
+    }
   }
 }
 
