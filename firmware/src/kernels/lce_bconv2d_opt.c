@@ -554,6 +554,92 @@ static void transform4_f32(const bconv_ctx *t, float *o, int32_t oc, int32_t nbl
 }
 #endif
 
+/* The column of a pixel with taps outside the image (or dilated along x), tap
+ * by tap: those taps are 0 words. img: the pixel's image. */
+static KFDA_NOINLINE void border_column(const bconv_ctx *t, const uint32_t *img, int32_t iy0,
+                                        int32_t ix0, uint32_t *c) {
+  const kfda_op_params *p = t->p;
+  const int32_t ih = t->is->h, iw = t->is->w, gw = t->gw, fw = t->fw;
+  /* dil_w 1: taps [lo, hi) of a row lie inside, a run of words */
+  const int32_t lo = ix0 < 0 ? (-ix0 < fw ? -ix0 : fw) : 0;
+  const int32_t hi = iw - ix0 < fw ? (iw - ix0 > lo ? iw - ix0 : lo) : fw;
+  int32_t fy, fx, k;
+  for (fy = 0; fy < t->fh; ++fy, c += fw * gw) {
+    const int32_t iy = iy0 + fy * p->dil_h;
+    const uint32_t *row;
+    if (iy < 0 || iy >= ih) {
+      for (k = 0; k < fw * gw; ++k) c[k] = 0;
+      continue;
+    }
+    row = img + (size_t)iy * (size_t)iw * (size_t)gw;
+    if (p->dil_w == 1) {
+      for (k = 0; k < lo * gw; ++k) c[k] = 0;
+      if (hi > lo) {
+        const uint32_t *x = row + (size_t)(ix0 + lo) * (size_t)gw;
+        for (; k < hi * gw; ++k) c[k] = x[k - lo * gw];
+      }
+      for (; k < fw * gw; ++k) c[k] = 0;
+      continue;
+    }
+    for (fx = 0; fx < fw; ++fx) {
+      const int32_t ix = ix0 + fx * p->dil_w;
+      if (ix >= 0 && ix < iw)
+        for (k = 0; k < gw; ++k) c[fx * gw + k] = row[(size_t)ix * (size_t)gw + k];
+      else
+        for (k = 0; k < gw; ++k) c[fx * gw + k] = 0;
+    }
+  }
+}
+
+/* Pixels [pix, npix), one at a time, output row by output row: a pixel whose
+ * taps all lie inside the image (dil_w 1) copies fh runs of fw * gw words. */
+static KFDA_NOINLINE void pixels_one_by_one(const bconv_ctx *t, size_t pix, size_t npix,
+                                            uint32_t *col) {
+  const kfda_op_params *p = t->p;
+  const int32_t ow = t->os->w, oh = t->os->h, ih = t->is->h, iw = t->is->w, gw = t->gw;
+  const int32_t fh = t->fh, fw = t->fw, sw = p->stride_w;
+  const int32_t row_words = fw * gw, eff_h = (fh - 1) * p->dil_h + 1;
+  const int32_t eff_w = p->dil_w == 1 ? fw : iw + 1; /* dilated along x: never inside */
+  const size_t drow = (size_t)p->dil_h * (size_t)iw * (size_t)gw;
+  const int edges = t->same_zero && p->flag == KFDA_BCONV_OUT_F32;
+  int32_t ox = (int32_t)(pix % (size_t)ow), oy = (int32_t)((pix / (size_t)ow) % (size_t)oh);
+  size_t b = pix / ((size_t)ow * (size_t)oh);
+  bconv_pixel px;
+  px.kase = 0;
+  px.X = px.Y = 0;
+  while (pix < npix) {
+    const int32_t iy0 = oy * p->stride_h - p->pad_h;
+    const uint32_t *img = t->in + b * (size_t)ih * (size_t)iw * (size_t)gw;
+    const int rows_in = iy0 >= 0 && iy0 + eff_h <= ih;
+    const int32_t ox_end = (size_t)(ow - ox) <= npix - pix ? ow : ox + (int32_t)(npix - pix);
+    for (; ox < ox_end; ++ox, ++pix) {
+      const int32_t ix0 = ox * sw - p->pad_w;
+      if (rows_in && ix0 >= 0 && ix0 + eff_w <= iw) {
+        const uint32_t *x = img + ((size_t)iy0 * (size_t)iw + (size_t)ix0) * (size_t)gw;
+        uint32_t *c = col;
+        int32_t fy;
+        for (fy = 0; fy < fh; ++fy, x += drow, c += row_words) copy_words(c, x, row_words);
+      } else {
+        border_column(t, img, iy0, ix0, col);
+      }
+      px.pix = pix;
+      px.edge = edges && kfda_lce_bconv2d_edge_case(p, t->is, t->os, fh, fw, oy, ox, &px.kase,
+                                                    &px.X, &px.Y) == 0;
+      if (p->flag == KFDA_BCONV_OUT_PACKED) {
+        uint32_t *o = (uint32_t *)t->out + pix * t->out_words;
+        int32_t k;
+        for (k = 0; k < t->out_words; ++k) o[k] = 0;
+      }
+      channels_one_pixel(t, &px, col, 0);
+    }
+    ox = 0;
+    if (++oy == oh) {
+      oy = 0;
+      ++b;
+    }
+  }
+}
+
 void kfda_lce_bconv2d_opt(const kfda_op_params *p, const kfda_shape4 *is, const int32_t *in,
                           const kfda_shape4 *fs, const int32_t *filter, const float *out_mul,
                           const float *out_bias, const int32_t *thresholds,
@@ -563,7 +649,6 @@ void kfda_lce_bconv2d_opt(const kfda_op_params *p, const kfda_shape4 *is, const 
   uint32_t *col = (uint32_t *)scratch;
   const size_t npix = (size_t)os->n * (size_t)os->h * (size_t)os->w;
   size_t pix = 0;
-  bconv_pixel px;
   if (fs->c != is->c || scratch == NULL) {
     kfda_lce_bconv2d_ref(p, is, in, fs, filter, out_mul, out_bias, thresholds, raw_mul, os,
                          out);
@@ -616,58 +701,7 @@ void kfda_lce_bconv2d_opt(const kfda_op_params *p, const kfda_shape4 *is, const 
     }
   }
 #endif
-  if (pix < npix) { /* one pixel at a time, its column built right here */
-    const int32_t ow = os->w, oh = os->h, ih = is->h, iw = is->w, gw = t.gw;
-    const int32_t fh = t.fh, fw = t.fw, dh = p->dil_h, dw = p->dil_w;
-    const int32_t row_words = fw * gw, eff_w = (fw - 1) * dw + 1;
-    int32_t ox = (int32_t)(pix % (size_t)ow), oy = (int32_t)((pix / (size_t)ow) % (size_t)oh);
-    size_t b = pix / ((size_t)ow * (size_t)oh);
-    for (; pix < npix; ++pix) {
-      const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
-      const int cols_in = dw == 1 && ix0 >= 0 && ix0 + eff_w <= iw;
-      const uint32_t *img = t.in + b * (size_t)ih * (size_t)iw * (size_t)gw;
-      uint32_t *c = col;
-      int32_t fy, fx, k;
-      for (fy = 0; fy < fh; ++fy, c += row_words) {
-        const int32_t iy = iy0 + fy * dh;
-        const uint32_t *row;
-        if (iy < 0 || iy >= ih) {
-          for (k = 0; k < row_words; ++k) c[k] = 0;
-          continue;
-        }
-        row = img + (size_t)iy * (size_t)iw * (size_t)gw;
-        if (cols_in) {
-          copy_words(c, row + (size_t)ix0 * (size_t)gw, row_words);
-        } else {
-          for (fx = 0; fx < fw; ++fx) {
-            const int32_t ix = ix0 + fx * dw;
-            if (ix >= 0 && ix < iw)
-              for (k = 0; k < gw; ++k) c[fx * gw + k] = row[(size_t)ix * (size_t)gw + k];
-            else
-              for (k = 0; k < gw; ++k) c[fx * gw + k] = 0;
-          }
-        }
-      }
-      px.pix = pix;
-      px.kase = 0;
-      px.X = px.Y = 0;
-      px.edge = t.same_zero && p->flag == KFDA_BCONV_OUT_F32 &&
-                kfda_lce_bconv2d_edge_case(p, is, os, fh, fw, oy, ox, &px.kase, &px.X,
-                                           &px.Y) == 0;
-      if (p->flag == KFDA_BCONV_OUT_PACKED) {
-        uint32_t *o = (uint32_t *)out + pix * t.out_words;
-        for (k = 0; k < t.out_words; ++k) o[k] = 0;
-      }
-      channels_one_pixel(&t, &px, col, 0);
-      if (++ox == ow) {
-        ox = 0;
-        if (++oy == oh) {
-          oy = 0;
-          ++b;
-        }
-      }
-    }
-  }
+  if (pix < npix) pixels_one_by_one(&t, pix, npix, col);
 }
 
 void kfda_lce_bconv2d(const kfda_op_params *p, const kfda_shape4 *is, const int32_t *in,
