@@ -12,7 +12,10 @@
  *   arm64 / armv7 NEON: 4 channels per pass, 4 words per step:
  *     EOR, CNT (per byte), ADD into byte counters (flushed with UADALP into
  *     16-bit lanes every 31 steps), ADDV at the end.
- *   everything else (Cortex-M, which has no popcount instruction): 2 channels
+ *   Cortex-M4/M7/M33/M55 (Thumb-2 with DSP): lce_bconv2d_opt_thumb2.c; for
+ *     kw 18 and 9 (3x3 over up to 64 input channels) an adder tree per
+ *     channel with the float transform in the same assembly.
+ *   everything else (Cortex-M0+/M3: no popcount instruction either): 2 channels
  *     per pass, 3 words per step through a carry-save adder:
  *       ones = a ^ b ^ c, twos = majority(a, b, c)    (a + b + c = ones + 2 twos)
  *     then one SWAR reduction of ones + 2 * twos to nibbles (each <= 12) and
@@ -51,12 +54,13 @@
 void kfda_bconv_popcount_thumb2(const uint32_t *col, const uint32_t *w, int32_t kw,
                                 int32_t nch, int32_t *acc);
 #if defined(__ARM_FP) && (__ARM_FP & 4)
-/* kw == 18 (3x3, 33..64 input channels): 4 * nb4 output channels per call, a
- * whole-channel adder tree; with mul/bias the float transform as well (out
- * float), else out gets the popcounts (int32). */
-#define KFDA_BCONV_K18 1
-void kfda_bconv_k18_thumb2(const uint32_t *col, const uint32_t *w, int32_t nb4, void *out,
-                           const float *mul, const float *bias);
+/* kw == 18 or 9 (3x3 over 33..64 or 1..32 input channels): 4 * nb4 output
+ * channels per call, a whole-channel adder tree each; with mul/bias the float
+ * transform as well (out float), else out gets the popcounts (int32). */
+#define KFDA_BCONV_TREE 1
+typedef void kfda_bconv_tree_fn(const uint32_t *col, const uint32_t *w, int32_t nb4, void *out,
+                                const float *mul, const float *bias);
+kfda_bconv_tree_fn kfda_bconv_k18_thumb2, kfda_bconv_k9_thumb2;
 #endif
 #elif !defined(OC_BLOCK)
 #define OC_BLOCK 2
@@ -67,8 +71,8 @@ void kfda_bconv_k18_thumb2(const uint32_t *col, const uint32_t *w, int32_t nb4, 
 #ifndef KFDA_BCONV_NEON4
 #define KFDA_BCONV_NEON4 0
 #endif
-#ifndef KFDA_BCONV_K18
-#define KFDA_BCONV_K18 0
+#ifndef KFDA_BCONV_TREE
+#define KFDA_BCONV_TREE 0
 #endif
 
 size_t kfda_lce_bconv2d_scratch_bytes(const kfda_shape4 *filter_shape) {
@@ -390,16 +394,16 @@ static void channels_one_pixel(const bconv_ctx *t, const bconv_pixel *px, const 
                                int32_t oc0) {
   const int32_t kw = t->kw, cout = t->cout;
   int32_t acc[OC_BLOCK], oc;
-#if KFDA_BCONV_K18
-  if (kw == 18 && oc0 == 0 && cout >= 4) { /* whole blocks of 4 channels */
+#if KFDA_BCONV_TREE
+  if ((kw == 18 || kw == 9) && oc0 == 0 && cout >= 4) { /* whole blocks of 4 channels */
+    kfda_bconv_tree_fn *const tree = kw == 18 ? kfda_bconv_k18_thumb2 : kfda_bconv_k9_thumb2;
     const int32_t n4 = cout & ~3;
     if (t->p->flag == KFDA_BCONV_OUT_F32 && !px->edge && t->noclamp) {
-      kfda_bconv_k18_thumb2(col, t->filter, n4 >> 2, (float *)t->out + px->pix * cout,
-                            t->out_mul, t->out_bias);
+      tree(col, t->filter, n4 >> 2, (float *)t->out + px->pix * cout, t->out_mul, t->out_bias);
     } else {
       for (oc = 0; oc < n4; oc += OC_BLOCK) {
         const int32_t nb = n4 - oc < OC_BLOCK ? n4 - oc : OC_BLOCK;
-        kfda_bconv_k18_thumb2(col, t->filter + (size_t)oc * kw, nb >> 2, acc, NULL, NULL);
+        tree(col, t->filter + (size_t)oc * kw, nb >> 2, acc, NULL, NULL);
         transform(t, px, oc, nb, acc);
       }
     }

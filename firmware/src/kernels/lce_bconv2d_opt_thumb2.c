@@ -22,14 +22,24 @@
  * registers. The kw % 6 tail goes through the same adder (a last lone triple,
  * then 1-2 words with zero words).
  *
- * kfda_bconv_k18_thumb2: kw == 18 (3x3 over 33..64 input channels), 4 output
- * channels per loop pass, one whole-channel adder tree per channel instead:
- *   loads 10 LDM + 1 pointer reset, 18 EOR, 12 full adders (5 each: Harley-Seal
- *   order, so pending sums fit 12 registers) leave bit planes of weight
- *   1, 1, 2, 2, 4, 8; 2-bit counts (12), nibble counts of the pairs
- *   p + 2 q (18), bytes summed by USAD8 against 15 * high nibble (10), VMOV (1):
- *   130 per channel; per 4 channels 24 more for the float transform
- *   (vcvt, *2, *mul, +bias, the reference's order) or the int32 store.
+ * kfda_bconv_k18_thumb2 / _k9_thumb2 (kw 18 or 9: 3x3 over 33..64 or 1..32
+ * input channels; FPU builds): one adder tree over the whole channel instead,
+ * so the SWAR count runs once per channel, not once per 3 words. Per channel
+ * (kw 18; kw 9 in brackets):
+ *   LDM column/filter words, pointer reset              11  (7)
+ *   EOR                                                  18  (9)
+ *   full adders, 5 each (sum a^b^c, carry a^((a^c)&(a^b))), Harley-Seal order
+ *   so the pending sums fit r2-r12, lr next to 8 loaded words   60  (25)
+ *     -> bit planes of weight 1,1,2,2,4,8  (1,2,2,4)
+ *   2-bit counts of each plane                           12  (8)
+ *   nibble counts of p + 2 q per plane pair (as above)   18  (12)
+ *   byte sums: USAD8(n, 15 * high nibble of n) = sum of the nibbles of n, no
+ *   zero register; weights by one shifted add             10  (7)
+ *   VMOV of the count to s0-s3                             1  (1)
+ * = 130 (69), and per pass of 4 channels 24 more (6 per channel): VCVT,
+ * 2 * x as VADD (exact), VMUL mul, VADD bias (the reference's order and
+ * roundings: no fused multiply-add), one VSTM; or the int32 counts for the C
+ * transform when mul is NULL (edges, clamps, int8 or packed output).
  *
  * Only compiled for Thumb-2 with DSP (the C kernel serves M0+/M3 and others);
  * held bit for bit to the reference by host/kernel_test.c built for Cortex-M
@@ -141,6 +151,34 @@
   "  add   r7, r7, r10, lsl #2\n"                                               \
   "  vmov  " #S ", r7\n"
 
+/* The same for kw == 9 (3x3 over 1..32 input channels): 5 full adders leave
+ * ones r4, twos r6 and r5, fours r2. */
+#define KFDA_K9(S)                                                              \
+  "  ldm   r0!, {r2, r3, r4}\n"                                                 \
+  "  ldm   r1!, {r5, r6, r7}\n"                                                 \
+  KFDA_X3(r2, r3, r4, r5, r6, r7)                                               \
+  KFDA_FA(r2, r3, r4, r5)         /* O = r4, t1 = r2 */                         \
+  "  ldm   r0!, {r3, r5, r6, r7}\n"                                             \
+  "  ldm   r1!, {r8, r9, r10, r11}\n"                                           \
+  KFDA_X4(r3, r5, r6, r7, r8, r9, r10, r11)                                     \
+  KFDA_FA(r3, r5, r4, r8)         /* t2 = r3 */                                 \
+  KFDA_FA(r6, r7, r4, r5)         /* t3 = r6 */                                 \
+  "  ldm   r0!, {r5, r7}\n"                                                     \
+  "  ldm   r1!, {r8, r9}\n"                                                     \
+  "  eor   r5, r5, r8\n"                                                        \
+  "  eor   r7, r7, r9\n"                                                        \
+  KFDA_FA(r5, r7, r4, r8)         /* t4 = r5 */                                 \
+  KFDA_FA(r2, r3, r6, r7)         /* T = r6, F = r2 */                          \
+  "  sub   r0, r0, #36\n"                                                       \
+  KFDA_C2(r4, r7) KFDA_C2(r6, r7) KFDA_C2(r5, r7) KFDA_C2(r2, r7)               \
+  KFDA_N4(r4, r6, r7, r9)         /* O + 2 T */                                 \
+  KFDA_N4(r5, r2, r7, r9)         /* t4 + 2 F (weight 2) */                     \
+  KFDA_M15(r7, r4) KFDA_M15(r9, r5)                                             \
+  "  usad8  r7, r4, r7\n"                                                       \
+  "  usad8  r9, r5, r9\n"                                                       \
+  "  add   r7, r7, r9, lsl #1\n"                                                \
+  "  vmov  " #S ", r7\n"
+
 __asm__(
     "  .syntax unified\n"
     "  .thumb\n"
@@ -221,52 +259,57 @@ __asm__(
     "  .size kfda_bconv_popcount_thumb2, .-kfda_bconv_popcount_thumb2\n");
 
 #if defined(__ARM_FP) && (__ARM_FP & 4)
-__asm__(
-    "  .syntax unified\n"
-    "  .thumb\n"
-    "  .text\n"
-    "  .p2align 2\n"
-    "  .global kfda_bconv_k18_thumb2\n"
-    "  .type kfda_bconv_k18_thumb2, %function\n"
-    "  .thumb_func\n"
-    /* r0 col, r1 w, r2 batches of 4 channels (>= 1), r3 out (float, or int32
-     * popcounts when mul is NULL), [sp] mul, [sp, #4] bias */
-    "kfda_bconv_k18_thumb2:\n"
-    "  push  {r4-r11, lr}\n"
-    "  ldrd  r4, r5, [sp, #36]\n"
-    "  mov   r12, r2\n"
-    "  push  {r3, r4, r5, r12}\n"  /* frame: out, mul, bias, batches left */
-    "1:\n"
-    KFDA_K18(s0) KFDA_K18(s1) KFDA_K18(s2) KFDA_K18(s3)
-    "  ldm   sp, {r2, r3, r4, r5}\n"
-    "  cbz   r3, 2f\n"
-    /* y = (float)(2 * pc) * mul + bias: the reference's order, no fused rounding */
-    "  vcvt.f32.s32 s0, s0\n"
-    "  vcvt.f32.s32 s1, s1\n"
-    "  vcvt.f32.s32 s2, s2\n"
-    "  vcvt.f32.s32 s3, s3\n"
-    "  vadd.f32 s0, s0, s0\n"      /* 2 * pc, exact */
-    "  vadd.f32 s1, s1, s1\n"
-    "  vadd.f32 s2, s2, s2\n"
-    "  vadd.f32 s3, s3, s3\n"
-    "  vldmia r3!, {s4-s7}\n"
-    "  vmul.f32 s0, s0, s4\n"
-    "  vmul.f32 s1, s1, s5\n"
-    "  vmul.f32 s2, s2, s6\n"
-    "  vmul.f32 s3, s3, s7\n"
-    "  vldmia r4!, {s4-s7}\n"
-    "  vadd.f32 s0, s0, s4\n"
-    "  vadd.f32 s1, s1, s5\n"
-    "  vadd.f32 s2, s2, s6\n"
-    "  vadd.f32 s3, s3, s7\n"
-    "2:\n"
-    "  vstmia r2!, {s0-s3}\n"
-    "  subs  r5, r5, #1\n"
-    "  stm   sp, {r2, r3, r4, r5}\n"
-    "  bne   1b\n"
-    "  add   sp, sp, #16\n"
-    "  pop   {r4-r11, pc}\n"
-    "  .size kfda_bconv_k18_thumb2, .-kfda_bconv_k18_thumb2\n");
+/* void NAME(const uint32_t *col, const uint32_t *w, int32_t nb4, void *out,
+ *           const float *mul, const float *bias)
+ * r0 col, r1 w, r2 batches of 4 channels (>= 1), r3 out (float, or int32
+ * popcounts when mul is NULL), [sp] mul, [sp, #4] bias. */
+#define KFDA_TREE_FN(NAME, TREE)                                                \
+  "  .syntax unified\n"                                                         \
+  "  .thumb\n"                                                                  \
+  "  .text\n"                                                                   \
+  "  .p2align 2\n"                                                              \
+  "  .global " #NAME "\n"                                                       \
+  "  .type " #NAME ", %function\n"                                              \
+  "  .thumb_func\n"                                                             \
+  #NAME ":\n"                                                                   \
+  "  push  {r4-r11, lr}\n"                                                      \
+  "  ldrd  r4, r5, [sp, #36]\n"                                                 \
+  "  mov   r12, r2\n"                                                           \
+  "  push  {r3, r4, r5, r12}\n" /* frame: out, mul, bias, batches left */       \
+  "1:\n"                                                                        \
+  TREE(s0) TREE(s1) TREE(s2) TREE(s3)                                           \
+  "  ldm   sp, {r2, r3, r4, r5}\n"                                              \
+  "  cbz   r3, 2f\n"                                                            \
+  /* y = (float)(2 * pc) * mul + bias: the reference's order, no fused rounding */ \
+  "  vcvt.f32.s32 s0, s0\n"                                                     \
+  "  vcvt.f32.s32 s1, s1\n"                                                     \
+  "  vcvt.f32.s32 s2, s2\n"                                                     \
+  "  vcvt.f32.s32 s3, s3\n"                                                     \
+  "  vadd.f32 s0, s0, s0\n" /* 2 * pc, exact */                                 \
+  "  vadd.f32 s1, s1, s1\n"                                                     \
+  "  vadd.f32 s2, s2, s2\n"                                                     \
+  "  vadd.f32 s3, s3, s3\n"                                                     \
+  "  vldmia r3!, {s4-s7}\n"                                                     \
+  "  vmul.f32 s0, s0, s4\n"                                                     \
+  "  vmul.f32 s1, s1, s5\n"                                                     \
+  "  vmul.f32 s2, s2, s6\n"                                                     \
+  "  vmul.f32 s3, s3, s7\n"                                                     \
+  "  vldmia r4!, {s4-s7}\n"                                                     \
+  "  vadd.f32 s0, s0, s4\n"                                                     \
+  "  vadd.f32 s1, s1, s5\n"                                                     \
+  "  vadd.f32 s2, s2, s6\n"                                                     \
+  "  vadd.f32 s3, s3, s7\n"                                                     \
+  "2:\n"                                                                        \
+  "  vstmia r2!, {s0-s3}\n"                                                     \
+  "  subs  r5, r5, #1\n"                                                        \
+  "  stm   sp, {r2, r3, r4, r5}\n"                                              \
+  "  bne   1b\n"                                                                \
+  "  add   sp, sp, #16\n"                                                       \
+  "  pop   {r4-r11, pc}\n"                                                      \
+  "  .size " #NAME ", .-" #NAME "\n"
+
+__asm__(KFDA_TREE_FN(kfda_bconv_k18_thumb2, KFDA_K18));
+__asm__(KFDA_TREE_FN(kfda_bconv_k9_thumb2, KFDA_K9));
 #endif
 
 #else
