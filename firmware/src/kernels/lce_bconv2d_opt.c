@@ -595,6 +595,25 @@ static KFDA_NOINLINE void border_column(const bconv_ctx *t, const uint32_t *img,
   }
 }
 
+#if KFDA_BCONV_TREE
+/* n interior pixels of one output row, float output without clamp or edge
+ * correction, all channels through the adder-tree kernel: x is the first
+ * pixel's first tap, xstep words to the next pixel. */
+static KFDA_NOINLINE void tree_run(const bconv_ctx *t, kfda_bconv_tree_fn *tree,
+                                   const uint32_t *x, size_t xstep, int32_t n, float *o,
+                                   uint32_t *col) {
+  const size_t drow = (size_t)t->p->dil_h * (size_t)t->is->w * (size_t)t->gw;
+  const int32_t fh = t->fh, row_words = t->fw * t->gw, cout = t->cout;
+  for (; n > 0; --n, x += xstep, o += cout) {
+    const uint32_t *r = x;
+    uint32_t *c = col;
+    int32_t fy;
+    for (fy = 0; fy < fh; ++fy, r += drow, c += row_words) copy_words(c, r, row_words);
+    tree(col, t->filter, cout >> 2, o, t->out_mul, t->out_bias);
+  }
+}
+#endif
+
 /* Pixels [pix, npix), one at a time, output row by output row: a pixel whose
  * taps all lie inside the image (dil_w 1) copies fh runs of fw * gw words. */
 static KFDA_NOINLINE void pixels_one_by_one(const bconv_ctx *t, size_t pix, size_t npix,
@@ -606,6 +625,12 @@ static KFDA_NOINLINE void pixels_one_by_one(const bconv_ctx *t, size_t pix, size
   const int32_t eff_w = p->dil_w == 1 ? fw : iw + 1; /* dilated along x: never inside */
   const size_t drow = (size_t)p->dil_h * (size_t)iw * (size_t)gw;
   const int edges = t->same_zero && p->flag == KFDA_BCONV_OUT_F32;
+#if KFDA_BCONV_TREE /* runs of interior pixels straight to the adder-tree kernel */
+  kfda_bconv_tree_fn *const tree =
+      t->kw == 18 ? kfda_bconv_k18_thumb2 : t->kw == 9 ? kfda_bconv_k9_thumb2 : NULL;
+  const int runs = tree && p->flag == KFDA_BCONV_OUT_F32 && !edges && t->noclamp &&
+                   t->cout >= 4 && t->cout % 4 == 0;
+#endif
   int32_t ox = (int32_t)(pix % (size_t)ow), oy = (int32_t)((pix / (size_t)ow) % (size_t)oh);
   size_t b = pix / ((size_t)ow * (size_t)oh);
   bconv_pixel px;
@@ -622,6 +647,17 @@ static KFDA_NOINLINE void pixels_one_by_one(const bconv_ctx *t, size_t pix, size
         const uint32_t *x = img + ((size_t)iy0 * (size_t)iw + (size_t)ix0) * (size_t)gw;
         uint32_t *c = col;
         int32_t fy;
+#if KFDA_BCONV_TREE
+        if (runs) { /* this pixel and the next ones still inside */
+          const int32_t n = (iw - eff_w - ix0) / sw + 1 < ox_end - ox
+                                ? (iw - eff_w - ix0) / sw + 1 : ox_end - ox;
+          tree_run(t, tree, x, (size_t)sw * (size_t)gw, n, (float *)t->out + pix * t->cout,
+                   col);
+          ox += n - 1;
+          pix += (size_t)n - 1;
+          continue;
+        }
+#endif
         for (fy = 0; fy < fh; ++fy, x += drow, c += row_words) copy_words(c, x, row_words);
       } else {
         border_column(t, img, iy0, ix0, col);
