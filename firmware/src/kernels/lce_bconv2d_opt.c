@@ -61,6 +61,12 @@ void kfda_bconv_popcount_thumb2(const uint32_t *col, const uint32_t *w, int32_t 
 typedef void kfda_bconv_tree_fn(const uint32_t *col, const uint32_t *w, int32_t nb4, void *out,
                                 const float *mul, const float *bias);
 kfda_bconv_tree_fn kfda_bconv_k18_thumb2, kfda_bconv_k9_thumb2;
+/* The same, col first gathered from 3 rows of kw / 3 words: x, x + drow, x +
+ * 2 drow (drow in bytes). */
+typedef void kfda_bconv_tree_gather_fn(uint32_t *col, const uint32_t *w, int32_t nb4, void *out,
+                                       const float *mul, const float *bias, const uint32_t *x,
+                                       size_t drow);
+kfda_bconv_tree_gather_fn kfda_bconv_k18_thumb2_gather, kfda_bconv_k9_thumb2_gather;
 #endif
 #elif !defined(OC_BLOCK)
 #define OC_BLOCK 2
@@ -559,7 +565,11 @@ static void transform4_f32(const bconv_ctx *t, float *o, int32_t oc, int32_t nbl
 #endif
 
 /* The column of a pixel with taps outside the image (or dilated along x), tap
- * by tap: those taps are 0 words. img: the pixel's image. */
+ * by tap: those taps are 0 words. img: the pixel's image. (GCC would turn the
+ * few-word loops into memset/memcpy calls that cost more than the loops.) */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
 static KFDA_NOINLINE void border_column(const bconv_ctx *t, const uint32_t *img, int32_t iy0,
                                         int32_t ix0, uint32_t *c) {
   const kfda_op_params *p = t->p;
@@ -604,6 +614,13 @@ static KFDA_NOINLINE void tree_run(const bconv_ctx *t, kfda_bconv_tree_fn *tree,
                                    uint32_t *col) {
   const size_t drow = (size_t)t->p->dil_h * (size_t)t->is->w * (size_t)t->gw;
   const int32_t fh = t->fh, row_words = t->fw * t->gw, cout = t->cout;
+  if (fh == 3) { /* 3 rows: the assembly gathers */
+    kfda_bconv_tree_gather_fn *const g =
+        t->kw == 18 ? kfda_bconv_k18_thumb2_gather : kfda_bconv_k9_thumb2_gather;
+    for (; n > 0; --n, x += xstep, o += cout)
+      g(col, t->filter, cout >> 2, o, t->out_mul, t->out_bias, x, drow * 4u);
+    return;
+  }
   for (; n > 0; --n, x += xstep, o += cout) {
     const uint32_t *r = x;
     uint32_t *c = col;
@@ -661,6 +678,13 @@ static KFDA_NOINLINE void pixels_one_by_one(const bconv_ctx *t, size_t pix, size
         for (fy = 0; fy < fh; ++fy, x += drow, c += row_words) copy_words(c, x, row_words);
       } else {
         border_column(t, img, iy0, ix0, col);
+#if KFDA_BCONV_TREE
+        if (runs) {
+          tree(col, t->filter, t->cout >> 2, (float *)t->out + pix * t->cout, t->out_mul,
+               t->out_bias);
+          continue;
+        }
+#endif
       }
       px.pix = pix;
       px.edge = edges && kfda_lce_bconv2d_edge_case(p, t->is, t->os, fh, fw, oy, ox, &px.kase,

@@ -263,16 +263,34 @@ __asm__(
  *           const float *mul, const float *bias)
  * r0 col, r1 w, r2 batches of 4 channels (>= 1), r3 out (float, or int32
  * popcounts when mul is NULL), [sp] mul, [sp, #4] bias. */
-#define KFDA_TREE_FN(NAME, TREE)                                                \
+#define KFDA_TREE_FN(NAME, TREE, ROW, KW4)                                      \
   "  .syntax unified\n"                                                         \
   "  .thumb\n"                                                                  \
   "  .text\n"                                                                   \
   "  .p2align 2\n"                                                              \
+  "  .global " #NAME "_gather\n"                                                \
+  "  .type " #NAME "_gather, %function\n"                                       \
+  "  .thumb_func\n"                                                             \
+  #NAME "_gather:\n" /* the same, the column gathered first: [sp, #8] x, */     \
+  "  push  {r4-r11, lr}\n" /* [sp, #12] bytes between its 3 rows */            \
+  "  ldrd  r4, r5, [sp, #44]\n"                                                 \
+  "  ldm   r4, " ROW "\n"                                                       \
+  "  stm   r0!, " ROW "\n"                                                      \
+  "  add   r4, r4, r5\n"                                                        \
+  "  ldm   r4, " ROW "\n"                                                       \
+  "  stm   r0!, " ROW "\n"                                                      \
+  "  add   r4, r4, r5\n"                                                        \
+  "  ldm   r4, " ROW "\n"                                                       \
+  "  stm   r0!, " ROW "\n"                                                      \
+  "  sub   r0, r0, #" #KW4 "\n"                                                 \
+  "  b     0f\n"                                                                \
+  "  .size " #NAME "_gather, .-" #NAME "_gather\n"                              \
   "  .global " #NAME "\n"                                                       \
   "  .type " #NAME ", %function\n"                                              \
   "  .thumb_func\n"                                                             \
   #NAME ":\n"                                                                   \
   "  push  {r4-r11, lr}\n"                                                      \
+  "0:\n"                                                                        \
   "  ldrd  r4, r5, [sp, #36]\n"                                                 \
   "  mov   r12, r2\n"                                                           \
   "  push  {r3, r4, r5, r12}\n" /* frame: out, mul, bias, batches left */       \
@@ -308,8 +326,8 @@ __asm__(
   "  pop   {r4-r11, pc}\n"                                                      \
   "  .size " #NAME ", .-" #NAME "\n"
 
-__asm__(KFDA_TREE_FN(kfda_bconv_k18_thumb2, KFDA_K18));
-__asm__(KFDA_TREE_FN(kfda_bconv_k9_thumb2, KFDA_K9));
+__asm__(KFDA_TREE_FN(kfda_bconv_k18_thumb2, KFDA_K18, "{r6-r11}", 72));
+__asm__(KFDA_TREE_FN(kfda_bconv_k9_thumb2, KFDA_K9, "{r6-r8}", 36));
 #endif
 
 #else
