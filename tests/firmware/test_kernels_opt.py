@@ -65,6 +65,7 @@ def test_opt_matches_ref_cortex_m(tmp_path, board):
         nm = subprocess.run(["arm-none-eabi-nm", str(tmp_path / "build" / "kfda_app.elf")],
                             capture_output=True, text=True, check=True).stdout
         assert "kfda_bconv_popcount_thumb2" in nm
+        assert "kfda_bconv_k18_thumb2" in nm and "kfda_bconv_k9_thumb2" in nm  # FPU boards
 
 
 def test_reference_build_still_runs_models(tmp_path, kfda):

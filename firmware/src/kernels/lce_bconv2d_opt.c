@@ -12,7 +12,10 @@
  *   arm64 / armv7 NEON: 4 channels per pass, 4 words per step:
  *     EOR, CNT (per byte), ADD into byte counters (flushed with UADALP into
  *     16-bit lanes every 31 steps), ADDV at the end.
- *   everything else (Cortex-M, which has no popcount instruction): 2 channels
+ *   Cortex-M4/M7/M33/M55 (Thumb-2 with DSP): lce_bconv2d_opt_thumb2.c; for
+ *     kw 18 and 9 (3x3 over up to 64 input channels) an adder tree per
+ *     channel with the float transform in the same assembly.
+ *   everything else (Cortex-M0+/M3: no popcount instruction either): 2 channels
  *     per pass, 3 words per step through a carry-save adder:
  *       ones = a ^ b ^ c, twos = majority(a, b, c)    (a + b + c = ones + 2 twos)
  *     then one SWAR reduction of ones + 2 * twos to nibbles (each <= 12) and
@@ -50,6 +53,21 @@
 #define OC_BLOCK 32
 void kfda_bconv_popcount_thumb2(const uint32_t *col, const uint32_t *w, int32_t kw,
                                 int32_t nch, int32_t *acc);
+#if defined(__ARM_FP) && (__ARM_FP & 4)
+/* kw == 18 or 9 (3x3 over 33..64 or 1..32 input channels): 4 * nb4 output
+ * channels per call, a whole-channel adder tree each; with mul/bias the float
+ * transform as well (out float), else out gets the popcounts (int32). */
+#define KFDA_BCONV_TREE 1
+typedef void kfda_bconv_tree_fn(const uint32_t *col, const uint32_t *w, int32_t nb4, void *out,
+                                const float *mul, const float *bias);
+kfda_bconv_tree_fn kfda_bconv_k18_thumb2, kfda_bconv_k9_thumb2;
+/* The same, col first gathered from 3 rows of kw / 3 words: x, x + drow, x +
+ * 2 drow (drow in bytes). */
+typedef void kfda_bconv_tree_gather_fn(uint32_t *col, const uint32_t *w, int32_t nb4, void *out,
+                                       const float *mul, const float *bias, const uint32_t *x,
+                                       size_t drow);
+kfda_bconv_tree_gather_fn kfda_bconv_k18_thumb2_gather, kfda_bconv_k9_thumb2_gather;
+#endif
 #elif !defined(OC_BLOCK)
 #define OC_BLOCK 2
 #endif
@@ -58,6 +76,9 @@ void kfda_bconv_popcount_thumb2(const uint32_t *col, const uint32_t *w, int32_t 
 #endif
 #ifndef KFDA_BCONV_NEON4
 #define KFDA_BCONV_NEON4 0
+#endif
+#ifndef KFDA_BCONV_TREE
+#define KFDA_BCONV_TREE 0
 #endif
 
 size_t kfda_lce_bconv2d_scratch_bytes(const kfda_shape4 *filter_shape) {
@@ -236,6 +257,22 @@ typedef struct {
   int32_t X, Y;
 } bconv_pixel;
 
+/* n words from x to c: 3x3 rows of 1 or 2 words per tap in one block move. */
+static inline void copy_words(uint32_t *c, const uint32_t *x, int32_t n) {
+  int32_t k;
+  if (n == 6) {
+    memcpy(c, x, 24);
+    return;
+  }
+  if (n == 3) {
+    memcpy(c, x, 12);
+    return;
+  }
+  for (k = 0; k + 2 <= n; k += 2) memcpy(c + k, x + k, 8); /* 64-bit moves */
+  if (k < n) c[k] = x[k];
+}
+
+#if KFDA_BCONV_NEON4
 /* im2col of packed words for output pixel pix (n, oy, ox): taps outside the
  * image are 0 words; the column is zero-padded to `padded` words. */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -302,6 +339,8 @@ static KFDA_NOVEC void im2col(const bconv_ctx *t, size_t pix0, int32_t npx, uint
   }
 }
 
+#endif
+
 /* Output transform of channels [oc, oc + nb) of one pixel (the reference's,
  * verbatim; the float case without edge correction hoisted). */
 static void transform(const bconv_ctx *t, const bconv_pixel *px, int32_t oc, int32_t nb,
@@ -361,6 +400,22 @@ static void channels_one_pixel(const bconv_ctx *t, const bconv_pixel *px, const 
                                int32_t oc0) {
   const int32_t kw = t->kw, cout = t->cout;
   int32_t acc[OC_BLOCK], oc;
+#if KFDA_BCONV_TREE
+  if ((kw == 18 || kw == 9) && oc0 == 0 && cout >= 4) { /* whole blocks of 4 channels */
+    kfda_bconv_tree_fn *const tree = kw == 18 ? kfda_bconv_k18_thumb2 : kfda_bconv_k9_thumb2;
+    const int32_t n4 = cout & ~3;
+    if (t->p->flag == KFDA_BCONV_OUT_F32 && !px->edge && t->noclamp) {
+      tree(col, t->filter, n4 >> 2, (float *)t->out + px->pix * cout, t->out_mul, t->out_bias);
+    } else {
+      for (oc = 0; oc < n4; oc += OC_BLOCK) {
+        const int32_t nb = n4 - oc < OC_BLOCK ? n4 - oc : OC_BLOCK;
+        tree(col, t->filter + (size_t)oc * kw, nb >> 2, acc, NULL, NULL);
+        transform(t, px, oc, nb, acc);
+      }
+    }
+    oc0 = n4;
+  }
+#endif
   for (oc = oc0; oc < cout; oc += OC_BLOCK) {
     const uint32_t *f = t->filter + (size_t)oc * kw;
     const int32_t nb = cout - oc < OC_BLOCK ? cout - oc : OC_BLOCK;
@@ -509,6 +564,146 @@ static void transform4_f32(const bconv_ctx *t, float *o, int32_t oc, int32_t nbl
 }
 #endif
 
+/* The column of a pixel with taps outside the image (or dilated along x), tap
+ * by tap: those taps are 0 words. img: the pixel's image. (GCC would turn the
+ * few-word loops into memset/memcpy calls that cost more than the loops.) */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
+static KFDA_NOINLINE void border_column(const bconv_ctx *t, const uint32_t *img, int32_t iy0,
+                                        int32_t ix0, uint32_t *c) {
+  const kfda_op_params *p = t->p;
+  const int32_t ih = t->is->h, iw = t->is->w, gw = t->gw, fw = t->fw;
+  /* dil_w 1: taps [lo, hi) of a row lie inside, a run of words */
+  const int32_t lo = ix0 < 0 ? (-ix0 < fw ? -ix0 : fw) : 0;
+  const int32_t hi = iw - ix0 < fw ? (iw - ix0 > lo ? iw - ix0 : lo) : fw;
+  int32_t fy, fx, k;
+  for (fy = 0; fy < t->fh; ++fy, c += fw * gw) {
+    const int32_t iy = iy0 + fy * p->dil_h;
+    const uint32_t *row;
+    if (iy < 0 || iy >= ih) {
+      for (k = 0; k < fw * gw; ++k) c[k] = 0;
+      continue;
+    }
+    row = img + (size_t)iy * (size_t)iw * (size_t)gw;
+    if (p->dil_w == 1) {
+      for (k = 0; k < lo * gw; ++k) c[k] = 0;
+      if (hi > lo) {
+        const uint32_t *x = row + (size_t)(ix0 + lo) * (size_t)gw;
+        for (; k < hi * gw; ++k) c[k] = x[k - lo * gw];
+      }
+      for (; k < fw * gw; ++k) c[k] = 0;
+      continue;
+    }
+    for (fx = 0; fx < fw; ++fx) {
+      const int32_t ix = ix0 + fx * p->dil_w;
+      if (ix >= 0 && ix < iw)
+        for (k = 0; k < gw; ++k) c[fx * gw + k] = row[(size_t)ix * (size_t)gw + k];
+      else
+        for (k = 0; k < gw; ++k) c[fx * gw + k] = 0;
+    }
+  }
+}
+
+#if KFDA_BCONV_TREE
+/* n interior pixels of one output row, float output without clamp or edge
+ * correction, all channels through the adder-tree kernel: x is the first
+ * pixel's first tap, xstep words to the next pixel. */
+static KFDA_NOINLINE void tree_run(const bconv_ctx *t, kfda_bconv_tree_fn *tree,
+                                   const uint32_t *x, size_t xstep, int32_t n, float *o,
+                                   uint32_t *col) {
+  const size_t drow = (size_t)t->p->dil_h * (size_t)t->is->w * (size_t)t->gw;
+  const int32_t fh = t->fh, row_words = t->fw * t->gw, cout = t->cout;
+  if (fh == 3) { /* 3 rows: the assembly gathers */
+    kfda_bconv_tree_gather_fn *const g =
+        t->kw == 18 ? kfda_bconv_k18_thumb2_gather : kfda_bconv_k9_thumb2_gather;
+    for (; n > 0; --n, x += xstep, o += cout)
+      g(col, t->filter, cout >> 2, o, t->out_mul, t->out_bias, x, drow * 4u);
+    return;
+  }
+  for (; n > 0; --n, x += xstep, o += cout) {
+    const uint32_t *r = x;
+    uint32_t *c = col;
+    int32_t fy;
+    for (fy = 0; fy < fh; ++fy, r += drow, c += row_words) copy_words(c, r, row_words);
+    tree(col, t->filter, cout >> 2, o, t->out_mul, t->out_bias);
+  }
+}
+#endif
+
+/* Pixels [pix, npix), one at a time, output row by output row: a pixel whose
+ * taps all lie inside the image (dil_w 1) copies fh runs of fw * gw words. */
+static KFDA_NOINLINE void pixels_one_by_one(const bconv_ctx *t, size_t pix, size_t npix,
+                                            uint32_t *col) {
+  const kfda_op_params *p = t->p;
+  const int32_t ow = t->os->w, oh = t->os->h, ih = t->is->h, iw = t->is->w, gw = t->gw;
+  const int32_t fh = t->fh, fw = t->fw, sw = p->stride_w;
+  const int32_t row_words = fw * gw, eff_h = (fh - 1) * p->dil_h + 1;
+  const int32_t eff_w = p->dil_w == 1 ? fw : iw + 1; /* dilated along x: never inside */
+  const size_t drow = (size_t)p->dil_h * (size_t)iw * (size_t)gw;
+  const int edges = t->same_zero && p->flag == KFDA_BCONV_OUT_F32;
+#if KFDA_BCONV_TREE /* runs of interior pixels straight to the adder-tree kernel */
+  kfda_bconv_tree_fn *const tree =
+      t->kw == 18 ? kfda_bconv_k18_thumb2 : t->kw == 9 ? kfda_bconv_k9_thumb2 : NULL;
+  const int runs = tree && p->flag == KFDA_BCONV_OUT_F32 && !edges && t->noclamp &&
+                   t->cout >= 4 && t->cout % 4 == 0;
+#endif
+  int32_t ox = (int32_t)(pix % (size_t)ow), oy = (int32_t)((pix / (size_t)ow) % (size_t)oh);
+  size_t b = pix / ((size_t)ow * (size_t)oh);
+  bconv_pixel px;
+  px.kase = 0;
+  px.X = px.Y = 0;
+  while (pix < npix) {
+    const int32_t iy0 = oy * p->stride_h - p->pad_h;
+    const uint32_t *img = t->in + b * (size_t)ih * (size_t)iw * (size_t)gw;
+    const int rows_in = iy0 >= 0 && iy0 + eff_h <= ih;
+    const int32_t ox_end = (size_t)(ow - ox) <= npix - pix ? ow : ox + (int32_t)(npix - pix);
+    for (; ox < ox_end; ++ox, ++pix) {
+      const int32_t ix0 = ox * sw - p->pad_w;
+      if (rows_in && ix0 >= 0 && ix0 + eff_w <= iw) {
+        const uint32_t *x = img + ((size_t)iy0 * (size_t)iw + (size_t)ix0) * (size_t)gw;
+        uint32_t *c = col;
+        int32_t fy;
+#if KFDA_BCONV_TREE
+        if (runs) { /* this pixel and the next ones still inside */
+          const int32_t n = (iw - eff_w - ix0) / sw + 1 < ox_end - ox
+                                ? (iw - eff_w - ix0) / sw + 1 : ox_end - ox;
+          tree_run(t, tree, x, (size_t)sw * (size_t)gw, n, (float *)t->out + pix * t->cout,
+                   col);
+          ox += n - 1;
+          pix += (size_t)n - 1;
+          continue;
+        }
+#endif
+        for (fy = 0; fy < fh; ++fy, x += drow, c += row_words) copy_words(c, x, row_words);
+      } else {
+        border_column(t, img, iy0, ix0, col);
+#if KFDA_BCONV_TREE
+        if (runs) {
+          tree(col, t->filter, t->cout >> 2, (float *)t->out + pix * t->cout, t->out_mul,
+               t->out_bias);
+          continue;
+        }
+#endif
+      }
+      px.pix = pix;
+      px.edge = edges && kfda_lce_bconv2d_edge_case(p, t->is, t->os, fh, fw, oy, ox, &px.kase,
+                                                    &px.X, &px.Y) == 0;
+      if (p->flag == KFDA_BCONV_OUT_PACKED) {
+        uint32_t *o = (uint32_t *)t->out + pix * t->out_words;
+        int32_t k;
+        for (k = 0; k < t->out_words; ++k) o[k] = 0;
+      }
+      channels_one_pixel(t, &px, col, 0);
+    }
+    ox = 0;
+    if (++oy == oh) {
+      oy = 0;
+      ++b;
+    }
+  }
+}
+
 void kfda_lce_bconv2d_opt(const kfda_op_params *p, const kfda_shape4 *is, const int32_t *in,
                           const kfda_shape4 *fs, const int32_t *filter, const float *out_mul,
                           const float *out_bias, const int32_t *thresholds,
@@ -518,7 +713,6 @@ void kfda_lce_bconv2d_opt(const kfda_op_params *p, const kfda_shape4 *is, const 
   uint32_t *col = (uint32_t *)scratch;
   const size_t npix = (size_t)os->n * (size_t)os->h * (size_t)os->w;
   size_t pix = 0;
-  bconv_pixel px;
   if (fs->c != is->c || scratch == NULL) {
     kfda_lce_bconv2d_ref(p, is, in, fs, filter, out_mul, out_bias, thresholds, raw_mul, os,
                          out);
@@ -571,10 +765,7 @@ void kfda_lce_bconv2d_opt(const kfda_op_params *p, const kfda_shape4 *is, const 
     }
   }
 #endif
-  for (; pix < npix; ++pix) {
-    im2col(&t, pix, 1, col, t.kw, &px);
-    channels_one_pixel(&t, &px, col, 0);
-  }
+  if (pix < npix) pixels_one_by_one(&t, pix, npix, col);
 }
 
 void kfda_lce_bconv2d(const kfda_op_params *p, const kfda_shape4 *is, const int32_t *in,

@@ -22,6 +22,27 @@
  * registers. The kw % 6 tail goes through the same adder (a last lone triple,
  * then 1-2 words with zero words).
  *
+ * kfda_bconv_k18_thumb2 / _k9_thumb2 (kw 18 or 9: 3x3 over 33..64 or 1..32
+ * input channels; FPU builds): one adder tree over the whole channel instead,
+ * so the SWAR count runs once per channel, not once per 3 words. Per channel
+ * (kw 18; kw 9 in brackets):
+ *   LDM column/filter words, pointer reset              11  (7)
+ *   EOR                                                  18  (9)
+ *   full adders, 5 each (sum a^b^c, carry a^((a^c)&(a^b))), Harley-Seal order
+ *   so the pending sums fit r2-r12, lr next to 8 loaded words   60  (25)
+ *     -> bit planes of weight 1,1,2,2,4,8  (1,2,2,4)
+ *   2-bit counts of each plane                           12  (8)
+ *   nibble counts of p + 2 q per plane pair (as above)   18  (12)
+ *   byte sums: USAD8(n, 15 * high nibble of n) = sum of the nibbles of n, no
+ *   zero register; weights by one shifted add             10  (7)
+ *   VMOV of the count to s0-s3                             1  (1)
+ * = 130 (69), and per pass of 4 channels 24 more (6 per channel): VCVT,
+ * 2 * x as VADD (exact), VMUL mul, VADD bias (the reference's order and
+ * roundings: no fused multiply-add), one VSTM; or the int32 counts for the C
+ * transform when mul is NULL (edges, clamps, int8 or packed output).
+ * The _gather entries first copy the column from 3 input rows (3 LDM/STM
+ * pairs, 10 instructions per pixel instead of ~70 in C), for interior pixels.
+ *
  * Only compiled for Thumb-2 with DSP (the C kernel serves M0+/M3 and others);
  * held bit for bit to the reference by host/kernel_test.c built for Cortex-M
  * and run under qemu-system-arm (tests/firmware/test_kernels_opt.py).
@@ -52,6 +73,113 @@
   "  usada8 r10, r5, r3, r10\n"                                                 \
   "  and   r5, r5, #0x0F0F0F0F\n"                                               \
   "  usada8 r11, r5, r3, r11\n"
+
+/* Full adder of a, b, c (t a temporary): sum in c, carry in a; b, t free.
+ *   carry = majority(a, b, c) = a ^ ((a ^ c) & (a ^ b))   (a == c: a; else b) */
+#define KFDA_FA(a, b, c, t)                                                     \
+  "  eor   " #t ", " #a ", " #b "\n"                                            \
+  "  eor   " #b ", " #a ", " #c "\n"                                            \
+  "  eor   " #c ", " #t ", " #c "\n"                                            \
+  "  and   " #b ", " #b ", " #t "\n"                                            \
+  "  eor   " #a ", " #a ", " #b "\n"
+#define KFDA_X4(a, b, c, d, e, f, g, h)                                         \
+  "  eor   " #a ", " #a ", " #e "\n"                                            \
+  "  eor   " #b ", " #b ", " #f "\n"                                            \
+  "  eor   " #c ", " #c ", " #g "\n"                                            \
+  "  eor   " #d ", " #d ", " #h "\n"
+#define KFDA_X3(a, b, c, e, f, g)                                               \
+  "  eor   " #a ", " #a ", " #e "\n"                                            \
+  "  eor   " #b ", " #b ", " #f "\n"                                            \
+  "  eor   " #c ", " #c ", " #g "\n"
+/* 2-bit counts in place (t a temporary) */
+#define KFDA_C2(p, t)                                                           \
+  "  and   " #t ", " #p ", #0xAAAAAAAA\n"                                       \
+  "  sub   " #p ", " #p ", " #t ", lsr #1\n"
+/* nibble counts of p + 2 q (2-bit counts, each nibble <= 12) into p */
+#define KFDA_N4(p, q, t, u)                                                     \
+  "  and   " #t ", " #p ", #0xCCCCCCCC\n"                                       \
+  "  and   " #u ", " #q ", #0xCCCCCCCC\n"                                       \
+  "  add   " #t ", " #u ", " #t ", lsr #1\n" /* 2h, h = p_hi + 2 q_hi */        \
+  "  add   " #p ", " #p ", " #q ", lsl #1\n"                                    \
+  "  sub   " #p ", " #p ", " #t ", lsr #1\n"                                    \
+  "  sub   " #p ", " #p ", " #t "\n"
+/* m = 15 * (high nibble) per byte of nibble vector n: usad8(n, m) = its popcount */
+#define KFDA_M15(m, n)                                                          \
+  "  and   " #m ", " #n ", #0xF0F0F0F0\n"                                       \
+  "  sub   " #m ", " #m ", " #m ", lsr #4\n"
+
+/* popcount(col[0..18) ^ w[0..18)) into S, w advanced by 18 words. r0 col
+ * (restored), r1 w; clobbers r2-r12, lr. Harley-Seal order: ones O (r4), twos
+ * T (r2), pending fours f1, f2 (r3, r5) live across the loads. */
+#define KFDA_K18(S)                                                             \
+  "  ldm   r0!, {r2, r3, r4}\n"                                                 \
+  "  ldm   r1!, {r5, r6, r7}\n"                                                 \
+  KFDA_X3(r2, r3, r4, r5, r6, r7)                                               \
+  KFDA_FA(r2, r3, r4, r5)         /* O = r4, t1 = r2 */                         \
+  "  ldm   r0!, {r3, r5, r6, r7}\n"                                             \
+  "  ldm   r1!, {r8, r9, r10, r11}\n"                                           \
+  KFDA_X4(r3, r5, r6, r7, r8, r9, r10, r11)                                     \
+  KFDA_FA(r3, r5, r4, r8)         /* t2 = r3 */                                 \
+  KFDA_FA(r6, r7, r4, r5)         /* t3 = r6 */                                 \
+  KFDA_FA(r3, r6, r2, r5)         /* T = r2, f1 = r3 */                         \
+  "  ldm   r0!, {r5, r6, r7, r8}\n"                                             \
+  "  ldm   r1!, {r9, r10, r11, r12}\n"                                          \
+  KFDA_X4(r5, r6, r7, r8, r9, r10, r11, r12)                                    \
+  KFDA_FA(r5, r6, r4, r9)         /* t4 = r5 */                                 \
+  KFDA_FA(r7, r8, r4, r6)         /* t5 = r7 */                                 \
+  KFDA_FA(r5, r7, r2, r6)         /* f2 = r5 */                                 \
+  "  ldm   r0!, {r6, r7, r8, r9}\n"                                             \
+  "  ldm   r1!, {r10, r11, r12, lr}\n"                                          \
+  KFDA_X4(r6, r7, r8, r9, r10, r11, r12, lr)                                    \
+  KFDA_FA(r6, r7, r4, r10)        /* t6 = r6 */                                 \
+  KFDA_FA(r8, r9, r4, r7)         /* t7 = r8 */                                 \
+  KFDA_FA(r6, r8, r2, r7)         /* f3 = r6 */                                 \
+  KFDA_FA(r3, r5, r6, r7)         /* fours F = r6, eights E = r3 */             \
+  "  ldm   r0!, {r5, r7, r8}\n"                                                 \
+  "  ldm   r1!, {r9, r10, r11}\n"                                               \
+  KFDA_X3(r5, r7, r8, r9, r10, r11)                                             \
+  KFDA_FA(r5, r7, r4, r9)         /* t8 = r5; d17 = r8 */                       \
+  "  sub   r0, r0, #72\n"                                                       \
+  /* planes: ones r4, r8; twos r2, r5; fours r6; eights r3 */                   \
+  KFDA_C2(r4, r7) KFDA_C2(r2, r7) KFDA_C2(r8, r7)                               \
+  KFDA_C2(r5, r7) KFDA_C2(r6, r7) KFDA_C2(r3, r7)                               \
+  KFDA_N4(r4, r2, r7, r9)         /* O + 2 T */                                 \
+  KFDA_N4(r8, r5, r7, r9)         /* d17 + 2 t8 */                              \
+  KFDA_N4(r6, r3, r7, r9)         /* F + 2 E (weight 4) */                      \
+  KFDA_M15(r7, r4) KFDA_M15(r9, r8) KFDA_M15(r10, r6)                           \
+  "  usad8  r7, r4, r7\n"                                                       \
+  "  usada8 r7, r8, r9, r7\n"                                                   \
+  "  usad8  r10, r6, r10\n"                                                     \
+  "  add   r7, r7, r10, lsl #2\n"                                               \
+  "  vmov  " #S ", r7\n"
+
+/* The same for kw == 9 (3x3 over 1..32 input channels): 5 full adders leave
+ * ones r4, twos r6 and r5, fours r2. */
+#define KFDA_K9(S)                                                              \
+  "  ldm   r0!, {r2, r3, r4}\n"                                                 \
+  "  ldm   r1!, {r5, r6, r7}\n"                                                 \
+  KFDA_X3(r2, r3, r4, r5, r6, r7)                                               \
+  KFDA_FA(r2, r3, r4, r5)         /* O = r4, t1 = r2 */                         \
+  "  ldm   r0!, {r3, r5, r6, r7}\n"                                             \
+  "  ldm   r1!, {r8, r9, r10, r11}\n"                                           \
+  KFDA_X4(r3, r5, r6, r7, r8, r9, r10, r11)                                     \
+  KFDA_FA(r3, r5, r4, r8)         /* t2 = r3 */                                 \
+  KFDA_FA(r6, r7, r4, r5)         /* t3 = r6 */                                 \
+  "  ldm   r0!, {r5, r7}\n"                                                     \
+  "  ldm   r1!, {r8, r9}\n"                                                     \
+  "  eor   r5, r5, r8\n"                                                        \
+  "  eor   r7, r7, r9\n"                                                        \
+  KFDA_FA(r5, r7, r4, r8)         /* t4 = r5 */                                 \
+  KFDA_FA(r2, r3, r6, r7)         /* T = r6, F = r2 */                          \
+  "  sub   r0, r0, #36\n"                                                       \
+  KFDA_C2(r4, r7) KFDA_C2(r6, r7) KFDA_C2(r5, r7) KFDA_C2(r2, r7)               \
+  KFDA_N4(r4, r6, r7, r9)         /* O + 2 T */                                 \
+  KFDA_N4(r5, r2, r7, r9)         /* t4 + 2 F (weight 2) */                     \
+  KFDA_M15(r7, r4) KFDA_M15(r9, r5)                                             \
+  "  usad8  r7, r4, r7\n"                                                       \
+  "  usad8  r9, r5, r9\n"                                                       \
+  "  add   r7, r7, r9, lsl #1\n"                                                \
+  "  vmov  " #S ", r7\n"
 
 __asm__(
     "  .syntax unified\n"
@@ -131,6 +259,78 @@ __asm__(
     "  add   sp, sp, #16\n"
     "  pop   {r4-r11, pc}\n"
     "  .size kfda_bconv_popcount_thumb2, .-kfda_bconv_popcount_thumb2\n");
+
+#if defined(__ARM_FP) && (__ARM_FP & 4)
+/* void NAME(const uint32_t *col, const uint32_t *w, int32_t nb4, void *out,
+ *           const float *mul, const float *bias)
+ * r0 col, r1 w, r2 batches of 4 channels (>= 1), r3 out (float, or int32
+ * popcounts when mul is NULL), [sp] mul, [sp, #4] bias. */
+#define KFDA_TREE_FN(NAME, TREE, ROW, KW4)                                      \
+  "  .syntax unified\n"                                                         \
+  "  .thumb\n"                                                                  \
+  "  .text\n"                                                                   \
+  "  .p2align 2\n"                                                              \
+  "  .global " #NAME "_gather\n"                                                \
+  "  .type " #NAME "_gather, %function\n"                                       \
+  "  .thumb_func\n"                                                             \
+  #NAME "_gather:\n" /* the same, the column gathered first: [sp, #8] x, */     \
+  "  push  {r4-r11, lr}\n" /* [sp, #12] bytes between its 3 rows */            \
+  "  ldrd  r4, r5, [sp, #44]\n"                                                 \
+  "  ldm   r4, " ROW "\n"                                                       \
+  "  stm   r0!, " ROW "\n"                                                      \
+  "  add   r4, r4, r5\n"                                                        \
+  "  ldm   r4, " ROW "\n"                                                       \
+  "  stm   r0!, " ROW "\n"                                                      \
+  "  add   r4, r4, r5\n"                                                        \
+  "  ldm   r4, " ROW "\n"                                                       \
+  "  stm   r0!, " ROW "\n"                                                      \
+  "  sub   r0, r0, #" #KW4 "\n"                                                 \
+  "  b     0f\n"                                                                \
+  "  .size " #NAME "_gather, .-" #NAME "_gather\n"                              \
+  "  .global " #NAME "\n"                                                       \
+  "  .type " #NAME ", %function\n"                                              \
+  "  .thumb_func\n"                                                             \
+  #NAME ":\n"                                                                   \
+  "  push  {r4-r11, lr}\n"                                                      \
+  "0:\n"                                                                        \
+  "  ldrd  r4, r5, [sp, #36]\n"                                                 \
+  "  mov   r12, r2\n"                                                           \
+  "  push  {r3, r4, r5, r12}\n" /* frame: out, mul, bias, batches left */       \
+  "1:\n"                                                                        \
+  TREE(s0) TREE(s1) TREE(s2) TREE(s3)                                           \
+  "  ldm   sp, {r2, r3, r4, r5}\n"                                              \
+  "  cbz   r3, 2f\n"                                                            \
+  /* y = (float)(2 * pc) * mul + bias: the reference's order, no fused rounding */ \
+  "  vcvt.f32.s32 s0, s0\n"                                                     \
+  "  vcvt.f32.s32 s1, s1\n"                                                     \
+  "  vcvt.f32.s32 s2, s2\n"                                                     \
+  "  vcvt.f32.s32 s3, s3\n"                                                     \
+  "  vadd.f32 s0, s0, s0\n" /* 2 * pc, exact */                                 \
+  "  vadd.f32 s1, s1, s1\n"                                                     \
+  "  vadd.f32 s2, s2, s2\n"                                                     \
+  "  vadd.f32 s3, s3, s3\n"                                                     \
+  "  vldmia r3!, {s4-s7}\n"                                                     \
+  "  vmul.f32 s0, s0, s4\n"                                                     \
+  "  vmul.f32 s1, s1, s5\n"                                                     \
+  "  vmul.f32 s2, s2, s6\n"                                                     \
+  "  vmul.f32 s3, s3, s7\n"                                                     \
+  "  vldmia r4!, {s4-s7}\n"                                                     \
+  "  vadd.f32 s0, s0, s4\n"                                                     \
+  "  vadd.f32 s1, s1, s5\n"                                                     \
+  "  vadd.f32 s2, s2, s6\n"                                                     \
+  "  vadd.f32 s3, s3, s7\n"                                                     \
+  "2:\n"                                                                        \
+  "  vstmia r2!, {s0-s3}\n"                                                     \
+  "  subs  r5, r5, #1\n"                                                        \
+  "  stm   sp, {r2, r3, r4, r5}\n"                                              \
+  "  bne   1b\n"                                                                \
+  "  add   sp, sp, #16\n"                                                       \
+  "  pop   {r4-r11, pc}\n"                                                      \
+  "  .size " #NAME ", .-" #NAME "\n"
+
+__asm__(KFDA_TREE_FN(kfda_bconv_k18_thumb2, KFDA_K18, "{r6-r11}", 72));
+__asm__(KFDA_TREE_FN(kfda_bconv_k9_thumb2, KFDA_K9, "{r6-r8}", 36));
+#endif
 
 #else
 typedef int kfda_lce_bconv2d_opt_thumb2_unused; /* ISO C: no empty translation unit */
