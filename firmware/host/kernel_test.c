@@ -1,8 +1,9 @@
 /*
  * kernel_test.c - every optimized kernel against its reference twin, bit for
  * bit, over a product of shapes, strides, dilations, paddings, activations and
- * output kinds, on random packed data (deterministic LCG). Prints one line per
- * kernel and "ok"; exits 1 on the first mismatch (with the case).
+ * output kinds, on random packed data (deterministic LCG); the int8 requantisation
+ * helpers against their written-out references over edge and random inputs. Prints one
+ * line per kernel and "ok"; exits 1 on the first mismatch (with the case).
  *   kernel_test [quick]      quick: a smaller product (slow emulators)
  * Built for a Cortex-M board (make -C firmware/boards/<b> KERNEL_TEST=1 run) it has no
  * arguments: KFDA_KT_QUICK picks the product, output goes through semihosting.
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "kfda/kernels.h"
+#include "../src/kernels/requant.h"
 
 static uint32_t rng_state = 12345u;
 static uint32_t rnd(void) {
@@ -483,6 +485,220 @@ static int check_mean_f32(void) {
   return 0;
 }
 
+/* The requantisation helpers (quant_util.c's build variants and requant.h's inline forms)
+ * against the written-out references: every shift from -31 to 40 over edge values of x and
+ * of the significand (INT32_MIN and INT32_MAX among them; INT32_MIN as significand: the
+ * reference's saturation), then random triples. */
+static int one_qmul(int32_t x, int32_t m, int32_t s) {
+  const int32_t g = kfda_multiply_by_quantized_multiplier_ref(x, m, s);
+  const int32_t r = kfda_multiply_by_quantized_multiplier_ruy_ref(x, m, s);
+  const int32_t left = s > 0 ? s : 0, right = s > 0 ? 0 : -s;
+  int bad = kfda_multiply_by_quantized_multiplier(x, m, s) != g ||
+            kfda_multiply_by_quantized_multiplier_ruy(x, m, s) != r;
+  if (kfda_qmul_ok(m, s)) {
+    bad |= kfda_qmul(x, m, left, right) != g || kfda_qmul_ruy(x, m, left, right) != r;
+    if (left == 0) bad |= kfda_qmul_r(x, m, right) != g;
+  }
+  if (bad)
+    printf("requant MISMATCH x=%ld significand=%ld shift=%d\n", (long)x, (long)m, (int)s);
+  return bad;
+}
+
+static int check_qmul(int quick) {
+  static int32_t xs[96];
+  static const int32_t ms[] = {INT32_MIN, INT32_MIN + 1, -1073741824, -1, 0, 1, 3,
+                               1073741824, 1073741825, 1518500250, 2147483646, INT32_MAX};
+  int nx = 0, i, j, k, cases = 0;
+  const int n_rand = quick ? 20000 : 400000;
+  xs[nx++] = INT32_MIN;
+  xs[nx++] = INT32_MAX;
+  xs[nx++] = 0;
+  for (k = 0; k < 31; k += 2) { /* powers of two, their neighbours, both signs */
+    const int32_t v = (int32_t)(1u << k);
+    xs[nx++] = v;
+    xs[nx++] = -v;
+    xs[nx++] = v + 1;
+    xs[nx++] = -v - 1;
+    xs[nx++] = 3 * (v / 2) + (k == 0); /* a tie for the rounding at bit k - 1 */
+  }
+  for (i = 0; i < nx; ++i)
+    for (j = 0; j < (int)(sizeof ms / sizeof ms[0]); ++j)
+      for (k = -31; k <= 40; ++k, ++cases)
+        if (one_qmul(xs[i], ms[j], k)) return 1;
+  for (i = 0; i < n_rand; ++i, ++cases) {
+    const uint32_t r = rnd();
+    int32_t x = (int32_t)rnd(), m = (int32_t)rnd(), s = (int32_t)(rnd() % 72u) - 31;
+    if (r % 4 == 0) x >>= r % 31; /* small values too */
+    if (r % 8 == 1) { /* low bits 100..0: ties for the roundings */
+      const uint32_t bit = 1u << (r >> 8) % 31;
+      x = (int32_t)(((uint32_t)x & ~(2u * bit - 1u)) | bit);
+    }
+    if (r % 16 == 3) m = (int32_t)(0x40000000u | (rnd() & 0x3fffffffu)); /* as TFLite's */
+    if (one_qmul(x, m, s)) return 1;
+  }
+  printf("requant opt == ref: %d cases\n", cases);
+  return 0;
+}
+
+/* int8 data with every value in the first 256 elements, the rest random. */
+static void fill_s8(int8_t *q, int32_t n) {
+  int32_t i;
+  for (i = 0; i < n; ++i) q[i] = (int8_t)(i < 256 ? (int32_t)((i * 167u + rng_state) & 255u) - 128
+                                                  : (int32_t)(rnd() >> 24) - 128);
+}
+
+/* A multiplier: usually TFLite's form of a random real (significand in [2^30, 2^31)),
+ * sometimes an extreme significand; shift in [lo, hi]. */
+static void rand_mult(int32_t *m, int32_t *s, int32_t lo, int32_t hi) {
+  const uint32_t r = rnd();
+  *m = r % 7 == 0 ? 1073741824 : r % 7 == 1 ? INT32_MAX
+                  : (int32_t)(0x40000000u | (rnd() & 0x3fffffffu));
+  if (r % 29 == 2) *m = INT32_MIN; /* the optimized kernels run the reference */
+  *s = lo + (int32_t)(rnd() % (uint32_t)(hi - lo + 1));
+}
+
+/* The int8 activation ranges: none, RELU from a zero point, a range that bites both ways. */
+static void set_act_s8(kfda_op_params *p, int act) {
+  static const int32_t lo[] = {-128, -5, -20}, hi[] = {127, 127, 90};
+  p->qact_min = lo[act];
+  p->qact_max = hi[act];
+}
+
+/* ADD / MUL int8: random 5-d shapes broadcast as in check_add_mul_f32, random multipliers
+ * and offsets (extremes included), every activation, all int8 values; then in place (out
+ * = a, out = b where that input is not broadcast). */
+static int check_add_mul_s8(int quick) {
+  int8_t *a = (int8_t *)(void *)in_buf, *b = (int8_t *)(void *)filt_buf;
+  int8_t *ro = (int8_t *)out_ref, *oo = (int8_t *)out_opt;
+  int t, op, act, place, cases = 0;
+  const int n_t = quick ? 120 : 400;
+  for (t = 0; t < n_t; ++t) {
+    int32_t d[5], sa[5], sb[5], as[5], bs[5], i, na = 1, nb = 1, n = 1;
+    const uint32_t ma = t % 5 == 0 ? 0u : rnd() % 32u, mb = t % 3 == 0 ? 0u : rnd() % 32u;
+    for (i = 0; i < 5; ++i) {
+      d[i] = i < 2 && t % 2 ? 1 : 1 + (int32_t)(rnd() % (i == 4 ? 19u : 4u));
+      sa[i] = (ma >> i) & 1u ? 1 : d[i];
+      sb[i] = t % 7 == 1 ? (i == 4 ? d[i] : 1) : (mb >> i) & 1u ? 1 : d[i];
+      na *= sa[i]; nb *= sb[i]; n *= d[i];
+    }
+    bcast_strides(sa, d, as);
+    bcast_strides(sb, d, bs);
+    fill_s8(a, na);
+    fill_s8(b, nb);
+    for (op = 0; op < 2; ++op)
+      for (act = 0; act < 3; ++act) {
+        kfda_op_params p;
+        const uint32_t r = rnd();
+        memset(&p, 0, sizeof p);
+        set_act_s8(&p, act);
+        /* -zero points in [-127, 128]; extremes every few cases */
+        p.in_offset = r % 5 == 0 ? 128 : r % 5 == 1 ? -127 : (int32_t)(rnd() % 256) - 127;
+        p.in2_offset = r % 3 == 0 ? -127 : (int32_t)(rnd() % 256) - 127;
+        p.out_offset = r % 11 == 0 ? 127 : r % 11 == 1 ? -128 : (int32_t)(rnd() % 256) - 128;
+        if (op) { /* MUL: |product| <= 2^16, left shifts up to 12 stay below saturation */
+          rand_mult(&p.out_mult, &p.out_shift, -31, 12);
+          if (r % 4 == 0) p.out_shift = -(int32_t)(rnd() % 20); /* realistic scales */
+        } else { /* ADD: TFLite's multipliers below 1 (shift <= 0) */
+          static const int32_t lss[] = {20, 20, 20, 0, 8, 21};
+          p.left_shift = lss[rnd() % 6];
+          rand_mult(&p.in_mult, &p.in_shift, -31, 0);
+          rand_mult(&p.in2_mult, &p.in2_shift, -31, 0);
+          rand_mult(&p.out_mult, &p.out_shift, -31, 0);
+          if (r % 4 == 0) { /* TFLite's: input shifts near 0, output shift near -20 */
+            p.in_shift = -(int32_t)(rnd() % 3);
+            p.in2_shift = -(int32_t)(rnd() % 3);
+            p.out_shift = -16 - (int32_t)(rnd() % 8);
+          }
+        }
+        memset(ro, 0xa5, (size_t)n);
+        if (op) kfda_mul_s8_ref(&p, a, as, b, bs, d, ro);
+        else kfda_add_s8_ref(&p, a, as, b, bs, d, ro);
+        for (place = 0; place < 3; ++place) { /* out apart, out = a, out = b */
+          const int8_t *x = a, *y = b;
+          if (place == 1) {
+            if (na != n) continue;
+            memcpy(oo, a, (size_t)n);
+            x = oo;
+          } else if (place == 2) {
+            if (nb != n) continue;
+            memcpy(oo, b, (size_t)n);
+            y = oo;
+          } else {
+            memset(oo, 0x5a, (size_t)n);
+          }
+          if (op) kfda_mul_s8_opt(&p, x, as, y, bs, d, oo);
+          else kfda_add_s8_opt(&p, x, as, y, bs, d, oo);
+          ++cases;
+          if (memcmp(ro, oo, (size_t)n) != 0) {
+            printf("%s_s8 MISMATCH out=%dx%dx%dx%dx%d a_mask=%u b_mask=%u act=%d in_place=%d\n",
+                   op ? "mul" : "add", (int)d[0], (int)d[1], (int)d[2], (int)d[3], (int)d[4],
+                   (unsigned)ma, (unsigned)mb, act, place);
+            return 1;
+          }
+        }
+      }
+  }
+  printf("add_s8, mul_s8 opt == ref: %d cases\n", cases);
+  return 0;
+}
+
+/* MEAN int8: ranks 1 to 5, every set of reduced axes, sizes 1 (merged away) to 11 and some
+ * empty axes, random multipliers and biases. */
+static int check_mean_s8(int quick) {
+  int8_t *x = (int8_t *)(void *)in_buf;
+  int32_t ndim, cases = 0, rep;
+  uint32_t mask;
+  for (rep = 0; rep < (quick ? 1 : 3); ++rep)
+    for (ndim = 1; ndim <= 5; ++ndim)
+      for (mask = 0; mask < (1u << ndim); ++mask) {
+        kfda_op_params p;
+        int32_t d[5], i, n = 1, out_n = 1;
+        for (i = 0; i < ndim; ++i) {
+          const uint32_t r = rnd();
+          d[i] = r % 5 == 0 ? 1 : 1 + (int32_t)(rnd() % (i == ndim - 1 ? 11u : 5u));
+          if (r % 97 == 1) d[i] = 0;
+          n *= d[i];
+          if (!(mask & (1u << i))) out_n *= d[i];
+        }
+        fill_s8(x, n);
+        memset(&p, 0, sizeof p);
+        rand_mult(&p.out_mult, &p.out_shift, -31, 4);
+        p.out_offset = (int32_t)(rnd() % 601) - 300;
+        memset(out_ref, 0xa5, (size_t)out_n);
+        memset(out_opt, 0x5a, (size_t)out_n);
+        kfda_mean_s8_ref(&p, x, ndim, d, mask, (int8_t *)out_ref);
+        kfda_mean_s8_opt(&p, x, ndim, d, mask, (int8_t *)out_opt);
+        ++cases;
+        if (memcmp(out_ref, out_opt, (size_t)out_n) != 0) {
+          printf("mean_s8 MISMATCH ndim=%d mask=%u\n", (int)ndim, (unsigned)mask);
+          return 1;
+        }
+      }
+  for (rep = 0; rep < 4; ++rep) { /* global average pooling of NHWC, as the models use */
+    static const int32_t shapes[][4] = {{1, 8, 8, 64}, {2, 4, 4, 13}, {1, 7, 7, 6}, {3, 1, 5, 7}};
+    kfda_op_params p;
+    int32_t n = shapes[rep][0] * shapes[rep][1] * shapes[rep][2] * shapes[rep][3];
+    int32_t out_n = shapes[rep][0] * shapes[rep][3];
+    fill_s8(x, n);
+    memset(&p, 0, sizeof p);
+    kfda_quantize_multiplier(1.0 / (shapes[rep][1] * shapes[rep][2]) * 1.37, &p.out_mult,
+                             &p.out_shift);
+    p.out_offset = (int32_t)(rnd() % 256) - 128;
+    memset(out_ref, 0xa5, (size_t)out_n);
+    memset(out_opt, 0x5a, (size_t)out_n);
+    kfda_mean_s8_ref(&p, x, 4, shapes[rep], 6u, (int8_t *)out_ref);
+    kfda_mean_s8_opt(&p, x, 4, shapes[rep], 6u, (int8_t *)out_opt);
+    ++cases;
+    if (memcmp(out_ref, out_opt, (size_t)out_n) != 0) {
+      printf("mean_s8 MISMATCH NHWC %dx%dx%dx%d\n", (int)shapes[rep][0], (int)shapes[rep][1],
+             (int)shapes[rep][2], (int)shapes[rep][3]);
+      return 1;
+    }
+  }
+  printf("mean_s8 opt == ref: %d cases\n", (int)cases);
+  return 0;
+}
+
 #if defined(KFDA_KT_EMBEDDED)
 int main(void) {
   const int quick = KFDA_KT_QUICK;
@@ -497,6 +713,9 @@ int main(int argc, char **argv) {
   if (check_conv_f32(quick)) return 1;
   if (check_add_mul_f32()) return 1;
   if (check_mean_f32()) return 1;
+  if (check_qmul(quick)) return 1;
+  if (check_add_mul_s8(quick)) return 1;
+  if (check_mean_s8(quick)) return 1;
   printf("ok\n");
   return 0;
 }

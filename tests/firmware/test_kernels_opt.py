@@ -1,6 +1,8 @@
 """Optimized kernels against their reference twins, bit for bit (firmware/host/kernel_test.c
 runs LceBconv2d over a product of shapes, strides, dilations, paddings, activations and
-output kinds, LceQuantize over special floats and zero points, LceBMaxPool2d over windows): natively (the portable carry-save kernel, plain and ASAN/UBSAN) and, when the
+output kinds, LceQuantize over special floats and zero points, LceBMaxPool2d over windows, the
+float and int8 CONV_2D / ADD / MUL / MEAN twins, and the int8 requantisation helpers against
+their written-out references): natively (the portable carry-save kernel, plain and ASAN/UBSAN) and, when the
 cross compiler and qemu-user are installed, on arm64 (the NEON kernel); with
 arm-none-eabi-gcc and qemu-system-arm, on Cortex-M4 and M33 (the Thumb-2 assembly loop) and
 M3 (the portable C kernel built for Thumb-2 without DSP)."""

@@ -241,6 +241,14 @@ int32_t kfda_multiply_by_quantized_multiplier(int32_t x, int32_t significand, in
  * against the LCE interpreter: it differs from the gemmlowp form on ties of
  * negative values. */
 int32_t kfda_multiply_by_quantized_multiplier_ruy(int32_t x, int32_t significand, int32_t shift);
+/* Both as the build's variant picks them: *_ref (quant_util.c: gemmlowp's and ruy's steps
+ * written out one by one, a 64-bit division among them) or, without KFDA_KERNELS_REF, the
+ * same results without a division (src/kernels/requant.h, also inlined by the optimized
+ * int8 kernels; the reference for a significand of INT32_MIN or a shift below -31). */
+int32_t kfda_multiply_by_quantized_multiplier_ref(int32_t x, int32_t significand,
+                                                  int32_t shift);
+int32_t kfda_multiply_by_quantized_multiplier_ruy_ref(int32_t x, int32_t significand,
+                                                      int32_t shift);
 
 /* Per-channel requantisation for int8 conv-like ops. */
 typedef struct {
@@ -288,6 +296,13 @@ void kfda_fully_connected_s8(const kfda_requant *q, const int8_t *in, int32_t ba
  * and bias = out_zp - (int)(in_zp * in_scale / out_scale) (p->out_offset). */
 void kfda_mean_s8(const kfda_op_params *p, const int8_t *in, int32_t ndim,
                   const int32_t *dims, uint32_t reduce_mask, int8_t *out);
+/* The build's variant picks: *_ref (mean_s8.c: one pass over the input per output) or
+ * *_opt (mean_s8_opt.c: each input read once, runs of merged axes; the same sums and
+ * requantisation, requant.h inline). */
+void kfda_mean_s8_ref(const kfda_op_params *p, const int8_t *in, int32_t ndim,
+                      const int32_t *dims, uint32_t reduce_mask, int8_t *out);
+void kfda_mean_s8_opt(const kfda_op_params *p, const int8_t *in, int32_t ndim,
+                      const int32_t *dims, uint32_t reduce_mask, int8_t *out);
 /* ADD int8 with broadcasting (TFLite: left shift 20, three multipliers). */
 void kfda_add_s8(const kfda_op_params *p, const int8_t *a, const int32_t *a_strides,
                  const int8_t *b, const int32_t *b_strides, const int32_t *out_dims,
@@ -298,6 +313,23 @@ void kfda_add_s8(const kfda_op_params *p, const int8_t *a, const int32_t *a_stri
 void kfda_mul_s8(const kfda_op_params *p, const int8_t *a, const int32_t *a_strides,
                  const int8_t *b, const int32_t *b_strides, const int32_t *out_dims,
                  int8_t *out);
+/* The build's variant picks: *_ref (add_s8.c / mul_s8.c, one broadcast step and
+ * out-of-line requantisations per element) or *_opt (add_s8_opt.c / mul_s8_opt.c: the same
+ * values over runs of evenly advancing axes, requant.h inline, a broadcast operand's
+ * rescaled value computed once per run). In place as the float kernels (out may be a
+ * non-broadcast a or b). */
+void kfda_add_s8_ref(const kfda_op_params *p, const int8_t *a, const int32_t *a_strides,
+                     const int8_t *b, const int32_t *b_strides, const int32_t *out_dims,
+                     int8_t *out);
+void kfda_add_s8_opt(const kfda_op_params *p, const int8_t *a, const int32_t *a_strides,
+                     const int8_t *b, const int32_t *b_strides, const int32_t *out_dims,
+                     int8_t *out);
+void kfda_mul_s8_ref(const kfda_op_params *p, const int8_t *a, const int32_t *a_strides,
+                     const int8_t *b, const int32_t *b_strides, const int32_t *out_dims,
+                     int8_t *out);
+void kfda_mul_s8_opt(const kfda_op_params *p, const int8_t *a, const int32_t *a_strides,
+                     const int8_t *b, const int32_t *b_strides, const int32_t *out_dims,
+                     int8_t *out);
 /* SOFTMAX int8 -> int8 over the last axis (TFLite's float-table kernel);
  * neg_scale_beta = -in_scale * beta as float. */
 void kfda_softmax_s8(float neg_scale_beta, float out_scale, int32_t out_zero_point,

@@ -14,12 +14,14 @@
  *       2 column LDRs per pixel, 8 SMLAD (2 MACs each) for 16 MACs;
  *     elsewhere: plain C over the same blocking (the compiler vectorises it).
  * Accumulation is exact int32 in both (same sums, any order), then the
- * reference's requantisation. Grouped convolutions, no scratch, and leftover
- * single pixels / channels use the same code with a block of 1.
+ * reference's requantisation (inline, requant.h: the same results). Grouped
+ * convolutions, no scratch, and leftover single pixels / channels use the same
+ * code with a block of 1.
  */
 #include <string.h>
 
 #include "kfda/kernels.h"
+#include "requant.h"
 
 #if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && !defined(__aarch64__) && \
     !defined(__ARM_NEON) && !defined(__ARM_NEON__)
@@ -167,7 +169,12 @@ void kfda_conv2d_s8_opt(const kfda_op_params *p, const kfda_requant *q, const kf
           const int32_t c = oc + ci;
           int32_t a = acc[pi * 2 + ci];
           if (bias) a += bias[c];
-          a = kfda_multiply_by_quantized_multiplier_ruy(a, q->mult[c], q->shift[c]);
+          if (kfda_qmul_ok(q->mult[c], q->shift[c])) { /* inline, the same results */
+            const int32_t sh = q->shift[c];
+            a = kfda_qmul_ruy(a, q->mult[c], sh > 0 ? sh : 0, sh > 0 ? 0 : -sh);
+          } else {
+            a = kfda_multiply_by_quantized_multiplier_ruy(a, q->mult[c], q->shift[c]);
+          }
           a += q->out_offset;
           if (a < q->act_min) a = q->act_min;
           if (a > q->act_max) a = q->act_max;

@@ -1,8 +1,8 @@
-/* mean_s8.c - MEAN int8: integer sum, one requantisation, plus a bias. */
+/* mean_s8.c - MEAN int8 reference: integer sum, one requantisation, plus a bias. */
 #include "kfda/kernels.h"
 
-void kfda_mean_s8(const kfda_op_params *p, const int8_t *in, int32_t ndim,
-                  const int32_t *dims, uint32_t reduce_mask, int8_t *out) {
+void kfda_mean_s8_ref(const kfda_op_params *p, const int8_t *in, int32_t ndim,
+                      const int32_t *dims, uint32_t reduce_mask, int8_t *out) {
   int32_t idx[KFDA_MAX_DIMS] = {0};
   int32_t a;
   size_t total = 1, out_n = 1, i;
@@ -25,7 +25,7 @@ void kfda_mean_s8(const kfda_op_params *p, const int8_t *in, int32_t ndim,
         idx[a] = 0;
       }
     }
-    acc = kfda_multiply_by_quantized_multiplier(acc, p->out_mult, p->out_shift) + p->out_offset;
+    acc = kfda_multiply_by_quantized_multiplier_ref(acc, p->out_mult, p->out_shift) + p->out_offset;
     if (acc < -128) acc = -128;
     if (acc > 127) acc = 127;
     out[i] = (int8_t)acc;

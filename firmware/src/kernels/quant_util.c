@@ -1,7 +1,11 @@
-/* quant_util.c - TFLite's fixed-point requantisation helpers, written out. */
+/* quant_util.c - TFLite's fixed-point requantisation helpers: the references written out
+ * (*_ref: gemmlowp's and ruy's steps one by one, a 64-bit division among them) and the
+ * build's variant (requant.h's inline forms, the same results; KFDA_KERNELS_REF: the
+ * references). */
 #include <math.h>
 
 #include "kfda/kernels.h"
+#include "requant.h"
 
 void kfda_quantize_multiplier(double m, int32_t *significand, int32_t *shift) {
   int e = 0;
@@ -43,7 +47,8 @@ static int32_t rdbpot(int32_t x, int exponent) {
   return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
-int32_t kfda_multiply_by_quantized_multiplier(int32_t x, int32_t significand, int32_t shift) {
+int32_t kfda_multiply_by_quantized_multiplier_ref(int32_t x, int32_t significand,
+                                                  int32_t shift) {
   const int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
   int64_t shifted = (int64_t)x * ((int64_t)1 << left);
   if (shifted > INT32_MAX) shifted = INT32_MAX; /* gemmlowp wraps; never hit in range */
@@ -51,7 +56,8 @@ int32_t kfda_multiply_by_quantized_multiplier(int32_t x, int32_t significand, in
   return rdbpot(srdhm((int32_t)shifted, significand), right);
 }
 
-int32_t kfda_multiply_by_quantized_multiplier_ruy(int32_t x, int32_t significand, int32_t shift) {
+int32_t kfda_multiply_by_quantized_multiplier_ruy_ref(int32_t x, int32_t significand,
+                                                      int32_t shift) {
   const int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
   int64_t v = (int64_t)x * ((int64_t)1 << left), h;
   if (v > INT32_MAX) v = INT32_MAX;
@@ -66,4 +72,20 @@ int32_t kfda_multiply_by_quantized_multiplier_ruy(int32_t x, int32_t significand
   if (h > INT32_MAX) h = INT32_MAX;
   if (h < INT32_MIN) h = INT32_MIN;
   return (int32_t)h;
+}
+
+int32_t kfda_multiply_by_quantized_multiplier(int32_t x, int32_t significand, int32_t shift) {
+#if !defined(KFDA_KERNELS_REF)
+  if (kfda_qmul_ok(significand, shift))
+    return kfda_qmul(x, significand, shift > 0 ? shift : 0, shift > 0 ? 0 : -shift);
+#endif
+  return kfda_multiply_by_quantized_multiplier_ref(x, significand, shift);
+}
+
+int32_t kfda_multiply_by_quantized_multiplier_ruy(int32_t x, int32_t significand, int32_t shift) {
+#if !defined(KFDA_KERNELS_REF)
+  if (kfda_qmul_ok(significand, shift))
+    return kfda_qmul_ruy(x, significand, shift > 0 ? shift : 0, shift > 0 ? 0 : -shift);
+#endif
+  return kfda_multiply_by_quantized_multiplier_ruy_ref(x, significand, shift);
 }
