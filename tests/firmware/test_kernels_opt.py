@@ -68,6 +68,7 @@ def test_opt_matches_ref_cortex_m(tmp_path, board):
                             capture_output=True, text=True, check=True).stdout
         assert "kfda_bconv_popcount_thumb2" in nm
         assert "kfda_bconv_k18_thumb2" in nm and "kfda_bconv_k9_thumb2" in nm  # FPU boards
+        assert "kfda_bconv_kn_thumb2" in nm
 
 
 def test_reference_build_still_runs_models(tmp_path, kfda):

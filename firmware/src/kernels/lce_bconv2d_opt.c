@@ -13,8 +13,9 @@
  *     EOR, CNT (per byte), ADD into byte counters (flushed with UADALP into
  *     16-bit lanes every 31 steps), ADDV at the end.
  *   Cortex-M4/M7/M33/M55 (Thumb-2 with DSP): lce_bconv2d_opt_thumb2.c; for
- *     kw 18 and 9 (3x3 over up to 64 input channels) an adder tree per
- *     channel with the float transform in the same assembly.
+ *     kw a multiple of 9 (3x3 over any channel count) an adder tree per
+ *     channel (per 18-word block beyond kw 18) with the float transform in
+ *     the same assembly.
  *   everything else (Cortex-M0+/M3: no popcount instruction either): 2 channels
  *     per pass, 3 words per step through a carry-save adder:
  *       ones = a ^ b ^ c, twos = majority(a, b, c)    (a + b + c = ones + 2 twos)
@@ -67,6 +68,10 @@ typedef void kfda_bconv_tree_gather_fn(uint32_t *col, const uint32_t *w, int32_t
                                        const float *mul, const float *bias, const uint32_t *x,
                                        size_t drow);
 kfda_bconv_tree_gather_fn kfda_bconv_k18_thumb2_gather, kfda_bconv_k9_thumb2_gather;
+/* Any other kw = 18 n (+ 9) >= 27 (3x3 over 65.. input channels): the same
+ * tree per 18-word block, the block counts summed. */
+void kfda_bconv_kn_thumb2(const uint32_t *col, const uint32_t *w, int32_t nb4, void *out,
+                          const float *mul, const float *bias, int32_t kw);
 #endif
 #elif !defined(OC_BLOCK)
 #define OC_BLOCK 2
@@ -257,6 +262,22 @@ typedef struct {
   int32_t X, Y;
 } bconv_pixel;
 
+#if KFDA_BCONV_TREE
+/* kw the adder-tree kernels take: a multiple of 9 */
+static inline int tree_kw(int32_t kw) { return kw > 0 && kw % 9 == 0; }
+
+/* 4 * nb4 channels from filter w through the adder-tree kernel for t->kw */
+static inline void tree_call(const bconv_ctx *t, const uint32_t *col, const uint32_t *w,
+                             int32_t nb4, void *out, const float *mul, const float *bias) {
+  if (t->kw == 18)
+    kfda_bconv_k18_thumb2(col, w, nb4, out, mul, bias);
+  else if (t->kw == 9)
+    kfda_bconv_k9_thumb2(col, w, nb4, out, mul, bias);
+  else
+    kfda_bconv_kn_thumb2(col, w, nb4, out, mul, bias, t->kw);
+}
+#endif
+
 /* n words from x to c: 3x3 rows of 1 or 2 words per tap in one block move. */
 static inline void copy_words(uint32_t *c, const uint32_t *x, int32_t n) {
   int32_t k;
@@ -401,15 +422,15 @@ static void channels_one_pixel(const bconv_ctx *t, const bconv_pixel *px, const 
   const int32_t kw = t->kw, cout = t->cout;
   int32_t acc[OC_BLOCK], oc;
 #if KFDA_BCONV_TREE
-  if ((kw == 18 || kw == 9) && oc0 == 0 && cout >= 4) { /* whole blocks of 4 channels */
-    kfda_bconv_tree_fn *const tree = kw == 18 ? kfda_bconv_k18_thumb2 : kfda_bconv_k9_thumb2;
+  if (tree_kw(kw) && oc0 == 0 && cout >= 4) { /* whole blocks of 4 channels */
     const int32_t n4 = cout & ~3;
     if (t->p->flag == KFDA_BCONV_OUT_F32 && !px->edge && t->noclamp) {
-      tree(col, t->filter, n4 >> 2, (float *)t->out + px->pix * cout, t->out_mul, t->out_bias);
+      tree_call(t, col, t->filter, n4 >> 2, (float *)t->out + px->pix * cout, t->out_mul,
+                t->out_bias);
     } else {
       for (oc = 0; oc < n4; oc += OC_BLOCK) {
         const int32_t nb = n4 - oc < OC_BLOCK ? n4 - oc : OC_BLOCK;
-        tree(col, t->filter + (size_t)oc * kw, nb >> 2, acc, NULL, NULL);
+        tree_call(t, col, t->filter + (size_t)oc * kw, nb >> 2, acc, NULL, NULL);
         transform(t, px, oc, nb, acc);
       }
     }
@@ -609,12 +630,11 @@ static KFDA_NOINLINE void border_column(const bconv_ctx *t, const uint32_t *img,
 /* n interior pixels of one output row, float output without clamp or edge
  * correction, all channels through the adder-tree kernel: x is the first
  * pixel's first tap, xstep words to the next pixel. */
-static KFDA_NOINLINE void tree_run(const bconv_ctx *t, kfda_bconv_tree_fn *tree,
-                                   const uint32_t *x, size_t xstep, int32_t n, float *o,
-                                   uint32_t *col) {
+static KFDA_NOINLINE void tree_run(const bconv_ctx *t, const uint32_t *x, size_t xstep,
+                                   int32_t n, float *o, uint32_t *col) {
   const size_t drow = (size_t)t->p->dil_h * (size_t)t->is->w * (size_t)t->gw;
   const int32_t fh = t->fh, row_words = t->fw * t->gw, cout = t->cout;
-  if (fh == 3) { /* 3 rows: the assembly gathers */
+  if (fh == 3 && (t->kw == 18 || t->kw == 9)) { /* 3 rows: the assembly gathers */
     kfda_bconv_tree_gather_fn *const g =
         t->kw == 18 ? kfda_bconv_k18_thumb2_gather : kfda_bconv_k9_thumb2_gather;
     for (; n > 0; --n, x += xstep, o += cout)
@@ -626,7 +646,7 @@ static KFDA_NOINLINE void tree_run(const bconv_ctx *t, kfda_bconv_tree_fn *tree,
     uint32_t *c = col;
     int32_t fy;
     for (fy = 0; fy < fh; ++fy, r += drow, c += row_words) copy_words(c, r, row_words);
-    tree(col, t->filter, cout >> 2, o, t->out_mul, t->out_bias);
+    tree_call(t, col, t->filter, cout >> 2, o, t->out_mul, t->out_bias);
   }
 }
 #endif
@@ -643,9 +663,7 @@ static KFDA_NOINLINE void pixels_one_by_one(const bconv_ctx *t, size_t pix, size
   const size_t drow = (size_t)p->dil_h * (size_t)iw * (size_t)gw;
   const int edges = t->same_zero && p->flag == KFDA_BCONV_OUT_F32;
 #if KFDA_BCONV_TREE /* runs of interior pixels straight to the adder-tree kernel */
-  kfda_bconv_tree_fn *const tree =
-      t->kw == 18 ? kfda_bconv_k18_thumb2 : t->kw == 9 ? kfda_bconv_k9_thumb2 : NULL;
-  const int runs = tree && p->flag == KFDA_BCONV_OUT_F32 && !edges && t->noclamp &&
+  const int runs = tree_kw(t->kw) && p->flag == KFDA_BCONV_OUT_F32 && !edges && t->noclamp &&
                    t->cout >= 4 && t->cout % 4 == 0;
 #endif
   int32_t ox = (int32_t)(pix % (size_t)ow), oy = (int32_t)((pix / (size_t)ow) % (size_t)oh);
@@ -668,8 +686,7 @@ static KFDA_NOINLINE void pixels_one_by_one(const bconv_ctx *t, size_t pix, size
         if (runs) { /* this pixel and the next ones still inside */
           const int32_t n = (iw - eff_w - ix0) / sw + 1 < ox_end - ox
                                 ? (iw - eff_w - ix0) / sw + 1 : ox_end - ox;
-          tree_run(t, tree, x, (size_t)sw * (size_t)gw, n, (float *)t->out + pix * t->cout,
-                   col);
+          tree_run(t, x, (size_t)sw * (size_t)gw, n, (float *)t->out + pix * t->cout, col);
           ox += n - 1;
           pix += (size_t)n - 1;
           continue;
@@ -680,8 +697,8 @@ static KFDA_NOINLINE void pixels_one_by_one(const bconv_ctx *t, size_t pix, size
         border_column(t, img, iy0, ix0, col);
 #if KFDA_BCONV_TREE
         if (runs) {
-          tree(col, t->filter, t->cout >> 2, (float *)t->out + pix * t->cout, t->out_mul,
-               t->out_bias);
+          tree_call(t, col, t->filter, t->cout >> 2, (float *)t->out + pix * t->cout,
+                    t->out_mul, t->out_bias);
           continue;
         }
 #endif
