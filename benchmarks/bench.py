@@ -318,7 +318,7 @@ def _lifetimes(fb):
     return life, size
 
 
-def training(rounds=9, steps=3):
+def training(rounds=15, steps=5):
     """Step time per estimator, interleaved: every round times `steps` steps of each model
     in turn, so a change in machine load hits all estimators alike. Each ratio is the
     median over rounds of (estimator / ste_sign in the same round); ms/step the median."""
