@@ -77,4 +77,6 @@ def load_model(path):
     if None in shape[1:]:
         raise KerasFDAError(f"{path}: the input shape {shape} has unknown dimensions; build "
                             "the model with a fixed input size, e.g. Input((28, 28, 1))")
-    return model
+    from keras_fda.training import float32_copy
+
+    return float32_copy(model)  # trained with mixed precision: deployed in float32

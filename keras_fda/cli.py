@@ -121,19 +121,23 @@ def demo(estimators, epochs, train_subset, data_dir, output, deploy_images):
               help="test images to use (0: all)")
 @click.option("--learning-rate", default=0.0, type=float,
               help="override the recipe's initial learning rate")
+@click.option("--precision", default="float32", show_default=True,
+              type=click.Choice(["float32", "mixed_bfloat16"]),
+              help="mixed_bfloat16: bf16 convolutions with float32 weights, ~2x faster on "
+              "CPUs with AVX512-BF16/AMX and on GPUs")
 @click.option("--output", "-o", default="report", show_default=True,
               type=click.Path(file_okay=False), help="the study's folder (resumable)")
 @click.option("--quiet", is_flag=True, help="no per-epoch Keras progress lines")
 @one_line_errors
 def compare(dataset, data_dir, model, estimators, seeds, epochs, train_subset, test_subset,
-            learning_rate, output, quiet):
+            learning_rate, precision, output, quiet):
     """Compare estimators over seeds: results.csv, results.md, accuracy and gradient plots."""
     from keras_fda.study import DATASET_DEFAULT_MODEL, StudySettings, run_study
 
     settings = StudySettings(dataset=dataset, model=model or DATASET_DEFAULT_MODEL[dataset],
                              epochs=epochs, train_subset=train_subset,
                              test_subset=test_subset, learning_rate=learning_rate,
-                             data_dir=data_dir or "")
+                             precision=precision, data_dir=data_dir or "")
     specs = [e.strip() for e in estimators.split(",") if e.strip()]
     run_study(settings, specs, seeds, output, verbose=0 if quiet else 2)
     click.echo(open(os.path.join(output, "results.md")).read())

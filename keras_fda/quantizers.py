@@ -121,6 +121,10 @@ def sign_with_derivative(x, derivative):
     @tf.custom_gradient
     def _call(x):
         def grad(dy):
+            if x.dtype in (tf.float16, tf.bfloat16):
+                # mixed precision: a bfloat16 phase (8 bits) would blur FDA's higher
+                # harmonics, so the derivative is taken in float32 and rounded once
+                return dy * tf.cast(derivative(tf.cast(x, tf.float32)), x.dtype)
             return dy * derivative(x)
 
         return larq.math.sign(x), grad

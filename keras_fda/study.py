@@ -15,6 +15,7 @@ estimators or seeds to a finished study runs only the new cells. Settings that c
 results (epochs, model, data, recipe) must match the folder's, else it stops with one line.
 """
 import csv
+import contextlib
 import dataclasses
 import io
 import json
@@ -34,6 +35,7 @@ PAPER_CIFAR10 = {
     "vgg_small": {"FP32": 94.10, "DoReFa": 90.20, "IR-Net (ede)": 90.40,
                   "BNN+ (swish_sign)": 91.31, "FDA (fda+noise)": 92.54},
 }
+PRECISIONS = ("float32", "mixed_bfloat16")
 ORDERING = ("fda+noise", "fda", "ede", "ste_sign")  # the paper's claim, best first
 DATASET_DEFAULT_MODEL = {"fashion-mnist": "small_bnn", "cifar10": "resnet20"}
 
@@ -48,6 +50,7 @@ class StudySettings:
     train_subset: int = 0  # 0: the whole training set
     test_subset: int = 0
     learning_rate: float = 0.0  # 0: the data set's recipe
+    precision: str = "float32"  # or "mixed_bfloat16": bf16 convolutions, float32 weights
     data_dir: str = ""  # where the data came from: not compared on resume
 
     def key(self):
@@ -87,6 +90,7 @@ def _open_study(output, settings):
                 existing = json.load(f)
         except (OSError, ValueError):
             raise KerasFDAError(f"{path} is damaged: remove it or use a new --output") from None
+        existing.setdefault("precision", "float32")  # studies from before the option
         if existing != settings.key():
             differs = sorted(k for k in settings.key() if existing.get(k) != settings.key()[k])
             raise KerasFDAError(
@@ -165,7 +169,8 @@ def write_reports(output, settings):
     lines = [f"# {settings.model} on {settings.dataset}: {settings.epochs} epochs",
              "",
              f"Training images: {settings.train_subset or 'all'}; test images: "
-             f"{settings.test_subset or 'all'}. Test accuracy after the last epoch.",
+             f"{settings.test_subset or 'all'}; precision: {settings.precision}. "
+             "Test accuracy after the last epoch.",
              "",
              "| estimator | test accuracy % (mean +- std) | seeds | s/epoch |",
              "|---|---|---|---|"]
@@ -215,6 +220,24 @@ def _plot_curves(cells, path, settings):
     os.replace(tmp, path)
 
 
+@contextlib.contextmanager
+def _precision_policy(name):
+    """Build layers under the Keras mixed-precision policy `name`, then restore the old one.
+
+    Under "mixed_bfloat16" the variables stay float32 and the convolutions run in
+    bfloat16 (exact +-1 inputs for the binary ones, sums rounded to 8 significant bits),
+    about 2x faster on CPUs with AVX512-BF16 or AMX and on GPUs.
+    """
+    import tensorflow as tf
+
+    previous = tf.keras.mixed_precision.global_policy()
+    tf.keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        tf.keras.mixed_precision.set_global_policy(previous)
+
+
 def model_path(output, estimator, seed):
     """Where `run_study(..., save_models=True)` keeps a cell's trained model."""
     return os.path.join(output, "models", cell_name(estimator, seed) + ".keras")
@@ -230,6 +253,9 @@ def run_study(settings, estimators, seeds, output, verbose=2, save_models=False)
 
     for spec in estimators:
         estimator_specs.parse(spec)  # fail early on a misspelt estimator
+    if settings.precision not in PRECISIONS:
+        raise KerasFDAError(f"precision must be one of {', '.join(PRECISIONS)}, "
+                            f"got {settings.precision!r}")
     # the data first: a missing data set must not leave an empty study folder behind
     (x_train, y_train), (x_test, y_test) = datasets.load(settings.dataset, settings.data_dir or None)
     _open_study(output, settings)
@@ -245,7 +271,8 @@ def run_study(settings, estimators, seeds, output, verbose=2, save_models=False)
 
     plot_estimators(os.path.join(output, "gradients.png"))
     done = {cell_name(c["estimator"], c["seed"]) for c in load_cells(output)}
-    todo = [(e, s) for e in estimators for s in range(seeds) if cell_name(e, s) not in done]
+    # seed-major, so that a study stopped early has every estimator at its first seeds
+    todo = [(e, s) for s in range(seeds) for e in estimators if cell_name(e, s) not in done]
     print(f"study {output}: {settings.model} on {settings.dataset}, {len(x_train)} training "
           f"images, {settings.epochs} epochs; {len(todo)} of {len(estimators) * seeds} cells "
           "to run", flush=True)
@@ -253,7 +280,8 @@ def run_study(settings, estimators, seeds, output, verbose=2, save_models=False)
         print(f"\n[{index}/{len(todo)}] {estimator}, seed {seed}", flush=True)
         tf.keras.backend.clear_session()
         tf.keras.utils.set_random_seed(seed)
-        model = models.build(settings.model, estimator, x_train.shape[1:])
+        with _precision_policy(settings.precision):
+            model = models.build(settings.model, estimator, x_train.shape[1:])
         schedules = callbacks.default(epochs=settings.epochs)
         if estimator_specs.uses_fixed_n(estimator):
             schedules = [s for s in schedules if not isinstance(s, callbacks.FourierTermsSchedule)]
@@ -270,7 +298,7 @@ def run_study(settings, estimators, seeds, output, verbose=2, save_models=False)
                 "settings": settings.key()}
         if save_models:
             os.makedirs(os.path.join(output, "models"), exist_ok=True)
-            model.save(model_path(output, estimator, seed))
+            training.float32_copy(model).save(model_path(output, estimator, seed))
         _write_atomically(os.path.join(output, "cells", cell_name(estimator, seed) + ".json"),
                           json.dumps(cell, indent=1) + "\n")
         write_reports(output, settings)

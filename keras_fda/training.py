@@ -112,3 +112,39 @@ def evaluate_accuracy(model, x, y, batch_size=500):
     """Top-1 accuracy of a logits model."""
     logits = model.predict(x, batch_size=batch_size, verbose=0)
     return float(np.mean(np.argmax(logits, axis=-1) == y))
+
+
+def _float32_config(config):
+    """`config` with every mixed-precision dtype policy replaced by float32."""
+    if isinstance(config, dict):
+        out = {}
+        for key, value in config.items():
+            if key == "dtype" and _is_mixed_policy(value):
+                out[key] = "float32"
+            else:
+                out[key] = _float32_config(value)
+        return out
+    if isinstance(config, list):
+        return [_float32_config(v) for v in config]
+    return config
+
+
+def _is_mixed_policy(value):
+    if isinstance(value, dict):  # {"class_name": "Policy", "config": {"name": ...}}
+        value = value.get("config", {}).get("name")
+    return isinstance(value, str) and value.startswith("mixed_")
+
+
+def float32_copy(model):
+    """`model` trained under a mixed-precision policy, rebuilt with float32 layers and the
+    same (float32) weights; a float32 model is returned as it is.
+
+    What LCE converts and the runtime computes is float32; a model with bf16/f16 compute
+    would convert its casts too.
+    """
+    policies = [layer.dtype_policy.name for layer in model.layers]
+    if not any(p.startswith("mixed_") for p in policies):
+        return model
+    clone = model.__class__.from_config(_float32_config(model.get_config()))
+    clone.set_weights(model.get_weights())
+    return clone

@@ -272,3 +272,28 @@ def test_int8_needs_calibration(saved_models, tmp_path):
                                        "arm64", "--int8", "-o", str(tmp_path / "o")])
     assert result.exit_code == 1
     assert "--calibration" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_mixed_precision_model_exports_in_float32(workdir, tmp_path):
+    """A model trained under mixed_bfloat16 (float32 weights, bf16 compute) is deployed as
+    the same weights in float32: the package matches a float32 build of it in Keras."""
+    previous = tf.keras.mixed_precision.global_policy()
+    tf.keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        mixed = export_models.small_bnn()
+    finally:
+        tf.keras.mixed_precision.set_global_policy(previous)
+    assert mixed.get_layer("bconv1").compute_dtype == "bfloat16"
+    path = str(tmp_path / "mixed.keras")
+    mixed.save(path)
+    folder = str(tmp_path / "pkg")
+    export_model(path, "arm64", folder, log=lambda _: None)
+    assert read_manifest(folder)["verification"]["top1_agreement"] == 1.0
+
+    float32 = export_models.small_bnn()
+    float32.set_weights(mixed.get_weights())
+    x = np.load(os.path.join(folder, "sample_input.npy"))
+    expected = float32.predict(x, verbose=0)
+    lce = np.load(os.path.join(folder, "sample_output_lce.npy"))
+    assert lce.dtype == np.float32
+    assert np.abs(lce - expected).max() <= 1e-4  # bf16 compute would be off by ~1e-2

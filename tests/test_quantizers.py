@@ -52,6 +52,19 @@ def test_fda_gradient_matches_fourier_sum(n):
     np.testing.assert_allclose(g, numpy_fda(GRID, n), rtol=2e-5, atol=2e-6)
 
 
+@pytest.mark.parametrize("dtype, ulp", [(tf.bfloat16, 2.0**-7), (tf.float16, 2.0**-10)])
+def test_half_precision_gradient_is_the_float32_formula_rounded_once(dtype, ulp):
+    """Mixed precision: the bf16/f16 input is exact, so its gradient is the sum of cosines at
+    that input, rounded to the half type: within one half-precision ulp of it (a phase
+    computed in bf16 is off by more near n = 18's peaks)."""
+    x_half = tf.cast(tf.constant(np.linspace(-1.0, 1.0, 4001, dtype=np.float32)), dtype)
+    exact_x = tf.cast(x_half, tf.float32).numpy()
+    policy = "mixed_bfloat16" if dtype == tf.bfloat16 else "mixed_float16"
+    _, g = gradient(kq.FDA(n_terms=18, dtype=policy), x_half)
+    assert g.dtype == x_half.dtype.as_numpy_dtype
+    np.testing.assert_allclose(g.astype(np.float64), numpy_fda(exact_x, 18), rtol=ulp, atol=1e-5)
+
+
 @pytest.mark.parametrize("omega", [0.05, 0.1, 0.5])
 def test_fda_gradient_without_clip_other_omega(omega):
     _, g = gradient(kq.FDA(n_terms=9, omega=omega, clip=False), GRID)

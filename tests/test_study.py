@@ -45,6 +45,32 @@ def test_study_writes_reports_and_resumes(tmp_path, capsys):
         run_study(StudySettings(**{**TINY, "epochs": 2}), ["ste_sign"], 1, out, verbose=0)
 
 
+@needs_data
+def test_mixed_bfloat16_study_trains_and_saves_float32_models(tmp_path):
+    import tensorflow as tf
+
+    from keras_fda.study import model_path
+
+    out = str(tmp_path / "bf16")
+    settings = StudySettings(**TINY, precision="mixed_bfloat16")
+    run_study(settings, ["fda"], 1, out, verbose=0, save_models=True)
+    assert tf.keras.mixed_precision.global_policy().name == "float32"  # restored
+    with open(os.path.join(out, "study.json")) as f:
+        assert json.load(f)["precision"] == "mixed_bfloat16"
+    assert "precision: mixed_bfloat16" in open(os.path.join(out, "results.md")).read()
+    saved = tf.keras.models.load_model(model_path(out, "fda", 0))
+    assert {layer.dtype_policy.name for layer in saved.layers} == {"float32"}
+    # a study folder from before the option (no "precision" key) resumes as float32
+    old = str(tmp_path / "old")
+    run_study(StudySettings(**TINY), ["ste_sign"], 1, old, verbose=0)
+    with open(os.path.join(old, "study.json")) as f:
+        key = json.load(f)
+    del key["precision"]
+    with open(os.path.join(old, "study.json"), "w") as f:
+        json.dump(key, f)
+    assert run_study(StudySettings(**TINY), ["ste_sign"], 1, old, verbose=0)["ste_sign"][2] == 1
+
+
 def test_ordering_check_reports_holds_and_breaks():
     holds = {"fda+noise": (92.0, 0.1, 3, 1), "fda": (91.5, 0.1, 3, 1), "ede": (91.0, 0.2, 3, 1),
              "ste_sign": (90.0, 0.3, 3, 1)}

@@ -30,6 +30,31 @@ static uint8_t out_ref[4 * MAXB], out_opt[4 * MAXB];
 static float mul[512], bias[512], raw[512];
 static int32_t th[512];
 
+/* One conv case's geometry: a batch of 2 inputs of size[0] x size[1] x c (channels, or
+ * packed words), cout filters of k[0] x k[1] x c, stride st, dilation dl, VALID (valid != 0)
+ * or SAME padding (TFLite's: an odd extra row or column goes after). Zeroes p and sets its
+ * geometry; 0 when a VALID filter does not fit the input. */
+static int conv_geometry(kfda_op_params *p, kfda_shape4 *is, kfda_shape4 *fs, kfda_shape4 *os,
+                         const int32_t size[2], const int32_t k[2], int32_t c, int32_t cout,
+                         int st, int dl, int valid) {
+  const int32_t eff_h = (k[0] - 1) * dl + 1, eff_w = (k[1] - 1) * dl + 1;
+  memset(p, 0, sizeof *p);
+  is->n = 2; is->h = size[0]; is->w = size[1]; is->c = c;
+  os->n = 2; os->c = cout;
+  if (valid) {
+    if (is->h < eff_h || is->w < eff_w) return 0;
+    os->h = (is->h - eff_h) / st + 1; os->w = (is->w - eff_w) / st + 1;
+  } else {
+    int32_t ph, pw;
+    os->h = (is->h + st - 1) / st; os->w = (is->w + st - 1) / st;
+    ph = (os->h - 1) * st + eff_h - is->h; pw = (os->w - 1) * st + eff_w - is->w;
+    p->pad_h = ph > 0 ? ph / 2 : 0; p->pad_w = pw > 0 ? pw / 2 : 0;
+  }
+  fs->n = cout; fs->h = k[0]; fs->w = k[1]; fs->c = c;
+  p->stride_h = p->stride_w = st; p->dil_h = p->dil_w = dl;
+  return 1;
+}
+
 static int check_bconv(int quick) {
   /* quick: the first 4 (64: the Thumb-2 adder tree with its float transform, kw 18), then
    * 3x3 only: the multi-block tree for kw 36, 27 (+ a 9-word block) and 72 */
@@ -53,28 +78,15 @@ static int check_bconv(int quick) {
                       kfda_shape4 is, fs, os;
                       const int32_t cin = cins[ci], cout = couts[co];
                       const int32_t words = KFDA_PACKED_WORDS(cin);
-                      const int32_t eff_h = (ksz[ki][0] - 1) * dl + 1, eff_w = (ksz[ki][1] - 1) * dl + 1;
-                      int32_t K, i, n_in, n_f, oh, ow, n_out;
+                      int32_t K, i, n_in, n_f, n_out;
                       size_t bytes;
                       if (pad == 1 && pv == 1) continue; /* VALID: pad value irrelevant */
                       if (pad == 0 && pv == 0 && (fl != 0 || act)) continue; /* as Prepare */
                       if (quick && (dl == 2 || act)) continue;
                       if (quick && ci >= 4 && ki != 1) continue;
-                      memset(&p, 0, sizeof p);
-                      is.n = 2; is.h = sizes[si][0]; is.w = sizes[si][1]; is.c = words;
-                      if (pad == 1) {
-                        if (is.h < eff_h || is.w < eff_w) continue;
-                        oh = (is.h - eff_h) / st + 1; ow = (is.w - eff_w) / st + 1;
-                        p.pad_h = p.pad_w = 0;
-                      } else {
-                        int32_t ph, pw;
-                        oh = (is.h + st - 1) / st; ow = (is.w + st - 1) / st;
-                        ph = (oh - 1) * st + eff_h - is.h; pw = (ow - 1) * st + eff_w - is.w;
-                        p.pad_h = ph > 0 ? ph / 2 : 0; p.pad_w = pw > 0 ? pw / 2 : 0;
-                      }
-                      fs.n = cout; fs.h = ksz[ki][0]; fs.w = ksz[ki][1]; fs.c = words;
-                      os.n = 2; os.h = oh; os.w = ow; os.c = cout;
-                      p.stride_h = p.stride_w = st; p.dil_h = p.dil_w = dl;
+                      if (!conv_geometry(&p, &is, &fs, &os, sizes[si], ksz[ki], words, cout, st,
+                                         dl, pad))
+                        continue;
                       p.padding = pad; p.pad_value = pv; p.channels_in = cin; p.flag = fl;
                       K = fs.h * fs.w * cin;
                       p.qact_min = act ? K - 2 * (K / 3) : 0; /* a clamp that bites */
@@ -95,7 +107,7 @@ static int check_bconv(int quick) {
                         raw[i] = -mul[i];
                         th[i] = (int32_t)(rnd() % (uint32_t)(K + 1));
                       }
-                      n_out = os.n * oh * ow;
+                      n_out = os.n * os.h * os.w;
                       bytes = fl == 2 ? (size_t)n_out * KFDA_PACKED_WORDS(cout) * 4
                                       : (size_t)n_out * cout * (fl == 0 ? 4 : 1);
                       if (bytes > sizeof out_ref) continue;
@@ -240,24 +252,11 @@ static int check_conv_s8(int quick) {
                   kfda_requant q;
                   kfda_shape4 is, fs, os;
                   const int32_t cin = cins[ci], cout = couts[co];
-                  const int32_t eff_h = (ksz[ki][0] - 1) * dl + 1, eff_w = (ksz[ki][1] - 1) * dl + 1;
-                  int32_t oh, ow, n_in, n_f;
+                  int32_t n_in, n_f;
                   size_t bytes;
                   if (quick && (dl == 2 || nb)) continue;
-                  memset(&p, 0, sizeof p);
-                  is.n = 2; is.h = sizes[si][0]; is.w = sizes[si][1]; is.c = cin;
-                  if (pad == 1) {
-                    if (is.h < eff_h || is.w < eff_w) continue;
-                    oh = (is.h - eff_h) / st + 1; ow = (is.w - eff_w) / st + 1;
-                  } else {
-                    int32_t ph, pw;
-                    oh = (is.h + st - 1) / st; ow = (is.w + st - 1) / st;
-                    ph = (oh - 1) * st + eff_h - is.h; pw = (ow - 1) * st + eff_w - is.w;
-                    p.pad_h = ph > 0 ? ph / 2 : 0; p.pad_w = pw > 0 ? pw / 2 : 0;
-                  }
-                  fs.n = cout; fs.h = ksz[ki][0]; fs.w = ksz[ki][1]; fs.c = cin;
-                  os.n = 2; os.h = oh; os.w = ow; os.c = cout;
-                  p.stride_h = p.stride_w = st; p.dil_h = p.dil_w = dl;
+                  if (!conv_geometry(&p, &is, &fs, &os, sizes[si], ksz[ki], cin, cout, st, dl, pad))
+                    continue;
                   n_in = is.n * is.h * is.w * cin; n_f = cout * fs.h * fs.w * cin;
                   if (n_in > 4 * MAXB || n_f > 4 * MAXB) continue;
                   if (kfda_conv2d_s8_scratch_bytes(&fs) > sizeof scratch) continue;
@@ -275,7 +274,7 @@ static int check_conv_s8(int quick) {
                   q.act_min = cases % 2 ? -128 : -20;
                   q.act_max = cases % 2 ? 127 : 90;
                   q.mult = mult; q.shift = shift;
-                  bytes = (size_t)os.n * oh * ow * cout;
+                  bytes = (size_t)os.n * os.h * os.w * cout;
                   if (bytes > sizeof out_ref) continue;
                   memset(out_ref, 0xa5, bytes);
                   memset(out_opt, 0x5a, bytes);
@@ -360,31 +359,18 @@ static int check_conv_f32(int quick) {
                     kfda_op_params p;
                     kfda_shape4 is, fs, os;
                     const int32_t cin = cins[ci], cout = couts[co];
-                    const int32_t eff_h = (ksz[ki][0] - 1) * dl + 1, eff_w = (ksz[ki][1] - 1) * dl + 1;
-                    int32_t oh, ow, n_in, n_f;
+                    int32_t n_in, n_f;
                     size_t bytes;
                     if (quick && (dl == 2 || st == 3 || (act != (nb + pad) % 4 && act != 0)))
                       continue;
-                    memset(&p, 0, sizeof p);
-                    is.n = 2; is.h = sizes[si][0]; is.w = sizes[si][1]; is.c = cin;
-                    if (pad == 1) {
-                      if (is.h < eff_h || is.w < eff_w) continue;
-                      oh = (is.h - eff_h) / st + 1; ow = (is.w - eff_w) / st + 1;
-                    } else {
-                      int32_t ph, pw;
-                      oh = (is.h + st - 1) / st; ow = (is.w + st - 1) / st;
-                      ph = (oh - 1) * st + eff_h - is.h; pw = (ow - 1) * st + eff_w - is.w;
-                      p.pad_h = ph > 0 ? ph / 2 : 0; p.pad_w = pw > 0 ? pw / 2 : 0;
-                    }
-                    fs.n = cout; fs.h = ksz[ki][0]; fs.w = ksz[ki][1]; fs.c = cin;
-                    os.n = 2; os.h = oh; os.w = ow; os.c = cout;
-                    p.stride_h = p.stride_w = st; p.dil_h = p.dil_w = dl;
+                    if (!conv_geometry(&p, &is, &fs, &os, sizes[si], ksz[ki], cin, cout, st, dl, pad))
+                      continue;
                     set_act_f32(&p, act);
                     n_in = is.n * is.h * is.w * cin; n_f = cout * fs.h * fs.w * cin;
                     fill_f32(x, n_in, rnd() % 4 == 0);
                     fill_f32(w, n_f, rnd() % 8 == 0);
                     fill_f32(bias, cout, rnd() % 8 == 0);
-                    bytes = (size_t)os.n * oh * ow * cout * 4;
+                    bytes = (size_t)os.n * os.h * os.w * cout * 4;
                     memset(out_ref, 0xa5, bytes);
                     memset(out_opt, 0x5a, bytes);
                     kfda_conv2d_f32_ref(&p, &is, x, &fs, w, nb ? NULL : bias, &os,

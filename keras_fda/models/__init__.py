@@ -2,7 +2,8 @@
 
 Every binary convolution has input channels that are a multiple of 32 (so LCE packs
 whole words), SAME-one padding (`pad_values=1`, no correction term) and a batch norm
-right after it (so the converter folds it into the multiplier and bias).
+right after it (so the converter folds it into the multiplier and bias). The classifier
+is float32 whatever the global policy, so mixed-precision training gets float32 logits.
 """
 import re
 
@@ -52,7 +53,7 @@ def small_bnn(estimator="fda", input_shape=(28, 28, 1), num_classes=10,
         for block in range(blocks_per_stage):
             x = binary_conv_block(x, width, make, name=f"stage{stage}_block{block}")
     x = tf.keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
-    outputs = tf.keras.layers.Dense(num_classes, name="classifier")(x)
+    outputs = tf.keras.layers.Dense(num_classes, name="classifier", dtype="float32")(x)
     return tf.keras.Model(inputs, outputs, name=_model_name("small_bnn", estimator))
 
 
@@ -86,7 +87,7 @@ def resnet20(estimator="fda", input_shape=(32, 32, 3), num_classes=10, width=32,
                     momentum=0.9, epsilon=1e-5, name=f"{name}_down_bn")(shortcut)
             x = tf.keras.layers.Add(name=f"{name}_add")([shortcut, y])
     x = tf.keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
-    outputs = tf.keras.layers.Dense(num_classes, name="classifier")(x)
+    outputs = tf.keras.layers.Dense(num_classes, name="classifier", dtype="float32")(x)
     return tf.keras.Model(inputs, outputs, name=_model_name("resnet20", estimator))
 
 
@@ -104,7 +105,7 @@ def vgg_small(estimator="fda", input_shape=(32, 32, 3), num_classes=10, **estima
             x = tf.keras.layers.MaxPool2D(2, name=f"pool{layer}")(x)
         layer += 1
     x = tf.keras.layers.Flatten(name="flatten")(x)
-    outputs = tf.keras.layers.Dense(num_classes, name="classifier")(x)
+    outputs = tf.keras.layers.Dense(num_classes, name="classifier", dtype="float32")(x)
     return tf.keras.Model(inputs, outputs, name=_model_name("vgg_small", estimator))
 
 

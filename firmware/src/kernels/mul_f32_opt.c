@@ -1,53 +1,13 @@
 /*
  * mul_f32_opt.c - MUL float32, optimized; bit for bit the reference of mul_f32.c (held
- * to it by host/kernel_test.c): the same a * b and clamp per element, over runs instead
- * of one broadcast step per element. The trailing axes along which both inputs advance
- * evenly are one run (broadcast.h: all of a same-shape MUL; a channel row of a
- * per-channel one). Without an activation, runs of strides (1, 1) go 8 elements per
- * pass with one test for the 8 (their sum is finite only if none is an infinity or NaN:
- * then the clamp to +-FLT_MAX leaves them), else the clamp on the bits (act_f32.h).
+ * to it by host/kernel_test.c). The run walker and the 8-wide pass are shared with the
+ * other float binary op: binary_f32_runs.h.
  */
-#include "act_f32.h"
-#include "broadcast.h"
-#include "kfda/kernels.h"
-
-static void mul_run(const float *a, int32_t sa, const float *b, int32_t sb, size_t n,
-                    float lo, float hi, int none, float *out) {
-  size_t i = 0;
-  if (none && sa == 1 && sb == 1) {
-    for (; i + 8 <= n; i += 8) {
-      const float *x = a + i, *y = b + i;
-      const float v0 = x[0] * y[0], v1 = x[1] * y[1], v2 = x[2] * y[2], v3 = x[3] * y[3];
-      const float v4 = x[4] * y[4], v5 = x[5] * y[5], v6 = x[6] * y[6], v7 = x[7] * y[7];
-      const float all = ((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7));
-      float *o = out + i;
-      if (all - all == 0.0f) { /* all 8 finite: the clamp leaves them */
-        o[0] = v0; o[1] = v1; o[2] = v2; o[3] = v3; o[4] = v4; o[5] = v5; o[6] = v6; o[7] = v7;
-      } else {
-        kfda_act_store_none_f32(o, v0); kfda_act_store_none_f32(o + 1, v1);
-        kfda_act_store_none_f32(o + 2, v2); kfda_act_store_none_f32(o + 3, v3);
-        kfda_act_store_none_f32(o + 4, v4); kfda_act_store_none_f32(o + 5, v5);
-        kfda_act_store_none_f32(o + 6, v6); kfda_act_store_none_f32(o + 7, v7);
-      }
-    }
-    for (; i < n; ++i) kfda_act_store_none_f32(out + i, a[i] * b[i]);
-  } else if (none) {
-    for (; i < n; ++i, a += sa, b += sb) kfda_act_store_none_f32(out + i, *a * *b);
-  } else {
-    for (; i < n; ++i, a += sa, b += sb) kfda_act_store_f32(out + i, *a * *b, lo, hi);
-  }
-}
+#include "binary_f32_runs.h"
 
 void kfda_mul_f32_opt(const kfda_op_params *p, const float *a, const int32_t *as,
                       const float *b, const int32_t *bs, const int32_t *d, float *out) {
-  kfda_broadcast_walk w;
-  int32_t rd[5], sa, sb;
-  const size_t n = kfda_broadcast_run(as, bs, d, rd, &sa, &sb);
-  const size_t runs = kfda_broadcast_begin(&w, as, bs, rd);
-  const int none = kfda_act_f32_none(p);
-  size_t r;
-  for (r = 0; r < runs; ++r, kfda_broadcast_next(&w))
-    mul_run(a + w.a, sa, b + w.b, sb, n, p->act_min, p->act_max, none, out + r * n);
+  kfda_binary_f32_opt(KFDA_BINARY_MUL, p, a, as, b, bs, d, out);
 }
 
 void kfda_mul_f32(const kfda_op_params *p, const float *a, const int32_t *as,

@@ -1,0 +1,76 @@
+/* binary_f32_runs.h - the optimized float ADD and MUL, written once: the same value and
+ * clamp per element as the references (add_f32.c, mul_f32.c), over runs instead of one
+ * broadcast step per element. The trailing axes along which both inputs advance evenly
+ * are one run (broadcast.h: all of a same-shape op; a channel row of a per-channel one).
+ * Without an activation, runs of strides (1, 1) go 8 elements per pass with one test for
+ * the 8 (their sum is finite only if none is an infinity or NaN: then the clamp to
+ * +-FLT_MAX leaves them), else the clamp on the bits (act_f32.h).
+ *
+ * `op` is a constant at each call site (add_f32_opt.c, mul_f32_opt.c), so after inlining
+ * every kernel holds only its own operator. */
+#ifndef KFDA_KERNELS_BINARY_F32_RUNS_H
+#define KFDA_KERNELS_BINARY_F32_RUNS_H
+
+#include "act_f32.h"
+#include "broadcast.h"
+#include "kfda/kernels.h"
+
+#if defined(__GNUC__)
+#define KFDA_ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define KFDA_ALWAYS_INLINE static inline
+#endif
+
+typedef enum { KFDA_BINARY_ADD, KFDA_BINARY_MUL } kfda_binary_op;
+
+KFDA_ALWAYS_INLINE float kfda_binary_f32(kfda_binary_op op, float x, float y) {
+  return op == KFDA_BINARY_MUL ? x * y : x + y;
+}
+
+KFDA_ALWAYS_INLINE void kfda_binary_run_f32(
+    kfda_binary_op op, const float *a, int32_t sa, const float *b, int32_t sb, size_t n,
+    float lo, float hi, int none, float *out) {
+  size_t i = 0;
+  if (none && sa == 1 && sb == 1) {
+    for (; i + 8 <= n; i += 8) {
+      const float *x = a + i, *y = b + i;
+      const float v0 = kfda_binary_f32(op, x[0], y[0]), v1 = kfda_binary_f32(op, x[1], y[1]);
+      const float v2 = kfda_binary_f32(op, x[2], y[2]), v3 = kfda_binary_f32(op, x[3], y[3]);
+      const float v4 = kfda_binary_f32(op, x[4], y[4]), v5 = kfda_binary_f32(op, x[5], y[5]);
+      const float v6 = kfda_binary_f32(op, x[6], y[6]), v7 = kfda_binary_f32(op, x[7], y[7]);
+      const float all = ((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7));
+      float *o = out + i;
+      if (all - all == 0.0f) { /* all 8 finite: the clamp leaves them */
+        o[0] = v0; o[1] = v1; o[2] = v2; o[3] = v3; o[4] = v4; o[5] = v5; o[6] = v6; o[7] = v7;
+      } else {
+        kfda_act_store_none_f32(o, v0); kfda_act_store_none_f32(o + 1, v1);
+        kfda_act_store_none_f32(o + 2, v2); kfda_act_store_none_f32(o + 3, v3);
+        kfda_act_store_none_f32(o + 4, v4); kfda_act_store_none_f32(o + 5, v5);
+        kfda_act_store_none_f32(o + 6, v6); kfda_act_store_none_f32(o + 7, v7);
+      }
+    }
+    for (; i < n; ++i) kfda_act_store_none_f32(out + i, kfda_binary_f32(op, a[i], b[i]));
+  } else if (none) {
+    for (; i < n; ++i, a += sa, b += sb)
+      kfda_act_store_none_f32(out + i, kfda_binary_f32(op, *a, *b));
+  } else {
+    for (; i < n; ++i, a += sa, b += sb)
+      kfda_act_store_f32(out + i, kfda_binary_f32(op, *a, *b), lo, hi);
+  }
+}
+
+KFDA_ALWAYS_INLINE void kfda_binary_f32_opt(
+    kfda_binary_op op, const kfda_op_params *p, const float *a, const int32_t *as,
+    const float *b, const int32_t *bs, const int32_t *d, float *out) {
+  kfda_broadcast_walk w;
+  int32_t rd[5], sa, sb;
+  const size_t n = kfda_broadcast_run(as, bs, d, rd, &sa, &sb);
+  const size_t runs = kfda_broadcast_begin(&w, as, bs, rd);
+  const int none = kfda_act_f32_none(p);
+  size_t r;
+  for (r = 0; r < runs; ++r, kfda_broadcast_next(&w))
+    kfda_binary_run_f32(op, a + w.a, sa, b + w.b, sb, n, p->act_min, p->act_max, none,
+                        out + r * n);
+}
+
+#endif
