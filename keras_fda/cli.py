@@ -12,6 +12,7 @@ import traceback
 import click
 
 from keras_fda.errors import KerasFDAError
+from keras_fda.study import PRECISIONS
 
 ESTIMATOR_HELP = (
     "comma-separated estimators: ste_sign, approx_sign, ede, fda, and any of them with "
@@ -122,7 +123,7 @@ def demo(estimators, epochs, train_subset, data_dir, output, deploy_images):
 @click.option("--learning-rate", default=0.0, type=float,
               help="override the recipe's initial learning rate")
 @click.option("--precision", default="float32", show_default=True,
-              type=click.Choice(["float32", "mixed_bfloat16"]),
+              type=click.Choice(PRECISIONS),
               help="mixed_bfloat16: bf16 convolutions with float32 weights, ~2x faster on "
               "CPUs with AVX512-BF16/AMX and on GPUs")
 @click.option("--output", "-o", default="report", show_default=True,

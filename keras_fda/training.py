@@ -142,8 +142,7 @@ def float32_copy(model):
     What LCE converts and the runtime computes is float32; a model with bf16/f16 compute
     would convert its casts too.
     """
-    policies = [layer.dtype_policy.name for layer in model.layers]
-    if not any(p.startswith("mixed_") for p in policies):
+    if not any(layer.dtype_policy.name.startswith("mixed_") for layer in model.layers):
         return model
     clone = model.__class__.from_config(_float32_config(model.get_config()))
     clone.set_weights(model.get_weights())
