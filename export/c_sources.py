@@ -126,7 +126,8 @@ CC ?= gcc
 KFDA_DIR ?= kfda
 CFLAGS ?= -O3 {arch_flags}
 KFDA_CFLAGS = -std=c11 -Wall -I$(KFDA_DIR)/include
-SOURCES = main.c $(wildcard $(KFDA_DIR)/src/*.c) $(wildcard $(KFDA_DIR)/src/kernels/*.c)
+SOURCES = main.c $(wildcard $(KFDA_DIR)/src/*.c) $(wildcard $(KFDA_DIR)/src/kernels/*.c) \\
+          $(wildcard $(KFDA_DIR)/src/kernels/*.S)
 
 kfda_run: $(SOURCES)
 	@test -f $(KFDA_DIR)/include/kfda/kfda.h || {{ echo "no keras-fda runtime in $(KFDA_DIR): set KFDA_DIR=<repo>/firmware"; exit 1; }}

@@ -1,7 +1,56 @@
 /* lce_bconv2d_internal.h - pieces the reference and the optimized LceBconv2d
- * share: LCE's same-zero padding correction (see lce_bconv2d_ref.c). */
+ * share: LCE's same-zero padding correction (see lce_bconv2d_ref.c), and the
+ * interface between the optimized driver (lce_bconv2d_opt.c: columns, pixel
+ * and row loops, edges, output transforms, the choice of inner loop) and its
+ * XOR-popcount inner loops, one file per architecture:
+ *
+ *   arm64, armv7 with NEON                     lce_bconv2d_opt_neon.c
+ *   Thumb-2 with DSP, no NEON                  lce_bconv2d_opt_thumb2.S
+ *     (Cortex-M4/M7/M33/M55)
+ *   everything else (Cortex-M0+/M3, x86, ...)  lce_bconv2d_opt_portable.c
+ *
+ * Each inner-loop file compiles to nothing on the architectures it does not
+ * serve, so every build can take all of them. The .S file includes this
+ * header too (the selection below is plain preprocessor; the C part is
+ * skipped for the assembler). */
 #ifndef KFDA_LCE_BCONV2D_INTERNAL_H_
 #define KFDA_LCE_BCONV2D_INTERNAL_H_
+
+/* Which inner loop this compiler's target gets (exactly one of the three is 1)
+ * and how many output channels one call of it counts. */
+#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+#define KFDA_BCONV_NEON 1
+#define KFDA_BCONV_THUMB2 0
+#define KFDA_BCONV_PORTABLE 0
+#if defined(__aarch64__)
+#define KFDA_BCONV_NEON4 1 /* 4 pixels x 4 channels per pass */
+#endif
+#define KFDA_BCONV_OC_BLOCK 4
+#elif defined(__GNUC__) && defined(__thumb2__) && defined(__ARM_FEATURE_DSP)
+/* up to 32 output channels per call (any count: the loop has no channel tail) */
+#define KFDA_BCONV_NEON 0
+#define KFDA_BCONV_THUMB2 1
+#define KFDA_BCONV_PORTABLE 0
+#define KFDA_BCONV_OC_BLOCK 32
+#if defined(__ARM_FP) && (__ARM_FP & 4)
+#define KFDA_BCONV_TREE 1 /* the adder-tree kernels for kw a multiple of 9 (FPU builds) */
+#endif
+#else
+#define KFDA_BCONV_NEON 0
+#define KFDA_BCONV_THUMB2 0
+#define KFDA_BCONV_PORTABLE 1
+#ifndef KFDA_BCONV_OC_BLOCK
+#define KFDA_BCONV_OC_BLOCK 2 /* 1 also works: one channel, fewer live registers */
+#endif
+#endif
+#ifndef KFDA_BCONV_NEON4
+#define KFDA_BCONV_NEON4 0
+#endif
+#ifndef KFDA_BCONV_TREE
+#define KFDA_BCONV_TREE 0
+#endif
+
+#ifndef __ASSEMBLER__
 #include "kfda/kernels.h"
 
 /* Which correction LCE applies at output (oy, ox): 0 with its case and cache
@@ -14,4 +63,48 @@ int kfda_lce_bconv2d_edge_case(const kfda_op_params *p, const kfda_shape4 *is,
 int32_t kfda_lce_bconv2d_edge_correction(const kfda_op_params *p, const uint32_t *f,
                                          int32_t fh, int32_t fw, int32_t gw, int32_t cin,
                                          int kase, int32_t X, int32_t Y);
+
+/* The inner loops. Filters are OHWI, so output channel j's kw words follow
+ * channel j-1's (w_j = w + j * stride, stride kw). */
+#if KFDA_BCONV_NEON
+/* acc[j] = popcount(x XOR w_j) over n words, j < 4 (lce_bconv2d_opt_neon.c). */
+void kfda_bconv_popcount_neon(const uint32_t *x, const uint32_t *w, size_t stride, int32_t n,
+                              int32_t *acc);
+#if KFDA_BCONV_NEON4
+/* 4 pixels (columns col + q * cstride) x 4 channels per pass over nblk blocks
+ * of 4 channels: acc[16 * blk + 4 * q + j], or with o4 the float transform
+ * 2 * acc * m + bi straight into o4[q][4 * blk + j] (lce_bconv2d_opt_neon.c). */
+void kfda_bconv_popcount_4x4_neon(const uint32_t *col, size_t cstride, const uint32_t *w,
+                                  int32_t kw, int32_t nblk, int32_t *acc, float *const *o4,
+                                  const float *m, const float *bi);
+#endif
+#elif KFDA_BCONV_THUMB2
+/* acc[j] = popcount(col XOR w_j) over kw words, j < nch (lce_bconv2d_opt_thumb2.S). */
+void kfda_bconv_popcount_thumb2(const uint32_t *col, const uint32_t *w, int32_t kw,
+                                int32_t nch, int32_t *acc);
+#if KFDA_BCONV_TREE
+/* kw == 18 or 9 (3x3 over 33..64 or 1..32 input channels): 4 * nb4 output
+ * channels per call, a whole-channel adder tree each; with mul/bias the float
+ * transform as well (out float), else out gets the popcounts (int32). */
+typedef void kfda_bconv_tree_fn(const uint32_t *col, const uint32_t *w, int32_t nb4, void *out,
+                                const float *mul, const float *bias);
+kfda_bconv_tree_fn kfda_bconv_k18_thumb2, kfda_bconv_k9_thumb2;
+/* The same, col first gathered from 3 rows of kw / 3 words: x, x + drow, x +
+ * 2 drow (drow in bytes). */
+typedef void kfda_bconv_tree_gather_fn(uint32_t *col, const uint32_t *w, int32_t nb4, void *out,
+                                       const float *mul, const float *bias, const uint32_t *x,
+                                       size_t drow);
+kfda_bconv_tree_gather_fn kfda_bconv_k18_thumb2_gather, kfda_bconv_k9_thumb2_gather;
+/* Any other kw = 18 n (+ 9) >= 27 (3x3 over 65.. input channels): the same
+ * tree per 18-word block, the block counts summed. */
+void kfda_bconv_kn_thumb2(const uint32_t *col, const uint32_t *w, int32_t nb4, void *out,
+                          const float *mul, const float *bias, int32_t kw);
+#endif
+#else
+/* acc[j] = popcount(x XOR w_j) over n words, j < KFDA_BCONV_OC_BLOCK
+ * (lce_bconv2d_opt_portable.c). */
+void kfda_bconv_popcount_portable(const uint32_t *x, const uint32_t *w, size_t stride,
+                                  int32_t n, int32_t *acc);
+#endif
+#endif /* __ASSEMBLER__ */
 #endif

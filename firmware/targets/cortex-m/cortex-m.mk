@@ -41,7 +41,7 @@ SIZE := $(CROSS)size
 ifeq ($(KERNEL_TEST),1)
   APP_MODEL :=
   MODEL_DATA :=
-  RUNTIME_SOURCES := $(shell find $(FIRMWARE)/src -name '*.c' 2>/dev/null | sort)
+  RUNTIME_SOURCES := $(shell find $(FIRMWARE)/src -name '*.c' -o -name '*.S' 2>/dev/null | sort)
   ARENA ?= 16
   APP_DEFINES += -DKFDA_KT_EMBEDDED -DKFDA_KT_QUICK=$(if $(KT_FULL),0,1)
 else ifeq ($(SELFTEST),1)
@@ -55,7 +55,7 @@ else
   endif
   MODEL_DIR := $(call resolve,$(MODEL))
   APP_MODEL := $(TARGETS)/app/model_kfda.c
-  RUNTIME_SOURCES := $(shell find $(FIRMWARE)/src -name '*.c' 2>/dev/null | sort)
+  RUNTIME_SOURCES := $(shell find $(FIRMWARE)/src -name '*.c' -o -name '*.S' 2>/dev/null | sort)
   # FROM_TFLITE=1: ignore the package's model_data.c, generate it from model.tflite.
   ifeq ($(if $(filter 1,$(FROM_TFLITE)),,$(wildcard $(MODEL_DIR)/model_data.c)),)
     MODEL_DATA := $(BUILD)/model_data.c
