@@ -179,6 +179,10 @@ const void *kfda_model_output(const kfda_model *m, int i,
 int kfda_model_num_ops(const kfda_model *m);
 const char *kfda_model_op_name(const kfda_model *m, int i);
 
+/* TFLite name of the i-th op this build of the runtime links (i from 0), NULL past
+ * the last (a build may link only the ops of its model, see firmware/README.md). */
+const char *kfda_linked_op_name(int i);
+
 const char *kfda_status_string(kfda_status s);
 /* One line describing the last error (names the unsupported op etc.). */
 const char *kfda_model_error(const kfda_model *m);

@@ -4,9 +4,9 @@
 
 #include "op_util.h"
 
-/* KFDA_LINKED(IDENT): 1 when the build links op IDENT, else 0. With KFDA_OPS_SELECTED,
- * only ops given as -DKFDA_OP_<IDENT> (defined as 1, or empty): the Linux kernel's
- * IS_ENABLED trick turns "is KFDA_OP_<IDENT> defined as 1" into a 1 or 0 token. */
+/* KFDA_LINKED(NAME): 1 when the build links op NAME, else 0. With KFDA_OPS_SELECTED,
+ * only ops given as -DKFDA_OP_<NAME> (defined as 1, or empty): the Linux kernel's
+ * IS_ENABLED trick turns "is KFDA_OP_<NAME> defined as 1" into a 1 or 0 token. */
 #if defined(KFDA_OPS_SELECTED)
 #define KFDA_PLACEHOLDER_1 0,
 #define KFDA_PLACEHOLDER_ 0,
@@ -14,22 +14,21 @@
 #define KFDA_IS_SET(x) KFDA_IS_SET_(x)
 #define KFDA_IS_SET_(val) KFDA_IS_SET__(KFDA_PLACEHOLDER_##val)
 #define KFDA_IS_SET__(arg_or_junk) KFDA_SECOND_ARG(arg_or_junk 1, 0, ~)
-#define KFDA_LINKED(IDENT) KFDA_IS_SET(KFDA_OP_##IDENT)
+#define KFDA_LINKED(NAME) KFDA_IS_SET(KFDA_OP_##NAME)
 #else
-#define KFDA_LINKED(IDENT) 1
+#define KFDA_LINKED(NAME) 1
 #endif
 #define KFDA_REGISTRATION(linked, symbol) KFDA_REGISTRATION_(linked, symbol)
 #define KFDA_REGISTRATION_(linked, symbol) KFDA_REGISTRATION_##linked(symbol)
 #define KFDA_REGISTRATION_1(symbol) &kfda_op_##symbol
 #define KFDA_REGISTRATION_0(symbol) NULL
 
-#define KFDA_OP(IDENT, symbol, name, code) extern const kfda_op_registration kfda_op_##symbol;
+#define KFDA_OP(NAME, symbol, code) extern const kfda_op_registration kfda_op_##symbol;
 #include "op_list.h"
 #undef KFDA_OP
 
 const kfda_op_entry kfda_op_table[] = {
-#define KFDA_OP(IDENT, symbol, name, code) \
-  {name, code, KFDA_REGISTRATION(KFDA_LINKED(IDENT), symbol)},
+#define KFDA_OP(NAME, symbol, code) {#NAME, code, KFDA_REGISTRATION(KFDA_LINKED(NAME), symbol)},
 #include "op_list.h"
 #undef KFDA_OP
 };
@@ -69,5 +68,12 @@ const char *kfda_builtin_name(int32_t builtin_code) {
   if (i >= 0) return kfda_op_table[i].name;
   for (k = 0; k < sizeof other_builtins / sizeof other_builtins[0]; ++k)
     if (other_builtins[k].code == builtin_code) return other_builtins[k].name;
+  return NULL;
+}
+
+const char *kfda_linked_op_name(int i) {
+  int k;
+  for (k = 0; k < kfda_op_table_size; ++k)
+    if (kfda_op_table[k].registration != NULL && i-- == 0) return kfda_op_table[k].name;
   return NULL;
 }
