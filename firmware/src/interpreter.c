@@ -27,8 +27,6 @@
 #include "kfda_app_platform.h"
 #endif
 
-#define fail kfda_fail
-
 static const kfda_op_registration *registration_of(const kfda_op *op) {
   return kfda_op_table[op->kind].registration;
 }
@@ -164,13 +162,13 @@ static kfda_status parse_ops(kfda_model *m, const kfda_fb *fb, const kfda_fb_vec
     memset(&ctx, 0, sizeof ctx);
     ctx.fb = fb;
     if (kfda_fb_vec_table(fb, opsv, i, &ot) < 0 || kfda_fb_u32(fb, &ot, 0, 0, &code_idx) < 0)
-      return fail(m, KFDA_ERR_MODEL, -1, "malformed operator");
+      return kfda_fail(m, KFDA_ERR_MODEL, -1, "malformed operator");
     if (code_idx >= codes->len || kfda_fb_vec_table(fb, codes, code_idx, &ct) < 0 ||
         kfda_fb_u8(fb, &ct, 0, 0, &dep) < 0 || kfda_fb_i32(fb, &ct, 3, 0, &code) < 0)
-      return fail(m, KFDA_ERR_MODEL, -1, "malformed operator code");
+      return kfda_fail(m, KFDA_ERR_MODEL, -1, "malformed operator code");
     if ((int32_t)(int8_t)dep > code) code = (int8_t)dep;
     if (code == KFDA_BUILTIN_CUSTOM && kfda_fb_string(fb, &ct, 1, &custom, &custom_len) < 0)
-      return fail(m, KFDA_ERR_MODEL, -1, "malformed custom code");
+      return kfda_fail(m, KFDA_ERR_MODEL, -1, "malformed custom code");
     entry = kfda_op_lookup(code, custom, custom_len);
     if (entry < 0 || kfda_op_table[entry].registration == NULL)
       return unsupported_op(m, i, code, custom, custom_len);
@@ -178,35 +176,35 @@ static kfda_status parse_ops(kfda_model *m, const kfda_fb *fb, const kfda_fb_vec
     reg = kfda_op_table[entry].registration;
     oi = (int)i;
     if (kfda_fb_vector(fb, &ot, 1, 4, &iv) < 0 || kfda_fb_vector(fb, &ot, 2, 4, &ov) < 0)
-      return fail(m, KFDA_ERR_MODEL, oi, "malformed inputs/outputs");
-    if (iv.len > KFDA_MAX_OP_INPUTS) return fail(m, KFDA_ERR_LIMIT, oi, "too many inputs");
-    if (ov.len != 1) return fail(m, KFDA_ERR_MODEL, oi, "expected one output");
+      return kfda_fail(m, KFDA_ERR_MODEL, oi, "malformed inputs/outputs");
+    if (iv.len > KFDA_MAX_OP_INPUTS) return kfda_fail(m, KFDA_ERR_LIMIT, oi, "too many inputs");
+    if (ov.len != 1) return kfda_fail(m, KFDA_ERR_MODEL, oi, "expected one output");
     op->n_in = (uint8_t)iv.len;
     op->n_out = 1;
     for (j = 0; j < iv.len; ++j) {
       int32_t t = (int32_t)kfda_rd_u32(fb->buf + iv.pos + 4 * j);
-      if (t < -1 || t >= m->n_tensors) return fail(m, KFDA_ERR_MODEL, oi, "bad tensor index");
+      if (t < -1 || t >= m->n_tensors) return kfda_fail(m, KFDA_ERR_MODEL, oi, "bad tensor index");
       op->in[j] = (int16_t)t;
     }
     {
       int32_t t = (int32_t)kfda_rd_u32(fb->buf + ov.pos);
-      if (t < 0 || t >= m->n_tensors) return fail(m, KFDA_ERR_MODEL, oi, "bad tensor index");
-      if (m->tensors[t].is_const) return fail(m, KFDA_ERR_MODEL, oi, "writes a constant");
+      if (t < 0 || t >= m->n_tensors) return kfda_fail(m, KFDA_ERR_MODEL, oi, "bad tensor index");
+      if (m->tensors[t].is_const) return kfda_fail(m, KFDA_ERR_MODEL, oi, "writes a constant");
       op->out[0] = (int16_t)t;
     }
     if (kfda_fb_u8(fb, &ot, 3, 0, &opt_type) < 0)
-      return fail(m, KFDA_ERR_MODEL, oi, "malformed options");
+      return kfda_fail(m, KFDA_ERR_MODEL, oi, "malformed options");
     r = kfda_fb_table_field(fb, &ot, 4, &ctx.options);
-    if (r < 0) return fail(m, KFDA_ERR_MODEL, oi, "malformed options");
+    if (r < 0) return kfda_fail(m, KFDA_ERR_MODEL, oi, "malformed options");
     ctx.has_options = r > 0;
     if (ctx.has_options && reg->options_type != 0 && reg->options_type != opt_type)
-      return fail(m, KFDA_ERR_MODEL, oi, "options of the wrong type");
+      return kfda_fail(m, KFDA_ERR_MODEL, oi, "options of the wrong type");
     if (kfda_fb_vector(fb, &ot, 5, 1, &cv) < 0)
-      return fail(m, KFDA_ERR_MODEL, oi, "malformed custom options");
+      return kfda_fail(m, KFDA_ERR_MODEL, oi, "malformed custom options");
     ctx.custom = fb->buf + cv.pos;
     ctx.custom_len = cv.len;
     if (op->n_in < 1 || !kfda_has_input(op, 0))
-      return fail(m, KFDA_ERR_MODEL, oi, "missing input");
+      return kfda_fail(m, KFDA_ERR_MODEL, oi, "missing input");
     /* the op's params: first in its share of the persistent part */
     op->params_offset = (uint32_t)persist->used;
     ctx.m = m;
@@ -218,7 +216,7 @@ static kfda_status parse_ops(kfda_model *m, const kfda_fb *fb, const kfda_fb_vec
     memset(params, 0, reg->params_bytes);
     st = reg->prepare(&ctx, params);
     if (st != KFDA_OK) return st;
-    if (persist->used > 0x7fffffffu) return fail(m, KFDA_ERR_LIMIT, -1, "arena above 2 GiB");
+    if (persist->used > 0x7fffffffu) return kfda_fail(m, KFDA_ERR_LIMIT, -1, "arena above 2 GiB");
   }
   return KFDA_OK;
 }
@@ -275,48 +273,48 @@ static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size,
   kfda_status st;
   if (m == NULL) return KFDA_ERR_ARG;
   memset(m, 0, sizeof *m);
-  if (fbuf == NULL) return fail(m, KFDA_ERR_ARG, -1, "flatbuffer is NULL");
+  if (fbuf == NULL) return kfda_fail(m, KFDA_ERR_ARG, -1, "flatbuffer is NULL");
   if (!plan_only && arena != NULL && ((uintptr_t)arena) % KFDA_ARENA_ALIGN != 0)
-    return fail(m, KFDA_ERR_ARG, -1, "arena must be 16-byte aligned");
+    return kfda_fail(m, KFDA_ERR_ARG, -1, "arena must be 16-byte aligned");
   if (((uintptr_t)fbuf) % 4 != 0)
-    return fail(m, KFDA_ERR_ARG, -1, "flatbuffer must be 16-byte aligned");
+    return kfda_fail(m, KFDA_ERR_ARG, -1, "flatbuffer must be 16-byte aligned");
   m->fb = fbuf;
   m->fb_size = size;
   fb.buf = fbuf;
   fb.size = size;
-  if (kfda_fb_root(&fb, &root) < 0) return fail(m, KFDA_ERR_MODEL, -1, "not a flatbuffer");
+  if (kfda_fb_root(&fb, &root) < 0) return kfda_fail(m, KFDA_ERR_MODEL, -1, "not a flatbuffer");
   if (size >= 8 && memcmp(fbuf + 4, "TFL3", 4) != 0)
-    return fail(m, KFDA_ERR_MODEL, -1, "not a TFLite model (no TFL3 identifier)");
+    return kfda_fail(m, KFDA_ERR_MODEL, -1, "not a TFLite model (no TFL3 identifier)");
   if (kfda_fb_vector(&fb, &root, 1, 4, &codes) < 0 ||
       kfda_fb_vector(&fb, &root, 2, 4, &subgraphs) < 0 ||
       kfda_fb_vector(&fb, &root, 4, 4, &buffers) < 0)
-    return fail(m, KFDA_ERR_MODEL, -1, "malformed model table");
-  if (subgraphs.len < 1) return fail(m, KFDA_ERR_MODEL, -1, "no subgraph");
+    return kfda_fail(m, KFDA_ERR_MODEL, -1, "malformed model table");
+  if (subgraphs.len < 1) return kfda_fail(m, KFDA_ERR_MODEL, -1, "no subgraph");
   if (kfda_fb_vec_table(&fb, &subgraphs, 0, &sg) < 0 ||
       kfda_fb_vector(&fb, &sg, 0, 4, &tensors) < 0 ||
       kfda_fb_vector(&fb, &sg, 1, 4, &inputs) < 0 ||
       kfda_fb_vector(&fb, &sg, 2, 4, &outputs) < 0 ||
       kfda_fb_vector(&fb, &sg, 3, 4, &opsv) < 0)
-    return fail(m, KFDA_ERR_MODEL, -1, "malformed subgraph");
-  if (tensors.len > KFDA_MAX_TENSORS) return fail(m, KFDA_ERR_LIMIT, -1, "too many tensors");
-  if (opsv.len > KFDA_MAX_OPS) return fail(m, KFDA_ERR_LIMIT, -1, "too many ops");
+    return kfda_fail(m, KFDA_ERR_MODEL, -1, "malformed subgraph");
+  if (tensors.len > KFDA_MAX_TENSORS) return kfda_fail(m, KFDA_ERR_LIMIT, -1, "too many tensors");
+  if (opsv.len > KFDA_MAX_OPS) return kfda_fail(m, KFDA_ERR_LIMIT, -1, "too many ops");
   if (inputs.len > KFDA_MAX_IO || outputs.len > KFDA_MAX_IO)
-    return fail(m, KFDA_ERR_LIMIT, -1, "too many model inputs/outputs");
+    return kfda_fail(m, KFDA_ERR_LIMIT, -1, "too many model inputs/outputs");
   if (inputs.len < 1 || outputs.len < 1)
-    return fail(m, KFDA_ERR_MODEL, -1, "model has no input or output");
+    return kfda_fail(m, KFDA_ERR_MODEL, -1, "model has no input or output");
   m->n_tensors = (int32_t)tensors.len;
   for (i = 0; i < tensors.len; ++i) {
     kfda_fb_table tt;
     int r;
     kfda_tensor *t = &m->tensors[i];
     if (kfda_fb_vec_table(&fb, &tensors, i, &tt) < 0)
-      return fail(m, KFDA_ERR_MODEL, -1, "malformed tensor");
+      return kfda_fail(m, KFDA_ERR_MODEL, -1, "malformed tensor");
     r = parse_tensor(m, &fb, &buffers, &tt, t);
-    if (r == -2) return fail(m, KFDA_ERR_LIMIT, -1, "tensor rank above KFDA_MAX_DIMS");
-    if (r == -5) return fail(m, KFDA_ERR_UNSUPPORTED, -1, "unsupported tensor type");
+    if (r == -2) return kfda_fail(m, KFDA_ERR_LIMIT, -1, "tensor rank above KFDA_MAX_DIMS");
+    if (r == -5) return kfda_fail(m, KFDA_ERR_UNSUPPORTED, -1, "unsupported tensor type");
     if (r == -7)
-      return fail(m, KFDA_ERR_MODEL, -1, "misaligned constant (align the flatbuffer to 16)");
-    if (r < 0) return fail(m, KFDA_ERR_MODEL, -1, "malformed tensor (shape/buffer/quantization)");
+      return kfda_fail(m, KFDA_ERR_MODEL, -1, "misaligned constant (align the flatbuffer to 16)");
+    if (r < 0) return kfda_fail(m, KFDA_ERR_MODEL, -1, "malformed tensor (shape/buffer/quantization)");
     t->is_var = !t->is_const;
     t->shares = -1;
     t->first_use = INT32_MAX;
@@ -329,7 +327,7 @@ static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size,
     int in = i < inputs.len;
     int32_t t = (int32_t)kfda_rd_u32(fbuf + (in ? inputs.pos + 4 * i : outputs.pos + 4 * (i - inputs.len)));
     if (t < 0 || t >= m->n_tensors || m->tensors[t].is_const)
-      return fail(m, KFDA_ERR_MODEL, -1, "bad model input/output tensor");
+      return kfda_fail(m, KFDA_ERR_MODEL, -1, "bad model input/output tensor");
     if (in) m->inputs[i] = t;
     else m->outputs[i - inputs.len] = t;
   }
@@ -355,20 +353,20 @@ static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size,
       t = &m->tensors[op->in[j]];
       if (t->is_const) continue;
       if (t->first_use == INT32_MAX)
-        return fail(m, KFDA_ERR_MODEL, oi, "reads a tensor before it is written");
+        return kfda_fail(m, KFDA_ERR_MODEL, oi, "reads a tensor before it is written");
       if (oi > t->last_use) t->last_use = oi;
     }
     {
       kfda_tensor *t = &m->tensors[op->out[0]];
       if (t->first_use != INT32_MAX)
-        return fail(m, KFDA_ERR_MODEL, oi, "writes a tensor written before");
+        return kfda_fail(m, KFDA_ERR_MODEL, oi, "writes a tensor written before");
       t->first_use = oi;
       t->last_use = oi;
     }
   }
   for (i = 0; i < (uint32_t)m->n_outputs; ++i) {
     kfda_tensor *t = &m->tensors[m->outputs[i]];
-    if (t->first_use == INT32_MAX) return fail(m, KFDA_ERR_MODEL, -1, "output never written");
+    if (t->first_use == INT32_MAX) return kfda_fail(m, KFDA_ERR_MODEL, -1, "output never written");
     t->last_use = m->n_ops > 0 ? m->n_ops - 1 : 0;
   }
 
@@ -390,7 +388,7 @@ static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size,
     ++nb;
   }
   if (kfda_plan_greedy(m->plan, nb, KFDA_ARENA_ALIGN, m->plan_order, m->plan_live, &planned) != 0)
-    return fail(m, KFDA_ERR_MODEL, -1, "memory plan failed");
+    return kfda_fail(m, KFDA_ERR_MODEL, -1, "memory plan failed");
   /* the planned part starts after the persistent part */
   persist_bytes = persist.used;
   nb = 0;
@@ -408,12 +406,12 @@ static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size,
   m->planned_bytes = planned;
   m->persist_bytes = persist_bytes;
   m->arena_bytes = persist_bytes + planned;
-  if (m->arena_bytes > 0x7fffffffu) return fail(m, KFDA_ERR_LIMIT, -1, "arena above 2 GiB");
+  if (m->arena_bytes > 0x7fffffffu) return kfda_fail(m, KFDA_ERR_LIMIT, -1, "arena above 2 GiB");
   if (plan_only) return KFDA_OK;
   if (arena == NULL && m->arena_bytes > 0)
-    return fail(m, KFDA_ERR_ARENA_TOO_SMALL, -1, "no arena given");
+    return kfda_fail(m, KFDA_ERR_ARENA_TOO_SMALL, -1, "no arena given");
   if (arena_size < m->arena_bytes)
-    return fail(m, KFDA_ERR_ARENA_TOO_SMALL, -1, "arena too small (see kfda_model_arena_bytes)");
+    return kfda_fail(m, KFDA_ERR_ARENA_TOO_SMALL, -1, "arena too small (see kfda_model_arena_bytes)");
   m->arena = arena;
   m->arena_size = arena_size;
   m->loaded = 1;
