@@ -125,9 +125,12 @@ MAKEFILE = """# Build kfda_run for {target} on the device itself (e.g. a Raspber
 CC ?= gcc
 KFDA_DIR ?= kfda
 CFLAGS ?= -O3 {arch_flags}
-KFDA_CFLAGS = -std=c11 -Wall -I$(KFDA_DIR)/include
-SOURCES = main.c $(wildcard $(KFDA_DIR)/src/*.c) $(wildcard $(KFDA_DIR)/src/kernels/*.c) \\
-          $(wildcard $(KFDA_DIR)/src/kernels/*.S)
+# The model's ops: only these are linked (OPS=all: every op the runtime has).
+OPS ?= {ops}
+KFDA_CFLAGS = -std=c11 -Wall -I$(KFDA_DIR)/include \\
+              $(if $(filter-out all,$(OPS)),-DKFDA_OPS_SELECTED $(addprefix -DKFDA_OP_,$(OPS)))
+SOURCES = main.c $(wildcard $(KFDA_DIR)/src/*.c) $(wildcard $(KFDA_DIR)/src/ops/*.c) \\
+          $(wildcard $(KFDA_DIR)/src/kernels/*.c) $(wildcard $(KFDA_DIR)/src/kernels/*.S)
 
 kfda_run: $(SOURCES)
 	@test -f $(KFDA_DIR)/include/kfda/kfda.h || {{ echo "no keras-fda runtime in $(KFDA_DIR): set KFDA_DIR=<repo>/firmware"; exit 1; }}

@@ -29,7 +29,8 @@ DTYPE_NAMES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6
 DTYPE_BYTES = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 9: 1}
 FLOAT32, INT32, INT8 = 0, 2, 9
 
-# Ops the firmware may run in place (see plan_in_place in firmware/src/interpreter.c).
+# Ops the firmware may run in place (in_place_inputs of their registration in
+# firmware/src/ops/, used by plan_in_place in firmware/src/interpreter.c).
 IN_PLACE_OPS = ("ADD", "MUL", "RESHAPE")
 
 MAC_OPS = ("LceBconv2d", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")

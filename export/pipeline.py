@@ -14,7 +14,7 @@ from keras_fda.errors import KerasFDAError
 from keras_fda.export import binarization, chips, graph as graph_mod, package, plan, verify
 from keras_fda.export.loading import check_model_path, load_model
 from keras_fda.export.progress import say, step, warn
-from keras_fda.export.targets import SUPPORTED_OPS, get_target
+from keras_fda.export.targets import get_target, supported_ops
 
 MANIFEST_FORMAT = 1
 SAMPLE_COUNT = 4
@@ -42,12 +42,13 @@ def _layer_of(tensor_name):
 
 def check_ops(graph, target):
     """Fail when the graph holds an op the keras-fda runtime does not implement."""
+    supported = supported_ops()
     for op in graph.ops:
-        if op.type not in SUPPORTED_OPS:
+        if op.type not in supported:
             raise KerasFDAError(
                 f"layer '{_layer_of(op.outputs[0].name)}' converts to {op.type}, which the "
                 f"keras-fda runtime does not run on {target.name}; replace that layer "
-                f"(supported ops: {', '.join(sorted(SUPPORTED_OPS))})")
+                f"(supported ops: {', '.join(sorted(supported))})")
 
 
 def _tolerance(int8, tolerance, graph):
@@ -174,7 +175,8 @@ def export_model(model_path, target, output, cpu=None, board=None, force=False, 
         count = min(SAMPLE_COUNT, len(lce_in))
         package.write_samples(folder, np.asarray(lce_in[:count]), np.asarray(lce_raw[:count]))
         if target.linux:
-            manifest["runtime_included"] = package.write_linux_driver(folder, target, model_name)
+            manifest["runtime_included"] = package.write_linux_driver(folder, target, model_name,
+                                                                      sorted(manifest["ops"]))
         else:
             package.write_model_data(folder, flatbuffer, model_name, core.name)
         package.write_manifest(folder, manifest)

@@ -1,5 +1,7 @@
 """The export targets (`--target`): what the converter is told and what the package holds."""
 import dataclasses
+import functools
+import subprocess
 
 from keras_fda.errors import KerasFDAError
 
@@ -30,12 +32,23 @@ def get_target(name):
     return TARGETS[name]
 
 
-# The ops the keras-fda C runtime implements (firmware/src/kernels/, one op per file);
-# the export refuses a model holding any other, naming the layer.
-SUPPORTED_OPS = frozenset({
-    "LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d",
-    "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED",
-    "MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN",
-    "ADD", "MUL", "RESHAPE", "PAD", "CONCATENATION", "SOFTMAX",
-    "QUANTIZE", "DEQUANTIZE",
-})
+@functools.lru_cache(maxsize=None)
+def supported_ops():
+    """The ops the keras-fda C runtime implements, as TFLite names: what its host tool's
+    `kfda_host ops` prints (the op registry, firmware/src/ops/op_list.h), run once per
+    process. The tool is found or built as export/plan.py does; the export refuses a model
+    holding any other op, naming the layer."""
+    from keras_fda.export import plan
+
+    tool = plan.find_tool()
+    if tool is None:
+        raise KerasFDAError("cannot list the C runtime's ops: its host tool (kfda_host) is "
+                            "not built and there is no C compiler (cc, make) to build it")
+    try:
+        done = subprocess.run([tool, "ops"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise KerasFDAError(f"{tool} ops failed to run ({error})")
+    names = frozenset(done.stdout.split())
+    if done.returncode != 0 or not names:
+        raise KerasFDAError(f"{tool} ops printed no op list; rebuild the firmware's host tool")
+    return names

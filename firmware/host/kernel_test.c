@@ -34,7 +34,7 @@ static int32_t th[512];
  * packed words), cout filters of k[0] x k[1] x c, stride st, dilation dl, VALID (valid != 0)
  * or SAME padding (TFLite's: an odd extra row or column goes after). Zeroes p and sets its
  * geometry; 0 when a VALID filter does not fit the input. */
-static int conv_geometry(kfda_op_params *p, kfda_shape4 *is, kfda_shape4 *fs, kfda_shape4 *os,
+static int conv_geometry(kfda_conv_params *p, kfda_shape4 *is, kfda_shape4 *fs, kfda_shape4 *os,
                          const int32_t size[2], const int32_t k[2], int32_t c, int32_t cout,
                          int st, int dl, int valid) {
   const int32_t eff_h = (k[0] - 1) * dl + 1, eff_w = (k[1] - 1) * dl + 1;
@@ -74,7 +74,8 @@ static int check_bconv(int quick) {
                 for (pv = 0; pv <= 1; ++pv)
                   for (fl = 0; fl <= 2; ++fl)
                     for (act = 0; act <= 1; ++act) {
-                      kfda_op_params p;
+                      kfda_bconv_params p;
+                      kfda_conv_params g;
                       kfda_shape4 is, fs, os;
                       const int32_t cin = cins[ci], cout = couts[co];
                       const int32_t words = KFDA_PACKED_WORDS(cin);
@@ -84,13 +85,17 @@ static int check_bconv(int quick) {
                       if (pad == 0 && pv == 0 && (fl != 0 || act)) continue; /* as Prepare */
                       if (quick && (dl == 2 || act)) continue;
                       if (quick && ci >= 4 && ki != 1) continue;
-                      if (!conv_geometry(&p, &is, &fs, &os, sizes[si], ksz[ki], words, cout, st,
+                      if (!conv_geometry(&g, &is, &fs, &os, sizes[si], ksz[ki], words, cout, st,
                                          dl, pad))
                         continue;
-                      p.padding = pad; p.pad_value = pv; p.channels_in = cin; p.flag = fl;
+                      memset(&p, 0, sizeof p);
+                      p.stride_h = g.stride_h; p.stride_w = g.stride_w;
+                      p.dil_h = g.dil_h; p.dil_w = g.dil_w; p.pad_h = g.pad_h; p.pad_w = g.pad_w;
+                      p.padding = pad; p.pad_value = pv; p.channels_in = cin; p.output_kind = fl;
                       K = fs.h * fs.w * cin;
-                      p.qact_min = act ? K - 2 * (K / 3) : 0; /* a clamp that bites */
-                      p.qact_max = act ? K + K / 2 : 2 * K;
+                      p.receptive_field_bits = K; p.groups = 1;
+                      p.clamp_min = act ? K - 2 * (K / 3) : 0; /* a clamp that bites */
+                      p.clamp_max = act ? K + K / 2 : 2 * K;
                       n_in = is.n * is.h * is.w * words; n_f = cout * fs.h * fs.w * words;
                       if (n_in > MAXB || n_f > MAXB) continue;
                       if (kfda_lce_bconv2d_scratch_bytes(&fs) > sizeof scratch) continue;
@@ -196,7 +201,7 @@ static int check_bmaxpool(void) {
           for (fw = 1; fw <= 3; ++fw)
             for (st = 1; st <= 2; ++st)
               for (pad = 0; pad <= 1; ++pad) {
-                kfda_op_params p;
+                kfda_conv_params p;
                 kfda_shape4 is, os;
                 size_t bytes;
                 memset(&p, 0, sizeof p);
@@ -248,7 +253,7 @@ static int check_conv_s8(int quick) {
             for (dl = 1; dl <= 2; ++dl)
               for (pad = 0; pad <= 1; ++pad)
                 for (nb = 0; nb <= 1; ++nb) {
-                  kfda_op_params p;
+                  kfda_conv_params p;
                   kfda_requant q;
                   kfda_shape4 is, fs, os;
                   const int32_t cin = cins[ci], cout = couts[co];
@@ -331,11 +336,11 @@ static int same_f32(const void *a, const void *b, size_t n) {
 }
 
 /* The float activation ranges: none, RELU, RELU6, a range that bites both ways. */
-static void set_act_f32(kfda_op_params *p, int act) {
+static void set_act_f32(float *act_min, float *act_max, int act) {
   static const float lo[] = {-FLT_MAX, 0.0f, 0.0f, -3.5f};
   static const float hi[] = {FLT_MAX, FLT_MAX, 6.0f, 2.25f};
-  p->act_min = lo[act];
-  p->act_max = hi[act];
+  *act_min = lo[act];
+  *act_max = hi[act];
 }
 
 /* CONV_2D float: shapes, strides, dilations (reference path), paddings, activations,
@@ -356,7 +361,7 @@ static int check_conv_f32(int quick) {
               for (pad = 0; pad <= 1; ++pad)
                 for (nb = 0; nb <= 1; ++nb)
                   for (act = 0; act < 4; ++act) {
-                    kfda_op_params p;
+                    kfda_conv_params p;
                     kfda_shape4 is, fs, os;
                     const int32_t cin = cins[ci], cout = couts[co];
                     int32_t n_in, n_f;
@@ -365,7 +370,7 @@ static int check_conv_f32(int quick) {
                       continue;
                     if (!conv_geometry(&p, &is, &fs, &os, sizes[si], ksz[ki], cin, cout, st, dl, pad))
                       continue;
-                    set_act_f32(&p, act);
+                    set_act_f32(&p.act_min, &p.act_max, act);
                     n_in = is.n * is.h * is.w * cin; n_f = cout * fs.h * fs.w * cin;
                     fill_f32(x, n_in, rnd() % 4 == 0);
                     fill_f32(w, n_f, rnd() % 8 == 0);
@@ -420,9 +425,9 @@ static int check_add_mul_f32(void) {
     fill_f32(b, nb, t % 4 == 1);
     for (op = 0; op < 2; ++op)
       for (act = 0; act < 4; ++act) {
-        kfda_op_params p;
+        kfda_arith_params p;
         memset(&p, 0, sizeof p);
-        set_act_f32(&p, act);
+        set_act_f32(&p.act_min, &p.act_max, act);
         memset(out_ref, 0xa5, (size_t)n * 4);
         memset(out_opt, 0x5a, (size_t)n * 4);
         if (op) {
@@ -546,10 +551,10 @@ static void rand_mult(int32_t *m, int32_t *s, int32_t lo, int32_t hi) {
 }
 
 /* The int8 activation ranges: none, RELU from a zero point, a range that bites both ways. */
-static void set_act_s8(kfda_op_params *p, int act) {
+static void set_act_s8(int32_t *qact_min, int32_t *qact_max, int act) {
   static const int32_t lo[] = {-128, -5, -20}, hi[] = {127, 127, 90};
-  p->qact_min = lo[act];
-  p->qact_max = hi[act];
+  *qact_min = lo[act];
+  *qact_max = hi[act];
 }
 
 /* ADD / MUL int8: random 5-d shapes broadcast as in check_add_mul_f32, random multipliers
@@ -575,10 +580,10 @@ static int check_add_mul_s8(int quick) {
     fill_s8(b, nb);
     for (op = 0; op < 2; ++op)
       for (act = 0; act < 3; ++act) {
-        kfda_op_params p;
+        kfda_arith_params p;
         const uint32_t r = rnd();
         memset(&p, 0, sizeof p);
-        set_act_s8(&p, act);
+        set_act_s8(&p.qact_min, &p.qact_max, act);
         /* -zero points in [-127, 128]; extremes every few cases */
         p.in_offset = r % 5 == 0 ? 128 : r % 5 == 1 ? -127 : (int32_t)(rnd() % 256) - 127;
         p.in2_offset = r % 3 == 0 ? -127 : (int32_t)(rnd() % 256) - 127;
@@ -639,7 +644,7 @@ static int check_mean_s8(int quick) {
   for (rep = 0; rep < (quick ? 1 : 3); ++rep)
     for (ndim = 1; ndim <= 5; ++ndim)
       for (mask = 0; mask < (1u << ndim); ++mask) {
-        kfda_op_params p;
+        kfda_mean_params p;
         int32_t d[5], i, n = 1, out_n = 1;
         for (i = 0; i < ndim; ++i) {
           const uint32_t r = rnd();
@@ -664,7 +669,7 @@ static int check_mean_s8(int quick) {
       }
   for (rep = 0; rep < 4; ++rep) { /* global average pooling of NHWC, as the models use */
     static const int32_t shapes[][4] = {{1, 8, 8, 64}, {2, 4, 4, 13}, {1, 7, 7, 6}, {3, 1, 5, 7}};
-    kfda_op_params p;
+    kfda_mean_params p;
     int32_t n = shapes[rep][0] * shapes[rep][1] * shapes[rep][2] * shapes[rep][3];
     int32_t out_n = shapes[rep][0] * shapes[rep][3];
     fill_s8(x, n);

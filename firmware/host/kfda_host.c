@@ -13,6 +13,8 @@
  *   kfda_host check FILE...
  *       for each file: plan, and if that succeeds load (arena <= 64 MiB),
  *       zero the inputs and invoke; prints one status line per file (fuzzing).
+ *   kfda_host ops
+ *       prints the TFLite name of each op this build runs, one per line.
  *   kfda_host planbufs FILE
  *       runs the planner on buffers given as lines "size first last";
  *       prints {"total":..,"offsets":[..],"check":0} (check: overlap checker).
@@ -256,7 +258,15 @@ static int cmd_check(int n, char **paths) {
   return 0;
 }
 
+static int cmd_ops(void) {
+  int i;
+  const char *name;
+  for (i = 0; (name = kfda_linked_op_name(i)) != NULL; ++i) puts(name);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "ops") == 0) return cmd_ops();
   if (argc >= 3 && strcmp(argv[1], "check") == 0) return cmd_check(argc - 2, argv + 2);
   if (argc == 4 && strcmp(argv[1], "load") == 0) return cmd_load(argv[2], atol(argv[3]));
   if (argc == 3 && strcmp(argv[1], "planbufs") == 0) return cmd_planbufs(argv[2]);
@@ -272,6 +282,7 @@ int main(int argc, char **argv) {
           "       kfda_host run MODEL.tflite IN.bin OUT.bin N\n"
           "       kfda_host load MODEL.tflite ARENA_BYTES\n"
           "       kfda_host check FILE...\n"
-          "       kfda_host planbufs FILE\n");
+          "       kfda_host planbufs FILE\n"
+          "       kfda_host ops\n");
   return 2;
 }

@@ -6,14 +6,15 @@
  *     LCE's bitpacked layout: the last (channel) axis is packed LSB-first into
  *     int32 words, 32 channels per word, bit 1 = negative (-1), bit 0 = +1,
  *     padding bits of the last word are 0.
- *   - Kernels never allocate, never fail: every check happens in the
- *     interpreter's Prepare step (src/interpreter.c) before any kernel runs.
+ *   - Kernels never allocate, never fail: every check happens in the op's
+ *     Prepare step (src/ops/<op>.c) before any kernel runs.
  *     Arguments are assumed valid (shapes consistent, pointers non-NULL).
  *   - Float kernels reproduce TFLite's reference arithmetic order where it
  *     matters (bias after the sum, then the activation clamp). Build with
  *     -ffp-contract=off so no multiply-add is fused (bit-exact float output
  *     transforms in LceBconv2d).
- *   - `p` is the op's parameter block (kfda_op_params in kfda.h).
+ *   - `p` is a small kernel-facing parameter struct (below, CMSIS-NN style),
+ *     filled once by the op's Prepare.
  */
 #ifndef KFDA_KERNELS_H_
 #define KFDA_KERNELS_H_
@@ -29,6 +30,47 @@ typedef struct {
 
 /* Words per packed row of `channels` values: ceil(channels / 32). */
 #define KFDA_PACKED_WORDS(channels) (((channels) + 31) / 32)
+
+/* TFLite Padding values. */
+enum { KFDA_PADDING_SAME = 0, KFDA_PADDING_VALID = 1 };
+
+/* CONV_2D, DEPTHWISE_CONV_2D, MAX_POOL_2D, AVERAGE_POOL_2D, LceBMaxPool2d. */
+typedef struct {
+  int32_t stride_h, stride_w, dil_h, dil_w;
+  int32_t pad_h, pad_w;       /* top/left padding (TFLite convention) */
+  int32_t filter_h, filter_w; /* pools: the window (convolutions: the filter's shape) */
+  int32_t depth_multiplier;   /* DEPTHWISE_CONV_2D */
+  float act_min, act_max;     /* float32: the fused activation's range */
+  int32_t qact_min, qact_max; /* int8: the fused activation's range */
+} kfda_conv_params;
+
+/* LceBconv2d. */
+typedef struct {
+  int32_t stride_h, stride_w, dil_h, dil_w;
+  int32_t pad_h, pad_w;
+  int32_t padding;              /* KFDA_PADDING_SAME / KFDA_PADDING_VALID */
+  int32_t pad_value;            /* 0 or 1 (SAME: the value of padded taps) */
+  int32_t channels_in;          /* true input channel count */
+  int32_t receptive_field_bits; /* K = fh * fw * channels_in / groups */
+  int32_t groups;
+  int32_t output_kind;          /* KFDA_BCONV_OUT_* */
+  int32_t clamp_min, clamp_max; /* float/int8 output: clamp of 2 * accum */
+} kfda_bconv_params;
+
+/* ADD, MUL (float32 and int8). */
+typedef struct {
+  float act_min, act_max;     /* float32: the fused activation's range */
+  int32_t qact_min, qact_max; /* int8: the fused activation's range */
+  int32_t in_offset, in2_offset, out_offset; /* -zero points of a, b; output zero point */
+  int32_t in_mult, in_shift, in2_mult, in2_shift; /* ADD int8: rescale a, b */
+  int32_t out_mult, out_shift; /* int8: output multiplier */
+  int32_t left_shift;          /* ADD int8 */
+} kfda_arith_params;
+
+/* MEAN int8. */
+typedef struct {
+  int32_t out_mult, out_shift, out_offset;
+} kfda_mean_params;
 
 /* ---- LCE ops ------------------------------------------------------------ */
 
@@ -56,7 +98,7 @@ void kfda_lce_dequantize_f32(const int32_t *in, int32_t rows, int32_t cols,
 void kfda_lce_dequantize_s8(const int32_t *in, int32_t rows, int32_t cols,
                             int8_t zero_val, int8_t one_val, int8_t *out);
 
-/* Output kinds of LceBconv2d (p->flag). */
+/* Output kinds of LceBconv2d (p->output_kind). */
 enum { KFDA_BCONV_OUT_F32 = 0, KFDA_BCONV_OUT_S8 = 1, KFDA_BCONV_OUT_PACKED = 2 };
 
 /*
@@ -65,7 +107,7 @@ enum { KFDA_BCONV_OUT_F32 = 0, KFDA_BCONV_OUT_S8 = 1, KFDA_BCONV_OUT_PACKED = 2 
  *   filter: packed OHWI [cout, fh, fw, words_per_group]
  *   out_mul/out_bias (float/int8 output): the fused output transform, per
  *           output channel (see kfda_lce_bconv2d_output_transform):
- *             y = (float)clamp(2 * accum, p->qact_min, p->qact_max)
+ *             y = (float)clamp(2 * accum, p->clamp_min, p->clamp_max)
  *                 * out_mul[c] + out_bias[c]
  *           float: y (+ the same-zero correction); int8: sat(round(y)).
  *   thresholds (packed output): bit = accum > thresholds[c].
@@ -75,7 +117,7 @@ enum { KFDA_BCONV_OUT_F32 = 0, KFDA_BCONV_OUT_S8 = 1, KFDA_BCONV_OUT_PACKED = 2 
  *   LCE correction -mul * sum(taps outside the image) is added to float y.
  *   out: [n, oh, ow, cout] float/int8, or packed [n, oh, ow, ceil(cout/32)].
  */
-void kfda_lce_bconv2d_ref(const kfda_op_params *p, const kfda_shape4 *in_shape,
+void kfda_lce_bconv2d_ref(const kfda_bconv_params *p, const kfda_shape4 *in_shape,
                           const int32_t *in, const kfda_shape4 *filter_shape,
                           const int32_t *filter, const float *out_mul,
                           const float *out_bias, const int32_t *thresholds,
@@ -89,13 +131,13 @@ void kfda_lce_bconv2d_ref(const kfda_op_params *p, const kfda_shape4 *in_shape,
  * kfda_lce_bconv2d picks the build's variant: the reference when compiled
  * with -DKFDA_KERNELS_REF (make KFDA_KERNELS=ref), else the optimized one. */
 size_t kfda_lce_bconv2d_scratch_bytes(const kfda_shape4 *filter_shape);
-void kfda_lce_bconv2d_opt(const kfda_op_params *p, const kfda_shape4 *in_shape,
+void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *in_shape,
                           const int32_t *in, const kfda_shape4 *filter_shape,
                           const int32_t *filter, const float *out_mul,
                           const float *out_bias, const int32_t *thresholds,
                           const float *raw_mul, const kfda_shape4 *out_shape,
                           void *out, void *scratch);
-void kfda_lce_bconv2d(const kfda_op_params *p, const kfda_shape4 *in_shape,
+void kfda_lce_bconv2d(const kfda_bconv_params *p, const kfda_shape4 *in_shape,
                       const int32_t *in, const kfda_shape4 *filter_shape,
                       const int32_t *filter, const float *out_mul,
                       const float *out_bias, const int32_t *thresholds,
@@ -115,14 +157,14 @@ void kfda_lce_bconv2d_output_transform(const float *mul, const float *bias,
 /* LceBMaxPool2d: packed in [n,h,w,words] -> packed out [n,oh,ow,words];
  * each output word is the AND of the window's words (max of +-1 values);
  * SAME padding taps are skipped. */
-void kfda_lce_bmaxpool2d(const kfda_op_params *p, const kfda_shape4 *in_shape,
+void kfda_lce_bmaxpool2d(const kfda_conv_params *p, const kfda_shape4 *in_shape,
                          const int32_t *in, const kfda_shape4 *out_shape,
                          int32_t *out);
 /* Reference (bounds checked per tap) and optimized (window clipped once per
  * output row/pixel, branch-free AND loops) variants; the build picks one. */
-void kfda_lce_bmaxpool2d_ref(const kfda_op_params *p, const kfda_shape4 *in_shape,
+void kfda_lce_bmaxpool2d_ref(const kfda_conv_params *p, const kfda_shape4 *in_shape,
                              const int32_t *in, const kfda_shape4 *out_shape, int32_t *out);
-void kfda_lce_bmaxpool2d_opt(const kfda_op_params *p, const kfda_shape4 *in_shape,
+void kfda_lce_bmaxpool2d_opt(const kfda_conv_params *p, const kfda_shape4 *in_shape,
                              const int32_t *in, const kfda_shape4 *out_shape, int32_t *out);
 
 /* ---- float32 builtins --------------------------------------------------- */
@@ -130,37 +172,37 @@ void kfda_lce_bmaxpool2d_opt(const kfda_op_params *p, const kfda_shape4 *in_shap
 /* CONV_2D: in [n,h,w,cin], filter OHWI [cout,fh,fw,cin/groups], bias [cout]
  * or NULL; out [n,oh,ow,cout]. Sum over (fy, fx, ic) in that order, then
  * + bias, then clamp to [p->act_min, p->act_max]. */
-void kfda_conv2d_f32(const kfda_op_params *p, const kfda_shape4 *in_shape,
+void kfda_conv2d_f32(const kfda_conv_params *p, const kfda_shape4 *in_shape,
                      const float *in, const kfda_shape4 *filter_shape,
                      const float *filter, const float *bias,
                      const kfda_shape4 *out_shape, float *out);
 /* The build's variant picks (KFDA_KERNELS_REF: the reference): *_ref (conv2d_f32.c,
  * bounds checked per tap) or *_opt (conv2d_f32_opt.c: the same sums in the same order,
  * tap ranges clipped once per pixel, 4 channels x 2 pixels per pass). */
-void kfda_conv2d_f32_ref(const kfda_op_params *p, const kfda_shape4 *in_shape,
+void kfda_conv2d_f32_ref(const kfda_conv_params *p, const kfda_shape4 *in_shape,
                          const float *in, const kfda_shape4 *filter_shape,
                          const float *filter, const float *bias,
                          const kfda_shape4 *out_shape, float *out);
-void kfda_conv2d_f32_opt(const kfda_op_params *p, const kfda_shape4 *in_shape,
+void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *in_shape,
                          const float *in, const kfda_shape4 *filter_shape,
                          const float *filter, const float *bias,
                          const kfda_shape4 *out_shape, float *out);
 /* DEPTHWISE_CONV_2D: filter [1,fh,fw,cout], cout = cin * depth_multiplier. */
-void kfda_depthwise_conv2d_f32(const kfda_op_params *p,
+void kfda_depthwise_conv2d_f32(const kfda_conv_params *p,
                                const kfda_shape4 *in_shape, const float *in,
                                const kfda_shape4 *filter_shape,
                                const float *filter, const float *bias,
                                const kfda_shape4 *out_shape, float *out);
 /* FULLY_CONNECTED: in [batches, depth], weights [units, depth]. */
-void kfda_fully_connected_f32(const kfda_op_params *p, const float *in,
+void kfda_fully_connected_f32(float act_min, float act_max, const float *in,
                               int32_t batches, int32_t depth,
                               const float *weights, const float *bias,
                               int32_t units, float *out);
 /* MAX_POOL_2D / AVERAGE_POOL_2D (average over the valid taps only). */
-void kfda_max_pool2d_f32(const kfda_op_params *p, const kfda_shape4 *in_shape,
+void kfda_max_pool2d_f32(const kfda_conv_params *p, const kfda_shape4 *in_shape,
                          const float *in, const kfda_shape4 *out_shape,
                          float *out);
-void kfda_average_pool2d_f32(const kfda_op_params *p,
+void kfda_average_pool2d_f32(const kfda_conv_params *p,
                              const kfda_shape4 *in_shape, const float *in,
                              const kfda_shape4 *out_shape, float *out);
 /* MEAN over the axes flagged in reduce_mask (bit i = axis i) of an
@@ -179,31 +221,31 @@ void kfda_mean_f32_opt(const float *in, int32_t ndim, const int32_t *dims,
  * In place: `out` may be `a` or `b` when that input is not broadcast (the planner
  * reuses a dying input's bytes), so every ADD/MUL kernel, float or int8, must read
  * element i of its inputs before it writes element i, walking forward. */
-void kfda_add_f32(const kfda_op_params *p, const float *a,
+void kfda_add_f32(const kfda_arith_params *p, const float *a,
                   const int32_t *a_strides, const float *b,
                   const int32_t *b_strides, const int32_t *out_dims,
                   float *out);
-void kfda_mul_f32(const kfda_op_params *p, const float *a,
+void kfda_mul_f32(const kfda_arith_params *p, const float *a,
                   const int32_t *a_strides, const float *b,
                   const int32_t *b_strides, const int32_t *out_dims,
                   float *out);
 /* The build's variant picks: *_ref (add_f32.c / mul_f32.c, one broadcast step per
  * element) or *_opt (add_f32_opt.c / mul_f32_opt.c: the same values over runs of
  * evenly advancing axes, see kfda_broadcast_run in src/kernels/broadcast.h). */
-void kfda_add_f32_ref(const kfda_op_params *p, const float *a, const int32_t *a_strides,
+void kfda_add_f32_ref(const kfda_arith_params *p, const float *a, const int32_t *a_strides,
                       const float *b, const int32_t *b_strides, const int32_t *out_dims,
                       float *out);
-void kfda_add_f32_opt(const kfda_op_params *p, const float *a, const int32_t *a_strides,
+void kfda_add_f32_opt(const kfda_arith_params *p, const float *a, const int32_t *a_strides,
                       const float *b, const int32_t *b_strides, const int32_t *out_dims,
                       float *out);
-void kfda_mul_f32_ref(const kfda_op_params *p, const float *a, const int32_t *a_strides,
+void kfda_mul_f32_ref(const kfda_arith_params *p, const float *a, const int32_t *a_strides,
                       const float *b, const int32_t *b_strides, const int32_t *out_dims,
                       float *out);
-void kfda_mul_f32_opt(const kfda_op_params *p, const float *a, const int32_t *a_strides,
+void kfda_mul_f32_opt(const kfda_arith_params *p, const float *a, const int32_t *a_strides,
                       const float *b, const int32_t *b_strides, const int32_t *out_dims,
                       float *out);
 /* SOFTMAX along the last axis: rows x depth. */
-void kfda_softmax_f32(const kfda_op_params *p, const float *in, int32_t rows,
+void kfda_softmax_f32(float beta, const float *in, int32_t rows,
                       int32_t depth, float *out);
 
 /* ---- type-generic data movement ---------------------------------------- */
@@ -262,7 +304,7 @@ typedef struct {
 /* CONV_2D int8: in [n,h,w,cin] int8, filter OHWI int8 (zero point 0), bias
  * int32 [cout] or NULL; acc = sum((x + in_offset) * w) + bias, then
  * requantised per output channel, + out_offset, clamped. */
-void kfda_conv2d_s8_ref(const kfda_op_params *p, const kfda_requant *q,
+void kfda_conv2d_s8_ref(const kfda_conv_params *p, const kfda_requant *q,
                         const kfda_shape4 *in_shape, const int8_t *in,
                         const kfda_shape4 *filter_shape, const int8_t *filter,
                         const int32_t *bias, const kfda_shape4 *out_shape, int8_t *out);
@@ -271,18 +313,18 @@ void kfda_conv2d_s8_ref(const kfda_op_params *p, const kfda_requant *q,
  * scratch of kfda_conv2d_s8_scratch_bytes() (NULL or groups: the reference).
  * kfda_conv2d_s8 picks the build's variant (KFDA_KERNELS_REF: the reference). */
 size_t kfda_conv2d_s8_scratch_bytes(const kfda_shape4 *filter_shape);
-void kfda_conv2d_s8_opt(const kfda_op_params *p, const kfda_requant *q,
+void kfda_conv2d_s8_opt(const kfda_conv_params *p, const kfda_requant *q,
                         const kfda_shape4 *in_shape, const int8_t *in,
                         const kfda_shape4 *filter_shape, const int8_t *filter,
                         const int32_t *bias, const kfda_shape4 *out_shape, int8_t *out,
                         void *scratch);
-void kfda_conv2d_s8(const kfda_op_params *p, const kfda_requant *q,
+void kfda_conv2d_s8(const kfda_conv_params *p, const kfda_requant *q,
                     const kfda_shape4 *in_shape, const int8_t *in,
                     const kfda_shape4 *filter_shape, const int8_t *filter,
                     const int32_t *bias, const kfda_shape4 *out_shape, int8_t *out,
                     void *scratch);
 /* DEPTHWISE_CONV_2D int8 (per-channel). */
-void kfda_depthwise_conv2d_s8(const kfda_op_params *p, const kfda_requant *q,
+void kfda_depthwise_conv2d_s8(const kfda_conv_params *p, const kfda_requant *q,
                               const kfda_shape4 *in_shape, const int8_t *in,
                               const kfda_shape4 *filter_shape, const int8_t *filter,
                               const int32_t *bias, const kfda_shape4 *out_shape,
@@ -294,23 +336,23 @@ void kfda_fully_connected_s8(const kfda_requant *q, const int8_t *in, int32_t ba
 /* MEAN int8 over reduce_mask: acc = sum(x); out = clamp(requant(acc) + bias)
  * with the multiplier of in_scale / (count * out_scale) (p->out_mult/shift)
  * and bias = out_zp - (int)(in_zp * in_scale / out_scale) (p->out_offset). */
-void kfda_mean_s8(const kfda_op_params *p, const int8_t *in, int32_t ndim,
+void kfda_mean_s8(const kfda_mean_params *p, const int8_t *in, int32_t ndim,
                   const int32_t *dims, uint32_t reduce_mask, int8_t *out);
 /* The build's variant picks: *_ref (mean_s8.c: one pass over the input per output) or
  * *_opt (mean_s8_opt.c: each input read once, runs of merged axes; the same sums and
  * requantisation, requant.h inline). */
-void kfda_mean_s8_ref(const kfda_op_params *p, const int8_t *in, int32_t ndim,
+void kfda_mean_s8_ref(const kfda_mean_params *p, const int8_t *in, int32_t ndim,
                       const int32_t *dims, uint32_t reduce_mask, int8_t *out);
-void kfda_mean_s8_opt(const kfda_op_params *p, const int8_t *in, int32_t ndim,
+void kfda_mean_s8_opt(const kfda_mean_params *p, const int8_t *in, int32_t ndim,
                       const int32_t *dims, uint32_t reduce_mask, int8_t *out);
 /* ADD int8 with broadcasting (TFLite: left shift 20, three multipliers). */
-void kfda_add_s8(const kfda_op_params *p, const int8_t *a, const int32_t *a_strides,
+void kfda_add_s8(const kfda_arith_params *p, const int8_t *a, const int32_t *a_strides,
                  const int8_t *b, const int32_t *b_strides, const int32_t *out_dims,
                  int8_t *out);
 /* MUL int8 with broadcasting: requant((a + in_offset) * (b + in2_offset)) with
  * in1_scale * in2_scale / out_scale (p->out_mult/shift), + out_offset, clamped
  * to p->qact_min/max. */
-void kfda_mul_s8(const kfda_op_params *p, const int8_t *a, const int32_t *a_strides,
+void kfda_mul_s8(const kfda_arith_params *p, const int8_t *a, const int32_t *a_strides,
                  const int8_t *b, const int32_t *b_strides, const int32_t *out_dims,
                  int8_t *out);
 /* The build's variant picks: *_ref (add_s8.c / mul_s8.c, one broadcast step and
@@ -318,16 +360,16 @@ void kfda_mul_s8(const kfda_op_params *p, const int8_t *a, const int32_t *a_stri
  * values over runs of evenly advancing axes, requant.h inline, a broadcast operand's
  * rescaled value computed once per run). In place as the float kernels (out may be a
  * non-broadcast a or b). */
-void kfda_add_s8_ref(const kfda_op_params *p, const int8_t *a, const int32_t *a_strides,
+void kfda_add_s8_ref(const kfda_arith_params *p, const int8_t *a, const int32_t *a_strides,
                      const int8_t *b, const int32_t *b_strides, const int32_t *out_dims,
                      int8_t *out);
-void kfda_add_s8_opt(const kfda_op_params *p, const int8_t *a, const int32_t *a_strides,
+void kfda_add_s8_opt(const kfda_arith_params *p, const int8_t *a, const int32_t *a_strides,
                      const int8_t *b, const int32_t *b_strides, const int32_t *out_dims,
                      int8_t *out);
-void kfda_mul_s8_ref(const kfda_op_params *p, const int8_t *a, const int32_t *a_strides,
+void kfda_mul_s8_ref(const kfda_arith_params *p, const int8_t *a, const int32_t *a_strides,
                      const int8_t *b, const int32_t *b_strides, const int32_t *out_dims,
                      int8_t *out);
-void kfda_mul_s8_opt(const kfda_op_params *p, const int8_t *a, const int32_t *a_strides,
+void kfda_mul_s8_opt(const kfda_arith_params *p, const int8_t *a, const int32_t *a_strides,
                      const int8_t *b, const int32_t *b_strides, const int32_t *out_dims,
                      int8_t *out);
 /* SOFTMAX int8 -> int8 over the last axis (TFLite's float-table kernel);
@@ -339,11 +381,11 @@ void kfda_softmax_s8(float neg_scale_beta, float out_scale, int32_t out_zero_poi
 void kfda_requantize_s8(const int8_t *in, size_t n, int32_t in_zero_point, int32_t mult,
                         int32_t shift, int32_t out_zero_point, int8_t *out);
 /* MAX_POOL_2D int8 (clamped to p->qact_min/max). */
-void kfda_max_pool2d_s8(const kfda_op_params *p, const kfda_shape4 *in_shape,
+void kfda_max_pool2d_s8(const kfda_conv_params *p, const kfda_shape4 *in_shape,
                         const int8_t *in, const kfda_shape4 *out_shape, int8_t *out);
 
 /* AVERAGE_POOL_2D int8 (sum / count, rounded half away from zero). */
-void kfda_average_pool2d_s8(const kfda_op_params *p, const kfda_shape4 *in_shape,
+void kfda_average_pool2d_s8(const kfda_conv_params *p, const kfda_shape4 *in_shape,
                             const int8_t *in, const kfda_shape4 *out_shape, int8_t *out);
 
 #endif /* KFDA_KERNELS_H_ */

@@ -26,6 +26,9 @@
  * Everything is checked in kfda_model_load (the "Prepare" phase): offsets and
  * lengths of the flatbuffer, op options, tensor types and shapes, the memory
  * plan. kfda_model_invoke only computes.
+ *
+ * The arena holds [persistent part | planned part]: each op's precomputed
+ * params and per-channel data, then the activations and op scratch buffers.
  */
 #ifndef KFDA_KFDA_H_
 #define KFDA_KFDA_H_
@@ -110,37 +113,16 @@ typedef struct {
   int16_t shares;          /* tensor whose arena bytes this one reuses (in place), or -1 */
 } kfda_tensor;
 
+/* One operator. Everything op-specific lives in its params struct (src/ops/<op>.c),
+ * in the arena's persistent part at params_offset. */
 typedef struct {
-  int32_t stride_h, stride_w, dil_h, dil_w;
-  int32_t pad_h, pad_w;     /* top/left padding (TFLite convention) */
-  int32_t filter_h, filter_w;
-  int32_t padding;          /* 0 SAME, 1 VALID */
-  int32_t pad_value;        /* LceBconv2d: 0 or 1 */
-  int32_t channels_in;      /* LceBconv2d: true input channel count */
-  int32_t depth_multiplier; /* DEPTHWISE_CONV_2D */
-  int32_t activation;       /* TFLite ActivationFunctionType */
-  float act_min, act_max;   /* float activation range */
-  int32_t qact_min, qact_max; /* int8 activation range / bconv int clamp */
-  int32_t axis;             /* CONCATENATION, MEAN... */
-  int32_t keep_dims;
-  float beta;               /* SOFTMAX */
-  /* int8 requantisation (per tensor); per-channel arrays in persistent mem */
-  int32_t in_offset, out_offset, in2_offset;
-  int32_t out_mult, out_shift;
-  int32_t in_mult, in_shift, in2_mult, in2_shift, left_shift;
-  int32_t flag;             /* op-specific (e.g. bconv output kind) */
-  uint32_t persist_offset;  /* offset of per-op persistent data */
-  uint32_t persist_bytes;
-} kfda_op_params;
-
-typedef struct {
-  uint16_t kind;  /* internal op kind (see interpreter.c) */
+  uint16_t kind;  /* index of the op's row in the registry (src/ops/op_list.h) */
   uint8_t n_in, n_out;
   int16_t in[KFDA_MAX_OP_INPUTS]; /* tensor indices, -1 = absent optional */
   int16_t out[1];
   uint32_t scratch_bytes;   /* arena scratch needed during Eval */
   uint32_t scratch_offset;  /* planned offset of the scratch */
-  kfda_op_params p;
+  uint32_t params_offset;   /* arena offset of the op's params (persistent part) */
 } kfda_op;
 
 typedef struct {
@@ -148,9 +130,9 @@ typedef struct {
   size_t fb_size;
   uint8_t *arena;
   size_t arena_size;
-  size_t arena_bytes;   /* required: planned activations + persistent data */
-  size_t planned_bytes; /* activation/scratch part (planner high-water mark) */
-  size_t persist_bytes; /* per-op persistent part (after the planned part) */
+  size_t arena_bytes;   /* required: persistent part + planned part */
+  size_t persist_bytes; /* persistent part (arena start): op params + per-op data */
+  size_t planned_bytes; /* activation/scratch part (planner high-water mark), after it */
   size_t weight_bytes;  /* bytes of constant tensors */
   int32_t n_tensors, n_ops, n_inputs, n_outputs;
   int32_t inputs[KFDA_MAX_IO], outputs[KFDA_MAX_IO];
@@ -196,6 +178,10 @@ const void *kfda_model_output(const kfda_model *m, int i,
 /* Number of ops, and the TFLite name of op i ("CONV_2D", "LceBconv2d"...). */
 int kfda_model_num_ops(const kfda_model *m);
 const char *kfda_model_op_name(const kfda_model *m, int i);
+
+/* TFLite name of the i-th op this build of the runtime links (i from 0), NULL past
+ * the last (a build may link only the ops of its model, see firmware/README.md). */
+const char *kfda_linked_op_name(int i);
 
 const char *kfda_status_string(kfda_status s);
 /* One line describing the last error (names the unsupported op etc.). */

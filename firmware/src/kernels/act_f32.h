@@ -15,9 +15,9 @@
 
 #include "kfda/kernels.h"
 
-/* 1 when p's range is the no-activation one, [-FLT_MAX, FLT_MAX]. */
-static inline int kfda_act_f32_none(const kfda_op_params *p) {
-  return p->act_min == -FLT_MAX && p->act_max == FLT_MAX;
+/* 1 when [act_min, act_max] is the no-activation range, [-FLT_MAX, FLT_MAX]. */
+static inline int kfda_act_f32_none(float act_min, float act_max) {
+  return act_min == -FLT_MAX && act_max == FLT_MAX;
 }
 
 /* *out = v clamped to [-FLT_MAX, FLT_MAX] (the no-activation case). */

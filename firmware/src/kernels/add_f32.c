@@ -2,7 +2,7 @@
 #include "kfda/kernels.h"
 #include "broadcast.h"
 
-void kfda_add_f32_ref(const kfda_op_params *p, const float *a, const int32_t *as,
+void kfda_add_f32_ref(const kfda_arith_params *p, const float *a, const int32_t *as,
                       const float *b, const int32_t *bs, const int32_t *d,
                       float *out) {
   kfda_broadcast_walk w;

@@ -4,7 +4,7 @@
 #include "kfda/kernels.h"
 #include "broadcast.h"
 
-void kfda_add_s8_ref(const kfda_op_params *p, const int8_t *a, const int32_t *as,
+void kfda_add_s8_ref(const kfda_arith_params *p, const int8_t *a, const int32_t *as,
                      const int8_t *b, const int32_t *bs, const int32_t *d, int8_t *out) {
   kfda_broadcast_walk w;
   const size_t count = kfda_broadcast_begin(&w, as, bs, d);

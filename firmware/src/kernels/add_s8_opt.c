@@ -48,7 +48,7 @@ static void add_run(const add_q *q, const int8_t *a, int32_t sa, const int8_t *b
   }
 }
 
-void kfda_add_s8_opt(const kfda_op_params *p, const int8_t *a, const int32_t *as,
+void kfda_add_s8_opt(const kfda_arith_params *p, const int8_t *a, const int32_t *as,
                      const int8_t *b, const int32_t *bs, const int32_t *d, int8_t *out) {
   kfda_broadcast_walk w;
   int32_t rd[5], sa, sb;
@@ -78,7 +78,7 @@ void kfda_add_s8_opt(const kfda_op_params *p, const int8_t *a, const int32_t *as
     add_run(&q, a + w.a, sa, b + w.b, sb, n, out + r * n);
 }
 
-void kfda_add_s8(const kfda_op_params *p, const int8_t *a, const int32_t *as, const int8_t *b,
+void kfda_add_s8(const kfda_arith_params *p, const int8_t *a, const int32_t *as, const int8_t *b,
                  const int32_t *bs, const int32_t *d, int8_t *out) {
 #if defined(KFDA_KERNELS_REF)
   kfda_add_s8_ref(p, a, as, b, bs, d, out);

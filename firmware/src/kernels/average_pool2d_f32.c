@@ -2,7 +2,7 @@
  * the taps inside the image (TFLite: sum / filter_count). */
 #include "kfda/kernels.h"
 
-void kfda_average_pool2d_f32(const kfda_op_params *p, const kfda_shape4 *is,
+void kfda_average_pool2d_f32(const kfda_conv_params *p, const kfda_shape4 *is,
                              const float *in, const kfda_shape4 *os,
                              float *out) {
   int32_t b, oy, ox, c, fy, fx;

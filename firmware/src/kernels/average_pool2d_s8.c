@@ -2,7 +2,7 @@
  * divided by their count rounding half away from zero (TFLite reference). */
 #include "kfda/kernels.h"
 
-void kfda_average_pool2d_s8(const kfda_op_params *p, const kfda_shape4 *is, const int8_t *in,
+void kfda_average_pool2d_s8(const kfda_conv_params *p, const kfda_shape4 *is, const int8_t *in,
                             const kfda_shape4 *os, int8_t *out) {
   int32_t b, oy, ox, c, fy, fx;
   for (b = 0; b < os->n; ++b)

@@ -60,13 +60,13 @@ KFDA_ALWAYS_INLINE void kfda_binary_run_f32(
 }
 
 KFDA_ALWAYS_INLINE void kfda_binary_f32_opt(
-    kfda_binary_op op, const kfda_op_params *p, const float *a, const int32_t *as,
+    kfda_binary_op op, const kfda_arith_params *p, const float *a, const int32_t *as,
     const float *b, const int32_t *bs, const int32_t *d, float *out) {
   kfda_broadcast_walk w;
   int32_t rd[5], sa, sb;
   const size_t n = kfda_broadcast_run(as, bs, d, rd, &sa, &sb);
   const size_t runs = kfda_broadcast_begin(&w, as, bs, rd);
-  const int none = kfda_act_f32_none(p);
+  const int none = kfda_act_f32_none(p->act_min, p->act_max);
   size_t r;
   for (r = 0; r < runs; ++r, kfda_broadcast_next(&w))
     kfda_binary_run_f32(op, a + w.a, sa, b + w.b, sb, n, p->act_min, p->act_max, none,

@@ -138,7 +138,7 @@ static void clip(int32_t start, int32_t f, int32_t size, int32_t *lo, int32_t *h
   if (*hi < *lo) *hi = *lo;
 }
 
-void kfda_conv2d_f32_opt(const kfda_op_params *p, const kfda_shape4 *is, const float *in,
+void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
                          const kfda_shape4 *fs, const float *filter, const float *bias,
                          const kfda_shape4 *os, float *out) {
   const int32_t cout = fs->n, fh = fs->h, fw = fs->w, cin = fs->c;
@@ -152,7 +152,7 @@ void kfda_conv2d_f32_opt(const kfda_op_params *p, const kfda_shape4 *is, const f
   tr.bias = bias;
   tr.lo = p->act_min;
   tr.hi = p->act_max;
-  tr.none = kfda_act_f32_none(p);
+  tr.none = kfda_act_f32_none(p->act_min, p->act_max);
   t.wrow = fw * cin;
   t.xrow = (size_t)is->w * cin;
   t.xs = (size_t)p->stride_w * cin;
@@ -195,7 +195,7 @@ void kfda_conv2d_f32_opt(const kfda_op_params *p, const kfda_shape4 *is, const f
     }
 }
 
-void kfda_conv2d_f32(const kfda_op_params *p, const kfda_shape4 *is, const float *in,
+void kfda_conv2d_f32(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
                      const kfda_shape4 *fs, const float *filter, const float *bias,
                      const kfda_shape4 *os, float *out) {
 #if defined(KFDA_KERNELS_REF)

@@ -2,7 +2,7 @@
  * reference loop (kfda_conv2d_s8_ref; conv2d_s8_opt.c is held to it). */
 #include "kfda/kernels.h"
 
-void kfda_conv2d_s8_ref(const kfda_op_params *p, const kfda_requant *q, const kfda_shape4 *is,
+void kfda_conv2d_s8_ref(const kfda_conv_params *p, const kfda_requant *q, const kfda_shape4 *is,
                         const int8_t *in, const kfda_shape4 *fs, const int8_t *filter,
                         const int32_t *bias, const kfda_shape4 *os, int8_t *out) {
   const int32_t cout = fs->n, fh = fs->h, fw = fs->w, gc = fs->c;

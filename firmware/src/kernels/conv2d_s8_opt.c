@@ -40,7 +40,7 @@ size_t kfda_conv2d_s8_scratch_bytes(const kfda_shape4 *filter_shape) {
 }
 
 /* column of pixel (b, oy, ox): K values (x + in_offset), zero-padded to kp */
-static void im2col_s16(const kfda_op_params *p, const kfda_shape4 *is, const int8_t *in,
+static void im2col_s16(const kfda_conv_params *p, const kfda_shape4 *is, const int8_t *in,
                        const kfda_shape4 *fs, int32_t in_offset, int32_t b, int32_t oy,
                        int32_t ox, int16_t *col, int32_t kp) {
   const int32_t fh = fs->h, fw = fs->w, cin = fs->c;
@@ -137,7 +137,7 @@ static void dot_block(const int16_t *c0, const int16_t *c1, const int8_t *w0, co
 #endif
 }
 
-void kfda_conv2d_s8_opt(const kfda_op_params *p, const kfda_requant *q, const kfda_shape4 *is,
+void kfda_conv2d_s8_opt(const kfda_conv_params *p, const kfda_requant *q, const kfda_shape4 *is,
                         const int8_t *in, const kfda_shape4 *fs, const int8_t *filter,
                         const int32_t *bias, const kfda_shape4 *os, int8_t *out,
                         void *scratch) {
@@ -184,7 +184,7 @@ void kfda_conv2d_s8_opt(const kfda_op_params *p, const kfda_requant *q, const kf
   }
 }
 
-void kfda_conv2d_s8(const kfda_op_params *p, const kfda_requant *q, const kfda_shape4 *is,
+void kfda_conv2d_s8(const kfda_conv_params *p, const kfda_requant *q, const kfda_shape4 *is,
                     const int8_t *in, const kfda_shape4 *fs, const int8_t *filter,
                     const int32_t *bias, const kfda_shape4 *os, int8_t *out, void *scratch) {
 #if defined(KFDA_BENCH_SKIP_CONV_S8) /* benchmarks only: the rest of the model's cost */

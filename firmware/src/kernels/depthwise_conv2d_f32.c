@@ -1,7 +1,7 @@
 /* depthwise_conv2d_f32.c - DEPTHWISE_CONV_2D, float32 reference. */
 #include "kfda/kernels.h"
 
-void kfda_depthwise_conv2d_f32(const kfda_op_params *p, const kfda_shape4 *is,
+void kfda_depthwise_conv2d_f32(const kfda_conv_params *p, const kfda_shape4 *is,
                                const float *in, const kfda_shape4 *fs,
                                const float *filter, const float *bias,
                                const kfda_shape4 *os, float *out) {

@@ -1,7 +1,7 @@
 /* depthwise_conv2d_s8.c - DEPTHWISE_CONV_2D int8, per-channel requantisation. */
 #include "kfda/kernels.h"
 
-void kfda_depthwise_conv2d_s8(const kfda_op_params *p, const kfda_requant *q,
+void kfda_depthwise_conv2d_s8(const kfda_conv_params *p, const kfda_requant *q,
                               const kfda_shape4 *is, const int8_t *in, const kfda_shape4 *fs,
                               const int8_t *filter, const int32_t *bias, const kfda_shape4 *os,
                               int8_t *out) {

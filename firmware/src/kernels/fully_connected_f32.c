@@ -1,7 +1,7 @@
 /* fully_connected_f32.c - FULLY_CONNECTED, float32 reference. */
 #include "kfda/kernels.h"
 
-void kfda_fully_connected_f32(const kfda_op_params *p, const float *in,
+void kfda_fully_connected_f32(float act_min, float act_max, const float *in,
                               int32_t batches, int32_t depth,
                               const float *weights, const float *bias,
                               int32_t units, float *out) {
@@ -12,8 +12,8 @@ void kfda_fully_connected_f32(const kfda_op_params *p, const float *in,
       float total = 0.0f, v;
       for (d = 0; d < depth; ++d) total += x[d] * w[d];
       v = total + (bias ? bias[u] : 0.0f);
-      if (v < p->act_min) v = p->act_min;
-      if (v > p->act_max) v = p->act_max;
+      if (v < act_min) v = act_min;
+      if (v > act_max) v = act_max;
       out[(size_t)b * units + u] = v;
     }
 }

@@ -74,7 +74,7 @@ static int32_t xor_popcount(const uint32_t *x, const uint32_t *w, int32_t n) {
 #endif
 
 typedef struct {
-  const kfda_op_params *p;
+  const kfda_bconv_params *p;
   const kfda_shape4 *is, *os;
   const uint32_t *in, *filter;
   const float *out_mul, *out_bias, *raw_mul;
@@ -130,7 +130,7 @@ static inline void copy_words(uint32_t *c, const uint32_t *x, int32_t n) {
 #endif
 static KFDA_NOVEC void im2col(const bconv_ctx *t, size_t pix0, int32_t npx, uint32_t *col,
                               int32_t padded, bconv_pixel *pxs) {
-  const kfda_op_params *p = t->p;
+  const kfda_bconv_params *p = t->p;
   const int32_t ow = t->os->w, oh = t->os->h, ih = t->is->h, iw = t->is->w;
   const int32_t fh = t->fh, fw = t->fw, gw = t->gw, kw = t->kw;
   const int32_t sh = p->stride_h, sw = p->stride_w, dh = p->dil_h, dw = p->dil_w;
@@ -148,7 +148,7 @@ static KFDA_NOVEC void im2col(const bconv_ctx *t, size_t pix0, int32_t npx, uint
     px->pix = pix0 + (size_t)q;
     px->kase = 0;
     px->X = px->Y = 0;
-    px->edge = t->same_zero && p->flag == KFDA_BCONV_OUT_F32 &&
+    px->edge = t->same_zero && p->output_kind == KFDA_BCONV_OUT_F32 &&
                kfda_lce_bconv2d_edge_case(p, t->is, t->os, fh, fw, oy, ox, &px->kase, &px->X,
                                           &px->Y) == 0;
     for (fy = 0; fy < fh; ++fy) {
@@ -173,7 +173,7 @@ static KFDA_NOVEC void im2col(const bconv_ctx *t, size_t pix0, int32_t npx, uint
       }
     }
     for (k = kw; k < padded; ++k) c[k - kw] = 0;
-    if (p->flag == KFDA_BCONV_OUT_PACKED) {
+    if (p->output_kind == KFDA_BCONV_OUT_PACKED) {
       uint32_t *o = (uint32_t *)t->out + px->pix * t->out_words;
       for (k = 0; k < t->out_words; ++k) o[k] = 0;
     }
@@ -193,11 +193,11 @@ static KFDA_NOVEC void im2col(const bconv_ctx *t, size_t pix0, int32_t npx, uint
  * verbatim; the float case without edge correction hoisted). */
 static void transform(const bconv_ctx *t, const bconv_pixel *px, int32_t oc, int32_t nb,
                       const int32_t *acc) {
-  const kfda_op_params *p = t->p;
+  const kfda_bconv_params *p = t->p;
   const size_t pix = px->pix;
   const int32_t cout = t->cout;
   int32_t j;
-  if (p->flag == KFDA_BCONV_OUT_F32 && !px->edge) {
+  if (p->output_kind == KFDA_BCONV_OUT_F32 && !px->edge) {
     float *o = (float *)t->out + pix * cout + oc;
     const float *m = t->out_mul + oc, *bi = t->out_bias + oc;
     const int32_t qmin = t->qmin, qmax = t->qmax;
@@ -216,7 +216,7 @@ static void transform(const bconv_ctx *t, const bconv_pixel *px, int32_t oc, int
   for (j = 0; j < nb; ++j) {
     const int32_t c_ = oc + j;
     const int32_t accum = acc[j];
-    if (p->flag == KFDA_BCONV_OUT_PACKED) {
+    if (p->output_kind == KFDA_BCONV_OUT_PACKED) {
       if (accum > t->thresholds[c_])
         ((uint32_t *)t->out)[pix * t->out_words + (c_ >> 5)] |= 1u << (c_ & 31);
     } else {
@@ -225,7 +225,7 @@ static void transform(const bconv_ctx *t, const bconv_pixel *px, int32_t oc, int
       if (x > t->qmax) x = t->qmax;
       if (x < t->qmin) x = t->qmin;
       y = (float)x * t->out_mul[c_] + t->out_bias[c_];
-      if (p->flag == KFDA_BCONV_OUT_F32) {
+      if (p->output_kind == KFDA_BCONV_OUT_F32) {
         if (px->edge) {
           const float m = -1.0f * t->raw_mul[c_];
           y += m * (float)kfda_lce_bconv2d_edge_correction(
@@ -252,7 +252,7 @@ static void channels_one_pixel(const bconv_ctx *t, const bconv_pixel *px, const 
 #if KFDA_BCONV_TREE
   if (tree_kw(kw) && oc0 == 0 && cout >= 4) { /* whole blocks of 4 channels */
     const int32_t n4 = cout & ~3;
-    if (t->p->flag == KFDA_BCONV_OUT_F32 && !px->edge && t->noclamp) {
+    if (t->p->output_kind == KFDA_BCONV_OUT_F32 && !px->edge && t->noclamp) {
       tree_call(t, col, t->filter, n4 >> 2, (float *)t->out + px->pix * cout, t->out_mul,
                 t->out_bias);
     } else {
@@ -317,7 +317,7 @@ __attribute__((optimize("no-tree-loop-distribute-patterns")))
 #endif
 static KFDA_NOINLINE void border_column(const bconv_ctx *t, const uint32_t *img, int32_t iy0,
                                         int32_t ix0, uint32_t *c) {
-  const kfda_op_params *p = t->p;
+  const kfda_bconv_params *p = t->p;
   const int32_t ih = t->is->h, iw = t->is->w, gw = t->gw, fw = t->fw;
   /* dil_w 1: taps [lo, hi) of a row lie inside, a run of words */
   const int32_t lo = ix0 < 0 ? (-ix0 < fw ? -ix0 : fw) : 0;
@@ -379,15 +379,15 @@ static KFDA_NOINLINE void tree_run(const bconv_ctx *t, const uint32_t *x, size_t
  * taps all lie inside the image (dil_w 1) copies fh runs of fw * gw words. */
 static KFDA_NOINLINE void pixels_one_by_one(const bconv_ctx *t, size_t pix, size_t npix,
                                             uint32_t *col) {
-  const kfda_op_params *p = t->p;
+  const kfda_bconv_params *p = t->p;
   const int32_t ow = t->os->w, oh = t->os->h, ih = t->is->h, iw = t->is->w, gw = t->gw;
   const int32_t fh = t->fh, fw = t->fw, sw = p->stride_w;
   const int32_t row_words = fw * gw, eff_h = (fh - 1) * p->dil_h + 1;
   const int32_t eff_w = p->dil_w == 1 ? fw : iw + 1; /* dilated along x: never inside */
   const size_t drow = (size_t)p->dil_h * (size_t)iw * (size_t)gw;
-  const int edges = t->same_zero && p->flag == KFDA_BCONV_OUT_F32;
+  const int edges = t->same_zero && p->output_kind == KFDA_BCONV_OUT_F32;
 #if KFDA_BCONV_TREE /* runs of interior pixels straight to the adder-tree kernel */
-  const int runs = tree_kw(t->kw) && p->flag == KFDA_BCONV_OUT_F32 && !edges && t->noclamp &&
+  const int runs = tree_kw(t->kw) && p->output_kind == KFDA_BCONV_OUT_F32 && !edges && t->noclamp &&
                    t->cout >= 4 && t->cout % 4 == 0;
 #endif
   int32_t ox = (int32_t)(pix % (size_t)ow), oy = (int32_t)((pix / (size_t)ow) % (size_t)oh);
@@ -430,7 +430,7 @@ static KFDA_NOINLINE void pixels_one_by_one(const bconv_ctx *t, size_t pix, size
       px.pix = pix;
       px.edge = edges && kfda_lce_bconv2d_edge_case(p, t->is, t->os, fh, fw, oy, ox, &px.kase,
                                                     &px.X, &px.Y) == 0;
-      if (p->flag == KFDA_BCONV_OUT_PACKED) {
+      if (p->output_kind == KFDA_BCONV_OUT_PACKED) {
         uint32_t *o = (uint32_t *)t->out + pix * t->out_words;
         int32_t k;
         for (k = 0; k < t->out_words; ++k) o[k] = 0;
@@ -445,7 +445,7 @@ static KFDA_NOINLINE void pixels_one_by_one(const bconv_ctx *t, size_t pix, size
   }
 }
 
-void kfda_lce_bconv2d_opt(const kfda_op_params *p, const kfda_shape4 *is, const int32_t *in,
+void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *is, const int32_t *in,
                           const kfda_shape4 *fs, const int32_t *filter, const float *out_mul,
                           const float *out_bias, const int32_t *thresholds,
                           const float *raw_mul, const kfda_shape4 *os, void *out,
@@ -466,7 +466,7 @@ void kfda_lce_bconv2d_opt(const kfda_op_params *p, const kfda_shape4 *is, const 
   t.kw = fs->h * fs->w * fs->c; /* words per output channel */
   t.out_words = KFDA_PACKED_WORDS(t.cout);
   t.same_zero = p->padding == 0 && p->pad_value == 0;
-  t.qmin = p->qact_min; t.qmax = p->qact_max;
+  t.qmin = p->clamp_min; t.qmax = p->clamp_max;
   t.noclamp = t.qmin <= 0 && (int64_t)t.qmax >= 64 * (int64_t)t.kw;
 #if KFDA_BCONV_NEON4
   if (t.kw < 2048 && t.cout >= 4) {
@@ -477,7 +477,7 @@ void kfda_lce_bconv2d_opt(const kfda_op_params *p, const kfda_shape4 *is, const 
       int32_t q, oc, oc1;
       int fused;
       im2col(&t, pix, 4, col, padded, px4);
-      fused = p->flag == KFDA_BCONV_OUT_F32 && t.noclamp && !px4[0].edge && !px4[1].edge &&
+      fused = p->output_kind == KFDA_BCONV_OUT_F32 && t.noclamp && !px4[0].edge && !px4[1].edge &&
               !px4[2].edge && !px4[3].edge;
       for (oc = 0; oc + 4 <= t.cout; oc = oc1) { /* up to 64 channels per call */
         const int32_t nblk = (t.cout - oc) / 4 < 16 ? (t.cout - oc) / 4 : 16;
@@ -493,7 +493,7 @@ void kfda_lce_bconv2d_opt(const kfda_op_params *p, const kfda_shape4 *is, const 
         kfda_bconv_popcount_4x4_neon(col, (size_t)padded, t.filter + (size_t)oc * t.kw, t.kw,
                                      nblk, acc, NULL, NULL, NULL);
         for (q = 0; q < 4; ++q) {
-          if (p->flag == KFDA_BCONV_OUT_F32 && !px4[q].edge) {
+          if (p->output_kind == KFDA_BCONV_OUT_F32 && !px4[q].edge) {
             transform4_f32(&t, (float *)out + (pix + q) * t.cout + oc, oc, nblk, acc + 4 * q);
           } else {
             for (blk = 0; blk < nblk; ++blk)
@@ -509,7 +509,7 @@ void kfda_lce_bconv2d_opt(const kfda_op_params *p, const kfda_shape4 *is, const 
   if (pix < npix) pixels_one_by_one(&t, pix, npix, col);
 }
 
-void kfda_lce_bconv2d(const kfda_op_params *p, const kfda_shape4 *is, const int32_t *in,
+void kfda_lce_bconv2d(const kfda_bconv_params *p, const kfda_shape4 *is, const int32_t *in,
                       const kfda_shape4 *fs, const int32_t *filter, const float *out_mul,
                       const float *out_bias, const int32_t *thresholds, const float *raw_mul,
                       const kfda_shape4 *os, void *out, void *scratch) {

@@ -37,7 +37,7 @@ void kfda_lce_bconv2d_output_transform(const float *mul, const float *bias,
 
 /* Sum of (cin - 2 * popcount) over the filter taps LCE counts for one edge
  * case (see zero-padding correction in LCE). */
-int32_t kfda_lce_bconv2d_edge_correction(const kfda_op_params *p, const uint32_t *f,
+int32_t kfda_lce_bconv2d_edge_correction(const kfda_bconv_params *p, const uint32_t *f,
                                int32_t fh, int32_t fw, int32_t gw, int32_t cin,
                                int kase, int32_t X, int32_t Y) {
   const int32_t eff_w = (fw - 1) * p->dil_w + 1, eff_h = (fh - 1) * p->dil_h + 1;
@@ -64,7 +64,7 @@ int32_t kfda_lce_bconv2d_edge_correction(const kfda_op_params *p, const uint32_t
 
 /* Which correction applies at (oy, ox): returns 0 and sets the case and its
  * cache coordinates, or -1 when LCE applies none. */
-int kfda_lce_bconv2d_edge_case(const kfda_op_params *p, const kfda_shape4 *is,
+int kfda_lce_bconv2d_edge_case(const kfda_bconv_params *p, const kfda_shape4 *is,
                      const kfda_shape4 *os, int32_t fh, int32_t fw, int32_t oy,
                      int32_t ox, int *kase, int32_t *X, int32_t *Y) {
   const int32_t eff_w = (fw - 1) * p->dil_w + 1, eff_h = (fh - 1) * p->dil_h + 1;
@@ -89,7 +89,7 @@ int kfda_lce_bconv2d_edge_case(const kfda_op_params *p, const kfda_shape4 *is,
   return 0;
 }
 
-void kfda_lce_bconv2d_ref(const kfda_op_params *p, const kfda_shape4 *is,
+void kfda_lce_bconv2d_ref(const kfda_bconv_params *p, const kfda_shape4 *is,
                           const int32_t *in, const kfda_shape4 *fs,
                           const int32_t *filter, const float *out_mul,
                           const float *out_bias, const int32_t *thresholds,
@@ -111,7 +111,7 @@ void kfda_lce_bconv2d_ref(const kfda_op_params *p, const kfda_shape4 *is,
         int32_t X = 0, Y = 0;
         const int edge = same_zero &&
                          kfda_lce_bconv2d_edge_case(p, is, os, fh, fw, oy, ox, &kase, &X, &Y) == 0;
-        if (p->flag == KFDA_BCONV_OUT_PACKED) {
+        if (p->output_kind == KFDA_BCONV_OUT_PACKED) {
           uint32_t *o = (uint32_t *)out + pix * out_words;
           for (k = 0; k < out_words; ++k) o[k] = 0;
         }
@@ -134,16 +134,16 @@ void kfda_lce_bconv2d_ref(const kfda_op_params *p, const kfda_shape4 *is,
               }
             }
           }
-          if (p->flag == KFDA_BCONV_OUT_PACKED) {
+          if (p->output_kind == KFDA_BCONV_OUT_PACKED) {
             if (accum > thresholds[oc])
               ((uint32_t *)out)[pix * out_words + (oc >> 5)] |= 1u << (oc & 31);
           } else {
             int32_t x = accum * 2;
             float y;
-            if (x > p->qact_max) x = p->qact_max;
-            if (x < p->qact_min) x = p->qact_min;
+            if (x > p->clamp_max) x = p->clamp_max;
+            if (x < p->clamp_min) x = p->clamp_min;
             y = (float)x * out_mul[oc] + out_bias[oc];
-            if (p->flag == KFDA_BCONV_OUT_F32) {
+            if (p->output_kind == KFDA_BCONV_OUT_F32) {
               if (edge) {
                 const float m = -1.0f * raw_mul[oc];
                 y += m * (float)kfda_lce_bconv2d_edge_correction(p, f, fh, fw, gw, cin_per_group,

@@ -1,7 +1,7 @@
 /* mean_s8.c - MEAN int8 reference: integer sum, one requantisation, plus a bias. */
 #include "kfda/kernels.h"
 
-void kfda_mean_s8_ref(const kfda_op_params *p, const int8_t *in, int32_t ndim,
+void kfda_mean_s8_ref(const kfda_mean_params *p, const int8_t *in, int32_t ndim,
                       const int32_t *dims, uint32_t reduce_mask, int8_t *out) {
   int32_t idx[KFDA_MAX_DIMS] = {0};
   int32_t a;

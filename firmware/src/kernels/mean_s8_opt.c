@@ -42,7 +42,7 @@ static void to_levels(const int32_t *size, const int32_t *stride, int n, groups3
   }
 }
 
-void kfda_mean_s8_opt(const kfda_op_params *p, const int8_t *in, int32_t ndim,
+void kfda_mean_s8_opt(const kfda_mean_params *p, const int8_t *in, int32_t ndim,
                       const int32_t *dims, uint32_t reduce_mask, int8_t *out) {
   int32_t ksz[KFDA_MAX_DIMS] = {0}, kst[KFDA_MAX_DIMS] = {0};
   int32_t rsz[KFDA_MAX_DIMS] = {0}, rst[KFDA_MAX_DIMS] = {0};
@@ -137,7 +137,7 @@ void kfda_mean_s8_opt(const kfda_op_params *p, const int8_t *in, int32_t ndim,
     }
 }
 
-void kfda_mean_s8(const kfda_op_params *p, const int8_t *in, int32_t ndim,
+void kfda_mean_s8(const kfda_mean_params *p, const int8_t *in, int32_t ndim,
                   const int32_t *dims, uint32_t reduce_mask, int8_t *out) {
 #if defined(KFDA_KERNELS_REF)
   kfda_mean_s8_ref(p, in, ndim, dims, reduce_mask, out);

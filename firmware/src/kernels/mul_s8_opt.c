@@ -37,7 +37,7 @@ static void mul_run(const mul_q *q, const int8_t *a, int32_t sa, const int8_t *b
   }
 }
 
-void kfda_mul_s8_opt(const kfda_op_params *p, const int8_t *a, const int32_t *as,
+void kfda_mul_s8_opt(const kfda_arith_params *p, const int8_t *a, const int32_t *as,
                      const int8_t *b, const int32_t *bs, const int32_t *d, int8_t *out) {
   kfda_broadcast_walk w;
   int32_t rd[5], sa, sb;
@@ -61,7 +61,7 @@ void kfda_mul_s8_opt(const kfda_op_params *p, const int8_t *a, const int32_t *as
     mul_run(&q, a + w.a, sa, b + w.b, sb, n, out + r * n);
 }
 
-void kfda_mul_s8(const kfda_op_params *p, const int8_t *a, const int32_t *as, const int8_t *b,
+void kfda_mul_s8(const kfda_arith_params *p, const int8_t *a, const int32_t *as, const int8_t *b,
                  const int32_t *bs, const int32_t *d, int8_t *out) {
 #if defined(KFDA_KERNELS_REF)
   kfda_mul_s8_ref(p, a, as, b, bs, d, out);

@@ -4,7 +4,7 @@
 
 #include "kfda/kernels.h"
 
-void kfda_softmax_f32(const kfda_op_params *p, const float *in, int32_t rows,
+void kfda_softmax_f32(float beta, const float *in, int32_t rows,
                       int32_t depth, float *out) {
   int32_t r, i;
   for (r = 0; r < rows; ++r) {
@@ -14,7 +14,7 @@ void kfda_softmax_f32(const kfda_op_params *p, const float *in, int32_t rows,
     for (i = 1; i < depth; ++i)
       if (x[i] > mx) mx = x[i];
     for (i = 0; i < depth; ++i) {
-      y[i] = expf((x[i] - mx) * p->beta);
+      y[i] = expf((x[i] - mx) * beta);
       sum += y[i];
     }
     for (i = 0; i < depth; ++i) y[i] = y[i] / sum;

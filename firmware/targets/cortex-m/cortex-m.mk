@@ -13,6 +13,7 @@
 #   SELFTEST=1     instead of MODEL: the plain-C self-test, for bringing a board up
 #   KERNEL_TEST=1  instead of MODEL: host/kernel_test.c (optimized kernels vs reference,
 #                  bit for bit, quick product); `make run KERNEL_TEST=1` prints "ok"
+#   OPS="A B"|all  the ops linked (default: the package manifest's, see targets/ops.mk)
 #   ARENA=bytes    the static arena (default: manifest's arena_bytes, else the plan that the
 #                  native build of the runtime prints for the model, else ARENA_DEFAULT)
 #   BUILD=dir      where objects and the image go (default: ./build)
@@ -76,6 +77,9 @@ else
   endif
 endif
 
+MANIFEST_OPS_FROM := $(if $(MODEL_DIR),$(MODEL_DIR)/manifest.json)
+include $(TARGETS)/ops.mk
+
 COUNTER_SOURCE ?= $(TARGETS)/cortex-m/counter.c
 APP_MAIN := $(if $(filter 1,$(KERNEL_TEST)),$(FIRMWARE)/host/kernel_test.c,$(TARGETS)/app/main.c)
 SOURCES := $(APP_MAIN) $(APP_MODEL) $(TARGETS)/cortex-m/startup.c \
@@ -92,7 +96,8 @@ endif
 
 CFLAGS := $(CPU_FLAGS) -mthumb -std=c99 $(OPT) -g -ffp-contract=off -ffunction-sections \
           -fdata-sections -Wall -Wextra -I$(FIRMWARE)/include -I$(TARGETS)/app \
-          -DKFDA_CORE_HZ=$(CORE_HZ) -DKFDA_ARENA_BYTES=$(ARENA) $(APP_DEFINES) $(EXTRA_CFLAGS)
+          -DKFDA_CORE_HZ=$(CORE_HZ) -DKFDA_ARENA_BYTES=$(ARENA) $(OPS_DEFINES) $(APP_DEFINES) \
+          $(EXTRA_CFLAGS)
 LDFLAGS := $(CPU_FLAGS) -mthumb $(SPECS) -nostartfiles -Wl,--gc-sections \
            -L$(BUILD) -T$(TARGETS)/cortex-m/cortex-m.ld -Wl,-Map=$(BUILD)/kfda_app.map
 

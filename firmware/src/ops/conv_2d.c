@@ -1,0 +1,122 @@
+/* conv_2d.c - CONV_2D, float32 and int8 (per-channel requantisation); its Prepare also
+ * serves DEPTHWISE_CONV_2D (depthwise_conv_2d.c). */
+#include "op_util.h"
+
+KFDA_OP_PARAMS_FIT(kfda_conv_op_params);
+
+kfda_status kfda_conv_prepare(kfda_op_context *ctx, kfda_conv_op_params *p, int depthwise) {
+  kfda_conv_params *c = &p->conv;
+  const kfda_op *op = ctx->op;
+  const kfda_tensor *in, *f, *out;
+  int32_t oh, ow, cout, padding, activation;
+  NEED(op->n_in >= 2 && kfda_has_input(op, 0) && kfda_has_input(op, 1), KFDA_ERR_MODEL,
+       "missing input");
+  if (depthwise) { /* DepthwiseConv2DOptions */
+    NEED(kfda_opt_u8(ctx, 0, 0, &padding) == 0 && kfda_opt_i32(ctx, 1, 1, &c->stride_w) == 0 &&
+             kfda_opt_i32(ctx, 2, 1, &c->stride_h) == 0 &&
+             kfda_opt_i32(ctx, 3, 1, &c->depth_multiplier) == 0 &&
+             kfda_opt_u8(ctx, 4, 0, &activation) == 0 &&
+             kfda_opt_i32(ctx, 5, 1, &c->dil_w) == 0 && kfda_opt_i32(ctx, 6, 1, &c->dil_h) == 0,
+         KFDA_ERR_MODEL, "bad options");
+  } else { /* Conv2DOptions */
+    NEED(kfda_opt_u8(ctx, 0, 0, &padding) == 0 && kfda_opt_i32(ctx, 1, 1, &c->stride_w) == 0 &&
+             kfda_opt_i32(ctx, 2, 1, &c->stride_h) == 0 &&
+             kfda_opt_u8(ctx, 3, 0, &activation) == 0 &&
+             kfda_opt_i32(ctx, 4, 1, &c->dil_w) == 0 && kfda_opt_i32(ctx, 5, 1, &c->dil_h) == 0,
+         KFDA_ERR_MODEL, "bad options");
+  }
+  in = IN(0);
+  f = IN(1);
+  out = OUT;
+  NEED(in->ndim == 4 && f->ndim == 4 && out->ndim == 4, KFDA_ERR_SHAPE,
+       "input, filter and output must be 4-D");
+  NEED((in->type == KFDA_FLOAT32 && f->type == KFDA_FLOAT32 && out->type == KFDA_FLOAT32) ||
+           (in->type == KFDA_INT8 && f->type == KFDA_INT8 && out->type == KFDA_INT8),
+       KFDA_ERR_UNSUPPORTED, "only float32 and int8 are supported");
+  NEED(f->is_const, KFDA_ERR_UNSUPPORTED, "filter must be constant");
+  NEED(kfda_act_range(activation, &c->act_min, &c->act_max, &c->qact_min, &c->qact_max) == 0,
+       KFDA_ERR_UNSUPPORTED, "unsupported fused activation");
+  p->is_int8 = in->type == KFDA_INT8;
+  if (p->is_int8) {
+    NEED(in->scale > 0.0f && out->scale > 0.0f && f->scale > 0.0f, KFDA_ERR_MODEL,
+         "int8 tensors need scales");
+    NEED(kfda_qact_range(activation, out, &c->qact_min, &c->qact_max) == 0,
+         KFDA_ERR_UNSUPPORTED, "unsupported fused activation");
+    p->requant.in_offset = -in->zero_point;
+    p->requant.out_offset = out->zero_point;
+    p->requant.act_min = c->qact_min;
+    p->requant.act_max = c->qact_max;
+  }
+  if (depthwise) {
+    cout = f->dims[3];
+    NEED(f->dims[0] == 1 && c->depth_multiplier > 0 &&
+             (int64_t)in->dims[3] * c->depth_multiplier == cout,
+         KFDA_ERR_SHAPE, "filter must be [1, fh, fw, cin * depth_multiplier]");
+  } else {
+    cout = f->dims[0];
+    NEED(f->dims[3] > 0 && in->dims[3] % f->dims[3] == 0 &&
+             cout % (in->dims[3] / f->dims[3]) == 0,
+         KFDA_ERR_SHAPE, "filter depth does not match input channels");
+  }
+  NEED(kfda_window(in->dims[1], f->dims[1], c->stride_h, c->dil_h, padding, &oh, &c->pad_h) ==
+               0 &&
+           kfda_window(in->dims[2], f->dims[2], c->stride_w, c->dil_w, padding, &ow,
+                       &c->pad_w) == 0,
+       KFDA_ERR_SHAPE, "bad window (filter/stride/dilation/padding)");
+  NEED(out->dims[0] == in->dims[0] && out->dims[1] == oh && out->dims[2] == ow &&
+           out->dims[3] == cout,
+       KFDA_ERR_SHAPE, "output shape does not match");
+  if (kfda_has_input(op, 2)) {
+    const kfda_tensor *b = IN(2);
+    NEED(b->type == (p->is_int8 ? KFDA_INT32 : KFDA_FLOAT32) && b->is_const &&
+             kfda_elements(b) == (size_t)cout,
+         KFDA_ERR_SHAPE, "bias must be constant [channels_out] (float32, or int32 for int8)");
+    p->bias = b->data;
+  }
+  c->filter_h = f->dims[1];
+  c->filter_w = f->dims[2];
+  p->in_shape = kfda_shape4_of(in);
+  p->filter_shape = kfda_shape4_of(f);
+  p->out_shape = kfda_shape4_of(out);
+  p->filter = f->data;
+  if (p->is_int8) {
+    int32_t *mult;
+    NEED(f->n_ch_scales == 0 || f->n_ch_scales == (uint32_t)cout, KFDA_ERR_SHAPE,
+         "per-channel scales do not match channels_out");
+    mult = (int32_t *)kfda_op_persist(ctx, 2u * 4u * (size_t)cout); /* multipliers + shifts */
+    if (mult) {
+      int32_t ch;
+      for (ch = 0; ch < cout; ++ch) {
+        const float fs = f->ch_scales ? kfda_rd_f32(f->ch_scales + 4 * ch) : f->scale;
+        const double eff = (double)in->scale * (double)fs / (double)out->scale;
+        kfda_quantize_multiplier(eff, &mult[ch], &mult[cout + ch]);
+      }
+    }
+    p->requant.mult = mult;
+    p->requant.shift = mult ? mult + cout : NULL;
+#if !defined(KFDA_KERNELS_REF)
+    if (!depthwise && f->dims[3] == in->dims[3]) /* the optimized kernel's im2col columns */
+      ctx->op->scratch_bytes = (uint32_t)kfda_conv2d_s8_scratch_bytes(&p->filter_shape);
+#endif
+  }
+  return KFDA_OK;
+}
+
+static kfda_status prepare(kfda_op_context *ctx, void *params) {
+  return kfda_conv_prepare(ctx, (kfda_conv_op_params *)params, 0);
+}
+
+static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
+  const kfda_conv_op_params *p = (const kfda_conv_op_params *)params;
+  if (p->is_int8)
+    kfda_conv2d_s8(&p->conv, &p->requant, &p->in_shape, (const int8_t *)KFDA_IN(0),
+                   &p->filter_shape, (const int8_t *)p->filter, (const int32_t *)p->bias,
+                   &p->out_shape, (int8_t *)KFDA_OUT, kfda_op_scratch(m, op));
+  else
+    kfda_conv2d_f32(&p->conv, &p->in_shape, (const float *)KFDA_IN(0), &p->filter_shape,
+                    (const float *)p->filter, (const float *)p->bias, &p->out_shape,
+                    (float *)KFDA_OUT);
+}
+
+/* options: Conv2DOptions (1) */
+const kfda_op_registration kfda_op_conv_2d = {1, 0, sizeof(kfda_conv_op_params), prepare, eval};

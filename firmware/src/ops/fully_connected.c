@@ -1,0 +1,83 @@
+/* fully_connected.c - FULLY_CONNECTED, float32 and int8 (per-tensor requantisation). */
+#include "op_util.h"
+
+typedef struct {
+  float act_min, act_max; /* float32 */
+  kfda_requant requant;   /* int8: mult/shift point at out_mult/out_shift below */
+  int32_t out_mult, out_shift;
+  int32_t batches, depth, units;
+  const void *weights, *bias; /* constant data; bias may be NULL */
+  uint8_t is_int8;
+} fully_connected_params;
+KFDA_OP_PARAMS_FIT(fully_connected_params);
+
+static kfda_status prepare(kfda_op_context *ctx, void *params) {
+  fully_connected_params *p = (fully_connected_params *)params;
+  const kfda_op *op = ctx->op;
+  const kfda_tensor *in, *w, *out;
+  int32_t activation, weights_format, qmin, qmax;
+  size_t n;
+  NEED(op->n_in >= 2 && kfda_has_input(op, 0) && kfda_has_input(op, 1), KFDA_ERR_MODEL,
+       "missing input");
+  NEED(kfda_opt_u8(ctx, 0, 0, &activation) == 0 && kfda_opt_u8(ctx, 1, 0, &weights_format) == 0,
+       KFDA_ERR_MODEL, "bad options");
+  NEED(weights_format == 0, KFDA_ERR_UNSUPPORTED, "shuffled weights format");
+  in = IN(0);
+  w = IN(1);
+  out = OUT;
+  NEED((in->type == KFDA_FLOAT32 && w->type == KFDA_FLOAT32 && out->type == KFDA_FLOAT32) ||
+           (in->type == KFDA_INT8 && w->type == KFDA_INT8 && out->type == KFDA_INT8),
+       KFDA_ERR_UNSUPPORTED, "only float32 and int8 are supported");
+  p->is_int8 = in->type == KFDA_INT8;
+  if (p->is_int8) {
+    double real;
+    NEED(in->scale > 0.0f && out->scale > 0.0f && w->scale > 0.0f && w->ch_scales == NULL,
+         KFDA_ERR_UNSUPPORTED, "int8 FULLY_CONNECTED needs per-tensor scales");
+    NEED(kfda_qact_range(activation, out, &p->requant.act_min, &p->requant.act_max) == 0,
+         KFDA_ERR_UNSUPPORTED, "unsupported fused activation");
+    real = (double)(in->scale * w->scale) / (double)out->scale;
+    kfda_quantize_multiplier(real, &p->out_mult, &p->out_shift);
+    p->requant.in_offset = -in->zero_point;
+    p->requant.out_offset = out->zero_point;
+    p->requant.mult = &p->out_mult;
+    p->requant.shift = &p->out_shift;
+  }
+  NEED(w->is_const && w->ndim == 2 && w->dims[0] > 0 && w->dims[1] > 0, KFDA_ERR_SHAPE,
+       "weights must be constant [units, depth]");
+  if (!p->is_int8)
+    NEED(kfda_act_range(activation, &p->act_min, &p->act_max, &qmin, &qmax) == 0,
+         KFDA_ERR_UNSUPPORTED, "unsupported fused activation");
+  n = kfda_elements(in);
+  NEED(n % (size_t)w->dims[1] == 0, KFDA_ERR_SHAPE, "input size not a multiple of depth");
+  NEED(kfda_elements(out) == n / (size_t)w->dims[1] * (size_t)w->dims[0] && out->ndim >= 1 &&
+           out->dims[out->ndim - 1] == w->dims[0],
+       KFDA_ERR_SHAPE, "output shape does not match");
+  if (kfda_has_input(op, 2)) {
+    const kfda_tensor *b = IN(2);
+    NEED(b->type == (p->is_int8 ? KFDA_INT32 : KFDA_FLOAT32) && b->is_const &&
+             kfda_elements(b) == (size_t)w->dims[0],
+         KFDA_ERR_SHAPE, "bias must be constant [units] (float32, or int32 for int8)");
+    p->bias = b->data;
+  }
+  p->depth = w->dims[1];
+  p->units = w->dims[0];
+  p->batches = (int32_t)(n / (size_t)w->dims[1]);
+  p->weights = w->data;
+  return KFDA_OK;
+}
+
+static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
+  const fully_connected_params *p = (const fully_connected_params *)params;
+  if (p->is_int8)
+    kfda_fully_connected_s8(&p->requant, (const int8_t *)KFDA_IN(0), p->batches, p->depth,
+                            (const int8_t *)p->weights, (const int32_t *)p->bias, p->units,
+                            (int8_t *)KFDA_OUT);
+  else
+    kfda_fully_connected_f32(p->act_min, p->act_max, (const float *)KFDA_IN(0), p->batches,
+                             p->depth, (const float *)p->weights, (const float *)p->bias,
+                             p->units, (float *)KFDA_OUT);
+}
+
+/* options: FullyConnectedOptions (8) */
+const kfda_op_registration kfda_op_fully_connected = {8, 0, sizeof(fully_connected_params),
+                                                      prepare, eval};

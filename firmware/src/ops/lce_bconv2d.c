@@ -1,0 +1,157 @@
+/* lce_bconv2d.c - LceBconv2d: binary convolution of bitpacked input and filter, with
+ * LCE's fused output transform (float32/int8 output) or thresholds (bitpacked output). */
+#include "op_util.h"
+
+typedef struct {
+  kfda_bconv_params bconv;
+  kfda_shape4 in_shape, filter_shape, out_shape;
+  const int32_t *filter;
+  const float *out_mul, *out_bias; /* float/int8 output: fused transform (persistent) */
+  const float *raw_mul;            /* the op's post_activation_multiplier (same-zero) */
+  const int32_t *thresholds;       /* bitpacked output */
+} lce_bconv2d_params;
+KFDA_OP_PARAMS_FIT(lce_bconv2d_params);
+
+static kfda_status prepare(kfda_op_context *ctx, void *params) {
+  lce_bconv2d_params *p = (lce_bconv2d_params *)params;
+  kfda_bconv_params *b = &p->bconv;
+  const kfda_op *op = ctx->op;
+  const kfda_tensor *in, *f, *out;
+  kfda_flex root;
+  int64_t channels_in;
+  int32_t oh, ow, cout, groups, in_words, K, cin_per_group, activation = KFDA_ACT_NONE;
+  int32_t pad_value = 0;
+  float act_min, act_max;
+  int32_t act_qmin, act_qmax;
+  NEED(op->n_in >= 2 && kfda_has_input(op, 0) && kfda_has_input(op, 1), KFDA_ERR_MODEL,
+       "missing input");
+  NEED(kfda_custom_map(ctx, &root) == 0, KFDA_ERR_MODEL, "bad custom options");
+  b->dil_h = b->dil_w = 1;
+  NEED(kfda_flex_opt(&root, "stride_height", 1, &b->stride_h) >= 0, KFDA_ERR_MODEL,
+       "bad option stride_height");
+  NEED(kfda_flex_opt(&root, "stride_width", 1, &b->stride_w) >= 0, KFDA_ERR_MODEL,
+       "bad option stride_width");
+  NEED(kfda_flex_opt(&root, "dilation_height_factor", 0, &b->dil_h) >= 0, KFDA_ERR_MODEL,
+       "bad option dilation_height_factor");
+  NEED(kfda_flex_opt(&root, "dilation_width_factor", 0, &b->dil_w) >= 0, KFDA_ERR_MODEL,
+       "bad option dilation_width_factor");
+  NEED(kfda_flex_opt(&root, "padding", 1, &b->padding) >= 0, KFDA_ERR_MODEL,
+       "bad option padding");
+  NEED(kfda_flex_opt(&root, "pad_values", 0, &pad_value) >= 0, KFDA_ERR_MODEL,
+       "bad option pad_values");
+  NEED(kfda_flex_opt(&root, "fused_activation_function", 0, &activation) >= 0, KFDA_ERR_MODEL,
+       "bad option fused_activation_function");
+  NEED(kfda_flex_opt_i64(&root, "channels_in", &channels_in) > 0 && channels_in > 0 &&
+           channels_in < (1 << 24),
+       KFDA_ERR_MODEL, "bad option channels_in");
+  b->channels_in = (int32_t)channels_in;
+  NEED(pad_value == 0 || pad_value == 1, KFDA_ERR_MODEL, "pad_values must be 0 or 1");
+  b->pad_value = pad_value;
+  in = IN(0);
+  f = IN(1);
+  out = OUT;
+  NEED(in->ndim == 4 && f->ndim == 4 && out->ndim == 4, KFDA_ERR_SHAPE,
+       "input, filter and output must be 4-D");
+  NEED(in->type == KFDA_INT32 && f->type == KFDA_INT32, KFDA_ERR_UNSUPPORTED,
+       "input and filter must be bitpacked (int32)");
+  NEED(f->is_const, KFDA_ERR_UNSUPPORTED, "filter must be constant");
+  in_words = in->dims[3];
+  NEED(in_words == KFDA_PACKED_WORDS(b->channels_in), KFDA_ERR_SHAPE,
+       "input words do not match channels_in");
+  cout = f->dims[0];
+  NEED(cout > 0 && f->dims[1] > 0 && f->dims[2] > 0 && f->dims[3] > 0, KFDA_ERR_SHAPE,
+       "empty filter");
+  if (f->dims[3] == in_words) {
+    groups = 1;
+  } else {
+    NEED(in_words % f->dims[3] == 0, KFDA_ERR_SHAPE, "filter depth does not divide input");
+    groups = in_words / f->dims[3];
+    NEED(b->channels_in % groups == 0 && (b->channels_in / groups) % 32 == 0 &&
+             cout % groups == 0,
+         KFDA_ERR_SHAPE, "bad grouped convolution");
+  }
+  cin_per_group = b->channels_in / groups;
+  NEED((int64_t)f->dims[1] * f->dims[2] * cin_per_group < (1 << 28), KFDA_ERR_SHAPE,
+       "receptive field too large");
+  K = f->dims[1] * f->dims[2] * cin_per_group;
+  NEED(kfda_window(in->dims[1], f->dims[1], b->stride_h, b->dil_h, b->padding, &oh,
+                   &b->pad_h) == 0 &&
+           kfda_window(in->dims[2], f->dims[2], b->stride_w, b->dil_w, b->padding, &ow,
+                       &b->pad_w) == 0,
+       KFDA_ERR_SHAPE, "bad window (filter/stride/dilation/padding)");
+  NEED(kfda_act_range(activation, &act_min, &act_max, &act_qmin, &act_qmax) == 0,
+       KFDA_ERR_UNSUPPORTED, "unsupported fused activation");
+  NEED(out->dims[0] == in->dims[0] && out->dims[1] == oh && out->dims[2] == ow, KFDA_ERR_SHAPE,
+       "output shape does not match");
+  if (out->type == KFDA_INT32) {
+    const kfda_tensor *th;
+    b->output_kind = KFDA_BCONV_OUT_PACKED;
+    NEED(out->dims[3] == KFDA_PACKED_WORDS(cout), KFDA_ERR_SHAPE, "output words mismatch");
+    NEED(op->n_in >= 5 && kfda_has_input(op, 4), KFDA_ERR_MODEL, "missing thresholds");
+    th = IN(4);
+    NEED(th->type == KFDA_INT32 && th->is_const && th->ndim == 1 && th->dims[0] == cout,
+         KFDA_ERR_SHAPE, "thresholds must be constant int32 [channels_out]");
+    NEED(!(b->padding == KFDA_PADDING_SAME && b->pad_value == 0), KFDA_ERR_UNSUPPORTED,
+         "bitpacked output needs valid or same-one padding");
+    p->thresholds = (const int32_t *)th->data;
+    b->clamp_min = act_qmin;
+    b->clamp_max = act_qmax;
+  } else {
+    const kfda_tensor *mu, *bi;
+    int64_t nmin, nmax;
+    float *transform;
+    NEED(out->type == KFDA_FLOAT32 || out->type == KFDA_INT8, KFDA_ERR_UNSUPPORTED,
+         "output must be float32, int8 or bitpacked");
+    b->output_kind = out->type == KFDA_FLOAT32 ? KFDA_BCONV_OUT_F32 : KFDA_BCONV_OUT_S8;
+    NEED(out->dims[3] == cout, KFDA_ERR_SHAPE, "output channels mismatch");
+    NEED(op->n_in >= 4 && kfda_has_input(op, 2) && kfda_has_input(op, 3), KFDA_ERR_MODEL,
+         "missing multiplier/bias");
+    mu = IN(2);
+    bi = IN(3);
+    NEED(mu->type == KFDA_FLOAT32 && bi->type == KFDA_FLOAT32 && mu->is_const && bi->is_const &&
+             mu->ndim == 1 && bi->ndim == 1 && mu->dims[0] == cout && bi->dims[0] == cout,
+         KFDA_ERR_SHAPE, "multiplier/bias must be constant float32 [channels_out]");
+    NEED(b->output_kind == KFDA_BCONV_OUT_F32 || out->scale > 0.0f, KFDA_ERR_MODEL,
+         "int8 output needs a scale");
+    if (b->padding == KFDA_PADDING_SAME && b->pad_value == 0)
+      NEED(b->output_kind == KFDA_BCONV_OUT_F32 && activation == KFDA_ACT_NONE,
+           KFDA_ERR_UNSUPPORTED, "same-zero padding needs float output and no fused activation");
+    /* clamp of 2*accum (LCE's fused back-transformation) */
+    nmin = act_qmin > -K ? act_qmin : -K;
+    nmax = act_qmax < K ? act_qmax : K;
+    b->clamp_min = (int32_t)(K - nmax);
+    b->clamp_max = (int32_t)(K - nmin);
+    p->raw_mul = (const float *)mu->data;
+    transform = (float *)kfda_op_persist(ctx, 2u * 4u * (size_t)cout); /* multiplier + bias */
+    if (transform) {
+      const int s8 = b->output_kind == KFDA_BCONV_OUT_S8;
+      kfda_lce_bconv2d_output_transform((const float *)mu->data, (const float *)bi->data, cout,
+                                        K, s8 ? (double)out->scale : 1.0,
+                                        s8 ? (double)out->zero_point : 0.0, transform,
+                                        transform + cout);
+    }
+    p->out_mul = transform;
+    p->out_bias = transform ? transform + cout : NULL;
+  }
+  b->receptive_field_bits = K;
+  b->groups = groups;
+  p->in_shape = kfda_shape4_of(in);
+  p->filter_shape = kfda_shape4_of(f);
+  p->out_shape = kfda_shape4_of(out);
+  p->filter = (const int32_t *)f->data;
+#if !defined(KFDA_KERNELS_REF)
+  if (groups == 1) /* the optimized kernel's im2col column */
+    ctx->op->scratch_bytes = (uint32_t)kfda_lce_bconv2d_scratch_bytes(&p->filter_shape);
+#endif
+  return KFDA_OK;
+}
+
+static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
+  const lce_bconv2d_params *p = (const lce_bconv2d_params *)params;
+  kfda_lce_bconv2d(&p->bconv, &p->in_shape, (const int32_t *)KFDA_IN(0), &p->filter_shape,
+                   p->filter, p->out_mul, p->out_bias, p->thresholds, p->raw_mul, &p->out_shape,
+                   KFDA_OUT, kfda_op_scratch(m, op));
+}
+
+const kfda_op_registration kfda_op_lce_bconv2d = {0, 0, sizeof(lce_bconv2d_params), prepare,
+                                                  eval};

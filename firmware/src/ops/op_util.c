@@ -1,0 +1,329 @@
+/* op_util.c - Prepare helpers shared by the op files (see op_util.h). */
+#include "op_util.h"
+
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+
+/* ---- errors (no stdio in the library) ------------------------------------- */
+void kfda_sbuf_add(kfda_sbuf *s, const char *t) {
+  while (*t && s->len + 1 < KFDA_ERROR_LEN) s->buf[s->len++] = *t++;
+  s->buf[s->len] = 0;
+}
+
+void kfda_sbuf_int(kfda_sbuf *s, int64_t v) {
+  char tmp[24];
+  int n = 0;
+  uint64_t u = v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
+  if (v < 0) kfda_sbuf_add(s, "-");
+  do {
+    tmp[n++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u && n < 23);
+  while (n > 0) {
+    char c[2];
+    c[0] = tmp[--n];
+    c[1] = 0;
+    kfda_sbuf_add(s, c);
+  }
+}
+
+kfda_status kfda_fail(kfda_model *m, kfda_status st, int op, const char *msg) {
+  kfda_sbuf s;
+  s.buf = m->error;
+  s.len = 0;
+  m->error[0] = 0;
+  if (op >= 0 && op < m->n_ops) {
+    kfda_sbuf_add(&s, "op ");
+    kfda_sbuf_int(&s, op);
+    kfda_sbuf_add(&s, " (");
+    kfda_sbuf_add(&s, kfda_model_op_name(m, op));
+    kfda_sbuf_add(&s, "): ");
+  }
+  kfda_sbuf_add(&s, msg);
+  return st;
+}
+
+kfda_status kfda_op_fail(const kfda_op_context *ctx, kfda_status st, const char *msg) {
+  return kfda_fail(ctx->m, st, ctx->index, msg);
+}
+
+/* ---- tensors -------------------------------------------------------------- */
+size_t kfda_type_size(uint8_t type) {
+  switch (type) {
+    case KFDA_FLOAT32:
+    case KFDA_INT32:
+      return 4;
+    case KFDA_UINT8:
+    case KFDA_BOOL:
+    case KFDA_INT8:
+      return 1;
+    case KFDA_INT16:
+      return 2;
+    case KFDA_INT64:
+      return 8;
+    default:
+      return 0;
+  }
+}
+
+size_t kfda_elements(const kfda_tensor *t) {
+  size_t n = 1;
+  int i;
+  for (i = 0; i < t->ndim; ++i) n *= (size_t)t->dims[i];
+  return n;
+}
+
+kfda_shape4 kfda_shape4_of(const kfda_tensor *t) {
+  kfda_shape4 s;
+  s.n = t->dims[0];
+  s.h = t->dims[1];
+  s.w = t->dims[2];
+  s.c = t->dims[3];
+  return s;
+}
+
+int kfda_same_dims(const kfda_tensor *a, const kfda_tensor *b) {
+  int i;
+  if (a->ndim != b->ndim) return 0;
+  for (i = 0; i < a->ndim; ++i)
+    if (a->dims[i] != b->dims[i]) return 0;
+  return 1;
+}
+
+int kfda_has_input(const kfda_op *op, int i) { return i < op->n_in && op->in[i] >= 0; }
+
+/* ---- Prepare helpers ------------------------------------------------------- */
+void *kfda_op_persist(kfda_op_context *ctx, size_t bytes) {
+  kfda_persist_alloc *a = ctx->persist;
+  const size_t start = a->used;
+  a->used += (bytes + KFDA_ARENA_ALIGN - 1) / KFDA_ARENA_ALIGN * KFDA_ARENA_ALIGN;
+  if (a->arena == NULL || a->used > a->capacity) return NULL;
+  return a->arena + start;
+}
+
+int kfda_act_range(int32_t act, float *lo, float *hi, int32_t *qlo, int32_t *qhi) {
+  switch (act) {
+    case KFDA_ACT_NONE:
+      *lo = -FLT_MAX; *hi = FLT_MAX; *qlo = INT32_MIN; *qhi = INT32_MAX;
+      return 0;
+    case KFDA_ACT_RELU:
+      *lo = 0.0f; *hi = FLT_MAX; *qlo = 0; *qhi = INT32_MAX;
+      return 0;
+    case KFDA_ACT_RELU_N1_TO_1:
+      *lo = -1.0f; *hi = 1.0f; *qlo = -1; *qhi = 1;
+      return 0;
+    case KFDA_ACT_RELU6:
+      *lo = 0.0f; *hi = 6.0f; *qlo = 0; *qhi = 6;
+      return 0;
+    default:
+      return -1;
+  }
+}
+
+static int32_t quantize_value(const kfda_tensor *t, float f) {
+  return t->zero_point + (int32_t)roundf(f / t->scale);
+}
+
+int kfda_qact_range(int32_t act, const kfda_tensor *out, int32_t *lo, int32_t *hi) {
+  int32_t a = -128, b = 127;
+  if (!(out->scale > 0.0f)) return -1;
+  switch (act) {
+    case KFDA_ACT_NONE: break;
+    case KFDA_ACT_RELU: a = quantize_value(out, 0.0f); break;
+    case KFDA_ACT_RELU6: a = quantize_value(out, 0.0f); b = quantize_value(out, 6.0f); break;
+    case KFDA_ACT_RELU_N1_TO_1:
+      a = quantize_value(out, -1.0f);
+      b = quantize_value(out, 1.0f);
+      break;
+    default: return -1;
+  }
+  *lo = a > -128 ? a : -128;
+  *hi = b < 127 ? b : 127;
+  return 0;
+}
+
+int kfda_window(int32_t in, int32_t filter, int32_t stride, int32_t dil, int32_t padding,
+                int32_t *out, int32_t *pad) {
+  int64_t eff, o, total;
+  if (in <= 0 || filter <= 0 || stride <= 0 || dil <= 0 || stride > 65536 || dil > 65536 ||
+      filter > 65536)
+    return -1;
+  eff = (int64_t)(filter - 1) * dil + 1;
+  if (padding == KFDA_PADDING_SAME)
+    o = ((int64_t)in + stride - 1) / stride;
+  else if (padding == KFDA_PADDING_VALID)
+    o = ((int64_t)in - eff + stride) / stride;
+  else
+    return -1;
+  if (o <= 0 || o > INT32_MAX) return -1;
+  total = (o - 1) * stride + eff - in;
+  if (total < 0) total = 0;
+  *out = (int32_t)o;
+  *pad = (int32_t)(total / 2);
+  return 0;
+}
+
+int kfda_opt_i32(const kfda_op_context *ctx, int id, int32_t def, int32_t *v) {
+  if (!ctx->has_options) {
+    *v = def;
+    return 0;
+  }
+  return kfda_fb_i32(ctx->fb, &ctx->options, id, def, v) < 0 ? -1 : 0;
+}
+
+int kfda_opt_u8(const kfda_op_context *ctx, int id, uint8_t def, int32_t *v) {
+  uint8_t b = def;
+  if (ctx->has_options && kfda_fb_u8(ctx->fb, &ctx->options, id, def, &b) < 0) return -1;
+  *v = b;
+  return 0;
+}
+
+int kfda_custom_map(const kfda_op_context *ctx, kfda_flex *root) {
+  return kfda_flex_root(ctx->custom, ctx->custom_len, root) == 0 &&
+                 root->type == KFDA_FLEX_MAP
+             ? 0
+             : -1;
+}
+
+int kfda_flex_opt_i64(const kfda_flex *map, const char *key, int64_t *v) {
+  kfda_flex e;
+  int r = kfda_flex_map_get(map, key, &e);
+  if (r <= 0) return r;
+  if (e.type == KFDA_FLEX_STRING || e.type == KFDA_FLEX_KEY) {
+    const char *s;
+    uint32_t n;
+    if (kfda_flex_str(&e, &s, &n) != 0) return -1;
+#define STR_IS(lit) (n == sizeof(lit) - 1 && memcmp(s, lit, n) == 0)
+    if (STR_IS("SAME") || STR_IS("same")) *v = KFDA_PADDING_SAME;
+    else if (STR_IS("VALID") || STR_IS("valid")) *v = KFDA_PADDING_VALID;
+    else if (STR_IS("NONE") || n == 0) *v = KFDA_ACT_NONE;
+    else if (STR_IS("RELU")) *v = KFDA_ACT_RELU;
+    else if (STR_IS("RELU_N1_TO_1")) *v = KFDA_ACT_RELU_N1_TO_1;
+    else if (STR_IS("RELU6")) *v = KFDA_ACT_RELU6;
+    else return -1;
+#undef STR_IS
+    return 1;
+  }
+  return kfda_flex_int(&e, v) == 0 ? 1 : -1;
+}
+
+int kfda_flex_opt(const kfda_flex *map, const char *key, int required, int32_t *v) {
+  int64_t x;
+  const int r = kfda_flex_opt_i64(map, key, &x);
+  if (r < 0 || (r == 0 && required)) return -1;
+  if (r == 0) return 0;
+  if (x < -65536 || x > 65536) return -1;
+  *v = (int32_t)x;
+  return 1;
+}
+
+/* ---- pools ----------------------------------------------------------------- */
+kfda_status kfda_pool_window(kfda_op_context *ctx, kfda_pool_op_params *p, int32_t padding) {
+  const kfda_tensor *in = IN(0), *out = OUT;
+  int32_t oh, ow;
+  p->pool.dil_h = p->pool.dil_w = 1;
+  NEED(kfda_window(in->dims[1], p->pool.filter_h, p->pool.stride_h, 1, padding, &oh,
+                   &p->pool.pad_h) == 0 &&
+           kfda_window(in->dims[2], p->pool.filter_w, p->pool.stride_w, 1, padding, &ow,
+                       &p->pool.pad_w) == 0,
+       KFDA_ERR_SHAPE, "bad window (filter/stride/padding)");
+  NEED(out->dims[0] == in->dims[0] && out->dims[1] == oh && out->dims[2] == ow &&
+           out->dims[3] == in->dims[3],
+       KFDA_ERR_SHAPE, "output shape does not match");
+  p->in_shape = kfda_shape4_of(in);
+  p->out_shape = kfda_shape4_of(out);
+  return KFDA_OK;
+}
+
+kfda_status kfda_pool_prepare(kfda_op_context *ctx, kfda_pool_op_params *p) {
+  const kfda_tensor *in, *out;
+  int32_t padding, activation;
+  kfda_conv_params *q = &p->pool;
+  NEED(ctx->op->n_in >= 1 && kfda_has_input(ctx->op, 0), KFDA_ERR_MODEL, "missing input");
+  in = IN(0);
+  out = OUT;
+  NEED(in->ndim == 4 && out->ndim == 4, KFDA_ERR_SHAPE, "input and output must be 4-D");
+  NEED(kfda_opt_u8(ctx, 0, 0, &padding) == 0 && kfda_opt_i32(ctx, 1, 1, &q->stride_w) == 0 &&
+           kfda_opt_i32(ctx, 2, 1, &q->stride_h) == 0 &&
+           kfda_opt_i32(ctx, 3, 1, &q->filter_w) == 0 &&
+           kfda_opt_i32(ctx, 4, 1, &q->filter_h) == 0 &&
+           kfda_opt_u8(ctx, 5, 0, &activation) == 0,
+       KFDA_ERR_MODEL, "bad options");
+  NEED((in->type == KFDA_FLOAT32 && out->type == KFDA_FLOAT32) ||
+           (in->type == KFDA_INT8 && out->type == KFDA_INT8),
+       KFDA_ERR_UNSUPPORTED, "only float32 and int8 are supported");
+  p->is_int8 = in->type == KFDA_INT8;
+  if (p->is_int8) {
+    NEED(in->scale == out->scale && in->zero_point == out->zero_point, KFDA_ERR_UNSUPPORTED,
+         "int8 pooling with rescaling");
+    NEED(kfda_qact_range(activation, out, &q->qact_min, &q->qact_max) == 0,
+         KFDA_ERR_UNSUPPORTED, "unsupported fused activation");
+  } else {
+    NEED(kfda_act_range(activation, &q->act_min, &q->act_max, &q->qact_min, &q->qact_max) == 0,
+         KFDA_ERR_UNSUPPORTED, "unsupported fused activation");
+  }
+  return kfda_pool_window(ctx, p, padding);
+}
+
+/* ---- ADD / MUL --------------------------------------------------------------- */
+kfda_status kfda_binary_prepare(kfda_op_context *ctx, kfda_binary_op_params *p) {
+  kfda_arith_params *q = &p->arith;
+  const kfda_tensor *a, *b, *out;
+  int32_t activation;
+  NEED(ctx->op->n_in >= 2 && kfda_has_input(ctx->op, 0) && kfda_has_input(ctx->op, 1),
+       KFDA_ERR_MODEL, "missing input");
+  NEED(kfda_opt_u8(ctx, 0, 0, &activation) == 0, KFDA_ERR_MODEL, "bad options");
+  a = IN(0);
+  b = IN(1);
+  out = OUT;
+  NEED((a->type == KFDA_FLOAT32 && b->type == KFDA_FLOAT32 && out->type == KFDA_FLOAT32) ||
+           (a->type == KFDA_INT8 && b->type == KFDA_INT8 && out->type == KFDA_INT8),
+       KFDA_ERR_UNSUPPORTED, "only float32 and int8 are supported");
+  NEED(kfda_act_range(activation, &q->act_min, &q->act_max, &q->qact_min, &q->qact_max) == 0,
+       KFDA_ERR_UNSUPPORTED, "unsupported fused activation");
+  p->is_int8 = a->type == KFDA_INT8;
+  if (p->is_int8) {
+    NEED(a->scale > 0.0f && b->scale > 0.0f && out->scale > 0.0f, KFDA_ERR_MODEL,
+         "int8 tensors need scales");
+    NEED(kfda_qact_range(activation, out, &q->qact_min, &q->qact_max) == 0,
+         KFDA_ERR_UNSUPPORTED, "unsupported fused activation");
+    q->in_offset = -a->zero_point;
+    q->in2_offset = -b->zero_point;
+    q->out_offset = out->zero_point;
+  }
+  return KFDA_OK;
+}
+
+/* Element strides of t per output axis (0 where t is broadcast), KFDA_MAX_DIMS axes. */
+static void broadcast_strides(const kfda_tensor *t, const kfda_tensor *out, int32_t *st) {
+  int32_t s = 1;
+  int i;
+  for (i = 0; i < KFDA_MAX_DIMS; ++i) st[i] = 0;
+  for (i = t->ndim - 1; i >= 0; --i) {
+    int o = i + (KFDA_MAX_DIMS - t->ndim);
+    st[o] = t->dims[i] == 1 && out->dims[i + (out->ndim - t->ndim)] != 1 ? 0 : s;
+    s *= t->dims[i];
+  }
+}
+
+kfda_status kfda_binary_broadcast(kfda_op_context *ctx, kfda_binary_op_params *p) {
+  const kfda_tensor *a = IN(0), *b = IN(1), *out = OUT;
+  int i;
+  NEED(out->ndim >= a->ndim && out->ndim >= b->ndim, KFDA_ERR_SHAPE, "bad broadcast");
+  for (i = 0; i < out->ndim; ++i) {
+    int ia = i - (out->ndim - a->ndim), ib = i - (out->ndim - b->ndim);
+    int32_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
+    int32_t d = da == 1 ? db : da;
+    NEED((da == db || da == 1 || db == 1) && out->dims[i] == d, KFDA_ERR_SHAPE,
+         "shapes do not broadcast to the output");
+  }
+  broadcast_strides(a, out, p->a_strides);
+  broadcast_strides(b, out, p->b_strides);
+  for (i = 0; i < KFDA_MAX_DIMS; ++i) {
+    int k = i - (KFDA_MAX_DIMS - out->ndim);
+    p->out_dims[i] = k >= 0 ? out->dims[k] : 1;
+  }
+  return KFDA_OK;
+}
