@@ -125,8 +125,9 @@ MAKEFILE = """# Build kfda_run for {target} on the device itself (e.g. a Raspber
 CC ?= gcc
 KFDA_DIR ?= kfda
 CFLAGS ?= -O3 {arch_flags}
-KFDA_CFLAGS = -std=c11 -Wall -I$(KFDA_DIR)/include
-SOURCES = main.c $(wildcard $(KFDA_DIR)/src/*.c) $(wildcard $(KFDA_DIR)/src/kernels/*.c)
+KFDA_CFLAGS = -std=c11 -ffp-contract=off -Wall -I$(KFDA_DIR)/include
+# every C file of the runtime, as firmware/targets/linux/Makefile takes them
+SOURCES = main.c $(shell find $(KFDA_DIR)/src -name '*.c' 2>/dev/null | sort)
 
 kfda_run: $(SOURCES)
 	@test -f $(KFDA_DIR)/include/kfda/kfda.h || {{ echo "no keras-fda runtime in $(KFDA_DIR): set KFDA_DIR=<repo>/firmware"; exit 1; }}
