@@ -37,7 +37,8 @@ import larq_compute_engine as lce  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from keras_fda.export import runner  # noqa: E402
+from keras_fda.export import emulation, platforms, plan  # noqa: E402
+from keras_fda.export.build import build_host_tool  # noqa: E402
 
 FIRMWARE = os.path.join(ROOT, "firmware")
 L = tf.keras.layers
@@ -67,16 +68,11 @@ def _randomize(model, seed=0):
 
 
 def host_plan(fb, work):
-    import json
+    """The runtime's memory plan of the flatbuffer `fb` (`kfda_host plan`'s JSON)."""
     path = os.path.join(work, "plan.tflite")
     with open(path, "wb") as f:
         f.write(fb)
-    host = os.path.join(work, "host", "kfda_host")
-    if not os.path.exists(host):
-        subprocess.run(["make", "-s", "-C", FIRMWARE, "-j2", f"BUILD={work}/host", "all"],
-                       check=True, capture_output=True)
-    out = subprocess.run([host, "plan", path], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout)
+    return plan.run_plan(path, build_host_tool())
 
 
 # ---- counting one inference ---------------------------------------------------------------
@@ -103,7 +99,7 @@ def run_m4(fb, name, cflags, tag, work, board="mps2-an386"):
 def count_m4(fb, name, variant, work, board="mps2-an386", variants=VARIANTS):
     """Instructions of one inference on a Cortex-M board under qemu -icount shift=0."""
     out = run_m4(fb, name, variants[variant], variant, work, board)
-    stats = runner._parse_app_output(out)
+    stats = emulation.parse_app_output(out)
     if "instructions_per_inference" in stats:
         return stats["instructions_per_inference"][0]
     raise RuntimeError(f"no count from {board}: {out[-2000:]}")
@@ -130,9 +126,9 @@ def count_arm64(fb, name, variant, work, variants=VARIANTS):
                     "TARGET=arm64", f"BUILD={build}", f"EXTRA_CFLAGS={variants[variant]}"],
                    check=True, capture_output=True, text=True)
     record = bytes(plan["inputs"][0]["bytes"])
-    return runner._count_linux_instructions(runner.BOARDS["arm64"],
-                                            os.path.join(build, "kfda_app"), model, record,
-                                            work)
+    return emulation.count_linux_instructions(platforms.TARGETS["arm64"],
+                                              os.path.join(build, "kfda_app"), model, record,
+                                              work)
 
 
 # ---- models ---------------------------------------------------------------------------------

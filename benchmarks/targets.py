@@ -16,9 +16,12 @@ import os
 import numpy as np
 
 import keras_fda  # noqa: F401  (Keras 2 first)
-from keras_fda.export import runner
+from keras_fda.export import platforms, runner
+from keras_fda.export.package import read_package
 
-ALL = ["mps2-an385", "mps2-an386", "mps2-an500", "mps2-an505", "mps3-an547", "arm64", "armv7"]
+# every place keras-fda run emulates
+ALL = [name for name, place in platforms.run_places().items()
+       if place.emulated and name != platforms.HOST.name]
 
 
 def inputs_for(package, records):
@@ -41,9 +44,9 @@ def main():
     parser.add_argument("--records", type=int, default=4)
     parser.add_argument("--boards", default=",".join(ALL))
     args = parser.parse_args()
-    package = runner.read_package(args.package)
+    package = read_package(args.package)
     x = inputs_for(package, args.records)
-    macs = package.manifest.get("macs") or {}
+    macs = package.manifest.macs or {}
     binary = macs.get("binary") if isinstance(macs, dict) else None
     reference, _ = runner.run_package(args.package, x, board="native")
     print(f"{'target':<28} {'instructions':>14} {'per binary MAC':>15} {'flash B':>10} "

@@ -127,10 +127,10 @@ KFDA_DIR ?= kfda
 CFLAGS ?= -O3 {arch_flags}
 # The model's ops: only these are linked (OPS=all: every op the runtime has).
 OPS ?= {ops}
-KFDA_CFLAGS = -std=c11 -Wall -I$(KFDA_DIR)/include \\
+KFDA_CFLAGS = -std=c11 -ffp-contract=off -Wall -I$(KFDA_DIR)/include \\
               $(if $(filter-out all,$(OPS)),-DKFDA_OPS_SELECTED $(addprefix -DKFDA_OP_,$(OPS)))
-SOURCES = main.c $(wildcard $(KFDA_DIR)/src/*.c) $(wildcard $(KFDA_DIR)/src/ops/*.c) \\
-          $(wildcard $(KFDA_DIR)/src/kernels/*.c) $(wildcard $(KFDA_DIR)/src/kernels/*.S)
+# every C and assembly file of the runtime, as firmware/targets/linux/Makefile takes them
+SOURCES = main.c $(shell find $(KFDA_DIR)/src -name '*.c' -o -name '*.S' 2>/dev/null | sort)
 
 kfda_run: $(SOURCES)
 	@test -f $(KFDA_DIR)/include/kfda/kfda.h || {{ echo "no keras-fda runtime in $(KFDA_DIR): set KFDA_DIR=<repo>/firmware"; exit 1; }}

@@ -4,7 +4,7 @@ from keras_fda.export.progress import quiet_tensorflow
 
 
 def convert(model, target, int8=False):
-    """The LCE flatbuffer of `model` for `target` (a `targets.Target`).
+    """The LCE flatbuffer of `model` for `target` (a `platforms.Target`).
 
     With `int8`, the model must hold FakeQuant ops (see `keras_fda.export.int8`) and the
     flatbuffer takes and returns int8 tensors.

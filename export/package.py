@@ -1,5 +1,6 @@
-"""Write an export package: into a temporary folder beside `--output`, moved into place
-only when everything is written, so a failure never leaves a half-written package.
+"""Export packages: writing one (into a temporary folder beside `--output`, moved into
+place only when everything is written, so a failure never leaves a half-written package)
+and reading one back (`read_package`, for `keras-fda run`).
 
 Package layout (see export/README.md for the manifest's fields):
 
@@ -13,7 +14,7 @@ Package layout (see export/README.md for the manifest's fields):
     arm64/armv7: main.c, Makefile, kfda/ (the C runtime, when installed)
 """
 import contextlib
-import json
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -22,11 +23,7 @@ import numpy as np
 
 from keras_fda.errors import KerasFDAError
 from keras_fda.export import c_sources
-
-ARCH_FLAGS = {
-    "arm64": "-march=armv8-a",
-    "armv7": "-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard",
-}
+from keras_fda.export.manifest import Manifest
 
 
 def check_output(path, force):
@@ -97,7 +94,7 @@ def write_linux_driver(folder, target, model_name, ops):
     with open(os.path.join(folder, "Makefile"), "w") as f:
         f.write(c_sources.MAKEFILE.format(target=target.name,
                                           cross_compiler=target.cross_compiler,
-                                          arch_flags=ARCH_FLAGS[target.name],
+                                          arch_flags=target.arch_flags,
                                           ops=" ".join(ops)))
     return copy_runtime(os.path.join(folder, "kfda"))
 
@@ -127,7 +124,125 @@ def write_samples(folder, inputs, outputs):
         os.path.join(folder, "sample_output_lce.bin"))
 
 
-def write_manifest(folder, manifest):
-    with open(os.path.join(folder, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
-        f.write("\n")
+# ---- reading a package -------------------------------------------------------------
+
+DTYPES = {"float32": np.float32, "int8": np.int8, "uint8": np.uint8, "int32": np.int32,
+          "int16": np.int16, "bool": np.bool_}
+
+
+@dataclasses.dataclass
+class TensorSpec:
+    shape: tuple
+    dtype: np.dtype
+    scale: float = 0.0
+    zero_point: int = 0
+
+    @property
+    def record_bytes(self):
+        return int(np.prod(self.shape[1:], dtype=np.int64)) * self.dtype.itemsize
+
+
+@dataclasses.dataclass
+class Package:
+    path: str
+    manifest: Manifest
+    model_path: str
+    model_bytes: bytes
+    inputs: list
+    outputs: list
+
+    @property
+    def target(self):
+        return str(self.manifest.target or "cortex-m").lower()
+
+    @property
+    def cpu(self):
+        return str(self.manifest.cpu or "").lower()
+
+
+def _tensor_specs(manifest, key):
+    value = manifest.tensors(key)
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise KerasFDAError(f"manifest.json has no '{key}' description (shape and dtype)")
+    specs = []
+    for item in value:
+        try:
+            dtype = np.dtype(DTYPES[str(item["dtype"])])
+            shape = tuple(int(d) for d in item["shape"])
+        except (KeyError, TypeError, ValueError):
+            raise KerasFDAError(
+                f"manifest.json's '{key}' needs a shape (list of ints) and a dtype "
+                f"({', '.join(DTYPES)}), got {item!r}")
+        if not shape or any(d <= 0 for d in shape):
+            raise KerasFDAError(f"manifest.json's '{key}' shape {list(shape)} is not valid")
+        scale, zero_point = item.get("scale"), item.get("zero_point")
+        if isinstance(scale, list):  # per-channel: the first, as the runtime reports it
+            scale = scale[0] if scale else None
+        if isinstance(zero_point, list):
+            zero_point = zero_point[0] if zero_point else None
+        specs.append(TensorSpec(shape, dtype, float(scale or 0.0), int(zero_point or 0)))
+    return specs
+
+
+def read_package(package_dir):
+    """Read and check a package folder; `KerasFDAError` if anything is missing or corrupt."""
+    package_dir = os.fspath(package_dir)
+    if not os.path.isdir(package_dir):
+        raise KerasFDAError(f"package folder {package_dir} does not exist "
+                            "(make one with `keras-fda export`)")
+    model_path = os.path.join(package_dir, "model.tflite")
+    for name in ("manifest.json", "model.tflite"):
+        if not os.path.isfile(os.path.join(package_dir, name)):
+            raise KerasFDAError(f"{package_dir} is not a keras-fda package: {name} is missing")
+    manifest = Manifest.load(package_dir)
+    with open(model_path, "rb") as f:
+        model_bytes = f.read()
+    if len(model_bytes) < 8 or model_bytes[4:8] != b"TFL3":
+        raise KerasFDAError(f"{model_path} is not a TFLite flatbuffer (no TFL3 identifier)")
+    return Package(path=package_dir, manifest=manifest, model_path=model_path,
+                   model_bytes=model_bytes, inputs=_tensor_specs(manifest, "input"),
+                   outputs=_tensor_specs(manifest, "output"))
+
+
+def check_inputs(package, inputs):
+    """The inputs as one C-contiguous array of N records; `KerasFDAError` if they don't fit."""
+    spec = package.inputs[0]
+    if spec.shape[0] != 1:
+        raise KerasFDAError(f"the model's input has batch size {spec.shape[0]}; keras-fda run "
+                            "feeds models converted with batch size 1")
+    if len(package.inputs) != 1:
+        raise KerasFDAError(f"the model has {len(package.inputs)} inputs; keras-fda run "
+                            "feeds models with exactly one")
+    inputs = np.asarray(inputs)
+    if inputs.dtype != spec.dtype:
+        raise KerasFDAError(
+            f"input dtype is {inputs.dtype}, the model takes {spec.dtype} "
+            f"(convert with x.astype('{spec.dtype}'))")
+    record = spec.shape[1:]
+    if inputs.shape == record:
+        inputs = inputs[None]
+    if inputs.ndim != len(spec.shape) or inputs.shape[1:] != record:
+        raise KerasFDAError(
+            f"input shape is {tuple(inputs.shape)}, the model takes (N, "
+            f"{', '.join(str(d) for d in record)}) (one record: {spec.shape})")
+    if len(inputs) == 0:
+        raise KerasFDAError("no inputs: the array holds 0 records")
+    return np.ascontiguousarray(inputs)
+
+
+def split_outputs(package, raw, records):
+    """The application's raw output bytes for `records` inputs as arrays shaped by the
+    manifest: one array, or a list of them for several outputs."""
+    per_record = sum(spec.record_bytes for spec in package.outputs)
+    if raw.size != per_record * records:
+        raise KerasFDAError(f"the firmware wrote {raw.size} output bytes, the manifest's "
+                            f"outputs need {per_record * records}")
+    raw = raw.reshape(records, per_record)
+    outputs, offset = [], 0
+    for spec in package.outputs:
+        chunk = np.ascontiguousarray(raw[:, offset:offset + spec.record_bytes])
+        outputs.append(chunk.view(spec.dtype).reshape((records,) + spec.shape[1:]))
+        offset += spec.record_bytes
+    return outputs[0] if len(outputs) == 1 else outputs

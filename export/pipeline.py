@@ -13,10 +13,10 @@ import numpy as np
 from keras_fda.errors import KerasFDAError
 from keras_fda.export import binarization, chips, graph as graph_mod, package, plan, verify
 from keras_fda.export.loading import check_model_path, load_model
+from keras_fda.export.manifest import Manifest
 from keras_fda.export.progress import say, step, warn
 from keras_fda.export.targets import get_target, supported_ops
 
-MANIFEST_FORMAT = 1
 SAMPLE_COUNT = 4
 
 
@@ -148,41 +148,40 @@ def export_model(model_path, target, output, cpu=None, board=None, force=False, 
             chips.check_fits(chip_board, graph.flatbuffer_bytes,
                              arena if arena is not None else lower_bound,
                              arena_is_estimate=arena is None)
-        manifest = {
-            "format": MANIFEST_FORMAT,
-            "model": model_name,
-            "target": target.name,
-            "cpu": core.name if core else None,
-            "input": graph_mod.io_details(graph.inputs[0]),
-            "output": graph_mod.io_details(graph.outputs[0]),
-            "input_range": list(value_range),
-            "int8": bool(int8),
-            "ops": graph.op_counts(),
-            "macs": graph.macs(),
-            "weight_bytes": graph.weight_bytes(),
-            "flatbuffer_bytes": graph.flatbuffer_bytes,
-            "arena_bytes": arena,
-            "activation_lower_bound_bytes": lower_bound,
-            "verification": figures,
-            "not_binarized": [{"layer": f.layer, "message": f.message}
-                              for f in found if not f.binarized],
-            "advice": [{"layer": f.layer, "message": f.message} for f in found if f.binarized],
-            "float_ops": int8_report["float_ops"] if int8_report else None,
-            "int8_annotated_layers": int8_report["annotated"] if int8_report else None,
-            "versions": _versions(int8),
-            "chip": chips.manifest_entry(core, chip_board) if core else None,
-        }
+        manifest = Manifest(
+            model=model_name,
+            target=target.name,
+            cpu=core.name if core else None,
+            input=graph_mod.io_details(graph.inputs[0]),
+            output=graph_mod.io_details(graph.outputs[0]),
+            input_range=list(value_range),
+            int8=bool(int8),
+            ops=graph.op_counts(),
+            macs=graph.macs(),
+            weight_bytes=graph.weight_bytes(),
+            flatbuffer_bytes=graph.flatbuffer_bytes,
+            arena_bytes=arena,
+            activation_lower_bound_bytes=lower_bound,
+            verification=figures,
+            not_binarized=[{"layer": f.layer, "message": f.message}
+                           for f in found if not f.binarized],
+            advice=[{"layer": f.layer, "message": f.message} for f in found if f.binarized],
+            float_ops=int8_report["float_ops"] if int8_report else None,
+            int8_annotated_layers=int8_report["annotated"] if int8_report else None,
+            versions=_versions(int8),
+            chip=chips.manifest_entry(core, chip_board) if core else None,
+        )
         count = min(SAMPLE_COUNT, len(lce_in))
         package.write_samples(folder, np.asarray(lce_in[:count]), np.asarray(lce_raw[:count]))
         if target.linux:
-            manifest["runtime_included"] = package.write_linux_driver(folder, target, model_name,
-                                                                      sorted(manifest["ops"]))
+            manifest.runtime_included = package.write_linux_driver(folder, target, model_name,
+                                                                   sorted(manifest.ops))
         else:
             package.write_model_data(folder, flatbuffer, model_name, core.name)
-        package.write_manifest(folder, manifest)
+        manifest.save(folder)
         commit()
     log(f"wrote {output}: model.tflite {graph.flatbuffer_bytes:,} bytes, "
-        f"{manifest['ops'].get('LceBconv2d', 0)} LceBconv2d, "
-        f"{manifest['macs']['binary']:,} binary / {manifest['macs']['float']:,} float / "
-        f"{manifest['macs']['int8']:,} int8 MACs")
-    return manifest
+        f"{manifest.ops.get('LceBconv2d', 0)} LceBconv2d, "
+        f"{manifest.macs['binary']:,} binary / {manifest.macs['float']:,} float / "
+        f"{manifest.macs['int8']:,} int8 MACs")
+    return manifest.to_dict()

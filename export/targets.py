@@ -1,36 +1,10 @@
-"""The export targets (`--target`): what the converter is told and what the package holds."""
-import dataclasses
+"""The ops the export accepts, from the C runtime itself. The targets (`--target`) are in
+`platforms.py`; `get_target` is re-exported for the pipeline's import."""
 import functools
 import subprocess
 
 from keras_fda.errors import KerasFDAError
-
-
-@dataclasses.dataclass(frozen=True)
-class Target:
-    name: str
-    converter_target: str   # larq_compute_engine's `target`: "arm" emits BMaxPool and
-                            # the zero-padding correction of binary convs
-    linux: bool             # package a C driver and a Makefile to build on the device
-    cross_compiler: str     # the Debian cross gcc for that target
-    description: str
-
-
-TARGETS = {t.name: t for t in (
-    Target("arm64", "arm", True, "aarch64-linux-gnu-gcc",
-           "64-bit Arm Linux (Raspberry Pi 3/4/5 with a 64-bit OS)"),
-    Target("armv7", "arm", True, "arm-linux-gnueabihf-gcc",
-           "32-bit Arm Linux with NEON (Raspberry Pi OS 32-bit)"),
-    Target("cortex-m", "arm", False, "arm-none-eabi-gcc",
-           "Arm Cortex-M microcontrollers, bare metal (choose the core with --cpu)"),
-)}
-
-
-def get_target(name):
-    if name not in TARGETS:
-        raise KerasFDAError(f"unknown --target {name!r}; choose one of {', '.join(TARGETS)}")
-    return TARGETS[name]
-
+from keras_fda.export.platforms import get_target  # noqa: F401
 
 @functools.lru_cache(maxsize=None)
 def supported_ops():

@@ -12,6 +12,7 @@ import traceback
 import click
 
 from keras_fda.errors import KerasFDAError
+from keras_fda.export import platforms
 from keras_fda.study import PRECISIONS
 
 ESTIMATOR_HELP = (
@@ -162,9 +163,9 @@ def _value_range(text):
 @main.command("export")
 @click.argument("model", required=False)
 @click.option("--target", "-t", default=None,
-              help="arm64, armv7 (Arm Linux) or cortex-m (bare metal; choose --cpu)")
-@click.option("--cpu", default=None, help="cortex-m core: cortex-m0plus, cortex-m3, cortex-m4 "
-              "(default), cortex-m7, cortex-m33, cortex-m55")
+              help="; ".join(f"{t.name}: {t.description}" for t in platforms.TARGETS.values()))
+@click.option("--cpu", default=None, help="cortex-m core: " + ", ".join(
+    f"{c}{' (default)' if c == platforms.DEFAULT_CORE else ''}" for c in platforms.CORES))
 @click.option("--board", default=None, help="check flash/RAM against this board instead of "
               "the core's reference board (see --list-cpus)")
 @click.option("--output", "-o", default="out", show_default=True,
@@ -200,7 +201,7 @@ def export_command(model, target, cpu, board, output, force, int8, calibration,
     if model is None:
         raise KerasFDAError("missing MODEL: keras-fda export model.keras --target arm64")
     if target is None:
-        raise KerasFDAError("missing --target: arm64, armv7 or cortex-m")
+        raise KerasFDAError(f"missing --target: {', '.join(platforms.TARGETS)}")
     from keras_fda.export import export_model
 
     export_model(model, target, output, cpu=cpu, board=board, force=force, int8=int8,
@@ -258,8 +259,9 @@ def _save_npy_atomically(path, array):
 @click.option("--output", "-o", "output_path", required=True, type=click.Path(dir_okay=False),
               help=".npy file to write the N outputs to")
 @click.option("--board", default=None,
-              help="where to run: mps2-an385/an386/an500/an505, mps3-an547, arm64, armv7, "
-                   "native (default: the package's target and cpu)")
+              help="where to run: " + ", ".join(
+                  n for n, p in platforms.run_places().items() if p.emulated)
+              + " (default: the package's target and cpu)")
 @click.option("--count/--no-count", default=True, show_default=True,
               help="count instructions per inference on arm64/armv7 (an exec trace of one "
                    "inference); Cortex-M boards always count (QEMU -icount)")

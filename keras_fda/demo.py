@@ -52,7 +52,7 @@ def deploy(model_path, x, y, output):
     from larq_compute_engine.tflite.python.interpreter import Interpreter
 
     from keras_fda.export import export_model
-    from keras_fda.export.runner import format_target_table, target_report
+    from keras_fda.export.report import format_target_table, target_report
 
     keras_logits = tf.keras.models.load_model(model_path).predict(x, verbose=0)
     inputs_path = os.path.join(output, "deploy_inputs.npy")

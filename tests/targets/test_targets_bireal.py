@@ -7,7 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from keras_fda.export import runner
+from keras_fda.export import report, runner
+from keras_fda.export.package import read_package
 from keras_fda.firmware import source_dir
 
 from lce_packages import lce_predict
@@ -91,7 +92,7 @@ def test_int8_input_binary_conv_is_exact_on_every_main_target(session_dir):
     package = make_package(model, str(session_dir / "int8_in"), inference_input_type=tf.int8,
                            experimental_default_int8_range=(-3.0, 3.0))
     xs = np.random.RandomState(0).randint(-128, 128, size=(4, 8, 8, 32)).astype(np.int8)
-    xs[0] = runner.read_package(package).inputs[0].zero_point  # exactly x == zero point: +1
+    xs[0] = read_package(package).inputs[0].zero_point  # exactly x == zero point: +1
     want = lce_predict(package, xs)
     for board in ["native", "mps2-an386", "mps2-an500", "arm64"]:
         outputs, _ = runner.run_package(package, xs, board=board, count_instructions=False)
@@ -133,12 +134,12 @@ def test_target_report_table(tiny_package):
     x = np.random.RandomState(4).randn(6, 8, 8, 1).astype(np.float32)
     lce = lce_predict(tiny_package, x)
     labels = lce.argmax(axis=1)
-    rows = runner.target_report(tiny_package, x, labels=labels, references={"LCE": lce},
+    rows = report.target_report(tiny_package, x, labels=labels, references={"LCE": lce},
                                 boards=("mps2-an386", "native"))
     for row in rows:
         assert row["accuracy"] == 1.0 and row["agree_LCE"] == 1.0
         assert row["max_diff_LCE"] <= 1e-5
     assert rows[0]["instructions"] > 0 and rows[0]["flash_bytes"] > rows[0]["model_bytes"]
-    table = runner.format_target_table(rows).splitlines()
+    table = report.format_target_table(rows).splitlines()
     assert table[0].split()[:3] == ["target", "accuracy", "agree"]
     assert table[1].startswith("mps2-an386 (cortex-m4)") and len(table) == 3

@@ -171,14 +171,15 @@ def test_package_for_a_real_board_runs_on_the_emulated_core(tmp_path, tiny_packa
     """A package exported for the STM32F746 (export/chips.py's name) runs on mps2-an500,
     the emulated Cortex-M7, and is still held to the real board's 1 MiB / 320 KiB."""
     from keras_fda.export import runner
+    from keras_fda.export.package import read_package
 
     package = tmp_path / "for-disco"
     shutil.copytree(tiny_package, package)
     manifest = json.loads((package / "manifest.json").read_text())
     manifest.update(cpu="cortex-m7", chip={"board": "stm32f746", "cpu": "cortex-m7"})
     (package / "manifest.json").write_text(json.dumps(manifest))
-    target, made_for = runner.choose_board(runner.read_package(package))
+    target, made_for = runner.choose_board(read_package(package))
     assert (target.name, made_for.name) == ("mps2-an500", "stm32f746g-disco")
     assert made_for.ram_bytes == 320 * 1024
-    target, made_for = runner.choose_board(runner.read_package(package), "arm64")
+    target, made_for = runner.choose_board(read_package(package), "arm64")
     assert (target.name, made_for) == ("arm64", None)

@@ -1,6 +1,7 @@
 # Build rules shared by every Cortex-M board Makefile (firmware/boards/<board>/Makefile).
 #
-# The board Makefile sets, then includes this file:
+# The board Makefile sets, then includes this file (BOARD, CPU_FLAGS, CORE_HZ, QEMU_MACHINE
+# and the memory map are export/platforms.py's; tests/test_platforms.py checks them):
 #   BOARD          name of the memory map in targets/cortex-m/memory/<BOARD>.ld
 #   CPU_FLAGS      -mcpu/-mfpu/-mfloat-abi for the core
 #   CORE_HZ        SysTick clock in Hz (the core clock)

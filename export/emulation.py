@@ -1,0 +1,152 @@
+"""Running a built application on a board or Linux target and counting its instructions.
+
+* Cortex-M: `qemu-system-arm -M <machine> -icount shift=0` with semihosting; with
+  -icount every instruction takes the same virtual time, so the application's SysTick
+  counter (targets/cortex-m/counter.c) reads instructions, exact per inference.
+* arm64/armv7: the static binary under qemu-user (`qemu-aarch64-static`, ...), which
+  has no -icount and no plugins: `count_linux_instructions` sums the executed blocks
+  of one inference from QEMU's exec trace.
+* the host: natively (it reports nanoseconds).
+
+The application prints one fact per line, "kfda: NAME A [of|B]" (targets/app/main.c);
+`parse_app_output` reads them.
+"""
+import os
+import re
+import subprocess
+import tempfile
+
+import numpy as np
+
+from keras_fda.errors import KerasFDAError
+
+RUN_TIMEOUT_S = float(os.environ.get("KERAS_FDA_RUN_TIMEOUT", "900"))
+
+# qemu-system-arm's flags after -M (the same as the board Makefiles' `make run`)
+QEMU_SYSTEM_FLAGS = ["-nographic", "-monitor", "none", "-serial", "none",
+                     "-semihosting-config", "enable=on,target=native", "-icount", "shift=0"]
+
+
+def parse_app_output(text):
+    """The application's facts: {name: value} for "kfda: name A", {name: (A, B)} for
+    "kfda: name A B", and arena_bytes / arena_available for "kfda: arena_bytes A of B"."""
+    stats = {}
+    for line in text.splitlines():
+        m = re.match(r"kfda: (\w+) (\d+)(?: (?:of )?(\d+))?\s*$", line.strip())
+        if m:
+            name, a, b = m.group(1), int(m.group(2)), m.group(3)
+            if name == "arena_bytes":
+                stats["arena_bytes"] = a
+                stats["arena_available"] = int(b)
+            elif b is not None:
+                stats[name] = (a, int(b))
+            else:
+                stats[name] = a
+    return stats
+
+
+def _app_error(text):
+    for line in text.splitlines():
+        if line.startswith("kfda: error: "):
+            return line[len("kfda: error: "):].strip()
+    return None
+
+
+def run_command(command, cwd, what, timeout=RUN_TIMEOUT_S):
+    """Run `command`; its stdout and stderr, or `KerasFDAError` with the application's
+    own error line (or the exit status) when it fails or times out."""
+    try:
+        proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise KerasFDAError(f"{what} did not finish within {timeout:.0f} s "
+                            "(set KERAS_FDA_RUN_TIMEOUT to allow longer)")
+    log = proc.stdout + "\n" + proc.stderr
+    if proc.returncode != 0:
+        error = _app_error(log)
+        if error is None:
+            tail = [line for line in proc.stderr.splitlines() if line.strip()]
+            error = f"exit status {proc.returncode}" + (f": {tail[-1].strip()}" if tail else "")
+        raise KerasFDAError(f"{what}: {error}")
+    return log
+
+
+def count_linux_instructions(place, binary, model_path, record, workdir):
+    """Instructions of one inference of `binary` on `record` (bytes) under `place`'s
+    qemu-user, or None if the trace holds no counted inference.
+
+    qemu-user's logs: `-d in_asm` gives each translated block's instructions,
+    `-d exec,nochain` one line per executed block, so the sum over the executed blocks
+    between kfda_counter_start and kfda_counter_ticks is the count. It agrees with a
+    -singlestep trace (one line per instruction) within a few instructions at about a
+    sixth of the log."""
+    input_path = os.path.join(workdir, "trace_input.bin")
+    with open(input_path, "wb") as f:
+        f.write(record)
+    command = [place.qemu, "-d", "in_asm,exec,nochain", "-D", "/dev/stderr",
+               binary, model_path, input_path, os.path.join(workdir, "trace_output.bin")]
+    proc = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    sizes, block_pc, block_size = {}, None, 0
+    counting, count, result = False, 0, None
+    for line in proc.stderr:
+        if line.startswith(b"Trace"):
+            if result is not None:
+                continue
+            size = sizes.get(int(line.split(b"/", 2)[1], 16), 0)
+            if counting:
+                if line.endswith(b" kfda_counter_ticks\n"):
+                    result, counting = count, False
+                else:
+                    count += size
+            elif line.endswith(b" kfda_counter_start\n"):
+                counting, count = True, 0
+        elif line.startswith(b"0x"):
+            if block_pc is None:
+                block_pc = int(line[:line.index(b":")], 16)
+            block_size += 1
+        elif line.startswith(b"IN:"):
+            block_pc, block_size = None, 0
+        elif not line.strip() and block_pc is not None:
+            sizes[block_pc], block_pc = block_size, None
+    proc.wait()
+    return result
+
+
+def execute(place, build, model_path, inputs, count_instructions=True):
+    """Run the application built for `place` (in the folder `build`) on the records of
+    `inputs`; (raw output bytes, stats). Stats: inferences, and where measured
+    instructions_per_inference (and _min), stack_bytes, ns_per_inference (native)."""
+    binary = os.path.join(build, "kfda_app.elf" if place.kind == "cortex-m" else "kfda_app")
+    stats = {}
+    with tempfile.TemporaryDirectory(prefix="keras-fda-run-") as work:
+        input_path = os.path.join(work, "input.bin")
+        output_path = os.path.join(work, "output.bin")
+        inputs.tofile(input_path)
+        if place.kind == "cortex-m":
+            command = ["qemu-system-arm", "-M", place.qemu, *QEMU_SYSTEM_FLAGS,
+                       "-kernel", binary]
+        elif place.qemu:
+            command = [place.qemu, binary, model_path, input_path, output_path]
+        else:
+            command = [binary, model_path, input_path, output_path]
+        log = run_command(command, cwd=work, what=f"running on {place.name}")
+        app = parse_app_output(log)
+        if app.get("inferences") != len(inputs) or not os.path.isfile(output_path):
+            raise KerasFDAError(f"the firmware on {place.name} ran {app.get('inferences', 0)} "
+                                f"of {len(inputs)} inferences")
+        stats["inferences"] = app["inferences"]
+        if "instructions_per_inference" in app:
+            least, most = app["instructions_per_inference"]
+            stats["instructions_per_inference"] = most
+            stats["instructions_per_inference_min"] = least
+        if "stack_bytes" in app:
+            stats["stack_bytes"] = app["stack_bytes"][0]
+        if "ns_per_inference" in app and not place.qemu:
+            stats["ns_per_inference"] = app["ns_per_inference"][1]
+        if place.kind == "linux" and place.qemu and count_instructions:
+            counted = count_linux_instructions(place, binary, model_path,
+                                               inputs[:1].tobytes(), work)
+            if counted is not None:
+                stats["instructions_per_inference"] = counted
+        return np.fromfile(output_path, dtype=np.uint8), stats
