@@ -111,7 +111,7 @@ def load_cells(output):
     return cells
 
 
-PRESENTATION_ORDER = ("ste_sign", "swish_sign", "approx_sign", "ede", "fda")
+PRESENTATION_ORDER = ("ste_sign", "swish_sign", "approx_sign", "ede", "reste", "fda")
 
 
 def _presentation_key(estimator):
