@@ -1,7 +1,7 @@
 """keras-fda: train binary neural networks with better gradient estimators, deploy to Arm.
 
 `import keras_fda` binds `tf.keras` to Keras 2 (tf-keras, needed by Larq and the LCE
-converter) and registers the quantizer aliases `"fda"`, `"ede"`, `"fda_approx_sign"`
+converter) and registers the quantizer aliases `"fda"`, `"ede"`, `"reste"`, `"fda_approx_sign"`
 and `"noise_adapted"` so Larq layers accept them by name.
 """
 from keras_fda._keras2 import bind_keras2

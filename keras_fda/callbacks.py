@@ -15,17 +15,19 @@ import math
 
 import tensorflow as tf
 
-from keras_fda.quantizers import EDE, FDA, SignEstimator
+from keras_fda.quantizers import EDE, FDA, ReSTE, SignEstimator
 
 __all__ = [
     "FourierTermsSchedule",
     "ErrorDecaySchedule",
     "NoiseAlphaSchedule",
+    "RectifiedPowerSchedule",
     "default",
     "find_quantizers",
     "fourier_terms",
     "error_decay_t_k",
     "noise_alpha",
+    "rectified_power",
 ]
 
 
@@ -41,14 +43,30 @@ def error_decay_t_k(epoch, epochs, t_min=0.1, t_max=10.0):
     return t, max(1.0, 1.0 / t)
 
 
-def noise_alpha(epoch, epochs, alpha_max=0.1):
-    """The noise branch's weight: alpha_max / 2 * (1 + cos(pi (epoch + 1) / epochs)).
+def noise_alpha(epoch, epochs, alpha_max=0.1, zero_at=1.0):
+    """The noise branch's weight: alpha_max / 2 * (1 + cos(pi (epoch + 1) / D)).
 
-    About alpha_max at the start, exactly 0 at the last epoch (epoch = epochs - 1).
+    D = max(1, round(zero_at * epochs)) is the length of the decay: alpha is about
+    alpha_max at the start, exactly 0 from epoch D - 1 on. With zero_at = 1 (the paper)
+    it reaches 0 only at the last epoch; zero_at = 0.7 leaves the last 30% at 0.
     """
-    if epoch >= epochs - 1:
+    decay_epochs = decay_length(epochs, zero_at)
+    if epoch >= decay_epochs - 1:
         return 0.0
-    return 0.5 * alpha_max * (1.0 + math.cos(math.pi * (epoch + 1) / epochs))
+    return 0.5 * alpha_max * (1.0 + math.cos(math.pi * (epoch + 1) / decay_epochs))
+
+
+def decay_length(epochs, zero_at):
+    """Epochs over which alpha decays: round(zero_at * epochs), at least 1."""
+    if not 0.0 < zero_at <= 1.0:
+        raise ValueError(f"alpha's zero_at must be in (0, 1], got {zero_at!r}")
+    return max(1, min(epochs, round(zero_at * epochs)))
+
+
+def rectified_power(epoch, epochs, o_end=3.0):
+    """ReSTE's o at `epoch`: 1 + (o_end - 1) (1 - cos(pi/2 epoch / epochs)), from 1 towards
+    o_end (the authors' `main.py`)."""
+    return 1.0 + (o_end - 1.0) * (1.0 - math.cos(0.5 * math.pi * epoch / epochs))
 
 
 def find_quantizers(model, kind=SignEstimator):
@@ -147,27 +165,52 @@ class ErrorDecaySchedule(_EpochSchedule):
 
 class NoiseAlphaSchedule(_EpochSchedule):
     """Decay the noise branch's alpha, cosine-shaped, from ~alpha_max to exactly 0 at the
-    last epoch: alpha = alpha_max / 2 * (1 + cos(pi (e + 1) / E))."""
+    last epoch: alpha = alpha_max / 2 * (1 + cos(pi (e + 1) / E)).
 
-    def __init__(self, alpha_max=0.1, **kwargs):
+    `zero_at` < 1 ends the decay earlier: over D = round(zero_at E) epochs, 0 from epoch
+    D - 1 on (see `noise_alpha`).
+    """
+
+    def __init__(self, alpha_max=0.1, zero_at=1.0, **kwargs):
         super().__init__(**kwargs)
+        decay_length(1, zero_at)  # reject a bad zero_at now, not at the first epoch
         self.alpha_max = alpha_max
+        self.zero_at = zero_at
 
     def applies(self, quantizer):
         return quantizer.noise is not None
 
     def values(self, epoch):
-        return {"noise_alpha": noise_alpha(epoch, self.epochs, self.alpha_max)}
+        return {"noise_alpha": noise_alpha(epoch, self.epochs, self.alpha_max, self.zero_at)}
 
     def assign(self, quantizer, values):
         quantizer.alpha.assign(values["noise_alpha"])
 
 
-def default(epochs=None, verbose=0):
-    """The three schedules with the papers' settings. Each touches only the quantizers it
-    applies to, so the list is safe for any model."""
+class RectifiedPowerSchedule(_EpochSchedule):
+    """Grow ReSTE's power: o = 1 + (o_end - 1) (1 - cos(pi/2 e / E)), o_end = 3 as in the
+    authors' code (o = 1 at the first epoch: clipped straight-through)."""
+
+    kind = ReSTE
+
+    def __init__(self, o_end=3.0, **kwargs):
+        super().__init__(**kwargs)
+        self.o_end = o_end
+
+    def values(self, epoch):
+        return {"reste_o": rectified_power(epoch, self.epochs, self.o_end)}
+
+    def assign(self, quantizer, values):
+        quantizer.o_variable.assign(values["reste_o"])
+
+
+def default(epochs=None, verbose=0, alpha_zero_at=1.0):
+    """The four schedules with the papers' settings (`alpha_zero_at` < 1 ends the noise
+    alpha's decay early). Each touches only the quantizers it applies to, so the list is
+    safe for any model."""
     return [
         FourierTermsSchedule(epochs=epochs, verbose=verbose),
         ErrorDecaySchedule(epochs=epochs, verbose=verbose),
-        NoiseAlphaSchedule(epochs=epochs, verbose=verbose),
+        RectifiedPowerSchedule(epochs=epochs, verbose=verbose),
+        NoiseAlphaSchedule(epochs=epochs, verbose=verbose, zero_at=alpha_zero_at),
     ]

@@ -13,10 +13,10 @@ import click
 
 from keras_fda.errors import KerasFDAError
 from keras_fda.export import platforms
-from keras_fda.study import PRECISIONS
+from keras_fda.study import PRECISIONS, RECIPE_CHOICES
 
 ESTIMATOR_HELP = (
-    "comma-separated estimators: ste_sign, approx_sign, ede, fda, and any of them with "
+    "comma-separated estimators: ste_sign, approx_sign, ede, reste, fda, and any of them with "
     "'+noise' for FDA's noise adaptation (e.g. fda+noise)"
 )
 
@@ -127,19 +127,34 @@ def demo(estimators, epochs, train_subset, data_dir, output, deploy_images):
               type=click.Choice(PRECISIONS),
               help="mixed_bfloat16: bf16 convolutions with float32 weights, ~2x faster on "
               "CPUs with AVX512-BF16/AMX and on GPUs")
+@click.option("--recipe", default="default", show_default=True,
+              type=click.Choice(RECIPE_CHOICES),
+              help="paper-sgd: the FDA paper's SGD lr 0.1, momentum 0.9, cosine, weight decay "
+              "1e-4 (default: Adam lr 1e-2 cosine on fashion-mnist, paper-sgd with crop + flip "
+              "on cifar10)")
+@click.option("--noise-weight-decay", default=0.0, show_default=True,
+              type=click.FloatRange(min=0.0),
+              help="decoupled weight decay of the noise branches' W1, W2 only (w -= lr * d * w "
+              "each step)")
+@click.option("--alpha-zero-at", default=1.0, show_default=True,
+              type=click.FloatRange(0.0, 1.0, min_open=True),
+              help="fraction of training at which the noise alpha reaches 0 and stays 0 "
+              "(1: the paper, at the last epoch)")
 @click.option("--output", "-o", default="report", show_default=True,
               type=click.Path(file_okay=False), help="the study's folder (resumable)")
 @click.option("--quiet", is_flag=True, help="no per-epoch Keras progress lines")
 @one_line_errors
 def compare(dataset, data_dir, model, estimators, seeds, epochs, train_subset, test_subset,
-            learning_rate, precision, output, quiet):
+            learning_rate, precision, recipe, noise_weight_decay, alpha_zero_at, output, quiet):
     """Compare estimators over seeds: results.csv, results.md, accuracy and gradient plots."""
     from keras_fda.study import DATASET_DEFAULT_MODEL, StudySettings, run_study
 
     settings = StudySettings(dataset=dataset, model=model or DATASET_DEFAULT_MODEL[dataset],
                              epochs=epochs, train_subset=train_subset,
                              test_subset=test_subset, learning_rate=learning_rate,
-                             precision=precision, data_dir=data_dir or "")
+                             precision=precision, recipe=recipe,
+                             noise_weight_decay=noise_weight_decay, alpha_zero_at=alpha_zero_at,
+                             data_dir=data_dir or "")
     specs = [e.strip() for e in estimators.split(",") if e.strip()]
     run_study(settings, specs, seeds, output, verbose=0 if quiet else 2)
     click.echo(open(os.path.join(output, "results.md")).read())

@@ -9,6 +9,7 @@ A spec is an estimator name, optionally with `+noise` for FDA's noise adaptation
 | `swish_sign` | BNN+'s SwishSign (Larq) |
 | `ede` | IR-Net's error decay estimator |
 | `fda` | FDA's Fourier-series gradient |
+| `reste` | ReSTE's rectified power function (Wu et al., ICCV 2023) |
 | `X+noise` | X with the noise adaptation branch (`NoiseAdapted(X)` for Larq's ones) |
 
 Ablations (the paper's) are options after a colon, comma-separated:
@@ -21,7 +22,8 @@ import larq
 from keras_fda import quantizers
 from keras_fda.errors import KerasFDAError
 
-OURS = {"fda": quantizers.FDA, "ede": quantizers.EDE, "approx_sign": quantizers.ApproxSign}
+OURS = {"fda": quantizers.FDA, "ede": quantizers.EDE, "approx_sign": quantizers.ApproxSign,
+        "reste": quantizers.ReSTE}
 LARQ = ("ste_sign", "swish_sign")
 NAMES = tuple(OURS) + LARQ
 

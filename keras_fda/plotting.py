@@ -21,13 +21,15 @@ def measured_curves(quantizer, x):
     return y.numpy(), tape.gradient(y, x).numpy()
 
 
-def estimator_curves(n_values=(1, 5, 9, 17), ede_t=(0.1, 1.0, 10.0), points=601):
+def estimator_curves(n_values=(1, 5, 9, 17), ede_t=(0.1, 1.0, 10.0), reste_o=(1.0, 2.0, 3.0),
+                     points=601):
     """Name -> (x, forward, gradient) for every estimator drawn by `plot_estimators`."""
     import larq
 
     x = np.linspace(-1.5, 1.5, points, dtype=np.float32)
     entries = [(f"FDA n={n}", quantizers.FDA(n_terms=n)) for n in n_values]
     entries += [(f"EDE t={t:g}", quantizers.EDE(t=t)) for t in ede_t]
+    entries += [(f"ReSTE o={o:g}", quantizers.ReSTE(o=o)) for o in reste_o]
     entries += [("ApproxSign", quantizers.ApproxSign()),
                 ("STE", larq.quantizers.SteSign()),
                 ("SwishSign", larq.quantizers.SwishSign())]
@@ -35,7 +37,8 @@ def estimator_curves(n_values=(1, 5, 9, 17), ede_t=(0.1, 1.0, 10.0), points=601)
 
 
 def plot_estimators(path, n_values=(1, 5, 9, 17)):
-    """Write a PNG: sign forward, then gradients of FDA (several n), EDE, ApproxSign, STE."""
+    """Write a PNG: sign forward, then gradients of FDA (several n), EDE, ReSTE (several o),
+    ApproxSign, STE."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -15,6 +15,7 @@ Importing `keras_fda` registers the string aliases:
 | `"fda"` | `FDA` | Fourier series of the square wave, `4w/pi sum cos((2i+1) w x)` |
 | `"ede"` | `EDE` | IR-Net's error decay estimator, `k t (1 - tanh(t x)^2)` |
 | `"fda_approx_sign"` | `ApproxSign` | Bi-Real's `2 - 2|x|` on `|x| < 1` |
+| `"reste"` | `ReSTE` | ReSTE's power function, `(1/o) |x|^(1/o - 1)` on `|x| <= 1.5` |
 
 `"approx_sign"` stays Larq's own `larq.quantizers.ApproxSign` (same gradient, no
 extras); use `"fda_approx_sign"` or `keras_fda.quantizers.ApproxSign(...)` to add noise
@@ -22,7 +23,7 @@ adaptation to it. `NoiseAdapted("ste_sign")` adds noise adaptation to any Larq
 quantizer.
 
 The hyperparameters that schedules change during training (FDA's n, EDE's t and k,
-the noise alpha) live in non-trainable `tf.Variable`s, updated by the callbacks in
+ReSTE's o, the noise alpha) live in non-trainable `tf.Variable`s, updated by the callbacks in
 `keras_fda.callbacks` without retracing the training step.
 """
 import math
@@ -36,11 +37,13 @@ __all__ = [
     "FDA",
     "EDE",
     "ApproxSign",
+    "ReSTE",
     "NoiseAdapted",
     "SignEstimator",
     "fourier_sign_derivative",
     "error_decay_derivative",
     "approx_sign_derivative",
+    "rectified_power_derivative",
     "sign_with_derivative",
 ]
 
@@ -109,6 +112,30 @@ def approx_sign_derivative(x):
     x = tf.convert_to_tensor(x)
     abs_x = tf.abs(x)
     return tf.where(abs_x < 1.0, 2.0 - 2.0 * abs_x, tf.zeros_like(x))
+
+
+def rectified_power_derivative(x, o, threshold=1.5, interval=0.1):
+    """ReSTE's gradient (Wu et al., ICCV 2023): the derivative of the power function
+    sign(x) |x|^(1/o), rectified near 0 and clipped:
+
+        (1/o) |x|^(1/o - 1)     where interval < |x| <= threshold
+        interval^(1/o - 1)      where |x| <= interval (the secant slope of the power
+                                function over [0, interval]: the derivative diverges at 0)
+        0                       where |x| > threshold
+
+    o = 1 is the straight-through estimator clipped at `threshold`; larger o brings the
+    power function closer to sign. The boundaries follow the authors' code: |x| = interval
+    takes the secant slope, |x| = threshold the power derivative.
+    """
+    x = tf.convert_to_tensor(x)
+    o = tf.cast(o, x.dtype)
+    abs_x = tf.abs(x)
+    exponent = 1.0 / o - 1.0
+    # the power is evaluated only where it is used; max() keeps 0 ** negative out of it
+    power = tf.pow(tf.maximum(abs_x, interval), exponent) / o
+    secant = tf.pow(tf.constant(interval, x.dtype), exponent)
+    derivative = tf.where(abs_x <= interval, secant * tf.ones_like(x), power)
+    return tf.where(abs_x > threshold, tf.zeros_like(x), derivative)
 
 
 def sign_with_derivative(x, derivative):
@@ -375,6 +402,71 @@ class ApproxSign(SignEstimator):
 
     def binarize(self, x):
         return sign_with_derivative(x, approx_sign_derivative)
+
+
+@_register("reste")
+class ReSTE(SignEstimator):
+    r"""Rectified straight-through estimator (Wu et al., ICCV 2023).
+
+    ReSTE back-propagates through the power function sign(x) |x|^(1/o), which moves from
+    the identity (o = 1, plain STE) towards sign as o grows, trading estimating error
+    against gradient stability. Near 0 its derivative diverges, so there the secant
+    slope over [0, interval] is used instead:
+
+        forward   q(x)  = sign(x)                                 (sign(0) = +1)
+        backward  dq/dx = (1/o) |x|^(1/o - 1)    for interval < |x| <= threshold
+                        = interval^(1/o - 1)     for |x| <= interval
+                        = 0                      for |x| > threshold
+
+    with threshold t = 1.5 and interval 0.1 for weights and activations alike.
+    `RectifiedPowerSchedule` grows o from 1 to o_end = 3 over training,
+    o = 1 + (o_end - 1) (1 - cos(pi/2 e / E)); without it o keeps its initial value.
+
+    The formula and constants are read from the authors' code, DravenALG/ReSTE on GitHub:
+    `model/binary_module/binarized_modules.py` (`Binary_ReSTE`: masks, interval, t = 1.5
+    in `BinarizeConv2d`), `main.py` (`ReSTE(epoch)`: the schedule of o) and
+    `utils/arguments.py` (o_end = 3).
+
+    Example:
+        ```python
+        layer = lq.layers.QuantConv2D(64, 3, input_quantizer="reste", kernel_quantizer="reste",
+                                      kernel_constraint="weight_clip", use_bias=False)
+        q = keras_fda.quantizers.ReSTE(noise_adaptation=True)
+        ```
+
+    Arguments:
+        o: the power before any schedule runs (1: straight-through, clipped at threshold).
+        threshold: t, zero gradient where |x| > t.
+        interval: half-width of the rectified region around 0.
+
+    References:
+        - [Estimator Meets Equilibrium Perspective: A Rectified Straight Through Estimator
+          for Binary Neural Networks Training](https://openaccess.thecvf.com/content/ICCV2023/html/Wu_Estimator_Meets_Equilibrium_Perspective_A_Rectified_Straight_Through_Estimator_for_ICCV_2023_paper.html)
+    """
+
+    def __init__(self, o=1.0, threshold=1.5, interval=0.1, **kwargs):
+        if not o >= 1.0:
+            raise ValueError(f"ReSTE's power o must be at least 1, got {o!r}")
+        if not 0.0 < interval < threshold:
+            raise ValueError(f"ReSTE needs 0 < interval < threshold, got {interval!r}, "
+                             f"{threshold!r}")
+        self.o = float(o)
+        self.threshold = float(threshold)
+        self.interval = float(interval)
+        super().__init__(**kwargs)
+
+    def build(self, input_shape):
+        self.o_variable = self._schedule_variable("o", self.o)
+        super().build(input_shape)
+
+    def binarize(self, x):
+        o = tf.identity(self.o_variable)
+        return sign_with_derivative(
+            x, lambda v: rectified_power_derivative(v, o, self.threshold, self.interval))
+
+    def get_config(self):
+        return {**super().get_config(), "o": self.o, "threshold": self.threshold,
+                "interval": self.interval}
 
 
 @_register("noise_adapted")

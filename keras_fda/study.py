@@ -12,7 +12,8 @@ A study lives in one folder:
 
 Running the same command again skips finished cells, so a stopped study resumes; adding
 estimators or seeds to a finished study runs only the new cells. Settings that change
-results (epochs, model, data, recipe) must match the folder's, else it stops with one line.
+results (epochs, model, data, precision, recipe, noise weight decay, alpha schedule) must
+match the folder's, else it stops with one line.
 """
 import csv
 import contextlib
@@ -36,6 +37,7 @@ PAPER_CIFAR10 = {
                   "BNN+ (swish_sign)": 91.31, "FDA (fda+noise)": 92.54},
 }
 PRECISIONS = ("float32", "mixed_bfloat16")
+RECIPE_CHOICES = ("default", "paper-sgd")  # see training.recipe_for
 ORDERING = ("fda+noise", "fda", "ede", "ste_sign")  # the paper's claim, best first
 DATASET_DEFAULT_MODEL = {"fashion-mnist": "small_bnn", "cifar10": "resnet20"}
 
@@ -51,10 +53,18 @@ class StudySettings:
     test_subset: int = 0
     learning_rate: float = 0.0  # 0: the data set's recipe
     precision: str = "float32"  # or "mixed_bfloat16": bf16 convolutions, float32 weights
+    recipe: str = "default"  # or "paper-sgd" (training.recipe_for)
+    noise_weight_decay: float = 0.0  # decoupled decay of the noise branches only
+    alpha_zero_at: float = 1.0  # fraction of training at which the noise alpha reaches 0
     data_dir: str = ""  # where the data came from: not compared on resume
 
     def key(self):
         return {k: v for k, v in dataclasses.asdict(self).items() if k != "data_dir"}
+
+
+# what a study folder written before each option existed was trained with
+OPTION_DEFAULTS = {"precision": "float32", "recipe": "default", "noise_weight_decay": 0.0,
+                   "alpha_zero_at": 1.0}
 
 
 def _umask_mode():
@@ -90,7 +100,8 @@ def _open_study(output, settings):
                 existing = json.load(f)
         except (OSError, ValueError):
             raise KerasFDAError(f"{path} is damaged: remove it or use a new --output") from None
-        existing.setdefault("precision", "float32")  # studies from before the option
+        for key, value in OPTION_DEFAULTS.items():  # studies from before an option existed
+            existing.setdefault(key, value)
         if existing != settings.key():
             differs = sorted(k for k in settings.key() if existing.get(k) != settings.key()[k])
             raise KerasFDAError(
@@ -111,7 +122,7 @@ def load_cells(output):
     return cells
 
 
-PRESENTATION_ORDER = ("ste_sign", "swish_sign", "approx_sign", "ede", "fda")
+PRESENTATION_ORDER = ("ste_sign", "swish_sign", "approx_sign", "ede", "reste", "fda")
 
 
 def _presentation_key(estimator):
@@ -169,7 +180,9 @@ def write_reports(output, settings):
     lines = [f"# {settings.model} on {settings.dataset}: {settings.epochs} epochs",
              "",
              f"Training images: {settings.train_subset or 'all'}; test images: "
-             f"{settings.test_subset or 'all'}; precision: {settings.precision}. "
+             f"{settings.test_subset or 'all'}; precision: {settings.precision}; "
+             f"recipe: {settings.recipe}; noise weight decay: {settings.noise_weight_decay:g}; "
+             f"noise alpha reaches 0 at {settings.alpha_zero_at:g} of training. "
              "Test accuracy after the last epoch.",
              "",
              "| estimator | test accuracy % (mean +- std) | seeds | s/epoch |",
@@ -256,6 +269,15 @@ def run_study(settings, estimators, seeds, output, verbose=2, save_models=False)
     if settings.precision not in PRECISIONS:
         raise KerasFDAError(f"precision must be one of {', '.join(PRECISIONS)}, "
                             f"got {settings.precision!r}")
+    if not 0.0 < settings.alpha_zero_at <= 1.0:
+        raise KerasFDAError(f"alpha_zero_at must be in (0, 1], got {settings.alpha_zero_at!r}")
+    if settings.noise_weight_decay < 0:
+        raise KerasFDAError(f"noise weight decay must be >= 0, got {settings.noise_weight_decay!r}")
+    recipe = dataclasses.replace(training.recipe_for(settings.dataset, settings.recipe),
+                                 noise_weight_decay=settings.noise_weight_decay)
+    if settings.learning_rate:
+        recipe = dataclasses.replace(recipe, learning_rate=settings.learning_rate)
+    training.check_recipe(recipe)  # before the study folder exists
     # the data first: a missing data set must not leave an empty study folder behind
     (x_train, y_train), (x_test, y_test) = datasets.load(settings.dataset, settings.data_dir or None)
     _open_study(output, settings)
@@ -264,9 +286,6 @@ def run_study(settings, estimators, seeds, output, verbose=2, save_models=False)
         x_train, y_train = x_train[keep], y_train[keep]
     if settings.test_subset:
         x_test, y_test = x_test[:settings.test_subset], y_test[:settings.test_subset]
-    recipe = training.CIFAR10 if settings.dataset == "cifar10" else training.FASHION_MNIST
-    if settings.learning_rate:
-        recipe = dataclasses.replace(recipe, learning_rate=settings.learning_rate)
     from keras_fda.plotting import plot_estimators
 
     plot_estimators(os.path.join(output, "gradients.png"))
@@ -282,7 +301,7 @@ def run_study(settings, estimators, seeds, output, verbose=2, save_models=False)
         tf.keras.utils.set_random_seed(seed)
         with _precision_policy(settings.precision):
             model = models.build(settings.model, estimator, x_train.shape[1:])
-        schedules = callbacks.default(epochs=settings.epochs)
+        schedules = callbacks.default(epochs=settings.epochs, alpha_zero_at=settings.alpha_zero_at)
         if estimator_specs.uses_fixed_n(estimator):
             schedules = [s for s in schedules if not isinstance(s, callbacks.FourierTermsSchedule)]
         started = time.perf_counter()

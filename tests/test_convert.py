@@ -21,6 +21,8 @@ QUANTIZERS = {
     "fda+noise": lambda: kq.FDA(noise_adaptation=True),
     "ede+noise": lambda: kq.EDE(noise_adaptation=True),
     "ste_sign+noise": lambda: kq.NoiseAdapted("ste_sign"),
+    "reste": lambda: "reste",
+    "reste+noise": lambda: kq.ReSTE(noise_adaptation=True),
 }
 
 

@@ -33,6 +33,26 @@ def numpy_approx_sign(x):
     return np.where(np.abs(x) < 1, 2 - 2 * np.abs(x), 0.0)
 
 
+def numpy_reste(x, o, threshold=1.5, interval=0.1):
+    """ReSTE's backward as the authors' Binary_ReSTE writes it: the derivative of
+    |x|^(1/o) on interval < |x| <= threshold, the secant slope interval^(1/o) / interval
+    on |x| <= interval, 0 beyond. The regions are decided in float32, as their float32
+    tensors compare with the Python constants; the values are computed in float64."""
+    abs32 = np.abs(x.astype(np.float32))
+    edge, clip = np.float32(interval), np.float32(threshold)
+    a = abs32.astype(np.float64)
+    with np.errstate(divide="ignore"):
+        power = (1 / o) * a ** ((1 - o) / o)
+    secant = interval ** (1 / o) / interval
+    grad = np.where(abs32 <= edge, secant, power)
+    return np.where(abs32 > clip, 0.0, grad)
+
+
+RESTE_GRID = np.concatenate(
+    [np.linspace(-2, 2, 401), [0.0, -0.0, 1e-7, -1e-7, 0.1, -0.1, 0.1001, -0.0999, 1.5, -1.5,
+                               1.5001, -1.4999]]).astype(np.float32)
+
+
 def gradient(quantizer, x, training=True):
     x = tf.constant(x)
     with tf.GradientTape() as tape:
@@ -99,6 +119,36 @@ def test_ede_explicit_k():
     np.testing.assert_allclose(g, numpy_ede(GRID, 2.0, 3.0), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("o", [1.0, 1.37, 2.0, 3.0])
+def test_reste_gradient_matches_the_authors_formula(o):
+    y, g = gradient(kq.ReSTE(o=o), RESTE_GRID)
+    np.testing.assert_array_equal(y, expected_sign(RESTE_GRID))
+    np.testing.assert_allclose(g, numpy_reste(RESTE_GRID, o), rtol=2e-6, atol=1e-7)
+
+
+def test_reste_gradient_at_zero_and_the_boundaries():
+    """o = 3: the secant slope 0.1^(1/3) / 0.1 on |x| <= 0.1 (x = 0 included), the power
+    derivative just above 0.1 and at |x| = 1.5, nothing beyond; o = 1 is the clipped STE."""
+    x = np.array([0.0, 0.1, -0.1, 0.1001, 1.5, -1.5, 1.5001], np.float32)
+    _, g = gradient(kq.ReSTE(o=3.0), x)
+    secant = 0.1 ** (1 / 3) / 0.1
+    assert g[0] == pytest.approx(secant, rel=1e-6)
+    assert g[1] == g[2] == g[0]
+    assert g[3] == pytest.approx(1 / 3 * 0.1001 ** (-2 / 3), rel=1e-5)
+    assert g[4] == g[5] == pytest.approx(1 / 3 * 1.5 ** (-2 / 3), rel=1e-6)
+    assert g[6] == 0.0
+    _, g1 = gradient(kq.ReSTE(o=1.0), x)
+    np.testing.assert_array_equal(g1, [1, 1, 1, 1, 1, 1, 0])
+
+
+def test_reste_half_precision_gradient_is_the_formula_rounded_once():
+    x_half = tf.cast(tf.constant(np.linspace(-2.0, 2.0, 4001, dtype=np.float32)), tf.bfloat16)
+    exact_x = tf.cast(x_half, tf.float32).numpy()
+    _, g = gradient(kq.ReSTE(o=3.0, dtype="mixed_bfloat16"), x_half)
+    assert g.dtype == x_half.dtype.as_numpy_dtype
+    np.testing.assert_allclose(g.astype(np.float64), numpy_reste(exact_x, 3.0), rtol=2.0**-7)
+
+
 def test_approx_sign_gradient_matches_formula_and_larq():
     y, g = gradient(kq.ApproxSign(), GRID)
     np.testing.assert_array_equal(y, expected_sign(GRID))
@@ -107,7 +157,7 @@ def test_approx_sign_gradient_matches_formula_and_larq():
     np.testing.assert_allclose(g, g_larq, atol=1e-7)
 
 
-@pytest.mark.parametrize("alias", ["fda", "ede", "fda_approx_sign"])
+@pytest.mark.parametrize("alias", ["fda", "ede", "fda_approx_sign", "reste"])
 def test_inference_forward_is_larq_sign(alias):
     quantizer = lq.quantizers.get(alias)
     y, _ = gradient(quantizer, GRID, training=False)
@@ -119,6 +169,7 @@ def test_aliases_resolve_to_our_classes():
     assert isinstance(lq.quantizers.get("fda"), kq.FDA)
     assert isinstance(lq.quantizers.get("ede"), kq.EDE)
     assert isinstance(lq.quantizers.get("fda_approx_sign"), kq.ApproxSign)
+    assert isinstance(lq.quantizers.get("reste"), kq.ReSTE)
     # Larq's own alias is left alone.
     assert isinstance(lq.quantizers.get("approx_sign"), lq.quantizers.ApproxSign)
 
@@ -152,8 +203,9 @@ def test_scale_weights_uses_detached_per_channel_mean():
         kq.EDE(t=0.5, k=2.0, scale_weights=True, target="weights"),
         kq.ApproxSign(noise_adaptation=True, noise_eta="linear"),
         kq.NoiseAdapted("ste_sign", noise_eta="none", noise_alpha=0.05),
+        kq.ReSTE(o=2.5, threshold=1.2, interval=0.05, noise_adaptation=True, target="weights"),
     ],
-    ids=["fda", "ede", "approx_sign", "noise_adapted"],
+    ids=["fda", "ede", "approx_sign", "noise_adapted", "reste"],
 )
 def test_get_config_round_trip(quantizer):
     config = quantizer.get_config()
@@ -166,7 +218,7 @@ def test_get_config_round_trip(quantizer):
 
 
 def test_precision_is_one_for_model_summaries():
-    for cls in (kq.FDA, kq.EDE, kq.ApproxSign, kq.NoiseAdapted):
+    for cls in (kq.FDA, kq.EDE, kq.ApproxSign, kq.NoiseAdapted, kq.ReSTE):
         assert cls.precision == 1
 
 
@@ -175,3 +227,7 @@ def test_invalid_arguments_are_rejected():
         kq.FDA(target="bias")
     with pytest.raises(ValueError, match="eta"):
         keras_fda.NoiseAdaptation(eta="cos")
+    with pytest.raises(ValueError, match="at least 1"):
+        kq.ReSTE(o=0.5)
+    with pytest.raises(ValueError, match="interval < threshold"):
+        kq.ReSTE(interval=2.0)

@@ -16,7 +16,8 @@ def without_build_state(config):
 
 
 @pytest.mark.parametrize("estimator", ["fda", "fda+noise", "ede", "ede+noise", "approx_sign",
-                                       "approx_sign+noise", "ste_sign+noise"])
+                                       "approx_sign+noise", "ste_sign+noise", "reste",
+                                       "reste+noise"])
 def test_keras_format_round_trip_is_exact(tmp_path, estimator):
     model = models.small_bnn(estimator, widths=(32, 32, 32), blocks_per_stage=1)
     x = random_images(16, (28, 28, 1))

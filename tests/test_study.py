@@ -43,6 +43,24 @@ def test_study_writes_reports_and_resumes(tmp_path, capsys):
     # other settings in the same folder are refused with the reason
     with pytest.raises(KerasFDAError, match="epochs differ"):
         run_study(StudySettings(**{**TINY, "epochs": 2}), ["ste_sign"], 1, out, verbose=0)
+    for knob in ({"recipe": "paper-sgd"}, {"noise_weight_decay": 0.1}, {"alpha_zero_at": 0.7}):
+        with pytest.raises(KerasFDAError, match=f"{next(iter(knob))} differ"):
+            run_study(StudySettings(**TINY, **knob), ["ste_sign"], 1, out, verbose=0)
+
+
+@needs_data
+def test_hypothesis_knobs_are_recorded_in_the_study(tmp_path):
+    out = str(tmp_path / "knobs")
+    settings = StudySettings(**TINY, recipe="paper-sgd", alpha_zero_at=0.5)
+    run_study(settings, ["fda+noise"], 1, out, verbose=0)
+    with open(os.path.join(out, "study.json")) as f:
+        recorded = json.load(f)
+    assert (recorded["recipe"], recorded["noise_weight_decay"], recorded["alpha_zero_at"]) == \
+        ("paper-sgd", 0.0, 0.5)
+    report = open(os.path.join(out, "results.md")).read()
+    assert "recipe: paper-sgd; noise weight decay: 0; noise alpha reaches 0 at 0.5" in report
+    # the same settings resume: nothing left to run
+    assert run_study(settings, ["fda+noise"], 1, out, verbose=0)["fda+noise"][2] == 1
 
 
 @needs_data
@@ -65,7 +83,8 @@ def test_mixed_bfloat16_study_trains_and_saves_float32_models(tmp_path):
     run_study(StudySettings(**TINY), ["ste_sign"], 1, old, verbose=0)
     with open(os.path.join(old, "study.json")) as f:
         key = json.load(f)
-    del key["precision"]
+    for option in ("precision", "recipe", "noise_weight_decay", "alpha_zero_at"):
+        del key[option]
     with open(os.path.join(old, "study.json"), "w") as f:
         json.dump(key, f)
     assert run_study(StudySettings(**TINY), ["ste_sign"], 1, old, verbose=0)["ste_sign"][2] == 1
@@ -84,6 +103,14 @@ def test_missing_cifar_directory_is_one_line(tmp_path):
     result = keras_fda("compare", "--dataset", "cifar10", "--data-dir", str(tmp_path / "none"),
                        "--output", str(tmp_path / "r"), cwd=tmp_path)
     assert_one_line_error(result, "CIFAR-10 not found", "cifar-10-python.tar.gz")
+    assert not (tmp_path / "r").exists()
+
+
+def test_noise_weight_decay_with_paper_sgd_is_one_line(tmp_path):
+    result = keras_fda("compare", "--estimators", "fda+noise", "--recipe", "paper-sgd",
+                       "--noise-weight-decay", "0.01", "--output", str(tmp_path / "r"),
+                       cwd=tmp_path)
+    assert_one_line_error(result, "already decays every weight")
     assert not (tmp_path / "r").exists()
 
 

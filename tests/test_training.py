@@ -18,7 +18,8 @@ def fashion_subset():
     return (x[:3000], y[:3000]), (xt[:2000], yt[:2000])
 
 
-@pytest.mark.parametrize("estimator", ["ste_sign", "approx_sign", "ede", "fda", "fda+noise"])
+@pytest.mark.parametrize("estimator", ["ste_sign", "approx_sign", "ede", "reste", "fda",
+                                       "fda+noise"])
 def test_every_estimator_learns_fashion_mnist(fashion_subset, estimator):
     (x, y), (xt, yt) = fashion_subset
     tf.keras.utils.set_random_seed(0)
