@@ -105,7 +105,13 @@ class Interpreter:
 
     def close(self):
         """Free the runtime's memory now (otherwise when the Interpreter is collected)."""
-        self._close()
+        with self._lock:
+            self._close()
+
+    def _live_session(self):
+        if not self._close.alive:
+            raise ValueError("this Interpreter was closed")
+        return self._session
 
     # ---- the attributes of LCE's Interpreter ----------------------------------------
     input_types = property(lambda self: [t.dtype for t in self._inputs])
@@ -121,18 +127,18 @@ class Interpreter:
     @property
     def arena_bytes(self):
         """Bytes of the runtime's tensor arena (activations and scratch) for this model."""
-        return lib.kfdart_arena_bytes(self._session)
+        return lib.kfdart_arena_bytes(self._live_session())
 
     @property
     def weight_bytes(self):
         """Bytes of constant tensors (weights) in the flatbuffer."""
-        return lib.kfdart_weight_bytes(self._session)
+        return lib.kfdart_weight_bytes(self._live_session())
 
     @property
     def ops(self):
         """The model's operators in execution order, by TFLite name."""
-        return [lib.kfdart_op_name(self._session, i).decode()
-                for i in range(lib.kfdart_num_ops(self._session))]
+        session = self._live_session()
+        return [lib.kfdart_op_name(session, i).decode() for i in range(lib.kfdart_num_ops(session))]
 
     def predict(self, x, verbose=0):
         """Output predictions for the input samples.
@@ -155,10 +161,10 @@ class Interpreter:
             in_pointers = (ctypes.c_void_p * len(arrays))(*[a.ctypes.data for a in arrays])
             out_pointers = (ctypes.c_void_p * len(outputs))(*[o.ctypes.data for o in outputs])
             with self._lock:
-                status = lib.kfdart_run(self._session, n, in_pointers, out_pointers)
-                if status:
+                session = self._live_session()
+                if lib.kfdart_run(session, n, in_pointers, out_pointers):
                     raise RuntimeError("the keras-fda runtime failed: "
-                                       + lib.kfdart_error(self._session).decode(errors="replace"))
+                                       + lib.kfdart_error(session).decode(errors="replace"))
         return outputs[0] if len(outputs) == 1 else outputs
 
     def _as_arrays(self, x):

@@ -123,6 +123,8 @@ def test_runtime_extras(kfda_runtime, kfda, model_cases):
     assert {op: interpreter.ops.count(op) for op in interpreter.ops} == plan["ops"]
     interpreter.close()
     interpreter.close()  # idempotent
+    with pytest.raises(ValueError, match="this Interpreter was closed"):
+        interpreter.predict(np.zeros((1, 28, 28, 1), np.float32))
 
 
 def _run(args, site, **kwargs):
