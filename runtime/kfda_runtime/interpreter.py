@@ -192,8 +192,10 @@ class Interpreter:
                                  f"{tensor.expected()}, got {type(array).__name__}")
             if array.dtype != tensor.dtype or array.shape[1:] != tensor.sample_shape \
                     or array.ndim != len(tensor.sample_shape) + 1:
+                got = array.dtype.name if array.dtype.isnative else \
+                    f"{array.dtype.str} (byte-swapped)"
                 raise ValueError(f"{tensor.name}: expected {tensor.expected()}, got shape "
-                                 f"{array.shape} of {array.dtype.name}")
+                                 f"{array.shape} of {got}")
             checked.append(np.ascontiguousarray(array))
         if len({a.shape[0] for a in checked}) > 1:
             raise ValueError("the inputs hold different numbers of samples: "

@@ -76,6 +76,7 @@ def test_num_threads(kfda_runtime, model_cases):
 @pytest.mark.parametrize("make_input, message", [
     (lambda x: x.astype(np.float64), r"input 0: expected shape \(N, 28, 28, 1\) of float32, "
                                      r"got shape \(3, 28, 28, 1\) of float64"),
+    (lambda x: x.astype(">f4"), r"got shape \(3, 28, 28, 1\) of >f4 \(byte-swapped\)"),
     (lambda x: x[:, :27], r"expected shape \(N, 28, 28, 1\) of float32, got shape \(3, 27, 28, 1\)"),
     (lambda x: x[0], r"expected shape \(N, 28, 28, 1\) of float32, got shape \(28, 28, 1\)"),
     (lambda x: [x, x], r"the model has 1 input\(s\) but predict got 2 array\(s\)"),
