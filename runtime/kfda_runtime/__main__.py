@@ -1,0 +1,5 @@
+import sys
+
+from kfda_runtime.cli import main
+
+sys.exit(main())
