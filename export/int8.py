@@ -1,18 +1,34 @@
-"""Int8 for the float layers, by quantization-aware annotation (tensorflow-model-
-optimization), leaving the Larq layers binary.
+"""Whole-graph int8 by quantization-aware annotation (tensorflow-model-optimization),
+leaving the Larq layers binary.
 
-1. Clone the model with `quantize_annotate_layer` on every float Conv2D, DepthwiseConv2D
-   and Dense (Larq's QuantConv2D subclasses Conv2D: those are left alone), copy the
-   trained weights, `quantize_apply`: FakeQuant ops around the annotated layers.
+Why tfmot and not hand-placed fake-quant layers: LCE's converter reads the same
+FakeQuant ops either way, but tfmot also folds each float conv with its batch norm and
+quantizes weights per channel, calibrates and fine-tunes with the same model, and
+saves/loads with Keras; our part is only to say which layer's output needs a range.
+
+1. Clone the model with `quantize_annotate_layer` on every layer but the Larq ones
+   (their input and kernel quantizers are binary) and the input:
+   - float Conv2D / DepthwiseConv2D / Dense and the batch norm right after a float conv
+     (folded into it): tfmot's default 8-bit configs (int8 weights, per channel);
+   - every other batch norm (the one after each binary conv, which LCE fuses into the
+     LceBconv2d's multiplier and bias): its output only, so the LceBconv2d writes int8;
+     but none where only binary layers read it: the LceBconv2d then writes bitpacked
+     output, 1 bit per value;
+   - Add, pools, global pooling, reshapes...: tfmot's defaults (an output range where the
+     op needs one); any other layer: its output only.
+   The input gets a range from tfmot's QuantizeLayer, the logits from the classifier.
+   Layers are renamed where tfmot's wrapper name (`quant_` + name) would collide with an
+   existing layer (Larq names its layers `quant_conv2d`, Keras names `conv2d`).
 2. Calibrate the activation ranges on `--calibration` inputs: forward passes in training
    mode (that is when tfmot's range variables update), with the EMA decay (0.999, fixed
    in tfmot) replaced for the passes so that the ranges become the mean of the per-batch
-   min/max rather than creeping from tfmot's initial [-6, 6]. Batch norms, dropout and FDA's noise branch are held in inference
-   behaviour meanwhile, so the passes change nothing but the ranges.
+   min/max rather than creeping from tfmot's initial [-6, 6]. Batch norms, dropout and
+   FDA's noise branch are held in inference behaviour meanwhile, so the passes change
+   nothing but the ranges.
 3. Optionally fine-tune a few epochs when labels are given (an .npz with `x` and `y`).
 
-The LCE converter then emits int8 builtin ops around the binary ones; what stays float
-is listed by `float_ops`.
+The LCE converter then emits int8 builtin ops, LceQuantize from int8 and LceBconv2d with
+int8 output: no float32 activation is left (`float_ops` lists any that is).
 """
 import contextlib
 import os
@@ -48,23 +64,113 @@ def _follows_annotated_conv(layer):
             and len(inbound[0]._outbound_nodes) == 1)
 
 
-def annotate(model):
-    """A clone of `model` with the float Conv2D/DepthwiseConv2D/Dense annotated, weights
-    copied; returns (clone, names of the annotated layers)."""
+def _feeds_only_binary(layer):
+    """True when every layer reading `layer`'s output binarizes it first (a Larq layer
+    with an input quantizer), directly or through max pools (max pool then sign is the
+    converter's LceBMaxPool2d on bitpacked values)."""
     import tensorflow as tf
+
+    consumers = [node.outbound_layer for node in layer._outbound_nodes]
+    return bool(consumers) and all(
+        (_is_larq(c) and getattr(c, "input_quantizer", None) is not None)
+        or (isinstance(c, tf.keras.layers.MaxPool2D) and _feeds_only_binary(c))
+        for c in consumers)
+
+
+def _zero_padded_binary_conv_before(layer):
+    """The Larq conv right before `layer` if it pads with zeros (SAME, pad_values=0),
+    else None. Neither LCE's optimized kernels nor ours give such a conv int8 output:
+    the zero-padding correction is only done on float outputs."""
+    if len(layer._inbound_nodes) != 1:
+        return None
+    import tensorflow as tf
+
+    inbound = tf.nest.flatten(layer._inbound_nodes[0].inbound_layers)
+    if len(inbound) != 1 or not _is_larq(inbound[0]):
+        return None
+    conv = inbound[0]
+    zero_padded = (getattr(conv, "padding", "valid") == "same"
+                   and float(getattr(conv, "pad_values", 0.0)) == 0.0)
+    return conv if zero_padded else None
+
+
+def _output_quantize_config():
+    from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
+        default_8bit_quantize_configs as configs)
+
+    return configs.Default8BitOutputQuantizeConfig()
+
+
+def _quantize_scope():
+    """The custom objects tfmot needs to clone an annotated model."""
     import tensorflow_model_optimization as tfmot
 
+    return tfmot.quantization.keras.quantize_scope(
+        {"Default8BitOutputQuantizeConfig": type(_output_quantize_config())})
+
+
+def _config_for(layer, folded, registry):
+    """How `layer` is annotated: "default" (tfmot's registry), "output" (its output
+    only) or None (left alone: Larq layers, the input)."""
+    import tensorflow as tf
+
+    if _is_larq(layer) or isinstance(layer, tf.keras.layers.InputLayer):
+        return None
+    if isinstance(layer, tf.keras.layers.MaxPool2D) and _feeds_only_binary(layer):
+        return None
+    if _annotatable(layer) or layer.name in folded:
+        return "default"
+    if isinstance(layer, tf.keras.layers.BatchNormalization):
+        # read only by binary layers: no range, so the converter fuses the sign into the
+        # LceBconv2d before it (bitpacked output, 1 bit per value)
+        if _feeds_only_binary(layer) or _zero_padded_binary_conv_before(layer):
+            return None
+        return "output"
+    return "default" if registry.supports(layer) else "output"
+
+
+def _unique_names(model):
+    """Layer names for the clone: a name whose tfmot wrapper name (`quant_` + name) is
+    another layer's name gets a suffix, so quantize_apply never sees a name twice."""
+    taken = {layer.name for layer in model.layers}
+    names = {}
+    for layer in model.layers:
+        name = layer.name
+        if "quant_" + name in taken:
+            k = 1
+            while f"{name}_int8_{k}" in taken or f"quant_{name}_int8_{k}" in taken:
+                k += 1
+            name = f"{name}_int8_{k}"
+            taken.add(name)
+        names[layer.name] = name
+    return names
+
+
+def annotate(model):
+    """A clone of `model` with every layer but the Larq ones and the input annotated for
+    int8, weights copied; returns (clone, names of the annotated layers in `model`)."""
+    import tensorflow as tf
+    import tensorflow_model_optimization as tfmot
+    from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
+        default_8bit_quantize_registry)
+
+    registry = default_8bit_quantize_registry.Default8BitQuantizeRegistry()
     names = []
-    # a batch norm right after an annotated conv is annotated too: tfmot folds the pair
-    # into one int8 conv instead of leaving a float MUL/ADD after it
+    # a batch norm right after an annotated conv is annotated with it: tfmot folds the
+    # pair into one int8 conv instead of leaving a float MUL/ADD after it
     folded = {layer.name for layer in model.layers if _follows_annotated_conv(layer)}
+    new_names = _unique_names(model)
 
     def clone(layer):
-        new = layer.__class__.from_config(layer.get_config())
-        if _annotatable(layer) or layer.name in folded:
-            names.append(layer.name)
-            return tfmot.quantization.keras.quantize_annotate_layer(new)
-        return new
+        config = layer.get_config()
+        config["name"] = new_names[layer.name]
+        new = layer.__class__.from_config(config)
+        how = _config_for(layer, folded, registry)
+        if how is None:
+            return new
+        names.append(layer.name)
+        quantize_config = _output_quantize_config() if how == "output" else None
+        return tfmot.quantization.keras.quantize_annotate_layer(new, quantize_config)
 
     annotated = tf.keras.models.clone_model(model, clone_function=clone)
     if len(annotated.layers) != len(model.layers):
@@ -172,7 +278,7 @@ def load_labelled(path):
                             "(integer labels) to fine-tune")
 
 
-def quantize_model(model, data, fine_tune_epochs=0, labels=None, log=print):
+def quantize_model(model, data, fine_tune_epochs=0, labels=None, log=print, warn=print):
     """The quantization-aware model to convert with int8 input and output, and a report
     `{"annotated": [...]}`."""
     import tensorflow as tf
@@ -181,15 +287,21 @@ def quantize_model(model, data, fine_tune_epochs=0, labels=None, log=print):
     with step(f"int8: annotating the float layers (tensorflow-model-optimization)", log):
         annotated, names = annotate(model)
         if not names:
-            raise KerasFDAError("--int8: the model has no float Conv2D, DepthwiseConv2D or "
-                                "Dense layer to quantize; export it without --int8")
+            raise KerasFDAError("--int8: the model has no layer besides the Larq ones to "
+                                "quantize; export it without --int8")
         try:
-            with quiet_tensorflow():
+            with quiet_tensorflow(), _quantize_scope():
                 qat = tfmot.quantization.keras.quantize_apply(annotated)
         except Exception as error:
             first = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
             raise KerasFDAError(f"--int8: tensorflow-model-optimization could not quantize "
                                 f"the model ({first})")
+    for layer in model.layers:
+        conv = _zero_padded_binary_conv_before(layer)
+        if conv is not None and not _feeds_only_binary(layer):
+            warn(f"int8: binary conv '{conv.name}' pads with zeros (padding='same', "
+                 "pad_values=0), which needs float output: it and what follows stay float; "
+                 "use pad_values=1.0 for a whole-int8 graph")
     with step(f"int8: calibrating activation ranges on {len(data)} inputs", log):
         calibrate(qat, data)
     if fine_tune_epochs and labels is not None:

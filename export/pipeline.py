@@ -51,14 +51,18 @@ def check_ops(graph, target):
                 f"(supported ops: {', '.join(sorted(supported))})")
 
 
-def _tolerance(int8, tolerance, graph):
-    if tolerance is not None:
-        return float(tolerance)
+def _tolerances(int8, tolerance, graph):
+    """(max abs diff, mean abs diff, top-1 tie margin) allowed by default: float outputs
+    by value; int8 outputs on average within DEFAULT_INT8_MEAN_STEPS output steps
+    (verify.py says why single logits may move further). --tolerance sets the max abs
+    diff in both cases."""
     if not int8:
-        return verify.DEFAULT_FLOAT_TOLERANCE
+        tol = verify.DEFAULT_FLOAT_TOLERANCE if tolerance is None else float(tolerance)
+        return tol, None, tol
     scale = graph.outputs[0].scale
-    scale = max(scale) if isinstance(scale, list) else scale
-    return verify.DEFAULT_INT8_STEPS * float(scale or 1.0)
+    scale = float((max(scale) if isinstance(scale, list) else scale) or 1.0)
+    return ((None if tolerance is None else float(tolerance)),
+            verify.DEFAULT_INT8_MEAN_STEPS * scale, verify.DEFAULT_INT8_TIE_STEPS * scale)
 
 
 def export_model(model_path, target, output, cpu=None, board=None, force=False, int8=False,
@@ -108,7 +112,8 @@ def export_model(model_path, target, output, cpu=None, board=None, force=False, 
         else:
             data = verify.load_inputs(calibration, model)
         reference, int8_report = int8_mod.quantize_model(
-            model, data, fine_tune_epochs=fine_tune_epochs, labels=labels, log=log)
+            model, data, fine_tune_epochs=fine_tune_epochs, labels=labels, log=log,
+            warn=warn)
 
     with step(f"converting with the LCE converter (target {target.converter_target}"
               f"{', int8 input/output' if int8 else ''})", log):
@@ -127,15 +132,21 @@ def export_model(model_path, target, output, cpu=None, board=None, force=False, 
             warn("int8: these ops still compute in float: " + ", ".join(
                 f"{name} x{n}" for name, n in int8_report["float_ops"].items()))
 
-    tol = _tolerance(int8, tolerance, graph)
+    tol, mean_tol, tie_margin = _tolerances(int8, tolerance, graph)
     top1_min = min_top1 if min_top1 is not None else (
         verify.DEFAULT_INT8_MIN_TOP1 if int8 else verify.DEFAULT_MIN_TOP1)
     with step(f"verifying against the LCE interpreter on {len(inputs)} inputs", log):
-        figures, lce_in, lce_raw = verify.verify(reference, flatbuffer, inputs, tol, top1_min)
+        figures, lce_in, lce_raw = verify.verify(reference, flatbuffer, inputs, tol, top1_min,
+                                                 mean_tolerance=mean_tol, tie_margin=tie_margin)
     figures["source"] = source
-    top1 = figures["top1_agreement"]
-    log(f"verification: max abs diff {figures['max_abs_diff']:.3g} (threshold {tol:g}), "
-        f"top-1 agreement {'n/a' if top1 is None else f'{100 * top1:.1f}%'}")
+    top1 = figures["top1_agreement_beyond_ties"]
+    limits = (f"max abs diff {figures['max_abs_diff']:.3g}"
+              + ("" if tol is None else f" (threshold {tol:g})")
+              + f", mean {figures['mean_abs_diff']:.3g}"
+              + ("" if mean_tol is None else f" (threshold {mean_tol:g})"))
+    log(f"verification: {limits}, "
+        f"top-1 agreement {'n/a' if top1 is None else f'{100 * top1:.1f}%'} (ties within "
+        f"{tie_margin:g} agreeing)")
 
     model_name = os.path.splitext(os.path.basename(os.path.normpath(model_path)))[0]
     with package.staging(output) as (folder, commit):

@@ -186,7 +186,7 @@ def _value_range(text):
 @click.option("--output", "-o", default="out", show_default=True,
               help="package folder to write (must be new or empty unless --force)")
 @click.option("--force", is_flag=True, help="replace a non-empty --output")
-@click.option("--int8", is_flag=True, help="quantize the float layers to int8 (tfmot) "
+@click.option("--int8", is_flag=True, help="quantize every layer but the binary ones to int8 (tfmot) "
               "and convert with int8 input and output")
 @click.option("--calibration", default=None, help="--int8: representative inputs (.npy)")
 @click.option("--fine-tune-epochs", default=0, show_default=True, type=int,
