@@ -23,8 +23,8 @@ SHIM = os.path.join("csrc", "kfda_runtime_shim.c")
 RUNTIME_FLAGS = ["-std=c99", "-O2", "-ffp-contract=off"]
 # Per target architecture, keyed by the compiler's `-dumpmachine` prefix. armv7 is
 # what every 32-bit Raspberry Pi OS from the Pi 2 on runs (the Pi 1 and Zero are
-# ARMv6: not supported). The values must equal export/package.py's ARCH_FLAGS
-# (tests/runtime checks it).
+# ARMv6: not supported). The values must equal the Linux targets' arch_flags in
+# export/platforms.py (tests/runtime/test_packaging.py checks it).
 ARCH_FLAGS = {
     "aarch64": ["-march=armv8-a"],
     "arm": ["-march=armv7-a", "-mfpu=neon-vfpv4", "-mfloat-abi=hard"],
