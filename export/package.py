@@ -87,15 +87,16 @@ def write_model_data(folder, flatbuffer, model_name, cpu):
         f.write("};\n")
 
 
-def write_linux_driver(folder, target, model_name, ops):
-    """main.c and a Makefile that links only `ops` (the model's TFLite op names)."""
+def write_linux_driver(folder, target, model_name, ops=None):
+    """main.c and a Makefile that links only `ops` (the model's TFLite op names; None:
+    every op of the runtime)."""
     with open(os.path.join(folder, "main.c"), "w") as f:
         f.write(c_sources.MAIN_C.format(model_name=model_name, target=target.name))
     with open(os.path.join(folder, "Makefile"), "w") as f:
         f.write(c_sources.MAKEFILE.format(target=target.name,
                                           cross_compiler=target.cross_compiler,
                                           arch_flags=target.arch_flags,
-                                          ops=" ".join(ops)))
+                                          ops=" ".join(ops) if ops else "all"))
     return copy_runtime(os.path.join(folder, "kfda"))
 
 
