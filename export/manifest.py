@@ -25,6 +25,7 @@ class Manifest:
     macs: dict = None
     weight_bytes: int = None
     flatbuffer_bytes: int = None
+    model_sha256: str = None  # of model.tflite: `keras-fda run` refuses a package without a match
     arena_bytes: int = None
     activation_lower_bound_bytes: int = None
     verification: dict = None

@@ -15,6 +15,7 @@ Package layout (see export/README.md for the manifest's fields):
 """
 import contextlib
 import dataclasses
+import hashlib
 import os
 import shutil
 import tempfile
@@ -25,6 +26,12 @@ from keras_fda.errors import KerasFDAError
 from keras_fda.export import c_sources
 from keras_fda.export.manifest import Manifest
 
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 def check_output(path, force):
     """Fail early when `path` exists, is not an empty folder, and `force` is not set."""
@@ -49,6 +56,7 @@ def staging(output):
     Yields `(folder, commit)`."""
     parent = os.path.dirname(os.path.abspath(output))
     folder = tempfile.mkdtemp(prefix=".keras-fda-export-", dir=parent)
+    os.chmod(folder, 0o777 & ~_umask())  # mkdtemp makes 0700; a package gets the user's umask
     done = []
 
     def commit():
@@ -200,6 +208,10 @@ def read_package(package_dir):
     manifest = Manifest.load(package_dir)
     with open(model_path, "rb") as f:
         model_bytes = f.read()
+    if manifest.model_sha256 is not None and (
+            hashlib.sha256(model_bytes).hexdigest() != manifest.model_sha256):
+        raise KerasFDAError(f"{model_path} does not match the SHA-256 its manifest records: the "
+                            "file was changed or damaged; export the model again")
     if len(model_bytes) < 8 or model_bytes[4:8] != b"TFL3":
         raise KerasFDAError(f"{model_path} is not a TFLite flatbuffer (no TFL3 identifier)")
     return Package(path=package_dir, manifest=manifest, model_path=model_path,

@@ -5,6 +5,7 @@ folder, the file's type) runs first and fails in a second; then load, (int8 anno
 calibrate), convert, check ops, report what did not binarize, verify against the LCE
 interpreter, check the chip, and only then move the package into place.
 """
+import hashlib
 import os
 import platform
 
@@ -171,6 +172,7 @@ def export_model(model_path, target, output, cpu=None, board=None, force=False, 
             macs=graph.macs(),
             weight_bytes=graph.weight_bytes(),
             flatbuffer_bytes=graph.flatbuffer_bytes,
+            model_sha256=hashlib.sha256(flatbuffer).hexdigest(),
             arena_bytes=arena,
             activation_lower_bound_bytes=lower_bound,
             verification=figures,
