@@ -4,6 +4,7 @@
 of the architecture) and install inside the `keras_fda` namespace, so no generic
 top-level `export` module lands in site-packages.
 """
+
 import os
 
 from setuptools import setup

@@ -21,6 +21,7 @@ Tables
   4. training step time of a QuantConv2D network per estimator, relative to Larq ste_sign.
 Options: --quick (skip arm64 and training), --only TABLE[,TABLE].
 """
+
 import argparse
 import os
 import re
@@ -31,25 +32,40 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-import keras_fda  # noqa: E402,F401  (Keras 2 before TensorFlow/Larq)
 import larq as lq  # noqa: E402
 import larq_compute_engine as lce  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from keras_fda.export import emulation, platforms, plan  # noqa: E402
+import keras_fda  # noqa: E402,F401  (Keras 2 before TensorFlow/Larq)
+from keras_fda.export import emulation, plan, platforms  # noqa: E402
 from keras_fda.export.build import build_host_tool  # noqa: E402
 
 FIRMWARE = os.path.join(ROOT, "firmware")
 L = tf.keras.layers
-QK = dict(input_quantizer="ste_sign", kernel_quantizer="ste_sign",
-          kernel_constraint="weight_clip", use_bias=False)
-INT8 = dict(experimental_default_int8_range=(-3.0, 3.0), inference_input_type=tf.int8,
-            inference_output_type=tf.int8)
-VARIANTS = {"opt": "", "ref": "-DKFDA_KERNELS_REF", "skip": "-DKFDA_BENCH_SKIP_BCONV",
-            "skip-ref": "-DKFDA_KERNELS_REF -DKFDA_BENCH_SKIP_BCONV"}
-VARIANTS_S8 = {"opt": "", "ref": "-DKFDA_KERNELS_REF", "skip": "-DKFDA_BENCH_SKIP_CONV_S8",
-               "skip-ref": "-DKFDA_KERNELS_REF -DKFDA_BENCH_SKIP_CONV_S8"}
+QK = dict(
+    input_quantizer="ste_sign",
+    kernel_quantizer="ste_sign",
+    kernel_constraint="weight_clip",
+    use_bias=False,
+)
+INT8 = dict(
+    experimental_default_int8_range=(-3.0, 3.0),
+    inference_input_type=tf.int8,
+    inference_output_type=tf.int8,
+)
+VARIANTS = {
+    "opt": "",
+    "ref": "-DKFDA_KERNELS_REF",
+    "skip": "-DKFDA_BENCH_SKIP_BCONV",
+    "skip-ref": "-DKFDA_KERNELS_REF -DKFDA_BENCH_SKIP_BCONV",
+}
+VARIANTS_S8 = {
+    "opt": "",
+    "ref": "-DKFDA_KERNELS_REF",
+    "skip": "-DKFDA_BENCH_SKIP_CONV_S8",
+    "skip-ref": "-DKFDA_KERNELS_REF -DKFDA_BENCH_SKIP_CONV_S8",
+}
 
 
 def _randomize(model, seed=0):
@@ -60,8 +76,12 @@ def _randomize(model, seed=0):
             continue
         if isinstance(layer, L.BatchNormalization):
             g, b, m, v = ws
-            ws = [rng.uniform(0.5, 1.5, g.shape), rng.normal(0, 0.3, b.shape),
-                  rng.normal(0, 0.3, m.shape), rng.uniform(0.5, 1.5, v.shape)]
+            ws = [
+                rng.uniform(0.5, 1.5, g.shape),
+                rng.normal(0, 0.3, b.shape),
+                rng.normal(0, 0.3, m.shape),
+                rng.uniform(0.5, 1.5, v.shape),
+            ]
         else:
             ws = [rng.normal(0, 0.5, w.shape) for w in ws]
         layer.set_weights([w.astype(np.float32) for w in ws])
@@ -77,6 +97,7 @@ def host_plan(fb, work):
 
 # ---- counting one inference ---------------------------------------------------------------
 
+
 def run_m4(fb, name, cflags, tag, work, board="mps2-an386"):
     """The application's output for one inference on a Cortex-M board (qemu -icount)."""
     model_dir = os.path.join(work, name)
@@ -88,11 +109,20 @@ def run_m4(fb, name, cflags, tag, work, board="mps2-an386"):
     record.tofile(os.path.join(model_dir, "input.bin"))
     build = os.path.join(work, f"{name}-{board}-{tag}")
     arena = -(-plan["arena_bytes"] // 1024) * 1024 + 1024
-    args = ["make", "-s", "-C", os.path.join(FIRMWARE, "boards", board), f"MODEL={model_dir}",
-            f"BUILD={build}", f"ARENA={arena}", f"EXTRA_CFLAGS={cflags}"]
+    args = [
+        "make",
+        "-s",
+        "-C",
+        os.path.join(FIRMWARE, "boards", board),
+        f"MODEL={model_dir}",
+        f"BUILD={build}",
+        f"ARENA={arena}",
+        f"EXTRA_CFLAGS={cflags}",
+    ]
     subprocess.run(args + ["-j2", "all"], check=True, capture_output=True, text=True)
-    res = subprocess.run(args + [f"INPUT={model_dir}/input.bin", "run"],
-                         capture_output=True, text=True, timeout=1800)
+    res = subprocess.run(
+        args + [f"INPUT={model_dir}/input.bin", "run"], capture_output=True, text=True, timeout=1800
+    )
     return res.stdout + res.stderr
 
 
@@ -108,8 +138,10 @@ def count_m4(fb, name, variant, work, board="mps2-an386", variants=VARIANTS):
 def ops_m4(fb, name, work, board="mps2-an386"):
     """Instructions of each op of one inference (-DKFDA_PROFILE_OPS): [(index, op, count)]."""
     out = run_m4(fb, name, "-DKFDA_PROFILE_OPS", "ops", work, board)
-    ops = [(int(i), op, int(n)) for i, op, n in
-           re.findall(r"^kfda: op (\d+) (\w+) (\d+)\s*$", out, re.M)]
+    ops = [
+        (int(i), op, int(n))
+        for i, op, n in re.findall(r"^kfda: op (\d+) (\w+) (\d+)\s*$", out, re.M)
+    ]
     if not ops:
         raise RuntimeError(f"no per-op counts from {board}: {out[-2000:]}")
     return ops
@@ -122,16 +154,29 @@ def count_arm64(fb, name, variant, work, variants=VARIANTS):
         f.write(fb)
     plan = host_plan(fb, work)
     build = os.path.join(work, f"arm64-{name}-{variant}")
-    subprocess.run(["make", "-s", "-C", os.path.join(FIRMWARE, "targets", "linux"), "-j2",
-                    "TARGET=arm64", f"BUILD={build}", f"EXTRA_CFLAGS={variants[variant]}"],
-                   check=True, capture_output=True, text=True)
+    subprocess.run(
+        [
+            "make",
+            "-s",
+            "-C",
+            os.path.join(FIRMWARE, "targets", "linux"),
+            "-j2",
+            "TARGET=arm64",
+            f"BUILD={build}",
+            f"EXTRA_CFLAGS={variants[variant]}",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     record = bytes(plan["inputs"][0]["bytes"])
-    return emulation.count_linux_instructions(platforms.TARGETS["arm64"],
-                                              os.path.join(build, "kfda_app"), model, record,
-                                              work)
+    return emulation.count_linux_instructions(
+        platforms.TARGETS["arm64"], os.path.join(build, "kfda_app"), model, record, work
+    )
 
 
 # ---- models ---------------------------------------------------------------------------------
+
 
 def bconv_layer(cin=64, cout=64, size=16):
     x = L.Input((size, size, cin))
@@ -152,6 +197,7 @@ def conv_s8_layer(cin=64, cout=64, size=16):
 
 def bireal_style():
     from tests.firmware.test_models import birealnet
+
     model = birealnet(input_shape=(32, 32, 3), filters=32)
     _randomize(model)
     return model
@@ -159,6 +205,7 @@ def bireal_style():
 
 def example_bnn():
     from keras_fda.models import small_bnn
+
     model = small_bnn("ste_sign")
     _randomize(model)
     return model
@@ -167,13 +214,21 @@ def example_bnn():
 def conv_twin(model):
     """The same architecture with every QuantConv2D a plain Conv2D: converted with int8
     ranges, the int8 twin; converted as it is, the float32 twin."""
+
     def clone(layer):
         if isinstance(layer, lq.layers.QuantConv2D):
             c = layer.get_config()
-            return L.Conv2D(c["filters"], c["kernel_size"], strides=c["strides"],
-                            padding=c["padding"], dilation_rate=c["dilation_rate"],
-                            use_bias=c["use_bias"], name=c["name"])
+            return L.Conv2D(
+                c["filters"],
+                c["kernel_size"],
+                strides=c["strides"],
+                padding=c["padding"],
+                dilation_rate=c["dilation_rate"],
+                use_bias=c["use_bias"],
+                name=c["name"],
+            )
         return layer.__class__.from_config(layer.get_config())
+
     twin = tf.keras.models.clone_model(model, clone_function=clone)
     _randomize(twin, 1)
     return twin
@@ -184,6 +239,7 @@ def convert(model, **kw):
 
 
 # ---- tables ---------------------------------------------------------------------------------
+
 
 def table(title, header, rows):
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
@@ -203,26 +259,58 @@ def per_layer(work, targets):
         count = count_m4 if target == "cortex-m4" else count_arm64
         n = {v: count(fb, "layer", v, work) for v in ("skip", "opt", "skip-ref", "ref")}
         opt, ref = n["opt"] - n["skip"], n["ref"] - n["skip-ref"]  # each minus its own rest
-        rows.append([target, "LceBconv2d 3x3 64->64 16x16", f"{opt:,}", f"{macs:,}",
-                     f"{opt / macs:.3f}", f"{ref / macs:.3f}", f"{ref / opt:.2f}x"])
+        rows.append(
+            [
+                target,
+                "LceBconv2d 3x3 64->64 16x16",
+                f"{opt:,}",
+                f"{macs:,}",
+                f"{opt / macs:.3f}",
+                f"{ref / macs:.3f}",
+                f"{ref / opt:.2f}x",
+            ]
+        )
     fb8 = convert(conv_s8_layer(), **INT8)
     for target in targets:
         count = count_m4 if target == "cortex-m4" else count_arm64
-        n = {v: count(fb8, "conv8", v, work, variants=VARIANTS_S8)
-             for v in ("skip", "opt", "skip-ref", "ref")}
+        n = {
+            v: count(fb8, "conv8", v, work, variants=VARIANTS_S8)
+            for v in ("skip", "opt", "skip-ref", "ref")
+        }
         opt, ref = n["opt"] - n["skip"], n["ref"] - n["skip-ref"]
-        rows.append([target, "int8 CONV_2D 3x3 64->64 16x16", f"{opt:,}", f"{macs:,}",
-                     f"{opt / macs:.3f}", f"{ref / macs:.3f}", f"{ref / opt:.2f}x"])
-    table("Per layer: optimized vs reference kernels (one inference, instructions; MACs are "
-          "binary MACs for LceBconv2d, int8 MACs for CONV_2D)",
-          ["target", "layer", "instructions (opt)", "MACs", "instr/MAC opt",
-           "instr/MAC ref", "ref/opt"], rows)
+        rows.append(
+            [
+                target,
+                "int8 CONV_2D 3x3 64->64 16x16",
+                f"{opt:,}",
+                f"{macs:,}",
+                f"{opt / macs:.3f}",
+                f"{ref / macs:.3f}",
+                f"{ref / opt:.2f}x",
+            ]
+        )
+    table(
+        "Per layer: optimized vs reference kernels (one inference, instructions; MACs are "
+        "binary MACs for LceBconv2d, int8 MACs for CONV_2D)",
+        [
+            "target",
+            "layer",
+            "instructions (opt)",
+            "MACs",
+            "instr/MAC opt",
+            "instr/MAC ref",
+            "ref/opt",
+        ],
+        rows,
+    )
 
 
 def whole_model(work):
     rows, ram_rows = [], []
-    for name, build in (("example BNN (small_bnn)", example_bnn),
-                        ("Bi-Real-style 32x32", bireal_style)):
+    for name, build in (
+        ("example BNN (small_bnn)", example_bnn),
+        ("Bi-Real-style 32x32", bireal_style),
+    ):
         bnn = build()
         fb_bnn = convert(bnn)
         twin = conv_twin(bnn)
@@ -233,21 +321,59 @@ def whole_model(work):
         p_bnn, p_int8 = host_plan(fb_bnn, work), host_plan(fb_int8, work)
         w_bnn, w_int8 = p_bnn["weight_bytes"], p_int8["weight_bytes"]
         w_f32 = host_plan(convert(twin), work)["weight_bytes"]
-        rows.append([name, f"{n_bnn:,}", f"{n_int8:,}", f"{n_int8 / n_bnn:.2f}x",
-                     f"{w_bnn:,}", f"{w_int8:,}", f"{w_f32:,}", f"{w_int8 / w_bnn:.2f}x",
-                     f"{w_f32 / w_bnn:.2f}x"])
-        for kind, fb, plan in (("BNN", fb_bnn, p_bnn), ("int8", fb_int8, p_int8)):
+        rows.append(
+            [
+                name,
+                f"{n_bnn:,}",
+                f"{n_int8:,}",
+                f"{n_int8 / n_bnn:.2f}x",
+                f"{w_bnn:,}",
+                f"{w_int8:,}",
+                f"{w_f32:,}",
+                f"{w_int8 / w_bnn:.2f}x",
+                f"{w_f32 / w_bnn:.2f}x",
+            ]
+        )
+        for kind, fb, planned in (("BNN", fb_bnn, p_bnn), ("int8", fb_int8, p_int8)):
             greedy, peak = greedy_first_fit(fb)
-            ram_rows.append([f"{name} {kind}", f"{plan['arena_bytes']:,}",
-                             f"{plan['planned_bytes']:,}", f"{greedy:,}", f"{peak:,}",
-                             f"{plan['arena_bytes'] / greedy:.3f}x"])
-    table("Whole model on Cortex-M4 (mps2-an386, optimized kernels): BNN vs int8 twin",
-          ["model", "instr BNN", "instr int8", "int8/BNN", "weight bytes BNN",
-           "weight bytes int8", "weight bytes float32", "int8/BNN", "float32/BNN"], rows)
-    table("Peak RAM: our arena (plan + persistent + scratch) vs TFLite Micro's greedy "
-          "first-fit on the same graph (activations only)",
-          ["model", "our arena", "our planned", "greedy first-fit",
-           "max live (no in-place)", "arena/greedy"], ram_rows)
+            ram_rows.append(
+                [
+                    f"{name} {kind}",
+                    f"{planned['arena_bytes']:,}",
+                    f"{planned['planned_bytes']:,}",
+                    f"{greedy:,}",
+                    f"{peak:,}",
+                    f"{planned['arena_bytes'] / greedy:.3f}x",
+                ]
+            )
+    table(
+        "Whole model on Cortex-M4 (mps2-an386, optimized kernels): BNN vs int8 twin",
+        [
+            "model",
+            "instr BNN",
+            "instr int8",
+            "int8/BNN",
+            "weight bytes BNN",
+            "weight bytes int8",
+            "weight bytes float32",
+            "int8/BNN",
+            "float32/BNN",
+        ],
+        rows,
+    )
+    table(
+        "Peak RAM: our arena (planned + persistent + scratch) vs TFLite Micro's greedy "
+        "first-fit on the same graph (activations only)",
+        [
+            "model",
+            "our arena",
+            "our planned",
+            "greedy first-fit",
+            "max live (no in-place)",
+            "arena/greedy",
+        ],
+        ram_rows,
+    )
 
 
 def per_op(work):
@@ -256,10 +382,12 @@ def per_op(work):
     for kind, fb in (("BNN", convert(bnn)), ("int8 twin", convert(conv_twin(bnn), **INT8))):
         ops = ops_m4(fb, f"ops-{kind.split()[0]}", work)
         total = sum(n for _, _, n in ops)
-        table(f"Per op on Cortex-M4 (mps2-an386, optimized kernels): example BNN (small_bnn), "
-              f"{kind}; total {total:,} instructions",
-              ["#", "op", "instructions", "share"],
-              [[i, op, f"{n:,}", f"{100 * n / total:.1f}%"] for i, op, n in ops])
+        table(
+            f"Per op on Cortex-M4 (mps2-an386, optimized kernels): example BNN (small_bnn), "
+            f"{kind}; total {total:,} instructions",
+            ["#", "op", "instructions", "share"],
+            [[i, op, f"{n:,}", f"{100 * n / total:.1f}%"] for i, op, n in ops],
+        )
 
 
 def greedy_first_fit(fb, align=16):
@@ -290,11 +418,12 @@ def _lifetimes(fb):
     ops = interp._get_ops_details()
     details = {d["index"]: d for d in interp.get_tensor_details()}
     const = set()
-    for i, d in details.items():
+    for i in details:
         try:
             interp.get_tensor(i)
-            if i not in [o for op in ops for o in op["outputs"]] and \
-                    i not in [t["index"] for t in interp.get_input_details()]:
+            if i not in [o for op in ops for o in op["outputs"]] and i not in [
+                t["index"] for t in interp.get_input_details()
+            ]:
                 const.add(i)
         except ValueError:
             pass
@@ -309,8 +438,9 @@ def _lifetimes(fb):
             a[0], a[1] = min(a[0], k), max(a[1], k)
     for t in interp.get_output_details():
         life[t["index"]][1] = len(ops)
-    size = {t: int(np.prod(details[t]["shape"])) * np.dtype(details[t]["dtype"]).itemsize
-            for t in life}
+    size = {
+        t: int(np.prod(details[t]["shape"])) * np.dtype(details[t]["dtype"]).itemsize for t in life
+    }
     return life, size
 
 
@@ -319,23 +449,31 @@ def training(rounds=15, steps=5):
     in turn, so a change in machine load hits all estimators alike. Each ratio is the
     median over rounds of (estimator / ste_sign in the same round); ms/step the median."""
     import keras_fda.quantizers  # noqa: F401
+
     x = np.random.RandomState(0).normal(size=(64, 28, 28, 1)).astype(np.float32)
     y = np.random.RandomState(1).randint(0, 10, 64)
-    estimators = (("ste_sign (Larq)", lambda: "ste_sign"),
-                  ("fda", lambda: keras_fda.quantizers.FDA()),
-                  ("fda + noise adaptation",
-                   lambda: keras_fda.quantizers.FDA(noise_adaptation=True)),
-                  ("ede", lambda: keras_fda.quantizers.EDE()),
-                  ("approx_sign (Larq)", lambda: "approx_sign"))
+    estimators = (
+        ("ste_sign (Larq)", lambda: "ste_sign"),
+        ("fda", lambda: keras_fda.quantizers.FDA()),
+        ("fda + noise adaptation", lambda: keras_fda.quantizers.FDA(noise_adaptation=True)),
+        ("ede", lambda: keras_fda.quantizers.EDE()),
+        ("approx_sign (Larq)", lambda: "approx_sign"),
+    )
     models = []
     for _, make in estimators:
         tf.keras.utils.set_random_seed(0)
         inp = L.Input((28, 28, 1))
         h = L.Conv2D(32, 3, padding="same")(inp)
         for _ in range(3):
-            h = lq.layers.QuantConv2D(32, 3, padding="same", input_quantizer=make(),
-                                      kernel_quantizer=make(), kernel_constraint="weight_clip",
-                                      use_bias=False)(h)
+            h = lq.layers.QuantConv2D(
+                32,
+                3,
+                padding="same",
+                input_quantizer=make(),
+                kernel_quantizer=make(),
+                kernel_constraint="weight_clip",
+                use_bias=False,
+            )(h)
             h = L.BatchNormalization()(h)
         out = L.Dense(10)(L.GlobalAveragePooling2D()(h))
         model = tf.keras.Model(inp, out)
@@ -353,25 +491,38 @@ def training(rounds=15, steps=5):
     ratios = times / times[:, :1]
     rows = []
     for i, (label, _) in enumerate(estimators):
-        rows.append([label, f"{np.median(times[:, i]) * 1e3:.1f}",
-                     f"{np.median(ratios[:, i]):.2f}x",
-                     f"{ratios[:, i].min():.2f}-{ratios[:, i].max():.2f}"])
-    table(f"Training step time (QuantConv2D net, batch 64, 28x28, CPU), relative to ste_sign "
-          f"({rounds} interleaved rounds of {steps} steps; medians)",
-          ["estimator", "ms/step", "vs ste_sign", "range over rounds"], rows)
+        rows.append(
+            [
+                label,
+                f"{np.median(times[:, i]) * 1e3:.1f}",
+                f"{np.median(ratios[:, i]):.2f}x",
+                f"{ratios[:, i].min():.2f}-{ratios[:, i].max():.2f}",
+            ]
+        )
+    table(
+        f"Training step time (QuantConv2D net, batch 64, 28x28, CPU), relative to ste_sign "
+        f"({rounds} interleaved rounds of {steps} steps; medians)",
+        ["estimator", "ms/step", "vs ste_sign", "range over rounds"],
+        rows,
+    )
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="skip arm64 and training")
     ap.add_argument("--targets", default="cortex-m4,arm64", help="per-layer targets")
-    ap.add_argument("--only", default="layer,model,train",
-                    help="comma list of: layer, model (incl. peak RAM), ops, train")
+    ap.add_argument(
+        "--only",
+        default="layer,model,train",
+        help="comma list of: layer, model (incl. peak RAM), ops, train",
+    )
     args = ap.parse_args()
     only = set(args.only.split(","))
     with tempfile.TemporaryDirectory(prefix="kfda-bench-") as work:
         if "layer" in only:
-            per_layer(work, [t for t in args.targets.split(",") if t == "cortex-m4" or not args.quick])
+            per_layer(
+                work, [t for t in args.targets.split(",") if t == "cortex-m4" or not args.quick]
+            )
         if "model" in only:
             whole_model(work)
         if "ops" in only:

@@ -9,6 +9,7 @@ prints instructions per inference; with the manifest's `macs` (written by the ex
 also instructions per binary MAC, the figure kernel work moves (LCE_MODELS.md: 0.48
 for XOR + SWAR popcount in C on an M4, 0.25 in hand-written assembly).
 """
+
 import argparse
 import json
 import os
@@ -20,8 +21,11 @@ from keras_fda.export import platforms, runner
 from keras_fda.export.package import read_package
 
 # every place keras-fda run emulates
-ALL = [name for name, place in platforms.run_places().items()
-       if place.emulated and name != platforms.HOST.name]
+ALL = [
+    name
+    for name, place in platforms.run_places().items()
+    if place.emulated and name != platforms.HOST.name
+]
 
 
 def inputs_for(package, records):
@@ -49,15 +53,19 @@ def main():
     macs = package.manifest.macs or {}
     binary = macs.get("binary") if isinstance(macs, dict) else None
     reference, _ = runner.run_package(args.package, x, board="native")
-    print(f"{'target':<28} {'instructions':>14} {'per binary MAC':>15} {'flash B':>10} "
-          f"{'arena B':>9}  same bytes as x86")
+    print(
+        f"{'target':<28} {'instructions':>14} {'per binary MAC':>15} {'flash B':>10} "
+        f"{'arena B':>9}  same bytes as x86"
+    )
     for board in args.boards.split(","):
         outputs, stats = runner.run_package(args.package, x, board=board)
         count = stats.get("instructions_per_inference")
         ratio = f"{count / binary:.3f}" if count and binary else "-"
         same = outputs.tobytes() == reference.tobytes()
-        print(f"{board + ' (' + stats['cpu'] + ')':<28} {count or 0:>14,} {ratio:>15} "
-              f"{stats.get('flash_bytes') or 0:>10,} {stats['arena_bytes']:>9,}  {same}")
+        print(
+            f"{board + ' (' + stats['cpu'] + ')':<28} {count or 0:>14,} {ratio:>15} "
+            f"{stats.get('flash_bytes') or 0:>10,} {stats['arena_bytes']:>9,}  {same}"
+        )
     print(json.dumps({"records": len(x), "binary_macs": binary}))
 
 

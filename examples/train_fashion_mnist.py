@@ -8,15 +8,16 @@ TF_CONFIG (README, "Training on several devices"); worker 0 writes the model.
 Uses only the installed package: keras_fda's quantizers inside plain Larq layers, and
 plain model.fit with the estimators' schedules.
 """
+
 import argparse
 import os
 import shutil
 import tempfile
 
-import keras_fda  # first: binds tf.keras to Keras 2 and registers "fda", "ede", ...
 import larq as lq
 import tensorflow as tf
 
+import keras_fda  # first: binds tf.keras to Keras 2 and registers "fda", "ede", ...
 from keras_fda import datasets
 
 
@@ -28,9 +29,16 @@ def build():
     x = tf.keras.layers.Conv2D(32, 3, padding="same", use_bias=False)(inputs)  # float stem
     x = tf.keras.layers.BatchNormalization()(x)
     for filters in (32, 64, 128):
-        x = lq.layers.QuantConv2D(filters, 3, padding="same", pad_values=1.0,
-                                  input_quantizer=fda(), kernel_quantizer=fda(),
-                                  kernel_constraint="weight_clip", use_bias=False)(x)
+        x = lq.layers.QuantConv2D(
+            filters,
+            3,
+            padding="same",
+            pad_values=1.0,
+            input_quantizer=fda(),
+            kernel_quantizer=fda(),
+            kernel_constraint="weight_clip",
+            use_bias=False,
+        )(x)
         x = tf.keras.layers.BatchNormalization()(x)
         x = tf.keras.layers.MaxPool2D(2)(x) if filters < 128 else x
     x = tf.keras.layers.GlobalAveragePooling2D()(x)
@@ -42,29 +50,44 @@ def main():
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--output", default="fmnist_fda.keras")
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--multi-worker", action="store_true",
-                        help="train with MultiWorkerMirroredStrategy; the cluster comes from "
-                        "the TF_CONFIG environment variable")
+    parser.add_argument(
+        "--multi-worker",
+        action="store_true",
+        help="train with MultiWorkerMirroredStrategy; the cluster comes from "
+        "the TF_CONFIG environment variable",
+    )
     args = parser.parse_args()
 
     # the strategy first: it must exist before TensorFlow runs anything
-    strategy = (tf.distribute.MultiWorkerMirroredStrategy() if args.multi_worker
-                else tf.distribute.get_strategy())
+    strategy = (
+        tf.distribute.MultiWorkerMirroredStrategy()
+        if args.multi_worker
+        else tf.distribute.get_strategy()
+    )
     (x, y), (x_test, y_test) = datasets.load_fashion_mnist(args.data_dir)
     with strategy.scope():
         model = build()
-        model.compile(tf.keras.optimizers.Adam(1e-2),
-                      tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      metrics=["accuracy"])
+        model.compile(
+            tf.keras.optimizers.Adam(1e-2),
+            tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+        )
     lq.models.summary(model)
     # batch 128 per replica: the global batch grows with the number of workers
-    model.fit(x, y, batch_size=128 * strategy.num_replicas_in_sync, epochs=args.epochs,
-              validation_data=(x_test, y_test),
-              callbacks=keras_fda.callbacks.default(verbose=1))
+    model.fit(
+        x,
+        y,
+        batch_size=128 * strategy.num_replicas_in_sync,
+        epochs=args.epochs,
+        validation_data=(x_test, y_test),
+        callbacks=keras_fda.callbacks.default(verbose=1),
+    )
     worker = strategy.cluster_resolver.task_id if args.multi_worker else 0
     if worker == 0:
         model.save(args.output)
-        print(f"saved {args.output}; next: keras-fda export {args.output} --target cortex-m -o out/")
+        print(
+            f"saved {args.output}; next: keras-fda export {args.output} --target cortex-m -o out/"
+        )
     else:  # every worker takes part in saving; only worker 0 keeps the file
         scratch = tempfile.mkdtemp()
         model.save(os.path.join(scratch, "model.keras"))

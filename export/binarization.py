@@ -11,6 +11,7 @@ graph (which `LceBconv2d` ops exist), since the converter only says what it prod
 * input channels that are not a multiple of 32 are padded to the next word, wasting that
   share of every XNOR/popcount.
 """
+
 import dataclasses
 
 
@@ -18,7 +19,7 @@ import dataclasses
 class Finding:
     layer: str
     message: str
-    binarized: bool   # False when the layer runs in float where a binary op was meant
+    binarized: bool  # False when the layer runs in float where a binary op was meant
 
     def __str__(self):
         return f"layer '{self.layer}': {self.message}"
@@ -81,9 +82,13 @@ def expected_binary_convs(model):
     and kernel quantizers."""
     import larq
 
-    return [layer for layer in _layers(model)
-            if isinstance(layer, larq.layers.QuantConv2D)
-            and _is_binary(layer.input_quantizer) and _is_binary(layer.kernel_quantizer)]
+    return [
+        layer
+        for layer in _layers(model)
+        if isinstance(layer, larq.layers.QuantConv2D)
+        and _is_binary(layer.input_quantizer)
+        and _is_binary(layer.kernel_quantizer)
+    ]
 
 
 def findings(model, graph):
@@ -97,52 +102,112 @@ def findings(model, graph):
     for layer in _layers(model):
         if isinstance(layer, larq.layers.QuantDense):
             if _is_binary(layer.input_quantizer) and _is_binary(layer.kernel_quantizer):
-                out.append(Finding(layer.name, (
-                    "QuantDense did not become LceBconv2d: LCE has no binary dense op, it runs "
-                    "as a float FULLY_CONNECTED on +-1 values; fix: reshape to (1, 1, C) and use "
-                    "a 1x1 QuantConv2D, or keep a float Dense classifier"), False))
+                out.append(
+                    Finding(
+                        layer.name,
+                        (
+                            "QuantDense did not become LceBconv2d: LCE has no binary dense op, it runs "
+                            "as a float FULLY_CONNECTED on +-1 values; fix: reshape to (1, 1, C) and use "
+                            "a 1x1 QuantConv2D, or keep a float Dense classifier"
+                        ),
+                        False,
+                    )
+                )
             continue
         if not isinstance(layer, larq.layers.QuantConv2D):
-            quantizers = [getattr(layer, a, None) for a in
-                          ("input_quantizer", "kernel_quantizer", "depthwise_quantizer")]
+            quantizers = [
+                getattr(layer, a, None)
+                for a in ("input_quantizer", "kernel_quantizer", "depthwise_quantizer")
+            ]
             if type(layer).__module__.startswith("larq") and any(map(_is_binary, quantizers)):
-                out.append(Finding(layer.name, (
-                    f"{type(layer).__name__} does not become LceBconv2d: LCE binarizes only "
-                    "QuantConv2D, this runs in float on +-1 values; fix: use QuantConv2D"),
-                    False))
+                out.append(
+                    Finding(
+                        layer.name,
+                        (
+                            f"{type(layer).__name__} does not become LceBconv2d: LCE binarizes only "
+                            "QuantConv2D, this runs in float on +-1 values; fix: use QuantConv2D"
+                        ),
+                        False,
+                    )
+                )
             continue
         if not _is_binary(layer.input_quantizer) or not _is_binary(layer.kernel_quantizer):
-            which = [f"{role}_quantizer={_quantizer_name(q)}" for role, q in
-                     (("input", layer.input_quantizer), ("kernel", layer.kernel_quantizer))
-                     if not _is_binary(q)]
-            out.append(Finding(layer.name, (
-                f"QuantConv2D did not become LceBconv2d ({', '.join(which)} is not a 1-bit "
-                "sign), so it runs as a float CONV_2D; fix: give it input_quantizer and "
-                "kernel_quantizer such as 'ste_sign' or 'fda'"), False))
+            which = [
+                f"{role}_quantizer={_quantizer_name(q)}"
+                for role, q in (
+                    ("input", layer.input_quantizer),
+                    ("kernel", layer.kernel_quantizer),
+                )
+                if not _is_binary(q)
+            ]
+            out.append(
+                Finding(
+                    layer.name,
+                    (
+                        f"QuantConv2D did not become LceBconv2d ({', '.join(which)} is not a 1-bit "
+                        "sign), so it runs as a float CONV_2D; fix: give it input_quantizer and "
+                        "kernel_quantizer such as 'ste_sign' or 'fda'"
+                    ),
+                    False,
+                )
+            )
             continue
         if in_graph and layer.name not in in_graph and bconv_count < len(expected):
-            out.append(Finding(layer.name, (
-                "QuantConv2D with binary quantizers did not become LceBconv2d; the converter "
-                "did not recognise its quantizer as a pure sign (e.g. scale_weights or a "
-                "non-sign quantizer); see `keras-fda inspect` for what it became"), False))
+            out.append(
+                Finding(
+                    layer.name,
+                    (
+                        "QuantConv2D with binary quantizers did not become LceBconv2d; the converter "
+                        "did not recognise its quantizer as a pure sign (e.g. scale_weights or a "
+                        "non-sign quantizer); see `keras-fda inspect` for what it became"
+                    ),
+                    False,
+                )
+            )
         channels_in = int(layer.kernel.shape[-2])  # kernel (k_h, k_w, c_in, c_out)
         if channels_in % 32:
             padded = -(-channels_in // 32) * 32
-            out.append(Finding(layer.name, (
-                f"{channels_in} input channels are packed into {padded} bits, "
-                f"{100 * (padded - channels_in) / padded:.0f}% of each XNOR/popcount wasted; "
-                "fix: use a multiple of 32 input channels"), True))
+            out.append(
+                Finding(
+                    layer.name,
+                    (
+                        f"{channels_in} input channels are packed into {padded} bits, "
+                        f"{100 * (padded - channels_in) / padded:.0f}% of each XNOR/popcount wasted; "
+                        "fix: use a multiple of 32 input channels"
+                    ),
+                    True,
+                )
+            )
         if layer.filters % 8:
-            out.append(Finding(layer.name, (
-                f"{layer.filters} output channels: LCE's kernels prefer a multiple of 8"), True))
+            out.append(
+                Finding(
+                    layer.name,
+                    (f"{layer.filters} output channels: LCE's kernels prefer a multiple of 8"),
+                    True,
+                )
+            )
         pooled = _pool_before_batch_norm(layer)
         if pooled:
-            out.append(Finding(layer.name, (
-                f"pool '{pooled[0]}' sits between it and batch norm '{pooled[1]}', which stops "
-                "the fold into the binary conv: float MUL/ADD stay after the pool; fix: put the "
-                "BatchNormalization before the pool"), True))
+            out.append(
+                Finding(
+                    layer.name,
+                    (
+                        f"pool '{pooled[0]}' sits between it and batch norm '{pooled[1]}', which stops "
+                        "the fold into the binary conv: float MUL/ADD stay after the pool; fix: put the "
+                        "BatchNormalization before the pool"
+                    ),
+                    True,
+                )
+            )
     if bconv_count < len(expected) and not any(not f.binarized for f in out):
-        out.append(Finding("*", (
-            f"{len(expected)} binary QuantConv2D layers but only {bconv_count} LceBconv2d ops; "
-            "see `keras-fda inspect` for what the others became"), False))
+        out.append(
+            Finding(
+                "*",
+                (
+                    f"{len(expected)} binary QuantConv2D layers but only {bconv_count} LceBconv2d ops; "
+                    "see `keras-fda inspect` for what the others became"
+                ),
+                False,
+            )
+        )
     return out

@@ -7,6 +7,7 @@ source, the flags and (for Cortex-M images, which link the model in) the model, 
 edit rebuilds and a repeat is free. A build is made in a scratch folder and renamed into
 place, so a concurrent or interrupted build never leaves a half-built one.
 """
+
 import hashlib
 import os
 import re
@@ -26,24 +27,31 @@ def require_tools(*names):
     missing = [n for n in names if shutil.which(n) is None]
     if missing:
         packages = sorted({DEBIAN_PACKAGES.get(n, n) for n in missing})
-        raise KerasFDAError(f"{', '.join(missing)} not found: install it with "
-                            f"`sudo apt-get install {' '.join(packages)}`")
+        raise KerasFDAError(
+            f"{', '.join(missing)} not found: install it with "
+            f"`sudo apt-get install {' '.join(packages)}`"
+        )
 
 
 def _require_newlib():
-    out = subprocess.run(["arm-none-eabi-gcc", "-print-file-name=rdimon.specs"],
-                         capture_output=True, text=True).stdout.strip()
+    out = subprocess.run(
+        ["arm-none-eabi-gcc", "-print-file-name=rdimon.specs"], capture_output=True, text=True
+    ).stdout.strip()
     if not os.path.isabs(out):
-        raise KerasFDAError("newlib for arm-none-eabi (rdimon.specs) not found: install it "
-                            "with `sudo apt-get install libnewlib-arm-none-eabi`")
+        raise KerasFDAError(
+            "newlib for arm-none-eabi (rdimon.specs) not found: install it "
+            "with `sudo apt-get install libnewlib-arm-none-eabi`"
+        )
 
 
 def cache_dir():
     """Where builds are cached: $KERAS_FDA_CACHE, else $XDG_CACHE_HOME/keras-fda."""
     root = os.environ.get("KERAS_FDA_CACHE")
     if not root:
-        root = os.path.join(os.environ.get("XDG_CACHE_HOME") or
-                            os.path.join(os.path.expanduser("~"), ".cache"), "keras-fda")
+        root = os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+            "keras-fda",
+        )
     return root
 
 
@@ -84,13 +92,20 @@ def make_error(log, what):
     if overflow:
         region, by = overflow.groups()
         amount = f" by {int(by):,} bytes" if by else ""
-        kind = ("flash (the model and the code)" if region == "FLASH"
-                else "RAM (the arena and buffers)")
-        return KerasFDAError(f"the model does not fit {what}: {kind} overflows{amount}; "
-                             "use a bigger board or a smaller model")
-    lines = [line for line in log.splitlines()
-             if ("error" in line.lower() or "undefined reference" in line)
-             and "collect2" not in line and not line.startswith("make")]
+        kind = (
+            "flash (the model and the code)" if region == "FLASH" else "RAM (the arena and buffers)"
+        )
+        return KerasFDAError(
+            f"the model does not fit {what}: {kind} overflows{amount}; "
+            "use a bigger board or a smaller model"
+        )
+    lines = [
+        line
+        for line in log.splitlines()
+        if ("error" in line.lower() or "undefined reference" in line)
+        and "collect2" not in line
+        and not line.startswith("make")
+    ]
     detail = lines[0].strip() if lines else (log.strip().splitlines() or ["?"])[-1]
     return KerasFDAError(f"building the firmware for {what} failed: {detail}")
 
@@ -152,13 +167,18 @@ def build_firmware(place, package=None, arena_bytes=None, selftest=False, opt="-
             if not selftest:
                 # model.tflite is what was planned and what the oracle ran: link it,
                 # not a model_data.c that could be stale.
-                args += [f"MODEL={os.path.abspath(package.path)}", f"ARENA={arena_bytes}",
-                         "FROM_TFLITE=1"]
+                args += [
+                    f"MODEL={os.path.abspath(package.path)}",
+                    f"ARENA={arena_bytes}",
+                    "FROM_TFLITE=1",
+                ]
             make(["-C", os.path.join(root, "boards", place.name)] + args, place.name)
         else:
             require_tools(place.cross_compiler)
-            make(["-C", os.path.join(root, "targets", "linux"), f"TARGET={place.name}"] + args,
-                 place.name)
+            make(
+                ["-C", os.path.join(root, "targets", "linux"), f"TARGET={place.name}"] + args,
+                place.name,
+            )
 
     return _cached_build(place.name, key, run_make)
 

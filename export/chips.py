@@ -5,6 +5,7 @@ Flash must hold the whole flatbuffer (the firmware links `model_data.c`, the mod
 bytes, into flash and reads weights in place); RAM must hold the tensor arena. Code and
 stack are not counted: the numbers are the model's own needs against the board's totals.
 """
+
 from keras_fda.errors import KerasFDAError
 from keras_fda.export.platforms import BOARDS, CORES, DEFAULT_CORE, KiB, find_board
 
@@ -26,8 +27,10 @@ def resolve(cpu, board=None):
         raise KerasFDAError(f"unknown --cpu {cpu!r}; choose one of {', '.join(CORES)}")
     chosen = chosen or BOARDS[CORES[cpu].default_board]
     if chosen.core != cpu:
-        raise KerasFDAError(f"--board {board} has a {chosen.core}, not a {cpu}; boards with a "
-                            f"{cpu}: {', '.join(b.name for b in BOARDS.values() if b.core == cpu)}")
+        raise KerasFDAError(
+            f"--board {board} has a {chosen.core}, not a {cpu}; boards with a "
+            f"{cpu}: {', '.join(b.name for b in BOARDS.values() if b.core == cpu)}"
+        )
     return CORES[cpu], chosen
 
 
@@ -37,13 +40,15 @@ def check_fits(board, flatbuffer_bytes, arena_bytes, arena_is_estimate):
         raise KerasFDAError(
             f"model too large for {board.name} ({board.core}): its flatbuffer needs "
             f"{flatbuffer_bytes:,} bytes of flash, the board has {board.flash_bytes:,}; "
-            "shrink the model or choose a board with more flash (--board)")
+            "shrink the model or choose a board with more flash (--board)"
+        )
     if arena_bytes is not None and arena_bytes > board.ram_bytes:
         what = "at least " if arena_is_estimate else ""
         raise KerasFDAError(
             f"model too large for {board.name} ({board.core}): its tensor arena needs "
             f"{what}{arena_bytes:,} bytes of RAM, the board has {board.ram_bytes:,}; "
-            "use a smaller input or fewer channels, or a board with more RAM (--board)")
+            "use a smaller input or fewer channels, or a board with more RAM (--board)"
+        )
 
 
 def manifest_entry(core, board):
@@ -65,7 +70,15 @@ def format_table():
     rows = [("board", "cpu", "flash", "RAM", "qemu", "")]
     for b in BOARDS.values():
         default = "default for --cpu" if CORES[b.core].default_board == b.name else ""
-        rows.append((b.name, b.core, f"{b.flash_bytes // KiB:,} KiB", f"{b.ram_bytes // KiB:,} KiB",
-                     b.qemu_machine or "-", default))
+        rows.append(
+            (
+                b.name,
+                b.core,
+                f"{b.flash_bytes // KiB:,} KiB",
+                f"{b.ram_bytes // KiB:,} KiB",
+                b.qemu_machine or "-",
+                default,
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)

@@ -1,4 +1,5 @@
 """Convert a Keras model with the Larq Compute Engine converter."""
+
 from keras_fda.errors import KerasFDAError
 from keras_fda.export.progress import quiet_tensorflow
 
@@ -23,6 +24,8 @@ def convert(model, target, int8=False):
             )
     except Exception as error:
         first = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
-        raise KerasFDAError(f"the LCE converter could not convert the model ({first}); "
-                            "check that every layer is a Keras/Larq layer TFLite supports")
+        raise KerasFDAError(
+            f"the LCE converter could not convert the model ({first}); "
+            "check that every layer is a Keras/Larq layer TFLite supports"
+        )
     return bytes(flatbuffer)

@@ -11,6 +11,7 @@
 The application prints one fact per line, "kfda: NAME A [of|B]" (targets/app/main.c);
 `parse_app_output` reads them.
 """
+
 import os
 import re
 import subprocess
@@ -23,8 +24,17 @@ from keras_fda.errors import KerasFDAError
 RUN_TIMEOUT_S = float(os.environ.get("KERAS_FDA_RUN_TIMEOUT", "900"))
 
 # qemu-system-arm's flags after -M (the same as the board Makefiles' `make run`)
-QEMU_SYSTEM_FLAGS = ["-nographic", "-monitor", "none", "-serial", "none",
-                     "-semihosting-config", "enable=on,target=native", "-icount", "shift=0"]
+QEMU_SYSTEM_FLAGS = [
+    "-nographic",
+    "-monitor",
+    "none",
+    "-serial",
+    "none",
+    "-semihosting-config",
+    "enable=on,target=native",
+    "-icount",
+    "shift=0",
+]
 
 
 def parse_app_output(text):
@@ -48,7 +58,7 @@ def parse_app_output(text):
 def _app_error(text):
     for line in text.splitlines():
         if line.startswith("kfda: error: "):
-            return line[len("kfda: error: "):].strip()
+            return line[len("kfda: error: ") :].strip()
     return None
 
 
@@ -56,11 +66,12 @@ def run_command(command, cwd, what, timeout=RUN_TIMEOUT_S):
     """Run `command`; its stdout and stderr, or `KerasFDAError` with the application's
     own error line (or the exit status) when it fails or times out."""
     try:
-        proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
-                              timeout=timeout)
+        proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise KerasFDAError(f"{what} did not finish within {timeout:.0f} s "
-                            "(set KERAS_FDA_RUN_TIMEOUT to allow longer)")
+        raise KerasFDAError(
+            f"{what} did not finish within {timeout:.0f} s "
+            "(set KERAS_FDA_RUN_TIMEOUT to allow longer)"
+        )
     log = proc.stdout + "\n" + proc.stderr
     if proc.returncode != 0:
         error = _app_error(log)
@@ -83,10 +94,18 @@ def count_linux_instructions(place, binary, model_path, record, workdir):
     input_path = os.path.join(workdir, "trace_input.bin")
     with open(input_path, "wb") as f:
         f.write(record)
-    command = [place.qemu, "-d", "in_asm,exec,nochain", "-D", "/dev/stderr",
-               binary, model_path, input_path, os.path.join(workdir, "trace_output.bin")]
-    proc = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    command = [
+        place.qemu,
+        "-d",
+        "in_asm,exec,nochain",
+        "-D",
+        "/dev/stderr",
+        binary,
+        model_path,
+        input_path,
+        os.path.join(workdir, "trace_output.bin"),
+    ]
+    proc = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     sizes, block_pc, block_size = {}, None, 0
     counting, count, result = False, 0, None
     for line in proc.stderr:
@@ -103,7 +122,7 @@ def count_linux_instructions(place, binary, model_path, record, workdir):
                 counting, count = True, 0
         elif line.startswith(b"0x"):
             if block_pc is None:
-                block_pc = int(line[:line.index(b":")], 16)
+                block_pc = int(line[: line.index(b":")], 16)
             block_size += 1
         elif line.startswith(b"IN:"):
             block_pc, block_size = None, 0
@@ -124,8 +143,7 @@ def execute(place, build, model_path, inputs, count_instructions=True):
         output_path = os.path.join(work, "output.bin")
         inputs.tofile(input_path)
         if place.kind == "cortex-m":
-            command = ["qemu-system-arm", "-M", place.qemu, *QEMU_SYSTEM_FLAGS,
-                       "-kernel", binary]
+            command = ["qemu-system-arm", "-M", place.qemu, *QEMU_SYSTEM_FLAGS, "-kernel", binary]
         elif place.qemu:
             command = [place.qemu, binary, model_path, input_path, output_path]
         else:
@@ -133,8 +151,10 @@ def execute(place, build, model_path, inputs, count_instructions=True):
         log = run_command(command, cwd=work, what=f"running on {place.name}")
         app = parse_app_output(log)
         if app.get("inferences") != len(inputs) or not os.path.isfile(output_path):
-            raise KerasFDAError(f"the firmware on {place.name} ran {app.get('inferences', 0)} "
-                                f"of {len(inputs)} inferences")
+            raise KerasFDAError(
+                f"the firmware on {place.name} ran {app.get('inferences', 0)} "
+                f"of {len(inputs)} inferences"
+            )
         stats["inferences"] = app["inferences"]
         if "instructions_per_inference" in app:
             least, most = app["instructions_per_inference"]
@@ -145,8 +165,9 @@ def execute(place, build, model_path, inputs, count_instructions=True):
         if "ns_per_inference" in app and not place.qemu:
             stats["ns_per_inference"] = app["ns_per_inference"][1]
         if place.kind == "linux" and place.qemu and count_instructions:
-            counted = count_linux_instructions(place, binary, model_path,
-                                               inputs[:1].tobytes(), work)
+            counted = count_linux_instructions(
+                place, binary, model_path, inputs[:1].tobytes(), work
+            )
             if counted is not None:
                 stats["instructions_per_inference"] = counted
         return np.fromfile(output_path, dtype=np.uint8), stats

@@ -16,6 +16,7 @@ MACs per op (batch included, from the tensor shapes in the file):
 `channels_in` is the binary conv's true input depth (an attribute): its filter is
 stored packed, 32 channels to an int32 word.
 """
+
 import dataclasses
 import math
 
@@ -24,8 +25,16 @@ from keras_fda.errors import KerasFDAError
 TFLITE_MAGIC = b"TFL3"
 
 # TensorType values of the TFLite schema that the export meets.
-DTYPE_NAMES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool",
-               7: "int16", 9: "int8"}
+DTYPE_NAMES = {
+    0: "float32",
+    1: "float16",
+    2: "int32",
+    3: "uint8",
+    4: "int64",
+    6: "bool",
+    7: "int16",
+    9: "int8",
+}
 DTYPE_BYTES = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 9: 1}
 FLOAT32, INT32, INT8 = 0, 2, 9
 
@@ -47,9 +56,9 @@ class Tensor:
     name: str
     shape: tuple
     dtype: str
-    nbytes: int           # size of one value times the number of values
-    constant: bool        # has data in the flatbuffer (weights, biases, thresholds)
-    data_bytes: int       # bytes of that data in the file (0 for activations)
+    nbytes: int  # size of one value times the number of values
+    constant: bool  # has data in the flatbuffer (weights, biases, thresholds)
+    data_bytes: int  # bytes of that data in the file (0 for activations)
     scale: object = None  # float, a list for per-channel, or None
     zero_point: object = None
 
@@ -57,12 +66,12 @@ class Tensor:
 @dataclasses.dataclass
 class Op:
     index: int
-    type: str             # builtin name ("CONV_2D") or custom code ("LceBconv2d")
-    inputs: list          # Tensor, or None for an omitted optional input
+    type: str  # builtin name ("CONV_2D") or custom code ("LceBconv2d")
+    inputs: list  # Tensor, or None for an omitted optional input
     outputs: list
-    options: dict         # custom options (flexbuffer map) of LCE ops, else {}
+    options: dict  # custom options (flexbuffer map) of LCE ops, else {}
     macs: int = 0
-    mac_kind: str = ""    # "binary", "float", "int8" or ""
+    mac_kind: str = ""  # "binary", "float", "int8" or ""
 
 
 @dataclasses.dataclass
@@ -101,13 +110,24 @@ class Graph:
         io = {t.index for t in self.inputs + self.outputs}
         peak = 0
         for op in self.ops:
-            live = {t.index: t.nbytes for t in op.inputs + op.outputs
-                    if t is not None and not t.constant}
+            live = {
+                t.index: t.nbytes
+                for t in op.inputs + op.outputs
+                if t is not None and not t.constant
+            }
             out = op.outputs[0] if op.outputs else None
-            if op.type in IN_PLACE_OPS and out is not None and any(
-                    t is not None and not t.constant and t.index not in io
-                    and t.nbytes == out.nbytes and t.dtype == out.dtype
-                    for t in op.inputs[:1 if op.type == "RESHAPE" else 2]):
+            if (
+                op.type in IN_PLACE_OPS
+                and out is not None
+                and any(
+                    t is not None
+                    and not t.constant
+                    and t.index not in io
+                    and t.nbytes == out.nbytes
+                    and t.dtype == out.dtype
+                    for t in op.inputs[: 1 if op.type == "RESHAPE" else 2]
+                )
+            ):
                 live.pop(out.index, None)
             peak = max(peak, sum(live.values()))
         return peak
@@ -138,8 +158,10 @@ def read_graph(flatbuffer):
 
     data = bytes(flatbuffer)
     if not is_tflite(data):
-        raise KerasFDAError("not a TFLite flatbuffer (no 'TFL3' identifier): "
-                            "give a .tflite written by `keras-fda export`")
+        raise KerasFDAError(
+            "not a TFLite flatbuffer (no 'TFL3' identifier): "
+            "give a .tflite written by `keras-fda export`"
+        )
     try:
         model = tflite_schema.ModelT.InitFromObj(tflite_schema.Model.GetRootAsModel(data, 0))
     except Exception as error:  # a damaged flatbuffer fails anywhere inside the reader
@@ -147,8 +169,10 @@ def read_graph(flatbuffer):
     if not model.subgraphs:
         raise KerasFDAError("the TFLite flatbuffer has no subgraph: export it again")
     if len(model.subgraphs) > 1:
-        raise KerasFDAError(f"the model has {len(model.subgraphs)} subgraphs (control flow); "
-                            "only single-graph models can be deployed")
+        raise KerasFDAError(
+            f"the model has {len(model.subgraphs)} subgraphs (control flow); "
+            "only single-graph models can be deployed"
+        )
     builtin = _builtin_names()
     codes = []
     for code in model.operatorCodes:
@@ -167,17 +191,19 @@ def read_graph(flatbuffer):
         if buffer is not None and buffer.offset > 1:
             data_bytes = int(buffer.size)
         scale, zero = _quantization(t)
-        tensors.append(Tensor(
-            index=index,
-            name=t.name.decode() if t.name else f"tensor_{index}",
-            shape=shape,
-            dtype=DTYPE_NAMES.get(t.type, f"type{t.type}"),
-            nbytes=math.prod(shape) * DTYPE_BYTES.get(t.type, 4),
-            constant=data_bytes > 0,
-            data_bytes=data_bytes,
-            scale=scale,
-            zero_point=zero,
-        ))
+        tensors.append(
+            Tensor(
+                index=index,
+                name=t.name.decode() if t.name else f"tensor_{index}",
+                shape=shape,
+                dtype=DTYPE_NAMES.get(t.type, f"type{t.type}"),
+                nbytes=math.prod(shape) * DTYPE_BYTES.get(t.type, 4),
+                constant=data_bytes > 0,
+                data_bytes=data_bytes,
+                scale=scale,
+                zero_point=zero,
+            )
+        )
 
     ops = []
     for index, o in enumerate(graph.operators):
@@ -236,8 +262,16 @@ def format_table(graph):
     rows = [("#", "op", "output", "dtype", "MACs", "kind")]
     for op in graph.ops:
         out = op.outputs[0]
-        rows.append((str(op.index), op.type, "x".join(map(str, out.shape)) or "scalar",
-                     out.dtype, f"{op.macs:,}" if op.macs else "", op.mac_kind))
+        rows.append(
+            (
+                str(op.index),
+                op.type,
+                "x".join(map(str, out.shape)) or "scalar",
+                out.dtype,
+                f"{op.macs:,}" if op.macs else "",
+                op.mac_kind,
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     macs = graph.macs()

@@ -1,4 +1,5 @@
 """`keras-fda inspect`: the op table, binary vs float MACs and sizes of a `.tflite`."""
+
 import json
 import os
 
@@ -15,8 +16,10 @@ def inspect_path(path):
     with open(path, "rb") as f:
         data = f.read()
     if not is_tflite(data):
-        raise KerasFDAError(f"{path} is not a TFLite flatbuffer; inspect takes a .tflite "
-                            "written by `keras-fda export` (or its package folder)")
+        raise KerasFDAError(
+            f"{path} is not a TFLite flatbuffer; inspect takes a .tflite "
+            "written by `keras-fda export` (or its package folder)"
+        )
     text = f"{path}\n\n" + format_table(read_graph(data))
     manifest = os.path.join(os.path.dirname(path), "manifest.json")
     if os.path.isfile(manifest):
@@ -24,10 +27,12 @@ def inspect_path(path):
             with open(manifest) as f:
                 info = json.load(f)
             v = info.get("verification") or {}
-            text += (f"\npackage: target {info.get('target')}, cpu {info.get('cpu')}, "
-                     f"arena {info.get('arena_bytes')} bytes; verified on {v.get('inputs')} "
-                     f"inputs: max abs diff {v.get('max_abs_diff')}, top-1 agreement "
-                     f"{v.get('top1_agreement')}")
+            text += (
+                f"\npackage: target {info.get('target')}, cpu {info.get('cpu')}, "
+                f"arena {info.get('arena_bytes')} bytes; verified on {v.get('inputs')} "
+                f"inputs: max abs diff {v.get('max_abs_diff')}, top-1 agreement "
+                f"{v.get('top1_agreement')}"
+            )
         except (OSError, ValueError):
             text += "\npackage: manifest.json unreadable"
     return text

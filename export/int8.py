@@ -30,6 +30,7 @@ saves/loads with Keras; our part is only to say which layer's output needs a ran
 The LCE converter then emits int8 builtin ops, LceQuantize from int8 and LceBconv2d with
 int8 output: no float32 activation is left (`float_ops` lists any that is).
 """
+
 import contextlib
 import os
 
@@ -59,9 +60,12 @@ def _follows_annotated_conv(layer):
     if not isinstance(layer, tf.keras.layers.BatchNormalization) or len(layer._inbound_nodes) != 1:
         return False
     inbound = tf.nest.flatten(layer._inbound_nodes[0].inbound_layers)
-    return (len(inbound) == 1 and _annotatable(inbound[0])
-            and not isinstance(inbound[0], tf.keras.layers.Dense)
-            and len(inbound[0]._outbound_nodes) == 1)
+    return (
+        len(inbound) == 1
+        and _annotatable(inbound[0])
+        and not isinstance(inbound[0], tf.keras.layers.Dense)
+        and len(inbound[0]._outbound_nodes) == 1
+    )
 
 
 def _feeds_only_binary(layer):
@@ -74,7 +78,8 @@ def _feeds_only_binary(layer):
     return bool(consumers) and all(
         (_is_larq(c) and getattr(c, "input_quantizer", None) is not None)
         or (isinstance(c, tf.keras.layers.MaxPool2D) and _feeds_only_binary(c))
-        for c in consumers)
+        for c in consumers
+    )
 
 
 def _zero_padded_binary_conv_before(layer):
@@ -89,14 +94,17 @@ def _zero_padded_binary_conv_before(layer):
     if len(inbound) != 1 or not _is_larq(inbound[0]):
         return None
     conv = inbound[0]
-    zero_padded = (getattr(conv, "padding", "valid") == "same"
-                   and float(getattr(conv, "pad_values", 0.0)) == 0.0)
+    zero_padded = (
+        getattr(conv, "padding", "valid") == "same"
+        and float(getattr(conv, "pad_values", 0.0)) == 0.0
+    )
     return conv if zero_padded else None
 
 
 def _output_quantize_config():
     from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
-        default_8bit_quantize_configs as configs)
+        default_8bit_quantize_configs as configs,
+    )
 
     return configs.Default8BitOutputQuantizeConfig()
 
@@ -106,7 +114,8 @@ def _quantize_scope():
     import tensorflow_model_optimization as tfmot
 
     return tfmot.quantization.keras.quantize_scope(
-        {"Default8BitOutputQuantizeConfig": type(_output_quantize_config())})
+        {"Default8BitOutputQuantizeConfig": type(_output_quantize_config())}
+    )
 
 
 def _config_for(layer, folded, registry):
@@ -152,7 +161,8 @@ def annotate(model):
     import tensorflow as tf
     import tensorflow_model_optimization as tfmot
     from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
-        default_8bit_quantize_registry)
+        default_8bit_quantize_registry,
+    )
 
     registry = default_8bit_quantize_registry.Default8BitQuantizeRegistry()
     names = []
@@ -174,8 +184,9 @@ def annotate(model):
 
     annotated = tf.keras.models.clone_model(model, clone_function=clone)
     if len(annotated.layers) != len(model.layers):
-        raise KerasFDAError("--int8: cloning the model changed its layers; export a functional "
-                            "or Sequential model")
+        raise KerasFDAError(
+            "--int8: cloning the model changed its layers; export a functional or Sequential model"
+        )
     for original, target in zip(model.layers, annotated.layers):
         target = getattr(target, "layer", target)  # inside the annotate wrapper
         target.set_weights(original.get_weights())
@@ -236,9 +247,16 @@ def _calibrating_class():
 
         def __call__(self, inputs, training, weights, **kwargs):
             return quant_ops.MovingAvgQuantize(
-                inputs, weights["min_var"], weights["max_var"], ema_decay=self.decay,
-                is_training=training, num_bits=self.num_bits, per_channel=self.per_axis,
-                symmetric=self.symmetric, narrow_range=self.narrow_range)
+                inputs,
+                weights["min_var"],
+                weights["max_var"],
+                ema_decay=self.decay,
+                is_training=training,
+                num_bits=self.num_bits,
+                per_channel=self.per_axis,
+                symmetric=self.symmetric,
+                narrow_range=self.narrow_range,
+            )
 
     return CalibratingQuantizer
 
@@ -253,7 +271,7 @@ def calibrate(model, data):
         return
     calibrating = _calibrating_class()
     classes = [q.__class__ for q in quantizers]
-    batches = [data[i:i + CALIBRATION_BATCH] for i in range(0, len(data), CALIBRATION_BATCH)]
+    batches = [data[i : i + CALIBRATION_BATCH] for i in range(0, len(data), CALIBRATION_BATCH)]
     try:
         for q in quantizers:
             q.__class__ = calibrating
@@ -274,8 +292,9 @@ def load_labelled(path):
         with np.load(path, allow_pickle=False) as archive:
             return archive["x"].astype(np.float32), archive["y"]
     except Exception:
-        raise KerasFDAError(f"{path} must be an .npz with arrays 'x' (inputs) and 'y' "
-                            "(integer labels) to fine-tune")
+        raise KerasFDAError(
+            f"{path} must be an .npz with arrays 'x' (inputs) and 'y' (integer labels) to fine-tune"
+        )
 
 
 def quantize_model(model, data, fine_tune_epochs=0, labels=None, log=print, warn=print):
@@ -284,30 +303,37 @@ def quantize_model(model, data, fine_tune_epochs=0, labels=None, log=print, warn
     import tensorflow as tf
     import tensorflow_model_optimization as tfmot
 
-    with step(f"int8: annotating the float layers (tensorflow-model-optimization)", log):
+    with step("int8: annotating the float layers (tensorflow-model-optimization)", log):
         annotated, names = annotate(model)
         if not names:
-            raise KerasFDAError("--int8: the model has no layer besides the Larq ones to "
-                                "quantize; export it without --int8")
+            raise KerasFDAError(
+                "--int8: the model has no layer besides the Larq ones to "
+                "quantize; export it without --int8"
+            )
         try:
             with quiet_tensorflow(), _quantize_scope():
                 qat = tfmot.quantization.keras.quantize_apply(annotated)
         except Exception as error:
             first = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
-            raise KerasFDAError(f"--int8: tensorflow-model-optimization could not quantize "
-                                f"the model ({first})")
+            raise KerasFDAError(
+                f"--int8: tensorflow-model-optimization could not quantize the model ({first})"
+            )
     for layer in model.layers:
         conv = _zero_padded_binary_conv_before(layer)
         if conv is not None and not _feeds_only_binary(layer):
-            warn(f"int8: binary conv '{conv.name}' pads with zeros (padding='same', "
-                 "pad_values=0), which needs float output: it and what follows stay float; "
-                 "use pad_values=1.0 for a whole-int8 graph")
+            warn(
+                f"int8: binary conv '{conv.name}' pads with zeros (padding='same', "
+                "pad_values=0), which needs float output: it and what follows stay float; "
+                "use pad_values=1.0 for a whole-int8 graph"
+            )
     with step(f"int8: calibrating activation ranges on {len(data)} inputs", log):
         calibrate(qat, data)
     if fine_tune_epochs and labels is not None:
         with step(f"int8: fine-tuning {fine_tune_epochs} epochs", log):
-            qat.compile(optimizer=tf.keras.optimizers.Adam(1e-4),
-                        loss=tf.keras.losses.SparseCategoricalCrossentropy())
+            qat.compile(
+                optimizer=tf.keras.optimizers.Adam(1e-4),
+                loss=tf.keras.losses.SparseCategoricalCrossentropy(),
+            )
             with _inference_behaviour(qat):
                 qat.fit(data, labels, epochs=fine_tune_epochs, batch_size=32, verbose=0)
     return qat, {"annotated": names}
@@ -319,7 +345,9 @@ def float_ops(graph):
     for op in graph.ops:
         if op.type in ("QUANTIZE", "DEQUANTIZE", "LceQuantize", "LceDequantize"):
             continue
-        if any(t is not None and not t.constant and t.dtype == "float32"
-               for t in op.inputs + op.outputs):
+        if any(
+            t is not None and not t.constant and t.dtype == "float32"
+            for t in op.inputs + op.outputs
+        ):
             counts[op.type] = counts.get(op.type, 0) + 1
     return dict(sorted(counts.items()))

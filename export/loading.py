@@ -3,6 +3,7 @@
 Everything that can go wrong here is the user's input, so every failure becomes one
 `KerasFDAError` saying what the file is and what export expects.
 """
+
 import os
 import zipfile
 
@@ -24,14 +25,17 @@ def check_model_path(path):
         raise KerasFDAError(f"no such file or folder: {path}")
     if os.path.isdir(path):
         if not os.path.isfile(os.path.join(path, "saved_model.pb")):
-            raise KerasFDAError(f"{path} is a folder without saved_model.pb, so not a SavedModel; "
-                                f"{EXPECTED}")
+            raise KerasFDAError(
+                f"{path} is a folder without saved_model.pb, so not a SavedModel; {EXPECTED}"
+            )
         return "savedmodel"
     with open(path, "rb") as f:
         head = f.read(16)
     if is_tflite(head):
-        raise KerasFDAError(f"{path} is a TFLite flatbuffer, already converted; {EXPECTED} "
-                            "(to look inside a .tflite use `keras-fda inspect`)")
+        raise KerasFDAError(
+            f"{path} is a TFLite flatbuffer, already converted; {EXPECTED} "
+            "(to look inside a .tflite use `keras-fda inspect`)"
+        )
     if head.startswith(HDF5_MAGIC):
         return "h5"
     if head.startswith(b"PK"):
@@ -40,17 +44,22 @@ def check_model_path(path):
                 names = set(archive.namelist())
                 bad = archive.testzip()
         except (zipfile.BadZipFile, OSError, EOFError) as error:
-            raise KerasFDAError(f"{path} is a damaged zip archive ({_first_line(error)}); "
-                                "save the model again")
+            raise KerasFDAError(
+                f"{path} is a damaged zip archive ({_first_line(error)}); save the model again"
+            )
         if bad is not None:
-            raise KerasFDAError(f"{path} is a damaged zip archive ({bad} fails its CRC); "
-                                "save the model again")
+            raise KerasFDAError(
+                f"{path} is a damaged zip archive ({bad} fails its CRC); save the model again"
+            )
         if "config.json" not in names:
-            raise KerasFDAError(f"{path} is a zip archive without config.json, so not a "
-                                f".keras model; {EXPECTED}")
+            raise KerasFDAError(
+                f"{path} is a zip archive without config.json, so not a .keras model; {EXPECTED}"
+            )
         return "keras"
-    raise KerasFDAError(f"{path} is not a Keras model (neither a .keras zip archive, an HDF5 "
-                        f"file nor a SavedModel); {EXPECTED}")
+    raise KerasFDAError(
+        f"{path} is not a Keras model (neither a .keras zip archive, an HDF5 "
+        f"file nor a SavedModel); {EXPECTED}"
+    )
 
 
 def load_model(path):
@@ -64,19 +73,26 @@ def load_model(path):
     try:
         model = tf.keras.models.load_model(path, compile=False)
     except Exception as error:
-        raise KerasFDAError(f"could not load {path} as a Keras model ({_first_line(error)}); "
-                            "is it a model saved by keras_fda/Larq with this version?")
+        raise KerasFDAError(
+            f"could not load {path} as a Keras model ({_first_line(error)}); "
+            "is it a model saved by keras_fda/Larq with this version?"
+        )
     if not isinstance(model, tf.keras.Model) or not hasattr(model, "inputs"):
-        raise KerasFDAError(f"{path} ({kind}) loads as {type(model).__name__}, not a Keras "
-                            f"model; {EXPECTED}")
+        raise KerasFDAError(
+            f"{path} ({kind}) loads as {type(model).__name__}, not a Keras model; {EXPECTED}"
+        )
     if not model.inputs or len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise KerasFDAError(f"{path}: export supports models with one input and one output, "
-                            f"this one has {len(model.inputs or [])} and "
-                            f"{len(model.outputs or [])}")
+        raise KerasFDAError(
+            f"{path}: export supports models with one input and one output, "
+            f"this one has {len(model.inputs or [])} and "
+            f"{len(model.outputs or [])}"
+        )
     shape = model.inputs[0].shape.as_list()
     if None in shape[1:]:
-        raise KerasFDAError(f"{path}: the input shape {shape} has unknown dimensions; build "
-                            "the model with a fixed input size, e.g. Input((28, 28, 1))")
+        raise KerasFDAError(
+            f"{path}: the input shape {shape} has unknown dimensions; build "
+            "the model with a fixed input size, e.g. Input((28, 28, 1))"
+        )
     from keras_fda.training import float32_copy
 
     return float32_copy(model)  # trained with mixed precision: deployed in float32

@@ -1,6 +1,7 @@
 """`manifest.json`, the description of a package: one type that the export writes and
 `keras-fda run` reads. The fields are documented in export/README.md; their order here is
 the order in the file."""
+
 import dataclasses
 import json
 import os
@@ -17,7 +18,7 @@ class Manifest:
     model: str = None
     target: str = "cortex-m"
     cpu: str = None
-    input: object = None     # {name, shape, dtype, scale, zero_point}, a list for several
+    input: object = None  # {name, shape, dtype, scale, zero_point}, a list for several
     output: object = None
     input_range: list = None
     int8: bool = False
@@ -35,12 +36,13 @@ class Manifest:
     int8_annotated_layers: list = None
     versions: dict = None
     chip: dict = None
-    runtime_included: bool = None   # Linux targets only: absent from the file otherwise
+    runtime_included: bool = None  # Linux targets only: absent from the file otherwise
     extra: dict = dataclasses.field(default_factory=dict)  # keys this version doesn't know
 
     def to_dict(self):
-        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if f.name != "extra"}
+        data = {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"
+        }
         if self.runtime_included is None:
             del data["runtime_included"]
         data.update(self.extra)
@@ -49,8 +51,10 @@ class Manifest:
     @classmethod
     def from_dict(cls, data):
         known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
-        return cls(**{k: v for k, v in data.items() if k in known},
-                   extra={k: v for k, v in data.items() if k not in known})
+        return cls(
+            **{k: v for k, v in data.items() if k in known},
+            extra={k: v for k, v in data.items() if k not in known},
+        )
 
     def save(self, folder):
         with open(os.path.join(folder, FILENAME), "w") as f:

@@ -13,6 +13,7 @@ Package layout (see export/README.md for the manifest's fields):
     cortex-m:   model_data.c, model_data.h
     arm64/armv7: main.c, Makefile, kfda/ (the C runtime, when installed)
 """
+
 import contextlib
 import dataclasses
 import hashlib
@@ -27,21 +28,22 @@ from keras_fda.export import c_sources
 from keras_fda.export.manifest import Manifest
 
 
-
 def _umask():
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
+
 def check_output(path, force):
     """Fail early when `path` exists, is not an empty folder, and `force` is not set."""
     if os.path.lexists(path):
         if not os.path.isdir(path) or os.path.islink(path):
-            raise KerasFDAError(f"--output {path} exists and is not a folder; "
-                                "choose another path")
+            raise KerasFDAError(f"--output {path} exists and is not a folder; choose another path")
         if os.listdir(path) and not force:
-            raise KerasFDAError(f"--output {path} exists and is not empty; choose another "
-                                "folder or pass --force to replace it")
+            raise KerasFDAError(
+                f"--output {path} exists and is not empty; choose another "
+                "folder or pass --force to replace it"
+            )
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
         raise KerasFDAError(f"the folder {parent} that --output goes in does not exist")
@@ -86,11 +88,12 @@ def write_model_data(folder, flatbuffer, model_name, cpu):
     with open(os.path.join(folder, "model_data.h"), "w") as f:
         f.write(c_sources.MODEL_DATA_H.format(model_name=model_name, cpu=cpu))
     with open(os.path.join(folder, "model_data.c"), "w") as f:
-        f.write(c_sources.MODEL_DATA_C_HEAD.format(model_name=model_name, cpu=cpu,
-                                                   size=len(flatbuffer)))
+        f.write(
+            c_sources.MODEL_DATA_C_HEAD.format(model_name=model_name, cpu=cpu, size=len(flatbuffer))
+        )
         data = np.frombuffer(flatbuffer, np.uint8)
         for start in range(0, len(data), 16):
-            row = ", ".join(f"0x{b:02x}" for b in data[start:start + 16])
+            row = ", ".join(f"0x{b:02x}" for b in data[start : start + 16])
             f.write(f"  {row},\n")
         f.write("};\n")
 
@@ -101,10 +104,14 @@ def write_linux_driver(folder, target, model_name, ops=None):
     with open(os.path.join(folder, "main.c"), "w") as f:
         f.write(c_sources.MAIN_C.format(model_name=model_name, target=target.name))
     with open(os.path.join(folder, "Makefile"), "w") as f:
-        f.write(c_sources.MAKEFILE.format(target=target.name,
-                                          cross_compiler=target.cross_compiler,
-                                          arch_flags=target.arch_flags,
-                                          ops=" ".join(ops) if ops else "all"))
+        f.write(
+            c_sources.MAKEFILE.format(
+                target=target.name,
+                cross_compiler=target.cross_compiler,
+                arch_flags=target.arch_flags,
+                ops=" ".join(ops) if ops else "all",
+            )
+        )
     return copy_runtime(os.path.join(folder, "kfda"))
 
 
@@ -119,8 +126,11 @@ def copy_runtime(destination):
     if not os.path.isfile(os.path.join(root, "include", "kfda", "kfda.h")):
         return False
     for part in ("include", "src"):
-        shutil.copytree(os.path.join(root, part), os.path.join(destination, part),
-                        ignore=shutil.ignore_patterns("*.o", "*.a", "__pycache__"))
+        shutil.copytree(
+            os.path.join(root, part),
+            os.path.join(destination, part),
+            ignore=shutil.ignore_patterns("*.o", "*.a", "__pycache__"),
+        )
     return True
 
 
@@ -128,15 +138,23 @@ def write_samples(folder, inputs, outputs):
     np.save(os.path.join(folder, "sample_input.npy"), inputs)
     np.save(os.path.join(folder, "sample_output_lce.npy"), outputs)
     inputs[:1].astype(inputs.dtype.newbyteorder("<")).tofile(
-        os.path.join(folder, "sample_input.bin"))
+        os.path.join(folder, "sample_input.bin")
+    )
     outputs[:1].astype(outputs.dtype.newbyteorder("<")).tofile(
-        os.path.join(folder, "sample_output_lce.bin"))
+        os.path.join(folder, "sample_output_lce.bin")
+    )
 
 
 # ---- reading a package -------------------------------------------------------------
 
-DTYPES = {"float32": np.float32, "int8": np.int8, "uint8": np.uint8, "int32": np.int32,
-          "int16": np.int16, "bool": np.bool_}
+DTYPES = {
+    "float32": np.float32,
+    "int8": np.int8,
+    "uint8": np.uint8,
+    "int32": np.int32,
+    "int16": np.int16,
+    "bool": np.bool_,
+}
 
 
 @dataclasses.dataclass
@@ -183,7 +201,8 @@ def _tensor_specs(manifest, key):
         except (KeyError, TypeError, ValueError):
             raise KerasFDAError(
                 f"manifest.json's '{key}' needs a shape (list of ints) and a dtype "
-                f"({', '.join(DTYPES)}), got {item!r}")
+                f"({', '.join(DTYPES)}), got {item!r}"
+            )
         if not shape or any(d <= 0 for d in shape):
             raise KerasFDAError(f"manifest.json's '{key}' shape {list(shape)} is not valid")
         scale, zero_point = item.get("scale"), item.get("zero_point")
@@ -199,8 +218,9 @@ def read_package(package_dir):
     """Read and check a package folder; `KerasFDAError` if anything is missing or corrupt."""
     package_dir = os.fspath(package_dir)
     if not os.path.isdir(package_dir):
-        raise KerasFDAError(f"package folder {package_dir} does not exist "
-                            "(make one with `keras-fda export`)")
+        raise KerasFDAError(
+            f"package folder {package_dir} does not exist (make one with `keras-fda export`)"
+        )
     model_path = os.path.join(package_dir, "model.tflite")
     for name in ("manifest.json", "model.tflite"):
         if not os.path.isfile(os.path.join(package_dir, name)):
@@ -209,37 +229,51 @@ def read_package(package_dir):
     with open(model_path, "rb") as f:
         model_bytes = f.read()
     if manifest.model_sha256 is not None and (
-            hashlib.sha256(model_bytes).hexdigest() != manifest.model_sha256):
-        raise KerasFDAError(f"{model_path} does not match the SHA-256 its manifest records: the "
-                            "file was changed or damaged; export the model again")
+        hashlib.sha256(model_bytes).hexdigest() != manifest.model_sha256
+    ):
+        raise KerasFDAError(
+            f"{model_path} does not match the SHA-256 its manifest records: the "
+            "file was changed or damaged; export the model again"
+        )
     if len(model_bytes) < 8 or model_bytes[4:8] != b"TFL3":
         raise KerasFDAError(f"{model_path} is not a TFLite flatbuffer (no TFL3 identifier)")
-    return Package(path=package_dir, manifest=manifest, model_path=model_path,
-                   model_bytes=model_bytes, inputs=_tensor_specs(manifest, "input"),
-                   outputs=_tensor_specs(manifest, "output"))
+    return Package(
+        path=package_dir,
+        manifest=manifest,
+        model_path=model_path,
+        model_bytes=model_bytes,
+        inputs=_tensor_specs(manifest, "input"),
+        outputs=_tensor_specs(manifest, "output"),
+    )
 
 
 def check_inputs(package, inputs):
     """The inputs as one C-contiguous array of N records; `KerasFDAError` if they don't fit."""
     spec = package.inputs[0]
     if spec.shape[0] != 1:
-        raise KerasFDAError(f"the model's input has batch size {spec.shape[0]}; keras-fda run "
-                            "feeds models converted with batch size 1")
+        raise KerasFDAError(
+            f"the model's input has batch size {spec.shape[0]}; keras-fda run "
+            "feeds models converted with batch size 1"
+        )
     if len(package.inputs) != 1:
-        raise KerasFDAError(f"the model has {len(package.inputs)} inputs; keras-fda run "
-                            "feeds models with exactly one")
+        raise KerasFDAError(
+            f"the model has {len(package.inputs)} inputs; keras-fda run "
+            "feeds models with exactly one"
+        )
     inputs = np.asarray(inputs)
     if inputs.dtype != spec.dtype:
         raise KerasFDAError(
             f"input dtype is {inputs.dtype}, the model takes {spec.dtype} "
-            f"(convert with x.astype('{spec.dtype}'))")
+            f"(convert with x.astype('{spec.dtype}'))"
+        )
     record = spec.shape[1:]
     if inputs.shape == record:
         inputs = inputs[None]
     if inputs.ndim != len(spec.shape) or inputs.shape[1:] != record:
         raise KerasFDAError(
             f"input shape is {tuple(inputs.shape)}, the model takes (N, "
-            f"{', '.join(str(d) for d in record)}) (one record: {spec.shape})")
+            f"{', '.join(str(d) for d in record)}) (one record: {spec.shape})"
+        )
     if len(inputs) == 0:
         raise KerasFDAError("no inputs: the array holds 0 records")
     return np.ascontiguousarray(inputs)
@@ -250,12 +284,14 @@ def split_outputs(package, raw, records):
     manifest: one array, or a list of them for several outputs."""
     per_record = sum(spec.record_bytes for spec in package.outputs)
     if raw.size != per_record * records:
-        raise KerasFDAError(f"the firmware wrote {raw.size} output bytes, the manifest's "
-                            f"outputs need {per_record * records}")
+        raise KerasFDAError(
+            f"the firmware wrote {raw.size} output bytes, the manifest's "
+            f"outputs need {per_record * records}"
+        )
     raw = raw.reshape(records, per_record)
     outputs, offset = [], 0
     for spec in package.outputs:
-        chunk = np.ascontiguousarray(raw[:, offset:offset + spec.record_bytes])
+        chunk = np.ascontiguousarray(raw[:, offset : offset + spec.record_bytes])
         outputs.append(chunk.view(spec.dtype).reshape((records,) + spec.shape[1:]))
         offset += spec.record_bytes
     return outputs[0] if len(outputs) == 1 else outputs

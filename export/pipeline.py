@@ -5,6 +5,7 @@ folder, the file's type) runs first and fails in a second; then load, (int8 anno
 calibrate), convert, check ops, report what did not binarize, verify against the LCE
 interpreter, check the chip, and only then move the package into place.
 """
+
 import hashlib
 import os
 import platform
@@ -12,7 +13,8 @@ import platform
 import numpy as np
 
 from keras_fda.errors import KerasFDAError
-from keras_fda.export import binarization, chips, graph as graph_mod, package, plan, verify
+from keras_fda.export import binarization, chips, package, plan, verify
+from keras_fda.export import graph as graph_mod
 from keras_fda.export.loading import check_model_path, load_model
 from keras_fda.export.manifest import Manifest
 from keras_fda.export.progress import say, step, warn
@@ -49,7 +51,8 @@ def check_ops(graph, target):
             raise KerasFDAError(
                 f"layer '{_layer_of(op.outputs[0].name)}' converts to {op.type}, which the "
                 f"keras-fda runtime does not run on {target.name}; replace that layer "
-                f"(supported ops: {', '.join(sorted(supported))})")
+                f"(supported ops: {', '.join(sorted(supported))})"
+            )
 
 
 def _tolerances(int8, tolerance, graph):
@@ -62,13 +65,30 @@ def _tolerances(int8, tolerance, graph):
         return tol, None, tol
     scale = graph.outputs[0].scale
     scale = float((max(scale) if isinstance(scale, list) else scale) or 1.0)
-    return ((None if tolerance is None else float(tolerance)),
-            verify.DEFAULT_INT8_MEAN_STEPS * scale, verify.DEFAULT_INT8_TIE_STEPS * scale)
+    return (
+        (None if tolerance is None else float(tolerance)),
+        verify.DEFAULT_INT8_MEAN_STEPS * scale,
+        verify.DEFAULT_INT8_TIE_STEPS * scale,
+    )
 
 
-def export_model(model_path, target, output, cpu=None, board=None, force=False, int8=False,
-                 calibration=None, fine_tune_epochs=0, verify_inputs=None, num_verify=16,
-                 tolerance=None, min_top1=None, value_range=None, log=say):
+def export_model(
+    model_path,
+    target,
+    output,
+    cpu=None,
+    board=None,
+    force=False,
+    int8=False,
+    calibration=None,
+    fine_tune_epochs=0,
+    verify_inputs=None,
+    num_verify=16,
+    tolerance=None,
+    min_top1=None,
+    value_range=None,
+    log=say,
+):
     """Export the model at `model_path` for `target` into the folder `output`.
 
     Returns the manifest (also written to `output/manifest.json`).
@@ -81,8 +101,10 @@ def export_model(model_path, target, output, cpu=None, board=None, force=False, 
     else:
         core, chip_board = chips.resolve(cpu, board)
     if int8 and calibration is None:
-        raise KerasFDAError("--int8 needs --calibration data.npy (representative inputs, "
-                            "N x the model's input shape) to set the int8 ranges")
+        raise KerasFDAError(
+            "--int8 needs --calibration data.npy (representative inputs, "
+            "N x the model's input shape) to set the int8 ranges"
+        )
     if calibration is not None and not int8:
         raise KerasFDAError("--calibration applies only with --int8")
     if num_verify < 1:
@@ -113,11 +135,14 @@ def export_model(model_path, target, output, cpu=None, board=None, force=False, 
         else:
             data = verify.load_inputs(calibration, model)
         reference, int8_report = int8_mod.quantize_model(
-            model, data, fine_tune_epochs=fine_tune_epochs, labels=labels, log=log,
-            warn=warn)
+            model, data, fine_tune_epochs=fine_tune_epochs, labels=labels, log=log, warn=warn
+        )
 
-    with step(f"converting with the LCE converter (target {target.converter_target}"
-              f"{', int8 input/output' if int8 else ''})", log):
+    with step(
+        f"converting with the LCE converter (target {target.converter_target}"
+        f"{', int8 input/output' if int8 else ''})",
+        log,
+    ):
         from keras_fda.export.convert import convert
 
         flatbuffer = convert(reference, target, int8=int8)
@@ -130,24 +155,40 @@ def export_model(model_path, target, output, cpu=None, board=None, force=False, 
     if int8_report:
         int8_report["float_ops"] = int8_mod.float_ops(graph)
         if int8_report["float_ops"]:
-            warn("int8: these ops still compute in float: " + ", ".join(
-                f"{name} x{n}" for name, n in int8_report["float_ops"].items()))
+            warn(
+                "int8: these ops still compute in float: "
+                + ", ".join(f"{name} x{n}" for name, n in int8_report["float_ops"].items())
+            )
 
     tol, mean_tol, tie_margin = _tolerances(int8, tolerance, graph)
-    top1_min = min_top1 if min_top1 is not None else (
-        verify.DEFAULT_INT8_MIN_TOP1 if int8 else verify.DEFAULT_MIN_TOP1)
+    top1_min = (
+        min_top1
+        if min_top1 is not None
+        else (verify.DEFAULT_INT8_MIN_TOP1 if int8 else verify.DEFAULT_MIN_TOP1)
+    )
     with step(f"verifying against the LCE interpreter on {len(inputs)} inputs", log):
-        figures, lce_in, lce_raw = verify.verify(reference, flatbuffer, inputs, tol, top1_min,
-                                                 mean_tolerance=mean_tol, tie_margin=tie_margin)
+        figures, lce_in, lce_raw = verify.verify(
+            reference,
+            flatbuffer,
+            inputs,
+            tol,
+            top1_min,
+            mean_tolerance=mean_tol,
+            tie_margin=tie_margin,
+        )
     figures["source"] = source
     top1 = figures["top1_agreement_beyond_ties"]
-    limits = (f"max abs diff {figures['max_abs_diff']:.3g}"
-              + ("" if tol is None else f" (threshold {tol:g})")
-              + f", mean {figures['mean_abs_diff']:.3g}"
-              + ("" if mean_tol is None else f" (threshold {mean_tol:g})"))
-    log(f"verification: {limits}, "
+    limits = (
+        f"max abs diff {figures['max_abs_diff']:.3g}"
+        + ("" if tol is None else f" (threshold {tol:g})")
+        + f", mean {figures['mean_abs_diff']:.3g}"
+        + ("" if mean_tol is None else f" (threshold {mean_tol:g})")
+    )
+    log(
+        f"verification: {limits}, "
         f"top-1 agreement {'n/a' if top1 is None else f'{100 * top1:.1f}%'} (ties within "
-        f"{tie_margin:g} agreeing)")
+        f"{tie_margin:g} agreeing)"
+    )
 
     model_name = os.path.splitext(os.path.basename(os.path.normpath(model_path)))[0]
     with package.staging(output) as (folder, commit):
@@ -157,9 +198,12 @@ def export_model(model_path, target, output, cpu=None, board=None, force=False, 
         arena = plan.arena_bytes(tflite_path)
         lower_bound = graph.activation_peak_bytes()
         if chip_board is not None:
-            chips.check_fits(chip_board, graph.flatbuffer_bytes,
-                             arena if arena is not None else lower_bound,
-                             arena_is_estimate=arena is None)
+            chips.check_fits(
+                chip_board,
+                graph.flatbuffer_bytes,
+                arena if arena is not None else lower_bound,
+                arena_is_estimate=arena is None,
+            )
         manifest = Manifest(
             model=model_name,
             target=target.name,
@@ -176,8 +220,9 @@ def export_model(model_path, target, output, cpu=None, board=None, force=False, 
             arena_bytes=arena,
             activation_lower_bound_bytes=lower_bound,
             verification=figures,
-            not_binarized=[{"layer": f.layer, "message": f.message}
-                           for f in found if not f.binarized],
+            not_binarized=[
+                {"layer": f.layer, "message": f.message} for f in found if not f.binarized
+            ],
             advice=[{"layer": f.layer, "message": f.message} for f in found if f.binarized],
             float_ops=int8_report["float_ops"] if int8_report else None,
             int8_annotated_layers=int8_report["annotated"] if int8_report else None,
@@ -187,14 +232,17 @@ def export_model(model_path, target, output, cpu=None, board=None, force=False, 
         count = min(SAMPLE_COUNT, len(lce_in))
         package.write_samples(folder, np.asarray(lce_in[:count]), np.asarray(lce_raw[:count]))
         if target.linux:
-            manifest.runtime_included = package.write_linux_driver(folder, target, model_name,
-                                                                   sorted(manifest.ops))
+            manifest.runtime_included = package.write_linux_driver(
+                folder, target, model_name, sorted(manifest.ops)
+            )
         else:
             package.write_model_data(folder, flatbuffer, model_name, core.name)
         manifest.save(folder)
         commit()
-    log(f"wrote {output}: model.tflite {graph.flatbuffer_bytes:,} bytes, "
+    log(
+        f"wrote {output}: model.tflite {graph.flatbuffer_bytes:,} bytes, "
         f"{manifest.ops.get('LceBconv2d', 0)} LceBconv2d, "
         f"{manifest.macs['binary']:,} binary / {manifest.macs['float']:,} float / "
-        f"{manifest.macs['int8']:,} int8 MACs")
+        f"{manifest.macs['int8']:,} int8 MACs"
+    )
     return manifest.to_dict()

@@ -17,6 +17,7 @@ Only when none of that is possible (no C compiler) the chip check uses `Graph.ac
 buffers one op reads and writes at once), so it only rejects models that cannot fit
 whatever the plan.
 """
+
 import json
 import os
 import shutil
@@ -33,8 +34,10 @@ def find_tool():
     explicit = os.environ.get("KFDA_HOST")
     if explicit:
         if not (os.path.isfile(explicit) and os.access(explicit, os.X_OK)):
-            raise KerasFDAError(f"KFDA_HOST={explicit} is not an executable file; unset it or "
-                                "point it at the firmware's built kfda_host")
+            raise KerasFDAError(
+                f"KFDA_HOST={explicit} is not an executable file; unset it or "
+                "point it at the firmware's built kfda_host"
+            )
         return explicit
     try:
         from keras_fda.firmware import source_dir
@@ -57,8 +60,9 @@ def run_plan(tflite_path, tool, timeout=60):
     """`tool plan tflite_path`'s JSON (arena_bytes, planned_bytes, weight_bytes, inputs...).
     A planner that fails is an error: the model is one the firmware cannot run."""
     try:
-        done = subprocess.run([tool, "plan", tflite_path], capture_output=True, text=True,
-                              timeout=timeout)
+        done = subprocess.run(
+            [tool, "plan", tflite_path], capture_output=True, text=True, timeout=timeout
+        )
     except (OSError, subprocess.TimeoutExpired) as error:
         raise KerasFDAError(f"{tool} plan failed to run ({error})")
     if done.returncode != 0:
@@ -68,8 +72,9 @@ def run_plan(tflite_path, tool, timeout=60):
         plan = json.loads(done.stdout)
         int(plan["arena_bytes"])
     except (ValueError, KeyError, TypeError):
-        raise KerasFDAError(f"{tool} plan printed no JSON with arena_bytes; "
-                            "rebuild the firmware's host tool")
+        raise KerasFDAError(
+            f"{tool} plan printed no JSON with arena_bytes; rebuild the firmware's host tool"
+        )
     return plan
 
 

@@ -14,6 +14,7 @@ firmware reads weights in place), RAM the arena, the runtime and the stack. For 
 reference machines "flash" is the memory the linker puts code and read-only data in (an
 SSRAM bank on MPS2, QSPI on MPS3: QEMU's `hw/arm/mps2.c` and `hw/arm/mps2-tz.c`).
 """
+
 import dataclasses
 
 from keras_fda.errors import KerasFDAError
@@ -26,12 +27,12 @@ MiB = 1024 * KiB
 class Core:
     """A Cortex-M core as gcc sees it."""
 
-    name: str            # -mcpu
-    arch: str            # -march (Thumb-only on every Cortex-M)
+    name: str  # -mcpu
+    arch: str  # -march (Thumb-only on every Cortex-M)
     isa: str
-    fpu: str             # the usual -mfpu; "" none (soft float), "auto": -mcpu picks it
-    dsp: bool            # DSP extension (SMLAD, SXTB16...)
-    default_board: str   # the board `--cpu` alone means
+    fpu: str  # the usual -mfpu; "" none (soft float), "auto": -mcpu picks it
+    dsp: bool  # DSP extension (SMLAD, SXTB16...)
+    default_board: str  # the board `--cpu` alone means
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,12 +53,12 @@ class Board:
     flash: Region
     ram: Region
     description: str
-    note: str = ""           # where the memory is, in the part's own words
-    qemu_machine: str = ""   # qemu-system-arm -M; "" for boards QEMU does not emulate
-    core_hz: int = 0         # the SysTick clock the firmware counts with; 0: no firmware
-    fpu: str = ""            # this part's -mfpu when it differs from the core's usual one
-    vectors: Region = None   # where the vector table goes when not at the start of flash
-    aliases: tuple = ()      # other names accepted for it (older manifests, --board)
+    note: str = ""  # where the memory is, in the part's own words
+    qemu_machine: str = ""  # qemu-system-arm -M; "" for boards QEMU does not emulate
+    core_hz: int = 0  # the SysTick clock the firmware counts with; 0: no firmware
+    fpu: str = ""  # this part's -mfpu when it differs from the core's usual one
+    vectors: Region = None  # where the vector table goes when not at the start of flash
+    aliases: tuple = ()  # other names accepted for it (older manifests, --board)
 
     kind = "cortex-m"
 
@@ -106,14 +107,14 @@ class Target:
     and flags the firmware and the package's Makefile use, how `keras-fda run` runs it."""
 
     name: str
-    converter_target: str   # larq_compute_engine's `target`: "arm" emits BMaxPool and
-                            # the zero-padding correction of binary convs
-    linux: bool             # the package holds a C driver and a Makefile for the device
-    cross_compiler: str     # the Debian cross gcc
-    description: str        # what `--target` means
-    arch_flags: str = ""    # -march/-mfpu/-mfloat-abi for Linux builds
-    qemu: str = ""          # the qemu-user binary that runs its static binaries
-    cpu: str = ""           # the core, as `keras-fda run` prints it
+    converter_target: str  # larq_compute_engine's `target`: "arm" emits BMaxPool and
+    # the zero-padding correction of binary convs
+    linux: bool  # the package holds a C driver and a Makefile for the device
+    cross_compiler: str  # the Debian cross gcc
+    description: str  # what `--target` means
+    arch_flags: str = ""  # -march/-mfpu/-mfloat-abi for Linux builds
+    qemu: str = ""  # the qemu-user binary that runs its static binaries
+    cpu: str = ""  # the core, as `keras-fda run` prints it
     run_description: str = ""
 
     emulated = True
@@ -123,79 +124,194 @@ class Target:
         return "linux" if self.linux else "cortex-m"
 
 
-CORES = {core.name: core for core in (
-    Core("cortex-m0plus", "armv6-m", "Thumb (ARMv6-M)", "", False, "rp2040-pico"),
-    Core("cortex-m3", "armv7-m", "Thumb-2 (ARMv7-M)", "", False, "mps2-an385"),
-    Core("cortex-m4", "armv7e-m", "Thumb-2 + DSP (ARMv7E-M)", "fpv4-sp-d16", True, "mps2-an386"),
-    Core("cortex-m7", "armv7e-m", "Thumb-2 + DSP (ARMv7E-M)", "fpv5-sp-d16", True, "mps2-an500"),
-    Core("cortex-m33", "armv8-m.main", "Thumb-2 + DSP (ARMv8-M Mainline)", "fpv5-sp-d16", True,
-         "mps2-an505"),
-    # -mcpu=cortex-m55 selects the FPU and Helium (MVE) itself
-    Core("cortex-m55", "armv8.1-m.main", "Thumb-2 + DSP + Helium (ARMv8.1-M)", "auto", True,
-         "mps3-an547"),
-)}
+CORES = {
+    core.name: core
+    for core in (
+        Core("cortex-m0plus", "armv6-m", "Thumb (ARMv6-M)", "", False, "rp2040-pico"),
+        Core("cortex-m3", "armv7-m", "Thumb-2 (ARMv7-M)", "", False, "mps2-an385"),
+        Core(
+            "cortex-m4", "armv7e-m", "Thumb-2 + DSP (ARMv7E-M)", "fpv4-sp-d16", True, "mps2-an386"
+        ),
+        Core(
+            "cortex-m7", "armv7e-m", "Thumb-2 + DSP (ARMv7E-M)", "fpv5-sp-d16", True, "mps2-an500"
+        ),
+        Core(
+            "cortex-m33",
+            "armv8-m.main",
+            "Thumb-2 + DSP (ARMv8-M Mainline)",
+            "fpv5-sp-d16",
+            True,
+            "mps2-an505",
+        ),
+        # -mcpu=cortex-m55 selects the FPU and Helium (MVE) itself
+        Core(
+            "cortex-m55",
+            "armv8.1-m.main",
+            "Thumb-2 + DSP + Helium (ARMv8.1-M)",
+            "auto",
+            True,
+            "mps3-an547",
+        ),
+    )
+}
 
 DEFAULT_CORE = "cortex-m4"  # what --target cortex-m means without --cpu or --board
 
 _MPS2_NOTE = "ZBT SSRAM1 4 MiB at 0x0 (code), SSRAM2/3 4 MiB at 0x20000000 (data)"
 
-BOARDS = {board.name: board for board in (
-    # QEMU reference machines (firmware/boards/<name>)
-    Board("mps2-an385", "cortex-m3", Region(0x00000000, 4 * MiB), Region(0x20000000, 4 * MiB),
-          "Arm MPS2 AN385, Cortex-M3", _MPS2_NOTE, "mps2-an385", 25_000_000),
-    Board("mps2-an386", "cortex-m4", Region(0x00000000, 4 * MiB), Region(0x20000000, 4 * MiB),
-          "Arm MPS2 AN386, Cortex-M4F", _MPS2_NOTE, "mps2-an386", 25_000_000),
-    Board("mps2-an500", "cortex-m7", Region(0x00000000, 4 * MiB), Region(0x20000000, 4 * MiB),
-          "Arm MPS2 AN500, Cortex-M7", _MPS2_NOTE, "mps2-an500", 25_000_000,
-          fpu="fpv5-d16"),  # this M7 has the double-precision FPU
-    # The M33 and M55 boot secure and stay so: the secure aliases (address bit 28 set).
-    Board("mps2-an505", "cortex-m33", Region(0x10000000, 4 * MiB), Region(0x38000000, 4 * MiB),
-          "Arm MPS2 AN505, Cortex-M33",
-          "SSRAM1 4 MiB at 0x10000000 (code), SSRAM2/3 4 MiB at 0x38000000 (data), secure "
-          "aliases", "mps2-an505", 20_000_000),
-    Board("mps3-an547", "cortex-m55", Region(0x38000000, 8 * MiB), Region(0x11000000, 2 * MiB),
-          "Arm MPS3 AN547, Cortex-M55",
-          "QSPI 8 MiB at 0x38000000 (read-only data), SRAM 2 MiB at 0x11000000, secure "
-          "aliases; vector table in the ITCM at 0x10000000", "mps3-an547", 32_000_000,
-          vectors=Region(0x10000000, 512 * KiB)),
-    # real boards
-    Board("stm32f746g-disco", "cortex-m7", Region(0x08000000, 1 * MiB),
-          Region(0x20000000, 320 * KiB), "STM32F746G-Discovery (real board, build only)",
-          "ST STM32F746 (NUCLEO-F746ZG, 32F746G-DISCO): 1 MiB flash, 320 KiB SRAM",
-          core_hz=16_000_000,  # the HSI the chip resets to (board.c sets no PLL)
-          aliases=("stm32f746",)),
-    Board("rp2040-pico", "cortex-m0plus", Region(0x10000000, 2 * MiB),
-          Region(0x20000000, 264 * KiB), "Raspberry Pi Pico",
-          "Raspberry Pi Pico: 2 MiB QSPI flash, 264 KiB SRAM"),
-    Board("samd21g18", "cortex-m0plus", Region(0x00000000, 256 * KiB),
-          Region(0x20000000, 32 * KiB), "Microchip SAMD21G18 (Arduino Zero)",
-          "Microchip SAMD21G18 (Arduino Zero): 256 KiB flash, 32 KiB SRAM"),
-    Board("nrf52840", "cortex-m4", Region(0x00000000, 1 * MiB), Region(0x20000000, 256 * KiB),
-          "Nordic nRF52840", "Nordic nRF52840: 1 MiB flash, 256 KiB RAM"),
-    Board("nrf5340", "cortex-m33", Region(0x00000000, 1 * MiB), Region(0x20000000, 512 * KiB),
-          "Nordic nRF5340 application core",
-          "Nordic nRF5340 application core: 1 MiB flash, 512 KiB RAM"),
-)}
+BOARDS = {
+    board.name: board
+    for board in (
+        # QEMU reference machines (firmware/boards/<name>)
+        Board(
+            "mps2-an385",
+            "cortex-m3",
+            Region(0x00000000, 4 * MiB),
+            Region(0x20000000, 4 * MiB),
+            "Arm MPS2 AN385, Cortex-M3",
+            _MPS2_NOTE,
+            "mps2-an385",
+            25_000_000,
+        ),
+        Board(
+            "mps2-an386",
+            "cortex-m4",
+            Region(0x00000000, 4 * MiB),
+            Region(0x20000000, 4 * MiB),
+            "Arm MPS2 AN386, Cortex-M4F",
+            _MPS2_NOTE,
+            "mps2-an386",
+            25_000_000,
+        ),
+        Board(
+            "mps2-an500",
+            "cortex-m7",
+            Region(0x00000000, 4 * MiB),
+            Region(0x20000000, 4 * MiB),
+            "Arm MPS2 AN500, Cortex-M7",
+            _MPS2_NOTE,
+            "mps2-an500",
+            25_000_000,
+            fpu="fpv5-d16",
+        ),  # this M7 has the double-precision FPU
+        # The M33 and M55 boot secure and stay so: the secure aliases (address bit 28 set).
+        Board(
+            "mps2-an505",
+            "cortex-m33",
+            Region(0x10000000, 4 * MiB),
+            Region(0x38000000, 4 * MiB),
+            "Arm MPS2 AN505, Cortex-M33",
+            "SSRAM1 4 MiB at 0x10000000 (code), SSRAM2/3 4 MiB at 0x38000000 (data), secure "
+            "aliases",
+            "mps2-an505",
+            20_000_000,
+        ),
+        Board(
+            "mps3-an547",
+            "cortex-m55",
+            Region(0x38000000, 8 * MiB),
+            Region(0x11000000, 2 * MiB),
+            "Arm MPS3 AN547, Cortex-M55",
+            "QSPI 8 MiB at 0x38000000 (read-only data), SRAM 2 MiB at 0x11000000, secure "
+            "aliases; vector table in the ITCM at 0x10000000",
+            "mps3-an547",
+            32_000_000,
+            vectors=Region(0x10000000, 512 * KiB),
+        ),
+        # real boards
+        Board(
+            "stm32f746g-disco",
+            "cortex-m7",
+            Region(0x08000000, 1 * MiB),
+            Region(0x20000000, 320 * KiB),
+            "STM32F746G-Discovery (real board, build only)",
+            "ST STM32F746 (NUCLEO-F746ZG, 32F746G-DISCO): 1 MiB flash, 320 KiB SRAM",
+            core_hz=16_000_000,  # the HSI the chip resets to (board.c sets no PLL)
+            aliases=("stm32f746",),
+        ),
+        Board(
+            "rp2040-pico",
+            "cortex-m0plus",
+            Region(0x10000000, 2 * MiB),
+            Region(0x20000000, 264 * KiB),
+            "Raspberry Pi Pico",
+            "Raspberry Pi Pico: 2 MiB QSPI flash, 264 KiB SRAM",
+        ),
+        Board(
+            "samd21g18",
+            "cortex-m0plus",
+            Region(0x00000000, 256 * KiB),
+            Region(0x20000000, 32 * KiB),
+            "Microchip SAMD21G18 (Arduino Zero)",
+            "Microchip SAMD21G18 (Arduino Zero): 256 KiB flash, 32 KiB SRAM",
+        ),
+        Board(
+            "nrf52840",
+            "cortex-m4",
+            Region(0x00000000, 1 * MiB),
+            Region(0x20000000, 256 * KiB),
+            "Nordic nRF52840",
+            "Nordic nRF52840: 1 MiB flash, 256 KiB RAM",
+        ),
+        Board(
+            "nrf5340",
+            "cortex-m33",
+            Region(0x00000000, 1 * MiB),
+            Region(0x20000000, 512 * KiB),
+            "Nordic nRF5340 application core",
+            "Nordic nRF5340 application core: 1 MiB flash, 512 KiB RAM",
+        ),
+    )
+}
 
 # armv7: every Raspberry Pi that runs an armv7 OS (Pi 2 v1.1 and later) has NEON and
 # VFPv4, so -mfpu=neon-vfpv4; VFPv4 adds fused multiply-add, which changes no result
 # because the runtime builds with -ffp-contract=off (no contraction into fma).
-TARGETS = {target.name: target for target in (
-    Target("arm64", "arm", True, "aarch64-linux-gnu-gcc",
-           "64-bit Arm Linux (Raspberry Pi 3/4/5 with a 64-bit OS)",
-           "-march=armv8-a", "qemu-aarch64-static", "aarch64",
-           "arm64 Linux, static, under qemu-aarch64-static"),
-    Target("armv7", "arm", True, "arm-linux-gnueabihf-gcc",
-           "32-bit Arm Linux with NEON (Raspberry Pi OS 32-bit)",
-           "-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard", "qemu-arm-static", "armv7-a",
-           "armv7 Linux (hard float), static, under qemu-arm-static"),
-    Target("cortex-m", "arm", False, "arm-none-eabi-gcc",
-           "Arm Cortex-M microcontrollers, bare metal (choose the core with --cpu)"),
-)}
+TARGETS = {
+    target.name: target
+    for target in (
+        Target(
+            "arm64",
+            "arm",
+            True,
+            "aarch64-linux-gnu-gcc",
+            "64-bit Arm Linux (Raspberry Pi 3/4/5 with a 64-bit OS)",
+            "-march=armv8-a",
+            "qemu-aarch64-static",
+            "aarch64",
+            "arm64 Linux, static, under qemu-aarch64-static",
+        ),
+        Target(
+            "armv7",
+            "arm",
+            True,
+            "arm-linux-gnueabihf-gcc",
+            "32-bit Arm Linux with NEON (Raspberry Pi OS 32-bit)",
+            "-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard",
+            "qemu-arm-static",
+            "armv7-a",
+            "armv7 Linux (hard float), static, under qemu-arm-static",
+        ),
+        Target(
+            "cortex-m",
+            "arm",
+            False,
+            "arm-none-eabi-gcc",
+            "Arm Cortex-M microcontrollers, bare metal (choose the core with --cpu)",
+        ),
+    )
+}
 
 # This machine: the tests' and the planner's native builds.
-HOST = Target("native", "", True, "gcc", "this machine", cpu="host",
-              run_description="this machine (x86), native")
+HOST = Target(
+    "native",
+    "",
+    True,
+    "gcc",
+    "this machine",
+    cpu="host",
+    run_description="this machine (x86), native",
+)
 
 # Executables the builds and runs need, and the Debian package that provides each.
 DEBIAN_PACKAGES = {
@@ -252,5 +368,6 @@ def emulated_board(cpu):
         emulated = [c.name for c in CORES.values() if BOARDS[c.default_board].emulated]
         raise KerasFDAError(
             f"no emulated board for cpu {cpu!r}; keras-fda run emulates "
-            f"{', '.join(emulated)} (pass --board to pick one)")
+            f"{', '.join(emulated)} (pass --board to pick one)"
+        )
     return BOARDS[core.default_board]

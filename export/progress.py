@@ -2,6 +2,7 @@
 
 Progress and warnings go to stdout, as the export's report: stderr is kept for the one
 line of an error, so a failing export prints exactly one line there."""
+
 import contextlib
 import sys
 import time

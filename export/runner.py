@@ -18,6 +18,7 @@ Which boards and targets exist is `platforms.py`'s. Every failure a user can cau
 `KerasFDAError` with one line saying what to do. Nothing is written outside the build
 cache and a temporary run folder.
 """
+
 import os
 import shutil
 import tempfile
@@ -48,8 +49,9 @@ def _default_place(package):
     name = platforms.RUN_ALIASES.get(package.target, package.target)
     place = platforms.run_places().get(name)
     if place is None or place.kind != "linux":
-        raise KerasFDAError(f"unknown target {package.target!r} in manifest.json "
-                            "(cortex-m, arm64, armv7 or x86)")
+        raise KerasFDAError(
+            f"unknown target {package.target!r} in manifest.json (cortex-m, arm64, armv7 or x86)"
+        )
     return place
 
 
@@ -78,8 +80,9 @@ def plan_arena(package):
     recorded = package.manifest.arena_bytes
     if shutil.which("cc") is None and isinstance(recorded, int) and recorded > 0:
         return recorded
-    return int(run_plan(os.path.abspath(package.model_path),
-                        build.build_host_tool())["arena_bytes"])
+    return int(
+        run_plan(os.path.abspath(package.model_path), build.build_host_tool())["arena_bytes"]
+    )
 
 
 SELFTEST_RECORD_BYTES = 256
@@ -101,8 +104,11 @@ def run_selftest(board, records, count_instructions=False):
         raw, stats = emulation.execute(place, folder, model_path, records, count_instructions)
     raw = raw.reshape(len(records), 8)
     stats.update(build.image_sizes(folder))
-    return (np.ascontiguousarray(raw[:, :4]).view(np.uint32).ravel(),
-            np.ascontiguousarray(raw[:, 4:]).view(np.float32).ravel(), stats)
+    return (
+        np.ascontiguousarray(raw[:, :4]).view(np.uint32).ravel(),
+        np.ascontiguousarray(raw[:, 4:]).view(np.float32).ravel(),
+        stats,
+    )
 
 
 def _check_flash(chip, package):
@@ -110,7 +116,8 @@ def _check_flash(chip, package):
         raise KerasFDAError(
             f"the model does not fit {chip.name}: its {len(package.model_bytes):,}-byte "
             f"flatbuffer and the code need more than the board's "
-            f"{chip.flash_bytes // KIB:,} KiB of flash; use a bigger board or a smaller model")
+            f"{chip.flash_bytes // KIB:,} KiB of flash; use a bigger board or a smaller model"
+        )
 
 
 def _check_ram(chip, arena):
@@ -118,7 +125,8 @@ def _check_ram(chip, arena):
         raise KerasFDAError(
             f"the model does not fit {chip.name}: its {arena:,}-byte arena and the "
             f"runtime need more than the board's {chip.ram_bytes // KIB:,} KiB of "
-            "RAM; use a bigger board or a smaller model")
+            "RAM; use a bigger board or a smaller model"
+        )
 
 
 def run_package(package_dir, inputs, board=None, count_instructions=True):
@@ -135,15 +143,22 @@ def run_package(package_dir, inputs, board=None, count_instructions=True):
     place, made_for = choose_board(package, board)
     inputs = check_inputs(package, inputs)
     if place.kind == "cortex-m" and not place.emulated:
-        raise KerasFDAError(f"{place.name} is a real board, not emulated: build its image "
-                            f"with `make -C firmware/boards/{place.name} MODEL={package_dir}`"
-                            " and flash it, or pass --board with an emulated board")
+        raise KerasFDAError(
+            f"{place.name} is a real board, not emulated: build its image "
+            f"with `make -C firmware/boards/{place.name} MODEL={package_dir}`"
+            " and flash it, or pass --board with an emulated board"
+        )
     limits = [c for c in (place, made_for) if c is not None and c.kind == "cortex-m"]
     for chip in limits:
         _check_flash(chip, package)
     arena = plan_arena(package)
-    stats = {"board": place.name, "description": place.run_description, "cpu": place.cpu,
-             "model_bytes": len(package.model_bytes), "arena_bytes": arena}
+    stats = {
+        "board": place.name,
+        "description": place.run_description,
+        "cpu": place.cpu,
+        "model_bytes": len(package.model_bytes),
+        "arena_bytes": arena,
+    }
     if made_for is not None:
         stats["made_for"] = made_for.name
         stats["description"] += f", standing in for {made_for.name} (same core)"
@@ -153,8 +168,7 @@ def run_package(package_dir, inputs, board=None, count_instructions=True):
             _check_ram(chip, arena)
         build.require_tools("qemu-system-arm")
         # Round the arena up so a small change of the plan doesn't rebuild.
-        folder = build.build_firmware(place, package,
-                                      arena_bytes=max(16, -(-arena // 1024) * 1024))
+        folder = build.build_firmware(place, package, arena_bytes=max(16, -(-arena // 1024) * 1024))
         stats.update(build.image_sizes(folder))
         stats["arena_bytes"] = arena
     else:
@@ -162,7 +176,8 @@ def run_package(package_dir, inputs, board=None, count_instructions=True):
             build.require_tools(place.qemu)
         folder = build.build_firmware(place)
 
-    raw, app = emulation.execute(place, folder, os.path.abspath(package.model_path), inputs,
-                                 count_instructions)
+    raw, app = emulation.execute(
+        place, folder, os.path.abspath(package.model_path), inputs, count_instructions
+    )
     stats.update(app)
     return split_outputs(package, raw, len(inputs)), stats

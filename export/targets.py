@@ -1,12 +1,14 @@
 """The ops the export accepts, from the C runtime itself. The targets (`--target`) are in
 `platforms.py`; `get_target` is re-exported for the pipeline's import."""
+
 import functools
 import subprocess
 
 from keras_fda.errors import KerasFDAError
 from keras_fda.export.platforms import get_target  # noqa: F401
 
-@functools.lru_cache(maxsize=None)
+
+@functools.cache
 def supported_ops():
     """The ops the keras-fda C runtime implements, as TFLite names: what its host tool's
     `kfda_host ops` prints (the op registry, firmware/src/ops/op_list.h), run once per
@@ -16,8 +18,10 @@ def supported_ops():
 
     tool = plan.find_tool()
     if tool is None:
-        raise KerasFDAError("cannot list the C runtime's ops: its host tool (kfda_host) is "
-                            "not built and there is no C compiler (cc, make) to build it")
+        raise KerasFDAError(
+            "cannot list the C runtime's ops: its host tool (kfda_host) is "
+            "not built and there is no C compiler (cc, make) to build it"
+        )
     try:
         done = subprocess.run([tool, "ops"], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as error:

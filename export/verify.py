@@ -7,6 +7,7 @@ Binary networks amplify rounding: a value within float rounding of 0 before a si
 flip, and one flip moves the next binary conv's sum by 2. That is why the figures are
 measured on the real model rather than assumed, and the threshold is configurable.
 """
+
 import os
 
 import numpy as np
@@ -50,8 +51,10 @@ def load_inputs(path, model):
     try:
         data = np.load(path, allow_pickle=False)
     except Exception as error:
-        raise KerasFDAError(f"{path} is not a NumPy .npy array ({type(error).__name__}); "
-                            "save the inputs with numpy.save")
+        raise KerasFDAError(
+            f"{path} is not a NumPy .npy array ({type(error).__name__}); "
+            "save the inputs with numpy.save"
+        )
     if not isinstance(data, np.ndarray) or not np.issubdtype(data.dtype, np.number):
         raise KerasFDAError(f"{path} does not hold a numeric array")
     return check_shape(data, model, path)
@@ -63,8 +66,10 @@ def check_shape(data, model, path):
     if data.shape == shape:
         data = data[None]
     if data.shape[1:] != shape or data.shape[0] == 0:
-        raise KerasFDAError(f"{path} holds an array of shape {data.shape}; the model takes "
-                            f"(N, {', '.join(map(str, shape))})")
+        raise KerasFDAError(
+            f"{path} holds an array of shape {data.shape}; the model takes "
+            f"(N, {', '.join(map(str, shape))})"
+        )
     return data.astype(np.float32)
 
 
@@ -124,28 +129,31 @@ def verify(model, flatbuffer, inputs, tolerance, min_top1, mean_tolerance=None, 
     keras_out = model.predict(inputs, batch_size=32, verbose=0)
     lce_in, lce_raw, lce_out = run_lce(flatbuffer, inputs)
     figures = compare(keras_out, lce_out, tie_margin)
-    figures = {"inputs": int(len(inputs)), **figures,
-               "threshold": None if tolerance is None else float(tolerance),
-               "mean_threshold": None if mean_tolerance is None else float(mean_tolerance),
-               "min_top1_agreement": float(min_top1)}
+    figures = {
+        "inputs": int(len(inputs)),
+        **figures,
+        "threshold": None if tolerance is None else float(tolerance),
+        "mean_threshold": None if mean_tolerance is None else float(mean_tolerance),
+        "min_top1_agreement": float(min_top1),
+    }
     top1 = figures["top1_agreement_beyond_ties"]
     too_far = tolerance is not None and figures["max_abs_diff"] > tolerance
-    too_far_on_average = (mean_tolerance is not None
-                          and figures["mean_abs_diff"] > mean_tolerance)
+    too_far_on_average = mean_tolerance is not None and figures["mean_abs_diff"] > mean_tolerance
     if too_far or too_far_on_average or (top1 is not None and top1 < min_top1):
         top1_text = "n/a" if top1 is None else f"{100 * top1:.1f}%"
         limits = []
         if tolerance is not None:
-            limits.append(f"max abs diff {figures['max_abs_diff']:.3g} (threshold "
-                          f"{tolerance:g})")
+            limits.append(f"max abs diff {figures['max_abs_diff']:.3g} (threshold {tolerance:g})")
         if mean_tolerance is not None:
-            limits.append(f"mean abs diff {figures['mean_abs_diff']:.3g} (threshold "
-                          f"{mean_tolerance:g})")
+            limits.append(
+                f"mean abs diff {figures['mean_abs_diff']:.3g} (threshold {mean_tolerance:g})"
+            )
         raise KerasFDAError(
             f"verification failed: the LCE interpreter and Keras differ by "
             f"{', '.join(limits) or 'n/a'}, top-1 agreement {top1_text} (ties within "
             f"{tie_margin:g} agreeing; minimum "
             f"{100 * min_top1:g}%) on {len(inputs)} inputs; check the inputs are in the "
             "model's range (--verify-inputs), or raise --tolerance if sign flips at float "
-            "rounding are expected for this model")
+            "rounding are expected for this model"
+        )
     return figures, lce_in, lce_raw

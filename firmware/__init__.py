@@ -2,6 +2,7 @@
 
 Nothing here runs on a device: this module only tells Python tools where the C files are.
 """
+
 import os
 
 

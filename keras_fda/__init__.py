@@ -4,6 +4,7 @@
 converter) and registers the quantizer aliases `"fda"`, `"ede"`, `"reste"`, `"fda_approx_sign"`
 and `"noise_adapted"` so Larq layers accept them by name.
 """
+
 from keras_fda._keras2 import bind_keras2
 
 bind_keras2()

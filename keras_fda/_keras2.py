@@ -6,6 +6,7 @@ environment variable; so setting it here works as long as nobody has used
 `tf.keras` yet. If Keras 3 is already bound we stop with one clear error rather
 than fail later inside Larq with an unrelated traceback.
 """
+
 import os
 import sys
 

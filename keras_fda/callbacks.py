@@ -11,6 +11,7 @@ The value used is added to the epoch's logs (and so to `History`).
 several `fit` calls. Epochs count from 0 and `initial_epoch` is honoured, so a resumed
 run continues the schedule where it stopped.
 """
+
 import math
 
 import tensorflow as tf
@@ -114,8 +115,10 @@ class _EpochSchedule(tf.keras.callbacks.Callback):
             self.assign(quantizer, self._current)
         if self.verbose and self._quantizers:
             shown = ", ".join(f"{k}={v:.4g}" for k, v in self._current.items())
-            print(f"{type(self).__name__}: epoch {epoch + 1}: {shown} "
-                  f"({len(self._quantizers)} quantizers)")
+            print(
+                f"{type(self).__name__}: epoch {epoch + 1}: {shown} "
+                f"({len(self._quantizers)} quantizers)"
+            )
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None and self._quantizers:

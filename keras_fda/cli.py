@@ -4,6 +4,7 @@ Each subcommand parses its arguments, calls one function of `keras_fda` or
 `keras_fda.export`, and turns `KerasFDAError` into one line on stderr and exit code 1.
 TensorFlow is imported inside the commands, so `keras-fda --help` stays fast.
 """
+
 import functools
 import os
 import sys
@@ -42,8 +43,10 @@ def one_line_errors(command):
         except Exception as error:  # a bug of ours: say so briefly, trace on demand
             if os.environ.get("KERAS_FDA_DEBUG"):
                 traceback.print_exc()
-            fail(f"internal error ({type(error).__name__}: {error}); "
-                 "rerun with KERAS_FDA_DEBUG=1 for the traceback and report it")
+            fail(
+                f"internal error ({type(error).__name__}: {error}); "
+                "rerun with KERAS_FDA_DEBUG=1 for the traceback and report it"
+            )
 
     return wrapper
 
@@ -60,10 +63,20 @@ def main():
 
 
 @main.command()
-@click.option("--output", "-o", default="estimators.png", show_default=True,
-              type=click.Path(dir_okay=False), help="PNG file to write.")
-@click.option("--n-terms", default="1,5,9,17", show_default=True,
-              help="FDA's n values to draw, comma-separated.")
+@click.option(
+    "--output",
+    "-o",
+    default="estimators.png",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="PNG file to write.",
+)
+@click.option(
+    "--n-terms",
+    default="1,5,9,17",
+    show_default=True,
+    help="FDA's n values to draw, comma-separated.",
+)
 @one_line_errors
 def plot(output, n_terms):
     """Plot each estimator's forward (sign) and backward curves on [-1.5, 1.5]."""
@@ -78,18 +91,41 @@ def plot(output, n_terms):
 
 
 @main.command()
-@click.option("--estimators", default="ste_sign,approx_sign,ede,fda,fda+noise",
-              show_default=True, help=ESTIMATOR_HELP)
+@click.option(
+    "--estimators",
+    default="ste_sign,approx_sign,ede,fda,fda+noise",
+    show_default=True,
+    help=ESTIMATOR_HELP,
+)
 @click.option("--epochs", default=3, show_default=True, type=click.IntRange(1))
-@click.option("--train-subset", default=10000, show_default=True, type=click.IntRange(0),
-              help="training images to use (0: all 60,000)")
-@click.option("--data-dir", default=None, type=click.Path(file_okay=False),
-              help="Fashion-MNIST idx files (default: the Debian dataset-fashion-mnist path)")
-@click.option("--output", "-o", default="runs/demo", show_default=True,
-              type=click.Path(file_okay=False),
-              help="where the study (resumable), models and packages go")
-@click.option("--deploy-images", default=200, show_default=True, type=click.IntRange(0),
-              help="test images to run on the emulated targets (0: skip the deployment)")
+@click.option(
+    "--train-subset",
+    default=10000,
+    show_default=True,
+    type=click.IntRange(0),
+    help="training images to use (0: all 60,000)",
+)
+@click.option(
+    "--data-dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Fashion-MNIST idx files (default: the Debian dataset-fashion-mnist path)",
+)
+@click.option(
+    "--output",
+    "-o",
+    default="runs/demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="where the study (resumable), models and packages go",
+)
+@click.option(
+    "--deploy-images",
+    default=200,
+    show_default=True,
+    type=click.IntRange(0),
+    help="test images to run on the emulated targets (0: skip the deployment)",
+)
 @one_line_errors
 def demo(estimators, epochs, train_subset, data_dir, output, deploy_images):
     """The main job: train the small BNN on Fashion-MNIST with each estimator, print a table."""
@@ -106,55 +142,125 @@ def demo(estimators, epochs, train_subset, data_dir, output, deploy_images):
 
 
 @main.command()
-@click.option("--dataset", type=click.Choice(["fashion-mnist", "cifar10"]),
-              default="fashion-mnist", show_default=True)
-@click.option("--data-dir", default=None, type=click.Path(file_okay=False),
-              help="the data's folder (CIFAR-10: cifar-10-batches-py; required)")
-@click.option("--model", default=None, help="small_bnn, resnet20 or vgg_small "
-              "(default: small_bnn for fashion-mnist, resnet20 for cifar10)")
-@click.option("--estimators", default="ste_sign,approx_sign,ede,fda,fda+noise",
-              show_default=True, help=ESTIMATOR_HELP + "; ablations: fda+noise:eta=linear, "
-              "fda+noise:eta=none, fda:n=9 (n fixed), ede+noise, approx_sign+noise")
+@click.option(
+    "--dataset",
+    type=click.Choice(["fashion-mnist", "cifar10"]),
+    default="fashion-mnist",
+    show_default=True,
+)
+@click.option(
+    "--data-dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="the data's folder (CIFAR-10: cifar-10-batches-py; required)",
+)
+@click.option(
+    "--model",
+    default=None,
+    help="small_bnn, resnet20 or vgg_small "
+    "(default: small_bnn for fashion-mnist, resnet20 for cifar10)",
+)
+@click.option(
+    "--estimators",
+    default="ste_sign,approx_sign,ede,fda,fda+noise",
+    show_default=True,
+    help=ESTIMATOR_HELP + "; ablations: fda+noise:eta=linear, "
+    "fda+noise:eta=none, fda:n=9 (n fixed), ede+noise, approx_sign+noise",
+)
 @click.option("--seeds", default=3, show_default=True, type=click.IntRange(1))
 @click.option("--epochs", default=30, show_default=True, type=click.IntRange(1))
-@click.option("--train-subset", default=0, show_default=True, type=click.IntRange(0),
-              help="training images to use (0: all)")
-@click.option("--test-subset", default=0, show_default=True, type=click.IntRange(0),
-              help="test images to use (0: all)")
-@click.option("--learning-rate", default=0.0, type=float,
-              help="override the recipe's initial learning rate")
-@click.option("--precision", default="float32", show_default=True,
-              type=click.Choice(PRECISIONS),
-              help="mixed_bfloat16: bf16 convolutions with float32 weights, ~2x faster on "
-              "CPUs with AVX512-BF16/AMX and on GPUs")
-@click.option("--recipe", default="default", show_default=True,
-              type=click.Choice(RECIPE_CHOICES),
-              help="paper-sgd: the FDA paper's SGD lr 0.1, momentum 0.9, cosine, weight decay "
-              "1e-4 (default: Adam lr 1e-2 cosine on fashion-mnist, paper-sgd with crop + flip "
-              "on cifar10)")
-@click.option("--noise-weight-decay", default=0.0, show_default=True,
-              type=click.FloatRange(min=0.0),
-              help="decoupled weight decay of the noise branches' W1, W2 only (w -= lr * d * w "
-              "each step)")
-@click.option("--alpha-zero-at", default=1.0, show_default=True,
-              type=click.FloatRange(0.0, 1.0, min_open=True),
-              help="fraction of training at which the noise alpha reaches 0 and stays 0 "
-              "(1: the paper, at the last epoch)")
-@click.option("--output", "-o", default="report", show_default=True,
-              type=click.Path(file_okay=False), help="the study's folder (resumable)")
+@click.option(
+    "--train-subset",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="training images to use (0: all)",
+)
+@click.option(
+    "--test-subset",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="test images to use (0: all)",
+)
+@click.option(
+    "--learning-rate", default=0.0, type=float, help="override the recipe's initial learning rate"
+)
+@click.option(
+    "--precision",
+    default="float32",
+    show_default=True,
+    type=click.Choice(PRECISIONS),
+    help="mixed_bfloat16: bf16 convolutions with float32 weights, ~2x faster on "
+    "CPUs with AVX512-BF16/AMX and on GPUs",
+)
+@click.option(
+    "--recipe",
+    default="default",
+    show_default=True,
+    type=click.Choice(RECIPE_CHOICES),
+    help="paper-sgd: the FDA paper's SGD lr 0.1, momentum 0.9, cosine, weight decay "
+    "1e-4 (default: Adam lr 1e-2 cosine on fashion-mnist, paper-sgd with crop + flip "
+    "on cifar10)",
+)
+@click.option(
+    "--noise-weight-decay",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(min=0.0),
+    help="decoupled weight decay of the noise branches' W1, W2 only (w -= lr * d * w each step)",
+)
+@click.option(
+    "--alpha-zero-at",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.0, 1.0, min_open=True),
+    help="fraction of training at which the noise alpha reaches 0 and stays 0 "
+    "(1: the paper, at the last epoch)",
+)
+@click.option(
+    "--output",
+    "-o",
+    default="report",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="the study's folder (resumable)",
+)
 @click.option("--quiet", is_flag=True, help="no per-epoch Keras progress lines")
 @one_line_errors
-def compare(dataset, data_dir, model, estimators, seeds, epochs, train_subset, test_subset,
-            learning_rate, precision, recipe, noise_weight_decay, alpha_zero_at, output, quiet):
+def compare(
+    dataset,
+    data_dir,
+    model,
+    estimators,
+    seeds,
+    epochs,
+    train_subset,
+    test_subset,
+    learning_rate,
+    precision,
+    recipe,
+    noise_weight_decay,
+    alpha_zero_at,
+    output,
+    quiet,
+):
     """Compare estimators over seeds: results.csv, results.md, accuracy and gradient plots."""
     from keras_fda.study import DATASET_DEFAULT_MODEL, StudySettings, run_study
 
-    settings = StudySettings(dataset=dataset, model=model or DATASET_DEFAULT_MODEL[dataset],
-                             epochs=epochs, train_subset=train_subset,
-                             test_subset=test_subset, learning_rate=learning_rate,
-                             precision=precision, recipe=recipe,
-                             noise_weight_decay=noise_weight_decay, alpha_zero_at=alpha_zero_at,
-                             data_dir=data_dir or "")
+    settings = StudySettings(
+        dataset=dataset,
+        model=model or DATASET_DEFAULT_MODEL[dataset],
+        epochs=epochs,
+        train_subset=train_subset,
+        test_subset=test_subset,
+        learning_rate=learning_rate,
+        precision=precision,
+        recipe=recipe,
+        noise_weight_decay=noise_weight_decay,
+        alpha_zero_at=alpha_zero_at,
+        data_dir=data_dir or "",
+    )
     specs = [e.strip() for e in estimators.split(",") if e.strip()]
     run_study(settings, specs, seeds, output, verbose=0 if quiet else 2)
     click.echo(open(os.path.join(output, "results.md")).read())
@@ -177,36 +283,99 @@ def _value_range(text):
 
 @main.command("export")
 @click.argument("model", required=False)
-@click.option("--target", "-t", default=None,
-              help="; ".join(f"{t.name}: {t.description}" for t in platforms.TARGETS.values()))
-@click.option("--cpu", default=None, help="cortex-m core: " + ", ".join(
-    f"{c}{' (default)' if c == platforms.DEFAULT_CORE else ''}" for c in platforms.CORES))
-@click.option("--board", default=None, help="check flash/RAM against this board instead of "
-              "the core's reference board (see --list-cpus)")
-@click.option("--output", "-o", default="out", show_default=True,
-              help="package folder to write (must be new or empty unless --force)")
+@click.option(
+    "--target",
+    "-t",
+    default=None,
+    help="; ".join(f"{t.name}: {t.description}" for t in platforms.TARGETS.values()),
+)
+@click.option(
+    "--cpu",
+    default=None,
+    help="cortex-m core: "
+    + ", ".join(
+        f"{c}{' (default)' if c == platforms.DEFAULT_CORE else ''}" for c in platforms.CORES
+    ),
+)
+@click.option(
+    "--board",
+    default=None,
+    help="check flash/RAM against this board instead of "
+    "the core's reference board (see --list-cpus)",
+)
+@click.option(
+    "--output",
+    "-o",
+    default="out",
+    show_default=True,
+    help="package folder to write (must be new or empty unless --force)",
+)
 @click.option("--force", is_flag=True, help="replace a non-empty --output")
-@click.option("--int8", is_flag=True, help="quantize every layer but the binary ones to int8 (tfmot) "
-              "and convert with int8 input and output")
+@click.option(
+    "--int8",
+    is_flag=True,
+    help="quantize every layer but the binary ones to int8 (tfmot) "
+    "and convert with int8 input and output",
+)
 @click.option("--calibration", default=None, help="--int8: representative inputs (.npy)")
-@click.option("--fine-tune-epochs", default=0, show_default=True, type=int,
-              help="--int8: quantization-aware fine-tune epochs (needs labels: an .npz "
-              "with x and y as --calibration)")
-@click.option("--verify-inputs", default=None, help="inputs (.npy) to verify on; default: "
-              "synthetic inputs in the model's input range")
-@click.option("--num-verify", default=16, show_default=True, type=int,
-              help="number of synthetic inputs to verify on")
-@click.option("--input-range", default=None, help="LOW,HIGH of the synthetic inputs "
-              "(default: -1,1, or 0,255 when the model starts with Rescaling)")
-@click.option("--tolerance", default=None, type=float, help="largest max abs diff allowed "
-              "between the LCE interpreter and Keras (default 1e-4; int8: 2 output steps)")
-@click.option("--min-top1", default=None, type=float, help="smallest top-1 agreement "
-              "allowed (default 1.0; int8: 0.9)")
+@click.option(
+    "--fine-tune-epochs",
+    default=0,
+    show_default=True,
+    type=int,
+    help="--int8: quantization-aware fine-tune epochs (needs labels: an .npz "
+    "with x and y as --calibration)",
+)
+@click.option(
+    "--verify-inputs",
+    default=None,
+    help="inputs (.npy) to verify on; default: synthetic inputs in the model's input range",
+)
+@click.option(
+    "--num-verify",
+    default=16,
+    show_default=True,
+    type=int,
+    help="number of synthetic inputs to verify on",
+)
+@click.option(
+    "--input-range",
+    default=None,
+    help="LOW,HIGH of the synthetic inputs "
+    "(default: -1,1, or 0,255 when the model starts with Rescaling)",
+)
+@click.option(
+    "--tolerance",
+    default=None,
+    type=float,
+    help="largest max abs diff allowed "
+    "between the LCE interpreter and Keras (default 1e-4; int8: 2 output steps)",
+)
+@click.option(
+    "--min-top1",
+    default=None,
+    type=float,
+    help="smallest top-1 agreement allowed (default 1.0; int8: 0.9)",
+)
 @click.option("--list-cpus", is_flag=True, help="print the supported cores and boards, exit")
 @one_line_errors
-def export_command(model, target, cpu, board, output, force, int8, calibration,
-                   fine_tune_epochs, verify_inputs, num_verify, input_range, tolerance,
-                   min_top1, list_cpus):
+def export_command(
+    model,
+    target,
+    cpu,
+    board,
+    output,
+    force,
+    int8,
+    calibration,
+    fine_tune_epochs,
+    verify_inputs,
+    num_verify,
+    input_range,
+    tolerance,
+    min_top1,
+    list_cpus,
+):
     """Convert MODEL (.keras or SavedModel) with LCE into a verified package for --target."""
     if list_cpus:
         from keras_fda.export.chips import format_table
@@ -219,10 +388,22 @@ def export_command(model, target, cpu, board, output, force, int8, calibration,
         raise KerasFDAError(f"missing --target: {', '.join(platforms.TARGETS)}")
     from keras_fda.export import export_model
 
-    export_model(model, target, output, cpu=cpu, board=board, force=force, int8=int8,
-                 calibration=calibration, fine_tune_epochs=fine_tune_epochs,
-                 verify_inputs=verify_inputs, num_verify=num_verify,
-                 tolerance=tolerance, min_top1=min_top1, value_range=_value_range(input_range))
+    export_model(
+        model,
+        target,
+        output,
+        cpu=cpu,
+        board=board,
+        force=force,
+        int8=int8,
+        calibration=calibration,
+        fine_tune_epochs=fine_tune_epochs,
+        verify_inputs=verify_inputs,
+        num_verify=num_verify,
+        tolerance=tolerance,
+        min_top1=min_top1,
+        value_range=_value_range(input_range),
+    )
 
 
 @main.command("inspect")
@@ -236,6 +417,7 @@ def inspect_command(path):
 
 
 # ---- keras-fda run (targets: build the firmware, run it under emulation) -------------
+
 
 def _load_npy(path):
     import numpy as np
@@ -268,18 +450,37 @@ def _save_npy_atomically(path, array):
 
 @main.command()
 @click.argument("package", type=click.Path())
-@click.option("--input", "-i", "input_path", default=None, type=click.Path(dir_okay=False),
-              help=".npy array: N records of the model's input shape (or one record); "
-                   "default: the package's sample_input.npy")
-@click.option("--output", "-o", "output_path", required=True, type=click.Path(dir_okay=False),
-              help=".npy file to write the N outputs to")
-@click.option("--board", default=None,
-              help="where to run: " + ", ".join(
-                  n for n, p in platforms.run_places().items() if p.emulated)
-              + " (default: the package's target and cpu)")
-@click.option("--count/--no-count", default=True, show_default=True,
-              help="count instructions per inference on arm64/armv7 (an exec trace of one "
-                   "inference); Cortex-M boards always count (QEMU -icount)")
+@click.option(
+    "--input",
+    "-i",
+    "input_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help=".npy array: N records of the model's input shape (or one record); "
+    "default: the package's sample_input.npy",
+)
+@click.option(
+    "--output",
+    "-o",
+    "output_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help=".npy file to write the N outputs to",
+)
+@click.option(
+    "--board",
+    default=None,
+    help="where to run: "
+    + ", ".join(n for n, p in platforms.run_places().items() if p.emulated)
+    + " (default: the package's target and cpu)",
+)
+@click.option(
+    "--count/--no-count",
+    default=True,
+    show_default=True,
+    help="count instructions per inference on arm64/armv7 (an exec trace of one "
+    "inference); Cortex-M boards always count (QEMU -icount)",
+)
 @one_line_errors
 def run(package, input_path, output_path, board, count):
     """Build PACKAGE's firmware for its target (cached), run it on the inputs, save outputs."""
@@ -297,16 +498,20 @@ def run(package, input_path, output_path, board, count):
     if isinstance(outputs, list):
         raise KerasFDAError("the model has several outputs; keras-fda run writes one .npy")
     _save_npy_atomically(output_path, outputs)
-    click.echo(f"wrote {output_path}: {stats['inferences']} outputs of shape "
-               f"{tuple(outputs.shape[1:])} {outputs.dtype}")
+    click.echo(
+        f"wrote {output_path}: {stats['inferences']} outputs of shape "
+        f"{tuple(outputs.shape[1:])} {outputs.dtype}"
+    )
     click.echo(f"board      {stats['board']} ({stats['description']})")
     if "instructions_per_inference" in stats:
         click.echo(f"instructions per inference  {stats['instructions_per_inference']:,}")
     elif "ns_per_inference" in stats:
         click.echo(f"time per inference  {stats['ns_per_inference'] / 1e6:.3f} ms (native)")
-    click.echo(f"model {stats['model_bytes']:,} bytes, arena {stats['arena_bytes']:,} bytes"
-               + (f", flash {stats['flash_bytes']:,} bytes" if "flash_bytes" in stats else "")
-               + (f", stack {stats['stack_bytes']:,} bytes" if "stack_bytes" in stats else ""))
+    click.echo(
+        f"model {stats['model_bytes']:,} bytes, arena {stats['arena_bytes']:,} bytes"
+        + (f", flash {stats['flash_bytes']:,} bytes" if "flash_bytes" in stats else "")
+        + (f", stack {stats['stack_bytes']:,} bytes" if "stack_bytes" in stats else "")
+    )
     reference = os.path.join(package, "sample_output_lce.npy")
     if sample and os.path.isfile(reference):
         import numpy as np
@@ -319,8 +524,9 @@ def run(package, input_path, output_path, board, count):
 
 # ---- keras-fda bench (benchmarks/bench.py of a source checkout) ---------------------------
 
-BENCH_SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                            "benchmarks", "bench.py")
+BENCH_SCRIPT = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", "bench.py"
+)
 
 
 @main.command("bench")

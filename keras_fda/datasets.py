@@ -7,6 +7,7 @@
 
 Images come back as float32 in [0, 1], NHWC; labels as int32.
 """
+
 import gzip
 import os
 import pickle
@@ -24,12 +25,28 @@ FASHION_MNIST_FILES = {
     "test_labels": "t10k-labels-idx1-ubyte.gz",
 }
 FASHION_MNIST_CLASSES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )
 CIFAR10_CLASSES = (
-    "airplane", "automobile", "bird", "cat", "deer",
-    "dog", "frog", "horse", "ship", "truck",
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
 )
 
 
@@ -59,16 +76,24 @@ def read_idx(path):
 def load_fashion_mnist(data_dir=None):
     """Fashion-MNIST as ((x_train, y_train), (x_test, y_test)); x is (N, 28, 28, 1) in [0, 1]."""
     data_dir = data_dir or FASHION_MNIST_DIR
-    missing = [name for name in FASHION_MNIST_FILES.values()
-               if not os.path.exists(os.path.join(data_dir, name))]
+    missing = [
+        name
+        for name in FASHION_MNIST_FILES.values()
+        if not os.path.exists(os.path.join(data_dir, name))
+    ]
     if missing:
-        hint = ("install the Debian package dataset-fashion-mnist (apt-get install "
-                "dataset-fashion-mnist)" if data_dir == FASHION_MNIST_DIR
-                else "point --data-dir at a folder holding the four Fashion-MNIST idx files")
-        raise KerasFDAError(f"Fashion-MNIST not found in {data_dir} (missing "
-                            f"{', '.join(missing)}): {hint}")
-    arrays = {key: read_idx(os.path.join(data_dir, name))
-              for key, name in FASHION_MNIST_FILES.items()}
+        hint = (
+            "install the Debian package dataset-fashion-mnist (apt-get install "
+            "dataset-fashion-mnist)"
+            if data_dir == FASHION_MNIST_DIR
+            else "point --data-dir at a folder holding the four Fashion-MNIST idx files"
+        )
+        raise KerasFDAError(
+            f"Fashion-MNIST not found in {data_dir} (missing {', '.join(missing)}): {hint}"
+        )
+    arrays = {
+        key: read_idx(os.path.join(data_dir, name)) for key, name in FASHION_MNIST_FILES.items()
+    }
 
     def images(key):
         return (arrays[key].astype(np.float32) / 255.0)[..., np.newaxis]
@@ -79,20 +104,27 @@ def load_fashion_mnist(data_dir=None):
     for split in ("train", "test"):
         if len(arrays[f"{split}_images"]) != len(arrays[f"{split}_labels"]):
             raise KerasFDAError(f"Fashion-MNIST {split} images and labels differ in count")
-    return (images("train_images"), labels("train_labels")), (images("test_images"), labels("test_labels"))
+    return (images("train_images"), labels("train_labels")), (
+        images("test_images"),
+        labels("test_labels"),
+    )
 
 
 def load_cifar10(data_dir):
     """CIFAR-10 from a local `cifar-10-batches-py` folder; x is (N, 32, 32, 3) in [0, 1]."""
-    hint = ("download cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html "
-            "on a machine with internet access, extract it, and pass --data-dir "
-            "path/to/cifar-10-batches-py")
+    hint = (
+        "download cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html "
+        "on a machine with internet access, extract it, and pass --data-dir "
+        "path/to/cifar-10-batches-py"
+    )
     if not data_dir:
         raise KerasFDAError(f"CIFAR-10 needs a local copy: {hint}")
     names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
     missing = [n for n in names if not os.path.exists(os.path.join(data_dir, n))]
     if missing:
-        raise KerasFDAError(f"CIFAR-10 not found in {data_dir} (missing {', '.join(missing)}): {hint}")
+        raise KerasFDAError(
+            f"CIFAR-10 not found in {data_dir} (missing {', '.join(missing)}): {hint}"
+        )
 
     def batch(name):
         path = os.path.join(data_dir, name)

@@ -1,5 +1,6 @@
 """The main job (`./run.sh`, `keras-fda demo`): train the small BNN on Fashion-MNIST with
 each estimator and print a result table."""
+
 import os
 
 import numpy as np
@@ -21,15 +22,26 @@ def _table(rows, columns):
 DEFAULT_ESTIMATORS = ("ste_sign", "approx_sign", "ede", "fda", "fda+noise")
 
 
-def run_demo(estimators=DEFAULT_ESTIMATORS, epochs=3, train_subset=10000, data_dir=None,
-             output="runs/demo", deploy_images=200):
+def run_demo(
+    estimators=DEFAULT_ESTIMATORS,
+    epochs=3,
+    train_subset=10000,
+    data_dir=None,
+    output="runs/demo",
+    deploy_images=200,
+):
     """A short accuracy study (one seed per estimator, `keras-fda compare`'s machinery:
     resumable, report files in `output`), then the most accurate model deployed to arm64
     and Cortex-M4 under QEMU on `deploy_images` test images (0 skips the deployment)."""
     for spec in estimators:
         parse_estimator(spec)  # fail on a misspelt name before loading any data
-    settings = StudySettings(dataset="fashion-mnist", model="small_bnn", epochs=epochs,
-                             train_subset=train_subset, data_dir=data_dir or "")
+    settings = StudySettings(
+        dataset="fashion-mnist",
+        model="small_bnn",
+        epochs=epochs,
+        train_subset=train_subset,
+        data_dir=data_dir or "",
+    )
     study_dir = os.path.join(output, f"study-{epochs}ep-{train_subset or 'all'}")
     summary = run_study(settings, list(estimators), 1, study_dir, save_models=True)
     with open(os.path.join(study_dir, "results.md")) as f:
@@ -38,8 +50,9 @@ def run_demo(estimators=DEFAULT_ESTIMATORS, epochs=3, train_subset=10000, data_d
     if deploy_images:
         best = max(summary, key=lambda e: summary[e][0])
         _, (x_test, y_test) = datasets.load_fashion_mnist(data_dir)
-        deploy(model_path(study_dir, best, 0), x_test[:deploy_images], y_test[:deploy_images],
-               output)
+        deploy(
+            model_path(study_dir, best, 0), x_test[:deploy_images], y_test[:deploy_images], output
+        )
     return summary
 
 
@@ -61,23 +74,47 @@ def deploy(model_path, x, y, output):
     verified, ran = [], []
     for target, cpu, board in DEPLOY_TARGETS:
         package = os.path.join(output, f"package-{target}")
-        manifest = export_model(model_path, target, package, cpu=cpu, force=True,
-                                verify_inputs=inputs_path)
+        manifest = export_model(
+            model_path, target, package, cpu=cpu, force=True, verify_inputs=inputs_path
+        )
         check = manifest["verification"]
-        verified.append((target, cpu or "-", check["inputs"], f"{check['max_abs_diff']:.1e}",
-                         f"{100 * check['top1_agreement']:.2f}",
-                         f"{manifest['flatbuffer_bytes']:,}", f"{manifest['arena_bytes']:,}"))
+        verified.append(
+            (
+                target,
+                cpu or "-",
+                check["inputs"],
+                f"{check['max_abs_diff']:.1e}",
+                f"{100 * check['top1_agreement']:.2f}",
+                f"{manifest['flatbuffer_bytes']:,}",
+                f"{manifest['arena_bytes']:,}",
+            )
+        )
         with open(os.path.join(package, "model.tflite"), "rb") as f:
             lce_logits = Interpreter(f.read()).predict(x)
         print(f"running {package} on {board} (QEMU)...", flush=True)
-        ran += target_report(package, x, y, {"Keras": keras_logits, "LCE": lce_logits},
-                             boards=(board,))
+        ran += target_report(
+            package, x, y, {"Keras": keras_logits, "LCE": lce_logits}, boards=(board,)
+        )
     print("\nExport verification (LCE interpreter vs Keras)")
-    print(_table(verified, ["target", "cpu", "inputs", "max |diff|", "top-1 agree %",
-                            "flatbuffer bytes", "arena bytes"]))
-    print(f"\nOn the emulated targets: {len(x)} Fashion-MNIST test images (Keras test "
-          f"accuracy {100 * np.mean(np.argmax(keras_logits, -1) == y):.2f}%); agreement = "
-          "same predicted class (largest abs difference of the logits)")
+    print(
+        _table(
+            verified,
+            [
+                "target",
+                "cpu",
+                "inputs",
+                "max |diff|",
+                "top-1 agree %",
+                "flatbuffer bytes",
+                "arena bytes",
+            ],
+        )
+    )
+    print(
+        f"\nOn the emulated targets: {len(x)} Fashion-MNIST test images (Keras test "
+        f"accuracy {100 * np.mean(np.argmax(keras_logits, -1) == y):.2f}%); agreement = "
+        "same predicted class (largest abs difference of the logits)"
+    )
     print(format_target_table(ran))
     identical = all(np.array_equal(r["outputs"], ran[0]["outputs"]) for r in ran)
     print("outputs bit-identical across targets: " + ("yes" if identical else "NO"))

@@ -17,13 +17,18 @@ Ablations (the paper's) are options after a colon, comma-separated:
 * `fda+noise:eta=linear` (or `eta=none`, default `sin`): the noise module's fixed part;
 * `fda:n=9`: FDA with n fixed at 9 instead of the 9 -> 18 schedule.
 """
+
 import larq
 
 from keras_fda import quantizers
 from keras_fda.errors import KerasFDAError
 
-OURS = {"fda": quantizers.FDA, "ede": quantizers.EDE, "approx_sign": quantizers.ApproxSign,
-        "reste": quantizers.ReSTE}
+OURS = {
+    "fda": quantizers.FDA,
+    "ede": quantizers.EDE,
+    "approx_sign": quantizers.ApproxSign,
+    "reste": quantizers.ReSTE,
+}
 LARQ = ("ste_sign", "swish_sign")
 NAMES = tuple(OURS) + LARQ
 

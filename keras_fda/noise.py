@@ -12,6 +12,7 @@ code computes d // 64 and so builds a zero-width layer for d < 64; the max() gua
 * On weights it mixes the flattened fan-in of each output channel
   (d = kh * kw * c_in for a conv kernel, the last axis being the output channels).
 """
+
 import math
 
 import tensorflow as tf
@@ -58,6 +59,7 @@ class NoiseAdaptation(tf.keras.layers.Layer):
         else:
             width = int(shape[-1])
         hidden = max(1, width // self.reduction)
+
         # PyTorch's nn.Linear default, U(+-1/sqrt(fan_in)), as in the public training code.
         def init():
             return tf.keras.initializers.VarianceScaling(1.0 / 3.0, "fan_in", "uniform")

@@ -3,6 +3,7 @@
 The backward curves are measured, not redrawn from formulas: each quantizer is run
 under a GradientTape on a grid of x, so the plot shows exactly what training uses.
 """
+
 import os
 
 import numpy as np
@@ -21,8 +22,9 @@ def measured_curves(quantizer, x):
     return y.numpy(), tape.gradient(y, x).numpy()
 
 
-def estimator_curves(n_values=(1, 5, 9, 17), ede_t=(0.1, 1.0, 10.0), reste_o=(1.0, 2.0, 3.0),
-                     points=601):
+def estimator_curves(
+    n_values=(1, 5, 9, 17), ede_t=(0.1, 1.0, 10.0), reste_o=(1.0, 2.0, 3.0), points=601
+):
     """Name -> (x, forward, gradient) for every estimator drawn by `plot_estimators`."""
     import larq
 
@@ -30,9 +32,11 @@ def estimator_curves(n_values=(1, 5, 9, 17), ede_t=(0.1, 1.0, 10.0), reste_o=(1.
     entries = [(f"FDA n={n}", quantizers.FDA(n_terms=n)) for n in n_values]
     entries += [(f"EDE t={t:g}", quantizers.EDE(t=t)) for t in ede_t]
     entries += [(f"ReSTE o={o:g}", quantizers.ReSTE(o=o)) for o in reste_o]
-    entries += [("ApproxSign", quantizers.ApproxSign()),
-                ("STE", larq.quantizers.SteSign()),
-                ("SwishSign", larq.quantizers.SwishSign())]
+    entries += [
+        ("ApproxSign", quantizers.ApproxSign()),
+        ("STE", larq.quantizers.SteSign()),
+        ("SwishSign", larq.quantizers.SwishSign()),
+    ]
     return {name: (x, *measured_curves(q, x)) for name, q in entries}
 
 
@@ -59,8 +63,12 @@ def plot_estimators(path, n_values=(1, 5, 9, 17)):
         ax.plot(x, grad, label=name)
     axes[1].set_title("FDA backward: 4w/pi sum cos((2i+1)wx), w=0.1, clip |x|>1")
     axes[1].axhline(0, color="grey", linewidth=0.8)
-    axes[1].annotate("negative lobe near |x|=1 for large n", xy=(0.95, -0.05), xytext=(-1.45, -0.3),
-                     arrowprops={"arrowstyle": "->"})
+    axes[1].annotate(
+        "negative lobe near |x|=1 for large n",
+        xy=(0.95, -0.05),
+        xytext=(-1.45, -0.3),
+        arrowprops={"arrowstyle": "->"},
+    )
     axes[2].set_title("other estimators' backward")
     for ax in axes:
         ax.set_xlabel("x")

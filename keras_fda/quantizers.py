@@ -26,6 +26,7 @@ The hyperparameters that schedules change during training (FDA's n, EDE's t and 
 ReSTE's o, the noise alpha) live in non-trainable `tf.Variable`s, updated by the callbacks in
 `keras_fda.callbacks` without retracing the training step.
 """
+
 import math
 
 import larq
@@ -448,8 +449,9 @@ class ReSTE(SignEstimator):
         if not o >= 1.0:
             raise ValueError(f"ReSTE's power o must be at least 1, got {o!r}")
         if not 0.0 < interval < threshold:
-            raise ValueError(f"ReSTE needs 0 < interval < threshold, got {interval!r}, "
-                             f"{threshold!r}")
+            raise ValueError(
+                f"ReSTE needs 0 < interval < threshold, got {interval!r}, {threshold!r}"
+            )
         self.o = float(o)
         self.threshold = float(threshold)
         self.interval = float(interval)
@@ -462,11 +464,16 @@ class ReSTE(SignEstimator):
     def binarize(self, x):
         o = tf.identity(self.o_variable)
         return sign_with_derivative(
-            x, lambda v: rectified_power_derivative(v, o, self.threshold, self.interval))
+            x, lambda v: rectified_power_derivative(v, o, self.threshold, self.interval)
+        )
 
     def get_config(self):
-        return {**super().get_config(), "o": self.o, "threshold": self.threshold,
-                "interval": self.interval}
+        return {
+            **super().get_config(),
+            "o": self.o,
+            "threshold": self.threshold,
+            "interval": self.interval,
+        }
 
 
 @_register("noise_adapted")

@@ -15,8 +15,9 @@ estimators or seeds to a finished study runs only the new cells. Settings that c
 results (epochs, model, data, precision, recipe, noise weight decay, alpha schedule) must
 match the folder's, else it stops with one line.
 """
-import csv
+
 import contextlib
+import csv
 import dataclasses
 import io
 import json
@@ -31,10 +32,20 @@ from keras_fda.errors import KerasFDAError
 
 PAPER_CIFAR10 = {
     # ESTIMATORS.md: FDA paper, CIFAR-10 top-1 (%); our estimator -> the paper's row
-    "resnet20": {"FP32": 92.10, "DoReFa": 84.44, "IR-Net (ede)": 85.40,
-                 "FDA sine only (fda)": 85.83, "FDA sine + noise (fda+noise)": 86.20},
-    "vgg_small": {"FP32": 94.10, "DoReFa": 90.20, "IR-Net (ede)": 90.40,
-                  "BNN+ (swish_sign)": 91.31, "FDA (fda+noise)": 92.54},
+    "resnet20": {
+        "FP32": 92.10,
+        "DoReFa": 84.44,
+        "IR-Net (ede)": 85.40,
+        "FDA sine only (fda)": 85.83,
+        "FDA sine + noise (fda+noise)": 86.20,
+    },
+    "vgg_small": {
+        "FP32": 94.10,
+        "DoReFa": 90.20,
+        "IR-Net (ede)": 90.40,
+        "BNN+ (swish_sign)": 91.31,
+        "FDA (fda+noise)": 92.54,
+    },
 }
 PRECISIONS = ("float32", "mixed_bfloat16")
 RECIPE_CHOICES = ("default", "paper-sgd")  # see training.recipe_for
@@ -63,8 +74,12 @@ class StudySettings:
 
 
 # what a study folder written before each option existed was trained with
-OPTION_DEFAULTS = {"precision": "float32", "recipe": "default", "noise_weight_decay": 0.0,
-                   "alpha_zero_at": 1.0}
+OPTION_DEFAULTS = {
+    "precision": "float32",
+    "recipe": "default",
+    "noise_weight_decay": 0.0,
+    "alpha_zero_at": 1.0,
+}
 
 
 def _umask_mode():
@@ -106,7 +121,8 @@ def _open_study(output, settings):
             differs = sorted(k for k in settings.key() if existing.get(k) != settings.key()[k])
             raise KerasFDAError(
                 f"{output} holds a study with other settings ({', '.join(differs)} differ): "
-                "use a new --output, or the same settings to resume it")
+                "use a new --output, or the same settings to resume it"
+            )
     else:
         _write_atomically(path, json.dumps(settings.key(), indent=2) + "\n")
 
@@ -140,10 +156,12 @@ def summarize(cells):
     summary = {}
     for estimator, runs in by_estimator.items():
         accuracy = np.array([100 * r["test_accuracy"] for r in runs])
-        summary[estimator] = (float(accuracy.mean()),
-                              float(accuracy.std(ddof=1)) if len(runs) > 1 else 0.0,
-                              len(runs),
-                              float(np.mean([np.mean(r["seconds_per_epoch"]) for r in runs])))
+        summary[estimator] = (
+            float(accuracy.mean()),
+            float(accuracy.std(ddof=1)) if len(runs) > 1 else 0.0,
+            len(runs),
+            float(np.mean([np.mean(r["seconds_per_epoch"]) for r in runs])),
+        )
     return summary
 
 
@@ -158,9 +176,11 @@ def ordering_check(summary):
     if not broken:
         return f"Ordering check: holds on these data: {chain}."
     details = "; ".join(f"{a} {summary[a][0]:.2f} < {b} {summary[b][0]:.2f}" for a, b in broken)
-    return (f"Ordering check: the paper's ordering {' >= '.join(present)} does NOT hold "
-            f"on these data ({details}). Differences within one standard deviation are "
-            "not evidence either way.")
+    return (
+        f"Ordering check: the paper's ordering {' >= '.join(present)} does NOT hold "
+        f"on these data ({details}). Differences within one standard deviation are "
+        "not evidence either way."
+    )
 
 
 def write_reports(output, settings):
@@ -168,32 +188,57 @@ def write_reports(output, settings):
     cells = load_cells(output)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["estimator", "seed", "test_accuracy", "best_test_accuracy",
-                     "seconds_per_epoch", "epochs", "dataset", "model"])
+    writer.writerow(
+        [
+            "estimator",
+            "seed",
+            "test_accuracy",
+            "best_test_accuracy",
+            "seconds_per_epoch",
+            "epochs",
+            "dataset",
+            "model",
+        ]
+    )
     for c in cells:
-        writer.writerow([c["estimator"], c["seed"], f"{c['test_accuracy']:.4f}",
-                         f"{max(c['accuracy_curve']):.4f}",
-                         f"{np.mean(c['seconds_per_epoch']):.2f}", c["epochs"],
-                         settings.dataset, settings.model])
+        writer.writerow(
+            [
+                c["estimator"],
+                c["seed"],
+                f"{c['test_accuracy']:.4f}",
+                f"{max(c['accuracy_curve']):.4f}",
+                f"{np.mean(c['seconds_per_epoch']):.2f}",
+                c["epochs"],
+                settings.dataset,
+                settings.model,
+            ]
+        )
     _write_atomically(os.path.join(output, "results.csv"), buffer.getvalue())
     summary = summarize(cells)
-    lines = [f"# {settings.model} on {settings.dataset}: {settings.epochs} epochs",
-             "",
-             f"Training images: {settings.train_subset or 'all'}; test images: "
-             f"{settings.test_subset or 'all'}; precision: {settings.precision}; "
-             f"recipe: {settings.recipe}; noise weight decay: {settings.noise_weight_decay:g}; "
-             f"noise alpha reaches 0 at {settings.alpha_zero_at:g} of training. "
-             "Test accuracy after the last epoch.",
-             "",
-             "| estimator | test accuracy % (mean +- std) | seeds | s/epoch |",
-             "|---|---|---|---|"]
-    lines += [f"| {e} | {m:.2f} +- {s:.2f} | {n} | {t:.1f} |"
-              for e, (m, s, n, t) in summary.items()]
+    lines = [
+        f"# {settings.model} on {settings.dataset}: {settings.epochs} epochs",
+        "",
+        f"Training images: {settings.train_subset or 'all'}; test images: "
+        f"{settings.test_subset or 'all'}; precision: {settings.precision}; "
+        f"recipe: {settings.recipe}; noise weight decay: {settings.noise_weight_decay:g}; "
+        f"noise alpha reaches 0 at {settings.alpha_zero_at:g} of training. "
+        "Test accuracy after the last epoch.",
+        "",
+        "| estimator | test accuracy % (mean +- std) | seeds | s/epoch |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {e} | {m:.2f} +- {s:.2f} | {n} | {t:.1f} |" for e, (m, s, n, t) in summary.items()
+    ]
     lines += ["", ordering_check(summary), ""]
     paper = PAPER_CIFAR10.get(settings.model)
     if paper:
-        lines += [f"The FDA paper on CIFAR-10, {settings.model} (400 epochs; top-1 %):", "",
-                  "| method | paper |", "|---|---|"]
+        lines += [
+            f"The FDA paper on CIFAR-10, {settings.model} (400 epochs; top-1 %):",
+            "",
+            "| method | paper |",
+            "|---|---|",
+        ]
         lines += [f"| {k} | {v:.2f} |" for k, v in paper.items()]
         lines.append("")
     _write_atomically(os.path.join(output, "results.md"), "\n".join(lines))
@@ -262,39 +307,48 @@ def run_study(settings, estimators, seeds, output, verbose=2, save_models=False)
     cell's trained model is kept (see `model_path`)."""
     import tensorflow as tf
 
-    from keras_fda import callbacks, datasets, estimators as estimator_specs, models, training
+    from keras_fda import callbacks, datasets, models, training
+    from keras_fda import estimators as estimator_specs
 
     for spec in estimators:
         estimator_specs.parse(spec)  # fail early on a misspelt estimator
     if settings.precision not in PRECISIONS:
-        raise KerasFDAError(f"precision must be one of {', '.join(PRECISIONS)}, "
-                            f"got {settings.precision!r}")
+        raise KerasFDAError(
+            f"precision must be one of {', '.join(PRECISIONS)}, got {settings.precision!r}"
+        )
     if not 0.0 < settings.alpha_zero_at <= 1.0:
         raise KerasFDAError(f"alpha_zero_at must be in (0, 1], got {settings.alpha_zero_at!r}")
     if settings.noise_weight_decay < 0:
         raise KerasFDAError(f"noise weight decay must be >= 0, got {settings.noise_weight_decay!r}")
-    recipe = dataclasses.replace(training.recipe_for(settings.dataset, settings.recipe),
-                                 noise_weight_decay=settings.noise_weight_decay)
+    recipe = dataclasses.replace(
+        training.recipe_for(settings.dataset, settings.recipe),
+        noise_weight_decay=settings.noise_weight_decay,
+    )
     if settings.learning_rate:
         recipe = dataclasses.replace(recipe, learning_rate=settings.learning_rate)
     training.check_recipe(recipe)  # before the study folder exists
     # the data first: a missing data set must not leave an empty study folder behind
-    (x_train, y_train), (x_test, y_test) = datasets.load(settings.dataset, settings.data_dir or None)
+    (x_train, y_train), (x_test, y_test) = datasets.load(
+        settings.dataset, settings.data_dir or None
+    )
     _open_study(output, settings)
     if settings.train_subset:
-        keep = np.random.default_rng(0).permutation(len(x_train))[:settings.train_subset]
+        keep = np.random.default_rng(0).permutation(len(x_train))[: settings.train_subset]
         x_train, y_train = x_train[keep], y_train[keep]
     if settings.test_subset:
-        x_test, y_test = x_test[:settings.test_subset], y_test[:settings.test_subset]
+        x_test, y_test = x_test[: settings.test_subset], y_test[: settings.test_subset]
     from keras_fda.plotting import plot_estimators
 
     plot_estimators(os.path.join(output, "gradients.png"))
     done = {cell_name(c["estimator"], c["seed"]) for c in load_cells(output)}
     # seed-major, so that a study stopped early has every estimator at its first seeds
     todo = [(e, s) for s in range(seeds) for e in estimators if cell_name(e, s) not in done]
-    print(f"study {output}: {settings.model} on {settings.dataset}, {len(x_train)} training "
-          f"images, {settings.epochs} epochs; {len(todo)} of {len(estimators) * seeds} cells "
-          "to run", flush=True)
+    print(
+        f"study {output}: {settings.model} on {settings.dataset}, {len(x_train)} training "
+        f"images, {settings.epochs} epochs; {len(todo)} of {len(estimators) * seeds} cells "
+        "to run",
+        flush=True,
+    )
     for index, (estimator, seed) in enumerate(todo, 1):
         print(f"\n[{index}/{len(todo)}] {estimator}, seed {seed}", flush=True)
         tf.keras.backend.clear_session()
@@ -305,22 +359,37 @@ def run_study(settings, estimators, seeds, output, verbose=2, save_models=False)
         if estimator_specs.uses_fixed_n(estimator):
             schedules = [s for s in schedules if not isinstance(s, callbacks.FourierTermsSchedule)]
         started = time.perf_counter()
-        history, seconds = training.fit(model, (x_train, y_train), (x_test, y_test),
-                                        settings.epochs, recipe=recipe, seed=seed,
-                                        verbose=verbose, schedules=schedules)
-        cell = {"estimator": estimator, "seed": seed, "epochs": settings.epochs,
-                "test_accuracy": float(history["val_accuracy"][-1]),
-                "accuracy_curve": [float(v) for v in history["val_accuracy"]],
-                "loss_curve": [float(v) for v in history["loss"]],
-                "seconds_per_epoch": [float(v) for v in seconds],
-                "wall_seconds": time.perf_counter() - started,
-                "settings": settings.key()}
+        history, seconds = training.fit(
+            model,
+            (x_train, y_train),
+            (x_test, y_test),
+            settings.epochs,
+            recipe=recipe,
+            seed=seed,
+            verbose=verbose,
+            schedules=schedules,
+        )
+        cell = {
+            "estimator": estimator,
+            "seed": seed,
+            "epochs": settings.epochs,
+            "test_accuracy": float(history["val_accuracy"][-1]),
+            "accuracy_curve": [float(v) for v in history["val_accuracy"]],
+            "loss_curve": [float(v) for v in history["loss"]],
+            "seconds_per_epoch": [float(v) for v in seconds],
+            "wall_seconds": time.perf_counter() - started,
+            "settings": settings.key(),
+        }
         if save_models:
             os.makedirs(os.path.join(output, "models"), exist_ok=True)
             training.float32_copy(model).save(model_path(output, estimator, seed))
-        _write_atomically(os.path.join(output, "cells", cell_name(estimator, seed) + ".json"),
-                          json.dumps(cell, indent=1) + "\n")
+        _write_atomically(
+            os.path.join(output, "cells", cell_name(estimator, seed) + ".json"),
+            json.dumps(cell, indent=1) + "\n",
+        )
         write_reports(output, settings)
-        print(f"{estimator}, seed {seed}: test accuracy {100 * cell['test_accuracy']:.2f}%",
-              flush=True)
+        print(
+            f"{estimator}, seed {seed}: test accuracy {100 * cell['test_accuracy']:.2f}%",
+            flush=True,
+        )
     return write_reports(output, settings)

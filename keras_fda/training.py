@@ -4,6 +4,7 @@ A recipe names the optimizer, learning-rate schedule, batch size and augmentatio
 run; `fit` builds the optimizer, compiles the model and trains it with Keras' own
 progress output and the keras_fda callbacks.
 """
+
 import dataclasses
 import time
 
@@ -32,8 +33,9 @@ class Recipe:
 
 
 FASHION_MNIST = Recipe(optimizer="adam", learning_rate=1e-2, batch_size=128)
-PAPER_SGD = Recipe(optimizer="sgd", learning_rate=0.1, momentum=0.9, weight_decay=1e-4,
-                   batch_size=128)  # the FDA paper's optimizer, learning rate and decay
+PAPER_SGD = Recipe(
+    optimizer="sgd", learning_rate=0.1, momentum=0.9, weight_decay=1e-4, batch_size=128
+)  # the FDA paper's optimizer, learning rate and decay
 CIFAR10 = dataclasses.replace(PAPER_SGD, augment=True)
 
 
@@ -60,12 +62,16 @@ def noise_branch_variables(model):
 def check_recipe(recipe):
     """Raise KerasFDAError for a combination `make_optimizer` cannot build: one decay rate
     for the noise branch and another for every weight."""
-    if recipe.noise_weight_decay and recipe.weight_decay \
-            and recipe.weight_decay != recipe.noise_weight_decay:
+    if (
+        recipe.noise_weight_decay
+        and recipe.weight_decay
+        and recipe.weight_decay != recipe.noise_weight_decay
+    ):
         raise KerasFDAError(
             f"a noise weight decay of {recipe.noise_weight_decay:g} with a recipe that "
             f"already decays every weight (the noise branch included) by "
-            f"{recipe.weight_decay:g} is not supported: drop one of them")
+            f"{recipe.weight_decay:g} is not supported: drop one of them"
+        )
 
 
 def make_optimizer(recipe, steps, model=None):
@@ -82,20 +88,25 @@ def make_optimizer(recipe, steps, model=None):
             raise ValueError("make_optimizer needs the model to find its noise branches")
         decay = recipe.noise_weight_decay
     if recipe.optimizer == "sgd":
-        optimizer = tf.keras.optimizers.SGD(rate, momentum=recipe.momentum,
-                                            weight_decay=decay or None)
+        optimizer = tf.keras.optimizers.SGD(
+            rate, momentum=recipe.momentum, weight_decay=decay or None
+        )
     elif recipe.optimizer == "adam":
         # AdamW without decay on a weight updates it exactly as Adam does
-        optimizer = (tf.keras.optimizers.AdamW(rate, weight_decay=decay) if decay
-                     else tf.keras.optimizers.Adam(rate))
+        optimizer = (
+            tf.keras.optimizers.AdamW(rate, weight_decay=decay)
+            if decay
+            else tf.keras.optimizers.Adam(rate)
+        )
     else:
         raise ValueError(f"unknown optimizer {recipe.optimizer!r}")
     if noise_only:
         noise = noise_branch_variables(model)
         others = [v for v in model.trainable_variables if not any(v is n for n in noise)]
         # exclude_from_weight_decay reads an empty list as "exclude nothing"
-        optimizer.exclude_from_weight_decay(var_list=others or None,
-                                            var_names=None if noise else [".*"])
+        optimizer.exclude_from_weight_decay(
+            var_list=others or None, var_names=None if noise else [".*"]
+        )
     return optimizer
 
 
@@ -117,7 +128,8 @@ def dataset(x, y, recipe, shuffle_seed=0, training=True):
             counter = tf.data.Dataset.counter(start=shuffle_seed * 1_000_003)
             seeds = counter.map(lambda c: tf.stack([c, c]))
             data = tf.data.Dataset.zip((data, seeds)).map(
-                lambda xy, s: _augment(xy[0], xy[1], s), num_parallel_calls=tf.data.AUTOTUNE)
+                lambda xy, s: _augment(xy[0], xy[1], s), num_parallel_calls=tf.data.AUTOTUNE
+            )
     return data.batch(recipe.batch_size).prefetch(tf.data.AUTOTUNE)
 
 
@@ -134,8 +146,17 @@ class EpochTimer(tf.keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def fit(model, train, test, epochs, recipe=FASHION_MNIST, seed=0, verbose=2, extra_callbacks=(),
-        schedules=None):
+def fit(
+    model,
+    train,
+    test,
+    epochs,
+    recipe=FASHION_MNIST,
+    seed=0,
+    verbose=2,
+    extra_callbacks=(),
+    schedules=None,
+):
     """Compile and train `model` on `train` = (x, y); evaluate on `test` after each epoch.
 
     Returns (history dict, seconds per epoch list). `schedules` defaults to

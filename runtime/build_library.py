@@ -9,6 +9,7 @@ Why a plain shared library loaded with ctypes rather than a CPython extension: i
 no Python headers (not installed by default on a Pi), one build serves every CPython
 version, and the C side stays plain C99 that the runtime's own flags compile.
 """
+
 import glob
 import os
 import shlex
@@ -39,13 +40,17 @@ class BuildError(Exception):
 def find_firmware(package_root):
     """The C runtime's folder: `firmware/` beside setup.py in an sdist, the repository's
     `firmware/` when installed from a checkout."""
-    for candidate in (os.path.join(package_root, "firmware"),
-                      os.path.join(package_root, os.pardir, "firmware")):
+    for candidate in (
+        os.path.join(package_root, "firmware"),
+        os.path.join(package_root, os.pardir, "firmware"),
+    ):
         if os.path.isfile(os.path.join(candidate, "include", "kfda", "kfda.h")):
             return os.path.normpath(candidate)
-    raise BuildError(f"the keras-fda C runtime (firmware/include/kfda/kfda.h) is neither in "
-                     f"{package_root} nor beside it: install from the keras-fda repository "
-                     "or from the kfda-runtime sdist")
+    raise BuildError(
+        f"the keras-fda C runtime (firmware/include/kfda/kfda.h) is neither in "
+        f"{package_root} nor beside it: install from the keras-fda repository "
+        "or from the kfda-runtime sdist"
+    )
 
 
 def runtime_sources(firmware):
@@ -73,8 +78,10 @@ def compiler(cc=None):
     if not command:
         found = shutil.which("cc") or shutil.which("gcc")
         if not found:
-            raise BuildError("no C compiler found: install one (Debian/Raspberry Pi OS: "
-                             "sudo apt install gcc) and retry")
+            raise BuildError(
+                "no C compiler found: install one (Debian/Raspberry Pi OS: "
+                "sudo apt install gcc) and retry"
+            )
         command = [found]
     return command
 
@@ -82,8 +89,9 @@ def compiler(cc=None):
 def target_flags(command):
     """The architecture flags for the machine the compiler builds for."""
     try:
-        machine = subprocess.run(command + ["-dumpmachine"], capture_output=True, text=True,
-                                 check=True).stdout.strip()
+        machine = subprocess.run(
+            command + ["-dumpmachine"], capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError) as error:
         raise BuildError(f"cannot run the C compiler {' '.join(command)}: {error}")
     for prefix, flags in ARCH_FLAGS.items():
@@ -101,9 +109,16 @@ def build(package_root, output, cc=None):
     extra = shlex.split(os.environ.get("KFDA_RUNTIME_CFLAGS", ""))
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     partial = output + ".partial"
-    full = (command + RUNTIME_FLAGS + target_flags(command) + SHARED_FLAGS + extra
-            + ["-I", os.path.join(firmware, "include"), os.path.join(package_root, SHIM)]
-            + runtime_sources(firmware) + ["-lm", "-o", partial])
+    full = (
+        command
+        + RUNTIME_FLAGS
+        + target_flags(command)
+        + SHARED_FLAGS
+        + extra
+        + ["-I", os.path.join(firmware, "include"), os.path.join(package_root, SHIM)]
+        + runtime_sources(firmware)
+        + ["-lm", "-o", partial]
+    )
     done = subprocess.run(full, capture_output=True, text=True)
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if "error" in line]

@@ -4,6 +4,7 @@ Installing compiles the C runtime (the repository's `firmware/`, or the copy an 
 carries) and a small shim into `kfda_runtime/libkfda_runtime.so` with the machine's C
 compiler; Python loads it with ctypes (why: build_library.py).
 """
+
 import os
 import shutil
 import sys
@@ -66,6 +67,11 @@ class WheelForAnyPython(bdist_wheel):
         return ("py3", "none", super().get_tag()[2])
 
 
-setup(distclass=DistributionWithLibrary,
-      cmdclass={"build_py": BuildPyWithLibrary, "sdist": SdistWithRuntime,
-                "bdist_wheel": WheelForAnyPython})
+setup(
+    distclass=DistributionWithLibrary,
+    cmdclass={
+        "build_py": BuildPyWithLibrary,
+        "sdist": SdistWithRuntime,
+        "bdist_wheel": WheelForAnyPython,
+    },
+)

@@ -7,13 +7,14 @@ before TensorFlow initialises its runtime, which the main test process already d
 
 Each prints one JSON line with the first-epoch loss.
 """
+
 import json
 import sys
 
-import keras_fda  # binds Keras 2
 import numpy as np
 import tensorflow as tf
 
+import keras_fda  # binds Keras 2
 from keras_fda import quantizers as kq  # noqa: E402
 from tests.helpers import binary_conv  # noqa: E402
 
@@ -48,10 +49,19 @@ def first_epoch_loss(strategy):
     with strategy.scope():
         model = build()
         model.set_weights(weights)
-        model.compile(tf.keras.optimizers.SGD(0.05),
-                      tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    history = model.fit(x, y, batch_size=GLOBAL_BATCH, epochs=2, shuffle=False, verbose=0,
-                        callbacks=keras_fda.callbacks.default())
+        model.compile(
+            tf.keras.optimizers.SGD(0.05),
+            tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
+    history = model.fit(
+        x,
+        y,
+        batch_size=GLOBAL_BATCH,
+        epochs=2,
+        shuffle=False,
+        verbose=0,
+        callbacks=keras_fda.callbacks.default(),
+    )
     return history.history["loss"][0]
 
 
@@ -62,11 +72,15 @@ if __name__ == "__main__":
         out = {"replicas": strategy.num_replicas_in_sync, "loss": first_epoch_loss(strategy)}
     elif mode == "mirrored":
         cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * 2
+        )
         mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-        out = {"replicas": mirrored.num_replicas_in_sync,
-               "one": first_epoch_loss(tf.distribute.OneDeviceStrategy("/cpu:0")),
-               "two": first_epoch_loss(mirrored)}
+        out = {
+            "replicas": mirrored.num_replicas_in_sync,
+            "one": first_epoch_loss(tf.distribute.OneDeviceStrategy("/cpu:0")),
+            "two": first_epoch_loss(mirrored),
+        }
     else:
         out = {"loss": first_epoch_loss(tf.distribute.OneDeviceStrategy("/cpu:0"))}
     json.dump(out, sys.stdout)

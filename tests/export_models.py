@@ -5,13 +5,16 @@ Batch norms get trained-like statistics (`randomize_batch_norms`): with the init
 (mean 0, variance 1, beta 0) the sum of a binary conv, an integer, maps to exactly 0 and
 sign(0) then depends on float rounding in Keras vs TFLite.
 """
-import keras_fda  # noqa: F401  (binds Keras 2 before TensorFlow and Larq load)
+
 import larq as lq
 import numpy as np
 import tensorflow as tf
 
-BINARY = dict(input_quantizer="fda", kernel_quantizer="fda", kernel_constraint="weight_clip",
-              use_bias=False)
+import keras_fda  # noqa: F401  (binds Keras 2 before TensorFlow and Larq load)
+
+BINARY = dict(
+    input_quantizer="fda", kernel_quantizer="fda", kernel_constraint="weight_clip", use_bias=False
+)
 
 
 def randomize_batch_norms(model, seed=0):
@@ -20,12 +23,14 @@ def randomize_batch_norms(model, seed=0):
         if isinstance(layer, tf.keras.layers.BatchNormalization):
             gamma, beta, mean, var = layer.get_weights()
             n = gamma.shape[0]
-            layer.set_weights([
-                rng.uniform(0.5, 1.5, n).astype(np.float32),
-                rng.normal(0.0, 0.5, n).astype(np.float32),
-                rng.uniform(-3.0, 3.0, n).astype(np.float32),
-                rng.uniform(2.0, 20.0, n).astype(np.float32),
-            ])
+            layer.set_weights(
+                [
+                    rng.uniform(0.5, 1.5, n).astype(np.float32),
+                    rng.normal(0.0, 0.5, n).astype(np.float32),
+                    rng.uniform(-3.0, 3.0, n).astype(np.float32),
+                    rng.uniform(2.0, 20.0, n).astype(np.float32),
+                ]
+            )
     return model
 
 
@@ -57,7 +62,9 @@ def small_bnn(input_shape=(28, 28, 1), classes=10):
 
 
 SMALL_BNN_EXPECTED = {
-    "LceBconv2d": 2, "LceQuantize": 1, "LceBMaxPool2d": 1,
+    "LceBconv2d": 2,
+    "LceQuantize": 1,
+    "LceBMaxPool2d": 1,
     "binary_macs": 28 * 28 * 32 * 9 * 32 + 14 * 14 * 64 * 9 * 32,
     "float_macs": 28 * 28 * 32 * 9 * 1 + 64 * 10,
 }
@@ -81,8 +88,9 @@ def bireal_style(input_shape=(16, 16, 3), classes=10):
     x = tf.keras.layers.MaxPool2D(2)(x)
 
     def block(x, filters, strides, name):
-        y = lq.layers.QuantConv2D(filters, 3, strides=strides, padding="same", pad_values=1.0,
-                                  name=name, **BINARY)(x)
+        y = lq.layers.QuantConv2D(
+            filters, 3, strides=strides, padding="same", pad_values=1.0, name=name, **BINARY
+        )(x)
         y = tf.keras.layers.BatchNormalization()(y)
         if strides > 1 or x.shape[-1] != filters:
             x = tf.keras.layers.AveragePooling2D(strides)(x)
@@ -100,7 +108,8 @@ def bireal_style(input_shape=(16, 16, 3), classes=10):
 
 
 BIREAL_EXPECTED = {
-    "LceBconv2d": 3, "LceQuantize": 3,
+    "LceBconv2d": 3,
+    "LceQuantize": 3,
     "binary_macs": 8 * 8 * 32 * 9 * 32 + 4 * 4 * 64 * 9 * 32 + 4 * 4 * 64 * 9 * 64,
     "float_macs": 16 * 16 * 32 * 9 * 3 + 4 * 4 * 64 * 32 + 64 * 10,
 }
@@ -115,8 +124,15 @@ def with_quant_dense(input_shape=(16, 16, 1)):
     x = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=1.0, name="narrow", **BINARY)(x)
     x = tf.keras.layers.MaxPool2D(2, name="pool")(x)
     x = tf.keras.layers.BatchNormalization(name="late_bn")(x)
-    x = lq.layers.QuantConv2D(32, 3, padding="same", input_quantizer=None,
-                              kernel_quantizer="fda", use_bias=False, name="float_input")(x)
+    x = lq.layers.QuantConv2D(
+        32,
+        3,
+        padding="same",
+        input_quantizer=None,
+        kernel_quantizer="fda",
+        use_bias=False,
+        name="float_input",
+    )(x)
     x = tf.keras.layers.BatchNormalization()(x)
     x = tf.keras.layers.GlobalAveragePooling2D()(x)
     x = lq.layers.QuantDense(10, name="binary_dense", **BINARY)(x)
@@ -168,8 +184,13 @@ def _stage_macs(side, c_in, c_out):
 
 
 EXAMPLE_SMALL_BNN_EXPECTED = {
-    "LceBconv2d": 6, "LceQuantize": 6, "LceBMaxPool2d": 2,
-    "binary_macs": 2 * _stage_macs(28, 32, 32) + _stage_macs(14, 32, 64)
-    + _stage_macs(14, 64, 64) + _stage_macs(7, 64, 128) + _stage_macs(7, 128, 128),
+    "LceBconv2d": 6,
+    "LceQuantize": 6,
+    "LceBMaxPool2d": 2,
+    "binary_macs": 2 * _stage_macs(28, 32, 32)
+    + _stage_macs(14, 32, 64)
+    + _stage_macs(14, 64, 64)
+    + _stage_macs(7, 64, 128)
+    + _stage_macs(7, 128, 128),
     "float_macs": 28 * 28 * 32 * 9 * 1 + 128 * 10,
 }

@@ -1,7 +1,8 @@
 """Small helpers shared by tests (no project code: tests keep their oracles independent)."""
+
+import larq as lq
 import numpy as np
 import tensorflow as tf
-import larq as lq
 
 
 def tflite_op_counts(flatbuffer):
@@ -22,9 +23,16 @@ def tflite_op_counts(flatbuffer):
 
 def binary_conv(filters, input_quantizer, kernel_quantizer, **kwargs):
     return lq.layers.QuantConv2D(
-        filters, 3, padding="same", pad_values=1.0, input_quantizer=input_quantizer,
-        kernel_quantizer=kernel_quantizer, kernel_constraint="weight_clip", use_bias=False,
-        **kwargs)
+        filters,
+        3,
+        padding="same",
+        pad_values=1.0,
+        input_quantizer=input_quantizer,
+        kernel_quantizer=kernel_quantizer,
+        kernel_constraint="weight_clip",
+        use_bias=False,
+        **kwargs,
+    )
 
 
 def random_images(n, shape, seed=0):
@@ -52,8 +60,11 @@ def clear_of_sign_ties(model, x, margin=1e-4):
     take the other sign there: a tie, not a disagreement. Over millions of activations a
     few such ties are expected; agreement is only defined on the samples without one.
     """
-    quant = [layer for layer in model.layers if isinstance(layer, lq.layers.QuantConv2D)
-             and layer.input_quantizer is not None]
+    quant = [
+        layer
+        for layer in model.layers
+        if isinstance(layer, lq.layers.QuantConv2D) and layer.input_quantizer is not None
+    ]
     probe = tf.keras.Model(model.inputs, [layer.input for layer in quant])
     acts = probe.predict(x, verbose=0)
     acts = acts if isinstance(acts, list) else [acts]

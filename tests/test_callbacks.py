@@ -1,5 +1,6 @@
 """Schedules: the values each epoch against the spec's formulas (written here), in nested
 models, for input and kernel quantizers, without retracing the training step."""
+
 import math
 
 import larq as lq
@@ -28,8 +29,9 @@ class Recorder(tf.keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         if batch == 0:
-            self.seen.append([{name: float(v.numpy()) for name, v in q_vars(q).items()}
-                              for q in self.quantizers])
+            self.seen.append(
+                [{name: float(v.numpy()) for name, v in q_vars(q).items()} for q in self.quantizers]
+            )
 
 
 def q_vars(q):
@@ -66,10 +68,14 @@ def spec_o(e, E, o_end=3.0):
 def nested_model():
     """An inner functional model used as a layer of an outer one."""
     quantizers = {
-        "fda_in": kq.FDA(noise_adaptation=True), "fda_k": kq.FDA(),
-        "ede_in": kq.EDE(), "ede_k": kq.EDE(noise_adaptation=True),
-        "ste_in": kq.NoiseAdapted("ste_sign"), "ste_k": lq.quantizers.SteSign(),
-        "reste_in": kq.ReSTE(noise_adaptation=True), "reste_k": kq.ReSTE(),
+        "fda_in": kq.FDA(noise_adaptation=True),
+        "fda_k": kq.FDA(),
+        "ede_in": kq.EDE(),
+        "ede_k": kq.EDE(noise_adaptation=True),
+        "ste_in": kq.NoiseAdapted("ste_sign"),
+        "ste_k": lq.quantizers.SteSign(),
+        "reste_in": kq.ReSTE(noise_adaptation=True),
+        "reste_k": kq.ReSTE(),
     }
     inner_in = tf.keras.Input((6, 6, 32))
     h = binary_conv(32, quantizers["fda_in"], quantizers["fda_k"])(inner_in)
@@ -98,12 +104,18 @@ def test_schedules_follow_formulas_each_epoch_without_retracing():
     model.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     x = np.random.default_rng(0).normal(size=(32, 6, 6, 32)).astype(np.float32)
     y = np.random.default_rng(1).integers(0, 3, size=32)
-    history = model.fit(x, y, batch_size=16, epochs=EPOCHS, verbose=0,
-                        callbacks=[*keras_fda.callbacks.default(), recorder])
+    history = model.fit(
+        x,
+        y,
+        batch_size=16,
+        epochs=EPOCHS,
+        verbose=0,
+        callbacks=[*keras_fda.callbacks.default(), recorder],
+    )
     assert len(recorder.seen) == EPOCHS
     for epoch, values in enumerate(recorder.seen):
         t, k = spec_t_k(epoch, EPOCHS)
-        for q, v in zip(tracked, values):
+        for _q, v in zip(tracked, values):
             if "n" in v:
                 assert v["n"] == spec_n(epoch, EPOCHS)
             if "t" in v:
@@ -128,13 +140,25 @@ def test_schedule_honours_initial_epoch_and_explicit_epochs():
     model.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     x = np.zeros((8, 6, 6, 32), np.float32)
     y = np.zeros(8, np.int64)
-    model.fit(x, y, epochs=10, initial_epoch=8, verbose=0,
-              callbacks=[*keras_fda.callbacks.default(epochs=20), recorder])
+    model.fit(
+        x,
+        y,
+        epochs=10,
+        initial_epoch=8,
+        verbose=0,
+        callbacks=[*keras_fda.callbacks.default(epochs=20), recorder],
+    )
     assert [v[0]["n"] for v in recorder.seen] == [spec_n(8, 20), spec_n(9, 20)]
     assert recorder.seen[0][0]["alpha"] == pytest.approx(spec_alpha(8, 20), abs=1e-7)
     reste = Recorder([quantizers["reste_k"]])
-    model.fit(x, y, epochs=13, initial_epoch=12, verbose=0,
-              callbacks=[*keras_fda.callbacks.default(epochs=20), reste])
+    model.fit(
+        x,
+        y,
+        epochs=13,
+        initial_epoch=12,
+        verbose=0,
+        callbacks=[*keras_fda.callbacks.default(epochs=20), reste],
+    )
     assert reste.seen[0][0]["o"] == pytest.approx(spec_o(12, 20), rel=1e-6)
 
 
@@ -143,18 +167,23 @@ def test_alpha_reaches_zero_at_the_given_fraction_and_stays_there(epochs, zero_a
     """alpha follows the paper's cosine over D = round(zero_at E) epochs: the spec's
     0.05 (1 + cos(pi (e + 1) / D)), 0 from epoch D - 1 to the end."""
     quantizer = kq.FDA(noise_adaptation=True)
-    model = tf.keras.Sequential([tf.keras.Input((32,)),
-                                 lq.layers.QuantDense(2, input_quantizer=quantizer)])
+    model = tf.keras.Sequential(
+        [tf.keras.Input((32,)), lq.layers.QuantDense(2, input_quantizer=quantizer)]
+    )
     recorder = Recorder([quantizer])
     model.compile("sgd", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    history = model.fit(np.ones((4, 32), np.float32), np.zeros(4, np.int64), epochs=epochs,
-                        verbose=0, callbacks=[*keras_fda.callbacks.default(alpha_zero_at=zero_at),
-                                              recorder])
+    history = model.fit(
+        np.ones((4, 32), np.float32),
+        np.zeros(4, np.int64),
+        epochs=epochs,
+        verbose=0,
+        callbacks=[*keras_fda.callbacks.default(alpha_zero_at=zero_at), recorder],
+    )
     decay = max(1, round(zero_at * epochs))
     expected = [spec_alpha(e, decay) if e < decay - 1 else 0.0 for e in range(epochs)]
     assert [v[0]["alpha"] for v in recorder.seen] == pytest.approx(expected, abs=1e-7)
     assert history.history["noise_alpha"] == pytest.approx(expected, abs=1e-7)
-    assert expected[decay - 1:] == [0.0] * (epochs - decay + 1)
+    assert expected[decay - 1 :] == [0.0] * (epochs - decay + 1)
     if zero_at == 1.0:  # the default is the paper's schedule
         assert expected == pytest.approx([spec_alpha(e, epochs) for e in range(epochs - 1)] + [0.0])
 

@@ -1,6 +1,6 @@
 """Every alias converts through the real LCE converter to packed binary ops, and the LCE
 interpreter agrees with Keras."""
-import larq as lq
+
 import larq_compute_engine as lce
 import numpy as np
 import pytest
@@ -10,8 +10,13 @@ from larq_compute_engine.tflite.python.interpreter import Interpreter
 import keras_fda
 from keras_fda import models
 from keras_fda import quantizers as kq
-from tests.helpers import (assert_close_to_scale, binary_conv, clear_of_sign_ties, random_images,
-                           tflite_op_counts)
+from tests.helpers import (
+    assert_close_to_scale,
+    binary_conv,
+    clear_of_sign_ties,
+    random_images,
+    tflite_op_counts,
+)
 
 QUANTIZERS = {
     "fda": lambda: "fda",
@@ -92,8 +97,9 @@ def test_small_bnn_converts_for_arm_with_binary_max_pool(widths, binary_pools):
     assert_close_to_scale(Interpreter(flatbuffer).predict(x), model.predict(x, verbose=0))
 
 
-@pytest.mark.parametrize("architecture,binary_convs,binary_pools", [
-    ("resnet20", 18, 0), ("vgg_small", 5, 2)])
+@pytest.mark.parametrize(
+    "architecture,binary_convs,binary_pools", [("resnet20", 18, 0), ("vgg_small", 5, 2)]
+)
 def test_cifar_models_binarize_fully(architecture, binary_convs, binary_pools):
     """Every binary conv of the paper's CIFAR models becomes LceBconv2d."""
     tf.keras.utils.set_random_seed(5)

@@ -1,5 +1,6 @@
 """Data loaders: the real Debian Fashion-MNIST files, the CIFAR-10 batch format on small
 files written here, and clear errors when data is missing or damaged."""
+
 import gzip
 import os
 import pickle
@@ -17,8 +18,10 @@ def write_idx(path, array):
         f.write(header + array.astype(np.uint8).tobytes())
 
 
-@pytest.mark.skipif(not os.path.isdir(datasets.FASHION_MNIST_DIR),
-                    reason="Debian package dataset-fashion-mnist not installed")
+@pytest.mark.skipif(
+    not os.path.isdir(datasets.FASHION_MNIST_DIR),
+    reason="Debian package dataset-fashion-mnist not installed",
+)
 def test_fashion_mnist_from_debian_package():
     (x, y), (xt, yt) = datasets.load_fashion_mnist()
     assert x.shape == (60000, 28, 28, 1) and xt.shape == (10000, 28, 28, 1)

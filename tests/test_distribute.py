@@ -1,6 +1,7 @@
 """Training under a distribution strategy matches one device: MirroredStrategy on two
 logical CPU devices, and MultiWorkerMirroredStrategy with two worker processes talking
 over 127.0.0.1 (TF_CONFIG), as on two machines."""
+
 import json
 import os
 import socket
@@ -15,8 +16,14 @@ TIMEOUT_S = 300  # on an idle 2-core machine each process takes about 20 s
 
 
 def script(mode, env=ENV):
-    return subprocess.Popen([sys.executable, "-m", "tests.distribute_script", mode], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.distribute_script", mode],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def results(processes):
@@ -66,7 +73,8 @@ def test_two_worker_processes_match_one_process():
     for index in range(2):
         tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
         processes[f"worker {index}"] = script(
-            "multi-worker", env={**ENV, "TF_CONFIG": json.dumps(tf_config)})
+            "multi-worker", env={**ENV, "TF_CONFIG": json.dumps(tf_config)}
+        )
     out = results(processes)
     assert out["worker 0"]["replicas"] == out["worker 1"]["replicas"] == 2
     assert out["worker 0"]["loss"] == out["worker 1"]["loss"]  # one all-reduced number

@@ -1,6 +1,7 @@
 """Export the example-style models for every target and check the packages against
 independent oracles: counts worked out from the architecture (export_models.py), the
 LCE interpreter, Keras, and TensorFlow's own flatbuffer schema."""
+
 import collections
 import json
 import os
@@ -8,12 +9,12 @@ import re
 import shutil
 import subprocess
 
+import export_models
 import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
 
-import export_models
 from keras_fda.cli import main
 from keras_fda.export import export_model
 
@@ -21,11 +22,26 @@ TARGETS = ["arm64", "armv7", "cortex-m"]
 MODELS = {
     "small_bnn": (export_models.small_bnn, export_models.SMALL_BNN_EXPECTED),
     "bireal_style": (export_models.bireal_style, export_models.BIREAL_EXPECTED),
-    "example_small_bnn": (export_models.example_small_bnn,
-                          export_models.EXAMPLE_SMALL_BNN_EXPECTED),
+    "example_small_bnn": (
+        export_models.example_small_bnn,
+        export_models.EXAMPLE_SMALL_BNN_EXPECTED,
+    ),
 }
-CONTRACT_KEYS = {"format", "target", "cpu", "input", "output", "ops", "macs", "weight_bytes",
-                 "flatbuffer_bytes", "arena_bytes", "verification", "versions", "chip"}
+CONTRACT_KEYS = {
+    "format",
+    "target",
+    "cpu",
+    "input",
+    "output",
+    "ops",
+    "macs",
+    "weight_bytes",
+    "flatbuffer_bytes",
+    "arena_bytes",
+    "verification",
+    "versions",
+    "chip",
+}
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +77,12 @@ def tflite_op_names(path):
 
     model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(open(path, "rb").read(), 0))
     names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    codes = [c.customCode.decode() if c.customCode else
-             names[max(c.builtinCode, c.deprecatedBuiltinCode)] for c in model.operatorCodes]
+    codes = [
+        c.customCode.decode()
+        if c.customCode
+        else names[max(c.builtinCode, c.deprecatedBuiltinCode)]
+        for c in model.operatorCodes
+    ]
     return [codes[op.opcodeIndex] for op in model.subgraphs[0].operators]
 
 
@@ -82,8 +102,11 @@ def test_op_table_and_macs(packages, name, target):
     assert ops["LceQuantize"] == expected["LceQuantize"]
     assert ops["LceBMaxPool2d"] == expected.get("LceBMaxPool2d", 0)
     assert manifest["ops"] == dict(ops)
-    assert manifest["macs"] == {"binary": expected["binary_macs"],
-                                "float": expected["float_macs"], "int8": 0}
+    assert manifest["macs"] == {
+        "binary": expected["binary_macs"],
+        "float": expected["float_macs"],
+        "int8": 0,
+    }
     assert CONTRACT_KEYS <= set(manifest)
     assert manifest["format"] == 1 and manifest["target"] == target
     assert manifest["flatbuffer_bytes"] == os.path.getsize(os.path.join(folder, "model.tflite"))
@@ -94,8 +117,9 @@ def test_bireal_bconv_attributes(packages):
     """Same-one padding and the stride-2 block survive conversion."""
     from keras_fda.export.graph import read_graph
 
-    graph = read_graph(open(os.path.join(packages["bireal_style", "arm64"], "model.tflite"),
-                            "rb").read())
+    graph = read_graph(
+        open(os.path.join(packages["bireal_style", "arm64"], "model.tflite"), "rb").read()
+    )
     bconvs = [op for op in graph.ops if op.type == "LceBconv2d"]
     assert [op.options["pad_values"] for op in bconvs] == [1, 1, 1]
     assert sorted(op.options["stride_height"] for op in bconvs) == [1, 1, 2]
@@ -139,7 +163,7 @@ def test_cortex_m_model_data(packages, name, tmp_path):
     assert "extern const unsigned char kfda_model_data[];" in header
     assert "extern const unsigned int kfda_model_size;" in header
     assert "__attribute__((aligned(16))) const unsigned char kfda_model_data[]" in source
-    body = source[source.index("kfda_model_data[] = {"):]
+    body = source[source.index("kfda_model_data[] = {") :]
     data = bytes(int(h, 16) for h in re.findall(r"0x([0-9a-f]{2})", body))
     assert data == open(os.path.join(folder, "model.tflite"), "rb").read()
     size = int(re.search(r"kfda_model_size = (\d+)u;", source).group(1))
@@ -149,11 +173,26 @@ def test_cortex_m_model_data(packages, name, tmp_path):
     if compiler is None:
         pytest.skip("arm-none-eabi-gcc not installed")
     obj = tmp_path / "model_data.o"
-    subprocess.run([compiler, "-mcpu=cortex-m7", "-mthumb", "-std=c99", "-Wall", "-Werror",
-                    "-c", os.path.join(folder, "model_data.c"), "-I", folder, "-o", str(obj)],
-                   check=True)
-    symbols = subprocess.run(["arm-none-eabi-nm", "-S", str(obj)], capture_output=True,
-                             text=True, check=True).stdout
+    subprocess.run(
+        [
+            compiler,
+            "-mcpu=cortex-m7",
+            "-mthumb",
+            "-std=c99",
+            "-Wall",
+            "-Werror",
+            "-c",
+            os.path.join(folder, "model_data.c"),
+            "-I",
+            folder,
+            "-o",
+            str(obj),
+        ],
+        check=True,
+    )
+    symbols = subprocess.run(
+        ["arm-none-eabi-nm", "-S", str(obj)], capture_output=True, text=True, check=True
+    ).stdout
     address = re.search(r"^([0-9a-f]+) ([0-9a-f]+) R kfda_model_data$", symbols, re.M)
     assert address and int(address.group(2), 16) == size
 
@@ -170,8 +209,19 @@ def test_linux_driver(packages, target, tmp_path):
     include = os.path.join(source_dir(), "include")
     if not os.path.isfile(os.path.join(include, "kfda", "kfda.h")):
         pytest.skip("the firmware's C API (firmware/include/kfda/kfda.h) is not in this tree")
-    subprocess.run(["gcc", "-std=c11", "-Wall", "-Werror", "-fsyntax-only", "-I", include,
-                    os.path.join(folder, "main.c")], check=True)
+    subprocess.run(
+        [
+            "gcc",
+            "-std=c11",
+            "-Wall",
+            "-Werror",
+            "-fsyntax-only",
+            "-I",
+            include,
+            os.path.join(folder, "main.c"),
+        ],
+        check=True,
+    )
 
 
 def test_inspect_cli(packages):
@@ -193,13 +243,18 @@ def test_not_binarized_report(workdir, capsys):
     not_binarized = {f["layer"] for f in manifest["not_binarized"]}
     assert not_binarized == {"float_input", "binary_dense"}
     assert manifest["ops"]["LceBconv2d"] == 1
-    for layer, words in [("narrow", "multiple of 32"), ("narrow", "before the pool"),
-                         ("float_input", "input_quantizer"), ("binary_dense", "1x1 QuantConv2D")]:
+    for layer, words in [
+        ("narrow", "multiple of 32"),
+        ("narrow", "before the pool"),
+        ("float_input", "input_quantizer"),
+        ("binary_dense", "1x1 QuantConv2D"),
+    ]:
         assert re.search(rf"warning: layer '{layer}': .*{words}", printed), (layer, printed)
 
 
-@pytest.mark.parametrize("cpu", ["cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7",
-                                 "cortex-m33", "cortex-m55"])
+@pytest.mark.parametrize(
+    "cpu", ["cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55"]
+)
 def test_every_cpu_resolves_to_a_board(cpu):
     from keras_fda.export import chips
 
@@ -213,13 +268,21 @@ def int8_packages(workdir, saved_models):
     """bireal_style with --int8, calibrated on 128 inputs, for a Linux and the Cortex-M
     target."""
     calibration = str(workdir / "calibration.npy")
-    np.save(calibration, np.random.default_rng(7).uniform(-1, 1, (128, 16, 16, 3))
-            .astype(np.float32))
+    np.save(
+        calibration, np.random.default_rng(7).uniform(-1, 1, (128, 16, 16, 3)).astype(np.float32)
+    )
     out = {}
     for target, cpu in (("arm64", None), ("cortex-m", "cortex-m4")):
         folder = str(workdir / f"int8-{target}")
-        export_model(saved_models["bireal_style"], target, folder, cpu=cpu, int8=True,
-                     calibration=calibration, log=lambda _: None)
+        export_model(
+            saved_models["bireal_style"],
+            target,
+            folder,
+            cpu=cpu,
+            int8=True,
+            calibration=calibration,
+            log=lambda _: None,
+        )
         out[target] = folder
     return out
 
@@ -247,13 +310,24 @@ def test_int8_export(int8_packages, saved_models, target):
             assert tensor.type != schema.TensorType.FLOAT32, tensor.name
     assert manifest["float_ops"] == {}
     for op, name in zip(graph.operators, names):
-        if name in ("CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D", "AVERAGE_POOL_2D", "ADD",
-                    "MEAN", "SOFTMAX", "LceQuantize"):
+        if name in (
+            "CONV_2D",
+            "FULLY_CONNECTED",
+            "MAX_POOL_2D",
+            "AVERAGE_POOL_2D",
+            "ADD",
+            "MEAN",
+            "SOFTMAX",
+            "LceQuantize",
+        ):
             assert graph.tensors[op.inputs[0]].type == schema.TensorType.INT8, name
         if name == "LceBconv2d":
             assert graph.tensors[op.outputs[0]].type == schema.TensorType.INT8
-    assert manifest["macs"] == {"binary": expected["binary_macs"], "float": 0,
-                                "int8": expected["float_macs"]}
+    assert manifest["macs"] == {
+        "binary": expected["binary_macs"],
+        "float": 0,
+        "int8": expected["float_macs"],
+    }
     # int8 in, int8 out, with the scales from the flatbuffer
     in_tensor = graph.tensors[graph.inputs[0]]
     out_tensor = graph.tensors[graph.outputs[0]]
@@ -278,9 +352,11 @@ def test_int8_export(int8_packages, saved_models, target):
     # every layer but the binary ones and the input (export_models.bireal_style)
     bireal = tf.keras.models.load_model(saved_models["bireal_style"])
     assert manifest["int8_annotated_layers"] == [
-        layer.name for layer in bireal.layers
+        layer.name
+        for layer in bireal.layers
         if layer.name not in ("input_2", "bconv1", "bconv2", "bconv3")
-        and not isinstance(layer, tf.keras.layers.InputLayer)]
+        and not isinstance(layer, tf.keras.layers.InputLayer)
+    ]
     assert len(manifest["int8_annotated_layers"]) == 15
 
 
@@ -289,10 +365,17 @@ def test_int8_zero_padded_binary_conv_stays_float(saved_models, tmp_path, capsys
     so the export says so, names the conv, and lists what stays float; bconv1's batch
     norm feeds only a max pool and bconv2, so bconv1 writes bitpacked output."""
     calibration = str(tmp_path / "calibration.npy")
-    np.save(calibration, np.random.default_rng(7).uniform(-1, 1, (64, 28, 28, 1))
-            .astype(np.float32))
-    manifest = export_model(saved_models["small_bnn"], "arm64", str(tmp_path / "pkg"),
-                            int8=True, calibration=calibration, log=lambda _: None)
+    np.save(
+        calibration, np.random.default_rng(7).uniform(-1, 1, (64, 28, 28, 1)).astype(np.float32)
+    )
+    manifest = export_model(
+        saved_models["small_bnn"],
+        "arm64",
+        str(tmp_path / "pkg"),
+        int8=True,
+        calibration=calibration,
+        log=lambda _: None,
+    )
     ops = manifest["ops"]
     assert ops["LceBMaxPool2d"] == 1 and ops["LceQuantize"] == 1
     assert "LceBconv2d" in manifest["float_ops"] and "MEAN" in manifest["float_ops"]
@@ -302,8 +385,18 @@ def test_int8_zero_padded_binary_conv_stays_float(saved_models, tmp_path, capsys
 
 
 def test_int8_needs_calibration(saved_models, tmp_path):
-    result = CliRunner().invoke(main, ["export", saved_models["small_bnn"], "--target",
-                                       "arm64", "--int8", "-o", str(tmp_path / "o")])
+    result = CliRunner().invoke(
+        main,
+        [
+            "export",
+            saved_models["small_bnn"],
+            "--target",
+            "arm64",
+            "--int8",
+            "-o",
+            str(tmp_path / "o"),
+        ],
+    )
     assert result.exit_code == 1
     assert "--calibration" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 

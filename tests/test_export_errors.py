@@ -1,14 +1,15 @@
 """Bad input to `keras-fda export`: one line on stderr, exit 1, no traceback, and no
 output folder (nor temporary folder) left behind."""
+
 import os
 import subprocess
 import sys
 
+import export_models
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import export_models
 from keras_fda.cli import main
 
 KERAS_FDA = os.path.join(os.path.dirname(sys.executable), "keras-fda")
@@ -26,12 +27,12 @@ def files(tmp_path_factory):
     paths["truncated"] = str(folder / "truncated.keras")
     (folder / "random.keras").write_bytes(np.random.default_rng(0).bytes(4096))
     paths["random"] = str(folder / "random.keras")
+    import tensorflow as tf
     from larq_compute_engine import convert_keras_model
 
-    import tensorflow as tf
-
     (folder / "model.tflite").write_bytes(
-        convert_keras_model(tf.keras.models.load_model(str(good))))
+        convert_keras_model(tf.keras.models.load_model(str(good)))
+    )
     paths["tflite"] = str(folder / "model.tflite")
     for name in ("unsupported", "too_big_for_flash", "too_big_for_ram"):
         paths[name] = str(folder / f"{name}.keras")
@@ -94,15 +95,15 @@ def test_unknown_target(files, tmp_path):
 
 def test_unknown_cpu(files, tmp_path):
     out = str(tmp_path / "out")
-    result = run(["export", files["good"], "--target", "cortex-m", "--cpu", "cortex-m99",
-                  "-o", out])
+    result = run(
+        ["export", files["good"], "--target", "cortex-m", "--cpu", "cortex-m99", "-o", out]
+    )
     assert_one_line_error(result, out, ["unknown --cpu 'cortex-m99'", "cortex-m55"])
 
 
 def test_cpu_with_linux_target(files, tmp_path):
     out = str(tmp_path / "out")
-    result = run(["export", files["good"], "--target", "arm64", "--cpu", "cortex-m4",
-                  "-o", out])
+    result = run(["export", files["good"], "--target", "arm64", "--cpu", "cortex-m4", "-o", out])
     assert_one_line_error(result, out, ["--cpu"])
 
 
@@ -114,51 +115,82 @@ def test_output_not_empty_then_force(files, tmp_path):
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [
         f"keras-fda: error: --output {out} exists and is not empty; choose another folder "
-        "or pass --force to replace it"]
+        "or pass --force to replace it"
+    ]
     assert (out / "keep.txt").read_text() == "mine"
     result = run(["export", files["good"], "--target", "arm64", "-o", str(out), "--force"])
     assert result.exit_code == 0, result.output
     # kfda/ (the C runtime) is copied too once the firmware is part of the package
-    assert sorted(set(os.listdir(out)) - {"kfda"}) == sorted([
-        "Makefile", "main.c", "manifest.json", "model.tflite", "sample_input.bin",
-        "sample_input.npy", "sample_output_lce.bin", "sample_output_lce.npy"])
+    assert sorted(set(os.listdir(out)) - {"kfda"}) == sorted(
+        [
+            "Makefile",
+            "main.c",
+            "manifest.json",
+            "model.tflite",
+            "sample_input.bin",
+            "sample_input.npy",
+            "sample_output_lce.bin",
+            "sample_output_lce.npy",
+        ]
+    )
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".keras-fda-")]
 
 
 def test_too_large_for_flash(files, tmp_path):
     out = str(tmp_path / "out")
-    result = run(["export", files["too_big_for_flash"], "--target", "cortex-m",
-                  "--board", "samd21g18", "-o", out])
-    assert_one_line_error(result, out, ["model too large for samd21g18", "flash",
-                                        "262,144"])
+    result = run(
+        [
+            "export",
+            files["too_big_for_flash"],
+            "--target",
+            "cortex-m",
+            "--board",
+            "samd21g18",
+            "-o",
+            out,
+        ]
+    )
+    assert_one_line_error(result, out, ["model too large for samd21g18", "flash", "262,144"])
 
 
 def test_too_large_for_ram(files, tmp_path):
     out = str(tmp_path / "out")
-    result = run(["export", files["too_big_for_ram"], "--target", "cortex-m",
-                  "--cpu", "cortex-m0plus", "-o", out])
+    result = run(
+        [
+            "export",
+            files["too_big_for_ram"],
+            "--target",
+            "cortex-m",
+            "--cpu",
+            "cortex-m0plus",
+            "-o",
+            out,
+        ]
+    )
     # the 64x64x32 float output alone is 524,288 bytes, over the Pico's 270,336
-    assert_one_line_error(result, out, ["model too large for rp2040-pico", "RAM",
-                                        "270,336"])
+    assert_one_line_error(result, out, ["model too large for rp2040-pico", "RAM", "270,336"])
 
 
 def test_verification_failure_leaves_nothing(files, tmp_path):
     out = str(tmp_path / "out")
-    result = run(["export", files["good"], "--target", "arm64", "-o", out,
-                  "--tolerance", "-1"])
+    result = run(["export", files["good"], "--target", "arm64", "-o", out, "--tolerance", "-1"])
     assert_one_line_error(result, out, ["verification failed"])
 
 
-@pytest.mark.parametrize("args, words", [
-    (["export", "/nonexistent/model.keras", "--target", "arm64"], ["no such file"]),
-    (["export", "RANDOM", "--target", "arm64"], ["not a Keras model"]),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["export", "/nonexistent/model.keras", "--target", "arm64"], ["no such file"]),
+        (["export", "RANDOM", "--target", "arm64"], ["not a Keras model"]),
+    ],
+)
 def test_real_cli_process(files, tmp_path, args, words):
     """The installed console script itself: exit status 1, one stderr line."""
     args = [files["random"] if a == "RANDOM" else a for a in args]
     out = str(tmp_path / "out")
-    done = subprocess.run([KERAS_FDA, *args, "-o", out], capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [KERAS_FDA, *args, "-o", out], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("keras-fda: error: "), done.stderr
@@ -186,10 +218,9 @@ def test_plan_hook_uses_firmware_planner(files, tmp_path):
     """With the firmware's kfda_host built, arena_bytes is its plan, at least the
     activation lower bound."""
     import json
+    import shutil
 
     from keras_fda.export import plan
-
-    import shutil
 
     if shutil.which("cc") is None and plan.find_tool() is None:
         pytest.skip("no C compiler to build the firmware's kfda_host")

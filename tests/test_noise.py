@@ -1,11 +1,11 @@
 """Noise adaptation: e(x) = relu(x W1) W2 + a sin(x), checked against NumPy, on
 activations and weights, composed with every estimator."""
+
 import larq as lq
 import numpy as np
 import pytest
 import tensorflow as tf
 
-import keras_fda
 from keras_fda import quantizers as kq
 from tests.helpers import binary_conv
 
@@ -25,12 +25,15 @@ def sign(x):
     return np.where(x < 0, -1.0, 1.0)
 
 
-@pytest.mark.parametrize("shape,target,hidden", [
-    ((2, 5, 5, 32), "activations", 1),      # d < 64: the max(1, .) guard
-    ((2, 3, 3, 128), "activations", 2),
-    ((3, 3, 32, 16), "weights", 4),         # d = 3*3*32 = 288
-    ((64, 10), "weights", 1),               # a dense kernel, d = 64
-])
+@pytest.mark.parametrize(
+    "shape,target,hidden",
+    [
+        ((2, 5, 5, 32), "activations", 1),  # d < 64: the max(1, .) guard
+        ((2, 3, 3, 128), "activations", 2),
+        ((3, 3, 32, 16), "weights", 4),  # d = 3*3*32 = 288
+        ((64, 10), "weights", 1),  # a dense kernel, d = 64
+    ],
+)
 @pytest.mark.parametrize("eta", ["sin", "linear", "none"])
 def test_training_forward_is_sign_plus_alpha_e(shape, target, hidden, eta):
     x = np.random.default_rng(1).normal(size=shape).astype(np.float32)
@@ -53,12 +56,16 @@ def test_inference_and_zero_alpha_give_pure_sign():
     np.testing.assert_array_equal(q(x, training=True).numpy(), sign(x))
 
 
-@pytest.mark.parametrize("make", [
-    lambda: kq.EDE(noise_adaptation=True, noise_alpha=0.2),
-    lambda: kq.ApproxSign(noise_adaptation=True, noise_alpha=0.2),
-    lambda: kq.NoiseAdapted("ste_sign", noise_alpha=0.2),
-    lambda: kq.NoiseAdapted(lq.quantizers.SwishSign(), noise_alpha=0.2),
-], ids=["ede", "approx_sign", "ste_sign", "swish_sign"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: kq.EDE(noise_adaptation=True, noise_alpha=0.2),
+        lambda: kq.ApproxSign(noise_adaptation=True, noise_alpha=0.2),
+        lambda: kq.NoiseAdapted("ste_sign", noise_alpha=0.2),
+        lambda: kq.NoiseAdapted(lq.quantizers.SwishSign(), noise_alpha=0.2),
+    ],
+    ids=["ede", "approx_sign", "ste_sign", "swish_sign"],
+)
 def test_composes_with_other_estimators(make):
     x = np.random.default_rng(3).uniform(-1.5, 1.5, size=(2, 4, 4, 64)).astype(np.float32)
     q = make()
@@ -70,8 +77,11 @@ def test_composes_with_other_estimators(make):
     expected = sign(x) + 0.2 * numpy_noise(x, q.noise.w1.numpy(), q.noise.w2.numpy(), "activations")
     np.testing.assert_allclose(y.numpy(), expected, rtol=1e-5, atol=1e-5)
     # backward = the estimator's gradient + alpha * de/dx (no straight-through detach)
-    plain = type(q)(**{**q.get_config(), "noise_adaptation": False}) if not isinstance(
-        q, kq.NoiseAdapted) else q.quantizer
+    plain = (
+        type(q)(**{**q.get_config(), "noise_adaptation": False})
+        if not isinstance(q, kq.NoiseAdapted)
+        else q.quantizer
+    )
     with tf.GradientTape() as tape2:
         tape2.watch(xt)
         y_plain = plain(xt)
@@ -83,8 +93,14 @@ def test_composes_with_other_estimators(make):
 def test_noise_weights_train_end_to_end_and_roles_are_detected():
     q_in = kq.FDA(noise_adaptation=True)
     q_k = kq.FDA(noise_adaptation=True)
-    model = tf.keras.Sequential([tf.keras.Input((8, 8, 32)), binary_conv(32, q_in, q_k),
-                                 tf.keras.layers.GlobalAveragePooling2D(), tf.keras.layers.Dense(2)])
+    model = tf.keras.Sequential(
+        [
+            tf.keras.Input((8, 8, 32)),
+            binary_conv(32, q_in, q_k),
+            tf.keras.layers.GlobalAveragePooling2D(),
+            tf.keras.layers.Dense(2),
+        ]
+    )
     assert q_in.role == "activations" and q_in.noise.w1.shape == (32, 1)
     assert q_k.role == "weights" and q_k.noise.w1.shape == (288, 4)
     noise_weights = [q_in.noise.w1, q_in.noise.w2, q_k.noise.w1, q_k.noise.w2]

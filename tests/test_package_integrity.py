@@ -1,6 +1,7 @@
 """A package's integrity: `keras-fda run` refuses a model.tflite that is not the one the
 export wrote (the manifest records its SHA-256), and package folders get the user's umask
 (mkdtemp alone would make them 0700)."""
+
 import hashlib
 import os
 import stat

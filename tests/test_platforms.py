@@ -2,6 +2,7 @@
 own files, value by value: the board Makefiles, the linker memory maps, the boards'
 README tables, the Linux Makefile and the package's Makefile; the flags against the real
 compilers; the export's chip check against the linker's memory maps; the manifest type."""
+
 import json
 import os
 import re
@@ -18,8 +19,9 @@ from keras_fda.export.manifest import Manifest
 FIRMWARE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "firmware")
 BOARDS_DIR = os.path.join(FIRMWARE, "boards")
 MEMORY_DIR = os.path.join(FIRMWARE, "targets", "cortex-m", "memory")
-FIRMWARE_BOARDS = sorted(d for d in os.listdir(BOARDS_DIR)
-                         if os.path.isdir(os.path.join(BOARDS_DIR, d)))
+FIRMWARE_BOARDS = sorted(
+    d for d in os.listdir(BOARDS_DIR) if os.path.isdir(os.path.join(BOARDS_DIR, d))
+)
 SIZE_UNITS = {"": 1, "K": 1024, "M": 1024 * 1024}
 
 
@@ -40,8 +42,10 @@ def memory_regions(path):
     block = re.search(r"MEMORY\s*{(.*?)}", text, re.S).group(1)
     regions = {}
     for name, origin, size, unit in re.findall(
-            r"(\w+)\s*\([rwx]+\)\s*:\s*ORIGIN\s*=\s*(0x[0-9a-fA-F]+),"
-            r"\s*LENGTH\s*=\s*(\d+)([KM]?)", block):
+        r"(\w+)\s*\([rwx]+\)\s*:\s*ORIGIN\s*=\s*(0x[0-9a-fA-F]+),"
+        r"\s*LENGTH\s*=\s*(\d+)([KM]?)",
+        block,
+    ):
         regions[name] = platforms.Region(int(origin, 16), int(size) * SIZE_UNITS[unit])
     return regions
 
@@ -125,8 +129,10 @@ def test_linux_makefile_matches_the_registry():
     assert branches["native"] == {"CC": platforms.HOST.cross_compiler, "ARCH_FLAGS": ""}
     for name, target in linux.items():
         # static: the binaries run under qemu-user without the target's libc
-        assert branches[name] == {"CC": target.cross_compiler,
-                                  "ARCH_FLAGS": f"-static {target.arch_flags}"}
+        assert branches[name] == {
+            "CC": target.cross_compiler,
+            "ARCH_FLAGS": f"-static {target.arch_flags}",
+        }
 
 
 def _package_makefile(tmp_path, target):
@@ -156,12 +162,16 @@ def test_armv7_package_builds_with_its_makefile(tmp_path):
         pytest.skip(f"{compiler} not installed")
     if not package.write_linux_driver(str(tmp_path), platforms.TARGETS["armv7"], "m"):
         pytest.skip("keras-fda installed without the C runtime")
-    subprocess.run(["make", "-s", "-C", str(tmp_path), f"CC={compiler}", "LDFLAGS=-static"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["make", "-s", "-C", str(tmp_path), f"CC={compiler}", "LDFLAGS=-static"],
+        check=True,
+        capture_output=True,
+    )
     readelf = compiler.replace("-gcc", "-readelf")
     if shutil.which(readelf):
-        header = subprocess.run([readelf, "-A", str(tmp_path / "kfda_run")],
-                                capture_output=True, text=True, check=True).stdout
+        header = subprocess.run(
+            [readelf, "-A", str(tmp_path / "kfda_run")], capture_output=True, text=True, check=True
+        ).stdout
         assert "Tag_Advanced_SIMD_arch: NEONv1 with Fused-MAC" in header
         assert "Tag_ABI_VFP_args: VFP registers" in header
 
@@ -175,13 +185,35 @@ def test_every_board_flags_compile(tmp_path, name):
     board = platforms.BOARDS[name]
     source = tmp_path / "f.c"
     source.write_text("float f(float a, float b) { return a * b; }\n")
-    subprocess.run([compiler, *board.cpu_flags.split(), "-mthumb", "-O2", "-c", str(source),
-                    "-o", str(tmp_path / "f.o")], check=True, capture_output=True)
-    defines = subprocess.run([compiler, *board.cpu_flags.split(), "-mthumb", "-dM", "-E", "-"],
-                             input="", capture_output=True, text=True, check=True).stdout
+    subprocess.run(
+        [
+            compiler,
+            *board.cpu_flags.split(),
+            "-mthumb",
+            "-O2",
+            "-c",
+            str(source),
+            "-o",
+            str(tmp_path / "f.o"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    defines = subprocess.run(
+        [compiler, *board.cpu_flags.split(), "-mthumb", "-dM", "-E", "-"],
+        input="",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     arch = platforms.CORES[board.core].arch
-    profile = {"armv6-m": "6M", "armv7-m": "7M", "armv7e-m": "7EM", "armv8-m.main": "8M_MAIN",
-               "armv8.1-m.main": "8M_MAIN"}[arch]  # gcc names 8.1-M Mainline 8M_MAIN too
+    profile = {
+        "armv6-m": "6M",
+        "armv7-m": "7M",
+        "armv7e-m": "7EM",
+        "armv8-m.main": "8M_MAIN",
+        "armv8.1-m.main": "8M_MAIN",
+    }[arch]  # gcc names 8.1-M Mainline 8M_MAIN too
     assert f"#define __ARM_ARCH_{profile}__ 1" in defines
     hard_float = "#define __ARM_PCS_VFP 1" in defines
     assert hard_float == bool(board.fpu or platforms.CORES[board.core].fpu)
@@ -195,8 +227,7 @@ def test_chip_check_limits_are_the_linker_memory_maps(name):
     regions = memory_regions(os.path.join(MEMORY_DIR, name + ".ld"))
     for alias in (name,) + platforms.BOARDS[name].aliases:
         core, board = chips.resolve(None, alias)
-        assert (board.flash_bytes, board.ram_bytes) == (regions["FLASH"].size,
-                                                       regions["RAM"].size)
+        assert (board.flash_bytes, board.ram_bytes) == (regions["FLASH"].size, regions["RAM"].size)
         chips.check_fits(board, board.flash_bytes, board.ram_bytes, arena_is_estimate=False)
         with pytest.raises(KerasFDAError, match="flash"):
             chips.check_fits(board, board.flash_bytes + 1, 0, arena_is_estimate=False)
@@ -220,9 +251,16 @@ def test_cores_and_their_default_boards():
 
 
 def test_manifest_round_trip_keeps_keys_and_order(tmp_path):
-    written = {"format": 1, "model": "m", "target": "armv7", "cpu": None,
-               "input": {"shape": [1, 2], "dtype": "float32"}, "chip": None,
-               "runtime_included": True, "from_the_future": [1]}
+    written = {
+        "format": 1,
+        "model": "m",
+        "target": "armv7",
+        "cpu": None,
+        "input": {"shape": [1, 2], "dtype": "float32"},
+        "chip": None,
+        "runtime_included": True,
+        "from_the_future": [1],
+    }
     (tmp_path / "manifest.json").write_text(json.dumps(written))
     manifest = Manifest.load(str(tmp_path))
     assert manifest.target == "armv7" and manifest.runtime_included is True
@@ -235,8 +273,9 @@ def test_manifest_round_trip_keeps_keys_and_order(tmp_path):
     assert "runtime_included" not in Manifest(target="cortex-m").to_dict()
 
 
-@pytest.mark.parametrize("text, message", [("{", "not valid JSON"),
-                                           ("[1, 2]", "must hold a JSON object")])
+@pytest.mark.parametrize(
+    "text, message", [("{", "not valid JSON"), ("[1, 2]", "must hold a JSON object")]
+)
 def test_manifest_load_errors(tmp_path, text, message):
     (tmp_path / "manifest.json").write_text(text)
     with pytest.raises(KerasFDAError, match=message):

@@ -1,5 +1,6 @@
 """Quantizers: forward values, gradients against the spec's formulas written here in
 NumPy (independently of the closed forms in keras_fda), and serialization."""
+
 import math
 
 import larq as lq
@@ -49,8 +50,11 @@ def numpy_reste(x, o, threshold=1.5, interval=0.1):
 
 
 RESTE_GRID = np.concatenate(
-    [np.linspace(-2, 2, 401), [0.0, -0.0, 1e-7, -1e-7, 0.1, -0.1, 0.1001, -0.0999, 1.5, -1.5,
-                               1.5001, -1.4999]]).astype(np.float32)
+    [
+        np.linspace(-2, 2, 401),
+        [0.0, -0.0, 1e-7, -1e-7, 0.1, -0.1, 0.1001, -0.0999, 1.5, -1.5, 1.5001, -1.4999],
+    ]
+).astype(np.float32)
 
 
 def gradient(quantizer, x, training=True):

@@ -1,6 +1,7 @@
 """The accuracy study's hypothesis knobs: the optimizers the recipes build, and weight decay
 on the noise branch only. One step with zero gradients leaves Adam's and SGD's update at
 0, so whatever moves is the decay alone: w -> w (1 - lr d), the decoupled decay's formula."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -34,8 +35,9 @@ def noise_kernel_ids(model):
 def test_noise_weight_decay_reaches_the_noise_kernels_and_nothing_else():
     model = small_model("fda+noise")
     rate, decay = 0.01, 0.5
-    recipe = training.Recipe(optimizer="adam", learning_rate=rate, cosine_decay=False,
-                             noise_weight_decay=decay)
+    recipe = training.Recipe(
+        optimizer="adam", learning_rate=rate, cosine_decay=False, noise_weight_decay=decay
+    )
     optimizer = training.make_optimizer(recipe, 100, model)
     noise_ids = noise_kernel_ids(model)
     assert len(noise_ids) == 2 * 3 * 2  # 3 binary convs, input and kernel quantizers, W1 + W2

@@ -1,4 +1,5 @@
 """model.save / load_model round trips, no custom_objects needed."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -15,15 +16,25 @@ def without_build_state(config):
     return config
 
 
-@pytest.mark.parametrize("estimator", ["fda", "fda+noise", "ede", "ede+noise", "approx_sign",
-                                       "approx_sign+noise", "ste_sign+noise", "reste",
-                                       "reste+noise"])
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        "fda",
+        "fda+noise",
+        "ede",
+        "ede+noise",
+        "approx_sign",
+        "approx_sign+noise",
+        "ste_sign+noise",
+        "reste",
+        "reste+noise",
+    ],
+)
 def test_keras_format_round_trip_is_exact(tmp_path, estimator):
     model = models.small_bnn(estimator, widths=(32, 32, 32), blocks_per_stage=1)
     x = random_images(16, (28, 28, 1))
     model.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    model.fit(x, np.arange(16) % 10, epochs=2, verbose=0,
-              callbacks=keras_fda.callbacks.default())
+    model.fit(x, np.arange(16) % 10, epochs=2, verbose=0, callbacks=keras_fda.callbacks.default())
     path = str(tmp_path / "model.keras")
     model.save(path)
     loaded = tf.keras.models.load_model(path)
@@ -33,8 +44,8 @@ def test_keras_format_round_trip_is_exact(tmp_path, estimator):
     for before, after in zip(model.layers, loaded.layers):
         for attribute in ("input_quantizer", "kernel_quantizer"):
             if getattr(before, attribute, None) is not None:
-                assert (without_build_state(getattr(after, attribute).get_config())
-                        == without_build_state(getattr(before, attribute).get_config()))
+                assert without_build_state(
+                    getattr(after, attribute).get_config()
+                ) == without_build_state(getattr(before, attribute).get_config())
     # and training can resume from the loaded model
     loaded.fit(x, np.arange(16) % 10, epochs=1, verbose=0)
-

@@ -1,5 +1,6 @@
 """The accuracy study: reports written, resume skips finished cells, settings guarded,
 the ordering check says what the numbers say."""
+
 import csv
 import json
 import os
@@ -10,10 +11,18 @@ from keras_fda import KerasFDAError, datasets
 from keras_fda.study import StudySettings, load_cells, ordering_check, run_study
 from tests.test_cli import assert_one_line_error, keras_fda
 
-needs_data = pytest.mark.skipif(not os.path.isdir(datasets.FASHION_MNIST_DIR),
-                                reason="Debian package dataset-fashion-mnist not installed")
-TINY = dict(dataset="fashion-mnist", model="small_bnn", epochs=1, train_subset=512,
-            test_subset=256, learning_rate=0.03)
+needs_data = pytest.mark.skipif(
+    not os.path.isdir(datasets.FASHION_MNIST_DIR),
+    reason="Debian package dataset-fashion-mnist not installed",
+)
+TINY = dict(
+    dataset="fashion-mnist",
+    model="small_bnn",
+    epochs=1,
+    train_subset=512,
+    test_subset=256,
+    learning_rate=0.03,
+)
 
 
 @needs_data
@@ -31,8 +40,13 @@ def test_study_writes_reports_and_resumes(tmp_path, capsys):
     assert [(r["estimator"], r["seed"]) for r in rows] == [("fda:n=9", "0"), ("ste_sign", "0")]
     cells = {c["estimator"]: c for c in load_cells(out)}
     for row in rows:  # the CSV holds what the cells measured
-        assert float(row["test_accuracy"]) == pytest.approx(cells[row["estimator"]]["test_accuracy"], abs=1e-4)
-    first = {n: os.path.getmtime(os.path.join(out, "cells", n)) for n in os.listdir(os.path.join(out, "cells"))}
+        assert float(row["test_accuracy"]) == pytest.approx(
+            cells[row["estimator"]]["test_accuracy"], abs=1e-4
+        )
+    first = {
+        n: os.path.getmtime(os.path.join(out, "cells", n))
+        for n in os.listdir(os.path.join(out, "cells"))
+    }
     capsys.readouterr()
     # a second seed: only the two new cells run, the finished ones are untouched
     summary = run_study(StudySettings(**TINY), ["ste_sign", "fda:n=9"], 2, out, verbose=0)
@@ -55,8 +69,11 @@ def test_hypothesis_knobs_are_recorded_in_the_study(tmp_path):
     run_study(settings, ["fda+noise"], 1, out, verbose=0)
     with open(os.path.join(out, "study.json")) as f:
         recorded = json.load(f)
-    assert (recorded["recipe"], recorded["noise_weight_decay"], recorded["alpha_zero_at"]) == \
-        ("paper-sgd", 0.0, 0.5)
+    assert (recorded["recipe"], recorded["noise_weight_decay"], recorded["alpha_zero_at"]) == (
+        "paper-sgd",
+        0.0,
+        0.5,
+    )
     report = open(os.path.join(out, "results.md")).read()
     assert "recipe: paper-sgd; noise weight decay: 0; noise alpha reaches 0 at 0.5" in report
     # the same settings resume: nothing left to run
@@ -91,8 +108,12 @@ def test_mixed_bfloat16_study_trains_and_saves_float32_models(tmp_path):
 
 
 def test_ordering_check_reports_holds_and_breaks():
-    holds = {"fda+noise": (92.0, 0.1, 3, 1), "fda": (91.5, 0.1, 3, 1), "ede": (91.0, 0.2, 3, 1),
-             "ste_sign": (90.0, 0.3, 3, 1)}
+    holds = {
+        "fda+noise": (92.0, 0.1, 3, 1),
+        "fda": (91.5, 0.1, 3, 1),
+        "ede": (91.0, 0.2, 3, 1),
+        "ste_sign": (90.0, 0.3, 3, 1),
+    }
     assert ordering_check(holds).startswith("Ordering check: holds")
     broken = {**holds, "ede": (91.9, 0.2, 3, 1)}
     message = ordering_check(broken)
@@ -100,22 +121,40 @@ def test_ordering_check_reports_holds_and_breaks():
 
 
 def test_missing_cifar_directory_is_one_line(tmp_path):
-    result = keras_fda("compare", "--dataset", "cifar10", "--data-dir", str(tmp_path / "none"),
-                       "--output", str(tmp_path / "r"), cwd=tmp_path)
+    result = keras_fda(
+        "compare",
+        "--dataset",
+        "cifar10",
+        "--data-dir",
+        str(tmp_path / "none"),
+        "--output",
+        str(tmp_path / "r"),
+        cwd=tmp_path,
+    )
     assert_one_line_error(result, "CIFAR-10 not found", "cifar-10-python.tar.gz")
     assert not (tmp_path / "r").exists()
 
 
 def test_noise_weight_decay_with_paper_sgd_is_one_line(tmp_path):
-    result = keras_fda("compare", "--estimators", "fda+noise", "--recipe", "paper-sgd",
-                       "--noise-weight-decay", "0.01", "--output", str(tmp_path / "r"),
-                       cwd=tmp_path)
+    result = keras_fda(
+        "compare",
+        "--estimators",
+        "fda+noise",
+        "--recipe",
+        "paper-sgd",
+        "--noise-weight-decay",
+        "0.01",
+        "--output",
+        str(tmp_path / "r"),
+        cwd=tmp_path,
+    )
     assert_one_line_error(result, "already decays every weight")
     assert not (tmp_path / "r").exists()
 
 
 def test_unknown_estimator_option_is_one_line(tmp_path):
-    result = keras_fda("compare", "--estimators", "fda:eta=sin", "--output", str(tmp_path / "r"),
-                       cwd=tmp_path)
+    result = keras_fda(
+        "compare", "--estimators", "fda:eta=sin", "--output", str(tmp_path / "r"), cwd=tmp_path
+    )
     assert_one_line_error(result, "estimator option 'eta=sin'")
     assert not (tmp_path / "r").exists()

@@ -1,15 +1,17 @@
 """A short real training run on Fashion-MNIST: every estimator learns (far above the 10%
 of chance) with plain model.fit and the default schedules."""
+
 import os
 
-import numpy as np
 import pytest
 import tensorflow as tf
 
 from keras_fda import datasets, models, training
 
-pytestmark = pytest.mark.skipif(not os.path.isdir(datasets.FASHION_MNIST_DIR),
-                                reason="Debian package dataset-fashion-mnist not installed")
+pytestmark = pytest.mark.skipif(
+    not os.path.isdir(datasets.FASHION_MNIST_DIR),
+    reason="Debian package dataset-fashion-mnist not installed",
+)
 
 
 @pytest.fixture(scope="module")
@@ -18,8 +20,9 @@ def fashion_subset():
     return (x[:3000], y[:3000]), (xt[:2000], yt[:2000])
 
 
-@pytest.mark.parametrize("estimator", ["ste_sign", "approx_sign", "ede", "reste", "fda",
-                                       "fda+noise"])
+@pytest.mark.parametrize(
+    "estimator", ["ste_sign", "approx_sign", "ede", "reste", "fda", "fda+noise"]
+)
 def test_every_estimator_learns_fashion_mnist(fashion_subset, estimator):
     (x, y), (xt, yt) = fashion_subset
     tf.keras.utils.set_random_seed(0)

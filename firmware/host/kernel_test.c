@@ -35,23 +35,35 @@ static int32_t th[512];
  * or SAME padding (TFLite's: an odd extra row or column goes after). Zeroes p and sets its
  * geometry; 0 when a VALID filter does not fit the input. */
 static int conv_geometry(kfda_conv_params *p, kfda_shape4 *is, kfda_shape4 *fs, kfda_shape4 *os,
-                         const int32_t size[2], const int32_t k[2], int32_t c, int32_t cout,
-                         int st, int dl, int valid) {
+                         const int32_t size[2], const int32_t k[2], int32_t c, int32_t cout, int st,
+                         int dl, int valid) {
   const int32_t eff_h = (k[0] - 1) * dl + 1, eff_w = (k[1] - 1) * dl + 1;
   memset(p, 0, sizeof *p);
-  is->n = 2; is->h = size[0]; is->w = size[1]; is->c = c;
-  os->n = 2; os->c = cout;
+  is->n = 2;
+  is->h = size[0];
+  is->w = size[1];
+  is->c = c;
+  os->n = 2;
+  os->c = cout;
   if (valid) {
     if (is->h < eff_h || is->w < eff_w) return 0;
-    os->h = (is->h - eff_h) / st + 1; os->w = (is->w - eff_w) / st + 1;
+    os->h = (is->h - eff_h) / st + 1;
+    os->w = (is->w - eff_w) / st + 1;
   } else {
     int32_t ph, pw;
-    os->h = (is->h + st - 1) / st; os->w = (is->w + st - 1) / st;
-    ph = (os->h - 1) * st + eff_h - is->h; pw = (os->w - 1) * st + eff_w - is->w;
-    p->pad_h = ph > 0 ? ph / 2 : 0; p->pad_w = pw > 0 ? pw / 2 : 0;
+    os->h = (is->h + st - 1) / st;
+    os->w = (is->w + st - 1) / st;
+    ph = (os->h - 1) * st + eff_h - is->h;
+    pw = (os->w - 1) * st + eff_w - is->w;
+    p->pad_h = ph > 0 ? ph / 2 : 0;
+    p->pad_w = pw > 0 ? pw / 2 : 0;
   }
-  fs->n = cout; fs->h = k[0]; fs->w = k[1]; fs->c = c;
-  p->stride_h = p->stride_w = st; p->dil_h = p->dil_w = dl;
+  fs->n = cout;
+  fs->h = k[0];
+  fs->w = k[1];
+  fs->c = c;
+  p->stride_h = p->stride_w = st;
+  p->dil_h = p->dil_w = dl;
   return 1;
 }
 
@@ -85,18 +97,27 @@ static int check_bconv(int quick) {
                       if (pad == 0 && pv == 0 && (fl != 0 || act)) continue; /* as Prepare */
                       if (quick && (dl == 2 || act)) continue;
                       if (quick && ci >= 4 && ki != 1) continue;
-                      if (!conv_geometry(&g, &is, &fs, &os, sizes[si], ksz[ki], words, cout, st,
-                                         dl, pad))
+                      if (!conv_geometry(&g, &is, &fs, &os, sizes[si], ksz[ki], words, cout, st, dl,
+                                         pad))
                         continue;
                       memset(&p, 0, sizeof p);
-                      p.stride_h = g.stride_h; p.stride_w = g.stride_w;
-                      p.dil_h = g.dil_h; p.dil_w = g.dil_w; p.pad_h = g.pad_h; p.pad_w = g.pad_w;
-                      p.padding = pad; p.pad_value = pv; p.channels_in = cin; p.output_kind = fl;
+                      p.stride_h = g.stride_h;
+                      p.stride_w = g.stride_w;
+                      p.dil_h = g.dil_h;
+                      p.dil_w = g.dil_w;
+                      p.pad_h = g.pad_h;
+                      p.pad_w = g.pad_w;
+                      p.padding = pad;
+                      p.pad_value = pv;
+                      p.channels_in = cin;
+                      p.output_kind = fl;
                       K = fs.h * fs.w * cin;
-                      p.receptive_field_bits = K; p.groups = 1;
+                      p.receptive_field_bits = K;
+                      p.groups = 1;
                       p.clamp_min = act ? K - 2 * (K / 3) : 0; /* a clamp that bites */
                       p.clamp_max = act ? K + K / 2 : 2 * K;
-                      n_in = is.n * is.h * is.w * words; n_f = cout * fs.h * fs.w * words;
+                      n_in = is.n * is.h * is.w * words;
+                      n_f = cout * fs.h * fs.w * words;
                       if (n_in > MAXB || n_f > MAXB) continue;
                       if (kfda_lce_bconv2d_scratch_bytes(&fs) > sizeof scratch) continue;
                       for (i = 0; i < n_in; ++i) in_buf[i] = rnd();
@@ -126,11 +147,11 @@ static int check_bconv(int quick) {
                                            out_opt, scratch);
                       ++cases;
                       if (memcmp(out_ref, out_opt, bytes) != 0) {
-                        printf("lce_bconv2d MISMATCH cin=%d cout=%d in=%dx%d k=%dx%d stride=%d "
-                               "dil=%d padding=%s pad_value=%d out=%d act=%d\n",
-                               (int)cin, (int)cout, (int)is.h, (int)is.w, (int)fs.h,
-                               (int)fs.w, st, dl,
-                               pad ? "valid" : "same", pv, fl, act);
+                        printf(
+                            "lce_bconv2d MISMATCH cin=%d cout=%d in=%dx%d k=%dx%d stride=%d "
+                            "dil=%d padding=%s pad_value=%d out=%d act=%d\n",
+                            (int)cin, (int)cout, (int)is.h, (int)is.w, (int)fs.h, (int)fs.w, st, dl,
+                            pad ? "valid" : "same", pv, fl, act);
                         return 1;
                       }
                     }
@@ -157,7 +178,7 @@ static int check_quantize(void) {
           f[i] = specials[(r >> 8) % 8];
         } else if (r % 11 == 1) {
           uint32_t u = 0x7fc00000u | ((r >> 4) & 1u) << 31 | (r >> 12 & 0xffu); /* NaN */
-          if (r & 64) u = (r & 128) ? 0xff800000u : 0x7f800000u;                  /* inf */
+          if (r & 64) u = (r & 128) ? 0xff800000u : 0x7f800000u;                /* inf */
           memcpy(&f[i], &u, 4);
         } else {
           f[i] = (float)((int32_t)(r % 2001) - 1000) / 37.0f;
@@ -205,18 +226,28 @@ static int check_bmaxpool(void) {
                 kfda_shape4 is, os;
                 size_t bytes;
                 memset(&p, 0, sizeof p);
-                is.n = 2; is.h = h; is.w = w; is.c = wordss[wi];
-                p.filter_h = fh; p.filter_w = fw; p.stride_h = p.stride_w = st;
+                is.n = 2;
+                is.h = h;
+                is.w = w;
+                is.c = wordss[wi];
+                p.filter_h = fh;
+                p.filter_w = fw;
+                p.stride_h = p.stride_w = st;
                 if (pad == 1) { /* VALID */
                   if (h < fh || w < fw) continue;
-                  os.h = (h - fh) / st + 1; os.w = (w - fw) / st + 1;
+                  os.h = (h - fh) / st + 1;
+                  os.w = (w - fw) / st + 1;
                 } else {
                   int32_t ph, pw;
-                  os.h = (h + st - 1) / st; os.w = (w + st - 1) / st;
-                  ph = (os.h - 1) * st + fh - h; pw = (os.w - 1) * st + fw - w;
-                  p.pad_h = ph > 0 ? ph / 2 : 0; p.pad_w = pw > 0 ? pw / 2 : 0;
+                  os.h = (h + st - 1) / st;
+                  os.w = (w + st - 1) / st;
+                  ph = (os.h - 1) * st + fh - h;
+                  pw = (os.w - 1) * st + fw - w;
+                  p.pad_h = ph > 0 ? ph / 2 : 0;
+                  p.pad_w = pw > 0 ? pw / 2 : 0;
                 }
-                os.n = 2; os.c = is.c;
+                os.n = 2;
+                os.c = is.c;
                 for (i = 0; i < is.n * h * w * is.c; ++i) in_buf[i] = rnd() | rnd();
                 bytes = (size_t)os.n * os.h * os.w * os.c * 4;
                 memset(out_ref, 0xa5, bytes);
@@ -227,8 +258,8 @@ static int check_bmaxpool(void) {
                                         (int32_t *)(void *)out_opt);
                 ++cases;
                 if (memcmp(out_ref, out_opt, bytes) != 0) {
-                  printf("lce_bmaxpool2d MISMATCH in=%dx%d words=%d k=%dx%d stride=%d %s\n", h,
-                         w, (int)is.c, fh, fw, st, pad ? "valid" : "same");
+                  printf("lce_bmaxpool2d MISMATCH in=%dx%d words=%d k=%dx%d stride=%d %s\n", h, w,
+                         (int)is.c, fh, fw, st, pad ? "valid" : "same");
                   return 1;
                 }
               }
@@ -262,13 +293,17 @@ static int check_conv_s8(int quick) {
                   if (quick && (dl == 2 || nb)) continue;
                   if (!conv_geometry(&p, &is, &fs, &os, sizes[si], ksz[ki], cin, cout, st, dl, pad))
                     continue;
-                  n_in = is.n * is.h * is.w * cin; n_f = cout * fs.h * fs.w * cin;
+                  n_in = is.n * is.h * is.w * cin;
+                  n_f = cout * fs.h * fs.w * cin;
                   if (n_in > 4 * MAXB || n_f > 4 * MAXB) continue;
                   if (kfda_conv2d_s8_scratch_bytes(&fs) > sizeof scratch) continue;
                   for (i = 0; i < n_in; ++i) x8[i] = (int8_t)(rnd() >> 24);
                   for (i = 0; i < n_f; ++i) w8[i] = (int8_t)(rnd() >> 24);
                   if (cases % 3 == 0) /* extreme weights and inputs */
-                    for (i = 0; i < n_f; i += 3) { w8[i] = -128; x8[i % n_in] = -128; }
+                    for (i = 0; i < n_f; i += 3) {
+                      w8[i] = -128;
+                      x8[i % n_in] = -128;
+                    }
                   for (i = 0; i < cout; ++i) {
                     bias_buf[i] = (int32_t)(rnd() % 20001) - 10000;
                     mult[i] = (int32_t)(0x40000000u + (rnd() & 0x3fffffffu));
@@ -278,7 +313,8 @@ static int check_conv_s8(int quick) {
                   q.out_offset = (int32_t)(rnd() % 256) - 128;
                   q.act_min = cases % 2 ? -128 : -20;
                   q.act_max = cases % 2 ? 127 : 90;
-                  q.mult = mult; q.shift = shift;
+                  q.mult = mult;
+                  q.shift = shift;
                   bytes = (size_t)os.n * os.h * os.w * cout;
                   if (bytes > sizeof out_ref) continue;
                   memset(out_ref, 0xa5, bytes);
@@ -289,9 +325,11 @@ static int check_conv_s8(int quick) {
                                      (int8_t *)out_opt, scratch);
                   ++cases;
                   if (memcmp(out_ref, out_opt, bytes) != 0) {
-                    printf("conv2d_s8 MISMATCH cin=%d cout=%d in=%dx%d k=%dx%d stride=%d dil=%d "
-                           "%s bias=%d\n", (int)cin, (int)cout, (int)is.h, (int)is.w,
-                           (int)fs.h, (int)fs.w, st, dl, pad ? "valid" : "same", !nb);
+                    printf(
+                        "conv2d_s8 MISMATCH cin=%d cout=%d in=%dx%d k=%dx%d stride=%d dil=%d "
+                        "%s bias=%d\n",
+                        (int)cin, (int)cout, (int)is.h, (int)is.w, (int)fs.h, (int)fs.w, st, dl,
+                        pad ? "valid" : "same", !nb);
                     return 1;
                   }
                 }
@@ -368,10 +406,12 @@ static int check_conv_f32(int quick) {
                     size_t bytes;
                     if (quick && (dl == 2 || st == 3 || (act != (nb + pad) % 4 && act != 0)))
                       continue;
-                    if (!conv_geometry(&p, &is, &fs, &os, sizes[si], ksz[ki], cin, cout, st, dl, pad))
+                    if (!conv_geometry(&p, &is, &fs, &os, sizes[si], ksz[ki], cin, cout, st, dl,
+                                       pad))
                       continue;
                     set_act_f32(&p.act_min, &p.act_max, act);
-                    n_in = is.n * is.h * is.w * cin; n_f = cout * fs.h * fs.w * cin;
+                    n_in = is.n * is.h * is.w * cin;
+                    n_f = cout * fs.h * fs.w * cin;
                     fill_f32(x, n_in, rnd() % 4 == 0);
                     fill_f32(w, n_f, rnd() % 8 == 0);
                     fill_f32(bias, cout, rnd() % 8 == 0);
@@ -384,10 +424,11 @@ static int check_conv_f32(int quick) {
                                         (float *)(void *)out_opt);
                     ++cases;
                     if (!same_f32(out_ref, out_opt, bytes / 4)) {
-                      printf("conv2d_f32 MISMATCH cin=%d cout=%d in=%dx%d k=%dx%d stride=%d "
-                             "dil=%d %s bias=%d act=%d\n", (int)cin, (int)cout, (int)is.h,
-                             (int)is.w, (int)fs.h, (int)fs.w, st, dl, pad ? "valid" : "same",
-                             !nb, act);
+                      printf(
+                          "conv2d_f32 MISMATCH cin=%d cout=%d in=%dx%d k=%dx%d stride=%d "
+                          "dil=%d %s bias=%d act=%d\n",
+                          (int)cin, (int)cout, (int)is.h, (int)is.w, (int)fs.h, (int)fs.w, st, dl,
+                          pad ? "valid" : "same", !nb, act);
                       return 1;
                     }
                   }
@@ -417,7 +458,9 @@ static int check_add_mul_f32(void) {
       d[i] = i < 2 && t % 2 ? 1 : 1 + (int32_t)(rnd() % (i == 4 ? 9u : 4u));
       sa[i] = (ma >> i) & 1u ? 1 : d[i];
       sb[i] = t % 7 == 1 ? (i == 4 ? d[i] : 1) : (mb >> i) & 1u ? 1 : d[i];
-      na *= sa[i]; nb *= sb[i]; n *= d[i];
+      na *= sa[i];
+      nb *= sb[i];
+      n *= d[i];
     }
     bcast_strides(sa, d, as);
     bcast_strides(sb, d, bs);
@@ -492,15 +535,14 @@ static int one_qmul(int32_t x, int32_t m, int32_t s) {
     bad |= kfda_qmul(x, m, left, right) != g || kfda_qmul_ruy(x, m, left, right) != r;
     if (left == 0) bad |= kfda_qmul_r(x, m, right) != g;
   }
-  if (bad)
-    printf("requant MISMATCH x=%ld significand=%ld shift=%d\n", (long)x, (long)m, (int)s);
+  if (bad) printf("requant MISMATCH x=%ld significand=%ld shift=%d\n", (long)x, (long)m, (int)s);
   return bad;
 }
 
 static int check_qmul(int quick) {
   static int32_t xs[96];
-  static const int32_t ms[] = {INT32_MIN, INT32_MIN + 1, -1073741824, -1, 0, 1, 3,
-                               1073741824, 1073741825, 1518500250, 2147483646, INT32_MAX};
+  static const int32_t ms[] = {INT32_MIN,  INT32_MIN + 1, -1073741824, -1,         0,        1, 3,
+                               1073741824, 1073741825,    1518500250,  2147483646, INT32_MAX};
   int nx = 0, i, j, k, cases = 0;
   const int n_rand = quick ? 20000 : 400000;
   xs[nx++] = INT32_MIN;
@@ -522,7 +564,7 @@ static int check_qmul(int quick) {
     const uint32_t r = rnd();
     int32_t x = (int32_t)rnd(), m = (int32_t)rnd(), s = (int32_t)(rnd() % 72u) - 31;
     if (r % 4 == 0) x >>= r % 31; /* small values too */
-    if (r % 8 == 1) { /* low bits 100..0: ties for the roundings */
+    if (r % 8 == 1) {             /* low bits 100..0: ties for the roundings */
       const uint32_t bit = 1u << (r >> 8) % 31;
       x = (int32_t)(((uint32_t)x & ~(2u * bit - 1u)) | bit);
     }
@@ -536,16 +578,18 @@ static int check_qmul(int quick) {
 /* int8 data with every value in the first 256 elements, the rest random. */
 static void fill_s8(int8_t *q, int32_t n) {
   int32_t i;
-  for (i = 0; i < n; ++i) q[i] = (int8_t)(i < 256 ? (int32_t)((i * 167u + rng_state) & 255u) - 128
-                                                  : (int32_t)(rnd() >> 24) - 128);
+  for (i = 0; i < n; ++i)
+    q[i] = (int8_t)(i < 256 ? (int32_t)((i * 167u + rng_state) & 255u) - 128
+                            : (int32_t)(rnd() >> 24) - 128);
 }
 
 /* A multiplier: usually TFLite's form of a random real (significand in [2^30, 2^31)),
  * sometimes an extreme significand; shift in [lo, hi]. */
 static void rand_mult(int32_t *m, int32_t *s, int32_t lo, int32_t hi) {
   const uint32_t r = rnd();
-  *m = r % 7 == 0 ? 1073741824 : r % 7 == 1 ? INT32_MAX
-                  : (int32_t)(0x40000000u | (rnd() & 0x3fffffffu));
+  *m = r % 7 == 0   ? 1073741824
+       : r % 7 == 1 ? INT32_MAX
+                    : (int32_t)(0x40000000u | (rnd() & 0x3fffffffu));
   if (r % 29 == 2) *m = INT32_MIN; /* the optimized kernels run the reference */
   *s = lo + (int32_t)(rnd() % (uint32_t)(hi - lo + 1));
 }
@@ -572,7 +616,9 @@ static int check_add_mul_s8(int quick) {
       d[i] = i < 2 && t % 2 ? 1 : 1 + (int32_t)(rnd() % (i == 4 ? 19u : 4u));
       sa[i] = (ma >> i) & 1u ? 1 : d[i];
       sb[i] = t % 7 == 1 ? (i == 4 ? d[i] : 1) : (mb >> i) & 1u ? 1 : d[i];
-      na *= sa[i]; nb *= sb[i]; n *= d[i];
+      na *= sa[i];
+      nb *= sb[i];
+      n *= d[i];
     }
     bcast_strides(sa, d, as);
     bcast_strides(sb, d, bs);
@@ -604,8 +650,10 @@ static int check_add_mul_s8(int quick) {
           }
         }
         memset(ro, 0xa5, (size_t)n);
-        if (op) kfda_mul_s8_ref(&p, a, as, b, bs, d, ro);
-        else kfda_add_s8_ref(&p, a, as, b, bs, d, ro);
+        if (op)
+          kfda_mul_s8_ref(&p, a, as, b, bs, d, ro);
+        else
+          kfda_add_s8_ref(&p, a, as, b, bs, d, ro);
         for (place = 0; place < 3; ++place) { /* out apart, out = a, out = b */
           const int8_t *x = a, *y = b;
           if (place == 1) {
@@ -619,8 +667,10 @@ static int check_add_mul_s8(int quick) {
           } else {
             memset(oo, 0x5a, (size_t)n);
           }
-          if (op) kfda_mul_s8_opt(&p, x, as, y, bs, d, oo);
-          else kfda_add_s8_opt(&p, x, as, y, bs, d, oo);
+          if (op)
+            kfda_mul_s8_opt(&p, x, as, y, bs, d, oo);
+          else
+            kfda_add_s8_opt(&p, x, as, y, bs, d, oo);
           ++cases;
           if (memcmp(ro, oo, (size_t)n) != 0) {
             printf("%s_s8 MISMATCH out=%dx%dx%dx%dx%d a_mask=%u b_mask=%u act=%d in_place=%d\n",

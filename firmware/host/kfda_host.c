@@ -82,8 +82,8 @@ static void print_tensor_list(const int32_t *idx, int n) {
     const kfda_tensor *t = &model.tensors[idx[i]];
     printf("%s{\"type\":\"%s\",\"shape\":[", i ? "," : "", type_name(t->type));
     for (d = 0; d < t->ndim; ++d) printf("%s%d", d ? "," : "", (int)t->dims[d]);
-    printf("],\"bytes\":%u,\"scale\":%.9g,\"zero_point\":%d}", (unsigned)t->bytes,
-           (double)t->scale, (int)t->zero_point);
+    printf("],\"bytes\":%u,\"scale\":%.9g,\"zero_point\":%d}", (unsigned)t->bytes, (double)t->scale,
+           (int)t->zero_point);
   }
   printf("]");
 }
@@ -101,10 +101,11 @@ static int cmd_plan(const char *path) {
     free(raw);
     return 1;
   }
-  printf("{\"arena_bytes\":%lu,\"planned_bytes\":%lu,\"persist_bytes\":%lu,\"weight_bytes\":%lu,"
-         "\"ops\":{",
-         (unsigned long)need, (unsigned long)model.planned_bytes,
-         (unsigned long)model.persist_bytes, (unsigned long)kfda_model_weight_bytes(&model));
+  printf(
+      "{\"arena_bytes\":%lu,\"planned_bytes\":%lu,\"persist_bytes\":%lu,\"weight_bytes\":%lu,"
+      "\"ops\":{",
+      (unsigned long)need, (unsigned long)model.planned_bytes, (unsigned long)model.persist_bytes,
+      (unsigned long)kfda_model_weight_bytes(&model));
   for (i = 0; i < kfda_model_num_ops(&model); ++i) {
     const char *name = kfda_model_op_name(&model, i);
     int count = 0, seen = 0;
@@ -196,7 +197,8 @@ static int cmd_load(const char *path, long bytes) {
   arena = (uint8_t *)arena_raw + (16 - ((uintptr_t)arena_raw % 16)) % 16;
   st = kfda_model_load(&model, fb, size, arena, (size_t)bytes);
   printf("{\"status\":\"%s\",\"arena_bytes\":%lu,\"error\":\"%s\"}\n", kfda_status_string(st),
-         (unsigned long)kfda_model_arena_bytes(&model), st == KFDA_OK ? "" : kfda_model_error(&model));
+         (unsigned long)kfda_model_arena_bytes(&model),
+         st == KFDA_OK ? "" : kfda_model_error(&model));
   free(raw);
   free(arena_raw);
   return st == KFDA_OK ? 0 : 1;

@@ -99,11 +99,10 @@ int kfda_flex_int(const kfda_flex *v, int64_t *out) {
       uint32_t t;
       if (indirect(v, &t) != 0 || !fx_in(v, t, v->width)) return -1;
       *out = v->type == KFDA_FLEX_INDIRECT_INT ? rd_int(v->buf + t, v->width)
-                                              : (int64_t)rd_uint(v->buf + t, v->width);
+                                               : (int64_t)rd_uint(v->buf + t, v->width);
       return 0;
     }
-    default:
-      return -1;
+    default: return -1;
   }
 }
 
@@ -133,8 +132,7 @@ int kfda_flex_map_get(const kfda_flex *map, const char *key, kfda_flex *out) {
     kpos -= koff;
     z = memchr(map->buf + kpos, 0, map->size - kpos);
     if (z == NULL) return -1;
-    if ((size_t)(z - (map->buf + kpos)) == klen &&
-        memcmp(map->buf + kpos, key, klen) == 0) {
+    if ((size_t)(z - (map->buf + kpos)) == klen && memcmp(map->buf + kpos, key, klen) == 0) {
       uint8_t packed = map->buf[t + n * w + i];
       out->buf = map->buf;
       out->size = map->size;

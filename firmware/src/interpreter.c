@@ -32,9 +32,8 @@ static const kfda_op_registration *registration_of(const kfda_op *op) {
 }
 
 /* ---- tensors ------------------------------------------------------------- */
-static int parse_tensor(kfda_model *m, const kfda_fb *fb,
-                        const kfda_fb_vec *buffers, const kfda_fb_table *tt,
-                        kfda_tensor *t) {
+static int parse_tensor(kfda_model *m, const kfda_fb *fb, const kfda_fb_vec *buffers,
+                        const kfda_fb_table *tt, kfda_tensor *t) {
   kfda_fb_vec shape, data;
   kfda_fb_table q, buf;
   uint32_t bidx;
@@ -67,8 +66,7 @@ static int parse_tensor(kfda_model *m, const kfda_fb *fb,
     t->data = fb->buf + data.pos;
   } else {
     uint64_t off = 0, size = 0;
-    if (kfda_fb_u64(fb, &buf, 1, 0, &off) < 0 || kfda_fb_u64(fb, &buf, 2, 0, &size) < 0)
-      return -1;
+    if (kfda_fb_u64(fb, &buf, 1, 0, &off) < 0 || kfda_fb_u64(fb, &buf, 2, 0, &size) < 0) return -1;
     if (off > 1 && size > 0) {
       if (off > m->fb_size || size > m->fb_size - off) return -1;
       if (size != t->bytes) return -6;
@@ -261,8 +259,8 @@ static void plan_in_place(kfda_model *m) {
   }
 }
 
-static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size,
-                             uint8_t *arena, size_t arena_size, int plan_only) {
+static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size, uint8_t *arena,
+                             size_t arena_size, int plan_only) {
   kfda_fb fb;
   kfda_fb_table root, sg;
   kfda_fb_vec codes, subgraphs, buffers, tensors, inputs, outputs, opsv;
@@ -291,10 +289,8 @@ static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size,
     return kfda_fail(m, KFDA_ERR_MODEL, -1, "malformed model table");
   if (subgraphs.len < 1) return kfda_fail(m, KFDA_ERR_MODEL, -1, "no subgraph");
   if (kfda_fb_vec_table(&fb, &subgraphs, 0, &sg) < 0 ||
-      kfda_fb_vector(&fb, &sg, 0, 4, &tensors) < 0 ||
-      kfda_fb_vector(&fb, &sg, 1, 4, &inputs) < 0 ||
-      kfda_fb_vector(&fb, &sg, 2, 4, &outputs) < 0 ||
-      kfda_fb_vector(&fb, &sg, 3, 4, &opsv) < 0)
+      kfda_fb_vector(&fb, &sg, 0, 4, &tensors) < 0 || kfda_fb_vector(&fb, &sg, 1, 4, &inputs) < 0 ||
+      kfda_fb_vector(&fb, &sg, 2, 4, &outputs) < 0 || kfda_fb_vector(&fb, &sg, 3, 4, &opsv) < 0)
     return kfda_fail(m, KFDA_ERR_MODEL, -1, "malformed subgraph");
   if (tensors.len > KFDA_MAX_TENSORS) return kfda_fail(m, KFDA_ERR_LIMIT, -1, "too many tensors");
   if (opsv.len > KFDA_MAX_OPS) return kfda_fail(m, KFDA_ERR_LIMIT, -1, "too many ops");
@@ -314,7 +310,8 @@ static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size,
     if (r == -5) return kfda_fail(m, KFDA_ERR_UNSUPPORTED, -1, "unsupported tensor type");
     if (r == -7)
       return kfda_fail(m, KFDA_ERR_MODEL, -1, "misaligned constant (align the flatbuffer to 16)");
-    if (r < 0) return kfda_fail(m, KFDA_ERR_MODEL, -1, "malformed tensor (shape/buffer/quantization)");
+    if (r < 0)
+      return kfda_fail(m, KFDA_ERR_MODEL, -1, "malformed tensor (shape/buffer/quantization)");
     t->is_var = !t->is_const;
     t->shares = -1;
     t->first_use = INT32_MAX;
@@ -325,11 +322,14 @@ static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size,
   m->n_outputs = (int32_t)outputs.len;
   for (i = 0; i < inputs.len + outputs.len; ++i) {
     int in = i < inputs.len;
-    int32_t t = (int32_t)kfda_rd_u32(fbuf + (in ? inputs.pos + 4 * i : outputs.pos + 4 * (i - inputs.len)));
+    int32_t t =
+        (int32_t)kfda_rd_u32(fbuf + (in ? inputs.pos + 4 * i : outputs.pos + 4 * (i - inputs.len)));
     if (t < 0 || t >= m->n_tensors || m->tensors[t].is_const)
       return kfda_fail(m, KFDA_ERR_MODEL, -1, "bad model input/output tensor");
-    if (in) m->inputs[i] = t;
-    else m->outputs[i - inputs.len] = t;
+    if (in)
+      m->inputs[i] = t;
+    else
+      m->outputs[i - inputs.len] = t;
   }
   m->n_ops = (int32_t)opsv.len;
   persist.arena = plan_only ? NULL : arena;
@@ -411,7 +411,8 @@ static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size,
   if (arena == NULL && m->arena_bytes > 0)
     return kfda_fail(m, KFDA_ERR_ARENA_TOO_SMALL, -1, "no arena given");
   if (arena_size < m->arena_bytes)
-    return kfda_fail(m, KFDA_ERR_ARENA_TOO_SMALL, -1, "arena too small (see kfda_model_arena_bytes)");
+    return kfda_fail(m, KFDA_ERR_ARENA_TOO_SMALL, -1,
+                     "arena too small (see kfda_model_arena_bytes)");
   m->arena = arena;
   m->arena_size = arena_size;
   m->loaded = 1;
@@ -425,8 +426,8 @@ kfda_status kfda_model_plan(kfda_model *m, const uint8_t *flatbuffer, size_t siz
   return st;
 }
 
-kfda_status kfda_model_load(kfda_model *m, const uint8_t *flatbuffer, size_t size,
-                            uint8_t *arena, size_t arena_size) {
+kfda_status kfda_model_load(kfda_model *m, const uint8_t *flatbuffer, size_t size, uint8_t *arena,
+                            size_t arena_size) {
   return load_impl(m, flatbuffer, size, arena, arena_size, 0);
 }
 

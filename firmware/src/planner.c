@@ -1,9 +1,7 @@
 /* planner.c - greedy arena planner (see planner.h for the algorithm). */
 #include "kfda/planner.h"
 
-static uint64_t align_up(uint64_t x, uint32_t a) {
-  return a <= 1 ? x : (x + a - 1) / a * a;
-}
+static uint64_t align_up(uint64_t x, uint32_t a) { return a <= 1 ? x : (x + a - 1) / a * a; }
 
 static int before(const kfda_plan_buf *b, int i, int j) {
   if (b[i].size != b[j].size) return b[i].size > b[j].size;
@@ -15,17 +13,15 @@ static int lifetimes_meet(const kfda_plan_buf *x, const kfda_plan_buf *y) {
   return x->first <= y->last && y->first <= x->last;
 }
 
-int kfda_plan_greedy(kfda_plan_buf *bufs, int n, uint32_t align,
-                     int16_t *order, int16_t *live, size_t *total) {
+int kfda_plan_greedy(kfda_plan_buf *bufs, int n, uint32_t align, int16_t *order, int16_t *live,
+                     size_t *total) {
   int i, k, placed = 0;
   uint64_t high = 0;
-  if (n < 0 || n > 32767 || (n > 0 && (!bufs || !order || !live)) || !total)
-    return -1;
+  if (n < 0 || n > 32767 || (n > 0 && (!bufs || !order || !live)) || !total) return -1;
   /* 1. insertion sort by size (stable, deterministic) */
   for (i = 0; i < n; ++i) {
     if (bufs[i].last < bufs[i].first) return -1;
-    for (k = placed; k > 0 && before(bufs, i, order[k - 1]); --k)
-      order[k] = order[k - 1];
+    for (k = placed; k > 0 && before(bufs, i, order[k - 1]); --k) order[k] = order[k - 1];
     order[k] = (int16_t)i;
     ++placed;
   }
@@ -41,8 +37,7 @@ int kfda_plan_greedy(kfda_plan_buf *bufs, int n, uint32_t align,
     for (j = 0; j < i; ++j) { /* already placed, lifetimes intersect */
       const kfda_plan_buf *o = &bufs[order[j]];
       if (o->size == 0 || !lifetimes_meet(b, o)) continue;
-      for (k = nl; k > 0 && bufs[live[k - 1]].offset > o->offset; --k)
-        live[k] = live[k - 1];
+      for (k = nl; k > 0 && bufs[live[k - 1]].offset > o->offset; --k) live[k] = live[k - 1];
       live[k] = order[j];
       ++nl;
     }

@@ -5,10 +5,11 @@ whole words), SAME-one padding (`pad_values=1`, no correction term) and a batch 
 right after it (so the converter folds it into the multiplier and bias). The classifier
 is float32 whatever the global policy, so mixed-precision training gets float32 logits.
 """
+
 import re
 
-import tensorflow as tf
 import larq as lq
+import tensorflow as tf
 
 from keras_fda.estimators import quantizer_factory
 
@@ -23,20 +24,33 @@ def binary_conv_block(x, filters, make_quantizer, strides=1, shortcut=True, name
     """sign(x) -> binary 3x3 conv -> batch norm, plus an identity shortcut (Bi-Real style)
     when the shapes allow one."""
     y = lq.layers.QuantConv2D(
-        filters, 3, strides=strides, padding="same", pad_values=1.0,
-        input_quantizer=make_quantizer(), kernel_quantizer=make_quantizer(),
-        kernel_constraint="weight_clip", use_bias=False,
+        filters,
+        3,
+        strides=strides,
+        padding="same",
+        pad_values=1.0,
+        input_quantizer=make_quantizer(),
+        kernel_quantizer=make_quantizer(),
+        kernel_constraint="weight_clip",
+        use_bias=False,
         name=None if name is None else f"{name}_conv",
     )(x)
     y = tf.keras.layers.BatchNormalization(
-        momentum=0.9, epsilon=1e-5, name=None if name is None else f"{name}_bn")(y)
+        momentum=0.9, epsilon=1e-5, name=None if name is None else f"{name}_bn"
+    )(y)
     if shortcut and strides == 1 and x.shape[-1] == filters:
         y = tf.keras.layers.Add(name=None if name is None else f"{name}_add")([x, y])
     return y
 
 
-def small_bnn(estimator="fda", input_shape=(28, 28, 1), num_classes=10,
-              widths=(32, 64, 128), blocks_per_stage=2, **estimator_options):
+def small_bnn(
+    estimator="fda",
+    input_shape=(28, 28, 1),
+    num_classes=10,
+    widths=(32, 64, 128),
+    blocks_per_stage=2,
+    **estimator_options,
+):
     """A small Bi-Real-style BNN for 28x28 images (about 0.3 M binary weights by default).
 
     Full-precision first convolution and classifier; binary 3x3 blocks with identity
@@ -45,7 +59,9 @@ def small_bnn(estimator="fda", input_shape=(28, 28, 1), num_classes=10,
     """
     make = quantizer_factory(estimator, **estimator_options)
     inputs = tf.keras.Input(input_shape, name="image")
-    x = tf.keras.layers.Conv2D(widths[0], 3, padding="same", use_bias=False, name="stem_conv")(inputs)
+    x = tf.keras.layers.Conv2D(widths[0], 3, padding="same", use_bias=False, name="stem_conv")(
+        inputs
+    )
     x = tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name="stem_bn")(x)
     for stage, width in enumerate(widths):
         if stage > 0:
@@ -57,8 +73,9 @@ def small_bnn(estimator="fda", input_shape=(28, 28, 1), num_classes=10,
     return tf.keras.Model(inputs, outputs, name=_model_name("small_bnn", estimator))
 
 
-def resnet20(estimator="fda", input_shape=(32, 32, 3), num_classes=10, width=32,
-             **estimator_options):
+def resnet20(
+    estimator="fda", input_shape=(32, 32, 3), num_classes=10, width=32, **estimator_options
+):
     """Binary ResNet-20 for 32x32 images, as in the FDA paper's CIFAR-10 tables, with
     Bi-Real shortcuts around every binary conv.
 
@@ -81,10 +98,12 @@ def resnet20(estimator="fda", input_shape=(32, 32, 3), num_classes=10, width=32,
                 shortcut = x
             else:
                 shortcut = tf.keras.layers.AveragePooling2D(strides, name=f"{name}_down_pool")(x)
-                shortcut = tf.keras.layers.Conv2D(filters, 1, use_bias=False,
-                                                  name=f"{name}_down_conv")(shortcut)
+                shortcut = tf.keras.layers.Conv2D(
+                    filters, 1, use_bias=False, name=f"{name}_down_conv"
+                )(shortcut)
                 shortcut = tf.keras.layers.BatchNormalization(
-                    momentum=0.9, epsilon=1e-5, name=f"{name}_down_bn")(shortcut)
+                    momentum=0.9, epsilon=1e-5, name=f"{name}_down_bn"
+                )(shortcut)
             x = tf.keras.layers.Add(name=f"{name}_add")([shortcut, y])
     x = tf.keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
     outputs = tf.keras.layers.Dense(num_classes, name="classifier", dtype="float32")(x)
@@ -118,5 +137,6 @@ def build(architecture, estimator, input_shape, num_classes=10, **estimator_opti
         from keras_fda.errors import KerasFDAError
 
         raise KerasFDAError(f"unknown model {architecture!r}: choose {', '.join(ARCHITECTURES)}")
-    return ARCHITECTURES[architecture](estimator, input_shape=input_shape,
-                                       num_classes=num_classes, **estimator_options)
+    return ARCHITECTURES[architecture](
+        estimator, input_shape=input_shape, num_classes=num_classes, **estimator_options
+    )

@@ -23,8 +23,8 @@
 #endif
 
 typedef struct {
-  kfda_model model;  /* large (tens of KB): heap, never the stack */
-  void *fb_raw;      /* malloc'd block holding the aligned flatbuffer copy */
+  kfda_model model; /* large (tens of KB): heap, never the stack */
+  void *fb_raw;     /* malloc'd block holding the aligned flatbuffer copy */
   uint8_t *fb;
   size_t fb_size;
   void *arena_raw;
@@ -77,8 +77,8 @@ KFDART_API kfdart_session *kfdart_open(const uint8_t *flatbuffer, size_t size, c
   if (st == KFDA_OK) {
     s->arena_raw = malloc(s->arena_bytes + KFDA_ARENA_ALIGN);
     if (!s->arena_raw) {
-      if (err) snprintf(err, err_len, "out of memory for a %lu byte arena",
-                        (unsigned long)s->arena_bytes);
+      if (err)
+        snprintf(err, err_len, "out of memory for a %lu byte arena", (unsigned long)s->arena_bytes);
       kfdart_close(s);
       return NULL;
     }
@@ -93,8 +93,12 @@ KFDART_API kfdart_session *kfdart_open(const uint8_t *flatbuffer, size_t size, c
   return s;
 }
 
-KFDART_API int kfdart_num_inputs(const kfdart_session *s) { return kfda_model_num_inputs(&s->model); }
-KFDART_API int kfdart_num_outputs(const kfdart_session *s) { return kfda_model_num_outputs(&s->model); }
+KFDART_API int kfdart_num_inputs(const kfdart_session *s) {
+  return kfda_model_num_inputs(&s->model);
+}
+KFDART_API int kfdart_num_outputs(const kfdart_session *s) {
+  return kfda_model_num_outputs(&s->model);
+}
 KFDART_API size_t kfdart_arena_bytes(const kfdart_session *s) { return s->arena_bytes; }
 KFDART_API size_t kfdart_weight_bytes(const kfdart_session *s) {
   return kfda_model_weight_bytes(&s->model);
@@ -106,12 +110,11 @@ KFDART_API const char *kfdart_op_name(const kfdart_session *s, int i) {
 
 /* Description of input (is_output = 0) or output i. dims needs KFDA_MAX_DIMS slots.
  * Returns 0, or -1 when i is out of range. */
-KFDART_API int kfdart_tensor(kfdart_session *s, int is_output, int i, int32_t *type,
-                             int32_t *ndim, int32_t *dims, uint64_t *bytes, float *scale,
-                             int32_t *zero_point) {
+KFDART_API int kfdart_tensor(kfdart_session *s, int is_output, int i, int32_t *type, int32_t *ndim,
+                             int32_t *dims, uint64_t *bytes, float *scale, int32_t *zero_point) {
   kfda_tensor_info info;
-  const void *data = is_output ? kfda_model_output(&s->model, i, &info)
-                               : kfda_model_input(&s->model, i, &info);
+  const void *data =
+      is_output ? kfda_model_output(&s->model, i, &info) : kfda_model_input(&s->model, i, &info);
   int d;
   if (!data) return -1;
   *type = (int32_t)info.type;

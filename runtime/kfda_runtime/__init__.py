@@ -6,6 +6,7 @@ dependency. Built for Raspberry Pi class Arm Linux (arm64, armv7) and x86-64.
     interpreter = Interpreter("model.tflite")
     y = interpreter.predict(x)                # x: (N, ...) numpy array
 """
+
 from kfda_runtime.interpreter import Interpreter, runtime_version
 
 __all__ = ["Interpreter", "runtime_version"]

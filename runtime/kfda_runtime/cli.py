@@ -5,6 +5,7 @@
 
 Errors are one line on stderr and exit status 1.
 """
+
 import argparse
 import sys
 
@@ -15,13 +16,19 @@ from kfda_runtime.interpreter import Interpreter, runtime_version
 
 def _info(args):
     interpreter = Interpreter(args.model)
-    print(f"C runtime {runtime_version()}: {len(interpreter.ops)} ops, "
-          f"arena {interpreter.arena_bytes} bytes, weights {interpreter.weight_bytes} bytes")
+    print(
+        f"C runtime {runtime_version()}: {len(interpreter.ops)} ops, "
+        f"arena {interpreter.arena_bytes} bytes, weights {interpreter.weight_bytes} bytes"
+    )
     for kind in ("input", "output"):
-        for i, (dtype, shape, scale, zero) in enumerate(zip(
-                getattr(interpreter, f"{kind}_types"), getattr(interpreter, f"{kind}_shapes"),
+        for i, (dtype, shape, scale, zero) in enumerate(
+            zip(
+                getattr(interpreter, f"{kind}_types"),
+                getattr(interpreter, f"{kind}_shapes"),
                 getattr(interpreter, f"{kind}_scales"),
-                getattr(interpreter, f"{kind}_zero_points"))):
+                getattr(interpreter, f"{kind}_zero_points"),
+            )
+        ):
             quant = f", scale {scale:.9g}, zero point {zero}" if scale is not None else ""
             print(f"{kind} {i}: {dtype.name} {list(shape)}{quant}")
 
@@ -55,10 +62,19 @@ def main(argv=None):
     info.set_defaults(handler=_info)
     run = commands.add_parser("run", help="run .npy input(s) (N samples each) through the model")
     run.add_argument("model")
-    run.add_argument("-i", "--input", action="append", required=True,
-                     help=".npy file of one model input; repeat for several inputs")
-    run.add_argument("-o", "--output", required=True,
-                     help=".npy for one output, .npz (arr_0, arr_1...) for several")
+    run.add_argument(
+        "-i",
+        "--input",
+        action="append",
+        required=True,
+        help=".npy file of one model input; repeat for several inputs",
+    )
+    run.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help=".npy for one output, .npz (arr_0, arr_1...) for several",
+    )
     run.set_defaults(handler=_run)
     args = parser.parse_args(argv)
     try:

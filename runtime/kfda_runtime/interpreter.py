@@ -1,6 +1,7 @@
 """`Interpreter`: the keras-fda C runtime behind the API of Larq Compute Engine's
 `larq_compute_engine.tflite.python.interpreter.Interpreter`, so code written for LCE
 ports by changing its import."""
+
 import ctypes
 import os
 import threading
@@ -9,11 +10,18 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from kfda_runtime._library import MAX_DIMS, ERROR_LEN, lib
+from kfda_runtime._library import ERROR_LEN, MAX_DIMS, lib
 
 # kfda_type values (TFLite's TensorType) -> numpy dtypes.
-_DTYPES = {0: np.float32, 2: np.int32, 3: np.uint8, 4: np.int64, 6: np.bool_, 7: np.int16,
-           9: np.int8}
+_DTYPES = {
+    0: np.float32,
+    2: np.int32,
+    3: np.uint8,
+    4: np.int64,
+    6: np.bool_,
+    7: np.int16,
+    9: np.int8,
+}
 _QUANTIZED = (np.int8, np.uint8)
 
 
@@ -31,13 +39,18 @@ class _Tensor:
         self.scale = scale if quantized else None
         self.zero_point = zero_point if quantized else None
         if int(np.prod(self.sample_shape, dtype=np.int64)) * self.dtype.itemsize != nbytes:
-            raise ValueError(f"the model's {self.name} has shape {shape} of {self.dtype.name} "
-                             f"but {nbytes} bytes of data")
+            raise ValueError(
+                f"the model's {self.name} has shape {shape} of {self.dtype.name} "
+                f"but {nbytes} bytes of data"
+            )
         self.nbytes = nbytes
 
     def expected(self):
-        return f"shape (N, {', '.join(map(str, self.sample_shape))}) of {self.dtype.name}" \
-            if self.sample_shape else f"shape (N,) of {self.dtype.name}"
+        return (
+            f"shape (N, {', '.join(map(str, self.sample_shape))}) of {self.dtype.name}"
+            if self.sample_shape
+            else f"shape (N,) of {self.dtype.name}"
+        )
 
 
 def _read_model(flatbuffer_model):
@@ -48,10 +61,13 @@ def _read_model(flatbuffer_model):
             with open(flatbuffer_model, "rb") as f:
                 return f.read()
         except OSError as error:
-            raise ValueError(f"cannot read the model file {os.fspath(flatbuffer_model)}: "
-                             f"{error.strerror}") from None
-    raise TypeError("flatbuffer_model must be the model's bytes or the path of a .tflite "
-                    f"file, not {type(flatbuffer_model).__name__}")
+            raise ValueError(
+                f"cannot read the model file {os.fspath(flatbuffer_model)}: {error.strerror}"
+            ) from None
+    raise TypeError(
+        "flatbuffer_model must be the model's bytes or the path of a .tflite "
+        f"file, not {type(flatbuffer_model).__name__}"
+    )
 
 
 class Interpreter:
@@ -74,16 +90,21 @@ class Interpreter:
     """
 
     def __init__(self, flatbuffer_model, num_threads=1):
-        if isinstance(num_threads, bool) or not isinstance(num_threads, (int, np.integer)) \
-                or num_threads < 1:
+        if (
+            isinstance(num_threads, bool)
+            or not isinstance(num_threads, (int, np.integer))
+            or num_threads < 1
+        ):
             raise ValueError(f"num_threads must be an integer >= 1, not {num_threads!r}")
         self.num_threads = int(num_threads)
         model = _read_model(flatbuffer_model)
         error = ctypes.create_string_buffer(ERROR_LEN)
         session = lib.kfdart_open(model, len(model), error, ERROR_LEN)
         if not session:
-            raise ValueError(f"the keras-fda runtime cannot load this model: "
-                             f"{error.value.decode(errors='replace')}")
+            raise ValueError(
+                f"the keras-fda runtime cannot load this model: "
+                f"{error.value.decode(errors='replace')}"
+            )
         self._session = session
         self._close = weakref.finalize(self, lib.kfdart_close, session)
         self._lock = threading.Lock()
@@ -94,14 +115,24 @@ class Interpreter:
         type_, ndim = ctypes.c_int32(), ctypes.c_int32()
         dims = (ctypes.c_int32 * MAX_DIMS)()
         nbytes, scale, zero_point = ctypes.c_uint64(), ctypes.c_float(), ctypes.c_int32()
-        lib.kfdart_tensor(self._session, is_output, index, type_, ndim, dims, nbytes, scale,
-                          zero_point)
+        lib.kfdart_tensor(
+            self._session, is_output, index, type_, ndim, dims, nbytes, scale, zero_point
+        )
         kind = "output" if is_output else "input"
         if type_.value not in _DTYPES:
-            raise ValueError(f"the model's {kind} {index} has TFLite type {type_.value}, "
-                             "which numpy cannot hold here")
-        return _Tensor(kind, index, _DTYPES[type_.value], tuple(dims[: ndim.value]),
-                       nbytes.value, scale.value, zero_point.value)
+            raise ValueError(
+                f"the model's {kind} {index} has TFLite type {type_.value}, "
+                "which numpy cannot hold here"
+            )
+        return _Tensor(
+            kind,
+            index,
+            _DTYPES[type_.value],
+            tuple(dims[: ndim.value]),
+            nbytes.value,
+            scale.value,
+            zero_point.value,
+        )
 
     def close(self):
         """Free the runtime's memory now (otherwise when the Interpreter is collected)."""
@@ -163,8 +194,10 @@ class Interpreter:
             with self._lock:
                 session = self._live_session()
                 if lib.kfdart_run(session, n, in_pointers, out_pointers):
-                    raise RuntimeError("the keras-fda runtime failed: "
-                                       + lib.kfdart_error(session).decode(errors="replace"))
+                    raise RuntimeError(
+                        "the keras-fda runtime failed: "
+                        + lib.kfdart_error(session).decode(errors="replace")
+                    )
         return outputs[0] if len(outputs) == 1 else outputs
 
     def _as_arrays(self, x):
@@ -177,29 +210,43 @@ class Interpreter:
             if not samples:
                 raise ValueError("predict got an empty iterator: no samples to run")
             return [np.stack(column) for column in zip(*samples)]
-        raise ValueError("predict expects a numpy array, a list of numpy arrays (one per "
-                         f"model input) or an iterator of samples, not {type(x).__name__}")
+        raise ValueError(
+            "predict expects a numpy array, a list of numpy arrays (one per "
+            f"model input) or an iterator of samples, not {type(x).__name__}"
+        )
 
     def _check(self, arrays):
         """Arrays as the runtime reads them, or one ValueError naming what is expected."""
         if len(arrays) != len(self._inputs):
-            raise ValueError(f"the model has {len(self._inputs)} input(s) but predict got "
-                             f"{len(arrays)} array(s)")
+            raise ValueError(
+                f"the model has {len(self._inputs)} input(s) but predict got {len(arrays)} array(s)"
+            )
         checked = []
         for array, tensor in zip(arrays, self._inputs):
             if not isinstance(array, np.ndarray):
-                raise ValueError(f"{tensor.name}: expected a numpy array of "
-                                 f"{tensor.expected()}, got {type(array).__name__}")
-            if array.dtype != tensor.dtype or array.shape[1:] != tensor.sample_shape \
-                    or array.ndim != len(tensor.sample_shape) + 1:
-                got = array.dtype.name if array.dtype.isnative else \
-                    f"{array.dtype.str} (byte-swapped)"
-                raise ValueError(f"{tensor.name}: expected {tensor.expected()}, got shape "
-                                 f"{array.shape} of {got}")
+                raise ValueError(
+                    f"{tensor.name}: expected a numpy array of "
+                    f"{tensor.expected()}, got {type(array).__name__}"
+                )
+            if (
+                array.dtype != tensor.dtype
+                or array.shape[1:] != tensor.sample_shape
+                or array.ndim != len(tensor.sample_shape) + 1
+            ):
+                got = (
+                    array.dtype.name
+                    if array.dtype.isnative
+                    else f"{array.dtype.str} (byte-swapped)"
+                )
+                raise ValueError(
+                    f"{tensor.name}: expected {tensor.expected()}, got shape {array.shape} of {got}"
+                )
             checked.append(np.ascontiguousarray(array))
         if len({a.shape[0] for a in checked}) > 1:
-            raise ValueError("the inputs hold different numbers of samples: "
-                             + ", ".join(str(a.shape[0]) for a in checked))
+            raise ValueError(
+                "the inputs hold different numbers of samples: "
+                + ", ".join(str(a.shape[0]) for a in checked)
+            )
         return checked
 
 

@@ -1,16 +1,17 @@
 """Shared set-up of the firmware tests: native builds of the C runtime (plain -O2 and
 ASAN/UBSAN), LCE conversion, and running one flatbuffer both through our host driver
 and through the LCE Python interpreter (the oracle)."""
+
 import json
 import os
 import subprocess
 
+import larq_compute_engine as lce
 import numpy as np
 import pytest
+from larq_compute_engine.tflite.python.interpreter import Interpreter
 
 import keras_fda  # noqa: F401  (binds Keras 2 before TensorFlow/Larq load)
-import larq_compute_engine as lce
-from larq_compute_engine.tflite.python.interpreter import Interpreter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIRMWARE = os.path.join(ROOT, "firmware")

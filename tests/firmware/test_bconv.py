@@ -2,6 +2,7 @@
 a product of paddings, strides, dilations, channel counts, fused activations and output
 kinds (float, int8, bitpacked). Float within 1e-5, int8 and bitpacked exact (a bitpacked
 output is checked through the next binary conv, whose float output needs every bit)."""
+
 import itertools
 
 import larq as lq
@@ -11,22 +12,44 @@ import tensorflow as tf
 
 from tests.firmware.conftest import compare, convert
 
-ACTS = {"none": None, "relu": "relu", "relu6": tf.nn.relu6, "relu1": lambda t: tf.clip_by_value(t, -1.0, 1.0)}
+ACTS = {
+    "none": None,
+    "relu": "relu",
+    "relu6": tf.nn.relu6,
+    "relu1": lambda t: tf.clip_by_value(t, -1.0, 1.0),
+}
 
 
-def qconv(filters, k=3, padding="same", pad_values=0.0, strides=1, dilation=1, use_bias=False, **kw):
+def qconv(
+    filters, k=3, padding="same", pad_values=0.0, strides=1, dilation=1, use_bias=False, **kw
+):
     return lq.layers.QuantConv2D(
-        filters, k, padding=padding, pad_values=pad_values, strides=strides,
-        dilation_rate=dilation, input_quantizer="ste_sign", kernel_quantizer="ste_sign",
-        kernel_constraint="weight_clip", use_bias=use_bias, **kw)
+        filters,
+        k,
+        padding=padding,
+        pad_values=pad_values,
+        strides=strides,
+        dilation_rate=dilation,
+        input_quantizer="ste_sign",
+        kernel_quantizer="ste_sign",
+        kernel_constraint="weight_clip",
+        use_bias=use_bias,
+        **kw,
+    )
 
 
 def random_bn(layer_input, rng):
     bn = tf.keras.layers.BatchNormalization()
     y = bn(layer_input)
     c = bn.gamma.shape[0]
-    bn.set_weights([rng.uniform(0.5, 2.0, c) * rng.choice([-1, 1], c), rng.normal(0, 1, c),
-                    rng.normal(0, 1, c), rng.uniform(0.5, 2.0, c)])
+    bn.set_weights(
+        [
+            rng.uniform(0.5, 2.0, c) * rng.choice([-1, 1], c),
+            rng.normal(0, 1, c),
+            rng.normal(0, 1, c),
+            rng.uniform(0.5, 2.0, c),
+        ]
+    )
     return y
 
 
@@ -91,7 +114,11 @@ def test_bconv_fused_activation(kfda, act, pad):
     x = tf.keras.Input((7, 7, 48))
     y = qconv(40, padding=padding, pad_values=pv)(x)
     if ACTS[act] is not None:
-        y = tf.keras.layers.Activation(ACTS[act])(y) if isinstance(ACTS[act], str) else tf.keras.layers.Lambda(ACTS[act])(y)
+        y = (
+            tf.keras.layers.Activation(ACTS[act])(y)
+            if isinstance(ACTS[act], str)
+            else tf.keras.layers.Lambda(ACTS[act])(y)
+        )
     model = tf.keras.Model(x, y)
     randomize(model, rng)
     fb = convert(model)
@@ -109,8 +136,12 @@ def test_bconv_int8_output(kfda, pad):
     y = random_bn(y, rng)
     model = tf.keras.Model(x, y)
     randomize(model, rng)
-    fb = convert(model, experimental_default_int8_range=(-3.0, 3.0),
-                 inference_input_type=tf.int8, inference_output_type=tf.int8)
+    fb = convert(
+        model,
+        experimental_default_int8_range=(-3.0, 3.0),
+        inference_input_type=tf.int8,
+        inference_output_type=tf.int8,
+    )
     inputs = [rng.randint(-128, 128, (3, 8, 8, 32)).astype(np.int8)]
     compare(kfda, fb, inputs)
 

@@ -1,6 +1,7 @@
 """Float builtin ops (and LceDequantize) in small converted models, against the LCE
 interpreter within 1e-5. Each model strings several ops together to keep conversions
 few; the op census from `kfda_host plan` shows which ops each model really contains."""
+
 import larq as lq
 import numpy as np
 import pytest
@@ -15,8 +16,14 @@ def _randomize_bn(model, rng):
     for layer in model.layers:
         if isinstance(layer, L.BatchNormalization):
             c = layer.gamma.shape[0]
-            layer.set_weights([rng.uniform(0.5, 2, c), rng.normal(0, 1, c),
-                               rng.normal(0, 0.5, c), rng.uniform(0.5, 2, c)])
+            layer.set_weights(
+                [
+                    rng.uniform(0.5, 2, c),
+                    rng.normal(0, 1, c),
+                    rng.normal(0, 0.5, c),
+                    rng.uniform(0.5, 2, c),
+                ]
+            )
 
 
 def conv_stack():
@@ -30,8 +37,15 @@ def conv_stack():
     y = L.Dense(12, activation="relu")(y)
     y = L.Dense(10)(y)
     y = L.Softmax()(y)
-    return tf.keras.Model(x, y), {"CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D",
-                                  "AVERAGE_POOL_2D", "FULLY_CONNECTED", "SOFTMAX", "RESHAPE"}
+    return tf.keras.Model(x, y), {
+        "CONV_2D",
+        "DEPTHWISE_CONV_2D",
+        "MAX_POOL_2D",
+        "AVERAGE_POOL_2D",
+        "FULLY_CONNECTED",
+        "SOFTMAX",
+        "RESHAPE",
+    }
 
 
 def elementwise():
@@ -49,8 +63,9 @@ def elementwise():
 
 def quant_dense():
     x = L.Input((40,))
-    y = lq.layers.QuantDense(24, input_quantizer="ste_sign", kernel_quantizer="ste_sign",
-                             kernel_constraint="weight_clip")(x)
+    y = lq.layers.QuantDense(
+        24, input_quantizer="ste_sign", kernel_quantizer="ste_sign", kernel_constraint="weight_clip"
+    )(x)
     y = L.Dense(5)(y)
     return tf.keras.Model(x, y), {"LceQuantize", "LceDequantize", "FULLY_CONNECTED"}
 

@@ -1,6 +1,7 @@
 """Reader fuzz: mutated real flatbuffers (bit flips, truncation, random byte runs,
 offsets pointed out of bounds) fed to the ASAN/UBSAN build, which must reject each one
 with an error status or run it - never crash, never report a sanitizer error."""
+
 import subprocess
 
 import larq as lq
@@ -17,14 +18,28 @@ L = tf.keras.layers
 def seeds():
     x = L.Input((6, 6, 8))
     y = L.Conv2D(32, 3, padding="same")(x)
-    y = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=1.0, input_quantizer="ste_sign",
-                              kernel_quantizer="ste_sign", use_bias=False)(y)
+    y = lq.layers.QuantConv2D(
+        32,
+        3,
+        padding="same",
+        pad_values=1.0,
+        input_quantizer="ste_sign",
+        kernel_quantizer="ste_sign",
+        use_bias=False,
+    )(y)
     y = L.BatchNormalization()(y)
-    y = lq.layers.QuantConv2D(32, 3, padding="same", input_quantizer="ste_sign",
-                              kernel_quantizer="ste_sign", use_bias=False)(y)
+    y = lq.layers.QuantConv2D(
+        32,
+        3,
+        padding="same",
+        input_quantizer="ste_sign",
+        kernel_quantizer="ste_sign",
+        use_bias=False,
+    )(y)
     y = L.MaxPool2D(2)(y)
-    y = lq.layers.QuantConv2D(32, 1, input_quantizer="ste_sign", kernel_quantizer="ste_sign",
-                              use_bias=False)(y)
+    y = lq.layers.QuantConv2D(
+        32, 1, input_quantizer="ste_sign", kernel_quantizer="ste_sign", use_bias=False
+    )(y)
     y = L.GlobalAveragePooling2D()(y)
     y = L.Dense(5, activation="softmax")(y)
     return [convert(tf.keras.Model(x, y))]
@@ -47,12 +62,22 @@ def mutants(fb, rng, count):
             m[pos : pos + n] = rng.randint(0, 256, min(n, m.size - pos))
         elif kind == 3:  # a 32-bit word (offset, length, soffset) replaced by an extreme
             pos = rng.randint(0, m.size // 4) * 4
-            val = rng.choice([0x7FFFFFFF, 0xFFFFFFFF, 0x80000000, m.size, m.size - 2,
-                              rng.randint(0, 2**32, dtype=np.uint64)])
+            val = rng.choice(
+                [
+                    0x7FFFFFFF,
+                    0xFFFFFFFF,
+                    0x80000000,
+                    m.size,
+                    m.size - 2,
+                    rng.randint(0, 2**32, dtype=np.uint64),
+                ]
+            )
             m[pos : pos + 4] = np.frombuffer(np.uint32(val).tobytes(), dtype=np.uint8)
         else:  # a 16-bit vtable-sized field
             pos = rng.randint(0, min(m.size, 4096) // 2) * 2
-            m[pos : pos + 2] = np.frombuffer(np.uint16(rng.randint(0, 65536)).tobytes(), dtype=np.uint8)
+            m[pos : pos + 2] = np.frombuffer(
+                np.uint16(rng.randint(0, 65536)).tobytes(), dtype=np.uint8
+            )
         out.append(m.tobytes())
     return out
 

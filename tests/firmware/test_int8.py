@@ -2,6 +2,7 @@
 CONV_2D / DEPTHWISE_CONV_2D (per-channel), FULLY_CONNECTED, pools, MEAN, ADD, QUANTIZE,
 DEQUANTIZE and int8 LceQuantize/LceBconv2d around the binary ops - outputs must match
 the LCE interpreter exactly."""
+
 import larq as lq
 import numpy as np
 import pytest
@@ -11,8 +12,11 @@ from tests.firmware.conftest import compare, convert
 from tests.firmware.test_models import _randomize, birealnet
 
 L = tf.keras.layers
-INT8 = dict(experimental_default_int8_range=(-3.0, 3.0), inference_input_type=tf.int8,
-            inference_output_type=tf.int8)
+INT8 = dict(
+    experimental_default_int8_range=(-3.0, 3.0),
+    inference_input_type=tf.int8,
+    inference_output_type=tf.int8,
+)
 
 
 def int8_conv_stack():
@@ -32,20 +36,30 @@ def int8_conv_stack():
 def int8_binary():
     x = L.Input((8, 8, 16))
     y = L.Conv2D(32, 3, padding="same")(x)
-    y = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=1.0, input_quantizer="ste_sign",
-                              kernel_quantizer="ste_sign", kernel_constraint="weight_clip",
-                              use_bias=False)(y)
+    y = lq.layers.QuantConv2D(
+        32,
+        3,
+        padding="same",
+        pad_values=1.0,
+        input_quantizer="ste_sign",
+        kernel_quantizer="ste_sign",
+        kernel_constraint="weight_clip",
+        use_bias=False,
+    )(y)
     y = L.BatchNormalization()(y)
     y = L.MaxPool2D(2)(y)  # an int8 op right after the bconv: int8 bconv output
     y = L.Conv2D(8, 1)(y)
     return tf.keras.Model(x, y)
 
 
-@pytest.mark.parametrize("build", [
-    int8_conv_stack,
-    int8_binary,
-    "bireal",  # ends MEAN -> bias-free FULLY_CONNECTED -> SOFTMAX, all int8
-])
+@pytest.mark.parametrize(
+    "build",
+    [
+        int8_conv_stack,
+        int8_binary,
+        "bireal",  # ends MEAN -> bias-free FULLY_CONNECTED -> SOFTMAX, all int8
+    ],
+)
 def test_int8_graph_exact(kfda, build):
     rng = np.random.RandomState(21)
     if build == "bireal":
@@ -62,6 +76,7 @@ def test_int8_graph_exact(kfda, build):
 # ---- single int8 ops (exact against the LCE interpreter) ----------------------------
 # FakeQuant layers give each tensor its own range (as QAT does), so the converter emits
 # the int8 op with distinct input/output scales and zero points.
+
 
 def _fq(low, high):
     return L.Lambda(lambda t: tf.quantization.fake_quant_with_min_max_vars(t, low, high))
@@ -91,21 +106,26 @@ def int8_requantize():
     # int8 -> int8 QUANTIZE after it
     x = L.Input((8, 8, 3))
     a = _fq(-1.0, 2.0)(x)
-    return tf.keras.Model(x, [_fq(-6.0, 0.75)(L.MaxPool2D(2)(a)),
-                              _fq(-1.0, 2.0)(L.AveragePooling2D(2)(a))])
+    return tf.keras.Model(
+        x, [_fq(-6.0, 0.75)(L.MaxPool2D(2)(a)), _fq(-1.0, 2.0)(L.AveragePooling2D(2)(a))]
+    )
 
 
-@pytest.mark.parametrize("build, op", [
-    (int8_softmax, "SOFTMAX"),
-    (int8_mul, "MUL"),
-    (int8_mul_broadcast, "MUL"),
-    (int8_requantize, "QUANTIZE"),
-])
+@pytest.mark.parametrize(
+    "build, op",
+    [
+        (int8_softmax, "SOFTMAX"),
+        (int8_mul, "MUL"),
+        (int8_mul_broadcast, "MUL"),
+        (int8_requantize, "QUANTIZE"),
+    ],
+)
 def test_int8_single_op_exact(kfda, build, op):
     model = build()
     fb = convert(model, inference_input_type=tf.int8, inference_output_type=tf.int8)
     assert op in kfda.plan(fb)["ops"]
     rng = np.random.RandomState(5)
-    inputs = [rng.randint(-128, 128, (64,) + tuple(t.shape[1:])).astype(np.int8)
-              for t in model.inputs]
+    inputs = [
+        rng.randint(-128, 128, (64,) + tuple(t.shape[1:])).astype(np.int8) for t in model.inputs
+    ]
     compare(kfda, fb, inputs)

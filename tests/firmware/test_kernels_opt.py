@@ -6,6 +6,7 @@ their written-out references): natively (the portable carry-save kernel, plain a
 cross compiler and qemu-user are installed, on arm64 (the NEON kernel); with
 arm-none-eabi-gcc and qemu-system-arm, on Cortex-M4 and M33 (the Thumb-2 assembly loop) and
 M3 (the portable C kernel built for Thumb-2 without DSP)."""
+
 import shutil
 import subprocess
 
@@ -18,10 +19,15 @@ SAN = "-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-po
 
 def _build_and_run(tmp_path, make_args, runner=(), args=()):
     build = tmp_path / "build"
-    subprocess.run(["make", "-s", "-C", FIRMWARE, "-j2", f"BUILD={build}", *make_args,
-                    "kernel-test"], check=True, capture_output=True, text=True)
-    res = subprocess.run([*runner, str(build / "kernel_test"), *args], capture_output=True,
-                         text=True)
+    subprocess.run(
+        ["make", "-s", "-C", FIRMWARE, "-j2", f"BUILD={build}", *make_args, "kernel-test"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    res = subprocess.run(
+        [*runner, str(build / "kernel_test"), *args], capture_output=True, text=True
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     assert res.stdout.strip().endswith("ok")
 
@@ -34,38 +40,59 @@ def test_opt_matches_ref_asan(tmp_path):
     _build_and_run(tmp_path, [f"KT_FLAGS={SAN}", "OPT=-O1 -g"], args=["quick"])
 
 
-@pytest.mark.skipif(not (shutil.which("aarch64-linux-gnu-gcc") and
-                         shutil.which("qemu-aarch64-static")),
-                    reason="needs aarch64-linux-gnu-gcc and qemu-aarch64-static")
+@pytest.mark.skipif(
+    not (shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64-static")),
+    reason="needs aarch64-linux-gnu-gcc and qemu-aarch64-static",
+)
 def test_opt_matches_ref_arm64_neon(tmp_path):
-    _build_and_run(tmp_path, ["CC=aarch64-linux-gnu-gcc", "KT_FLAGS=-static"],
-                   runner=["qemu-aarch64-static"])
+    _build_and_run(
+        tmp_path, ["CC=aarch64-linux-gnu-gcc", "KT_FLAGS=-static"], runner=["qemu-aarch64-static"]
+    )
 
 
-@pytest.mark.skipif(not (shutil.which("arm-linux-gnueabihf-gcc") and
-                         shutil.which("qemu-arm-static")),
-                    reason="needs arm-linux-gnueabihf-gcc and qemu-arm-static")
+@pytest.mark.skipif(
+    not (shutil.which("arm-linux-gnueabihf-gcc") and shutil.which("qemu-arm-static")),
+    reason="needs arm-linux-gnueabihf-gcc and qemu-arm-static",
+)
 def test_opt_matches_ref_armv7_neon(tmp_path):
-    _build_and_run(tmp_path, ["CC=arm-linux-gnueabihf-gcc",
-                              "KT_FLAGS=-static -march=armv7-a -mfpu=neon -mfloat-abi=hard"],
-                   runner=["qemu-arm-static"], args=["quick"])
+    _build_and_run(
+        tmp_path,
+        [
+            "CC=arm-linux-gnueabihf-gcc",
+            "KT_FLAGS=-static -march=armv7-a -mfpu=neon -mfloat-abi=hard",
+        ],
+        runner=["qemu-arm-static"],
+        args=["quick"],
+    )
 
 
-@pytest.mark.skipif(not (shutil.which("arm-none-eabi-gcc") and
-                         shutil.which("qemu-system-arm")),
-                    reason="needs arm-none-eabi-gcc and qemu-system-arm")
+@pytest.mark.skipif(
+    not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")),
+    reason="needs arm-none-eabi-gcc and qemu-system-arm",
+)
 @pytest.mark.parametrize("board", ["mps2-an386", "mps2-an505", "mps2-an385"])
 def test_opt_matches_ref_cortex_m(tmp_path, board):
     """kernel_test built for the board (KERNEL_TEST=1: quick product, semihosting)."""
-    make = ["make", "-s", "-C", f"{FIRMWARE}/boards/{board}", "-j2", "KERNEL_TEST=1",
-            f"BUILD={tmp_path / 'build'}"]
+    make = [
+        "make",
+        "-s",
+        "-C",
+        f"{FIRMWARE}/boards/{board}",
+        "-j2",
+        "KERNEL_TEST=1",
+        f"BUILD={tmp_path / 'build'}",
+    ]
     subprocess.run([*make, "all"], check=True, capture_output=True, text=True)
     res = subprocess.run([*make, "run"], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
     assert res.stdout.strip().endswith("ok"), res.stdout + res.stderr
     if board != "mps2-an385":  # the assembly loop is what ran
-        nm = subprocess.run(["arm-none-eabi-nm", str(tmp_path / "build" / "kfda_app.elf")],
-                            capture_output=True, text=True, check=True).stdout
+        nm = subprocess.run(
+            ["arm-none-eabi-nm", str(tmp_path / "build" / "kfda_app.elf")],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         assert "kfda_bconv_popcount_thumb2" in nm
         assert "kfda_bconv_k18_thumb2" in nm and "kfda_bconv_k9_thumb2" in nm  # FPU boards
         assert "kfda_bconv_kn_thumb2" in nm
@@ -74,6 +101,10 @@ def test_opt_matches_ref_cortex_m(tmp_path, board):
 def test_reference_build_still_runs_models(tmp_path, kfda):
     """make KFDA_KERNELS=ref builds and plans without the optimized kernel's scratch."""
     build = tmp_path / "ref"
-    subprocess.run(["make", "-s", "-C", FIRMWARE, "-j2", f"BUILD={build}", "KFDA_KERNELS=ref",
-                    "all"], check=True, capture_output=True, text=True)
+    subprocess.run(
+        ["make", "-s", "-C", FIRMWARE, "-j2", f"BUILD={build}", "KFDA_KERNELS=ref", "all"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     assert (build / "kfda_host").exists()

@@ -2,6 +2,7 @@
 shortcuts, a max pool before a quantizer -> LceBMaxPool2d, a stride-2 binary block
 with an average-pool + 1x1 float conv shortcut, global average pool, float Dense
 classifier) - our native output against the LCE interpreter within 1e-5."""
+
 import larq as lq
 import numpy as np
 import tensorflow as tf
@@ -9,8 +10,12 @@ import tensorflow as tf
 from tests.firmware.conftest import compare, convert
 
 L = tf.keras.layers
-QK = dict(input_quantizer="ste_sign", kernel_quantizer="ste_sign",
-          kernel_constraint="weight_clip", use_bias=False)
+QK = dict(
+    input_quantizer="ste_sign",
+    kernel_quantizer="ste_sign",
+    kernel_constraint="weight_clip",
+    use_bias=False,
+)
 
 
 def birealnet(input_shape=(16, 16, 3), classes=10, filters=32):
@@ -46,8 +51,14 @@ def _randomize(model, rng):
         w = layer.get_weights()
         if isinstance(layer, L.BatchNormalization):
             c = w[0].shape[0]
-            layer.set_weights([rng.uniform(0.5, 2, c), rng.normal(0, 0.5, c),
-                               rng.normal(0, 0.5, c), rng.uniform(0.5, 2, c)])
+            layer.set_weights(
+                [
+                    rng.uniform(0.5, 2, c),
+                    rng.normal(0, 0.5, c),
+                    rng.normal(0, 0.5, c),
+                    rng.uniform(0.5, 2, c),
+                ]
+            )
         elif isinstance(layer, lq.layers.QuantConv2D):
             layer.set_weights([rng.uniform(-1, 1, w[0].shape)])
 
@@ -58,8 +69,16 @@ def test_birealnet_matches_lce(kfda):
     _randomize(model, rng)
     fb = convert(model)
     plan = kfda.plan(fb)
-    for op in ("LceQuantize", "LceBconv2d", "LceBMaxPool2d", "CONV_2D", "ADD", "MEAN",
-               "FULLY_CONNECTED", "SOFTMAX"):
+    for op in (
+        "LceQuantize",
+        "LceBconv2d",
+        "LceBMaxPool2d",
+        "CONV_2D",
+        "ADD",
+        "MEAN",
+        "FULLY_CONNECTED",
+        "SOFTMAX",
+    ):
         assert op in plan["ops"], plan["ops"]
     assert plan["arena_bytes"] > 0 and plan["weight_bytes"] > 0
     # logits-level check: softmax outputs within 1e-5, and the same class

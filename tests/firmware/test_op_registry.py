@@ -1,5 +1,6 @@
 """The op registry (firmware/src/ops/): `kfda_host ops`, the export's supported_ops(), and
 builds that link only some ops (OPS=..., -DKFDA_OPS_SELECTED)."""
+
 import os
 import re
 import subprocess
@@ -24,8 +25,12 @@ def _ops(binary):
 
 def _build(tmp_path, ops):
     build = tmp_path / "build"
-    subprocess.run(["make", "-s", "-C", FIRMWARE, "-j2", f"BUILD={build}", f"OPS={ops}", "all"],
-                   check=True, capture_output=True, text=True)
+    subprocess.run(
+        ["make", "-s", "-C", FIRMWARE, "-j2", f"BUILD={build}", f"OPS={ops}", "all"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return str(build / "kfda_host")
 
 
@@ -50,12 +55,14 @@ def test_export_supported_ops_come_from_the_host_tool(host, monkeypatch):
 def conv_dense():
     """A float model of CONV_2D, RESHAPE and FULLY_CONNECTED."""
     tf.keras.utils.set_random_seed(3)
-    model = tf.keras.Sequential([
-        tf.keras.layers.InputLayer((6, 6, 2)),
-        tf.keras.layers.Conv2D(4, 3, activation="relu"),
-        tf.keras.layers.Flatten(),
-        tf.keras.layers.Dense(5),
-    ])
+    model = tf.keras.Sequential(
+        [
+            tf.keras.layers.InputLayer((6, 6, 2)),
+            tf.keras.layers.Conv2D(4, 3, activation="relu"),
+            tf.keras.layers.Flatten(),
+            tf.keras.layers.Dense(5),
+        ]
+    )
     return convert(model)
 
 
@@ -73,5 +80,8 @@ def test_model_with_an_op_not_linked_is_refused(tmp_path, conv_dense):
     path.write_bytes(conv_dense)
     res = subprocess.run([binary, "plan", str(path)], capture_output=True, text=True)
     assert res.returncode == 1 and res.stdout == ""
-    assert re.fullmatch(r"kfda_host: unsupported op: unsupported op: FULLY_CONNECTED "
-                        r"\(op \d+\)\n", res.stderr), res.stderr
+    assert re.fullmatch(
+        r"kfda_host: unsupported op: unsupported op: FULLY_CONNECTED "
+        r"\(op \d+\)\n",
+        res.stderr,
+    ), res.stderr

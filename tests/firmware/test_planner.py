@@ -1,5 +1,6 @@
 """Memory planner: hand-worked cases with exact offsets, the overlap checker on random
 buffer sets, a real model's plan, and an arena one byte too small that must fail."""
+
 import json
 import subprocess
 
@@ -44,7 +45,7 @@ def test_hand_worked_plans(host, tmp_path, bufs, offsets, total):
 
 def test_random_plans_never_overlap(host, tmp_path):
     rng = np.random.RandomState(0)
-    for trial in range(20):
+    for _trial in range(20):
         n = rng.randint(1, 60)
         first = rng.randint(0, 30, n)
         bufs = [(int(rng.randint(0, 5000)), int(f), int(f + rng.randint(0, 8))) for f in first]
@@ -57,15 +58,22 @@ def test_random_plans_never_overlap(host, tmp_path):
                     oi, oj = res["offsets"][i], res["offsets"][j]
                     assert oi + si <= oj or oj + sj <= oi
         # bounded below by the largest live set, above by the sum of all buffers
-        peak = max(sum(s for s, f, l in bufs if f <= t <= l) for t in range(40))
+        peak = max(sum(s for s, f, last in bufs if f <= t <= last) for t in range(40))
         assert peak <= res["total"] <= sum(-(-s // 16) * 16 for s, _, _ in bufs)
 
 
 @pytest.fixture(scope="module")
 def small_bnn(tmp_path_factory):
     x = tf.keras.Input((8, 8, 32))
-    y = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=1.0, input_quantizer="ste_sign",
-                              kernel_quantizer="ste_sign", use_bias=False)(x)
+    y = lq.layers.QuantConv2D(
+        32,
+        3,
+        padding="same",
+        pad_values=1.0,
+        input_quantizer="ste_sign",
+        kernel_quantizer="ste_sign",
+        use_bias=False,
+    )(x)
     y = tf.keras.layers.BatchNormalization()(y)
     y = tf.keras.layers.GlobalAveragePooling2D()(y)
     y = tf.keras.layers.Dense(4)(y)
@@ -75,8 +83,9 @@ def small_bnn(tmp_path_factory):
 
 
 def test_real_model_plan_and_too_small_arena(host, small_bnn):
-    plan = json.loads(subprocess.run([host, "plan", small_bnn], capture_output=True,
-                                     text=True, check=True).stdout)
+    plan = json.loads(
+        subprocess.run([host, "plan", small_bnn], capture_output=True, text=True, check=True).stdout
+    )
     need = plan["arena_bytes"]
     # op 0 (LceQuantize) holds the float input (8 KiB) and its packed copy (256 B);
     # op 1 holds the packed copy and the float conv output (8 KiB), which reuses the
@@ -107,8 +116,7 @@ def _max_live_without_in_place(fb):
     for d in interp.get_output_details():
         life[d["index"]][1] = len(ops) - 1
     nbytes = {t: int(np.prod(det[t]["shape"])) * det[t]["dtype"]().itemsize for t in life}
-    return max(sum(nbytes[t] for t, (a, b) in life.items() if a <= k <= b)
-               for k in range(len(ops)))
+    return max(sum(nbytes[t] for t, (a, b) in life.items() if a <= k <= b) for k in range(len(ops)))
 
 
 def test_shortcut_add_runs_in_place(kfda):
@@ -120,9 +128,15 @@ def test_shortcut_add_runs_in_place(kfda):
     x = tf.keras.Input((12, 12, 3))
     y = tf.keras.layers.Conv2D(32, 3, padding="same", use_bias=False)(x)
     for _ in range(2):
-        z = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=1.0,
-                                  input_quantizer="ste_sign", kernel_quantizer="ste_sign",
-                                  use_bias=False)(y)
+        z = lq.layers.QuantConv2D(
+            32,
+            3,
+            padding="same",
+            pad_values=1.0,
+            input_quantizer="ste_sign",
+            kernel_quantizer="ste_sign",
+            use_bias=False,
+        )(y)
         z = tf.keras.layers.BatchNormalization()(z)
         y = tf.keras.layers.Add()([y, z])
     # y read by MUL (twice: by the scaling and the product) and by the ADD after it
@@ -134,8 +148,14 @@ def test_shortcut_add_runs_in_place(kfda):
     for layer in model.layers:
         if isinstance(layer, tf.keras.layers.BatchNormalization):
             c = layer.get_weights()[0].shape[0]
-            layer.set_weights([rng.uniform(0.5, 2, c), rng.normal(0, 0.5, c),
-                               rng.normal(0, 0.5, c), rng.uniform(0.5, 2, c)])
+            layer.set_weights(
+                [
+                    rng.uniform(0.5, 2, c),
+                    rng.normal(0, 0.5, c),
+                    rng.normal(0, 0.5, c),
+                    rng.uniform(0.5, 2, c),
+                ]
+            )
     fb = convert(model)
     plan = kfda.plan(fb)
     assert plan["planned_bytes"] < _max_live_without_in_place(fb)

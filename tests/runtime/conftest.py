@@ -1,6 +1,7 @@
 """Set-up of the runtime package tests: kfda-runtime installed from the checkout with
 pip into a temporary folder, the models (converted once per session) with their inputs,
 and the native C runtime's host driver (the fixtures of tests/firmware)."""
+
 import importlib.util
 import os
 import subprocess
@@ -11,8 +12,7 @@ import pytest
 import tensorflow as tf
 
 from tests.export_models import small_bnn
-from tests.firmware.conftest import host, kfda  # noqa: F401  (fixtures used here too)
-from tests.firmware.conftest import convert
+from tests.firmware.conftest import convert, host, kfda  # noqa: F401  (fixtures used here too)
 from tests.firmware.test_int8 import INT8, int8_binary, int8_mul
 from tests.firmware.test_models import _randomize
 
@@ -25,7 +25,8 @@ L = tf.keras.layers
 def _load_build_library():
     """runtime/build_library.py: how setup.py compiles the shared library (not installed)."""
     spec = importlib.util.spec_from_file_location(
-        "kfda_runtime_build_library", os.path.join(RUNTIME, "build_library.py"))
+        "kfda_runtime_build_library", os.path.join(RUNTIME, "build_library.py")
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -38,9 +39,23 @@ def pip_install(source, target):
     """`pip install SOURCE` into the folder TARGET, offline (the build needs only
     setuptools, already in the test environment)."""
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-         "--no-build-isolation", "--target", str(target), str(source)],
-        capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -76,16 +91,21 @@ def _model_cases():
     rng = np.random.RandomState(5)
     tf.keras.utils.set_random_seed(5)
     cases = {}
-    cases["float_small_bnn"] = (convert(small_bnn()),
-                                [rng.normal(0, 1, (3, 28, 28, 1)).astype(np.float32)])
+    cases["float_small_bnn"] = (
+        convert(small_bnn()),
+        [rng.normal(0, 1, (3, 28, 28, 1)).astype(np.float32)],
+    )
     model = two_outputs()
-    cases["float_two_outputs"] = (convert(model),
-                                  [rng.normal(0, 1, (2, 6, 5, 3)).astype(np.float32)])
+    cases["float_two_outputs"] = (
+        convert(model),
+        [rng.normal(0, 1, (2, 6, 5, 3)).astype(np.float32)],
+    )
     for name, build in (("int8_binary", int8_binary), ("int8_two_inputs", int8_mul)):
         model = build()
         _randomize(model, rng)
-        inputs = [rng.randint(-128, 128, (3,) + tuple(i.shape[1:])).astype(np.int8)
-                  for i in model.inputs]
+        inputs = [
+            rng.randint(-128, 128, (3,) + tuple(i.shape[1:])).astype(np.int8) for i in model.inputs
+        ]
         cases[name] = (convert(model, **INT8), inputs)
     return cases
 
@@ -97,5 +117,6 @@ def model_cases():
 
 def pytest_generate_tests(metafunc):
     if "case" in metafunc.fixturenames:
-        metafunc.parametrize("case", ["float_small_bnn", "float_two_outputs", "int8_binary",
-                                      "int8_two_inputs"])
+        metafunc.parametrize(
+            "case", ["float_small_bnn", "float_two_outputs", "int8_binary", "int8_two_inputs"]
+        )

@@ -7,6 +7,7 @@ package status, with its own lists and cache folders, so the host's package set 
 never touched; `dpkg -x` unpacks every .deb. A finished sysroot is moved into place
 atomically, so an interrupted download is redone, never half used.
 """
+
 import glob
 import os
 import shutil
@@ -18,18 +19,20 @@ PACKAGES = ("python3.11", "python3-numpy")
 
 class Arch:
     def __init__(self, debian, multiarch, qemu, cc, machine):
-        self.debian = debian        # Debian's architecture name
+        self.debian = debian  # Debian's architecture name
         self.multiarch = multiarch  # /usr/lib/<multiarch>, the cross compiler's prefix
         self.qemu = qemu
         self.cc = cc
-        self.machine = machine      # platform.machine() inside the emulated Python
+        self.machine = machine  # platform.machine() inside the emulated Python
 
 
 ARCHES = {
-    "arm64": Arch("arm64", "aarch64-linux-gnu", "qemu-aarch64-static",
-                  "aarch64-linux-gnu-gcc", "aarch64"),
-    "armhf": Arch("armhf", "arm-linux-gnueabihf", "qemu-arm-static",
-                  "arm-linux-gnueabihf-gcc", "armv7l"),
+    "arm64": Arch(
+        "arm64", "aarch64-linux-gnu", "qemu-aarch64-static", "aarch64-linux-gnu-gcc", "aarch64"
+    ),
+    "armhf": Arch(
+        "armhf", "arm-linux-gnueabihf", "qemu-arm-static", "arm-linux-gnueabihf-gcc", "armv7l"
+    ),
 }
 
 
@@ -44,13 +47,28 @@ def cache_root():
 
 def _apt(work, arch, *args):
     options = [
-        "-o", f"APT::Architecture={arch}", "-o", f"APT::Architectures={arch}",
-        "-o", f"Dir::State::Lists={work}/lists", "-o", f"Dir::Cache={work}/cache",
-        "-o", f"Dir::State::status={work}/status",  # empty: resolve the whole closure
-        "-o", "Debug::NoLocking=1", "-o", "APT::Sandbox::User=root",
+        "-o",
+        f"APT::Architecture={arch}",
+        "-o",
+        f"APT::Architectures={arch}",
+        "-o",
+        f"Dir::State::Lists={work}/lists",
+        "-o",
+        f"Dir::Cache={work}/cache",
+        "-o",
+        f"Dir::State::status={work}/status",  # empty: resolve the whole closure
+        "-o",
+        "Debug::NoLocking=1",
+        "-o",
+        "APT::Sandbox::User=root",
     ]
-    return subprocess.run(["apt-get", *options, *args], capture_output=True, text=True,
-                          cwd=os.path.join(work, "debs"), timeout=900)
+    return subprocess.run(
+        ["apt-get", *options, *args],
+        capture_output=True,
+        text=True,
+        cwd=os.path.join(work, "debs"),
+        timeout=900,
+    )
 
 
 def _link_alternatives(root, multiarch):
@@ -79,7 +97,9 @@ def sysroot(name):
             os.makedirs(os.path.join(work, folder))
         open(os.path.join(work, "status"), "w").close()
         done = _apt(work, arch, "update")
-        if done.returncode != 0 or not glob.glob(os.path.join(work, "lists", f"*binary-{arch}_Packages*")):
+        if done.returncode != 0 or not glob.glob(
+            os.path.join(work, "lists", f"*binary-{arch}_Packages*")
+        ):
             reason = (done.stderr.strip().splitlines() or ["no package lists"])[-1]
             raise MirrorUnreachable(f"the Debian mirror is unreachable ({reason})")
         plan = _apt(work, arch, "install", "--simulate", "--no-install-recommends", *PACKAGES)
@@ -88,8 +108,10 @@ def sysroot(name):
         closure = [line.split()[1] for line in plan.stdout.splitlines() if line.startswith("Inst ")]
         fetched = _apt(work, arch, "download", *closure)
         if fetched.returncode != 0:
-            raise MirrorUnreachable(f"downloading {arch} packages failed: "
-                                    f"{(fetched.stderr.strip().splitlines() or ['?'])[-1]}")
+            raise MirrorUnreachable(
+                f"downloading {arch} packages failed: "
+                f"{(fetched.stderr.strip().splitlines() or ['?'])[-1]}"
+            )
         for deb in sorted(glob.glob(os.path.join(work, "debs", "*.deb"))):
             subprocess.run(["dpkg", "-x", deb, os.path.join(work, "root")], check=True)
         _link_alternatives(os.path.join(work, "root"), ARCHES[name].multiarch)

@@ -7,6 +7,7 @@ Slow (qemu-user, and the first run downloads the sysroot, about 110 MB per
 architecture, into ~/.cache/keras-fda/debian-python/): marked `emulated`. `./test.sh`
 runs arm64; KFDA_TEST_ARCHES=arm64,armhf runs both, `-m "not emulated"` neither.
 """
+
 import glob
 import os
 import re
@@ -38,13 +39,19 @@ def emulated_runtime(request, tmp_path):
     package.mkdir(parents=True)
     for source in glob.glob(os.path.join(RUNTIME, "kfda_runtime", "*.py")):
         shutil.copy(source, package)
-    build_library.build(RUNTIME, str(package / build_library.LIBRARY),
-                        cc=debian_python.ARCHES[arch].cc)
+    build_library.build(
+        RUNTIME, str(package / build_library.LIBRARY), cc=debian_python.ARCHES[arch].cc
+    )
     command, env = debian_python.python_command(arch, root)
     env["PYTHONPATH"] = str(tmp_path / "site")
-    done = subprocess.run(command + ["-c", "import platform, kfda_runtime; "
-                                           "print(platform.machine(), kfda_runtime.__file__)"],
-                          capture_output=True, text=True, env=env, timeout=300)
+    done = subprocess.run(
+        command
+        + ["-c", "import platform, kfda_runtime; print(platform.machine(), kfda_runtime.__file__)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     machine, location = done.stdout.split()
     assert machine == debian_python.ARCHES[arch].machine
@@ -64,8 +71,9 @@ def test_emulated_outputs_equal_x86_c_runtime(emulated_runtime, kfda, model_case
             np.save(tmp_path / f"{name}_x{k}.npy", array)
             args += ["-i", str(tmp_path / f"{name}_x{k}.npy")]
         out = tmp_path / f"{name}_y.npz"
-        done = subprocess.run(command + args + ["-o", str(out)], capture_output=True, text=True,
-                              env=env, timeout=600)
+        done = subprocess.run(
+            command + args + ["-o", str(out)], capture_output=True, text=True, env=env, timeout=600
+        )
         assert done.returncode == 0, (name, done.stderr)
         with np.load(out) as saved:
             ours = [saved[f"arr_{k}"] for k in range(len(saved.files))]
@@ -90,22 +98,45 @@ def test_exported_package_on_the_pi(emulated_runtime, tmp_path):
     small_bnn().save(saved)
     package = tmp_path / "out"
     export_model(saved, EXPORT_TARGET[arch], str(package), log=lambda _: None)
-    script = ("import numpy as np, sys; from kfda_runtime import Interpreter; "
-              "y = Interpreter(sys.argv[1] + '/model.tflite').predict("
-              "np.load(sys.argv[1] + '/sample_input.npy')); np.save(sys.argv[2], y)")
-    done = subprocess.run(command + ["-c", script, str(package), str(tmp_path / "y.npy")],
-                          capture_output=True, text=True, env=env, timeout=300)
+    script = (
+        "import numpy as np, sys; from kfda_runtime import Interpreter; "
+        "y = Interpreter(sys.argv[1] + '/model.tflite').predict("
+        "np.load(sys.argv[1] + '/sample_input.npy')); np.save(sys.argv[2], y)"
+    )
+    done = subprocess.run(
+        command + ["-c", script, str(package), str(tmp_path / "y.npy")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
-    np.testing.assert_allclose(np.load(tmp_path / "y.npy"),
-                               np.load(package / "sample_output_lce.npy"), rtol=0, atol=1e-5)
+    np.testing.assert_allclose(
+        np.load(tmp_path / "y.npy"), np.load(package / "sample_output_lce.npy"), rtol=0, atol=1e-5
+    )
 
     cc = debian_python.ARCHES[arch].cc
-    built = subprocess.run(["make", "-s", "-C", str(package), f"CC={cc}", "LDFLAGS=-static"],
-                           capture_output=True, text=True, timeout=600)
+    built = subprocess.run(
+        ["make", "-s", "-C", str(package), f"CC={cc}", "LDFLAGS=-static"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert built.returncode == 0, built.stderr
-    ran = subprocess.run([debian_python.ARCHES[arch].qemu, "./kfda_run", "model.tflite",
-                          "sample_input.bin", "sample_output_lce.bin", "1"], cwd=package,
-                         capture_output=True, text=True, timeout=300)
+    ran = subprocess.run(
+        [
+            debian_python.ARCHES[arch].qemu,
+            "./kfda_run",
+            "model.tflite",
+            "sample_input.bin",
+            "sample_output_lce.bin",
+            "1",
+        ],
+        cwd=package,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert ran.returncode == 0, ran.stderr
     diff = re.search(r"max abs diff against the LCE interpreter: (\S+)", ran.stdout)
     assert diff and float(diff.group(1)) <= 1e-5, ran.stdout

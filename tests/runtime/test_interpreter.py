@@ -1,7 +1,7 @@
 """kfda_runtime on x86, installed with pip from the checkout: outputs equal the C
 runtime's host driver (the same C code) and match the LCE interpreter (the oracle:
 float within 1e-5, int8 exact); the API and the errors of LCE's Interpreter."""
-import json
+
 import os
 import subprocess
 import sys
@@ -29,8 +29,14 @@ def test_outputs_equal_c_runtime_and_match_lce(kfda_runtime, kfda, model_cases, 
 def test_attributes_equal_lce(kfda_runtime, model_cases, case):
     fb, _ = model_cases[case]
     ours, lce = kfda_runtime.Interpreter(fb), LCEInterpreter(fb)
-    for name in ("input_types", "input_shapes", "input_zero_points", "output_types",
-                 "output_shapes", "output_zero_points"):
+    for name in (
+        "input_types",
+        "input_shapes",
+        "input_zero_points",
+        "output_types",
+        "output_shapes",
+        "output_zero_points",
+    ):
         assert getattr(ours, name) == getattr(lce, name), name
     for name in ("input_scales", "output_scales"):
         for got, want in zip(getattr(ours, name), getattr(lce, name)):
@@ -73,16 +79,25 @@ def test_num_threads(kfda_runtime, model_cases):
             kfda_runtime.Interpreter(fb, num_threads=bad)
 
 
-@pytest.mark.parametrize("make_input, message", [
-    (lambda x: x.astype(np.float64), r"input 0: expected shape \(N, 28, 28, 1\) of float32, "
-                                     r"got shape \(3, 28, 28, 1\) of float64"),
-    (lambda x: x.astype(">f4"), r"got shape \(3, 28, 28, 1\) of >f4 \(byte-swapped\)"),
-    (lambda x: x[:, :27], r"expected shape \(N, 28, 28, 1\) of float32, got shape \(3, 27, 28, 1\)"),
-    (lambda x: x[0], r"expected shape \(N, 28, 28, 1\) of float32, got shape \(28, 28, 1\)"),
-    (lambda x: [x, x], r"the model has 1 input\(s\) but predict got 2 array\(s\)"),
-    (lambda x: [x.tolist()], r"input 0: expected a numpy array of shape \(N, 28, 28, 1\)"),
-    (lambda x: 3.0, r"predict expects a numpy array, a list of numpy arrays"),
-])
+@pytest.mark.parametrize(
+    "make_input, message",
+    [
+        (
+            lambda x: x.astype(np.float64),
+            r"input 0: expected shape \(N, 28, 28, 1\) of float32, "
+            r"got shape \(3, 28, 28, 1\) of float64",
+        ),
+        (lambda x: x.astype(">f4"), r"got shape \(3, 28, 28, 1\) of >f4 \(byte-swapped\)"),
+        (
+            lambda x: x[:, :27],
+            r"expected shape \(N, 28, 28, 1\) of float32, got shape \(3, 27, 28, 1\)",
+        ),
+        (lambda x: x[0], r"expected shape \(N, 28, 28, 1\) of float32, got shape \(28, 28, 1\)"),
+        (lambda x: [x, x], r"the model has 1 input\(s\) but predict got 2 array\(s\)"),
+        (lambda x: [x.tolist()], r"input 0: expected a numpy array of shape \(N, 28, 28, 1\)"),
+        (lambda x: 3.0, r"predict expects a numpy array, a list of numpy arrays"),
+    ],
+)
 def test_wrong_inputs_raise_one_clear_error(kfda_runtime, model_cases, make_input, message):
     fb, inputs = model_cases["float_small_bnn"]
     with pytest.raises(ValueError, match=message):
@@ -130,14 +145,21 @@ def test_runtime_extras(kfda_runtime, kfda, model_cases):
 
 def _run(args, site, **kwargs):
     env = dict(os.environ, PYTHONPATH=site)
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env,
-                          timeout=120, **kwargs)
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=env, timeout=120, **kwargs
+    )
 
 
 def test_imports_numpy_and_nothing_of_tensorflow(runtime_site):
-    done = _run(["-c", "import sys, kfda_runtime; print(sorted({m.split('.')[0] for m in "
-                       "sys.modules} & {'tensorflow', 'larq', 'larq_compute_engine', "
-                       "'keras', 'tf_keras', 'keras_fda'}))"], runtime_site)
+    done = _run(
+        [
+            "-c",
+            "import sys, kfda_runtime; print(sorted({m.split('.')[0] for m in "
+            "sys.modules} & {'tensorflow', 'larq', 'larq_compute_engine', "
+            "'keras', 'tf_keras', 'keras_fda'}))",
+        ],
+        runtime_site,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 
@@ -148,8 +170,21 @@ def test_cli_run_and_info(runtime_site, kfda, model_cases, tmp_path):
     model.write_bytes(fb)
     for k, array in enumerate(inputs):
         np.save(tmp_path / f"x{k}.npy", array)
-    done = _run(["-m", "kfda_runtime", "run", str(model), "-i", str(tmp_path / "x0.npy"),
-                 "-i", str(tmp_path / "x1.npy"), "-o", str(tmp_path / "y.npy")], runtime_site)
+    done = _run(
+        [
+            "-m",
+            "kfda_runtime",
+            "run",
+            str(model),
+            "-i",
+            str(tmp_path / "x0.npy"),
+            "-i",
+            str(tmp_path / "x1.npy"),
+            "-o",
+            str(tmp_path / "y.npy"),
+        ],
+        runtime_site,
+    )
     assert done.returncode == 0, done.stderr
     np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), kfda.run(fb, inputs)[0])
     done = _run(["-m", "kfda_runtime", "info", str(model)], runtime_site)
@@ -158,16 +193,26 @@ def test_cli_run_and_info(runtime_site, kfda, model_cases, tmp_path):
     assert f"arena {kfda.plan(fb)['arena_bytes']} bytes" in done.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (["run", "{model}", "-i", "{x0}", "-o", "{y}"], "the model has 2 input(s) but predict got 1"),
-    (["run", "{missing}", "-i", "{x0}", "-o", "{y}"], "cannot read the model file"),
-    (["run", "{model}", "-i", "{missing}", "-i", "{x0}", "-o", "{y}"], "cannot read"),
-    (["info", "{x0}"], "cannot load this model"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["run", "{model}", "-i", "{x0}", "-o", "{y}"],
+            "the model has 2 input(s) but predict got 1",
+        ),
+        (["run", "{missing}", "-i", "{x0}", "-o", "{y}"], "cannot read the model file"),
+        (["run", "{model}", "-i", "{missing}", "-i", "{x0}", "-o", "{y}"], "cannot read"),
+        (["info", "{x0}"], "cannot load this model"),
+    ],
+)
 def test_cli_errors_are_one_line(runtime_site, model_cases, tmp_path, args, message):
     fb, inputs = model_cases["int8_two_inputs"]
-    paths = {"model": tmp_path / "model.tflite", "x0": tmp_path / "x0.npy",
-             "y": tmp_path / "y.npy", "missing": tmp_path / "missing"}
+    paths = {
+        "model": tmp_path / "model.tflite",
+        "x0": tmp_path / "x0.npy",
+        "y": tmp_path / "y.npy",
+        "missing": tmp_path / "missing",
+    }
     paths["model"].write_bytes(fb)
     np.save(paths["x0"], inputs[0])
     done = _run(["-m", "kfda_runtime"] + [a.format(**paths) for a in args], runtime_site)

@@ -1,6 +1,7 @@
 """The kfda-runtime distribution: the sdist carries the C runtime and installs from
 itself, the wheel is tagged for any Python 3 on this platform, and the build uses the
 runtime's own flags (the same facts the firmware Makefile and the export hold)."""
+
 import glob
 import os
 import re
@@ -31,8 +32,13 @@ def test_runtime_flags_are_the_firmware_makefiles():
 
 def test_sdist_carries_the_runtime_and_installs_from_it(kfda, model_cases, tmp_path):
     dist = tmp_path / "dist"
-    done = subprocess.run([sys.executable, "setup.py", "-q", "sdist", "--dist-dir", str(dist)],
-                          cwd=RUNTIME, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "setup.py", "-q", "sdist", "--dist-dir", str(dist)],
+        cwd=RUNTIME,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     (sdist,) = glob.glob(str(dist / "kfda_runtime-*.tar.gz"))
     with tarfile.open(sdist) as tar:
@@ -40,17 +46,36 @@ def test_sdist_carries_the_runtime_and_installs_from_it(kfda, model_cases, tmp_p
     firmware = os.path.join(ROOT, "firmware")
     for path in build_library.runtime_files(firmware):
         assert "firmware/" + os.path.relpath(path, firmware) in names, path
-    assert {"setup.py", "pyproject.toml", "build_library.py", "README.md",
-            "csrc/kfda_runtime_shim.c", "kfda_runtime/interpreter.py"} <= names
+    assert {
+        "setup.py",
+        "pyproject.toml",
+        "build_library.py",
+        "README.md",
+        "csrc/kfda_runtime_shim.c",
+        "kfda_runtime/interpreter.py",
+    } <= names
     # pip builds it in a temporary folder: only the sdist's own copy of the runtime is there
     site = tmp_path / "site"
     pip_install(sdist, site)
     fb, inputs = model_cases["float_two_outputs"]
     (tmp_path / "model.tflite").write_bytes(fb)
     np.save(tmp_path / "x.npy", inputs[0])
-    done = subprocess.run([sys.executable, "-m", "kfda_runtime", "run", str(tmp_path / "model.tflite"),
-                           "-i", str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.npz")],
-                          capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(site)))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kfda_runtime",
+            "run",
+            str(tmp_path / "model.tflite"),
+            "-i",
+            str(tmp_path / "x.npy"),
+            "-o",
+            str(tmp_path / "y.npz"),
+        ],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(site)),
+    )
     assert done.returncode == 0, done.stderr
     with np.load(tmp_path / "y.npz") as saved:
         for k, want in enumerate(kfda.run(fb, inputs)):
@@ -58,9 +83,24 @@ def test_sdist_carries_the_runtime_and_installs_from_it(kfda, model_cases, tmp_p
 
 
 def test_wheel_is_for_any_python3_on_this_platform(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                           "--no-index", "--no-build-isolation", "-w", str(tmp_path), RUNTIME],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            RUNTIME,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     (wheel,) = glob.glob(str(tmp_path / "*.whl"))
     assert re.fullmatch(r"kfda_runtime-[\d.]+-py3-none-linux_x86_64\.whl", os.path.basename(wheel))

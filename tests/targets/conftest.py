@@ -1,8 +1,8 @@
 """Fixtures of the target tests: session-wide packages (see lce_packages.py); builds are
 cached by the runner, so each target is built once."""
+
 import pytest
 import tensorflow as tf
-
 from lce_packages import bireal_model, make_package, tiny_model
 
 

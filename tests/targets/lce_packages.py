@@ -1,25 +1,33 @@
 """Packages made straight from Keras models with the LCE converter (so the target tests
 don't wait on the export stage), the LCE interpreter as the oracle, and the test models."""
+
 import json
 import os
 
-import numpy as np
-import keras_fda  # noqa: F401  (Keras 2 first)
 import larq as lq
 import larq_compute_engine as lce
+import numpy as np
 import tensorflow as tf
 from larq_compute_engine.tflite.python.interpreter import Interpreter
 
-DTYPE_NAMES = {np.dtype(np.float32): "float32", np.dtype(np.int8): "int8",
-               np.dtype(np.uint8): "uint8", np.dtype(np.int32): "int32"}
+import keras_fda  # noqa: F401  (Keras 2 first)
+
+DTYPE_NAMES = {
+    np.dtype(np.float32): "float32",
+    np.dtype(np.int8): "int8",
+    np.dtype(np.uint8): "uint8",
+    np.dtype(np.int32): "int32",
+}
 
 
 def write_model_data_c(flatbuffer, path):
     """The model as the C array a Cortex-M image links in (what the export stage writes)."""
-    lines = ["/* The model's flatbuffer, linked into the firmware. */",
-             "__attribute__((aligned(16))) const unsigned char kfda_model_data[] = {"]
+    lines = [
+        "/* The model's flatbuffer, linked into the firmware. */",
+        "__attribute__((aligned(16))) const unsigned char kfda_model_data[] = {",
+    ]
     for i in range(0, len(flatbuffer), 16):
-        lines.append("    " + ", ".join(f"0x{b:02x}" for b in flatbuffer[i:i + 16]) + ",")
+        lines.append("    " + ", ".join(f"0x{b:02x}" for b in flatbuffer[i : i + 16]) + ",")
     lines += ["};", f"const unsigned int kfda_model_size = {len(flatbuffer)}u;", ""]
     with open(path, "w") as f:
         f.write("\n".join(lines))
@@ -30,9 +38,15 @@ def _tensor(interpreter, kind):
     types = getattr(interpreter, f"{kind}_types")
     scales = getattr(interpreter, f"{kind}_scales")
     zero_points = getattr(interpreter, f"{kind}_zero_points")
-    return [{"shape": [int(d) for d in shape], "dtype": DTYPE_NAMES[np.dtype(dtype)],
-             "scale": float(scale or 0.0), "zero_point": int(zp or 0)}
-            for shape, dtype, scale, zp in zip(shapes, types, scales, zero_points)]
+    return [
+        {
+            "shape": [int(d) for d in shape],
+            "dtype": DTYPE_NAMES[np.dtype(dtype)],
+            "scale": float(scale or 0.0),
+            "zero_point": int(zp or 0),
+        }
+        for shape, dtype, scale, zp in zip(shapes, types, scales, zero_points)
+    ]
 
 
 def make_package(model, folder, target="cortex-m", cpu="cortex-m4", **convert_kwargs):
@@ -43,15 +57,21 @@ def make_package(model, folder, target="cortex-m", cpu="cortex-m4", **convert_kw
         f.write(flatbuffer)
     interpreter = Interpreter(flatbuffer, num_threads=1)
     inputs, outputs = _tensor(interpreter, "input"), _tensor(interpreter, "output")
-    manifest = {"format": 1, "target": target, "cpu": cpu,
-                "input": inputs[0] if len(inputs) == 1 else inputs,
-                "output": outputs[0] if len(outputs) == 1 else outputs}
+    manifest = {
+        "format": 1,
+        "target": target,
+        "cpu": cpu,
+        "input": inputs[0] if len(inputs) == 1 else inputs,
+        "output": outputs[0] if len(outputs) == 1 else outputs,
+    }
     with open(os.path.join(folder, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)
     write_model_data_c(flatbuffer, os.path.join(folder, "model_data.c"))
     with open(os.path.join(folder, "model_data.h"), "w") as f:
-        f.write("extern const unsigned char kfda_model_data[];\n"
-                "extern const unsigned int kfda_model_size;\n")
+        f.write(
+            "extern const unsigned char kfda_model_data[];\n"
+            "extern const unsigned int kfda_model_size;\n"
+        )
     return folder
 
 
@@ -59,15 +79,21 @@ def lce_predict(folder, x):
     """The oracle: the LCE interpreter's outputs for every record of x."""
     with open(os.path.join(folder, "model.tflite"), "rb") as f:
         interpreter = Interpreter(f.read(), num_threads=1)
-    return np.concatenate([interpreter.predict(x[i:i + 1]) for i in range(len(x))])
+    return np.concatenate([interpreter.predict(x[i : i + 1]) for i in range(len(x))])
 
 
 def randomize_batch_norms(model, rng):
     for layer in model.layers:
         if isinstance(layer, tf.keras.layers.BatchNormalization):
             n = layer.gamma.shape[0]
-            layer.set_weights([rng.uniform(0.5, 1.5, n), rng.normal(0, 0.3, n),
-                               rng.normal(0, 0.5, n), rng.uniform(0.5, 2.0, n)])
+            layer.set_weights(
+                [
+                    rng.uniform(0.5, 1.5, n),
+                    rng.normal(0, 0.3, n),
+                    rng.normal(0, 0.5, n),
+                    rng.uniform(0.5, 2.0, n),
+                ]
+            )
 
 
 def bireal_model(seed=0):
@@ -75,8 +101,12 @@ def bireal_model(seed=0):
     shortcuts (same-zero and same-one padding), max pool before a quantizer (->
     LceBMaxPool2d), a strided binary block, global average pool, float Dense."""
     rng = np.random.RandomState(seed)
-    binary = dict(input_quantizer="ste_sign", kernel_quantizer="ste_sign",
-                  kernel_constraint="weight_clip", use_bias=False)
+    binary = dict(
+        input_quantizer="ste_sign",
+        kernel_quantizer="ste_sign",
+        kernel_constraint="weight_clip",
+        use_bias=False,
+    )
     x = tf.keras.Input((16, 16, 1))
     h = tf.keras.layers.Conv2D(32, 3, padding="same", use_bias=False)(x)
     h = tf.keras.layers.BatchNormalization()(h)
@@ -101,8 +131,14 @@ def tiny_model():
     """The smallest useful BNN: float conv, one binary conv, pooling, dense."""
     x = tf.keras.Input((8, 8, 1))
     h = tf.keras.layers.Conv2D(32, 3, padding="same")(x)
-    h = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=1.0, input_quantizer="ste_sign",
-                              kernel_quantizer="ste_sign", use_bias=False)(h)
+    h = lq.layers.QuantConv2D(
+        32,
+        3,
+        padding="same",
+        pad_values=1.0,
+        input_quantizer="ste_sign",
+        kernel_quantizer="ste_sign",
+        use_bias=False,
+    )(h)
     h = tf.keras.layers.GlobalAveragePooling2D()(h)
     return tf.keras.Model(x, tf.keras.layers.Dense(4)(h))
-

@@ -2,20 +2,21 @@
 (mps2-an386) and Cortex-M7 (mps2-an500) under qemu-system-arm, arm64 under
 qemu-aarch64-static give bit-identical outputs, within 1e-5 of the LCE interpreter.
 Then every other target runs a tiny model against the same oracle."""
+
 import os
 
 import numpy as np
 import pytest
+from lce_packages import lce_predict
 
 from keras_fda.export import report, runner
 from keras_fda.export.package import read_package
 from keras_fda.firmware import source_dir
 
-from lce_packages import lce_predict
-
 pytestmark = pytest.mark.skipif(
     not os.path.isfile(os.path.join(source_dir(), "src", "interpreter.c")),
-    reason="the runtime core (firmware/src) has not been merged into this branch yet")
+    reason="the runtime core (firmware/src) has not been merged into this branch yet",
+)
 
 MAIN_TARGETS = ["native", "mps2-an386", "mps2-an500", "arm64"]
 OTHER_TARGETS = ["mps2-an385", "mps2-an505", "mps3-an547", "armv7"]
@@ -32,9 +33,12 @@ def bireal_inputs():
 
 @pytest.fixture(scope="module")
 def bireal_runs(bireal_package, bireal_inputs):
-    return {board: runner.run_package(bireal_package, bireal_inputs, board=board,
-                                      count_instructions=(board == "arm64"))
-            for board in MAIN_TARGETS}
+    return {
+        board: runner.run_package(
+            bireal_package, bireal_inputs, board=board, count_instructions=(board == "arm64")
+        )
+        for board in MAIN_TARGETS
+    }
 
 
 def test_bireal_outputs_are_bit_identical_across_targets(bireal_runs):
@@ -79,18 +83,28 @@ def test_int8_input_binary_conv_is_exact_on_every_main_target(session_dir):
     folded batch norm: every target matches the LCE interpreter exactly."""
     import larq as lq
     import tensorflow as tf
-
     from lce_packages import make_package, randomize_batch_norms
 
     tf.keras.utils.set_random_seed(3)
     x = tf.keras.Input((8, 8, 32))
-    h = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=1.0, use_bias=False,
-                              input_quantizer="ste_sign", kernel_quantizer="ste_sign",
-                              kernel_constraint="weight_clip")(x)
+    h = lq.layers.QuantConv2D(
+        32,
+        3,
+        padding="same",
+        pad_values=1.0,
+        use_bias=False,
+        input_quantizer="ste_sign",
+        kernel_quantizer="ste_sign",
+        kernel_constraint="weight_clip",
+    )(x)
     model = tf.keras.Model(x, tf.keras.layers.BatchNormalization()(h))
     randomize_batch_norms(model, np.random.RandomState(0))
-    package = make_package(model, str(session_dir / "int8_in"), inference_input_type=tf.int8,
-                           experimental_default_int8_range=(-3.0, 3.0))
+    package = make_package(
+        model,
+        str(session_dir / "int8_in"),
+        inference_input_type=tf.int8,
+        experimental_default_int8_range=(-3.0, 3.0),
+    )
     xs = np.random.RandomState(0).randint(-128, 128, size=(4, 8, 8, 32)).astype(np.int8)
     xs[0] = read_package(package).inputs[0].zero_point  # exactly x == zero point: +1
     want = lce_predict(package, xs)
@@ -104,16 +118,21 @@ def int8_runs(session_dir):
     """The tiny BNN with int8 input and output (float conv, binary conv, mean, dense all
     int8 around the binary op), on the main targets."""
     import tensorflow as tf
-
     from lce_packages import make_package, tiny_model
 
     tf.keras.utils.set_random_seed(3)
-    package = make_package(tiny_model(), str(session_dir / "int8_io"),
-                           inference_input_type=tf.int8, inference_output_type=tf.int8,
-                           experimental_default_int8_range=(-3.0, 3.0))
+    package = make_package(
+        tiny_model(),
+        str(session_dir / "int8_io"),
+        inference_input_type=tf.int8,
+        inference_output_type=tf.int8,
+        experimental_default_int8_range=(-3.0, 3.0),
+    )
     xs = np.random.RandomState(0).randint(-128, 128, size=(5, 8, 8, 1)).astype(np.int8)
-    runs = {board: runner.run_package(package, xs, board=board, count_instructions=False)[0]
-            for board in MAIN_TARGETS}
+    runs = {
+        board: runner.run_package(package, xs, board=board, count_instructions=False)[0]
+        for board in MAIN_TARGETS
+    }
     return package, xs, runs
 
 
@@ -134,8 +153,9 @@ def test_target_report_table(tiny_package):
     x = np.random.RandomState(4).randn(6, 8, 8, 1).astype(np.float32)
     lce = lce_predict(tiny_package, x)
     labels = lce.argmax(axis=1)
-    rows = report.target_report(tiny_package, x, labels=labels, references={"LCE": lce},
-                                boards=("mps2-an386", "native"))
+    rows = report.target_report(
+        tiny_package, x, labels=labels, references={"LCE": lce}, boards=("mps2-an386", "native")
+    )
     for row in rows:
         assert row["accuracy"] == 1.0 and row["agree_LCE"] == 1.0
         assert row["max_diff_LCE"] <= 1e-5

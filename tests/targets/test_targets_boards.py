@@ -2,6 +2,7 @@
 and each Linux target (checked against NumPy), the SysTick instruction counter under
 -icount (per inference and per op), and the real board's image builds and fits its memory
 map."""
+
 import os
 import re
 import subprocess
@@ -63,23 +64,59 @@ def test_icount_counter_matches_a_known_loop(tmp_path):
         "int main(void){ uint32_t n = 100000; kfda_counter_start();\n"
         '__asm volatile("1: subs %0, %0, #1\\n\\tbne 1b" : "+r"(n));\n'
         "uint64_t t = kfda_counter_ticks();\n"
-        'printf("%llu\\n", (unsigned long long)kfda_counter_instructions(t)); return 0; }\n')
+        'printf("%llu\\n", (unsigned long long)kfda_counter_instructions(t)); return 0; }\n'
+    )
     for board in ("mps2-an386", "mps2-an505", "mps3-an547"):
         core, hz = platforms.BOARDS[board].core, platforms.BOARDS[board].core_hz
         flags = [f"-mcpu={core}", "-mfloat-abi=soft"]
         (tmp_path / "board_memory.ld").write_text(
-            open(os.path.join(src, "cortex-m", "memory", board + ".ld")).read())
+            open(os.path.join(src, "cortex-m", "memory", board + ".ld")).read()
+        )
         elf = tmp_path / f"{board}.elf"
         subprocess.run(
-            ["arm-none-eabi-gcc", *flags, "-mthumb", "-O2", f"-DKFDA_CORE_HZ={hz}",
-             f"-I{src}/app", str(program), f"{src}/cortex-m/startup.c",
-             f"{src}/cortex-m/counter.c", f"{src}/cortex-m/semihost.c", "--specs=rdimon.specs",
-             "-nostartfiles", f"-L{tmp_path}", f"-T{src}/cortex-m/cortex-m.ld", "-o", str(elf)],
-            check=True, capture_output=True)
+            [
+                "arm-none-eabi-gcc",
+                *flags,
+                "-mthumb",
+                "-O2",
+                f"-DKFDA_CORE_HZ={hz}",
+                f"-I{src}/app",
+                str(program),
+                f"{src}/cortex-m/startup.c",
+                f"{src}/cortex-m/counter.c",
+                f"{src}/cortex-m/semihost.c",
+                "--specs=rdimon.specs",
+                "-nostartfiles",
+                f"-L{tmp_path}",
+                f"-T{src}/cortex-m/cortex-m.ld",
+                "-o",
+                str(elf),
+            ],
+            check=True,
+            capture_output=True,
+        )
         out = subprocess.run(
-            ["qemu-system-arm", "-M", board, "-nographic", "-monitor", "none", "-serial", "none",
-             "-semihosting-config", "enable=on,target=native", "-icount", "shift=0",
-             "-kernel", str(elf)], check=True, capture_output=True, text=True, timeout=60).stdout
+            [
+                "qemu-system-arm",
+                "-M",
+                board,
+                "-nographic",
+                "-monitor",
+                "none",
+                "-serial",
+                "none",
+                "-semihosting-config",
+                "enable=on,target=native",
+                "-icount",
+                "shift=0",
+                "-kernel",
+                str(elf),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
         tick = 1e9 / hz
         assert abs(int(out.split()[0]) - 200000) <= 2 * tick, (board, out)
 
@@ -95,15 +132,28 @@ def test_per_op_counts_add_up_to_the_inference(tmp_path, tiny_package):
     (tmp_path / "input.bin").write_bytes(bytes(8 * 8 * 4))
     out = {}
     for tag, flags in (("plain", ""), ("ops", "-DKFDA_PROFILE_OPS")):
-        make = ["make", "-s", "-C", board, f"MODEL={tiny_package}", f"BUILD={tmp_path / tag}",
-                f"EXTRA_CFLAGS={flags}"]
+        make = [
+            "make",
+            "-s",
+            "-C",
+            board,
+            f"MODEL={tiny_package}",
+            f"BUILD={tmp_path / tag}",
+            f"EXTRA_CFLAGS={flags}",
+        ]
         subprocess.run([*make, "-j2", "all"], check=True, capture_output=True)
-        out[tag] = subprocess.run([*make, f"INPUT={tmp_path / 'input.bin'}", "run"], check=True,
-                                  capture_output=True, text=True, timeout=120).stdout
+        out[tag] = subprocess.run(
+            [*make, f"INPUT={tmp_path / 'input.bin'}", "run"],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
     assert "kfda: op " not in out["plain"] and "kfda: op " in out["ops"], out["ops"][-500:]
     ops = re.findall(r"^kfda: op (\d+) (\w+) (\d+)\s*$", out["ops"], re.M)
-    assert [(int(i), op) for i, op, _ in ops] == list(enumerate(
-        ["CONV_2D", "LceQuantize", "LceBconv2d", "MEAN", "FULLY_CONNECTED"]))
+    assert [(int(i), op) for i, op, _ in ops] == list(
+        enumerate(["CONV_2D", "LceQuantize", "LceBconv2d", "MEAN", "FULLY_CONNECTED"])
+    )
     total = emulation.parse_app_output(out["plain"])["instructions_per_inference"][0]
     # each count is whole SysTick ticks (40 instructions at the board's 25 MHz), so the
     # sum may pass the inference's own count by up to one tick per op
@@ -115,12 +165,26 @@ def test_real_board_image_builds_and_fits(tmp_path):
     """STM32F746G-Discovery: the self-test image links into 1 MiB flash / 320 KiB RAM at
     0x08000000 / 0x20000000, with the vector table first."""
     build = tmp_path / "disco"
-    subprocess.run(["make", "-s", "-j2", "-C", os.path.join(source_dir(), "boards",
-                                                              "stm32f746g-disco"),
-                    "SELFTEST=1", f"BUILD={build}"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "make",
+            "-s",
+            "-j2",
+            "-C",
+            os.path.join(source_dir(), "boards", "stm32f746g-disco"),
+            "SELFTEST=1",
+            f"BUILD={build}",
+        ],
+        check=True,
+        capture_output=True,
+    )
     assert (build / "kfda_app.bin").stat().st_size > 1024
-    header = subprocess.run(["arm-none-eabi-objdump", "-h", str(build / "kfda_app.elf")],
-                            check=True, capture_output=True, text=True).stdout
+    header = subprocess.run(
+        ["arm-none-eabi-objdump", "-h", str(build / "kfda_app.elf")],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     vectors = next(line.split() for line in header.splitlines() if " .vectors " in line)
     assert int(vectors[3], 16) == 0x08000000  # VMA: the vector table opens the flash
     sizes = dict(line.split() for line in (build / "sizes.txt").read_text().splitlines())

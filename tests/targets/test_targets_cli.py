@@ -1,5 +1,6 @@
 """`keras-fda run` on bad input: one line on stderr, exit status 1, no traceback, and no
 output file. Plus the happy path when the runtime is there."""
+
 import json
 import os
 import shutil
@@ -8,15 +9,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
+from lce_packages import make_package
 
 from keras_fda.cli import main
 from keras_fda.firmware import source_dir
 
-from lce_packages import make_package
-
 needs_runtime = pytest.mark.skipif(
     not os.path.isfile(os.path.join(source_dir(), "src", "interpreter.c")),
-    reason="the runtime core (firmware/src) has not been merged into this branch yet")
+    reason="the runtime core (firmware/src) has not been merged into this branch yet",
+)
 
 
 def run_cli(*args):
@@ -49,8 +50,9 @@ def test_missing_package(tmp_path, inputs):
 
 def test_missing_input_file(tmp_path, tiny_package):
     out = tmp_path / "y.npy"
-    assert_one_line_error(run_cli(tiny_package, "-i", tmp_path / "x.npy", "-o", out),
-                          "does not exist")
+    assert_one_line_error(
+        run_cli(tiny_package, "-i", tmp_path / "x.npy", "-o", out), "does not exist"
+    )
     assert not out.exists()
 
 
@@ -117,8 +119,9 @@ def test_model_bigger_than_the_flash(tmp_path, inputs):
     model = tf.keras.Model(x, tf.keras.layers.Dense(4)(h))
     package = make_package(model, str(tmp_path / "big"), cpu="cortex-m4")
     out = tmp_path / "y.npy"
-    assert_one_line_error(run_cli(package, "-i", inputs, "-o", out), "does not fit mps2-an386",
-                          "flash")
+    assert_one_line_error(
+        run_cli(package, "-i", inputs, "-o", out), "does not fit mps2-an386", "flash"
+    )
     assert not out.exists()
 
 
@@ -139,8 +142,9 @@ def test_arena_bigger_than_the_ram(tmp_path):
 
 def test_real_board_is_not_run(tmp_path, tiny_package, inputs):
     out = tmp_path / "y.npy"
-    assert_one_line_error(run_cli(tiny_package, "-i", inputs, "-o", out, "--board",
-                                  "stm32f746g-disco"), "real board")
+    assert_one_line_error(
+        run_cli(tiny_package, "-i", inputs, "-o", out, "--board", "stm32f746g-disco"), "real board"
+    )
     assert not out.exists()
 
 
@@ -162,8 +166,11 @@ def test_missing_emulator_names_the_apt_package(tmp_path, tiny_package, inputs, 
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     out = tmp_path / "y.npy"
-    assert_one_line_error(run_cli(tiny_package, "-i", inputs, "-o", out),
-                          "qemu-system-arm not found", "apt-get install qemu-system-arm")
+    assert_one_line_error(
+        run_cli(tiny_package, "-i", inputs, "-o", out),
+        "qemu-system-arm not found",
+        "apt-get install qemu-system-arm",
+    )
     assert not out.exists()
 
 

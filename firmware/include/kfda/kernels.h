@@ -59,12 +59,12 @@ typedef struct {
 
 /* ADD, MUL (float32 and int8). */
 typedef struct {
-  float act_min, act_max;     /* float32: the fused activation's range */
-  int32_t qact_min, qact_max; /* int8: the fused activation's range */
-  int32_t in_offset, in2_offset, out_offset; /* -zero points of a, b; output zero point */
+  float act_min, act_max;                         /* float32: the fused activation's range */
+  int32_t qact_min, qact_max;                     /* int8: the fused activation's range */
+  int32_t in_offset, in2_offset, out_offset;      /* -zero points of a, b; output zero point */
   int32_t in_mult, in_shift, in2_mult, in2_shift; /* ADD int8: rescale a, b */
-  int32_t out_mult, out_shift; /* int8: output multiplier */
-  int32_t left_shift;          /* ADD int8 */
+  int32_t out_mult, out_shift;                    /* int8: output multiplier */
+  int32_t left_shift;                             /* ADD int8 */
 } kfda_arith_params;
 
 /* MEAN int8. */
@@ -76,27 +76,25 @@ typedef struct {
 
 /* LceQuantize, float input: rows x cols -> rows x ceil(cols/32) words;
  * bit = (x < 0) (so -0.0 and NaN give bit 0, i.e. +1). */
-void kfda_lce_quantize_f32(const float *in, int32_t rows, int32_t cols,
-                           int32_t *out);
+void kfda_lce_quantize_f32(const float *in, int32_t rows, int32_t cols, int32_t *out);
 /* LceQuantize, int8 input: bit = (x < zero_point). */
-void kfda_lce_quantize_s8(const int8_t *in, int32_t rows, int32_t cols,
-                          int32_t zero_point, int32_t *out);
+void kfda_lce_quantize_s8(const int8_t *in, int32_t rows, int32_t cols, int32_t zero_point,
+                          int32_t *out);
 /* The build's variant picks (as kfda_lce_bconv2d): *_ref (lce_quantize_ref.c, one
  * branch per value) or *_opt (lce_quantize_opt.c: a word built in a register
  * without branches; NEON compares + weighted lane sums on arm64/armv7). */
 void kfda_lce_quantize_f32_ref(const float *in, int32_t rows, int32_t cols, int32_t *out);
-void kfda_lce_quantize_s8_ref(const int8_t *in, int32_t rows, int32_t cols,
-                              int32_t zero_point, int32_t *out);
+void kfda_lce_quantize_s8_ref(const int8_t *in, int32_t rows, int32_t cols, int32_t zero_point,
+                              int32_t *out);
 void kfda_lce_quantize_f32_opt(const float *in, int32_t rows, int32_t cols, int32_t *out);
-void kfda_lce_quantize_s8_opt(const int8_t *in, int32_t rows, int32_t cols,
-                              int32_t zero_point, int32_t *out);
+void kfda_lce_quantize_s8_opt(const int8_t *in, int32_t rows, int32_t cols, int32_t zero_point,
+                              int32_t *out);
 /* LceDequantize to float: bit 0 -> +1.0f, bit 1 -> -1.0f. */
-void kfda_lce_dequantize_f32(const int32_t *in, int32_t rows, int32_t cols,
-                             float *out);
+void kfda_lce_dequantize_f32(const int32_t *in, int32_t rows, int32_t cols, float *out);
 /* LceDequantize to int8: bit 0 -> zero_val, bit 1 -> one_val (the caller
  * computes them from the output scale/zero point as LCE does). */
-void kfda_lce_dequantize_s8(const int32_t *in, int32_t rows, int32_t cols,
-                            int8_t zero_val, int8_t one_val, int8_t *out);
+void kfda_lce_dequantize_s8(const int32_t *in, int32_t rows, int32_t cols, int8_t zero_val,
+                            int8_t one_val, int8_t *out);
 
 /* Output kinds of LceBconv2d (p->output_kind). */
 enum { KFDA_BCONV_OUT_F32 = 0, KFDA_BCONV_OUT_S8 = 1, KFDA_BCONV_OUT_PACKED = 2 };
@@ -118,11 +116,9 @@ enum { KFDA_BCONV_OUT_F32 = 0, KFDA_BCONV_OUT_S8 = 1, KFDA_BCONV_OUT_PACKED = 2 
  *   out: [n, oh, ow, cout] float/int8, or packed [n, oh, ow, ceil(cout/32)].
  */
 void kfda_lce_bconv2d_ref(const kfda_bconv_params *p, const kfda_shape4 *in_shape,
-                          const int32_t *in, const kfda_shape4 *filter_shape,
-                          const int32_t *filter, const float *out_mul,
-                          const float *out_bias, const int32_t *thresholds,
-                          const float *raw_mul, const kfda_shape4 *out_shape,
-                          void *out);
+                          const int32_t *in, const kfda_shape4 *filter_shape, const int32_t *filter,
+                          const float *out_mul, const float *out_bias, const int32_t *thresholds,
+                          const float *raw_mul, const kfda_shape4 *out_shape, void *out);
 
 /* LceBconv2d, optimized (lce_bconv2d_opt.c: im2col of packed words, several
  * output channels per pass; NEON EOR/CNT on arm64/armv7, carry-save popcount
@@ -132,34 +128,29 @@ void kfda_lce_bconv2d_ref(const kfda_bconv_params *p, const kfda_shape4 *in_shap
  * with -DKFDA_KERNELS_REF (make KFDA_KERNELS=ref), else the optimized one. */
 size_t kfda_lce_bconv2d_scratch_bytes(const kfda_shape4 *filter_shape);
 void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *in_shape,
-                          const int32_t *in, const kfda_shape4 *filter_shape,
-                          const int32_t *filter, const float *out_mul,
-                          const float *out_bias, const int32_t *thresholds,
-                          const float *raw_mul, const kfda_shape4 *out_shape,
-                          void *out, void *scratch);
-void kfda_lce_bconv2d(const kfda_bconv_params *p, const kfda_shape4 *in_shape,
-                      const int32_t *in, const kfda_shape4 *filter_shape,
-                      const int32_t *filter, const float *out_mul,
-                      const float *out_bias, const int32_t *thresholds,
-                      const float *raw_mul, const kfda_shape4 *out_shape,
-                      void *out, void *scratch);
+                          const int32_t *in, const kfda_shape4 *filter_shape, const int32_t *filter,
+                          const float *out_mul, const float *out_bias, const int32_t *thresholds,
+                          const float *raw_mul, const kfda_shape4 *out_shape, void *out,
+                          void *scratch);
+void kfda_lce_bconv2d(const kfda_bconv_params *p, const kfda_shape4 *in_shape, const int32_t *in,
+                      const kfda_shape4 *filter_shape, const int32_t *filter, const float *out_mul,
+                      const float *out_bias, const int32_t *thresholds, const float *raw_mul,
+                      const kfda_shape4 *out_shape, void *out, void *scratch);
 
 /* Prepare helper: the fused output transform of LceBconv2d (as LCE's
  * OneTimeSetup): computed in double, stored as float.
  *   out_mul[c]  = -mul[c] / scale
  *   out_bias[c] = (bias[c] + K * mul[c]) / scale + zero_point
  * and the clamp of 2*accum: [K - min(act_max, K), K - max(act_min, -K)]. */
-void kfda_lce_bconv2d_output_transform(const float *mul, const float *bias,
-                                       int32_t cout, int32_t K, double scale,
-                                       double zero_point, float *out_mul,
+void kfda_lce_bconv2d_output_transform(const float *mul, const float *bias, int32_t cout, int32_t K,
+                                       double scale, double zero_point, float *out_mul,
                                        float *out_bias);
 
 /* LceBMaxPool2d: packed in [n,h,w,words] -> packed out [n,oh,ow,words];
  * each output word is the AND of the window's words (max of +-1 values);
  * SAME padding taps are skipped. */
-void kfda_lce_bmaxpool2d(const kfda_conv_params *p, const kfda_shape4 *in_shape,
-                         const int32_t *in, const kfda_shape4 *out_shape,
-                         int32_t *out);
+void kfda_lce_bmaxpool2d(const kfda_conv_params *p, const kfda_shape4 *in_shape, const int32_t *in,
+                         const kfda_shape4 *out_shape, int32_t *out);
 /* Reference (bounds checked per tap) and optimized (window clipped once per
  * output row/pixel, branch-free AND loops) variants; the build picks one. */
 void kfda_lce_bmaxpool2d_ref(const kfda_conv_params *p, const kfda_shape4 *in_shape,
@@ -172,63 +163,52 @@ void kfda_lce_bmaxpool2d_opt(const kfda_conv_params *p, const kfda_shape4 *in_sh
 /* CONV_2D: in [n,h,w,cin], filter OHWI [cout,fh,fw,cin/groups], bias [cout]
  * or NULL; out [n,oh,ow,cout]. Sum over (fy, fx, ic) in that order, then
  * + bias, then clamp to [p->act_min, p->act_max]. */
-void kfda_conv2d_f32(const kfda_conv_params *p, const kfda_shape4 *in_shape,
-                     const float *in, const kfda_shape4 *filter_shape,
-                     const float *filter, const float *bias,
+void kfda_conv2d_f32(const kfda_conv_params *p, const kfda_shape4 *in_shape, const float *in,
+                     const kfda_shape4 *filter_shape, const float *filter, const float *bias,
                      const kfda_shape4 *out_shape, float *out);
 /* The build's variant picks (KFDA_KERNELS_REF: the reference): *_ref (conv2d_f32.c,
  * bounds checked per tap) or *_opt (conv2d_f32_opt.c: the same sums in the same order,
  * tap ranges clipped once per pixel, 4 channels x 2 pixels per pass). */
-void kfda_conv2d_f32_ref(const kfda_conv_params *p, const kfda_shape4 *in_shape,
-                         const float *in, const kfda_shape4 *filter_shape,
-                         const float *filter, const float *bias,
+void kfda_conv2d_f32_ref(const kfda_conv_params *p, const kfda_shape4 *in_shape, const float *in,
+                         const kfda_shape4 *filter_shape, const float *filter, const float *bias,
                          const kfda_shape4 *out_shape, float *out);
-void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *in_shape,
-                         const float *in, const kfda_shape4 *filter_shape,
-                         const float *filter, const float *bias,
+void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *in_shape, const float *in,
+                         const kfda_shape4 *filter_shape, const float *filter, const float *bias,
                          const kfda_shape4 *out_shape, float *out);
 /* DEPTHWISE_CONV_2D: filter [1,fh,fw,cout], cout = cin * depth_multiplier. */
-void kfda_depthwise_conv2d_f32(const kfda_conv_params *p,
-                               const kfda_shape4 *in_shape, const float *in,
-                               const kfda_shape4 *filter_shape,
-                               const float *filter, const float *bias,
-                               const kfda_shape4 *out_shape, float *out);
+void kfda_depthwise_conv2d_f32(const kfda_conv_params *p, const kfda_shape4 *in_shape,
+                               const float *in, const kfda_shape4 *filter_shape,
+                               const float *filter, const float *bias, const kfda_shape4 *out_shape,
+                               float *out);
 /* FULLY_CONNECTED: in [batches, depth], weights [units, depth]. */
-void kfda_fully_connected_f32(float act_min, float act_max, const float *in,
-                              int32_t batches, int32_t depth,
-                              const float *weights, const float *bias,
-                              int32_t units, float *out);
+void kfda_fully_connected_f32(float act_min, float act_max, const float *in, int32_t batches,
+                              int32_t depth, const float *weights, const float *bias, int32_t units,
+                              float *out);
 /* MAX_POOL_2D / AVERAGE_POOL_2D (average over the valid taps only). */
-void kfda_max_pool2d_f32(const kfda_conv_params *p, const kfda_shape4 *in_shape,
-                         const float *in, const kfda_shape4 *out_shape,
-                         float *out);
-void kfda_average_pool2d_f32(const kfda_conv_params *p,
-                             const kfda_shape4 *in_shape, const float *in,
-                             const kfda_shape4 *out_shape, float *out);
+void kfda_max_pool2d_f32(const kfda_conv_params *p, const kfda_shape4 *in_shape, const float *in,
+                         const kfda_shape4 *out_shape, float *out);
+void kfda_average_pool2d_f32(const kfda_conv_params *p, const kfda_shape4 *in_shape,
+                             const float *in, const kfda_shape4 *out_shape, float *out);
 /* MEAN over the axes flagged in reduce_mask (bit i = axis i) of an
  * ndim-dimensional tensor; out has the kept axes in order. */
-void kfda_mean_f32(const float *in, int32_t ndim, const int32_t *dims,
-                   uint32_t reduce_mask, float *out);
+void kfda_mean_f32(const float *in, int32_t ndim, const int32_t *dims, uint32_t reduce_mask,
+                   float *out);
 /* The build's variant picks: *_ref (mean_f32.c, an index walk per element) or *_opt
  * (mean_f32_opt.c: consecutive reduced axes summed 4 outputs per pass, same order). */
-void kfda_mean_f32_ref(const float *in, int32_t ndim, const int32_t *dims,
-                       uint32_t reduce_mask, float *out);
-void kfda_mean_f32_opt(const float *in, int32_t ndim, const int32_t *dims,
-                       uint32_t reduce_mask, float *out);
+void kfda_mean_f32_ref(const float *in, int32_t ndim, const int32_t *dims, uint32_t reduce_mask,
+                       float *out);
+void kfda_mean_f32_opt(const float *in, int32_t ndim, const int32_t *dims, uint32_t reduce_mask,
+                       float *out);
 /* ADD / MUL with broadcasting. a_strides/b_strides: element strides of the
  * inputs per output axis (0 where broadcast); out_dims: the output shape,
  * all padded to KFDA_MAX_DIMS dimensions. Result clamped to the activation.
  * In place: `out` may be `a` or `b` when that input is not broadcast (the planner
  * reuses a dying input's bytes), so every ADD/MUL kernel, float or int8, must read
  * element i of its inputs before it writes element i, walking forward. */
-void kfda_add_f32(const kfda_arith_params *p, const float *a,
-                  const int32_t *a_strides, const float *b,
-                  const int32_t *b_strides, const int32_t *out_dims,
-                  float *out);
-void kfda_mul_f32(const kfda_arith_params *p, const float *a,
-                  const int32_t *a_strides, const float *b,
-                  const int32_t *b_strides, const int32_t *out_dims,
-                  float *out);
+void kfda_add_f32(const kfda_arith_params *p, const float *a, const int32_t *a_strides,
+                  const float *b, const int32_t *b_strides, const int32_t *out_dims, float *out);
+void kfda_mul_f32(const kfda_arith_params *p, const float *a, const int32_t *a_strides,
+                  const float *b, const int32_t *b_strides, const int32_t *out_dims, float *out);
 /* The build's variant picks: *_ref (add_f32.c / mul_f32.c, one broadcast step per
  * element) or *_opt (add_f32_opt.c / mul_f32_opt.c: the same values over runs of
  * evenly advancing axes, see kfda_broadcast_run in src/kernels/broadcast.h). */
@@ -245,28 +225,25 @@ void kfda_mul_f32_opt(const kfda_arith_params *p, const float *a, const int32_t 
                       const float *b, const int32_t *b_strides, const int32_t *out_dims,
                       float *out);
 /* SOFTMAX along the last axis: rows x depth. */
-void kfda_softmax_f32(float beta, const float *in, int32_t rows,
-                      int32_t depth, float *out);
+void kfda_softmax_f32(float beta, const float *in, int32_t rows, int32_t depth, float *out);
 
 /* ---- type-generic data movement ---------------------------------------- */
 
 /* PAD: any element size; pads[2*i], pads[2*i+1] = before/after for axis i;
  * pad_value: elem_size bytes copied into every padded element. */
-void kfda_pad(const uint8_t *in, int32_t ndim, const int32_t *in_dims,
-              const int32_t *pads, size_t elem_size, const uint8_t *pad_value,
-              uint8_t *out);
+void kfda_pad(const uint8_t *in, int32_t ndim, const int32_t *in_dims, const int32_t *pads,
+              size_t elem_size, const uint8_t *pad_value, uint8_t *out);
 /* CONCATENATION along axis: outer x (sum of axis_bytes) x ... */
-void kfda_concatenation(const uint8_t *const *ins, const size_t *inner_bytes,
-                        int32_t n_in, size_t outer, uint8_t *out);
+void kfda_concatenation(const uint8_t *const *ins, const size_t *inner_bytes, int32_t n_in,
+                        size_t outer, uint8_t *out);
 
 /* ---- quantization ------------------------------------------------------- */
 
 /* QUANTIZE float -> int8: q = sat(round(x / scale) + zero_point). */
-void kfda_quantize_f32_s8(const float *in, size_t n, float scale,
-                          int32_t zero_point, int8_t *out);
+void kfda_quantize_f32_s8(const float *in, size_t n, float scale, int32_t zero_point, int8_t *out);
 /* DEQUANTIZE int8 -> float: (q - zero_point) * scale. */
-void kfda_dequantize_s8_f32(const int8_t *in, size_t n, float scale,
-                            int32_t zero_point, float *out);
+void kfda_dequantize_s8_f32(const int8_t *in, size_t n, float scale, int32_t zero_point,
+                            float *out);
 
 /* ---- int8 fixed-point helpers (TFLite / gemmlowp semantics) -------------- */
 
@@ -287,8 +264,7 @@ int32_t kfda_multiply_by_quantized_multiplier_ruy(int32_t x, int32_t significand
  * written out one by one, a 64-bit division among them) or, without KFDA_KERNELS_REF, the
  * same results without a division (src/kernels/requant.h, also inlined by the optimized
  * int8 kernels; the reference for a significand of INT32_MIN or a shift below -31). */
-int32_t kfda_multiply_by_quantized_multiplier_ref(int32_t x, int32_t significand,
-                                                  int32_t shift);
+int32_t kfda_multiply_by_quantized_multiplier_ref(int32_t x, int32_t significand, int32_t shift);
 int32_t kfda_multiply_by_quantized_multiplier_ruy_ref(int32_t x, int32_t significand,
                                                       int32_t shift);
 
@@ -306,8 +282,8 @@ typedef struct {
  * requantised per output channel, + out_offset, clamped. */
 void kfda_conv2d_s8_ref(const kfda_conv_params *p, const kfda_requant *q,
                         const kfda_shape4 *in_shape, const int8_t *in,
-                        const kfda_shape4 *filter_shape, const int8_t *filter,
-                        const int32_t *bias, const kfda_shape4 *out_shape, int8_t *out);
+                        const kfda_shape4 *filter_shape, const int8_t *filter, const int32_t *bias,
+                        const kfda_shape4 *out_shape, int8_t *out);
 /* Optimized (conv2d_s8_opt.c: int16 im2col of 2 pixels, 2 channels x 2 pixels
  * per pass, SXTB16 + SMLAD with the DSP extension, plain C elsewhere), with a
  * scratch of kfda_conv2d_s8_scratch_bytes() (NULL or groups: the reference).
@@ -315,20 +291,16 @@ void kfda_conv2d_s8_ref(const kfda_conv_params *p, const kfda_requant *q,
 size_t kfda_conv2d_s8_scratch_bytes(const kfda_shape4 *filter_shape);
 void kfda_conv2d_s8_opt(const kfda_conv_params *p, const kfda_requant *q,
                         const kfda_shape4 *in_shape, const int8_t *in,
-                        const kfda_shape4 *filter_shape, const int8_t *filter,
-                        const int32_t *bias, const kfda_shape4 *out_shape, int8_t *out,
-                        void *scratch);
-void kfda_conv2d_s8(const kfda_conv_params *p, const kfda_requant *q,
-                    const kfda_shape4 *in_shape, const int8_t *in,
-                    const kfda_shape4 *filter_shape, const int8_t *filter,
-                    const int32_t *bias, const kfda_shape4 *out_shape, int8_t *out,
-                    void *scratch);
+                        const kfda_shape4 *filter_shape, const int8_t *filter, const int32_t *bias,
+                        const kfda_shape4 *out_shape, int8_t *out, void *scratch);
+void kfda_conv2d_s8(const kfda_conv_params *p, const kfda_requant *q, const kfda_shape4 *in_shape,
+                    const int8_t *in, const kfda_shape4 *filter_shape, const int8_t *filter,
+                    const int32_t *bias, const kfda_shape4 *out_shape, int8_t *out, void *scratch);
 /* DEPTHWISE_CONV_2D int8 (per-channel). */
 void kfda_depthwise_conv2d_s8(const kfda_conv_params *p, const kfda_requant *q,
                               const kfda_shape4 *in_shape, const int8_t *in,
                               const kfda_shape4 *filter_shape, const int8_t *filter,
-                              const int32_t *bias, const kfda_shape4 *out_shape,
-                              int8_t *out);
+                              const int32_t *bias, const kfda_shape4 *out_shape, int8_t *out);
 /* FULLY_CONNECTED int8 (per-tensor: q->mult[0], q->shift[0]). */
 void kfda_fully_connected_s8(const kfda_requant *q, const int8_t *in, int32_t batches,
                              int32_t depth, const int8_t *weights, const int32_t *bias,
@@ -336,8 +308,8 @@ void kfda_fully_connected_s8(const kfda_requant *q, const int8_t *in, int32_t ba
 /* MEAN int8 over reduce_mask: acc = sum(x); out = clamp(requant(acc) + bias)
  * with the multiplier of in_scale / (count * out_scale) (p->out_mult/shift)
  * and bias = out_zp - (int)(in_zp * in_scale / out_scale) (p->out_offset). */
-void kfda_mean_s8(const kfda_mean_params *p, const int8_t *in, int32_t ndim,
-                  const int32_t *dims, uint32_t reduce_mask, int8_t *out);
+void kfda_mean_s8(const kfda_mean_params *p, const int8_t *in, int32_t ndim, const int32_t *dims,
+                  uint32_t reduce_mask, int8_t *out);
 /* The build's variant picks: *_ref (mean_s8.c: one pass over the input per output) or
  * *_opt (mean_s8_opt.c: each input read once, runs of merged axes; the same sums and
  * requantisation, requant.h inline). */
@@ -347,14 +319,12 @@ void kfda_mean_s8_opt(const kfda_mean_params *p, const int8_t *in, int32_t ndim,
                       const int32_t *dims, uint32_t reduce_mask, int8_t *out);
 /* ADD int8 with broadcasting (TFLite: left shift 20, three multipliers). */
 void kfda_add_s8(const kfda_arith_params *p, const int8_t *a, const int32_t *a_strides,
-                 const int8_t *b, const int32_t *b_strides, const int32_t *out_dims,
-                 int8_t *out);
+                 const int8_t *b, const int32_t *b_strides, const int32_t *out_dims, int8_t *out);
 /* MUL int8 with broadcasting: requant((a + in_offset) * (b + in2_offset)) with
  * in1_scale * in2_scale / out_scale (p->out_mult/shift), + out_offset, clamped
  * to p->qact_min/max. */
 void kfda_mul_s8(const kfda_arith_params *p, const int8_t *a, const int32_t *a_strides,
-                 const int8_t *b, const int32_t *b_strides, const int32_t *out_dims,
-                 int8_t *out);
+                 const int8_t *b, const int32_t *b_strides, const int32_t *out_dims, int8_t *out);
 /* The build's variant picks: *_ref (add_s8.c / mul_s8.c, one broadcast step and
  * out-of-line requantisations per element) or *_opt (add_s8_opt.c / mul_s8_opt.c: the same
  * values over runs of evenly advancing axes, requant.h inline, a broadcast operand's
@@ -381,8 +351,8 @@ void kfda_softmax_s8(float neg_scale_beta, float out_scale, int32_t out_zero_poi
 void kfda_requantize_s8(const int8_t *in, size_t n, int32_t in_zero_point, int32_t mult,
                         int32_t shift, int32_t out_zero_point, int8_t *out);
 /* MAX_POOL_2D int8 (clamped to p->qact_min/max). */
-void kfda_max_pool2d_s8(const kfda_conv_params *p, const kfda_shape4 *in_shape,
-                        const int8_t *in, const kfda_shape4 *out_shape, int8_t *out);
+void kfda_max_pool2d_s8(const kfda_conv_params *p, const kfda_shape4 *in_shape, const int8_t *in,
+                        const kfda_shape4 *out_shape, int8_t *out);
 
 /* AVERAGE_POOL_2D int8 (sum / count, rounded half away from zero). */
 void kfda_average_pool2d_s8(const kfda_conv_params *p, const kfda_shape4 *in_shape,

@@ -55,9 +55,9 @@ extern "C" {
 #ifndef KFDA_MAX_IO
 #define KFDA_MAX_IO 4 /* model inputs / outputs */
 #endif
-#define KFDA_MAX_DIMS 5    /* tensor rank */
-#define KFDA_ERROR_LEN 128 /* length of the error message buffer */
-#define KFDA_ARENA_ALIGN 16 /* every arena buffer starts at a multiple of it */
+#define KFDA_MAX_DIMS    5   /* tensor rank */
+#define KFDA_ERROR_LEN   128 /* length of the error message buffer */
+#define KFDA_ARENA_ALIGN 16  /* every arena buffer starts at a multiple of it */
 
 #define KFDA_VERSION "0.1.0"
 
@@ -97,32 +97,32 @@ typedef struct {
 
 /* ---- Internal structures (caller allocates, treats them as opaque) ------ */
 typedef struct {
-  const uint8_t *data;     /* constant data (flatbuffer) or NULL */
-  uint32_t arena_offset;   /* for non-constant tensors */
+  const uint8_t *data;   /* constant data (flatbuffer) or NULL */
+  uint32_t arena_offset; /* for non-constant tensors */
   uint32_t bytes;
   int32_t dims[KFDA_MAX_DIMS];
   uint8_t ndim;
-  uint8_t type;            /* kfda_type */
+  uint8_t type; /* kfda_type */
   uint8_t is_const;
-  uint8_t is_var;          /* non-constant: lives in the arena */
-  float scale;             /* per-tensor scale (first of per-channel) */
+  uint8_t is_var; /* non-constant: lives in the arena */
+  float scale;    /* per-tensor scale (first of per-channel) */
   int32_t zero_point;
   const uint8_t *ch_scales; /* per-channel float32 scales (LE bytes) or NULL */
   uint32_t n_ch_scales;
   int32_t first_use, last_use; /* op indices, for the planner */
-  int16_t shares;          /* tensor whose arena bytes this one reuses (in place), or -1 */
+  int16_t shares;              /* tensor whose arena bytes this one reuses (in place), or -1 */
 } kfda_tensor;
 
 /* One operator. Everything op-specific lives in its params struct (src/ops/<op>.c),
  * in the arena's persistent part at params_offset. */
 typedef struct {
-  uint16_t kind;  /* index of the op's row in the registry (src/ops/op_list.h) */
+  uint16_t kind; /* index of the op's row in the registry (src/ops/op_list.h) */
   uint8_t n_in, n_out;
   int16_t in[KFDA_MAX_OP_INPUTS]; /* tensor indices, -1 = absent optional */
   int16_t out[1];
-  uint32_t scratch_bytes;   /* arena scratch needed during Eval */
-  uint32_t scratch_offset;  /* planned offset of the scratch */
-  uint32_t params_offset;   /* arena offset of the op's params (persistent part) */
+  uint32_t scratch_bytes;  /* arena scratch needed during Eval */
+  uint32_t scratch_offset; /* planned offset of the scratch */
+  uint32_t params_offset;  /* arena offset of the op's params (persistent part) */
 } kfda_op;
 
 typedef struct {
@@ -150,14 +150,14 @@ typedef struct {
 
 /* Validate the model and compute its memory plan without an arena.
  * On KFDA_OK, *arena_bytes is the size kfda_model_load needs. */
-kfda_status kfda_model_plan(kfda_model *m, const uint8_t *flatbuffer,
-                            size_t size, size_t *arena_bytes);
+kfda_status kfda_model_plan(kfda_model *m, const uint8_t *flatbuffer, size_t size,
+                            size_t *arena_bytes);
 
 /* Validate, plan and prepare the model with the caller's arena (aligned to
  * KFDA_ARENA_ALIGN). Returns KFDA_ERR_ARENA_TOO_SMALL (and sets
  * kfda_model_arena_bytes) when arena_size is not enough. */
-kfda_status kfda_model_load(kfda_model *m, const uint8_t *flatbuffer,
-                            size_t size, uint8_t *arena, size_t arena_size);
+kfda_status kfda_model_load(kfda_model *m, const uint8_t *flatbuffer, size_t size, uint8_t *arena,
+                            size_t arena_size);
 
 /* Bytes of arena the model needs (valid after plan/load got that far). */
 size_t kfda_model_arena_bytes(const kfda_model *m);
@@ -172,8 +172,7 @@ int kfda_model_num_outputs(const kfda_model *m);
 /* Pointer to input i's data (in the arena), and its description (info may
  * be NULL). NULL if i is out of range or the model is not loaded. */
 void *kfda_model_input(kfda_model *m, int i, kfda_tensor_info *info);
-const void *kfda_model_output(const kfda_model *m, int i,
-                              kfda_tensor_info *info);
+const void *kfda_model_output(const kfda_model *m, int i, kfda_tensor_info *info);
 
 /* Number of ops, and the TFLite name of op i ("CONV_2D", "LceBconv2d"...). */
 int kfda_model_num_ops(const kfda_model *m);

@@ -35,8 +35,8 @@ typedef struct {
 /* Place bufs[0..n). scratch_a and scratch_b hold n entries each.
  * *total receives the high-water mark. Returns 0, or -1 on bad arguments
  * (n < 0, n > 32767, last < first, overflow). */
-int kfda_plan_greedy(kfda_plan_buf *bufs, int n, uint32_t align,
-                     int16_t *scratch_a, int16_t *scratch_b, size_t *total);
+int kfda_plan_greedy(kfda_plan_buf *bufs, int n, uint32_t align, int16_t *scratch_a,
+                     int16_t *scratch_b, size_t *total);
 
 /* Overlap checker for tests: 0 if no two buffers with intersecting lifetimes
  * overlap in memory and every buffer ends within total; otherwise the

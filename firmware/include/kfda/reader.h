@@ -44,48 +44,51 @@ int kfda_fb_root(const kfda_fb *fb, kfda_fb_table *t);
 int kfda_fb_table_at(const kfda_fb *fb, uint32_t pos, kfda_fb_table *t);
 
 /* Scalars (field id = index in the schema). */
-int kfda_fb_u8(const kfda_fb *fb, const kfda_fb_table *t, int id, uint8_t def,
-               uint8_t *out);
-int kfda_fb_i32(const kfda_fb *fb, const kfda_fb_table *t, int id, int32_t def,
-                int32_t *out);
-int kfda_fb_u32(const kfda_fb *fb, const kfda_fb_table *t, int id,
-                uint32_t def, uint32_t *out);
-int kfda_fb_u64(const kfda_fb *fb, const kfda_fb_table *t, int id,
-                uint64_t def, uint64_t *out);
-int kfda_fb_f32(const kfda_fb *fb, const kfda_fb_table *t, int id, float def,
-                float *out);
+int kfda_fb_u8(const kfda_fb *fb, const kfda_fb_table *t, int id, uint8_t def, uint8_t *out);
+int kfda_fb_i32(const kfda_fb *fb, const kfda_fb_table *t, int id, int32_t def, int32_t *out);
+int kfda_fb_u32(const kfda_fb *fb, const kfda_fb_table *t, int id, uint32_t def, uint32_t *out);
+int kfda_fb_u64(const kfda_fb *fb, const kfda_fb_table *t, int id, uint64_t def, uint64_t *out);
+int kfda_fb_f32(const kfda_fb *fb, const kfda_fb_table *t, int id, float def, float *out);
 /* Sub-table field. */
-int kfda_fb_table_field(const kfda_fb *fb, const kfda_fb_table *t, int id,
-                        kfda_fb_table *out);
+int kfda_fb_table_field(const kfda_fb *fb, const kfda_fb_table *t, int id, kfda_fb_table *out);
 /* Vector field of elem_size-byte elements (elements bounds-checked). */
-int kfda_fb_vector(const kfda_fb *fb, const kfda_fb_table *t, int id,
-                   uint32_t elem_size, kfda_fb_vec *out);
+int kfda_fb_vector(const kfda_fb *fb, const kfda_fb_table *t, int id, uint32_t elem_size,
+                   kfda_fb_vec *out);
 /* Element i of a vector of tables. 0 ok, -1 malformed / out of range. */
-int kfda_fb_vec_table(const kfda_fb *fb, const kfda_fb_vec *v, uint32_t i,
-                      kfda_fb_table *out);
+int kfda_fb_vec_table(const kfda_fb *fb, const kfda_fb_vec *v, uint32_t i, kfda_fb_table *out);
 /* String field: pointer into the buffer (not necessarily NUL-terminated
  * within len; use len). */
-int kfda_fb_string(const kfda_fb *fb, const kfda_fb_table *t, int id,
-                   const char **s, uint32_t *len);
+int kfda_fb_string(const kfda_fb *fb, const kfda_fb_table *t, int id, const char **s,
+                   uint32_t *len);
 
 /* ---- FlexBuffers ------------------------------------------------------- */
 typedef struct {
   const uint8_t *buf;
   size_t size;
-  uint32_t pos;        /* where the value (or its offset) is stored */
+  uint32_t pos;         /* where the value (or its offset) is stored */
   uint8_t parent_width; /* byte width of the slot at pos */
-  uint8_t type;        /* flexbuffer type */
-  uint8_t width;       /* own byte width (from the packed type) */
+  uint8_t type;         /* flexbuffer type */
+  uint8_t width;        /* own byte width (from the packed type) */
 } kfda_flex;
 
 enum {
-  KFDA_FLEX_NULL = 0, KFDA_FLEX_INT = 1, KFDA_FLEX_UINT = 2,
-  KFDA_FLEX_FLOAT = 3, KFDA_FLEX_KEY = 4, KFDA_FLEX_STRING = 5,
-  KFDA_FLEX_INDIRECT_INT = 6, KFDA_FLEX_INDIRECT_UINT = 7,
-  KFDA_FLEX_INDIRECT_FLOAT = 8, KFDA_FLEX_MAP = 9, KFDA_FLEX_VECTOR = 10,
-  KFDA_FLEX_VECTOR_INT = 11, KFDA_FLEX_VECTOR_UINT = 12,
-  KFDA_FLEX_VECTOR_FLOAT = 13, KFDA_FLEX_VECTOR_KEY = 14,
-  KFDA_FLEX_BOOL = 26, KFDA_FLEX_VECTOR_BOOL = 36
+  KFDA_FLEX_NULL = 0,
+  KFDA_FLEX_INT = 1,
+  KFDA_FLEX_UINT = 2,
+  KFDA_FLEX_FLOAT = 3,
+  KFDA_FLEX_KEY = 4,
+  KFDA_FLEX_STRING = 5,
+  KFDA_FLEX_INDIRECT_INT = 6,
+  KFDA_FLEX_INDIRECT_UINT = 7,
+  KFDA_FLEX_INDIRECT_FLOAT = 8,
+  KFDA_FLEX_MAP = 9,
+  KFDA_FLEX_VECTOR = 10,
+  KFDA_FLEX_VECTOR_INT = 11,
+  KFDA_FLEX_VECTOR_UINT = 12,
+  KFDA_FLEX_VECTOR_FLOAT = 13,
+  KFDA_FLEX_VECTOR_KEY = 14,
+  KFDA_FLEX_BOOL = 26,
+  KFDA_FLEX_VECTOR_BOOL = 36
 };
 
 /* Root value. 0 ok, -1 malformed. */

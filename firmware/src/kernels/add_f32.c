@@ -2,9 +2,8 @@
 #include "kfda/kernels.h"
 #include "broadcast.h"
 
-void kfda_add_f32_ref(const kfda_arith_params *p, const float *a, const int32_t *as,
-                      const float *b, const int32_t *bs, const int32_t *d,
-                      float *out) {
+void kfda_add_f32_ref(const kfda_arith_params *p, const float *a, const int32_t *as, const float *b,
+                      const int32_t *bs, const int32_t *d, float *out) {
   kfda_broadcast_walk w;
   const size_t count = kfda_broadcast_begin(&w, as, bs, d);
   size_t o;

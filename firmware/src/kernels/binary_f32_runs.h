@@ -27,9 +27,9 @@ KFDA_ALWAYS_INLINE float kfda_binary_f32(kfda_binary_op op, float x, float y) {
   return op == KFDA_BINARY_MUL ? x * y : x + y;
 }
 
-KFDA_ALWAYS_INLINE void kfda_binary_run_f32(
-    kfda_binary_op op, const float *a, int32_t sa, const float *b, int32_t sb, size_t n,
-    float lo, float hi, int none, float *out) {
+KFDA_ALWAYS_INLINE void kfda_binary_run_f32(kfda_binary_op op, const float *a, int32_t sa,
+                                            const float *b, int32_t sb, size_t n, float lo,
+                                            float hi, int none, float *out) {
   size_t i = 0;
   if (none && sa == 1 && sb == 1) {
     for (; i + 8 <= n; i += 8) {
@@ -41,12 +41,23 @@ KFDA_ALWAYS_INLINE void kfda_binary_run_f32(
       const float all = ((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7));
       float *o = out + i;
       if (all - all == 0.0f) { /* all 8 finite: the clamp leaves them */
-        o[0] = v0; o[1] = v1; o[2] = v2; o[3] = v3; o[4] = v4; o[5] = v5; o[6] = v6; o[7] = v7;
+        o[0] = v0;
+        o[1] = v1;
+        o[2] = v2;
+        o[3] = v3;
+        o[4] = v4;
+        o[5] = v5;
+        o[6] = v6;
+        o[7] = v7;
       } else {
-        kfda_act_store_none_f32(o, v0); kfda_act_store_none_f32(o + 1, v1);
-        kfda_act_store_none_f32(o + 2, v2); kfda_act_store_none_f32(o + 3, v3);
-        kfda_act_store_none_f32(o + 4, v4); kfda_act_store_none_f32(o + 5, v5);
-        kfda_act_store_none_f32(o + 6, v6); kfda_act_store_none_f32(o + 7, v7);
+        kfda_act_store_none_f32(o, v0);
+        kfda_act_store_none_f32(o + 1, v1);
+        kfda_act_store_none_f32(o + 2, v2);
+        kfda_act_store_none_f32(o + 3, v3);
+        kfda_act_store_none_f32(o + 4, v4);
+        kfda_act_store_none_f32(o + 5, v5);
+        kfda_act_store_none_f32(o + 6, v6);
+        kfda_act_store_none_f32(o + 7, v7);
       }
     }
     for (; i < n; ++i) kfda_act_store_none_f32(out + i, kfda_binary_f32(op, a[i], b[i]));
@@ -59,9 +70,9 @@ KFDA_ALWAYS_INLINE void kfda_binary_run_f32(
   }
 }
 
-KFDA_ALWAYS_INLINE void kfda_binary_f32_opt(
-    kfda_binary_op op, const kfda_arith_params *p, const float *a, const int32_t *as,
-    const float *b, const int32_t *bs, const int32_t *d, float *out) {
+KFDA_ALWAYS_INLINE void kfda_binary_f32_opt(kfda_binary_op op, const kfda_arith_params *p,
+                                            const float *a, const int32_t *as, const float *b,
+                                            const int32_t *bs, const int32_t *d, float *out) {
   kfda_broadcast_walk w;
   int32_t rd[5], sa, sb;
   const size_t n = kfda_broadcast_run(as, bs, d, rd, &sa, &sb);
@@ -69,8 +80,7 @@ KFDA_ALWAYS_INLINE void kfda_binary_f32_opt(
   const int none = kfda_act_f32_none(p->act_min, p->act_max);
   size_t r;
   for (r = 0; r < runs; ++r, kfda_broadcast_next(&w))
-    kfda_binary_run_f32(op, a + w.a, sa, b + w.b, sb, n, p->act_min, p->act_max, none,
-                        out + r * n);
+    kfda_binary_run_f32(op, a + w.a, sa, b + w.b, sb, n, p->act_min, p->act_max, none, out + r * n);
 }
 
 #endif

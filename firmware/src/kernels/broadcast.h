@@ -52,9 +52,8 @@ static inline void kfda_broadcast_next(kfda_broadcast_walk *w) {
  * merged axes set to 1, for a walk (kfda_broadcast_begin with as, bs, rd) over the runs'
  * first elements. Same-shape inputs are one run of every element; a per-channel
  * operand of an NHWC tensor gives runs of a channel row with strides 1 and 1. */
-static inline size_t kfda_broadcast_run(const int32_t *as, const int32_t *bs,
-                                        const int32_t *d, int32_t *rd, int32_t *sa,
-                                        int32_t *sb) {
+static inline size_t kfda_broadcast_run(const int32_t *as, const int32_t *bs, const int32_t *d,
+                                        int32_t *rd, int32_t *sa, int32_t *sb) {
   size_t n = (size_t)(d[4] > 0 ? d[4] : 0);
   int axis;
   for (axis = 0; axis < 5; ++axis) rd[axis] = d[axis];

@@ -4,8 +4,8 @@
 
 #include "kfda/kernels.h"
 
-void kfda_concatenation(const uint8_t *const *ins, const size_t *inner_bytes,
-                        int32_t n_in, size_t outer, uint8_t *out) {
+void kfda_concatenation(const uint8_t *const *ins, const size_t *inner_bytes, int32_t n_in,
+                        size_t outer, uint8_t *out) {
   size_t o;
   int32_t i;
   for (o = 0; o < outer; ++o)

@@ -1,9 +1,9 @@
 /* conv2d_f32.c - CONV_2D, float32 reference (TFLite order: sum, +bias, clamp). */
 #include "kfda/kernels.h"
 
-void kfda_conv2d_f32_ref(const kfda_conv_params *p, const kfda_shape4 *is,
-                         const float *in, const kfda_shape4 *fs, const float *filter,
-                         const float *bias, const kfda_shape4 *os, float *out) {
+void kfda_conv2d_f32_ref(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
+                         const kfda_shape4 *fs, const float *filter, const float *bias,
+                         const kfda_shape4 *os, float *out) {
   const int32_t cout = fs->n, fh = fs->h, fw = fs->w, gc = fs->c;
   const int32_t cout_per_group = cout / (is->c / gc);
   int32_t b, oy, ox, oc, fy, fx, ic;

@@ -46,9 +46,8 @@ static void store_1(const transform *tr, float v, float *o) {
 /* 4 channels (oc..oc+3) x 4 pixels; o: the first pixel's outputs, `ostride` apart. */
 static void block_4x4(const taps *t, const float *x, const float *w, const transform *tr,
                       int32_t oc, float *o, size_t ostride) {
-  float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, b0 = 0.0f, b1 = 0.0f, b2 = 0.0f,
-        b3 = 0.0f, c0 = 0.0f, c1 = 0.0f, c2 = 0.0f, c3 = 0.0f, d0 = 0.0f, d1 = 0.0f,
-        d2 = 0.0f, d3 = 0.0f;
+  float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, b0 = 0.0f, b1 = 0.0f, b2 = 0.0f, b3 = 0.0f,
+        c0 = 0.0f, c1 = 0.0f, c2 = 0.0f, c3 = 0.0f, d0 = 0.0f, d1 = 0.0f, d2 = 0.0f, d3 = 0.0f;
   int32_t r, k;
   for (r = 0; r < t->rows; ++r, x += t->xrow, w += t->wrow) {
     const float *xa = x, *xb = xa + t->xs, *xc = xb + t->xs, *xd = xc + t->xs;
@@ -56,23 +55,59 @@ static void block_4x4(const taps *t, const float *x, const float *w, const trans
     for (k = 0; k < t->run; ++k) {
       const float p = xa[k], q = xb[k], s = xc[k], u = xd[k];
       const float f0 = w0[k], f1 = w1[k], f2 = w2[k], f3 = w3[k];
-      a0 += p * f0; a1 += p * f1; a2 += p * f2; a3 += p * f3;
-      b0 += q * f0; b1 += q * f1; b2 += q * f2; b3 += q * f3;
-      c0 += s * f0; c1 += s * f1; c2 += s * f2; c3 += s * f3;
-      d0 += u * f0; d1 += u * f1; d2 += u * f2; d3 += u * f3;
+      a0 += p * f0;
+      a1 += p * f1;
+      a2 += p * f2;
+      a3 += p * f3;
+      b0 += q * f0;
+      b1 += q * f1;
+      b2 += q * f2;
+      b3 += q * f3;
+      c0 += s * f0;
+      c1 += s * f1;
+      c2 += s * f2;
+      c3 += s * f3;
+      d0 += u * f0;
+      d1 += u * f1;
+      d2 += u * f2;
+      d3 += u * f3;
     }
   }
   if (tr->bias) {
     const float *e = tr->bias + oc;
-    a0 += e[0]; a1 += e[1]; a2 += e[2]; a3 += e[3];
-    b0 += e[0]; b1 += e[1]; b2 += e[2]; b3 += e[3];
-    c0 += e[0]; c1 += e[1]; c2 += e[2]; c3 += e[3];
-    d0 += e[0]; d1 += e[1]; d2 += e[2]; d3 += e[3];
+    a0 += e[0];
+    a1 += e[1];
+    a2 += e[2];
+    a3 += e[3];
+    b0 += e[0];
+    b1 += e[1];
+    b2 += e[2];
+    b3 += e[3];
+    c0 += e[0];
+    c1 += e[1];
+    c2 += e[2];
+    c3 += e[3];
+    d0 += e[0];
+    d1 += e[1];
+    d2 += e[2];
+    d3 += e[3];
   } else {
-    a0 += 0.0f; a1 += 0.0f; a2 += 0.0f; a3 += 0.0f;
-    b0 += 0.0f; b1 += 0.0f; b2 += 0.0f; b3 += 0.0f;
-    c0 += 0.0f; c1 += 0.0f; c2 += 0.0f; c3 += 0.0f;
-    d0 += 0.0f; d1 += 0.0f; d2 += 0.0f; d3 += 0.0f;
+    a0 += 0.0f;
+    a1 += 0.0f;
+    a2 += 0.0f;
+    a3 += 0.0f;
+    b0 += 0.0f;
+    b1 += 0.0f;
+    b2 += 0.0f;
+    b3 += 0.0f;
+    c0 += 0.0f;
+    c1 += 0.0f;
+    c2 += 0.0f;
+    c3 += 0.0f;
+    d0 += 0.0f;
+    d1 += 0.0f;
+    d2 += 0.0f;
+    d3 += 0.0f;
   }
   if (tr->none) {
     /* Any infinity or NaN among the 16 makes their sum one; finite sums (the common
@@ -80,23 +115,47 @@ static void block_4x4(const taps *t, const float *x, const float *w, const trans
     const float all = ((a0 + a1) + (a2 + a3)) + ((b0 + b1) + (b2 + b3)) +
                       (((c0 + c1) + (c2 + c3)) + ((d0 + d1) + (d2 + d3)));
     if (all - all == 0.0f) {
-      o[0] = a0; o[1] = a1; o[2] = a2; o[3] = a3;
+      o[0] = a0;
+      o[1] = a1;
+      o[2] = a2;
+      o[3] = a3;
       o += ostride;
-      o[0] = b0; o[1] = b1; o[2] = b2; o[3] = b3;
+      o[0] = b0;
+      o[1] = b1;
+      o[2] = b2;
+      o[3] = b3;
       o += ostride;
-      o[0] = c0; o[1] = c1; o[2] = c2; o[3] = c3;
+      o[0] = c0;
+      o[1] = c1;
+      o[2] = c2;
+      o[3] = c3;
       o += ostride;
-      o[0] = d0; o[1] = d1; o[2] = d2; o[3] = d3;
+      o[0] = d0;
+      o[1] = d1;
+      o[2] = d2;
+      o[3] = d3;
       return;
     }
   }
-  store_1(tr, a0, o); store_1(tr, a1, o + 1); store_1(tr, a2, o + 2); store_1(tr, a3, o + 3);
+  store_1(tr, a0, o);
+  store_1(tr, a1, o + 1);
+  store_1(tr, a2, o + 2);
+  store_1(tr, a3, o + 3);
   o += ostride;
-  store_1(tr, b0, o); store_1(tr, b1, o + 1); store_1(tr, b2, o + 2); store_1(tr, b3, o + 3);
+  store_1(tr, b0, o);
+  store_1(tr, b1, o + 1);
+  store_1(tr, b2, o + 2);
+  store_1(tr, b3, o + 3);
   o += ostride;
-  store_1(tr, c0, o); store_1(tr, c1, o + 1); store_1(tr, c2, o + 2); store_1(tr, c3, o + 3);
+  store_1(tr, c0, o);
+  store_1(tr, c1, o + 1);
+  store_1(tr, c2, o + 2);
+  store_1(tr, c3, o + 3);
   o += ostride;
-  store_1(tr, d0, o); store_1(tr, d1, o + 1); store_1(tr, d2, o + 2); store_1(tr, d3, o + 3);
+  store_1(tr, d0, o);
+  store_1(tr, d1, o + 1);
+  store_1(tr, d2, o + 2);
+  store_1(tr, d3, o + 3);
 }
 
 /* 4 channels (oc..oc+3) x 1 pixel. */
@@ -177,8 +236,7 @@ void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const
         if (np < 4) np = 1;
         t.rows = fx1 > fx0 ? fy1 - fy0 : 0;
         t.run = (fx1 - fx0) * cin;
-        if (t.rows > 0)
-          x = in + (((size_t)b * is->h + (iy0 + fy0)) * is->w + (ix0 + fx0)) * cin;
+        if (t.rows > 0) x = in + (((size_t)b * is->h + (iy0 + fy0)) * is->w + (ix0 + fx0)) * cin;
         w = filter + ((size_t)fy0 * fw + fx0) * cin;
         for (oc = 0; oc + 4 <= cout; oc += 4, w += 4 * t.wk) {
           if (np == 4)

@@ -31,9 +31,7 @@
 #define KFDA_S8_DSP 0
 #endif
 
-static int32_t padded_k(const kfda_shape4 *fs) {
-  return (fs->h * fs->w * fs->c + 3) & ~3;
-}
+static int32_t padded_k(const kfda_shape4 *fs) { return (fs->h * fs->w * fs->c + 3) & ~3; }
 
 size_t kfda_conv2d_s8_scratch_bytes(const kfda_shape4 *filter_shape) {
   return 2u * (size_t)padded_k(filter_shape) * sizeof(int16_t);
@@ -41,8 +39,8 @@ size_t kfda_conv2d_s8_scratch_bytes(const kfda_shape4 *filter_shape) {
 
 /* column of pixel (b, oy, ox): K values (x + in_offset), zero-padded to kp */
 static void im2col_s16(const kfda_conv_params *p, const kfda_shape4 *is, const int8_t *in,
-                       const kfda_shape4 *fs, int32_t in_offset, int32_t b, int32_t oy,
-                       int32_t ox, int16_t *col, int32_t kp) {
+                       const kfda_shape4 *fs, int32_t in_offset, int32_t b, int32_t oy, int32_t ox,
+                       int16_t *col, int32_t kp) {
   const int32_t fh = fs->h, fw = fs->w, cin = fs->c;
   int32_t fy, fx, c, k = 0;
   for (fy = 0; fy < fh; ++fy) {
@@ -139,8 +137,7 @@ static void dot_block(const int16_t *c0, const int16_t *c1, const int8_t *w0, co
 
 void kfda_conv2d_s8_opt(const kfda_conv_params *p, const kfda_requant *q, const kfda_shape4 *is,
                         const int8_t *in, const kfda_shape4 *fs, const int8_t *filter,
-                        const int32_t *bias, const kfda_shape4 *os, int8_t *out,
-                        void *scratch) {
+                        const int32_t *bias, const kfda_shape4 *os, int8_t *out, void *scratch) {
   const int32_t cout = fs->n, k = fs->h * fs->w * fs->c, kp = padded_k(fs);
   const size_t npix = (size_t)os->n * os->h * os->w;
   int16_t *col0 = (int16_t *)scratch, *col1 = col0 + kp;
@@ -188,8 +185,16 @@ void kfda_conv2d_s8(const kfda_conv_params *p, const kfda_requant *q, const kfda
                     const int8_t *in, const kfda_shape4 *fs, const int8_t *filter,
                     const int32_t *bias, const kfda_shape4 *os, int8_t *out, void *scratch) {
 #if defined(KFDA_BENCH_SKIP_CONV_S8) /* benchmarks only: the rest of the model's cost */
-  (void)p; (void)q; (void)is; (void)in; (void)fs; (void)filter; (void)bias; (void)os;
-  (void)out; (void)scratch;
+  (void)p;
+  (void)q;
+  (void)is;
+  (void)in;
+  (void)fs;
+  (void)filter;
+  (void)bias;
+  (void)os;
+  (void)out;
+  (void)scratch;
 #elif defined(KFDA_KERNELS_REF)
   (void)scratch;
   kfda_conv2d_s8_ref(p, q, is, in, fs, filter, bias, os, out);

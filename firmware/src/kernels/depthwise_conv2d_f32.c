@@ -1,9 +1,8 @@
 /* depthwise_conv2d_f32.c - DEPTHWISE_CONV_2D, float32 reference. */
 #include "kfda/kernels.h"
 
-void kfda_depthwise_conv2d_f32(const kfda_conv_params *p, const kfda_shape4 *is,
-                               const float *in, const kfda_shape4 *fs,
-                               const float *filter, const float *bias,
+void kfda_depthwise_conv2d_f32(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
+                               const kfda_shape4 *fs, const float *filter, const float *bias,
                                const kfda_shape4 *os, float *out) {
   const int32_t fh = fs->h, fw = fs->w, cout = fs->c, dm = p->depth_multiplier;
   int32_t b, oy, ox, oc, fy, fx;

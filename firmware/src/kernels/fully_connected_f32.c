@@ -1,10 +1,9 @@
 /* fully_connected_f32.c - FULLY_CONNECTED, float32 reference. */
 #include "kfda/kernels.h"
 
-void kfda_fully_connected_f32(float act_min, float act_max, const float *in,
-                              int32_t batches, int32_t depth,
-                              const float *weights, const float *bias,
-                              int32_t units, float *out) {
+void kfda_fully_connected_f32(float act_min, float act_max, const float *in, int32_t batches,
+                              int32_t depth, const float *weights, const float *bias, int32_t units,
+                              float *out) {
   int32_t b, u, d;
   for (b = 0; b < batches; ++b)
     for (u = 0; u < units; ++u) {

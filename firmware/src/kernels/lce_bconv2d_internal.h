@@ -19,8 +19,8 @@
 /* Which inner loop this compiler's target gets (exactly one of the three is 1)
  * and how many output channels one call of it counts. */
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
-#define KFDA_BCONV_NEON 1
-#define KFDA_BCONV_THUMB2 0
+#define KFDA_BCONV_NEON     1
+#define KFDA_BCONV_THUMB2   0
 #define KFDA_BCONV_PORTABLE 0
 #if defined(__aarch64__)
 #define KFDA_BCONV_NEON4 1 /* 4 pixels x 4 channels per pass */
@@ -28,16 +28,16 @@
 #define KFDA_BCONV_OC_BLOCK 4
 #elif defined(__GNUC__) && defined(__thumb2__) && defined(__ARM_FEATURE_DSP)
 /* up to 32 output channels per call (any count: the loop has no channel tail) */
-#define KFDA_BCONV_NEON 0
-#define KFDA_BCONV_THUMB2 1
+#define KFDA_BCONV_NEON     0
+#define KFDA_BCONV_THUMB2   1
 #define KFDA_BCONV_PORTABLE 0
 #define KFDA_BCONV_OC_BLOCK 32
 #if defined(__ARM_FP) && (__ARM_FP & 4)
 #define KFDA_BCONV_TREE 1 /* the adder-tree kernels for kw a multiple of 9 (FPU builds) */
 #endif
 #else
-#define KFDA_BCONV_NEON 0
-#define KFDA_BCONV_THUMB2 0
+#define KFDA_BCONV_NEON     0
+#define KFDA_BCONV_THUMB2   0
 #define KFDA_BCONV_PORTABLE 1
 #ifndef KFDA_BCONV_OC_BLOCK
 #define KFDA_BCONV_OC_BLOCK 2 /* 1 also works: one channel, fewer live registers */
@@ -60,9 +60,9 @@ int kfda_lce_bconv2d_edge_case(const kfda_bconv_params *p, const kfda_shape4 *is
                                int32_t ox, int *kase, int32_t *X, int32_t *Y);
 /* Sum of (cin - 2 * popcount(w_tap)) over the taps counted for that case,
  * for one output channel's filter f. */
-int32_t kfda_lce_bconv2d_edge_correction(const kfda_bconv_params *p, const uint32_t *f,
-                                         int32_t fh, int32_t fw, int32_t gw, int32_t cin,
-                                         int kase, int32_t X, int32_t Y);
+int32_t kfda_lce_bconv2d_edge_correction(const kfda_bconv_params *p, const uint32_t *f, int32_t fh,
+                                         int32_t fw, int32_t gw, int32_t cin, int kase, int32_t X,
+                                         int32_t Y);
 
 /* The inner loops. Filters are OHWI, so output channel j's kw words follow
  * channel j-1's (w_j = w + j * stride, stride kw). */
@@ -80,8 +80,8 @@ void kfda_bconv_popcount_4x4_neon(const uint32_t *col, size_t cstride, const uin
 #endif
 #elif KFDA_BCONV_THUMB2
 /* acc[j] = popcount(col XOR w_j) over kw words, j < nch (lce_bconv2d_opt_thumb2.S). */
-void kfda_bconv_popcount_thumb2(const uint32_t *col, const uint32_t *w, int32_t kw,
-                                int32_t nch, int32_t *acc);
+void kfda_bconv_popcount_thumb2(const uint32_t *col, const uint32_t *w, int32_t kw, int32_t nch,
+                                int32_t *acc);
 #if KFDA_BCONV_TREE
 /* kw == 18 or 9 (3x3 over 33..64 or 1..32 input channels): 4 * nb4 output
  * channels per call, a whole-channel adder tree each; with mul/bias the float
@@ -103,8 +103,8 @@ void kfda_bconv_kn_thumb2(const uint32_t *col, const uint32_t *w, int32_t nb4, v
 #else
 /* acc[j] = popcount(x XOR w_j) over n words, j < KFDA_BCONV_OC_BLOCK
  * (lce_bconv2d_opt_portable.c). */
-void kfda_bconv_popcount_portable(const uint32_t *x, const uint32_t *w, size_t stride,
-                                  int32_t n, int32_t *acc);
+void kfda_bconv_popcount_portable(const uint32_t *x, const uint32_t *w, size_t stride, int32_t n,
+                                  int32_t *acc);
 #endif
 #endif /* __ASSEMBLER__ */
 #endif

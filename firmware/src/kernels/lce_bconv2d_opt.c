@@ -148,9 +148,9 @@ static KFDA_NOVEC void im2col(const bconv_ctx *t, size_t pix0, int32_t npx, uint
     px->pix = pix0 + (size_t)q;
     px->kase = 0;
     px->X = px->Y = 0;
-    px->edge = t->same_zero && p->output_kind == KFDA_BCONV_OUT_F32 &&
-               kfda_lce_bconv2d_edge_case(p, t->is, t->os, fh, fw, oy, ox, &px->kase, &px->X,
-                                          &px->Y) == 0;
+    px->edge =
+        t->same_zero && p->output_kind == KFDA_BCONV_OUT_F32 &&
+        kfda_lce_bconv2d_edge_case(p, t->is, t->os, fh, fw, oy, ox, &px->kase, &px->X, &px->Y) == 0;
     for (fy = 0; fy < fh; ++fy) {
       const int32_t iy = iy0 + fy * dh;
       const int row_in = iy >= 0 && iy < ih;
@@ -228,9 +228,9 @@ static void transform(const bconv_ctx *t, const bconv_pixel *px, int32_t oc, int
       if (p->output_kind == KFDA_BCONV_OUT_F32) {
         if (px->edge) {
           const float m = -1.0f * t->raw_mul[c_];
-          y += m * (float)kfda_lce_bconv2d_edge_correction(
-                        p, t->filter + (size_t)c_ * t->kw, t->fh, t->fw, t->gw,
-                        p->channels_in, px->kase, px->X, px->Y);
+          y += m * (float)kfda_lce_bconv2d_edge_correction(p, t->filter + (size_t)c_ * t->kw, t->fh,
+                                                           t->fw, t->gw, p->channels_in, px->kase,
+                                                           px->X, px->Y);
         }
         ((float *)t->out)[pix * cout + c_] = y;
       } else {
@@ -293,8 +293,7 @@ static void transform4_f32(const bconv_ctx *t, float *o, int32_t oc, int32_t nbl
   int32_t blk;
   if (t->noclamp) { /* 0 <= 2 * acc <= 64 * kw: the clamp cannot bite */
     for (blk = 0; blk < nblk; ++blk, acc += 16, o += 4, m += 4, bi += 4) {
-      const float32x4_t y = vmulq_f32(vcvtq_f32_s32(vshlq_n_s32(vld1q_s32(acc), 1)),
-                                      vld1q_f32(m));
+      const float32x4_t y = vmulq_f32(vcvtq_f32_s32(vshlq_n_s32(vld1q_s32(acc), 1)), vld1q_f32(m));
       vst1q_f32(o, vaddq_f32(y, vld1q_f32(bi)));
     }
     return;
@@ -354,8 +353,8 @@ static KFDA_NOINLINE void border_column(const bconv_ctx *t, const uint32_t *img,
 /* n interior pixels of one output row, float output without clamp or edge
  * correction, all channels through the adder-tree kernel: x is the first
  * pixel's first tap, xstep words to the next pixel. */
-static KFDA_NOINLINE void tree_run(const bconv_ctx *t, const uint32_t *x, size_t xstep,
-                                   int32_t n, float *o, uint32_t *col) {
+static KFDA_NOINLINE void tree_run(const bconv_ctx *t, const uint32_t *x, size_t xstep, int32_t n,
+                                   float *o, uint32_t *col) {
   const size_t drow = (size_t)t->p->dil_h * (size_t)t->is->w * (size_t)t->gw;
   const int32_t fh = t->fh, row_words = t->fw * t->gw, cout = t->cout;
   if (fh == 3 && (t->kw == 18 || t->kw == 9)) { /* 3 rows: the assembly gathers */
@@ -408,8 +407,8 @@ static KFDA_NOINLINE void pixels_one_by_one(const bconv_ctx *t, size_t pix, size
         int32_t fy;
 #if KFDA_BCONV_TREE
         if (runs) { /* this pixel and the next ones still inside */
-          const int32_t n = (iw - eff_w - ix0) / sw + 1 < ox_end - ox
-                                ? (iw - eff_w - ix0) / sw + 1 : ox_end - ox;
+          const int32_t n =
+              (iw - eff_w - ix0) / sw + 1 < ox_end - ox ? (iw - eff_w - ix0) / sw + 1 : ox_end - ox;
           tree_run(t, x, (size_t)sw * (size_t)gw, n, (float *)t->out + pix * t->cout, col);
           ox += n - 1;
           pix += (size_t)n - 1;
@@ -421,8 +420,8 @@ static KFDA_NOINLINE void pixels_one_by_one(const bconv_ctx *t, size_t pix, size
         border_column(t, img, iy0, ix0, col);
 #if KFDA_BCONV_TREE
         if (runs) {
-          tree_call(t, col, t->filter, t->cout >> 2, (float *)t->out + pix * t->cout,
-                    t->out_mul, t->out_bias);
+          tree_call(t, col, t->filter, t->cout >> 2, (float *)t->out + pix * t->cout, t->out_mul,
+                    t->out_bias);
           continue;
         }
 #endif
@@ -447,26 +446,35 @@ static KFDA_NOINLINE void pixels_one_by_one(const bconv_ctx *t, size_t pix, size
 
 void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *is, const int32_t *in,
                           const kfda_shape4 *fs, const int32_t *filter, const float *out_mul,
-                          const float *out_bias, const int32_t *thresholds,
-                          const float *raw_mul, const kfda_shape4 *os, void *out,
-                          void *scratch) {
+                          const float *out_bias, const int32_t *thresholds, const float *raw_mul,
+                          const kfda_shape4 *os, void *out, void *scratch) {
   bconv_ctx t;
   uint32_t *col = (uint32_t *)scratch;
   const size_t npix = (size_t)os->n * (size_t)os->h * (size_t)os->w;
   size_t pix = 0;
   if (fs->c != is->c || scratch == NULL) {
-    kfda_lce_bconv2d_ref(p, is, in, fs, filter, out_mul, out_bias, thresholds, raw_mul, os,
-                         out);
+    kfda_lce_bconv2d_ref(p, is, in, fs, filter, out_mul, out_bias, thresholds, raw_mul, os, out);
     return;
   }
-  t.p = p; t.is = is; t.os = os; t.in = (const uint32_t *)in;
-  t.filter = (const uint32_t *)filter; t.out_mul = out_mul; t.out_bias = out_bias;
-  t.raw_mul = raw_mul; t.thresholds = thresholds; t.out = out;
-  t.cout = fs->n; t.fh = fs->h; t.fw = fs->w; t.gw = fs->c;
+  t.p = p;
+  t.is = is;
+  t.os = os;
+  t.in = (const uint32_t *)in;
+  t.filter = (const uint32_t *)filter;
+  t.out_mul = out_mul;
+  t.out_bias = out_bias;
+  t.raw_mul = raw_mul;
+  t.thresholds = thresholds;
+  t.out = out;
+  t.cout = fs->n;
+  t.fh = fs->h;
+  t.fw = fs->w;
+  t.gw = fs->c;
   t.kw = fs->h * fs->w * fs->c; /* words per output channel */
   t.out_words = KFDA_PACKED_WORDS(t.cout);
   t.same_zero = p->padding == 0 && p->pad_value == 0;
-  t.qmin = p->clamp_min; t.qmax = p->clamp_max;
+  t.qmin = p->clamp_min;
+  t.qmax = p->clamp_max;
   t.noclamp = t.qmin <= 0 && (int64_t)t.qmax >= 64 * (int64_t)t.kw;
 #if KFDA_BCONV_NEON4
   if (t.kw < 2048 && t.cout >= 4) {
@@ -490,8 +498,8 @@ void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *is, con
                                        nblk, acc, o4, out_mul + oc, out_bias + oc);
           continue;
         }
-        kfda_bconv_popcount_4x4_neon(col, (size_t)padded, t.filter + (size_t)oc * t.kw, t.kw,
-                                     nblk, acc, NULL, NULL, NULL);
+        kfda_bconv_popcount_4x4_neon(col, (size_t)padded, t.filter + (size_t)oc * t.kw, t.kw, nblk,
+                                     acc, NULL, NULL, NULL);
         for (q = 0; q < 4; ++q) {
           if (p->output_kind == KFDA_BCONV_OUT_F32 && !px4[q].edge) {
             transform4_f32(&t, (float *)out + (pix + q) * t.cout + oc, oc, nblk, acc + 4 * q);
@@ -514,8 +522,18 @@ void kfda_lce_bconv2d(const kfda_bconv_params *p, const kfda_shape4 *is, const i
                       const float *out_bias, const int32_t *thresholds, const float *raw_mul,
                       const kfda_shape4 *os, void *out, void *scratch) {
 #if defined(KFDA_BENCH_SKIP_BCONV) /* benchmarks only: the rest of the model's cost */
-  (void)p; (void)is; (void)in; (void)fs; (void)filter; (void)out_mul; (void)out_bias;
-  (void)thresholds; (void)raw_mul; (void)os; (void)out; (void)scratch;
+  (void)p;
+  (void)is;
+  (void)in;
+  (void)fs;
+  (void)filter;
+  (void)out_mul;
+  (void)out_bias;
+  (void)thresholds;
+  (void)raw_mul;
+  (void)os;
+  (void)out;
+  (void)scratch;
 #elif defined(KFDA_KERNELS_REF)
   (void)scratch;
   kfda_lce_bconv2d_ref(p, is, in, fs, filter, out_mul, out_bias, thresholds, raw_mul, os, out);

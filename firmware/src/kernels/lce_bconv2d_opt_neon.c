@@ -98,8 +98,7 @@ __attribute__((optimize("no-schedule-insns")))
 void kfda_bconv_popcount_4x4_neon(const uint32_t *col, size_t cstride, const uint32_t *w,
                                   int32_t kw, int32_t nblk, int32_t *acc, float *const *o4,
                                   const float *m, const float *bi) {
-  const uint32_t *x0 = col, *x1 = col + cstride, *x2 = col + 2 * cstride,
-                 *x3 = col + 3 * cstride;
+  const uint32_t *x0 = col, *x1 = col + cstride, *x2 = col + 2 * cstride, *x3 = col + 3 * cstride;
   int32_t blk;
   for (blk = 0; blk < nblk; ++blk, w += 4 * (size_t)kw, acc += 16) {
     const uint32_t *w0 = w, *w1 = w + kw, *w2 = w + 2 * (size_t)kw, *w3 = w + 3 * (size_t)kw;
@@ -107,24 +106,26 @@ void kfda_bconv_popcount_4x4_neon(const uint32_t *col, size_t cstride, const uin
     uint16x8_t a20, a21, a22, a23, a30, a31, a32, a33;
     uint16x8_t r0, r1, r2, r3;
     int32_t i = 0;
-#define KFDA_XPC(a, X, W) a = vpadalq_u8(a, vcntq_u8(veorq_u8(X, W)))
+#define KFDA_XPC(a, X, W)  a = vpadalq_u8(a, vcntq_u8(veorq_u8(X, W)))
 #define KFDA_XPC0(a, X, W) a = vpaddlq_u8(vcntq_u8(veorq_u8(X, W)))
-#define KFDA_PIX(OP, x, a0, a1, a2, a3)                             \
-  do {                                                              \
-    const uint8x16_t X = vreinterpretq_u8_u32(vld1q_u32(x + i));    \
-    OP(a0, X, W0); OP(a1, X, W1);                                   \
-    OP(a2, X, W2); OP(a3, X, W3);                                   \
+#define KFDA_PIX(OP, x, a0, a1, a2, a3)                          \
+  do {                                                           \
+    const uint8x16_t X = vreinterpretq_u8_u32(vld1q_u32(x + i)); \
+    OP(a0, X, W0);                                               \
+    OP(a1, X, W1);                                               \
+    OP(a2, X, W2);                                               \
+    OP(a3, X, W3);                                               \
   } while (0)
-#define KFDA_STEP(OP)                                               \
-  do {                                                              \
-    const uint8x16_t W0 = vreinterpretq_u8_u32(vld1q_u32(w0 + i));  \
-    const uint8x16_t W1 = vreinterpretq_u8_u32(vld1q_u32(w1 + i));  \
-    const uint8x16_t W2 = vreinterpretq_u8_u32(vld1q_u32(w2 + i));  \
-    const uint8x16_t W3 = vreinterpretq_u8_u32(vld1q_u32(w3 + i));  \
-    KFDA_PIX(OP, x0, a00, a01, a02, a03);                           \
-    KFDA_PIX(OP, x1, a10, a11, a12, a13);                           \
-    KFDA_PIX(OP, x2, a20, a21, a22, a23);                           \
-    KFDA_PIX(OP, x3, a30, a31, a32, a33);                           \
+#define KFDA_STEP(OP)                                              \
+  do {                                                             \
+    const uint8x16_t W0 = vreinterpretq_u8_u32(vld1q_u32(w0 + i)); \
+    const uint8x16_t W1 = vreinterpretq_u8_u32(vld1q_u32(w1 + i)); \
+    const uint8x16_t W2 = vreinterpretq_u8_u32(vld1q_u32(w2 + i)); \
+    const uint8x16_t W3 = vreinterpretq_u8_u32(vld1q_u32(w3 + i)); \
+    KFDA_PIX(OP, x0, a00, a01, a02, a03);                          \
+    KFDA_PIX(OP, x1, a10, a11, a12, a13);                          \
+    KFDA_PIX(OP, x2, a20, a21, a22, a23);                          \
+    KFDA_PIX(OP, x3, a30, a31, a32, a33);                          \
   } while (0)
     if (kw >= 4) { /* the first step sets the accumulators */
       KFDA_STEP(KFDA_XPC0);
@@ -148,30 +149,40 @@ void kfda_bconv_popcount_4x4_neon(const uint32_t *col, size_t cstride, const uin
       uint32x2_t v0, v1, v2, v3;
       uint8x16_t W01, W23;
       if (i + 1 < kw) {
-        v0 = vld1_u32(w0 + i); v1 = vld1_u32(w1 + i);
-        v2 = vld1_u32(w2 + i); v3 = vld1_u32(w3 + i);
+        v0 = vld1_u32(w0 + i);
+        v1 = vld1_u32(w1 + i);
+        v2 = vld1_u32(w2 + i);
+        v3 = vld1_u32(w3 + i);
       } else {
         const uint32x2_t zz = vdup_n_u32(0);
-        v0 = vld1_lane_u32(w0 + i, zz, 0); v1 = vld1_lane_u32(w1 + i, zz, 0);
-        v2 = vld1_lane_u32(w2 + i, zz, 0); v3 = vld1_lane_u32(w3 + i, zz, 0);
+        v0 = vld1_lane_u32(w0 + i, zz, 0);
+        v1 = vld1_lane_u32(w1 + i, zz, 0);
+        v2 = vld1_lane_u32(w2 + i, zz, 0);
+        v3 = vld1_lane_u32(w3 + i, zz, 0);
       }
       W01 = vreinterpretq_u8_u32(vcombine_u32(v0, v1));
       W23 = vreinterpretq_u8_u32(vcombine_u32(v2, v3));
       /* bytes [c0 x4, c1 x4, c2 x4, c3 x4] -> 16-bit [c0, c0, c1, c1, ...] */
-#define KFDA_TAIL(r, x)                                                                  \
-  do {                                                                                   \
-    const uint8x16_t X = vreinterpretq_u8_u64(vld1q_dup_u64((const uint64_t *)(x + i))); \
+#define KFDA_TAIL(r, x)                                                                   \
+  do {                                                                                    \
+    const uint8x16_t X = vreinterpretq_u8_u64(vld1q_dup_u64((const uint64_t *)(x + i)));  \
     r = vpadalq_u8(r, vpaddq_u8(vcntq_u8(veorq_u8(X, W01)), vcntq_u8(veorq_u8(X, W23)))); \
   } while (0)
-      KFDA_TAIL(r0, x0); KFDA_TAIL(r1, x1); KFDA_TAIL(r2, x2); KFDA_TAIL(r3, x3);
+      KFDA_TAIL(r0, x0);
+      KFDA_TAIL(r1, x1);
+      KFDA_TAIL(r2, x2);
+      KFDA_TAIL(r3, x3);
 #undef KFDA_TAIL
     }
     if (o4) { /* float output, no clamp, no edge: the transform right here */
       const float32x4_t mv = vld1q_f32(m + 4 * blk), bv = vld1q_f32(bi + 4 * blk);
-#define KFDA_OUT(q, r)                                                              \
-  vst1q_f32(o4[q] + 4 * blk,                                                       \
+#define KFDA_OUT(q, r)       \
+  vst1q_f32(o4[q] + 4 * blk, \
             vaddq_f32(vmulq_f32(vcvtq_f32_u32(vshlq_n_u32(vpaddlq_u16(r), 1)), mv), bv))
-      KFDA_OUT(0, r0); KFDA_OUT(1, r1); KFDA_OUT(2, r2); KFDA_OUT(3, r3);
+      KFDA_OUT(0, r0);
+      KFDA_OUT(1, r1);
+      KFDA_OUT(2, r2);
+      KFDA_OUT(3, r3);
 #undef KFDA_OUT
       continue;
     }

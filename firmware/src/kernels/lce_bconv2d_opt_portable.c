@@ -40,8 +40,8 @@ static inline uint32_t csa_nibbles(uint32_t a, uint32_t b, uint32_t c) {
 
 #if KFDA_BCONV_OC_BLOCK == 1
 /* acc[0] = popcount(x XOR w) over n words (one channel: fewer live registers). */
-void kfda_bconv_popcount_portable(const uint32_t *x, const uint32_t *w, size_t stride,
-                                  int32_t n, int32_t *acc) {
+void kfda_bconv_popcount_portable(const uint32_t *x, const uint32_t *w, size_t stride, int32_t n,
+                                  int32_t *acc) {
   int32_t i = 0, t0 = 0;
   (void)stride;
   while (n - i >= 3) {
@@ -60,8 +60,8 @@ void kfda_bconv_popcount_portable(const uint32_t *x, const uint32_t *w, size_t s
 }
 #else
 /* acc[j] = popcount(x XOR w_j) over n words, w_j = w + j * stride, j < 2. */
-void kfda_bconv_popcount_portable(const uint32_t *x, const uint32_t *w, size_t stride,
-                                  int32_t n, int32_t *acc) {
+void kfda_bconv_popcount_portable(const uint32_t *x, const uint32_t *w, size_t stride, int32_t n,
+                                  int32_t *acc) {
   const uint32_t *v = w + stride;
   int32_t i = 0, t0 = 0, t1 = 0;
   while (n - i >= 3) {

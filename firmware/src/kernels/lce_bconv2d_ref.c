@@ -23,9 +23,8 @@
 #include "lce_bconv2d_internal.h"
 #include "popcount.h"
 
-void kfda_lce_bconv2d_output_transform(const float *mul, const float *bias,
-                                       int32_t cout, int32_t K, double scale,
-                                       double zero_point, float *out_mul,
+void kfda_lce_bconv2d_output_transform(const float *mul, const float *bias, int32_t cout, int32_t K,
+                                       double scale, double zero_point, float *out_mul,
                                        float *out_bias) {
   int32_t i;
   for (i = 0; i < cout; ++i) {
@@ -37,9 +36,9 @@ void kfda_lce_bconv2d_output_transform(const float *mul, const float *bias,
 
 /* Sum of (cin - 2 * popcount) over the filter taps LCE counts for one edge
  * case (see zero-padding correction in LCE). */
-int32_t kfda_lce_bconv2d_edge_correction(const kfda_bconv_params *p, const uint32_t *f,
-                               int32_t fh, int32_t fw, int32_t gw, int32_t cin,
-                               int kase, int32_t X, int32_t Y) {
+int32_t kfda_lce_bconv2d_edge_correction(const kfda_bconv_params *p, const uint32_t *f, int32_t fh,
+                                         int32_t fw, int32_t gw, int32_t cin, int kase, int32_t X,
+                                         int32_t Y) {
   const int32_t eff_w = (fw - 1) * p->dil_w + 1, eff_h = (fh - 1) * p->dil_h + 1;
   int32_t fy, fx, k, sum = 0;
   for (fy = 0; fy < fh; ++fy)
@@ -65,8 +64,8 @@ int32_t kfda_lce_bconv2d_edge_correction(const kfda_bconv_params *p, const uint3
 /* Which correction applies at (oy, ox): returns 0 and sets the case and its
  * cache coordinates, or -1 when LCE applies none. */
 int kfda_lce_bconv2d_edge_case(const kfda_bconv_params *p, const kfda_shape4 *is,
-                     const kfda_shape4 *os, int32_t fh, int32_t fw, int32_t oy,
-                     int32_t ox, int *kase, int32_t *X, int32_t *Y) {
+                               const kfda_shape4 *os, int32_t fh, int32_t fw, int32_t oy,
+                               int32_t ox, int *kase, int32_t *X, int32_t *Y) {
   const int32_t eff_w = (fw - 1) * p->dil_w + 1, eff_h = (fh - 1) * p->dil_h + 1;
   const int32_t left_off = ((os->w - 1) * p->stride_w + eff_w - is->w) / 2;
   const int32_t top_off = ((os->h - 1) * p->stride_h + eff_h - is->h) / 2;
@@ -76,25 +75,31 @@ int kfda_lce_bconv2d_edge_case(const kfda_bconv_params *p, const kfda_shape4 *is
   const int32_t right = -left - is->w + eff_w;
   if (left <= 0 && right <= 0 && top <= 0 && bot <= 0) return -1;
   if (right <= 0 && top > 0 && bot < 0) {
-    *kase = 0; *X = left >= 0 ? left : 0; *Y = top;
+    *kase = 0;
+    *X = left >= 0 ? left : 0;
+    *Y = top;
   } else if (left < 0 && right > 0 && bot <= 0) {
-    *kase = 1; *X = right; *Y = top >= 0 ? top : 0;
+    *kase = 1;
+    *X = right;
+    *Y = top >= 0 ? top : 0;
   } else if (left > 0 && right < 0 && top <= 0) {
-    *kase = 2; *X = left; *Y = bot >= 0 ? bot : 0;
+    *kase = 2;
+    *X = left;
+    *Y = bot >= 0 ? bot : 0;
   } else if (left <= 0 && top < 0 && bot > 0) {
-    *kase = 3; *X = right >= 0 ? right : 0; *Y = bot;
+    *kase = 3;
+    *X = right >= 0 ? right : 0;
+    *Y = bot;
   } else {
     return -1;
   }
   return 0;
 }
 
-void kfda_lce_bconv2d_ref(const kfda_bconv_params *p, const kfda_shape4 *is,
-                          const int32_t *in, const kfda_shape4 *fs,
-                          const int32_t *filter, const float *out_mul,
-                          const float *out_bias, const int32_t *thresholds,
-                          const float *raw_mul, const kfda_shape4 *os,
-                          void *out) {
+void kfda_lce_bconv2d_ref(const kfda_bconv_params *p, const kfda_shape4 *is, const int32_t *in,
+                          const kfda_shape4 *fs, const int32_t *filter, const float *out_mul,
+                          const float *out_bias, const int32_t *thresholds, const float *raw_mul,
+                          const kfda_shape4 *os, void *out) {
   const int32_t cout = fs->n, fh = fs->h, fw = fs->w, gw = fs->c;
   const int32_t in_words = is->c;
   const int32_t groups = in_words / gw;
@@ -109,8 +114,8 @@ void kfda_lce_bconv2d_ref(const kfda_bconv_params *p, const kfda_shape4 *is,
         const size_t pix = ((size_t)b * os->h + oy) * os->w + ox;
         int kase = 0;
         int32_t X = 0, Y = 0;
-        const int edge = same_zero &&
-                         kfda_lce_bconv2d_edge_case(p, is, os, fh, fw, oy, ox, &kase, &X, &Y) == 0;
+        const int edge =
+            same_zero && kfda_lce_bconv2d_edge_case(p, is, os, fh, fw, oy, ox, &kase, &X, &Y) == 0;
         if (p->output_kind == KFDA_BCONV_OUT_PACKED) {
           uint32_t *o = (uint32_t *)out + pix * out_words;
           for (k = 0; k < out_words; ++k) o[k] = 0;
@@ -147,7 +152,7 @@ void kfda_lce_bconv2d_ref(const kfda_bconv_params *p, const kfda_shape4 *is,
               if (edge) {
                 const float m = -1.0f * raw_mul[oc];
                 y += m * (float)kfda_lce_bconv2d_edge_correction(p, f, fh, fw, gw, cin_per_group,
-                                                kase, X, Y);
+                                                                 kase, X, Y);
               }
               ((float *)out)[pix * cout + oc] = y;
             } else {

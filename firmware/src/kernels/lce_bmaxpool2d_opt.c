@@ -20,8 +20,8 @@ static inline void and_words(uint32_t *o, const uint32_t *s, int32_t n) {
   for (; k < n; ++k) o[k] &= s[k];
 }
 
-void kfda_lce_bmaxpool2d_opt(const kfda_conv_params *p, const kfda_shape4 *is,
-                             const int32_t *in, const kfda_shape4 *os, int32_t *out) {
+void kfda_lce_bmaxpool2d_opt(const kfda_conv_params *p, const kfda_shape4 *is, const int32_t *in,
+                             const kfda_shape4 *os, int32_t *out) {
   const int32_t words = is->c, ih = is->h, iw = is->w;
   int32_t b, oy, ox, fy, fx, k;
   for (b = 0; b < os->n; ++b)

@@ -2,9 +2,8 @@
  * of the bits, bounds checked per tap (lce_bmaxpool2d_opt.c is held to it). */
 #include "kfda/kernels.h"
 
-void kfda_lce_bmaxpool2d_ref(const kfda_conv_params *p, const kfda_shape4 *is,
-                         const int32_t *in, const kfda_shape4 *os,
-                         int32_t *out) {
+void kfda_lce_bmaxpool2d_ref(const kfda_conv_params *p, const kfda_shape4 *is, const int32_t *in,
+                             const kfda_shape4 *os, int32_t *out) {
   int32_t b, oy, ox, fy, fx, k, words = is->c;
   for (b = 0; b < os->n; ++b)
     for (oy = 0; oy < os->h; ++oy)

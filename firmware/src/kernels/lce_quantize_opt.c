@@ -146,8 +146,8 @@ void kfda_lce_quantize_f32_opt(const float *in, int32_t rows, int32_t cols, int3
   }
 }
 
-void kfda_lce_quantize_s8_opt(const int8_t *in, int32_t rows, int32_t cols,
-                              int32_t zero_point, int32_t *out) {
+void kfda_lce_quantize_s8_opt(const int8_t *in, int32_t rows, int32_t cols, int32_t zero_point,
+                              int32_t *out) {
   const int32_t words = KFDA_PACKED_WORDS(cols), full = cols / 32;
   int32_t r, k, c;
 #if KFDA_QUANT_NEON

@@ -2,8 +2,7 @@
  * into bits, one branch per value (lce_quantize_opt.c is held to it). */
 #include "kfda/kernels.h"
 
-void kfda_lce_quantize_f32_ref(const float *in, int32_t rows, int32_t cols,
-                           int32_t *out) {
+void kfda_lce_quantize_f32_ref(const float *in, int32_t rows, int32_t cols, int32_t *out) {
   int32_t r, c, words = KFDA_PACKED_WORDS(cols);
   for (r = 0; r < rows; ++r) {
     const float *row = in + (size_t)r * cols;
@@ -14,8 +13,8 @@ void kfda_lce_quantize_f32_ref(const float *in, int32_t rows, int32_t cols,
   }
 }
 
-void kfda_lce_quantize_s8_ref(const int8_t *in, int32_t rows, int32_t cols,
-                          int32_t zero_point, int32_t *out) {
+void kfda_lce_quantize_s8_ref(const int8_t *in, int32_t rows, int32_t cols, int32_t zero_point,
+                              int32_t *out) {
   int32_t r, c, words = KFDA_PACKED_WORDS(cols);
   for (r = 0; r < rows; ++r) {
     const int8_t *row = in + (size_t)r * cols;

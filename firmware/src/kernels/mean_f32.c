@@ -1,8 +1,8 @@
 /* mean_f32.c - MEAN, float32 reference: sum the reduced axes, divide once. */
 #include "kfda/kernels.h"
 
-void kfda_mean_f32_ref(const float *in, int32_t ndim, const int32_t *dims,
-                       uint32_t reduce_mask, float *out) {
+void kfda_mean_f32_ref(const float *in, int32_t ndim, const int32_t *dims, uint32_t reduce_mask,
+                       float *out) {
   int32_t idx[KFDA_MAX_DIMS] = {0};
   size_t total = 1, out_n = 1, i, count;
   int32_t a;

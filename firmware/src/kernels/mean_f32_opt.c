@@ -8,23 +8,24 @@
  */
 #include "kfda/kernels.h"
 
-void kfda_mean_f32_opt(const float *in, int32_t ndim, const int32_t *dims,
-                       uint32_t reduce_mask, float *out) {
+void kfda_mean_f32_opt(const float *in, int32_t ndim, const int32_t *dims, uint32_t reduce_mask,
+                       float *out) {
   size_t outer = 1, red = 1, inner = 1, o, r, c;
   int32_t a, lo = -1, hi = -1;
   float count;
   for (a = 0; a < ndim; ++a)
     if (reduce_mask & (1u << a)) {
-      if (lo < 0) lo = a;
-      else if (hi != a) break; /* a gap: not consecutive */
+      if (lo < 0)
+        lo = a;
+      else if (hi != a)
+        break; /* a gap: not consecutive */
       hi = a + 1;
     }
   if (lo < 0 || a < ndim) {
     kfda_mean_f32_ref(in, ndim, dims, reduce_mask, out);
     return;
   }
-  for (a = 0; a < ndim; ++a)
-    *(a < lo ? &outer : a < hi ? &red : &inner) *= (size_t)dims[a];
+  for (a = 0; a < ndim; ++a) *(a < lo ? &outer : a < hi ? &red : &inner) *= (size_t)dims[a];
   count = (float)red;
   for (o = 0; o < outer; ++o, in += red * inner, out += inner) {
     for (c = 0; c + 4 <= inner; c += 4) {

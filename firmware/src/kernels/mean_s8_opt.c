@@ -70,8 +70,10 @@ void kfda_mean_s8_opt(const kfda_mean_params *p, const int8_t *in, int32_t ndim,
     const int red = (reduce_mask >> a) & 1u;
     if (dims[a] == 1) continue;
     if (red == last) {
-      if (red) rsz[nr - 1] *= dims[a];
-      else ksz[nk - 1] *= dims[a];
+      if (red)
+        rsz[nr - 1] *= dims[a];
+      else
+        ksz[nk - 1] *= dims[a];
     } else if (red) {
       rsz[nr] = dims[a];
       rst[nr++] = stride;
@@ -137,8 +139,8 @@ void kfda_mean_s8_opt(const kfda_mean_params *p, const int8_t *in, int32_t ndim,
     }
 }
 
-void kfda_mean_s8(const kfda_mean_params *p, const int8_t *in, int32_t ndim,
-                  const int32_t *dims, uint32_t reduce_mask, int8_t *out) {
+void kfda_mean_s8(const kfda_mean_params *p, const int8_t *in, int32_t ndim, const int32_t *dims,
+                  uint32_t reduce_mask, int8_t *out) {
 #if defined(KFDA_KERNELS_REF)
   kfda_mean_s8_ref(p, in, ndim, dims, reduce_mask, out);
 #else

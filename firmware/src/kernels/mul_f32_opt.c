@@ -5,13 +5,13 @@
  */
 #include "binary_f32_runs.h"
 
-void kfda_mul_f32_opt(const kfda_arith_params *p, const float *a, const int32_t *as,
-                      const float *b, const int32_t *bs, const int32_t *d, float *out) {
+void kfda_mul_f32_opt(const kfda_arith_params *p, const float *a, const int32_t *as, const float *b,
+                      const int32_t *bs, const int32_t *d, float *out) {
   kfda_binary_f32_opt(KFDA_BINARY_MUL, p, a, as, b, bs, d, out);
 }
 
-void kfda_mul_f32(const kfda_arith_params *p, const float *a, const int32_t *as,
-                  const float *b, const int32_t *bs, const int32_t *d, float *out) {
+void kfda_mul_f32(const kfda_arith_params *p, const float *a, const int32_t *as, const float *b,
+                  const int32_t *bs, const int32_t *d, float *out) {
 #if defined(KFDA_KERNELS_REF)
   kfda_mul_f32_ref(p, a, as, b, bs, d, out);
 #else

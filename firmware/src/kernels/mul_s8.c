@@ -12,8 +12,8 @@ void kfda_mul_s8_ref(const kfda_arith_params *p, const int8_t *a, const int32_t 
   for (o = 0; o < count; ++o, kfda_broadcast_next(&w)) {
     const int32_t x = (int32_t)a[w.a] + p->in_offset;
     const int32_t y = (int32_t)b[w.b] + p->in2_offset;
-    int32_t r = kfda_multiply_by_quantized_multiplier_ref(x * y, p->out_mult, p->out_shift) +
-                p->out_offset;
+    int32_t r =
+        kfda_multiply_by_quantized_multiplier_ref(x * y, p->out_mult, p->out_shift) + p->out_offset;
     if (r < p->qact_min) r = p->qact_min;
     if (r > p->qact_max) r = p->qact_max;
     out[o] = (int8_t)r;

@@ -32,8 +32,7 @@ static void mul_run(const mul_q *q, const int8_t *a, int32_t sa, const int8_t *b
     const int32_t y = *b + q->off2;
     for (i = 0; i < n; ++i, a += sa) out[i] = finish(q, (*a + q->off1) * y);
   } else {
-    for (i = 0; i < n; ++i, a += sa, b += sb)
-      out[i] = finish(q, (*a + q->off1) * (*b + q->off2));
+    for (i = 0; i < n; ++i, a += sa, b += sb) out[i] = finish(q, (*a + q->off1) * (*b + q->off2));
   }
 }
 

@@ -3,9 +3,8 @@
 
 #include "kfda/kernels.h"
 
-void kfda_pad(const uint8_t *in, int32_t ndim, const int32_t *in_dims,
-              const int32_t *pads, size_t es, const uint8_t *pad_value,
-              uint8_t *out) {
+void kfda_pad(const uint8_t *in, int32_t ndim, const int32_t *in_dims, const int32_t *pads,
+              size_t es, const uint8_t *pad_value, uint8_t *out) {
   int32_t od[KFDA_MAX_DIMS], idx[KFDA_MAX_DIMS] = {0};
   size_t total = 1, i;
   int32_t a;

@@ -47,8 +47,7 @@ static int32_t rdbpot(int32_t x, int exponent) {
   return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
-int32_t kfda_multiply_by_quantized_multiplier_ref(int32_t x, int32_t significand,
-                                                  int32_t shift) {
+int32_t kfda_multiply_by_quantized_multiplier_ref(int32_t x, int32_t significand, int32_t shift) {
   const int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
   int64_t shifted = (int64_t)x * ((int64_t)1 << left);
   if (shifted > INT32_MAX) shifted = INT32_MAX; /* gemmlowp wraps; never hit in range */

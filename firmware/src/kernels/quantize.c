@@ -4,8 +4,7 @@
 
 #include "kfda/kernels.h"
 
-void kfda_quantize_f32_s8(const float *in, size_t n, float scale,
-                          int32_t zero_point, int8_t *out) {
+void kfda_quantize_f32_s8(const float *in, size_t n, float scale, int32_t zero_point, int8_t *out) {
   size_t i;
   for (i = 0; i < n; ++i) {
     float r = roundf(in[i] / scale);

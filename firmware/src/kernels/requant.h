@@ -45,8 +45,7 @@ static inline int32_t kfda_sat_shl(int32_t x, int32_t left) {
 
 /* kfda_multiply_by_quantized_multiplier with its shift split into left = max(shift, 0) and
  * right = max(-shift, 0), for significand != INT32_MIN and right <= 31. */
-static inline int32_t kfda_qmul(int32_t x, int32_t significand, int32_t left,
-                                int32_t right) {
+static inline int32_t kfda_qmul(int32_t x, int32_t significand, int32_t left, int32_t right) {
   if (left > 0) x = kfda_sat_shl(x, left);
   return kfda_rdbpot(kfda_high_mul(x, significand), right);
 }
@@ -57,8 +56,7 @@ static inline int32_t kfda_qmul_r(int32_t x, int32_t significand, int32_t right)
 }
 
 /* kfda_multiply_by_quantized_multiplier_ruy, same domain as kfda_qmul. */
-static inline int32_t kfda_qmul_ruy(int32_t x, int32_t significand, int32_t left,
-                                    int32_t right) {
+static inline int32_t kfda_qmul_ruy(int32_t x, int32_t significand, int32_t left, int32_t right) {
   int32_t h;
   if (left > 0) x = kfda_sat_shl(x, left);
   h = kfda_high_mul(x, significand);

@@ -4,8 +4,7 @@
 
 #include "kfda/kernels.h"
 
-void kfda_softmax_f32(float beta, const float *in, int32_t rows,
-                      int32_t depth, float *out) {
+void kfda_softmax_f32(float beta, const float *in, int32_t rows, int32_t depth, float *out) {
   int32_t r, i;
   for (r = 0; r < rows; ++r) {
     const float *x = in + (size_t)r * depth;

@@ -4,7 +4,7 @@
  *           table of exactly these floats; we compute the entry on the fly)
  *   inv   = 1 / (sum e * out_scale)                 (float)
  *   y     = sat(round(e(x) * inv) + out_zero_point)
-  */
+ */
 #include <math.h>
 
 #include "kfda/kernels.h"

@@ -11,12 +11,12 @@ static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
   const kfda_pool_op_params *p = (const kfda_pool_op_params *)params;
   if (p->is_int8)
     kfda_average_pool2d_s8(&p->pool, &p->in_shape, (const int8_t *)KFDA_IN(0), &p->out_shape,
-                       (int8_t *)KFDA_OUT);
+                           (int8_t *)KFDA_OUT);
   else
     kfda_average_pool2d_f32(&p->pool, &p->in_shape, (const float *)KFDA_IN(0), &p->out_shape,
-                        (float *)KFDA_OUT);
+                            (float *)KFDA_OUT);
 }
 
 /* options: Pool2DOptions (5) */
 const kfda_op_registration kfda_op_average_pool_2d = {5, 0, sizeof(kfda_pool_op_params), prepare,
-                                                  eval};
+                                                      eval};

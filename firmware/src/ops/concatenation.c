@@ -2,8 +2,8 @@
 #include "op_util.h"
 
 typedef struct {
-  size_t outer;                            /* product of the dims before the axis */
-  size_t inner_bytes[KFDA_MAX_OP_INPUTS];  /* per input: bytes from the axis on */
+  size_t outer;                           /* product of the dims before the axis */
+  size_t inner_bytes[KFDA_MAX_OP_INPUTS]; /* per input: bytes from the axis on */
 } concatenation_params;
 KFDA_OP_PARAMS_FIT(concatenation_params);
 
@@ -45,5 +45,5 @@ static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
 }
 
 /* options: ConcatenationOptions (10) */
-const kfda_op_registration kfda_op_concatenation = {10, 0, sizeof(concatenation_params),
-                                                    prepare, eval};
+const kfda_op_registration kfda_op_concatenation = {10, 0, sizeof(concatenation_params), prepare,
+                                                    eval};

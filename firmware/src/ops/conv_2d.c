@@ -15,14 +15,14 @@ kfda_status kfda_conv_prepare(kfda_op_context *ctx, kfda_conv_op_params *p, int 
     NEED(kfda_opt_u8(ctx, 0, 0, &padding) == 0 && kfda_opt_i32(ctx, 1, 1, &c->stride_w) == 0 &&
              kfda_opt_i32(ctx, 2, 1, &c->stride_h) == 0 &&
              kfda_opt_i32(ctx, 3, 1, &c->depth_multiplier) == 0 &&
-             kfda_opt_u8(ctx, 4, 0, &activation) == 0 &&
-             kfda_opt_i32(ctx, 5, 1, &c->dil_w) == 0 && kfda_opt_i32(ctx, 6, 1, &c->dil_h) == 0,
+             kfda_opt_u8(ctx, 4, 0, &activation) == 0 && kfda_opt_i32(ctx, 5, 1, &c->dil_w) == 0 &&
+             kfda_opt_i32(ctx, 6, 1, &c->dil_h) == 0,
          KFDA_ERR_MODEL, "bad options");
   } else { /* Conv2DOptions */
     NEED(kfda_opt_u8(ctx, 0, 0, &padding) == 0 && kfda_opt_i32(ctx, 1, 1, &c->stride_w) == 0 &&
              kfda_opt_i32(ctx, 2, 1, &c->stride_h) == 0 &&
-             kfda_opt_u8(ctx, 3, 0, &activation) == 0 &&
-             kfda_opt_i32(ctx, 4, 1, &c->dil_w) == 0 && kfda_opt_i32(ctx, 5, 1, &c->dil_h) == 0,
+             kfda_opt_u8(ctx, 3, 0, &activation) == 0 && kfda_opt_i32(ctx, 4, 1, &c->dil_w) == 0 &&
+             kfda_opt_i32(ctx, 5, 1, &c->dil_h) == 0,
          KFDA_ERR_MODEL, "bad options");
   }
   in = IN(0);
@@ -40,8 +40,8 @@ kfda_status kfda_conv_prepare(kfda_op_context *ctx, kfda_conv_op_params *p, int 
   if (p->is_int8) {
     NEED(in->scale > 0.0f && out->scale > 0.0f && f->scale > 0.0f, KFDA_ERR_MODEL,
          "int8 tensors need scales");
-    NEED(kfda_qact_range(activation, out, &c->qact_min, &c->qact_max) == 0,
-         KFDA_ERR_UNSUPPORTED, "unsupported fused activation");
+    NEED(kfda_qact_range(activation, out, &c->qact_min, &c->qact_max) == 0, KFDA_ERR_UNSUPPORTED,
+         "unsupported fused activation");
     p->requant.in_offset = -in->zero_point;
     p->requant.out_offset = out->zero_point;
     p->requant.act_min = c->qact_min;
@@ -54,15 +54,13 @@ kfda_status kfda_conv_prepare(kfda_op_context *ctx, kfda_conv_op_params *p, int 
          KFDA_ERR_SHAPE, "filter must be [1, fh, fw, cin * depth_multiplier]");
   } else {
     cout = f->dims[0];
-    NEED(f->dims[3] > 0 && in->dims[3] % f->dims[3] == 0 &&
-             cout % (in->dims[3] / f->dims[3]) == 0,
+    NEED(f->dims[3] > 0 && in->dims[3] % f->dims[3] == 0 && cout % (in->dims[3] / f->dims[3]) == 0,
          KFDA_ERR_SHAPE, "filter depth does not match input channels");
   }
-  NEED(kfda_window(in->dims[1], f->dims[1], c->stride_h, c->dil_h, padding, &oh, &c->pad_h) ==
-               0 &&
-           kfda_window(in->dims[2], f->dims[2], c->stride_w, c->dil_w, padding, &ow,
-                       &c->pad_w) == 0,
-       KFDA_ERR_SHAPE, "bad window (filter/stride/dilation/padding)");
+  NEED(
+      kfda_window(in->dims[1], f->dims[1], c->stride_h, c->dil_h, padding, &oh, &c->pad_h) == 0 &&
+          kfda_window(in->dims[2], f->dims[2], c->stride_w, c->dil_w, padding, &ow, &c->pad_w) == 0,
+      KFDA_ERR_SHAPE, "bad window (filter/stride/dilation/padding)");
   NEED(out->dims[0] == in->dims[0] && out->dims[1] == oh && out->dims[2] == ow &&
            out->dims[3] == cout,
        KFDA_ERR_SHAPE, "output shape does not match");

@@ -11,14 +11,14 @@ static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
   const kfda_conv_op_params *p = (const kfda_conv_op_params *)params;
   if (p->is_int8)
     kfda_depthwise_conv2d_s8(&p->conv, &p->requant, &p->in_shape, (const int8_t *)KFDA_IN(0),
-                             &p->filter_shape, (const int8_t *)p->filter,
-                             (const int32_t *)p->bias, &p->out_shape, (int8_t *)KFDA_OUT);
+                             &p->filter_shape, (const int8_t *)p->filter, (const int32_t *)p->bias,
+                             &p->out_shape, (int8_t *)KFDA_OUT);
   else
-    kfda_depthwise_conv2d_f32(&p->conv, &p->in_shape, (const float *)KFDA_IN(0),
-                              &p->filter_shape, (const float *)p->filter,
-                              (const float *)p->bias, &p->out_shape, (float *)KFDA_OUT);
+    kfda_depthwise_conv2d_f32(&p->conv, &p->in_shape, (const float *)KFDA_IN(0), &p->filter_shape,
+                              (const float *)p->filter, (const float *)p->bias, &p->out_shape,
+                              (float *)KFDA_OUT);
 }
 
 /* options: DepthwiseConv2DOptions (2) */
-const kfda_op_registration kfda_op_depthwise_conv_2d = {2, 0, sizeof(kfda_conv_op_params),
-                                                        prepare, eval};
+const kfda_op_registration kfda_op_depthwise_conv_2d = {2, 0, sizeof(kfda_conv_op_params), prepare,
+                                                        eval};

@@ -27,5 +27,4 @@ static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
                          (float *)KFDA_OUT);
 }
 
-const kfda_op_registration kfda_op_dequantize = {0, 0, sizeof(dequantize_params), prepare,
-                                                 eval};
+const kfda_op_registration kfda_op_dequantize = {0, 0, sizeof(dequantize_params), prepare, eval};

@@ -74,10 +74,10 @@ static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
                             (int8_t *)KFDA_OUT);
   else
     kfda_fully_connected_f32(p->act_min, p->act_max, (const float *)KFDA_IN(0), p->batches,
-                             p->depth, (const float *)p->weights, (const float *)p->bias,
-                             p->units, (float *)KFDA_OUT);
+                             p->depth, (const float *)p->weights, (const float *)p->bias, p->units,
+                             (float *)KFDA_OUT);
 }
 
 /* options: FullyConnectedOptions (8) */
-const kfda_op_registration kfda_op_fully_connected = {8, 0, sizeof(fully_connected_params),
-                                                      prepare, eval};
+const kfda_op_registration kfda_op_fully_connected = {8, 0, sizeof(fully_connected_params), prepare,
+                                                      eval};

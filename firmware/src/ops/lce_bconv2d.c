@@ -35,8 +35,7 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
        "bad option dilation_height_factor");
   NEED(kfda_flex_opt(&root, "dilation_width_factor", 0, &b->dil_w) >= 0, KFDA_ERR_MODEL,
        "bad option dilation_width_factor");
-  NEED(kfda_flex_opt(&root, "padding", 1, &b->padding) >= 0, KFDA_ERR_MODEL,
-       "bad option padding");
+  NEED(kfda_flex_opt(&root, "padding", 1, &b->padding) >= 0, KFDA_ERR_MODEL, "bad option padding");
   NEED(kfda_flex_opt(&root, "pad_values", 0, &pad_value) >= 0, KFDA_ERR_MODEL,
        "bad option pad_values");
   NEED(kfda_flex_opt(&root, "fused_activation_function", 0, &activation) >= 0, KFDA_ERR_MODEL,
@@ -66,16 +65,15 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
   } else {
     NEED(in_words % f->dims[3] == 0, KFDA_ERR_SHAPE, "filter depth does not divide input");
     groups = in_words / f->dims[3];
-    NEED(b->channels_in % groups == 0 && (b->channels_in / groups) % 32 == 0 &&
-             cout % groups == 0,
+    NEED(b->channels_in % groups == 0 && (b->channels_in / groups) % 32 == 0 && cout % groups == 0,
          KFDA_ERR_SHAPE, "bad grouped convolution");
   }
   cin_per_group = b->channels_in / groups;
   NEED((int64_t)f->dims[1] * f->dims[2] * cin_per_group < (1 << 28), KFDA_ERR_SHAPE,
        "receptive field too large");
   K = f->dims[1] * f->dims[2] * cin_per_group;
-  NEED(kfda_window(in->dims[1], f->dims[1], b->stride_h, b->dil_h, b->padding, &oh,
-                   &b->pad_h) == 0 &&
+  NEED(kfda_window(in->dims[1], f->dims[1], b->stride_h, b->dil_h, b->padding, &oh, &b->pad_h) ==
+               0 &&
            kfda_window(in->dims[2], f->dims[2], b->stride_w, b->dil_w, b->padding, &ow,
                        &b->pad_w) == 0,
        KFDA_ERR_SHAPE, "bad window (filter/stride/dilation/padding)");
@@ -125,10 +123,9 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
     transform = (float *)kfda_op_persist(ctx, 2u * 4u * (size_t)cout); /* multiplier + bias */
     if (transform) {
       const int s8 = b->output_kind == KFDA_BCONV_OUT_S8;
-      kfda_lce_bconv2d_output_transform((const float *)mu->data, (const float *)bi->data, cout,
-                                        K, s8 ? (double)out->scale : 1.0,
-                                        s8 ? (double)out->zero_point : 0.0, transform,
-                                        transform + cout);
+      kfda_lce_bconv2d_output_transform(
+          (const float *)mu->data, (const float *)bi->data, cout, K, s8 ? (double)out->scale : 1.0,
+          s8 ? (double)out->zero_point : 0.0, transform, transform + cout);
     }
     p->out_mul = transform;
     p->out_bias = transform ? transform + cout : NULL;
@@ -153,5 +150,4 @@ static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
                    KFDA_OUT, kfda_op_scratch(m, op));
 }
 
-const kfda_op_registration kfda_op_lce_bconv2d = {0, 0, sizeof(lce_bconv2d_params), prepare,
-                                                  eval};
+const kfda_op_registration kfda_op_lce_bconv2d = {0, 0, sizeof(lce_bconv2d_params), prepare, eval};

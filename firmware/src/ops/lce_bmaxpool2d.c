@@ -33,5 +33,5 @@ static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
                       (int32_t *)KFDA_OUT);
 }
 
-const kfda_op_registration kfda_op_lce_bmaxpool2d = {0, 0, sizeof(kfda_pool_op_params),
-                                                     prepare, eval};
+const kfda_op_registration kfda_op_lce_bmaxpool2d = {0, 0, sizeof(kfda_pool_op_params), prepare,
+                                                     eval};

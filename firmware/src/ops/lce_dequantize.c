@@ -4,7 +4,7 @@
 #include <math.h>
 
 typedef struct {
-  int32_t rows, cols;      /* cols: the output's last axis */
+  int32_t rows, cols;       /* cols: the output's last axis */
   int8_t zero_val, one_val; /* int8 output: the values of bit 0 (+1) and bit 1 (-1) */
   uint8_t is_int8;
 } lce_dequantize_params;
@@ -43,11 +43,11 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
 static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
   const lce_dequantize_params *p = (const lce_dequantize_params *)params;
   if (p->is_int8)
-    kfda_lce_dequantize_s8((const int32_t *)KFDA_IN(0), p->rows, p->cols, p->zero_val,
-                           p->one_val, (int8_t *)KFDA_OUT);
+    kfda_lce_dequantize_s8((const int32_t *)KFDA_IN(0), p->rows, p->cols, p->zero_val, p->one_val,
+                           (int8_t *)KFDA_OUT);
   else
     kfda_lce_dequantize_f32((const int32_t *)KFDA_IN(0), p->rows, p->cols, (float *)KFDA_OUT);
 }
 
-const kfda_op_registration kfda_op_lce_dequantize = {0, 0, sizeof(lce_dequantize_params),
-                                                     prepare, eval};
+const kfda_op_registration kfda_op_lce_dequantize = {0, 0, sizeof(lce_dequantize_params), prepare,
+                                                     eval};

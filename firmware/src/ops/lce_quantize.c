@@ -2,8 +2,8 @@
 #include "op_util.h"
 
 typedef struct {
-  int32_t rows, cols;  /* cols: the last axis */
-  int32_t zero_point;  /* int8 input: bit = (x < zero_point) */
+  int32_t rows, cols; /* cols: the last axis */
+  int32_t zero_point; /* int8 input: bit = (x < zero_point) */
   uint8_t is_int8;
 } lce_quantize_params;
 KFDA_OP_PARAMS_FIT(lce_quantize_params);

@@ -18,5 +18,4 @@ static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
 }
 
 /* options: Pool2DOptions (5) */
-const kfda_op_registration kfda_op_max_pool_2d = {5, 0, sizeof(kfda_pool_op_params), prepare,
-                                                  eval};
+const kfda_op_registration kfda_op_max_pool_2d = {5, 0, sizeof(kfda_pool_op_params), prepare, eval};

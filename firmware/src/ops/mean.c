@@ -58,8 +58,7 @@ static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
     kfda_mean_s8(&p->requant, (const int8_t *)KFDA_IN(0), p->ndim, p->dims, p->reduce_mask,
                  (int8_t *)KFDA_OUT);
   else
-    kfda_mean_f32((const float *)KFDA_IN(0), p->ndim, p->dims, p->reduce_mask,
-                  (float *)KFDA_OUT);
+    kfda_mean_f32((const float *)KFDA_IN(0), p->ndim, p->dims, p->reduce_mask, (float *)KFDA_OUT);
 }
 
 /* options: ReducerOptions (27) */

@@ -53,18 +53,13 @@ kfda_status kfda_op_fail(const kfda_op_context *ctx, kfda_status st, const char 
 size_t kfda_type_size(uint8_t type) {
   switch (type) {
     case KFDA_FLOAT32:
-    case KFDA_INT32:
-      return 4;
+    case KFDA_INT32: return 4;
     case KFDA_UINT8:
     case KFDA_BOOL:
-    case KFDA_INT8:
-      return 1;
-    case KFDA_INT16:
-      return 2;
-    case KFDA_INT64:
-      return 8;
-    default:
-      return 0;
+    case KFDA_INT8: return 1;
+    case KFDA_INT16: return 2;
+    case KFDA_INT64: return 8;
+    default: return 0;
   }
 }
 
@@ -106,19 +101,30 @@ void *kfda_op_persist(kfda_op_context *ctx, size_t bytes) {
 int kfda_act_range(int32_t act, float *lo, float *hi, int32_t *qlo, int32_t *qhi) {
   switch (act) {
     case KFDA_ACT_NONE:
-      *lo = -FLT_MAX; *hi = FLT_MAX; *qlo = INT32_MIN; *qhi = INT32_MAX;
+      *lo = -FLT_MAX;
+      *hi = FLT_MAX;
+      *qlo = INT32_MIN;
+      *qhi = INT32_MAX;
       return 0;
     case KFDA_ACT_RELU:
-      *lo = 0.0f; *hi = FLT_MAX; *qlo = 0; *qhi = INT32_MAX;
+      *lo = 0.0f;
+      *hi = FLT_MAX;
+      *qlo = 0;
+      *qhi = INT32_MAX;
       return 0;
     case KFDA_ACT_RELU_N1_TO_1:
-      *lo = -1.0f; *hi = 1.0f; *qlo = -1; *qhi = 1;
+      *lo = -1.0f;
+      *hi = 1.0f;
+      *qlo = -1;
+      *qhi = 1;
       return 0;
     case KFDA_ACT_RELU6:
-      *lo = 0.0f; *hi = 6.0f; *qlo = 0; *qhi = 6;
+      *lo = 0.0f;
+      *hi = 6.0f;
+      *qlo = 0;
+      *qhi = 6;
       return 0;
-    default:
-      return -1;
+    default: return -1;
   }
 }
 
@@ -132,7 +138,10 @@ int kfda_qact_range(int32_t act, const kfda_tensor *out, int32_t *lo, int32_t *h
   switch (act) {
     case KFDA_ACT_NONE: break;
     case KFDA_ACT_RELU: a = quantize_value(out, 0.0f); break;
-    case KFDA_ACT_RELU6: a = quantize_value(out, 0.0f); b = quantize_value(out, 6.0f); break;
+    case KFDA_ACT_RELU6:
+      a = quantize_value(out, 0.0f);
+      b = quantize_value(out, 6.0f);
+      break;
     case KFDA_ACT_RELU_N1_TO_1:
       a = quantize_value(out, -1.0f);
       b = quantize_value(out, 1.0f);
@@ -181,8 +190,7 @@ int kfda_opt_u8(const kfda_op_context *ctx, int id, uint8_t def, int32_t *v) {
 }
 
 int kfda_custom_map(const kfda_op_context *ctx, kfda_flex *root) {
-  return kfda_flex_root(ctx->custom, ctx->custom_len, root) == 0 &&
-                 root->type == KFDA_FLEX_MAP
+  return kfda_flex_root(ctx->custom, ctx->custom_len, root) == 0 && root->type == KFDA_FLEX_MAP
              ? 0
              : -1;
 }
@@ -196,13 +204,20 @@ int kfda_flex_opt_i64(const kfda_flex *map, const char *key, int64_t *v) {
     uint32_t n;
     if (kfda_flex_str(&e, &s, &n) != 0) return -1;
 #define STR_IS(lit) (n == sizeof(lit) - 1 && memcmp(s, lit, n) == 0)
-    if (STR_IS("SAME") || STR_IS("same")) *v = KFDA_PADDING_SAME;
-    else if (STR_IS("VALID") || STR_IS("valid")) *v = KFDA_PADDING_VALID;
-    else if (STR_IS("NONE") || n == 0) *v = KFDA_ACT_NONE;
-    else if (STR_IS("RELU")) *v = KFDA_ACT_RELU;
-    else if (STR_IS("RELU_N1_TO_1")) *v = KFDA_ACT_RELU_N1_TO_1;
-    else if (STR_IS("RELU6")) *v = KFDA_ACT_RELU6;
-    else return -1;
+    if (STR_IS("SAME") || STR_IS("same"))
+      *v = KFDA_PADDING_SAME;
+    else if (STR_IS("VALID") || STR_IS("valid"))
+      *v = KFDA_PADDING_VALID;
+    else if (STR_IS("NONE") || n == 0)
+      *v = KFDA_ACT_NONE;
+    else if (STR_IS("RELU"))
+      *v = KFDA_ACT_RELU;
+    else if (STR_IS("RELU_N1_TO_1"))
+      *v = KFDA_ACT_RELU_N1_TO_1;
+    else if (STR_IS("RELU6"))
+      *v = KFDA_ACT_RELU6;
+    else
+      return -1;
 #undef STR_IS
     return 1;
   }
@@ -248,8 +263,7 @@ kfda_status kfda_pool_prepare(kfda_op_context *ctx, kfda_pool_op_params *p) {
   NEED(kfda_opt_u8(ctx, 0, 0, &padding) == 0 && kfda_opt_i32(ctx, 1, 1, &q->stride_w) == 0 &&
            kfda_opt_i32(ctx, 2, 1, &q->stride_h) == 0 &&
            kfda_opt_i32(ctx, 3, 1, &q->filter_w) == 0 &&
-           kfda_opt_i32(ctx, 4, 1, &q->filter_h) == 0 &&
-           kfda_opt_u8(ctx, 5, 0, &activation) == 0,
+           kfda_opt_i32(ctx, 4, 1, &q->filter_h) == 0 && kfda_opt_u8(ctx, 5, 0, &activation) == 0,
        KFDA_ERR_MODEL, "bad options");
   NEED((in->type == KFDA_FLOAT32 && out->type == KFDA_FLOAT32) ||
            (in->type == KFDA_INT8 && out->type == KFDA_INT8),
@@ -258,8 +272,8 @@ kfda_status kfda_pool_prepare(kfda_op_context *ctx, kfda_pool_op_params *p) {
   if (p->is_int8) {
     NEED(in->scale == out->scale && in->zero_point == out->zero_point, KFDA_ERR_UNSUPPORTED,
          "int8 pooling with rescaling");
-    NEED(kfda_qact_range(activation, out, &q->qact_min, &q->qact_max) == 0,
-         KFDA_ERR_UNSUPPORTED, "unsupported fused activation");
+    NEED(kfda_qact_range(activation, out, &q->qact_min, &q->qact_max) == 0, KFDA_ERR_UNSUPPORTED,
+         "unsupported fused activation");
   } else {
     NEED(kfda_act_range(activation, &q->act_min, &q->act_max, &q->qact_min, &q->qact_max) == 0,
          KFDA_ERR_UNSUPPORTED, "unsupported fused activation");
@@ -287,8 +301,8 @@ kfda_status kfda_binary_prepare(kfda_op_context *ctx, kfda_binary_op_params *p) 
   if (p->is_int8) {
     NEED(a->scale > 0.0f && b->scale > 0.0f && out->scale > 0.0f, KFDA_ERR_MODEL,
          "int8 tensors need scales");
-    NEED(kfda_qact_range(activation, out, &q->qact_min, &q->qact_max) == 0,
-         KFDA_ERR_UNSUPPORTED, "unsupported fused activation");
+    NEED(kfda_qact_range(activation, out, &q->qact_min, &q->qact_max) == 0, KFDA_ERR_UNSUPPORTED,
+         "unsupported fused activation");
     q->in_offset = -a->zero_point;
     q->in2_offset = -b->zero_point;
     q->out_offset = out->zero_point;

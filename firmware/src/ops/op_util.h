@@ -68,8 +68,8 @@ typedef struct {
 /* ---- registry (registry.c, built from op_list.h) -------------------------- */
 #define KFDA_BUILTIN_CUSTOM 32 /* TFLite's CUSTOM builtin code */
 typedef struct {
-  const char *name;     /* TFLite name; for custom ops also their custom code */
-  int32_t builtin_code; /* KFDA_BUILTIN_CUSTOM for custom ops */
+  const char *name;                         /* TFLite name; for custom ops also their custom code */
+  int32_t builtin_code;                     /* KFDA_BUILTIN_CUSTOM for custom ops */
   const kfda_op_registration *registration; /* NULL: not linked into this build */
 } kfda_op_entry;
 
@@ -98,7 +98,7 @@ void kfda_sbuf_int(kfda_sbuf *s, int64_t v);
     if (!(cond)) FAIL(st, msg); \
   } while (0)
 #define IN(i) (&ctx->m->tensors[ctx->op->in[(i)]])
-#define OUT (&ctx->m->tensors[ctx->op->out[0]])
+#define OUT   (&ctx->m->tensors[ctx->op->out[0]])
 
 /* ---- tensors -------------------------------------------------------------- */
 size_t kfda_type_size(uint8_t type);
@@ -119,7 +119,7 @@ static inline void *kfda_op_scratch(const kfda_model *m, const kfda_op *op) {
   return op->scratch_bytes ? m->arena + op->scratch_offset : NULL;
 }
 #define KFDA_IN(i) kfda_tensor_data(m, op->in[(i)])
-#define KFDA_OUT kfda_tensor_data(m, op->out[0])
+#define KFDA_OUT   kfda_tensor_data(m, op->out[0])
 
 /* ---- Prepare helpers ------------------------------------------------------- */
 /* Persistent data for the op: `bytes` 16-byte aligned; NULL when planning or past

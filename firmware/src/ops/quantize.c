@@ -34,8 +34,8 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
 static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
   const quantize_params *p = (const quantize_params *)params;
   if (p->is_requantize)
-    kfda_requantize_s8((const int8_t *)KFDA_IN(0), p->count, p->in_zero_point, p->mult,
-                       p->shift, p->out_zero_point, (int8_t *)KFDA_OUT);
+    kfda_requantize_s8((const int8_t *)KFDA_IN(0), p->count, p->in_zero_point, p->mult, p->shift,
+                       p->out_zero_point, (int8_t *)KFDA_OUT);
   else
     kfda_quantize_f32_s8((const float *)KFDA_IN(0), p->count, p->out_scale, p->out_zero_point,
                          (int8_t *)KFDA_OUT);

@@ -8,20 +8,20 @@
  * only ops given as -DKFDA_OP_<NAME> (defined as 1, or empty): the Linux kernel's
  * IS_ENABLED trick turns "is KFDA_OP_<NAME> defined as 1" into a 1 or 0 token. */
 #if defined(KFDA_OPS_SELECTED)
-#define KFDA_PLACEHOLDER_1 0,
-#define KFDA_PLACEHOLDER_ 0,
+#define KFDA_PLACEHOLDER_1                 0,
+#define KFDA_PLACEHOLDER_                  0,
 #define KFDA_SECOND_ARG(ignored, val, ...) val
-#define KFDA_IS_SET(x) KFDA_IS_SET_(x)
-#define KFDA_IS_SET_(val) KFDA_IS_SET__(KFDA_PLACEHOLDER_##val)
-#define KFDA_IS_SET__(arg_or_junk) KFDA_SECOND_ARG(arg_or_junk 1, 0, ~)
-#define KFDA_LINKED(NAME) KFDA_IS_SET(KFDA_OP_##NAME)
+#define KFDA_IS_SET(x)                     KFDA_IS_SET_(x)
+#define KFDA_IS_SET_(val)                  KFDA_IS_SET__(KFDA_PLACEHOLDER_##val)
+#define KFDA_IS_SET__(arg_or_junk)         KFDA_SECOND_ARG(arg_or_junk 1, 0, ~)
+#define KFDA_LINKED(NAME)                  KFDA_IS_SET(KFDA_OP_##NAME)
 #else
 #define KFDA_LINKED(NAME) 1
 #endif
-#define KFDA_REGISTRATION(linked, symbol) KFDA_REGISTRATION_(linked, symbol)
+#define KFDA_REGISTRATION(linked, symbol)  KFDA_REGISTRATION_(linked, symbol)
 #define KFDA_REGISTRATION_(linked, symbol) KFDA_REGISTRATION_##linked(symbol)
-#define KFDA_REGISTRATION_1(symbol) &kfda_op_##symbol
-#define KFDA_REGISTRATION_0(symbol) NULL
+#define KFDA_REGISTRATION_1(symbol)        &kfda_op_##symbol
+#define KFDA_REGISTRATION_0(symbol)        NULL
 
 #define KFDA_OP(NAME, symbol, code) extern const kfda_op_registration kfda_op_##symbol;
 #include "op_list.h"
@@ -50,17 +50,41 @@ int kfda_op_lookup(int32_t builtin_code, const char *custom, uint32_t custom_len
 static const struct {
   int32_t code;
   const char *name;
-} other_builtins[] = {
-    {5, "DEPTH_TO_SPACE"}, {8, "FLOOR"}, {14, "LOGISTIC"}, {19, "RELU"},
-    {20, "RELU_N1_TO_1"}, {21, "RELU6"}, {23, "RESIZE_BILINEAR"},
-    {28, "TANH"}, {32, "CUSTOM"}, {36, "GATHER"}, {37, "BATCH_TO_SPACE_ND"},
-    {38, "SPACE_TO_BATCH_ND"}, {39, "TRANSPOSE"}, {41, "SUB"}, {42, "DIV"},
-    {43, "SQUEEZE"}, {45, "STRIDED_SLICE"}, {47, "EXP"}, {49, "SPLIT"},
-    {50, "LOG_SOFTMAX"}, {53, "CAST"}, {54, "PRELU"}, {55, "MAXIMUM"},
-    {57, "MINIMUM"}, {60, "PADV2"}, {65, "SLICE"}, {74, "SUM"},
-    {77, "SHAPE"}, {80, "REDUCE_MAX"}, {83, "PACK"}, {88, "UNPACK"},
-    {97, "RESIZE_NEAREST_NEIGHBOR"}, {98, "LEAKY_RELU"}, {102, "SPLIT_V"},
-    {117, "HARD_SWISH"}};
+} other_builtins[] = {{5, "DEPTH_TO_SPACE"},
+                      {8, "FLOOR"},
+                      {14, "LOGISTIC"},
+                      {19, "RELU"},
+                      {20, "RELU_N1_TO_1"},
+                      {21, "RELU6"},
+                      {23, "RESIZE_BILINEAR"},
+                      {28, "TANH"},
+                      {32, "CUSTOM"},
+                      {36, "GATHER"},
+                      {37, "BATCH_TO_SPACE_ND"},
+                      {38, "SPACE_TO_BATCH_ND"},
+                      {39, "TRANSPOSE"},
+                      {41, "SUB"},
+                      {42, "DIV"},
+                      {43, "SQUEEZE"},
+                      {45, "STRIDED_SLICE"},
+                      {47, "EXP"},
+                      {49, "SPLIT"},
+                      {50, "LOG_SOFTMAX"},
+                      {53, "CAST"},
+                      {54, "PRELU"},
+                      {55, "MAXIMUM"},
+                      {57, "MINIMUM"},
+                      {60, "PADV2"},
+                      {65, "SLICE"},
+                      {74, "SUM"},
+                      {77, "SHAPE"},
+                      {80, "REDUCE_MAX"},
+                      {83, "PACK"},
+                      {88, "UNPACK"},
+                      {97, "RESIZE_NEAREST_NEIGHBOR"},
+                      {98, "LEAKY_RELU"},
+                      {102, "SPLIT_V"},
+                      {117, "HARD_SWISH"}};
 
 const char *kfda_builtin_name(int32_t builtin_code) {
   size_t k;

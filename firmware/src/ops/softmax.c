@@ -3,8 +3,8 @@
 
 typedef struct {
   int32_t rows, depth;
-  float beta;            /* float32: beta; int8: -in_scale * beta (the exponent's scale) */
-  float out_scale;       /* int8 */
+  float beta;             /* float32: beta; int8: -in_scale * beta (the exponent's scale) */
+  float out_scale;        /* int8 */
   int32_t out_zero_point; /* int8 */
   uint8_t is_int8;
 } softmax_params;
@@ -39,8 +39,8 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
 static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
   const softmax_params *p = (const softmax_params *)params;
   if (p->is_int8)
-    kfda_softmax_s8(p->beta, p->out_scale, p->out_zero_point, (const int8_t *)KFDA_IN(0),
-                    p->rows, p->depth, (int8_t *)KFDA_OUT);
+    kfda_softmax_s8(p->beta, p->out_scale, p->out_zero_point, (const int8_t *)KFDA_IN(0), p->rows,
+                    p->depth, (int8_t *)KFDA_OUT);
   else
     kfda_softmax_f32(p->beta, (const float *)KFDA_IN(0), p->rows, p->depth, (float *)KFDA_OUT);
 }

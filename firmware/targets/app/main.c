@@ -37,11 +37,11 @@
 #endif
 
 #if defined(__arm__) && !defined(__linux__)
-#define KFDA_BARE_METAL 1
+#define KFDA_BARE_METAL   1
 #define KFDA_LINKED_MODEL 1
 #endif
 #if defined(KFDA_BARE_METAL) && !defined(KFDA_LINKED_INPUTS)
-#define KFDA_INPUT_PATH "input.bin"
+#define KFDA_INPUT_PATH  "input.bin"
 #define KFDA_OUTPUT_PATH "output.bin"
 #endif
 
@@ -61,273 +61,266 @@ extern const unsigned int kfda_input_size;
 static uint8_t kfda_arena[KFDA_ARENA_BYTES] __attribute__((aligned(16)));
 
 enum {
-    EXIT_USAGE = 2,
-    EXIT_MODEL = 3,
-    EXIT_ARENA = 4,
-    EXIT_INPUT = 5,
-    EXIT_INVOKE = 6,
-    EXIT_OUTPUT = 7,
+  EXIT_USAGE = 2,
+  EXIT_MODEL = 3,
+  EXIT_ARENA = 4,
+  EXIT_INPUT = 5,
+  EXIT_INVOKE = 6,
+  EXIT_OUTPUT = 7,
 };
 
-static int fail(int status, const char *message)
-{
-    fflush(stdout);
-    fprintf(stderr, "kfda: error: %s\n", message);
-    fflush(stderr);
-    return status;
+static int fail(int status, const char *message) {
+  fflush(stdout);
+  fprintf(stderr, "kfda: error: %s\n", message);
+  fflush(stderr);
+  return status;
 }
 
 #ifndef KFDA_LINKED_MODEL
 /* Read a whole file into 16-byte aligned memory (Linux only: the MCU links it in). */
-static uint8_t *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL || fseek(f, 0, SEEK_END) != 0) {
-        if (f != NULL) {
-            fclose(f);
-        }
-        return NULL;
+static uint8_t *read_file(const char *path, size_t *size) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL || fseek(f, 0, SEEK_END) != 0) {
+    if (f != NULL) {
+      fclose(f);
     }
-    long length = ftell(f);
-    void *data = NULL;
-    if (length <= 0 || fseek(f, 0, SEEK_SET) != 0 ||
-        posix_memalign(&data, 16, (size_t)length) != 0) {
-        fclose(f);
-        return NULL;
-    }
-    if (fread(data, 1, (size_t)length, f) != (size_t)length) {
-        free(data);
-        data = NULL;
-    }
+    return NULL;
+  }
+  long length = ftell(f);
+  void *data = NULL;
+  if (length <= 0 || fseek(f, 0, SEEK_SET) != 0 || posix_memalign(&data, 16, (size_t)length) != 0) {
     fclose(f);
-    *size = (size_t)length;
-    return data;
+    return NULL;
+  }
+  if (fread(data, 1, (size_t)length, f) != (size_t)length) {
+    free(data);
+    data = NULL;
+  }
+  fclose(f);
+  *size = (size_t)length;
+  return data;
 }
 #endif
 
 #ifndef KFDA_LINKED_INPUTS
 /* Read exactly `size` bytes; 1 if read, 0 at a clean end of file, -1 for a partial record. */
-static int read_record(FILE *f, uint8_t *buffer, size_t size)
-{
-    size_t got = 0;
-    while (got < size) {
-        size_t n = fread(buffer + got, 1, size - got, f);
-        if (n == 0) {
-            break;
-        }
-        got += n;
+static int read_record(FILE *f, uint8_t *buffer, size_t size) {
+  size_t got = 0;
+  while (got < size) {
+    size_t n = fread(buffer + got, 1, size - got, f);
+    if (n == 0) {
+      break;
     }
-    if (got == size) {
-        return 1;
-    }
-    return got == 0 ? 0 : -1;
+    got += n;
+  }
+  if (got == size) {
+    return 1;
+  }
+  return got == 0 ? 0 : -1;
 }
 #endif
 
 /* Where records come from and outputs go: files, or (KFDA_LINKED_INPUTS) memory and
  * hex lines on stdout. */
 typedef struct {
-    FILE *in, *out;
-    size_t offset;
-    unsigned long record;
+  FILE *in, *out;
+  size_t offset;
+  unsigned long record;
 } app_io;
 
 static int io_open(app_io *io, const char *input_path, const char *output_path, char *error,
-                   size_t error_size)
-{
-    memset(io, 0, sizeof *io);
+                   size_t error_size) {
+  memset(io, 0, sizeof *io);
 #ifdef KFDA_LINKED_INPUTS
-    (void)input_path;
-    (void)output_path;
-    (void)error;
-    (void)error_size;
-    return 0;
+  (void)input_path;
+  (void)output_path;
+  (void)error;
+  (void)error_size;
+  return 0;
 #else
-    io->in = fopen(input_path, "rb");
-    if (io->in == NULL) {
-        snprintf(error, error_size, "cannot open the input file %s", input_path);
-        return EXIT_INPUT;
-    }
-    io->out = fopen(output_path, "wb");
-    if (io->out == NULL) {
-        fclose(io->in);
-        snprintf(error, error_size, "cannot create the output file %s", output_path);
-        return EXIT_OUTPUT;
-    }
-    return 0;
+  io->in = fopen(input_path, "rb");
+  if (io->in == NULL) {
+    snprintf(error, error_size, "cannot open the input file %s", input_path);
+    return EXIT_INPUT;
+  }
+  io->out = fopen(output_path, "wb");
+  if (io->out == NULL) {
+    fclose(io->in);
+    snprintf(error, error_size, "cannot create the output file %s", output_path);
+    return EXIT_OUTPUT;
+  }
+  return 0;
 #endif
 }
 
 /* 1: a record was read; 0: clean end; -1: a partial record at the end. */
-static int io_read(app_io *io, uint8_t *buffer, size_t size)
-{
+static int io_read(app_io *io, uint8_t *buffer, size_t size) {
 #ifdef KFDA_LINKED_INPUTS
-    if (kfda_input_size == 0) {
-        if (io->offset++ != 0) {
-            return 0;
-        }
-        memset(buffer, 0, size);
-        return 1;
+  if (kfda_input_size == 0) {
+    if (io->offset++ != 0) {
+      return 0;
     }
-    if (io->offset == kfda_input_size) {
-        return 0;
-    }
-    if (kfda_input_size - io->offset < size) {
-        return -1;
-    }
-    memcpy(buffer, kfda_input_data + io->offset, size);
-    io->offset += size;
+    memset(buffer, 0, size);
     return 1;
-#else
-    return read_record(io->in, buffer, size);
-#endif
-}
-
-static int io_write(app_io *io, const uint8_t *data, size_t bytes)
-{
-#ifdef KFDA_LINKED_INPUTS
-    printf("kfda: output %lu ", io->record);
-    for (size_t i = 0; i < bytes; ++i) {
-        printf("%02x", data[i]);
-    }
-    printf("\n");
+  }
+  if (io->offset == kfda_input_size) {
     return 0;
+  }
+  if (kfda_input_size - io->offset < size) {
+    return -1;
+  }
+  memcpy(buffer, kfda_input_data + io->offset, size);
+  io->offset += size;
+  return 1;
 #else
-    return fwrite(data, 1, bytes, io->out) == bytes ? 0 : -1;
+  return read_record(io->in, buffer, size);
 #endif
 }
 
-static int io_close(app_io *io)
-{
-    int status = 0;
-    if (io->in != NULL) {
-        fclose(io->in);
-    }
-    if (io->out != NULL && fclose(io->out) != 0) {
-        status = -1;
-    }
-    io->in = io->out = NULL;
-    return status;
+static int io_write(app_io *io, const uint8_t *data, size_t bytes) {
+#ifdef KFDA_LINKED_INPUTS
+  printf("kfda: output %lu ", io->record);
+  for (size_t i = 0; i < bytes; ++i) {
+    printf("%02x", data[i]);
+  }
+  printf("\n");
+  return 0;
+#else
+  return fwrite(data, 1, bytes, io->out) == bytes ? 0 : -1;
+#endif
 }
 
-int main(int argc, char **argv)
-{
-    char error[160];
-    const uint8_t *model;
-    size_t model_size;
-    const char *input_path;
-    const char *output_path;
-    int plan_only = 0;
+static int io_close(app_io *io) {
+  int status = 0;
+  if (io->in != NULL) {
+    fclose(io->in);
+  }
+  if (io->out != NULL && fclose(io->out) != 0) {
+    status = -1;
+  }
+  io->in = io->out = NULL;
+  return status;
+}
+
+int main(int argc, char **argv) {
+  char error[160];
+  const uint8_t *model;
+  size_t model_size;
+  const char *input_path;
+  const char *output_path;
+  int plan_only = 0;
 
 #ifdef KFDA_LINKED_MODEL
-    model = kfda_model_data;
-    model_size = kfda_model_size;
+  model = kfda_model_data;
+  model_size = kfda_model_size;
 #ifdef KFDA_BARE_METAL
-    (void)argc;
-    (void)argv;
+  (void)argc;
+  (void)argv;
 #ifdef KFDA_LINKED_INPUTS
-    input_path = output_path = NULL;
+  input_path = output_path = NULL;
 #else
-    input_path = KFDA_INPUT_PATH;
-    output_path = KFDA_OUTPUT_PATH;
-#endif
-#else
-    if (argc != 3) {
-        return fail(EXIT_USAGE, "usage: kfda_app INPUT.bin OUTPUT.bin");
-    }
-    input_path = argv[1];
-    output_path = argv[2];
+  input_path = KFDA_INPUT_PATH;
+  output_path = KFDA_OUTPUT_PATH;
 #endif
 #else
-    if (argc == 3 && strcmp(argv[1], "--plan") == 0) {
-        plan_only = 1;
-    } else if (argc != 4) {
-        return fail(EXIT_USAGE, "usage: kfda_app MODEL.tflite INPUT.bin OUTPUT.bin | --plan MODEL.tflite");
-    }
-    const char *model_path = argv[plan_only ? 2 : 1];
-    uint8_t *model_buffer = read_file(model_path, &model_size);
-    if (model_buffer == NULL) {
-        snprintf(error, sizeof error, "cannot read the model file %s", model_path);
-        return fail(EXIT_MODEL, error);
-    }
-    model = model_buffer;
-    input_path = plan_only ? NULL : argv[2];
-    output_path = plan_only ? NULL : argv[3];
+  if (argc != 3) {
+    return fail(EXIT_USAGE, "usage: kfda_app INPUT.bin OUTPUT.bin");
+  }
+  input_path = argv[1];
+  output_path = argv[2];
+#endif
+#else
+  if (argc == 3 && strcmp(argv[1], "--plan") == 0) {
+    plan_only = 1;
+  } else if (argc != 4) {
+    return fail(EXIT_USAGE,
+                "usage: kfda_app MODEL.tflite INPUT.bin OUTPUT.bin | --plan MODEL.tflite");
+  }
+  const char *model_path = argv[plan_only ? 2 : 1];
+  uint8_t *model_buffer = read_file(model_path, &model_size);
+  if (model_buffer == NULL) {
+    snprintf(error, sizeof error, "cannot read the model file %s", model_path);
+    return fail(EXIT_MODEL, error);
+  }
+  model = model_buffer;
+  input_path = plan_only ? NULL : argv[2];
+  output_path = plan_only ? NULL : argv[3];
 #endif
 
-    size_t arena_needed = 0;
-    int status = kfda_app_load(model, model_size, kfda_arena, sizeof kfda_arena, &arena_needed,
-                               error, sizeof error);
-    if (arena_needed > sizeof kfda_arena) {
-        snprintf(error, sizeof error,
-                 "the model needs a %lu-byte arena, this build has %lu (KFDA_ARENA_BYTES)",
-                 (unsigned long)arena_needed, (unsigned long)sizeof kfda_arena);
-        return fail(EXIT_ARENA, error);
-    }
-    if (status != 0) {
-        return fail(EXIT_MODEL, error);
-    }
-    printf("kfda: arena_bytes %lu of %lu\n", (unsigned long)arena_needed,
-           (unsigned long)sizeof kfda_arena);
-    if (plan_only) {
-        return 0;
-    }
-
-    size_t input_bytes;
-    uint8_t *input = kfda_app_input(&input_bytes);
-    app_io io;
-    status = io_open(&io, input_path, output_path, error, sizeof error);
-    if (status != 0) {
-        return fail(status, error);
-    }
-
-    unsigned long inferences = 0;
-    uint64_t total = 0, least = UINT64_MAX, most = 0;
-    int got;
-    while ((got = io_read(&io, input, input_bytes)) == 1) {
-        kfda_counter_start();
-        status = kfda_app_invoke(error, sizeof error);
-        uint64_t ticks = kfda_counter_ticks();
-        if (status != 0) {
-            io_close(&io);
-            return fail(EXIT_INVOKE, error);
-        }
-        uint64_t count = kfda_counter_instructions(ticks);
-        total += count;
-        least = count < least ? count : least;
-        most = count > most ? count : most;
-        for (size_t i = 0; i < kfda_app_output_count(); ++i) {
-            size_t bytes;
-            const uint8_t *output = kfda_app_output(i, &bytes);
-            if (io_write(&io, output, bytes) != 0) {
-                io_close(&io);
-                return fail(EXIT_OUTPUT, "cannot write the output file");
-            }
-        }
-        io.record = ++inferences;
-    }
-    if (io_close(&io) != 0) {
-        return fail(EXIT_OUTPUT, "cannot write the output file");
-    }
-    if (got < 0) {
-        snprintf(error, sizeof error, "the input file's size is not a multiple of the %lu-byte input",
-                 (unsigned long)input_bytes);
-        return fail(EXIT_INPUT, error);
-    }
-    if (inferences == 0) {
-        least = 0;
-    }
-    printf("kfda: inferences %lu\n", inferences);
-    printf("kfda: %s_per_inference %llu %llu\n", KFDA_COUNTER_UNIT, (unsigned long long)least,
-           (unsigned long long)most);
-    printf("kfda: %s_total %llu\n", KFDA_COUNTER_UNIT, (unsigned long long)total);
-#ifdef KFDA_BARE_METAL
-    unsigned long stack_used = kfda_stack_bytes_used();
-    printf("kfda: stack_bytes %lu of %lu\n", stack_used, kfda_stack_bytes_reserved());
-    if (stack_used >= kfda_stack_bytes_reserved()) {
-        return fail(EXIT_INVOKE, "the stack reserve was used up (it may have overflowed): "
-                                 "link with a bigger __stack_size");
-    }
-#endif
+  size_t arena_needed = 0;
+  int status = kfda_app_load(model, model_size, kfda_arena, sizeof kfda_arena, &arena_needed, error,
+                             sizeof error);
+  if (arena_needed > sizeof kfda_arena) {
+    snprintf(error, sizeof error,
+             "the model needs a %lu-byte arena, this build has %lu (KFDA_ARENA_BYTES)",
+             (unsigned long)arena_needed, (unsigned long)sizeof kfda_arena);
+    return fail(EXIT_ARENA, error);
+  }
+  if (status != 0) {
+    return fail(EXIT_MODEL, error);
+  }
+  printf("kfda: arena_bytes %lu of %lu\n", (unsigned long)arena_needed,
+         (unsigned long)sizeof kfda_arena);
+  if (plan_only) {
     return 0;
+  }
+
+  size_t input_bytes;
+  uint8_t *input = kfda_app_input(&input_bytes);
+  app_io io;
+  status = io_open(&io, input_path, output_path, error, sizeof error);
+  if (status != 0) {
+    return fail(status, error);
+  }
+
+  unsigned long inferences = 0;
+  uint64_t total = 0, least = UINT64_MAX, most = 0;
+  int got;
+  while ((got = io_read(&io, input, input_bytes)) == 1) {
+    kfda_counter_start();
+    status = kfda_app_invoke(error, sizeof error);
+    uint64_t ticks = kfda_counter_ticks();
+    if (status != 0) {
+      io_close(&io);
+      return fail(EXIT_INVOKE, error);
+    }
+    uint64_t count = kfda_counter_instructions(ticks);
+    total += count;
+    least = count < least ? count : least;
+    most = count > most ? count : most;
+    for (size_t i = 0; i < kfda_app_output_count(); ++i) {
+      size_t bytes;
+      const uint8_t *output = kfda_app_output(i, &bytes);
+      if (io_write(&io, output, bytes) != 0) {
+        io_close(&io);
+        return fail(EXIT_OUTPUT, "cannot write the output file");
+      }
+    }
+    io.record = ++inferences;
+  }
+  if (io_close(&io) != 0) {
+    return fail(EXIT_OUTPUT, "cannot write the output file");
+  }
+  if (got < 0) {
+    snprintf(error, sizeof error, "the input file's size is not a multiple of the %lu-byte input",
+             (unsigned long)input_bytes);
+    return fail(EXIT_INPUT, error);
+  }
+  if (inferences == 0) {
+    least = 0;
+  }
+  printf("kfda: inferences %lu\n", inferences);
+  printf("kfda: %s_per_inference %llu %llu\n", KFDA_COUNTER_UNIT, (unsigned long long)least,
+         (unsigned long long)most);
+  printf("kfda: %s_total %llu\n", KFDA_COUNTER_UNIT, (unsigned long long)total);
+#ifdef KFDA_BARE_METAL
+  unsigned long stack_used = kfda_stack_bytes_used();
+  printf("kfda: stack_bytes %lu of %lu\n", stack_used, kfda_stack_bytes_reserved());
+  if (stack_used >= kfda_stack_bytes_reserved()) {
+    return fail(EXIT_INVOKE,
+                "the stack reserve was used up (it may have overflowed): "
+                "link with a bigger __stack_size");
+  }
+#endif
+  return 0;
 }

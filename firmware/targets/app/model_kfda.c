@@ -10,50 +10,46 @@
 static kfda_model app_model; /* tens of KB: static, never on the stack */
 
 int kfda_app_load(const uint8_t *flatbuffer, size_t size, uint8_t *arena, size_t arena_size,
-                  size_t *arena_needed, char *error, size_t error_size)
-{
-    kfda_status status = kfda_model_load(&app_model, flatbuffer, size, arena, arena_size);
-    *arena_needed = (status == KFDA_OK || status == KFDA_ERR_ARENA_TOO_SMALL)
-                        ? kfda_model_arena_bytes(&app_model)
-                        : 0;
-    if (status != KFDA_OK) {
-        snprintf(error, error_size, "cannot load the model: %s: %s", kfda_status_string(status),
-                 kfda_model_error(&app_model));
-        return 1;
-    }
-    if (kfda_model_num_inputs(&app_model) != 1) {
-        snprintf(error, error_size, "the model has %d inputs; kfda_app feeds exactly one",
-                 kfda_model_num_inputs(&app_model));
-        return 1;
-    }
-    return 0;
+                  size_t *arena_needed, char *error, size_t error_size) {
+  kfda_status status = kfda_model_load(&app_model, flatbuffer, size, arena, arena_size);
+  *arena_needed = (status == KFDA_OK || status == KFDA_ERR_ARENA_TOO_SMALL)
+                      ? kfda_model_arena_bytes(&app_model)
+                      : 0;
+  if (status != KFDA_OK) {
+    snprintf(error, error_size, "cannot load the model: %s: %s", kfda_status_string(status),
+             kfda_model_error(&app_model));
+    return 1;
+  }
+  if (kfda_model_num_inputs(&app_model) != 1) {
+    snprintf(error, error_size, "the model has %d inputs; kfda_app feeds exactly one",
+             kfda_model_num_inputs(&app_model));
+    return 1;
+  }
+  return 0;
 }
 
-uint8_t *kfda_app_input(size_t *bytes)
-{
-    kfda_tensor_info info;
-    uint8_t *data = kfda_model_input(&app_model, 0, &info);
-    *bytes = data != NULL ? info.bytes : 0;
-    return data;
+uint8_t *kfda_app_input(size_t *bytes) {
+  kfda_tensor_info info;
+  uint8_t *data = kfda_model_input(&app_model, 0, &info);
+  *bytes = data != NULL ? info.bytes : 0;
+  return data;
 }
 
 size_t kfda_app_output_count(void) { return (size_t)kfda_model_num_outputs(&app_model); }
 
-const uint8_t *kfda_app_output(size_t index, size_t *bytes)
-{
-    kfda_tensor_info info;
-    const uint8_t *data = kfda_model_output(&app_model, (int)index, &info);
-    *bytes = data != NULL ? info.bytes : 0;
-    return data;
+const uint8_t *kfda_app_output(size_t index, size_t *bytes) {
+  kfda_tensor_info info;
+  const uint8_t *data = kfda_model_output(&app_model, (int)index, &info);
+  *bytes = data != NULL ? info.bytes : 0;
+  return data;
 }
 
-int kfda_app_invoke(char *error, size_t error_size)
-{
-    kfda_status status = kfda_model_invoke(&app_model);
-    if (status != KFDA_OK) {
-        snprintf(error, error_size, "inference failed: %s: %s", kfda_status_string(status),
-                 kfda_model_error(&app_model));
-        return 1;
-    }
-    return 0;
+int kfda_app_invoke(char *error, size_t error_size) {
+  kfda_status status = kfda_model_invoke(&app_model);
+  if (status != KFDA_OK) {
+    snprintf(error, error_size, "inference failed: %s: %s", kfda_status_string(status),
+             kfda_model_error(&app_model));
+    return 1;
+  }
+  return 0;
 }

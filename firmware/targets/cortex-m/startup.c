@@ -34,50 +34,47 @@ __attribute__((weak)) void kfda_board_init(void) { initialise_monitor_handles();
 
 /* Cortex-M system control registers used here (same on v7-M and v8-M). */
 #define SCB_CPACR (*(volatile uint32_t *)0xE000ED88u)
-#define SCB_VTOR (*(volatile uint32_t *)0xE000ED08u)
-#define SCB_CFSR (*(volatile uint32_t *)0xE000ED28u)
-#define SCB_HFSR (*(volatile uint32_t *)0xE000ED2Cu)
+#define SCB_VTOR  (*(volatile uint32_t *)0xE000ED08u)
+#define SCB_CFSR  (*(volatile uint32_t *)0xE000ED28u)
+#define SCB_HFSR  (*(volatile uint32_t *)0xE000ED2Cu)
 
-__attribute__((noreturn)) void Reset_Handler(void)
-{
-    uint32_t *src = _sidata;
-    uint32_t *dst = _sdata;
-    while (dst < _edata) {
-        *dst++ = *src++;
-    }
-    for (dst = _sbss; dst < _ebss; ++dst) {
-        *dst = 0;
-    }
-    /* Paint the stack reserve below the current frame, so kfda_stack_bytes_used() can
-     * tell how deep the stack went (a fixed reserve: the link fails if RAM can't hold it). */
-    uint32_t *frame = (uint32_t *)__builtin_frame_address(0) - 16;
-    for (dst = __StackLimit; dst < frame; ++dst) {
-        *dst = STACK_PAINT;
-    }
+__attribute__((noreturn)) void Reset_Handler(void) {
+  uint32_t *src = _sidata;
+  uint32_t *dst = _sdata;
+  while (dst < _edata) {
+    *dst++ = *src++;
+  }
+  for (dst = _sbss; dst < _ebss; ++dst) {
+    *dst = 0;
+  }
+  /* Paint the stack reserve below the current frame, so kfda_stack_bytes_used() can
+   * tell how deep the stack went (a fixed reserve: the link fails if RAM can't hold it). */
+  uint32_t *frame = (uint32_t *)__builtin_frame_address(0) - 16;
+  for (dst = __StackLimit; dst < frame; ++dst) {
+    *dst = STACK_PAINT;
+  }
 #if defined(__ARM_FP) || defined(__ARM_FEATURE_MVE)
-    /* Full access to coprocessors 10 and 11 (the FPU, and MVE on v8.1-M). */
-    SCB_CPACR |= (0xFu << 20);
-    __asm volatile("dsb\n\tisb" ::: "memory");
+  /* Full access to coprocessors 10 and 11 (the FPU, and MVE on v8.1-M). */
+  SCB_CPACR |= (0xFu << 20);
+  __asm volatile("dsb\n\tisb" ::: "memory");
 #endif
-    kfda_board_init();
-    __libc_init_array();
-    exit(main());
+  kfda_board_init();
+  __libc_init_array();
+  exit(main());
 }
 
 /* The high-water mark of the stack: bytes from the top down to the deepest word that
  * lost its paint. The whole reserve used means it probably overflowed. */
-unsigned long kfda_stack_bytes_used(void)
-{
-    const uint32_t *p = __StackLimit;
-    while (p < _estack && *p == STACK_PAINT) {
-        ++p;
-    }
-    return (unsigned long)((const uint8_t *)_estack - (const uint8_t *)p);
+unsigned long kfda_stack_bytes_used(void) {
+  const uint32_t *p = __StackLimit;
+  while (p < _estack && *p == STACK_PAINT) {
+    ++p;
+  }
+  return (unsigned long)((const uint8_t *)_estack - (const uint8_t *)p);
 }
 
-unsigned long kfda_stack_bytes_reserved(void)
-{
-    return (unsigned long)((const uint8_t *)_estack - (const uint8_t *)__StackLimit);
+unsigned long kfda_stack_bytes_reserved(void) {
+  return (unsigned long)((const uint8_t *)_estack - (const uint8_t *)__StackLimit);
 }
 
 /* A fault prints nothing (the stack may be gone) but ends the run with a
