@@ -32,14 +32,14 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+import keras_fda  # noqa: E402,F401  (Keras 2 before TensorFlow/Larq)
+from keras_fda.export import emulation, plan, platforms  # noqa: E402
+from keras_fda.export.build import build_host_tool  # noqa: E402
+
 import larq as lq  # noqa: E402
 import larq_compute_engine as lce  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-
-import keras_fda  # noqa: E402,F401  (Keras 2 before TensorFlow/Larq)
-from keras_fda.export import emulation, plan, platforms  # noqa: E402
-from keras_fda.export.build import build_host_tool  # noqa: E402
 
 FIRMWARE = os.path.join(ROOT, "firmware")
 L = tf.keras.layers

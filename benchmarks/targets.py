@@ -10,15 +10,15 @@ also instructions per binary MAC, the figure kernel work moves (LCE_MODELS.md: 0
 for XOR + SWAR popcount in C on an M4, 0.25 in hand-written assembly).
 """
 
+import keras_fda  # noqa: F401  (Keras 2 first)
+from keras_fda.export import platforms, runner
+from keras_fda.export.package import read_package
+
 import argparse
 import json
 import os
 
 import numpy as np
-
-import keras_fda  # noqa: F401  (Keras 2 first)
-from keras_fda.export import platforms, runner
-from keras_fda.export.package import read_package
 
 # every place keras-fda run emulates
 ALL = [

@@ -9,6 +9,9 @@ Uses only the installed package: keras_fda's quantizers inside plain Larq layers
 plain model.fit with the estimators' schedules.
 """
 
+import keras_fda  # first: binds tf.keras to Keras 2 and registers "fda", "ede", ...
+from keras_fda import datasets
+
 import argparse
 import os
 import shutil
@@ -16,9 +19,6 @@ import tempfile
 
 import larq as lq
 import tensorflow as tf
-
-import keras_fda  # first: binds tf.keras to Keras 2 and registers "fda", "ede", ...
-from keras_fda import datasets
 
 
 def build():

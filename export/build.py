@@ -8,15 +8,15 @@ edit rebuilds and a repeat is free. A build is made in a scratch folder and rena
 place, so a concurrent or interrupted build never leaves a half-built one.
 """
 
+from keras_fda.errors import KerasFDAError
+from keras_fda.export.platforms import DEBIAN_PACKAGES, TARGETS
+
 import hashlib
 import os
 import re
 import shutil
 import subprocess
 import tempfile
-
-from keras_fda.errors import KerasFDAError
-from keras_fda.export.platforms import DEBIAN_PACKAGES, TARGETS
 
 HOST_TOOL = "kfda_host"
 CACHE_KEEP_PER_BOARD = 12

@@ -12,14 +12,14 @@ The application prints one fact per line, "kfda: NAME A [of|B]" (targets/app/mai
 `parse_app_output` reads them.
 """
 
+from keras_fda.errors import KerasFDAError
+
 import os
 import re
 import subprocess
 import tempfile
 
 import numpy as np
-
-from keras_fda.errors import KerasFDAError
 
 RUN_TIMEOUT_S = float(os.environ.get("KERAS_FDA_RUN_TIMEOUT", "900"))
 

@@ -17,10 +17,10 @@ MACs per op (batch included, from the tensor shapes in the file):
 stored packed, 32 channels to an int32 word.
 """
 
+from keras_fda.errors import KerasFDAError
+
 import dataclasses
 import math
-
-from keras_fda.errors import KerasFDAError
 
 TFLITE_MAGIC = b"TFL3"
 

@@ -1,10 +1,10 @@
 """`keras-fda inspect`: the op table, binary vs float MACs and sizes of a `.tflite`."""
 
-import json
-import os
-
 from keras_fda.errors import KerasFDAError
 from keras_fda.export.graph import format_table, is_tflite, read_graph
+
+import json
+import os
 
 
 def inspect_path(path):

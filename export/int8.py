@@ -31,13 +31,13 @@ The LCE converter then emits int8 builtin ops, LceQuantize from int8 and LceBcon
 int8 output: no float32 activation is left (`float_ops` lists any that is).
 """
 
+from keras_fda.errors import KerasFDAError
+from keras_fda.export.progress import quiet_tensorflow, step
+
 import contextlib
 import os
 
 import numpy as np
-
-from keras_fda.errors import KerasFDAError
-from keras_fda.export.progress import quiet_tensorflow, step
 
 CALIBRATION_BATCH = 64
 

@@ -4,11 +4,11 @@ Everything that can go wrong here is the user's input, so every failure becomes 
 `KerasFDAError` saying what the file is and what export expects.
 """
 
-import os
-import zipfile
-
 from keras_fda.errors import KerasFDAError
 from keras_fda.export.graph import is_tflite
+
+import os
+import zipfile
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 EXPECTED = "export takes the .keras file (or SavedModel folder) written by model.save()"
@@ -65,10 +65,10 @@ def check_model_path(path):
 def load_model(path):
     """The Keras model at `path`, with keras_fda's and Larq's objects registered."""
     kind = check_model_path(path)
+    import keras_fda  # noqa: F401  (registers the keras_fda quantizers)
+
     import larq  # noqa: F401  (registers Larq's layers and quantizers)
     import tensorflow as tf
-
-    import keras_fda  # noqa: F401  (registers the keras_fda quantizers)
 
     try:
         model = tf.keras.models.load_model(path, compile=False)

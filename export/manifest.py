@@ -2,11 +2,11 @@
 `keras-fda run` reads. The fields are documented in export/README.md; their order here is
 the order in the file."""
 
+from keras_fda.errors import KerasFDAError
+
 import dataclasses
 import json
 import os
-
-from keras_fda.errors import KerasFDAError
 
 FORMAT = 1
 FILENAME = "manifest.json"

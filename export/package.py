@@ -14,6 +14,10 @@ Package layout (see export/README.md for the manifest's fields):
     arm64/armv7: main.c, Makefile, kfda/ (the C runtime, when installed)
 """
 
+from keras_fda.errors import KerasFDAError
+from keras_fda.export import c_sources
+from keras_fda.export.manifest import Manifest
+
 import contextlib
 import dataclasses
 import hashlib
@@ -22,10 +26,6 @@ import shutil
 import tempfile
 
 import numpy as np
-
-from keras_fda.errors import KerasFDAError
-from keras_fda.export import c_sources
-from keras_fda.export.manifest import Manifest
 
 
 def _umask():

@@ -6,12 +6,6 @@ calibrate), convert, check ops, report what did not binarize, verify against the
 interpreter, check the chip, and only then move the package into place.
 """
 
-import hashlib
-import os
-import platform
-
-import numpy as np
-
 from keras_fda.errors import KerasFDAError
 from keras_fda.export import binarization, chips, package, plan, verify
 from keras_fda.export import graph as graph_mod
@@ -19,6 +13,12 @@ from keras_fda.export.loading import check_model_path, load_model
 from keras_fda.export.manifest import Manifest
 from keras_fda.export.progress import say, step, warn
 from keras_fda.export.targets import get_target, supported_ops
+
+import hashlib
+import os
+import platform
+
+import numpy as np
 
 SAMPLE_COUNT = 4
 

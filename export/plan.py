@@ -18,13 +18,13 @@ buffers one op reads and writes at once), so it only rejects models that cannot 
 whatever the plan.
 """
 
+from keras_fda.errors import KerasFDAError
+from keras_fda.export import build
+
 import json
 import os
 import shutil
 import subprocess
-
-from keras_fda.errors import KerasFDAError
-from keras_fda.export import build
 
 TOOL = build.HOST_TOOL
 

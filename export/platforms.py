@@ -15,9 +15,9 @@ reference machines "flash" is the memory the linker puts code and read-only data
 SSRAM bank on MPS2, QSPI on MPS3: QEMU's `hw/arm/mps2.c` and `hw/arm/mps2-tz.c`).
 """
 
-import dataclasses
-
 from keras_fda.errors import KerasFDAError
+
+import dataclasses
 
 KiB = 1024
 MiB = 1024 * KiB

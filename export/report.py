@@ -1,9 +1,9 @@
 """The table of the README's main job: one package run on several boards, compared with
 references (Keras, the LCE interpreter): accuracy, agreement, instructions, sizes."""
 
-import numpy as np
-
 from keras_fda.export.runner import run_package
+
+import numpy as np
 
 
 def target_report(

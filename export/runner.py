@@ -19,16 +19,16 @@ Which boards and targets exist is `platforms.py`'s. Every failure a user can cau
 cache and a temporary run folder.
 """
 
+from keras_fda.errors import KerasFDAError
+from keras_fda.export import build, emulation, platforms
+from keras_fda.export.package import check_inputs, read_package, split_outputs
+from keras_fda.export.plan import run_plan
+
 import os
 import shutil
 import tempfile
 
 import numpy as np
-
-from keras_fda.errors import KerasFDAError
-from keras_fda.export import build, emulation, platforms
-from keras_fda.export.package import check_inputs, read_package, split_outputs
-from keras_fda.export.plan import run_plan
 
 __all__ = ["run_package", "run_selftest", "choose_board", "plan_arena"]
 

@@ -1,11 +1,11 @@
 """The ops the export accepts, from the C runtime itself. The targets (`--target`) are in
 `platforms.py`; `get_target` is re-exported for the pipeline's import."""
 
-import functools
-import subprocess
-
 from keras_fda.errors import KerasFDAError
 from keras_fda.export.platforms import get_target  # noqa: F401
+
+import functools
+import subprocess
 
 
 @functools.cache

@@ -8,11 +8,11 @@ flip, and one flip moves the next binary conv's sum by 2. That is why the figure
 measured on the real model rather than assumed, and the threshold is configurable.
 """
 
+from keras_fda.errors import KerasFDAError
+
 import os
 
 import numpy as np
-
-from keras_fda.errors import KerasFDAError
 
 DEFAULT_FLOAT_TOLERANCE = 1e-4
 # int8: the Keras side is the fake-quant model. Each int8 activation may round one step

@@ -7,10 +7,10 @@ environment variable; so setting it here works as long as nobody has used
 than fail later inside Larq with an unrelated traceback.
 """
 
+from keras_fda.errors import KerasFDAError
+
 import os
 import sys
-
-from keras_fda.errors import KerasFDAError
 
 _HOW_TO_FIX = (
     "import keras_fda (or larq) before using tf.keras, or set the environment variable "

@@ -12,11 +12,11 @@ several `fit` calls. Epochs count from 0 and `initial_epoch` is honoured, so a r
 run continues the schedule where it stopped.
 """
 
+from keras_fda.quantizers import EDE, FDA, ReSTE, SignEstimator
+
 import math
 
 import tensorflow as tf
-
-from keras_fda.quantizers import EDE, FDA, ReSTE, SignEstimator
 
 __all__ = [
     "FourierTermsSchedule",

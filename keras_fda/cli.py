@@ -5,16 +5,16 @@ Each subcommand parses its arguments, calls one function of `keras_fda` or
 TensorFlow is imported inside the commands, so `keras-fda --help` stays fast.
 """
 
+from keras_fda.errors import KerasFDAError
+from keras_fda.export import platforms
+from keras_fda.study import PRECISIONS, RECIPE_CHOICES
+
 import functools
 import os
 import sys
 import traceback
 
 import click
-
-from keras_fda.errors import KerasFDAError
-from keras_fda.export import platforms
-from keras_fda.study import PRECISIONS, RECIPE_CHOICES
 
 ESTIMATOR_HELP = (
     "comma-separated estimators: ste_sign, approx_sign, ede, reste, fda, and any of them with "

@@ -8,14 +8,14 @@
 Images come back as float32 in [0, 1], NHWC; labels as int32.
 """
 
+from keras_fda.errors import KerasFDAError
+
 import gzip
 import os
 import pickle
 import struct
 
 import numpy as np
-
-from keras_fda.errors import KerasFDAError
 
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 FASHION_MNIST_FILES = {

@@ -1,14 +1,14 @@
 """The main job (`./run.sh`, `keras-fda demo`): train the small BNN on Fashion-MNIST with
 each estimator and print a result table."""
 
+from keras_fda import datasets
+from keras_fda.estimators import parse as parse_estimator
+from keras_fda.study import StudySettings, model_path, run_study
+
 import os
 
 import numpy as np
 import tensorflow as tf
-
-from keras_fda import datasets
-from keras_fda.estimators import parse as parse_estimator
-from keras_fda.study import StudySettings, model_path, run_study
 
 
 def _table(rows, columns):
@@ -62,10 +62,10 @@ DEPLOY_TARGETS = (("arm64", None, "arm64"), ("cortex-m", "cortex-m4", "mps2-an38
 def deploy(model_path, x, y, output):
     """Export `model_path` for arm64 and Cortex-M4, run both packages under QEMU on
     (x, y), and print what each target computed against Keras and the LCE interpreter."""
-    from larq_compute_engine.tflite.python.interpreter import Interpreter
-
     from keras_fda.export import export_model
     from keras_fda.export.report import format_target_table, target_report
+
+    from larq_compute_engine.tflite.python.interpreter import Interpreter
 
     keras_logits = tf.keras.models.load_model(model_path).predict(x, verbose=0)
     inputs_path = os.path.join(output, "deploy_inputs.npy")

@@ -18,10 +18,10 @@ Ablations (the paper's) are options after a colon, comma-separated:
 * `fda:n=9`: FDA with n fixed at 9 instead of the 9 -> 18 schedule.
 """
 
-import larq
-
 from keras_fda import quantizers
 from keras_fda.errors import KerasFDAError
+
+import larq
 
 OURS = {
     "fda": quantizers.FDA,

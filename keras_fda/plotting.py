@@ -4,13 +4,13 @@ The backward curves are measured, not redrawn from formulas: each quantizer is r
 under a GradientTape on a grid of x, so the plot shows exactly what training uses.
 """
 
+from keras_fda import quantizers
+from keras_fda.errors import KerasFDAError
+
 import os
 
 import numpy as np
 import tensorflow as tf
-
-from keras_fda import quantizers
-from keras_fda.errors import KerasFDAError
 
 
 def measured_curves(quantizer, x):

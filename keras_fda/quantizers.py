@@ -27,12 +27,12 @@ ReSTE's o, the noise alpha) live in non-trainable `tf.Variable`s, updated by the
 `keras_fda.callbacks` without retracing the training step.
 """
 
+from keras_fda.noise import NoiseAdaptation
+
 import math
 
 import larq
 import tensorflow as tf
-
-from keras_fda.noise import NoiseAdaptation
 
 __all__ = [
     "FDA",

@@ -16,6 +16,8 @@ results (epochs, model, data, precision, recipe, noise weight decay, alpha sched
 match the folder's, else it stops with one line.
 """
 
+from keras_fda.errors import KerasFDAError
+
 import contextlib
 import csv
 import dataclasses
@@ -27,8 +29,6 @@ import tempfile
 import time
 
 import numpy as np
-
-from keras_fda.errors import KerasFDAError
 
 PAPER_CIFAR10 = {
     # ESTIMATORS.md: FDA paper, CIFAR-10 top-1 (%); our estimator -> the paper's row
@@ -305,10 +305,10 @@ def run_study(settings, estimators, seeds, output, verbose=2, save_models=False)
     """Train every missing (estimator, seed) cell, then write the reports. Returns the
     summary: estimator -> (mean %, std %, seeds, s/epoch). With `save_models`, each
     cell's trained model is kept (see `model_path`)."""
-    import tensorflow as tf
-
     from keras_fda import callbacks, datasets, models, training
     from keras_fda import estimators as estimator_specs
+
+    import tensorflow as tf
 
     for spec in estimators:
         estimator_specs.parse(spec)  # fail early on a misspelt estimator

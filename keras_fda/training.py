@@ -5,16 +5,16 @@ run; `fit` builds the optimizer, compiles the model and trains it with Keras' ow
 progress output and the keras_fda callbacks.
 """
 
+from keras_fda import callbacks as fda_callbacks
+from keras_fda.errors import KerasFDAError
+from keras_fda.noise import NoiseAdaptation
+from keras_fda.study import RECIPE_CHOICES
+
 import dataclasses
 import time
 
 import numpy as np
 import tensorflow as tf
-
-from keras_fda import callbacks as fda_callbacks
-from keras_fda.errors import KerasFDAError
-from keras_fda.noise import NoiseAdaptation
-from keras_fda.study import RECIPE_CHOICES
 
 
 @dataclasses.dataclass

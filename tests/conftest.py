@@ -4,10 +4,10 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import keras_fda  # noqa: E402,F401  (binds Keras 2 before any test imports TensorFlow)
+
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
-
-import keras_fda  # noqa: E402,F401  (binds Keras 2 before any test imports TensorFlow)
 
 
 @pytest.fixture(autouse=True)

@@ -8,14 +8,15 @@ before TensorFlow initialises its runtime, which the main test process already d
 Each prints one JSON line with the first-epoch loss.
 """
 
+import keras_fda  # binds Keras 2
+from keras_fda import quantizers as kq  # noqa: E402
+
 import json
 import sys
 
 import numpy as np
 import tensorflow as tf
 
-import keras_fda  # binds Keras 2
-from keras_fda import quantizers as kq  # noqa: E402
 from tests.helpers import binary_conv  # noqa: E402
 
 GLOBAL_BATCH = 32

@@ -6,11 +6,11 @@ Batch norms get trained-like statistics (`randomize_batch_norms`): with the init
 sign(0) then depends on float rounding in Keras vs TFLite.
 """
 
+import keras_fda  # noqa: F401  (binds Keras 2 before TensorFlow and Larq load)
+
 import larq as lq
 import numpy as np
 import tensorflow as tf
-
-import keras_fda  # noqa: F401  (binds Keras 2 before TensorFlow and Larq load)
 
 BINARY = dict(
     input_quantizer="fda", kernel_quantizer="fda", kernel_constraint="weight_clip", use_bias=False

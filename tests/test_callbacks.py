@@ -1,6 +1,9 @@
 """Schedules: the values each epoch against the spec's formulas (written here), in nested
 models, for input and kernel quantizers, without retracing the training step."""
 
+import keras_fda
+from keras_fda import quantizers as kq
+
 import math
 
 import larq as lq
@@ -8,8 +11,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import keras_fda
-from keras_fda import quantizers as kq
 from tests.helpers import binary_conv
 
 EPOCHS = 5

@@ -67,11 +67,11 @@ def test_bad_input_is_one_line_and_nonzero(tmp_path, args, fragments):
 
 def test_bench_forwards_to_bench_py(monkeypatch):
     """keras-fda bench runs benchmarks/bench.py with the options given (not run here)."""
+    from keras_fda import cli
+
     import subprocess as sp
 
     from click.testing import CliRunner
-
-    from keras_fda import cli
 
     calls = []
     monkeypatch.setattr(sp, "call", lambda args: calls.append(args) or 0)

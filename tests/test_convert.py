@@ -1,15 +1,16 @@
 """Every alias converts through the real LCE converter to packed binary ops, and the LCE
 interpreter agrees with Keras."""
 
+import keras_fda
+from keras_fda import models
+from keras_fda import quantizers as kq
+
 import larq_compute_engine as lce
 import numpy as np
 import pytest
 import tensorflow as tf
 from larq_compute_engine.tflite.python.interpreter import Interpreter
 
-import keras_fda
-from keras_fda import models
-from keras_fda import quantizers as kq
 from tests.helpers import (
     assert_close_to_scale,
     binary_conv,

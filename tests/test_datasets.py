@@ -1,6 +1,8 @@
 """Data loaders: the real Debian Fashion-MNIST files, the CIFAR-10 batch format on small
 files written here, and clear errors when data is missing or damaged."""
 
+from keras_fda import KerasFDAError, datasets
+
 import gzip
 import os
 import pickle
@@ -8,8 +10,6 @@ import struct
 
 import numpy as np
 import pytest
-
-from keras_fda import KerasFDAError, datasets
 
 
 def write_idx(path, array):

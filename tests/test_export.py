@@ -2,6 +2,9 @@
 independent oracles: counts worked out from the architecture (export_models.py), the
 LCE interpreter, Keras, and TensorFlow's own flatbuffer schema."""
 
+from keras_fda.cli import main
+from keras_fda.export import export_model
+
 import collections
 import json
 import os
@@ -14,9 +17,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
-
-from keras_fda.cli import main
-from keras_fda.export import export_model
 
 TARGETS = ["arm64", "armv7", "cortex-m"]
 MODELS = {

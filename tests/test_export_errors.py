@@ -1,6 +1,8 @@
 """Bad input to `keras-fda export`: one line on stderr, exit 1, no traceback, and no
 output folder (nor temporary folder) left behind."""
 
+from keras_fda.cli import main
+
 import os
 import subprocess
 import sys
@@ -9,8 +11,6 @@ import export_models
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
-from keras_fda.cli import main
 
 KERAS_FDA = os.path.join(os.path.dirname(sys.executable), "keras-fda")
 
@@ -217,10 +217,10 @@ def test_plan_hook_bad_kfda_host(files, tmp_path, monkeypatch):
 def test_plan_hook_uses_firmware_planner(files, tmp_path):
     """With the firmware's kfda_host built, arena_bytes is its plan, at least the
     activation lower bound."""
+    from keras_fda.export import plan
+
     import json
     import shutil
-
-    from keras_fda.export import plan
 
     if shutil.which("cc") is None and plan.find_tool() is None:
         pytest.skip("no C compiler to build the firmware's kfda_host")

@@ -1,12 +1,13 @@
 """Noise adaptation: e(x) = relu(x W1) W2 + a sin(x), checked against NumPy, on
 activations and weights, composed with every estimator."""
 
+from keras_fda import quantizers as kq
+
 import larq as lq
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_fda import quantizers as kq
 from tests.helpers import binary_conv
 
 

@@ -2,6 +2,9 @@
 export wrote (the manifest records its SHA-256), and package folders get the user's umask
 (mkdtemp alone would make them 0700)."""
 
+from keras_fda.cli import main
+from keras_fda.export import export_model
+
 import hashlib
 import os
 import stat
@@ -9,8 +12,6 @@ import stat
 import pytest
 from click.testing import CliRunner
 
-from keras_fda.cli import main
-from keras_fda.export import export_model
 from tests import export_models
 
 

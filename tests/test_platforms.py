@@ -3,6 +3,10 @@ own files, value by value: the board Makefiles, the linker memory maps, the boar
 README tables, the Linux Makefile and the package's Makefile; the flags against the real
 compilers; the export's chip check against the linker's memory maps; the manifest type."""
 
+from keras_fda.errors import KerasFDAError
+from keras_fda.export import chips, package, platforms
+from keras_fda.export.manifest import Manifest
+
 import json
 import os
 import re
@@ -10,10 +14,6 @@ import shutil
 import subprocess
 
 import pytest
-
-from keras_fda.errors import KerasFDAError
-from keras_fda.export import chips, package, platforms
-from keras_fda.export.manifest import Manifest
 
 # This checkout's firmware (an editable install may map keras_fda.firmware elsewhere).
 FIRMWARE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "firmware")

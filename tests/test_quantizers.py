@@ -1,15 +1,15 @@
 """Quantizers: forward values, gradients against the spec's formulas written here in
 NumPy (independently of the closed forms in keras_fda), and serialization."""
 
+import keras_fda
+from keras_fda import quantizers as kq
+
 import math
 
 import larq as lq
 import numpy as np
 import pytest
 import tensorflow as tf
-
-import keras_fda
-from keras_fda import quantizers as kq
 
 # A grid that includes exact zeros, the clip edges |x| = 1 and points beyond them.
 GRID = np.concatenate(

@@ -2,12 +2,12 @@
 on the noise branch only. One step with zero gradients leaves Adam's and SGD's update at
 0, so whatever moves is the decay alone: w -> w (1 - lr d), the decoupled decay's formula."""
 
+from keras_fda import KerasFDAError, models, training
+from keras_fda.noise import NoiseAdaptation
+
 import numpy as np
 import pytest
 import tensorflow as tf
-
-from keras_fda import KerasFDAError, models, training
-from keras_fda.noise import NoiseAdaptation
 
 
 def small_model(estimator):

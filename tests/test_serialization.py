@@ -1,11 +1,12 @@
 """model.save / load_model round trips, no custom_objects needed."""
 
+import keras_fda
+from keras_fda import models
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
-import keras_fda
-from keras_fda import models
 from tests.helpers import random_images
 
 

@@ -1,14 +1,15 @@
 """The accuracy study: reports written, resume skips finished cells, settings guarded,
 the ordering check says what the numbers say."""
 
+from keras_fda import KerasFDAError, datasets
+from keras_fda.study import StudySettings, load_cells, ordering_check, run_study
+
 import csv
 import json
 import os
 
 import pytest
 
-from keras_fda import KerasFDAError, datasets
-from keras_fda.study import StudySettings, load_cells, ordering_check, run_study
 from tests.test_cli import assert_one_line_error, keras_fda
 
 needs_data = pytest.mark.skipif(
@@ -82,9 +83,9 @@ def test_hypothesis_knobs_are_recorded_in_the_study(tmp_path):
 
 @needs_data
 def test_mixed_bfloat16_study_trains_and_saves_float32_models(tmp_path):
-    import tensorflow as tf
-
     from keras_fda.study import model_path
+
+    import tensorflow as tf
 
     out = str(tmp_path / "bf16")
     settings = StudySettings(**TINY, precision="mixed_bfloat16")

@@ -1,12 +1,12 @@
 """A short real training run on Fashion-MNIST: every estimator learns (far above the 10%
 of chance) with plain model.fit and the default schedules."""
 
+from keras_fda import datasets, models, training
+
 import os
 
 import pytest
 import tensorflow as tf
-
-from keras_fda import datasets, models, training
 
 pytestmark = pytest.mark.skipif(
     not os.path.isdir(datasets.FASHION_MNIST_DIR),

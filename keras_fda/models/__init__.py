@@ -6,12 +6,12 @@ right after it (so the converter folds it into the multiplier and bias). The cla
 is float32 whatever the global policy, so mixed-precision training gets float32 logits.
 """
 
+from keras_fda.estimators import quantizer_factory
+
 import re
 
 import larq as lq
 import tensorflow as tf
-
-from keras_fda.estimators import quantizer_factory
 
 __all__ = ["small_bnn", "resnet20", "vgg_small", "binary_conv_block", "build"]
 

@@ -2,6 +2,8 @@
 ASAN/UBSAN), LCE conversion, and running one flatbuffer both through our host driver
 and through the LCE Python interpreter (the oracle)."""
 
+import keras_fda  # noqa: F401  (binds Keras 2 before TensorFlow/Larq load)
+
 import json
 import os
 import subprocess
@@ -10,8 +12,6 @@ import larq_compute_engine as lce
 import numpy as np
 import pytest
 from larq_compute_engine.tflite.python.interpreter import Interpreter
-
-import keras_fda  # noqa: F401  (binds Keras 2 before TensorFlow/Larq load)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIRMWARE = os.path.join(ROOT, "firmware")

@@ -8,6 +8,8 @@ architecture, into ~/.cache/keras-fda/debian-python/): marked `emulated`. `./tes
 runs arm64; KFDA_TEST_ARCHES=arm64,armhf runs both, `-m "not emulated"` neither.
 """
 
+from keras_fda.export import export_model
+
 import glob
 import os
 import re
@@ -17,7 +19,6 @@ import subprocess
 import numpy as np
 import pytest
 
-from keras_fda.export import export_model
 from tests.export_models import small_bnn
 from tests.runtime import debian_python
 from tests.runtime.conftest import RUNTIME, build_library

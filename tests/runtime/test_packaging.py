@@ -2,6 +2,8 @@
 itself, the wheel is tagged for any Python 3 on this platform, and the build uses the
 runtime's own flags (the same facts the firmware Makefile and the export hold)."""
 
+from keras_fda.export import platforms
+
 import glob
 import os
 import re
@@ -13,7 +15,6 @@ import zipfile
 import numpy as np
 import pytest
 
-from keras_fda.export import platforms
 from tests.runtime.conftest import ROOT, RUNTIME, build_library, pip_install
 
 

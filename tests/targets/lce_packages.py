@@ -1,6 +1,8 @@
 """Packages made straight from Keras models with the LCE converter (so the target tests
 don't wait on the export stage), the LCE interpreter as the oracle, and the test models."""
 
+import keras_fda  # noqa: F401  (Keras 2 first)
+
 import json
 import os
 
@@ -9,8 +11,6 @@ import larq_compute_engine as lce
 import numpy as np
 import tensorflow as tf
 from larq_compute_engine.tflite.python.interpreter import Interpreter
-
-import keras_fda  # noqa: F401  (Keras 2 first)
 
 DTYPE_NAMES = {
     np.dtype(np.float32): "float32",

@@ -3,15 +3,15 @@
 qemu-aarch64-static give bit-identical outputs, within 1e-5 of the LCE interpreter.
 Then every other target runs a tiny model against the same oracle."""
 
+from keras_fda.export import report, runner
+from keras_fda.export.package import read_package
+from keras_fda.firmware import source_dir
+
 import os
 
 import numpy as np
 import pytest
 from lce_packages import lce_predict
-
-from keras_fda.export import report, runner
-from keras_fda.export.package import read_package
-from keras_fda.firmware import source_dir
 
 pytestmark = pytest.mark.skipif(
     not os.path.isfile(os.path.join(source_dir(), "src", "interpreter.c")),

@@ -3,15 +3,15 @@ and each Linux target (checked against NumPy), the SysTick instruction counter u
 -icount (per inference and per op), and the real board's image builds and fits its memory
 map."""
 
+from keras_fda.export import emulation, platforms, runner
+from keras_fda.firmware import source_dir
+
 import os
 import re
 import subprocess
 
 import numpy as np
 import pytest
-
-from keras_fda.export import emulation, platforms, runner
-from keras_fda.firmware import source_dir
 
 EMULATED = [b.name for b in platforms.BOARDS.values() if b.emulated]
 LINUX = ["native", "arm64", "armv7"]

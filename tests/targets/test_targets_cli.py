@@ -1,6 +1,9 @@
 """`keras-fda run` on bad input: one line on stderr, exit status 1, no traceback, and no
 output file. Plus the happy path when the runtime is there."""
 
+from keras_fda.cli import main
+from keras_fda.firmware import source_dir
+
 import json
 import os
 import shutil
@@ -10,9 +13,6 @@ import pytest
 import tensorflow as tf
 from click.testing import CliRunner
 from lce_packages import make_package
-
-from keras_fda.cli import main
-from keras_fda.firmware import source_dir
 
 needs_runtime = pytest.mark.skipif(
     not os.path.isfile(os.path.join(source_dir(), "src", "interpreter.c")),
