@@ -25,7 +25,7 @@ MAIN_C = r"""/*
 
 #include "kfda/kfda.h"
 
-static kfda_model model; /* large: static, never on the stack */
+static kfda_model model; /* a small header: its tables live in the arena */
 
 static uint8_t *read_file(const char *path, size_t *size) {{
   FILE *f = fopen(path, "rb");
@@ -63,7 +63,13 @@ int main(int argc, char **argv) {{
 
   uint8_t *fb = read_file(model_path, &fb_size);
   if (!fb) {{ fprintf(stderr, "kfda_run: cannot read %s\n", model_path); return 1; }}
-  kfda_status st = kfda_model_plan(&model, fb, fb_size, &need);
+  /* plan in a scratch workspace of the size the runtime asks for, then load */
+  kfda_status st = kfda_model_plan(&model, fb, fb_size, NULL, 0, &need);
+  if (st == KFDA_ERR_ARENA_TOO_SMALL) {{
+    uint8_t *work = aligned_alloc(KFDA_ARENA_ALIGN, (need + 15u) & ~(size_t)15u);
+    st = work ? kfda_model_plan(&model, fb, fb_size, work, need, &need) : KFDA_ERR_ARENA_TOO_SMALL;
+    free(work);
+  }}
   if (st != KFDA_OK) {{
     fprintf(stderr, "kfda_run: %s: %s\n", kfda_status_string(st), kfda_model_error(&model));
     return 1;
@@ -146,7 +152,7 @@ clean:
 """
 
 MODEL_DATA_H = """/* The model {model_name}, exported by keras-fda for {cpu}: the TFLite flatbuffer
- * as a byte array in flash. Pass both to kfda_model_plan()/kfda_model_load(). */
+ * as a byte array in flash. Pass both to kfda_model_load() (kfda_model_plan() sizes the arena). */
 #ifndef KFDA_MODEL_DATA_H_
 #define KFDA_MODEL_DATA_H_
 

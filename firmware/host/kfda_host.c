@@ -3,6 +3,7 @@
  *
  *   kfda_host plan MODEL.tflite
  *       prints {"arena_bytes":..,"planned_bytes":..,"persist_bytes":..,
+ *               "workspace_bytes":..,"model_struct_bytes":..,
  *               "weight_bytes":..,"ops":{"NAME":count,..},
  *               "inputs":[{"type":..,"shape":[..],"bytes":..}],"outputs":[..]}
  *   kfda_host run MODEL.tflite IN.bin OUT.bin N
@@ -28,7 +29,21 @@
 
 #include "kfda/kfda.h"
 
-static kfda_model model; /* large: static */
+static kfda_model model;
+
+/* kfda_model_plan with a workspace of the size it asks for (malloc'd: the host may).
+ * *work is freed by the caller (the model's tables live in it). */
+static kfda_status plan_model(const uint8_t *fb, size_t size, size_t *need, void **work) {
+  void *raw;
+  kfda_status st = kfda_model_plan(&model, fb, size, NULL, 0, need);
+  *work = NULL;
+  if (st != KFDA_ERR_ARENA_TOO_SMALL) return st;
+  raw = malloc(*need + 16);
+  if (!raw) return KFDA_ERR_ARENA_TOO_SMALL;
+  *work = raw;
+  return kfda_model_plan(&model, fb, size, (uint8_t *)raw + (16 - ((uintptr_t)raw % 16)) % 16,
+                         *need, need);
+}
 
 static int die(const char *what, const char *detail) {
   fprintf(stderr, "kfda_host: %s: %s\n", what, detail);
@@ -90,21 +105,24 @@ static void print_tensor_list(const int32_t *idx, int n) {
 
 static int cmd_plan(const char *path) {
   size_t size, need;
-  void *raw;
+  void *raw, *work;
   uint8_t *fb = read_file(path, &size, &raw);
   kfda_status st;
   int i, j, first = 1;
   if (!fb) return die("cannot read", path);
-  st = kfda_model_plan(&model, fb, size, &need);
+  st = plan_model(fb, size, &need, &work);
   if (st != KFDA_OK) {
     fprintf(stderr, "kfda_host: %s: %s\n", kfda_status_string(st), kfda_model_error(&model));
     free(raw);
+    free(work);
     return 1;
   }
   printf(
-      "{\"arena_bytes\":%lu,\"planned_bytes\":%lu,\"persist_bytes\":%lu,\"weight_bytes\":%lu,"
-      "\"ops\":{",
-      (unsigned long)need, (unsigned long)model.planned_bytes, (unsigned long)model.persist_bytes,
+      "{\"arena_bytes\":%lu,\"planned_bytes\":%lu,\"persist_bytes\":%lu,"
+      "\"workspace_bytes\":%lu,\"model_struct_bytes\":%lu,\"weight_bytes\":%lu,\"ops\":{",
+      (unsigned long)need, (unsigned long)kfda_model_planned_bytes(&model),
+      (unsigned long)kfda_model_persistent_bytes(&model),
+      (unsigned long)kfda_model_workspace_bytes(&model), (unsigned long)sizeof(kfda_model),
       (unsigned long)kfda_model_weight_bytes(&model));
   for (i = 0; i < kfda_model_num_ops(&model); ++i) {
     const char *name = kfda_model_op_name(&model, i);
@@ -123,19 +141,21 @@ static int cmd_plan(const char *path) {
   print_tensor_list(model.outputs, model.n_outputs);
   printf("}\n");
   free(raw);
+  free(work);
   return 0;
 }
 
 static int cmd_run(const char *path, const char *in_path, const char *out_path, long n) {
   size_t size, need, in_size, per_in = 0, per_out = 0, off;
-  void *raw, *raw_in, *arena_raw;
+  void *raw, *raw_in, *arena_raw, *work;
   uint8_t *fb = read_file(path, &size, &raw), *inputs, *arena;
   FILE *out;
   kfda_status st;
   long s;
   int i;
   if (!fb) return die("cannot read", path);
-  st = kfda_model_plan(&model, fb, size, &need);
+  st = plan_model(fb, size, &need, &work);
+  free(work);
   if (st != KFDA_OK) {
     fprintf(stderr, "kfda_host: %s: %s\n", kfda_status_string(st), kfda_model_error(&model));
     return 1;
@@ -232,14 +252,15 @@ static int cmd_check(int n, char **paths) {
   int i, k;
   for (i = 0; i < n; ++i) {
     size_t size, need = 0;
-    void *raw;
+    void *raw, *work;
     uint8_t *fb = read_file(paths[i], &size, &raw);
     kfda_status st;
     if (!fb) {
       printf("unreadable\n");
       continue;
     }
-    st = kfda_model_plan(&model, fb, size, &need);
+    st = plan_model(fb, size, &need, &work);
+    free(work);
     if (st == KFDA_OK && need <= (64u << 20)) {
       void *arena_raw = malloc(need + 16);
       uint8_t *arena = (uint8_t *)arena_raw + (16 - ((uintptr_t)arena_raw % 16)) % 16;

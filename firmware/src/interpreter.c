@@ -7,9 +7,11 @@
  * op's Prepare (ops/<op>.c), then works out tensor lifetimes, in-place sharing and
  * the memory plan. Invoke calls each op's Eval.
  *
- * Arena layout: [persistent part | planned part]. The persistent part is filled
- * during Prepare (each op's params struct, then its persistent data, 16-byte
- * aligned); the planner's offsets (activations, op scratch) start after it.
+ * Arena layout: [persistent part | planned part]. The persistent part starts with
+ * the tensor and op tables (sized to the model), then is filled during Prepare
+ * (each op's params struct, then its persistent data, 16-byte aligned); the
+ * planner's offsets (activations, op scratch) start after it. The planner's own
+ * workspace (lifetimes, plan buffers) sits in the planned part during load.
  */
 #include <string.h>
 
@@ -214,9 +216,51 @@ static kfda_status parse_ops(kfda_model *m, const kfda_fb *fb, const kfda_fb_vec
     memset(params, 0, reg->params_bytes);
     st = reg->prepare(&ctx, params);
     if (st != KFDA_OK) return st;
-    if (persist->used > 0x7fffffffu) return kfda_fail(m, KFDA_ERR_LIMIT, -1, "arena above 2 GiB");
+    if (persist->used > 0x7fffffffu) return kfda_fail(m, KFDA_ERR_LIMIT, oi, "arena above 2 GiB");
   }
   return KFDA_OK;
+}
+
+/* ---- load-time workspace -------------------------------------------------- */
+/* What the planner needs during load only. It lives in the arena's planned part (free
+ * until invoke) or, for kfda_model_plan, after the tables in the caller's workspace. */
+typedef struct {
+  int32_t first_use, last_use; /* op indices */
+  int16_t shares;              /* tensor whose arena bytes this one reuses (in place), or -1 */
+} kfda_tensor_life;
+
+typedef struct {
+  kfda_tensor_life *life; /* n_tensors */
+  kfda_plan_buf *plan;    /* n_tensors + n_ops */
+  int16_t *order, *live;  /* n_tensors + n_ops each */
+} kfda_workspace;
+
+static size_t align16(size_t x) {
+  return (x + KFDA_ARENA_ALIGN - 1) / KFDA_ARENA_ALIGN * KFDA_ARENA_ALIGN;
+}
+
+/* a + b, or SIZE_MAX when it wraps (32-bit targets: never let a size sum wrap). */
+static size_t add_sizes(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+
+/* The counts are bounded by KFDA_MAX_*, so these products cannot overflow. */
+static size_t tables_bytes(size_t n_tensors, size_t n_ops) {
+  return align16(n_tensors * sizeof(kfda_tensor)) + align16(n_ops * sizeof(kfda_op));
+}
+
+static size_t workspace_bytes(size_t n_tensors, size_t n_ops) {
+  const size_t n_bufs = n_tensors + n_ops;
+  return align16(n_tensors * sizeof(kfda_tensor_life)) + align16(n_bufs * sizeof(kfda_plan_buf)) +
+         2 * align16(n_bufs * sizeof(int16_t));
+}
+
+static void workspace_at(kfda_workspace *w, uint8_t *at, size_t n_tensors, size_t n_ops) {
+  const size_t n_bufs = n_tensors + n_ops;
+  w->life = (kfda_tensor_life *)(void *)at;
+  at += align16(n_tensors * sizeof(kfda_tensor_life));
+  w->plan = (kfda_plan_buf *)(void *)at;
+  at += align16(n_bufs * sizeof(kfda_plan_buf));
+  w->order = (int16_t *)(void *)at;
+  w->live = (int16_t *)(void *)(at + align16(n_bufs * sizeof(int16_t)));
 }
 
 /* In-place ops (registration's in_place_inputs: ADD, MUL and RESHAPE) produce output
@@ -235,45 +279,138 @@ static int is_model_io(const kfda_model *m, int32_t t) {
   return 0;
 }
 
-static void plan_in_place(kfda_model *m) {
+static void plan_in_place(kfda_model *m, kfda_tensor_life *life) {
   int oi, j;
   for (oi = 0; oi < m->n_ops; ++oi) {
     const kfda_op *op = &m->ops[oi];
-    kfda_tensor *out;
+    const kfda_tensor *out;
     const int n = registration_of(op)->in_place_inputs;
     if (n == 0) continue;
     out = &m->tensors[op->out[0]];
     for (j = 0; j < n && j < op->n_in; ++j) {
       const int32_t ti = op->in[j];
-      kfda_tensor *t, *root;
+      const kfda_tensor *t;
+      int32_t root;
       if (ti < 0) continue;
       t = &m->tensors[ti];
-      if (!t->is_var || t->last_use != oi || t->bytes != out->bytes || t->type != out->type ||
+      if (!t->is_var || life[ti].last_use != oi || t->bytes != out->bytes || t->type != out->type ||
           is_model_io(m, ti))
         continue;
-      root = t->shares >= 0 ? &m->tensors[t->shares] : t;
-      out->shares = (int16_t)(root - m->tensors);
-      if (out->last_use > root->last_use) root->last_use = out->last_use;
+      root = life[ti].shares >= 0 ? life[ti].shares : ti;
+      life[op->out[0]].shares = (int16_t)root;
+      if (life[op->out[0]].last_use > life[root].last_use)
+        life[root].last_use = life[op->out[0]].last_use;
       break;
     }
   }
 }
 
-static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size, uint8_t *arena,
-                             size_t arena_size, int plan_only) {
+/* Tensor lifetimes (graph inputs are written "before op 0"). */
+static kfda_status plan_lifetimes(kfda_model *m, kfda_tensor_life *life) {
+  int32_t i;
+  int oi;
+  for (i = 0; i < m->n_tensors; ++i) {
+    life[i].first_use = INT32_MAX;
+    life[i].last_use = -1;
+    life[i].shares = -1;
+  }
+  for (i = 0; i < m->n_inputs; ++i) {
+    kfda_tensor_life *t = &life[m->inputs[i]];
+    t->first_use = 0;
+    if (t->last_use < 0) t->last_use = 0;
+  }
+  for (oi = 0; oi < m->n_ops; ++oi) {
+    const kfda_op *op = &m->ops[oi];
+    int j;
+    for (j = 0; j < op->n_in; ++j) {
+      kfda_tensor_life *t;
+      if (op->in[j] < 0 || m->tensors[op->in[j]].is_const) continue;
+      t = &life[op->in[j]];
+      if (t->first_use == INT32_MAX)
+        return kfda_fail(m, KFDA_ERR_MODEL, oi, "reads a tensor before it is written");
+      if (oi > t->last_use) t->last_use = oi;
+    }
+    {
+      kfda_tensor_life *t = &life[op->out[0]];
+      if (t->first_use != INT32_MAX)
+        return kfda_fail(m, KFDA_ERR_MODEL, oi, "writes a tensor written before");
+      t->first_use = oi;
+      t->last_use = oi;
+    }
+  }
+  for (i = 0; i < m->n_outputs; ++i) {
+    kfda_tensor_life *t = &life[m->outputs[i]];
+    if (t->first_use == INT32_MAX) return kfda_fail(m, KFDA_ERR_MODEL, -1, "output never written");
+    t->last_use = m->n_ops > 0 ? m->n_ops - 1 : 0;
+  }
+  plan_in_place(m, life);
+  return KFDA_OK;
+}
+
+/* The memory plan: variable tensors in use (one buffer per in-place chain) and op
+ * scratch buffers, placed after the persistent part. */
+static kfda_status plan_memory(kfda_model *m, const kfda_workspace *w, size_t persist_bytes) {
+  int32_t i;
+  int nb = 0, oi;
+  size_t planned = 0;
+  for (i = 0; i < m->n_tensors; ++i) {
+    if (!m->tensors[i].is_var || w->life[i].first_use == INT32_MAX || w->life[i].shares >= 0)
+      continue;
+    w->plan[nb].size = m->tensors[i].bytes;
+    w->plan[nb].first = w->life[i].first_use;
+    w->plan[nb].last = w->life[i].last_use;
+    ++nb;
+  }
+  for (oi = 0; oi < m->n_ops; ++oi) {
+    if (m->ops[oi].scratch_bytes == 0) continue;
+    w->plan[nb].size = m->ops[oi].scratch_bytes;
+    w->plan[nb].first = w->plan[nb].last = oi;
+    ++nb;
+  }
+  if (kfda_plan_greedy(w->plan, nb, KFDA_ARENA_ALIGN, w->order, w->live, &planned) != 0)
+    return kfda_fail(m, KFDA_ERR_MODEL, -1, "memory plan failed");
+  /* 32-bit targets: persistent + planned must not wrap (a plan near 4 GiB would) */
+  if (planned > 0x7fffffffu || add_sizes(persist_bytes, planned) > 0x7fffffffu ||
+      add_sizes(persist_bytes, m->workspace_bytes) > 0x7fffffffu)
+    return kfda_fail(m, KFDA_ERR_LIMIT, -1, "arena above 2 GiB");
+  nb = 0;
+  for (i = 0; i < m->n_tensors; ++i) {
+    if (!m->tensors[i].is_var || w->life[i].first_use == INT32_MAX || w->life[i].shares >= 0)
+      continue;
+    m->tensors[i].arena_offset = (uint32_t)(persist_bytes + w->plan[nb++].offset);
+  }
+  for (i = 0; i < m->n_tensors; ++i) /* chains point at their first tensor */
+    if (w->life[i].shares >= 0)
+      m->tensors[i].arena_offset = m->tensors[w->life[i].shares].arena_offset;
+  for (oi = 0; oi < m->n_ops; ++oi)
+    if (m->ops[oi].scratch_bytes != 0)
+      m->ops[oi].scratch_offset = (uint32_t)(persist_bytes + w->plan[nb++].offset);
+  m->planned_bytes = planned;
+  m->persist_bytes = persist_bytes;
+  m->arena_bytes = persist_bytes + (planned > m->workspace_bytes ? planned : m->workspace_bytes);
+  return KFDA_OK;
+}
+
+/* plan_only: `mem` is kfda_model_plan's workspace (tables, then the planner's
+ * workspace; persistent data is counted, not written). Else it is the arena. */
+static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size, uint8_t *mem,
+                             size_t mem_size, int plan_only) {
   kfda_fb fb;
   kfda_fb_table root, sg;
   kfda_fb_vec codes, subgraphs, buffers, tensors, inputs, outputs, opsv;
   uint32_t i;
-  int nb = 0, oi;
-  size_t planned = 0, persist_bytes;
+  size_t tables, persist_bytes, work_at;
   kfda_persist_alloc persist;
+  kfda_workspace work;
   kfda_status st;
   if (m == NULL) return KFDA_ERR_ARG;
   memset(m, 0, sizeof *m);
   if (fbuf == NULL) return kfda_fail(m, KFDA_ERR_ARG, -1, "flatbuffer is NULL");
-  if (!plan_only && arena != NULL && ((uintptr_t)arena) % KFDA_ARENA_ALIGN != 0)
-    return kfda_fail(m, KFDA_ERR_ARG, -1, "arena must be 16-byte aligned");
+  if (mem != NULL && ((uintptr_t)mem) % KFDA_ARENA_ALIGN != 0)
+    return kfda_fail(
+        m, KFDA_ERR_ARG, -1,
+        plan_only ? "workspace must be 16-byte aligned" : "arena must be 16-byte aligned");
+  if (mem == NULL) mem_size = 0;
   if (((uintptr_t)fbuf) % 4 != 0)
     return kfda_fail(m, KFDA_ERR_ARG, -1, "flatbuffer must be 16-byte aligned");
   m->fb = fbuf;
@@ -298,6 +435,20 @@ static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size, ui
     return kfda_fail(m, KFDA_ERR_LIMIT, -1, "too many model inputs/outputs");
   if (inputs.len < 1 || outputs.len < 1)
     return kfda_fail(m, KFDA_ERR_MODEL, -1, "model has no input or output");
+
+  /* the tables, sized to the model, at the start of the arena (or workspace) */
+  tables = tables_bytes(tensors.len, opsv.len);
+  m->workspace_bytes = workspace_bytes(tensors.len, opsv.len);
+  if (mem_size < tables || (plan_only && mem_size < tables + m->workspace_bytes)) {
+    m->arena_bytes = tables + m->workspace_bytes; /* plan: exact; load: a lower bound */
+    return kfda_fail(m, KFDA_ERR_ARENA_TOO_SMALL, -1,
+                     plan_only ? "plan workspace too small (see kfda_model_plan)"
+                               : "arena too small (see kfda_model_plan)");
+  }
+  memset(mem, 0, tables);
+  m->tensors = (kfda_tensor *)(void *)mem;
+  m->ops = (kfda_op *)(void *)(mem + align16(tensors.len * sizeof(kfda_tensor)));
+
   m->n_tensors = (int32_t)tensors.len;
   for (i = 0; i < tensors.len; ++i) {
     kfda_fb_table tt;
@@ -313,9 +464,6 @@ static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size, ui
     if (r < 0)
       return kfda_fail(m, KFDA_ERR_MODEL, -1, "malformed tensor (shape/buffer/quantization)");
     t->is_var = !t->is_const;
-    t->shares = -1;
-    t->first_use = INT32_MAX;
-    t->last_use = -1;
     if (t->is_const) m->weight_bytes += t->bytes;
   }
   m->n_inputs = (int32_t)inputs.len;
@@ -332,97 +480,44 @@ static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size, ui
       m->outputs[i - inputs.len] = t;
   }
   m->n_ops = (int32_t)opsv.len;
-  persist.arena = plan_only ? NULL : arena;
-  persist.capacity = plan_only || arena == NULL ? 0 : arena_size;
-  persist.used = 0;
+  persist.arena = plan_only ? NULL : mem;
+  persist.capacity = plan_only ? 0 : mem_size;
+  persist.used = tables;
   st = parse_ops(m, &fb, &codes, &opsv, &persist);
   if (st != KFDA_OK) return st;
-
-  /* lifetimes: graph inputs are written "before op 0" */
-  for (i = 0; i < (uint32_t)m->n_inputs; ++i) {
-    kfda_tensor *t = &m->tensors[m->inputs[i]];
-    t->first_use = 0;
-    if (t->last_use < 0) t->last_use = 0;
-  }
-  for (oi = 0; oi < m->n_ops; ++oi) {
-    kfda_op *op = &m->ops[oi];
-    int j;
-    for (j = 0; j < op->n_in; ++j) {
-      kfda_tensor *t;
-      if (op->in[j] < 0) continue;
-      t = &m->tensors[op->in[j]];
-      if (t->is_const) continue;
-      if (t->first_use == INT32_MAX)
-        return kfda_fail(m, KFDA_ERR_MODEL, oi, "reads a tensor before it is written");
-      if (oi > t->last_use) t->last_use = oi;
-    }
-    {
-      kfda_tensor *t = &m->tensors[op->out[0]];
-      if (t->first_use != INT32_MAX)
-        return kfda_fail(m, KFDA_ERR_MODEL, oi, "writes a tensor written before");
-      t->first_use = oi;
-      t->last_use = oi;
-    }
-  }
-  for (i = 0; i < (uint32_t)m->n_outputs; ++i) {
-    kfda_tensor *t = &m->tensors[m->outputs[i]];
-    if (t->first_use == INT32_MAX) return kfda_fail(m, KFDA_ERR_MODEL, -1, "output never written");
-    t->last_use = m->n_ops > 0 ? m->n_ops - 1 : 0;
-  }
-
-  plan_in_place(m);
-
-  /* plan: variable tensors in use (one buffer per in-place chain) + op scratch buffers */
-  for (i = 0; i < (uint32_t)m->n_tensors; ++i) {
-    kfda_tensor *t = &m->tensors[i];
-    if (!t->is_var || t->first_use == INT32_MAX || t->shares >= 0) continue;
-    m->plan[nb].size = t->bytes;
-    m->plan[nb].first = t->first_use;
-    m->plan[nb].last = t->last_use;
-    ++nb;
-  }
-  for (oi = 0; oi < m->n_ops; ++oi) {
-    if (m->ops[oi].scratch_bytes == 0) continue;
-    m->plan[nb].size = m->ops[oi].scratch_bytes;
-    m->plan[nb].first = m->plan[nb].last = oi;
-    ++nb;
-  }
-  if (kfda_plan_greedy(m->plan, nb, KFDA_ARENA_ALIGN, m->plan_order, m->plan_live, &planned) != 0)
-    return kfda_fail(m, KFDA_ERR_MODEL, -1, "memory plan failed");
-  /* the planned part starts after the persistent part */
   persist_bytes = persist.used;
-  nb = 0;
-  for (i = 0; i < (uint32_t)m->n_tensors; ++i) {
-    kfda_tensor *t = &m->tensors[i];
-    if (!t->is_var || t->first_use == INT32_MAX || t->shares >= 0) continue;
-    t->arena_offset = (uint32_t)(persist_bytes + m->plan[nb++].offset);
+
+  /* the planner's workspace: where the planned part will be (plan: after the tables) */
+  if (plan_only)
+    work_at = tables;
+  else if (add_sizes(persist_bytes, m->workspace_bytes) <= mem_size)
+    work_at = persist_bytes;
+  else if (tables + m->workspace_bytes <= mem_size)
+    work_at = tables; /* persistent data did not fit: plan anyway to report the need */
+  else {
+    m->arena_bytes = add_sizes(persist_bytes, m->workspace_bytes); /* a lower bound */
+    return kfda_fail(m, KFDA_ERR_ARENA_TOO_SMALL, -1, "arena too small (see kfda_model_plan)");
   }
-  for (i = 0; i < (uint32_t)m->n_tensors; ++i) /* chains point at their first tensor */
-    if (m->tensors[i].shares >= 0)
-      m->tensors[i].arena_offset = m->tensors[m->tensors[i].shares].arena_offset;
-  for (oi = 0; oi < m->n_ops; ++oi)
-    if (m->ops[oi].scratch_bytes != 0)
-      m->ops[oi].scratch_offset = (uint32_t)(persist_bytes + m->plan[nb++].offset);
-  m->planned_bytes = planned;
-  m->persist_bytes = persist_bytes;
-  m->arena_bytes = persist_bytes + planned;
-  if (m->arena_bytes > 0x7fffffffu) return kfda_fail(m, KFDA_ERR_LIMIT, -1, "arena above 2 GiB");
+  workspace_at(&work, mem + work_at, tensors.len, opsv.len);
+  st = plan_lifetimes(m, work.life);
+  if (st != KFDA_OK) return st;
+  st = plan_memory(m, &work, persist_bytes);
+  if (st != KFDA_OK) return st;
   if (plan_only) return KFDA_OK;
-  if (arena == NULL && m->arena_bytes > 0)
-    return kfda_fail(m, KFDA_ERR_ARENA_TOO_SMALL, -1, "no arena given");
-  if (arena_size < m->arena_bytes)
+  if (mem_size < m->arena_bytes)
     return kfda_fail(m, KFDA_ERR_ARENA_TOO_SMALL, -1,
                      "arena too small (see kfda_model_arena_bytes)");
-  m->arena = arena;
-  m->arena_size = arena_size;
+  m->arena = mem;
+  m->arena_size = mem_size;
   m->loaded = 1;
   return KFDA_OK;
 }
 
 kfda_status kfda_model_plan(kfda_model *m, const uint8_t *flatbuffer, size_t size,
-                            size_t *arena_bytes) {
-  kfda_status st = load_impl(m, flatbuffer, size, NULL, 0, 1);
-  if (arena_bytes) *arena_bytes = st == KFDA_OK ? m->arena_bytes : 0;
+                            uint8_t *workspace, size_t workspace_size, size_t *needed) {
+  kfda_status st = load_impl(m, flatbuffer, size, workspace, workspace_size, 1);
+  if (needed)
+    *needed = m != NULL && (st == KFDA_OK || st == KFDA_ERR_ARENA_TOO_SMALL) ? m->arena_bytes : 0;
   return st;
 }
 
@@ -433,6 +528,9 @@ kfda_status kfda_model_load(kfda_model *m, const uint8_t *flatbuffer, size_t siz
 
 size_t kfda_model_arena_bytes(const kfda_model *m) { return m ? m->arena_bytes : 0; }
 size_t kfda_model_weight_bytes(const kfda_model *m) { return m ? m->weight_bytes : 0; }
+size_t kfda_model_persistent_bytes(const kfda_model *m) { return m ? m->persist_bytes : 0; }
+size_t kfda_model_planned_bytes(const kfda_model *m) { return m ? m->planned_bytes : 0; }
+size_t kfda_model_workspace_bytes(const kfda_model *m) { return m ? m->workspace_bytes : 0; }
 
 /* ---- invoke -------------------------------------------------------------- */
 kfda_status kfda_model_invoke(kfda_model *m) {

@@ -23,7 +23,7 @@
 #endif
 
 typedef struct {
-  kfda_model model; /* large (tens of KB): heap, never the stack */
+  kfda_model model; /* a small header: its tables live in the arena */
   void *fb_raw;     /* malloc'd block holding the aligned flatbuffer copy */
   uint8_t *fb;
   size_t fb_size;
@@ -73,7 +73,20 @@ KFDART_API kfdart_session *kfdart_open(const uint8_t *flatbuffer, size_t size, c
   s->fb = align_up(s->fb_raw);
   memcpy(s->fb, flatbuffer, size);
   s->fb_size = size;
-  st = kfda_model_plan(&s->model, s->fb, size, &s->arena_bytes);
+  /* plan in a scratch workspace of the size the runtime asks for, then load */
+  st = kfda_model_plan(&s->model, s->fb, size, NULL, 0, &s->arena_bytes);
+  if (st == KFDA_ERR_ARENA_TOO_SMALL) {
+    void *work = malloc(s->arena_bytes + KFDA_ARENA_ALIGN);
+    if (!work) {
+      if (err)
+        snprintf(err, err_len, "out of memory for a %lu byte plan workspace",
+                 (unsigned long)s->arena_bytes);
+      kfdart_close(s);
+      return NULL;
+    }
+    st = kfda_model_plan(&s->model, s->fb, size, align_up(work), s->arena_bytes, &s->arena_bytes);
+    free(work);
+  }
   if (st == KFDA_OK) {
     s->arena_raw = malloc(s->arena_bytes + KFDA_ARENA_ALIGN);
     if (!s->arena_raw) {

@@ -7,12 +7,14 @@
  *
  * Typical use:
  *
- *     static kfda_model model;                    // large: keep it static
+ *     static kfda_model model;           // a small header (about 200 bytes)
  *     size_t need;
- *     kfda_model_plan(&model, fb, fb_size, &need);  // validate + plan only
- *     uint8_t *arena = <need bytes, 16-byte aligned>;
- *     if (kfda_model_load(&model, fb, fb_size, arena, need) != KFDA_OK)
+ *     // validate + plan only, in a scratch buffer (too small: need = the size to give)
+ *     if (kfda_model_plan(&model, fb, fb_size, work, work_size, &need) == KFDA_OK) {
+ *       uint8_t *arena = <need bytes, 16-byte aligned>;
+ *       if (kfda_model_load(&model, fb, fb_size, arena, need) != KFDA_OK)
  *         puts(kfda_model_error(&model));
+ *     }
  *     kfda_tensor_info info;
  *     float *in = kfda_model_input(&model, 0, &info);   // fill it
  *     kfda_model_invoke(&model);
@@ -27,8 +29,13 @@
  * lengths of the flatbuffer, op options, tensor types and shapes, the memory
  * plan. kfda_model_invoke only computes.
  *
- * The arena holds [persistent part | planned part]: each op's precomputed
- * params and per-channel data, then the activations and op scratch buffers.
+ * The arena holds [persistent part | planned part]. The persistent part starts
+ * with the model's tensor and op tables (sized to the model, TFLite Micro style),
+ * then each op's precomputed params and per-channel data; the planned part holds
+ * the activations and op scratch buffers. During load the planned part is free, so
+ * the planner's workspace (tensor lifetimes, plan buffers) lives there:
+ *     arena = persistent + max(planned, planner workspace).
+ * kfda_model itself is a fixed header of pointers into the arena and counts.
  */
 #ifndef KFDA_KFDA_H_
 #define KFDA_KFDA_H_
@@ -43,11 +50,13 @@ extern "C" {
 #endif
 
 /* ---- Compile-time limits (override with -D at build time) ------------- */
+/* Sanity bounds on counts only: the tables are carved from the arena, sized to
+ * the model, so these cost no memory. Tensor indices are int16 in kfda_op. */
 #ifndef KFDA_MAX_TENSORS
-#define KFDA_MAX_TENSORS 256 /* tensors in the (single) subgraph */
+#define KFDA_MAX_TENSORS 16383 /* tensors in the (single) subgraph */
 #endif
 #ifndef KFDA_MAX_OPS
-#define KFDA_MAX_OPS 160 /* operators in the subgraph */
+#define KFDA_MAX_OPS 16383 /* operators in the subgraph */
 #endif
 #ifndef KFDA_MAX_OP_INPUTS
 #define KFDA_MAX_OP_INPUTS 8 /* inputs of one operator (CONCATENATION) */
@@ -70,7 +79,7 @@ typedef enum {
   KFDA_ERR_UNSUPPORTED = 4,     /* known op, unsupported type/option combination */
   KFDA_ERR_SHAPE = 5,           /* shapes inconsistent with the op */
   KFDA_ERR_LIMIT = 6,           /* a KFDA_MAX_* limit is exceeded */
-  KFDA_ERR_ARENA_TOO_SMALL = 7, /* arena smaller than kfda_model_arena_bytes */
+  KFDA_ERR_ARENA_TOO_SMALL = 7, /* arena (or plan workspace) too small: see the API */
   KFDA_ERR_STATE = 8            /* invoke/input/output before a successful load */
 } kfda_status;
 
@@ -109,9 +118,7 @@ typedef struct {
   int32_t zero_point;
   const uint8_t *ch_scales; /* per-channel float32 scales (LE bytes) or NULL */
   uint32_t n_ch_scales;
-  int32_t first_use, last_use; /* op indices, for the planner */
-  int16_t shares;              /* tensor whose arena bytes this one reuses (in place), or -1 */
-} kfda_tensor;
+} kfda_tensor; /* lifetimes and in-place sharing live in the load-time workspace */
 
 /* One operator. Everything op-specific lives in its params struct (src/ops/<op>.c),
  * in the arena's persistent part at params_offset. */
@@ -125,42 +132,52 @@ typedef struct {
   uint32_t params_offset;  /* arena offset of the op's params (persistent part) */
 } kfda_op;
 
+/* The model: a fixed header; its tables are in the arena (see the file comment). */
 typedef struct {
   const uint8_t *fb;
   size_t fb_size;
   uint8_t *arena;
   size_t arena_size;
-  size_t arena_bytes;   /* required: persistent part + planned part */
-  size_t persist_bytes; /* persistent part (arena start): op params + per-op data */
-  size_t planned_bytes; /* activation/scratch part (planner high-water mark), after it */
-  size_t weight_bytes;  /* bytes of constant tensors */
+  size_t arena_bytes;     /* required: persistent part + max(planned part, workspace) */
+  size_t persist_bytes;   /* persistent part (arena start): tables, op params, per-op data */
+  size_t planned_bytes;   /* activation/scratch part (planner high-water mark), after it */
+  size_t workspace_bytes; /* planner workspace during load, in the planned part's place */
+  size_t weight_bytes;    /* bytes of constant tensors */
   int32_t n_tensors, n_ops, n_inputs, n_outputs;
   int32_t inputs[KFDA_MAX_IO], outputs[KFDA_MAX_IO];
-  kfda_tensor tensors[KFDA_MAX_TENSORS];
-  kfda_op ops[KFDA_MAX_OPS];
+  kfda_tensor *tensors; /* n_tensors entries, at the arena's start */
+  kfda_op *ops;         /* n_ops entries, after them */
   int32_t loaded;
   char error[KFDA_ERROR_LEN];
-  /* planner workspace (used during load only) */
-  kfda_plan_buf plan[KFDA_MAX_TENSORS + KFDA_MAX_OPS];
-  int16_t plan_order[KFDA_MAX_TENSORS + KFDA_MAX_OPS];
-  int16_t plan_live[KFDA_MAX_TENSORS + KFDA_MAX_OPS];
 } kfda_model;
 
 /* ---- API ------------------------------------------------------------------ */
 
-/* Validate the model and compute its memory plan without an arena.
- * On KFDA_OK, *arena_bytes is the size kfda_model_load needs. */
+/* Validate the model and compute its memory plan, using `workspace` (16-byte
+ * aligned, any content, not kept; it holds the tables and the planner's workspace,
+ * never more than the arena itself needs). On KFDA_OK, *needed is the arena
+ * kfda_model_load needs. When workspace_size is too small (NULL/0 to ask):
+ * KFDA_ERR_ARENA_TOO_SMALL and *needed is the workspace size to pass instead.
+ * After KFDA_OK the tables are in the workspace: op names and kfda_model_*_bytes
+ * can be read while it lives; only kfda_model_load makes the model runnable. */
 kfda_status kfda_model_plan(kfda_model *m, const uint8_t *flatbuffer, size_t size,
-                            size_t *arena_bytes);
+                            uint8_t *workspace, size_t workspace_size, size_t *needed);
 
 /* Validate, plan and prepare the model with the caller's arena (aligned to
- * KFDA_ARENA_ALIGN). Returns KFDA_ERR_ARENA_TOO_SMALL (and sets
- * kfda_model_arena_bytes) when arena_size is not enough. */
+ * KFDA_ARENA_ALIGN). Returns KFDA_ERR_ARENA_TOO_SMALL when arena_size is not
+ * enough; kfda_model_arena_bytes is then the exact need when the arena could at
+ * least hold the tables and the planner's workspace, else a lower bound (use
+ * kfda_model_plan for the exact figure). */
 kfda_status kfda_model_load(kfda_model *m, const uint8_t *flatbuffer, size_t size, uint8_t *arena,
                             size_t arena_size);
 
 /* Bytes of arena the model needs (valid after plan/load got that far). */
 size_t kfda_model_arena_bytes(const kfda_model *m);
+/* Its parts: the persistent part (tables, params, per-op data), the planned part
+ * (activations, scratch) and the planner's load-time workspace. */
+size_t kfda_model_persistent_bytes(const kfda_model *m);
+size_t kfda_model_planned_bytes(const kfda_model *m);
+size_t kfda_model_workspace_bytes(const kfda_model *m);
 /* Bytes of constant tensor data (weights) in the flatbuffer. */
 size_t kfda_model_weight_bytes(const kfda_model *m);
 

@@ -93,6 +93,11 @@ int kfda_has_input(const kfda_op *op, int i) { return i < op->n_in && op->in[i] 
 void *kfda_op_persist(kfda_op_context *ctx, size_t bytes) {
   kfda_persist_alloc *a = ctx->persist;
   const size_t start = a->used;
+  /* saturate, never wrap (32-bit targets): a huge request then fails load's 2 GiB check */
+  if (bytes > SIZE_MAX / 2 || a->used > SIZE_MAX / 2) {
+    a->used = SIZE_MAX;
+    return NULL;
+  }
   a->used += (bytes + KFDA_ARENA_ALIGN - 1) / KFDA_ARENA_ALIGN * KFDA_ARENA_ALIGN;
   if (a->arena == NULL || a->used > a->capacity) return NULL;
   return a->arena + start;

@@ -7,14 +7,19 @@
 #include "kfda/kfda.h"
 #include "kfda_app_model.h"
 
-static kfda_model app_model; /* tens of KB: static, never on the stack */
+static kfda_model app_model; /* a small header: its tables live in the arena */
 
 int kfda_app_load(const uint8_t *flatbuffer, size_t size, uint8_t *arena, size_t arena_size,
                   size_t *arena_needed, char *error, size_t error_size) {
   kfda_status status = kfda_model_load(&app_model, flatbuffer, size, arena, arena_size);
-  *arena_needed = (status == KFDA_OK || status == KFDA_ERR_ARENA_TOO_SMALL)
-                      ? kfda_model_arena_bytes(&app_model)
-                      : 0;
+  *arena_needed = status == KFDA_OK ? kfda_model_arena_bytes(&app_model) : 0;
+  if (status == KFDA_ERR_ARENA_TOO_SMALL) {
+    /* the exact need: plan with the arena as workspace (never more than the arena
+     * needs; a workspace that is too small still gives a lower bound) */
+    size_t need = 0;
+    kfda_status planned = kfda_model_plan(&app_model, flatbuffer, size, arena, arena_size, &need);
+    if (planned == KFDA_OK || planned == KFDA_ERR_ARENA_TOO_SMALL) *arena_needed = need;
+  }
   if (status != KFDA_OK) {
     snprintf(error, error_size, "cannot load the model: %s: %s", kfda_status_string(status),
              kfda_model_error(&app_model));
