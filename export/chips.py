@@ -2,8 +2,10 @@
 model fits that board. The cores and boards themselves are in `platforms.py`.
 
 Flash must hold the whole flatbuffer (the firmware links `model_data.c`, the model's
-bytes, into flash and reads weights in place); RAM must hold the tensor arena. Code and
-stack are not counted: the numbers are the model's own needs against the board's totals.
+bytes, into flash and reads weights in place). RAM must hold the total: the tensor
+arena, the runtime state (the image's static RAM: `kfda_model`, newlib, the heap reserve)
+and the stack estimate (ram.py measures both on the board's real image); where the
+Cortex-M toolchain is missing, the arena alone.
 """
 
 from keras_fda.errors import KerasFDAError
@@ -34,14 +36,26 @@ def resolve(cpu, board=None):
     return CORES[cpu], chosen
 
 
-def check_fits(board, flatbuffer_bytes, arena_bytes, arena_is_estimate):
-    """Raise `KerasFDAError` (one line, with the numbers) if the model cannot fit `board`."""
+def check_fits(board, flatbuffer_bytes, arena_bytes, arena_is_estimate, ram_parts=None):
+    """Raise `KerasFDAError` (one line, with the numbers) if the model cannot fit `board`.
+    ram_parts: {state_bytes, stack_bytes} (ram.measure); then RAM is held against the
+    total arena + state + stack."""
     if flatbuffer_bytes > board.flash_bytes:
         raise KerasFDAError(
             f"model too large for {board.name} ({board.core}): its flatbuffer needs "
             f"{flatbuffer_bytes:,} bytes of flash, the board has {board.flash_bytes:,}; "
             "shrink the model or choose a board with more flash (--board)"
         )
+    if arena_bytes is not None and ram_parts is not None:
+        state, stack = ram_parts["state_bytes"], ram_parts["stack_bytes"]
+        total = arena_bytes + state + stack
+        if total > board.ram_bytes:
+            raise KerasFDAError(
+                f"model too large for {board.name} ({board.core}): it needs {total:,} bytes "
+                f"of RAM (arena {arena_bytes:,} + runtime state {state:,} + stack {stack:,}), "
+                f"the board has {board.ram_bytes:,}; use a smaller input or fewer channels, "
+                "--int8, or a board with more RAM (--board)"
+            )
     if arena_bytes is not None and arena_bytes > board.ram_bytes:
         what = "at least " if arena_is_estimate else ""
         raise KerasFDAError(

@@ -28,6 +28,9 @@ class Manifest:
     flatbuffer_bytes: int = None
     model_sha256: str = None  # of model.tflite: `keras-fda run` refuses a package without a match
     arena_bytes: int = None
+    # Cortex-M: {arena_bytes, state_bytes, model_struct_bytes, stack_bytes, total_bytes,
+    # board_ram_bytes, measured_on} (export/ram.py); absent from older packages
+    ram: dict = None
     activation_lower_bound_bytes: int = None
     verification: dict = None
     not_binarized: list = None

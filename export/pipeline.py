@@ -7,7 +7,7 @@ interpreter, check the chip, and only then move the package into place.
 """
 
 from keras_fda.errors import KerasFDAError
-from keras_fda.export import binarization, chips, package, plan, verify
+from keras_fda.export import binarization, chips, package, plan, ram, verify
 from keras_fda.export import graph as graph_mod
 from keras_fda.export.loading import check_model_path, load_model
 from keras_fda.export.manifest import Manifest
@@ -197,6 +197,7 @@ def export_model(
             f.write(flatbuffer)
         arena = plan.arena_bytes(tflite_path)
         lower_bound = graph.activation_peak_bytes()
+        ram_entry = None
         if chip_board is not None:
             chips.check_fits(
                 chip_board,
@@ -204,6 +205,14 @@ def export_model(
                 arena if arena is not None else lower_bound,
                 arena_is_estimate=arena is None,
             )
+            if arena is not None and ram.available():
+                with step(f"measuring the runtime's RAM on {chip_board.name}", log):
+                    parts = ram.measure(chip_board, sorted(graph.op_counts()))
+                chips.check_fits(
+                    chip_board, graph.flatbuffer_bytes, arena, False, ram_parts=parts
+                )
+                ram_entry = ram.manifest_entry(arena, parts, chip_board)
+                log(ram.describe(ram_entry))
         manifest = Manifest(
             model=model_name,
             target=target.name,
@@ -218,6 +227,7 @@ def export_model(
             flatbuffer_bytes=graph.flatbuffer_bytes,
             model_sha256=hashlib.sha256(flatbuffer).hexdigest(),
             arena_bytes=arena,
+            ram=ram_entry,
             activation_lower_bound_bytes=lower_bound,
             verification=figures,
             not_binarized=[

@@ -34,9 +34,10 @@ __all__ = ["run_package", "run_selftest", "choose_board", "plan_arena"]
 
 KIB = 1024
 
-# Bytes the application itself takes beyond the model and the arena: code, the
-# runtime's model struct (~40 KB), newlib's stdio, the stack. Used for the early
-# "does it fit" check; the linker has the last word.
+# Bytes the application itself takes beyond the model and the arena: code, newlib's
+# stdio, the stack. Used for the early "does it fit" check of packages whose manifest
+# has no `ram` (older ones, or exported without the Cortex-M toolchain); the linker
+# has the last word.
 APP_RAM_OVERHEAD = 96 * KIB
 APP_FLASH_OVERHEAD = 64 * KIB
 
@@ -120,7 +121,19 @@ def _check_flash(chip, package):
         )
 
 
-def _check_ram(chip, arena):
+def _check_ram(chip, arena, recorded=None):
+    if isinstance(recorded, dict) and isinstance(recorded.get("total_bytes"), int):
+        parts = {k: recorded.get(k) for k in ("state_bytes", "stack_bytes")}
+        if all(isinstance(v, int) for v in parts.values()):
+            total = arena + parts["state_bytes"] + parts["stack_bytes"]
+            if total > chip.ram_bytes:
+                raise KerasFDAError(
+                    f"the model does not fit {chip.name}: it needs {total:,} bytes of RAM "
+                    f"(arena {arena:,} + runtime state {parts['state_bytes']:,} + stack "
+                    f"{parts['stack_bytes']:,}), the board has {chip.ram_bytes:,}; use a "
+                    "bigger board or a smaller model"
+                )
+            return
     if arena + APP_RAM_OVERHEAD > chip.ram_bytes:
         raise KerasFDAError(
             f"the model does not fit {chip.name}: its {arena:,}-byte arena and the "
@@ -165,11 +178,13 @@ def run_package(package_dir, inputs, board=None, count_instructions=True):
 
     if place.kind == "cortex-m":
         for chip in limits:
-            _check_ram(chip, arena)
+            _check_ram(chip, arena, package.manifest.ram)
         build.require_tools("qemu-system-arm")
         # Round the arena up so a small change of the plan doesn't rebuild.
         folder = build.build_firmware(place, package, arena_bytes=max(16, -(-arena // 1024) * 1024))
-        stats.update(build.image_sizes(folder))
+        sizes = build.image_sizes(folder)
+        stats.update(sizes)
+        stats["arena_bytes_built"] = sizes.get("arena_bytes", arena)
         stats["arena_bytes"] = arena
     else:
         if place.qemu:
@@ -180,4 +195,14 @@ def run_package(package_dir, inputs, board=None, count_instructions=True):
         place, folder, os.path.abspath(package.model_path), inputs, count_instructions
     )
     stats.update(app)
+    if place.kind == "cortex-m" and "stack_bytes" in stats and "ram_bytes" in stats:
+        # RAM in use: the image's static RAM with the arena counted at the model's need
+        # (the build rounds it up), plus the stack's measured high-water mark.
+        built_arena = stats.get("arena_bytes_built", arena)
+        stats["ram_used_bytes"] = stats["ram_bytes"] - built_arena + arena + stats["stack_bytes"]
+    recorded = package.manifest.ram
+    if isinstance(recorded, dict):
+        for key in ("stack_bytes", "total_bytes"):
+            if isinstance(recorded.get(key), int):
+                stats[f"{key.split('_')[0]}_estimate_bytes"] = recorded[key]
     return split_outputs(package, raw, len(inputs)), stats

@@ -512,6 +512,24 @@ def run(package, input_path, output_path, board, count):
         + (f", flash {stats['flash_bytes']:,} bytes" if "flash_bytes" in stats else "")
         + (f", stack {stats['stack_bytes']:,} bytes" if "stack_bytes" in stats else "")
     )
+    if "stack_bytes" in stats:
+        click.echo(
+            f"stack high-water mark  {stats['stack_bytes']:,} bytes (measured)"
+            + (
+                f", estimate {stats['stack_estimate_bytes']:,}"
+                if "stack_estimate_bytes" in stats
+                else ""
+            )
+        )
+    if "ram_used_bytes" in stats:
+        click.echo(
+            f"RAM in use  {stats['ram_used_bytes']:,} bytes (static + arena + stack)"
+            + (
+                f", manifest total {stats['total_estimate_bytes']:,}"
+                if "total_estimate_bytes" in stats
+                else ""
+            )
+        )
     reference = os.path.join(package, "sample_output_lce.npy")
     if sample and os.path.isfile(reference):
         import numpy as np
