@@ -19,6 +19,10 @@ Tables
      BNN and of its int8 twin on Cortex-M4 (-DKFDA_PROFILE_OPS: the counter around
      each op), to see where the instructions that are not the binary conv go.
   4. training step time of a QuantConv2D network per estimator, relative to Larq ste_sign.
+  ram (only with --only ram): total RAM of the example BNN exported with `keras-fda export`
+     for cortex-m4, float and --int8: arena + runtime state + stack estimate (the
+     manifest's `ram`, export/ram.py) against the RAM of mps2-an386 and of the STM32F405
+     (board netduinoplus2, 128 KiB), and the int8/float arena ratio.
 Options: --quick (skip arm64 and training), --only TABLE[,TABLE].
 """
 
@@ -507,6 +511,57 @@ def training(rounds=15, steps=5):
     )
 
 
+def ram_table(work):
+    """The manifest's RAM parts of the example BNN exported float and --int8."""
+    from keras_fda.export.pipeline import export_model
+
+    model = example_bnn()
+    path = os.path.join(work, "small_bnn.keras")
+    model.save(path)
+    calibration = os.path.join(work, "calibration.npy")
+    rng = np.random.default_rng(7)
+    np.save(calibration, rng.uniform(0, 1, (64,) + model.input_shape[1:]).astype(np.float32))
+    boards = [platforms.find_board("mps2-an386"), platforms.find_board("netduinoplus2")]
+    rows, arenas = [], {}
+    for kind, int8 in (("float", False), ("int8", True)):
+        manifest = export_model(
+            path,
+            "cortex-m",
+            os.path.join(work, f"ram-{kind}"),
+            board="mps2-an386",
+            int8=int8,
+            calibration=calibration if int8 else None,
+            tolerance=1e-2,
+            min_top1=0.0,
+            log=lambda _: None,
+        )
+        r = manifest["ram"]
+        arenas[kind] = r["arena_bytes"]
+        for board in boards:
+            if board is None:
+                continue
+            fits = "yes" if r["total_bytes"] <= board.ram_bytes else "no"
+            rows.append(
+                [
+                    f"small_bnn {kind}",
+                    f"{r['arena_bytes']:,}",
+                    f"{r['state_bytes']:,} ({r['model_struct_bytes']:,})",
+                    f"{r['stack_bytes']:,}",
+                    f"{r['total_bytes']:,}",
+                    f"{board.name} {board.ram_bytes:,}",
+                    fits,
+                ]
+            )
+    table(
+        "Total RAM on Cortex-M4: arena + runtime state (kfda_model) + stack estimate, bytes",
+        ["model", "arena", "state (kfda_model)", "stack", "total", "board RAM", "fits"],
+        rows,
+    )
+    if boards[1] is None:
+        print("(netduinoplus2, the STM32F405 with 128 KiB, is not in this build's platforms.py)")
+    print(f"\nint8/float arena, same model: {arenas['int8'] / arenas['float']:.2f}x")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="skip arm64 and training")
@@ -514,7 +569,7 @@ def main():
     ap.add_argument(
         "--only",
         default="layer,model,train",
-        help="comma list of: layer, model (incl. peak RAM), ops, train",
+        help="comma list of: layer, model (incl. peak RAM), ops, ram, train",
     )
     args = ap.parse_args()
     only = set(args.only.split(","))
@@ -527,6 +582,8 @@ def main():
             whole_model(work)
         if "ops" in only:
             per_op(work)
+        if "ram" in only:
+            ram_table(work)
         if "train" in only and not args.quick:
             training()
 

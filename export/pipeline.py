@@ -208,9 +208,7 @@ def export_model(
             if arena is not None and ram.available():
                 with step(f"measuring the runtime's RAM on {chip_board.name}", log):
                     parts = ram.measure(chip_board, sorted(graph.op_counts()))
-                chips.check_fits(
-                    chip_board, graph.flatbuffer_bytes, arena, False, ram_parts=parts
-                )
+                chips.check_fits(chip_board, graph.flatbuffer_bytes, arena, False, ram_parts=parts)
                 ram_entry = ram.manifest_entry(arena, parts, chip_board)
                 log(ram.describe(ram_entry))
         manifest = Manifest(

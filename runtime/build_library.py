@@ -102,7 +102,7 @@ def target_flags(command):
 
 def build(package_root, output, cc=None):
     """Compile the runtime and the shim into `output` (a .so). Extra flags, e.g. larger
-    model limits (-DKFDA_MAX_OPS=512), come from $KFDA_RUNTIME_CFLAGS. Returns the
+    model limits (-DKFDA_MAX_IO=8), come from $KFDA_RUNTIME_CFLAGS. Returns the
     compile command."""
     firmware = find_firmware(package_root)
     command = compiler(cc)

@@ -160,3 +160,20 @@ def test_shortcut_add_runs_in_place(kfda):
     plan = kfda.plan(fb)
     assert plan["planned_bytes"] < _max_live_without_in_place(fb)
     compare(kfda, fb, [rng.normal(0, 1, (2, 12, 12, 3)).astype(np.float32)])
+
+
+def test_arena_holds_the_tables_and_the_planner_workspace(host, small_bnn):
+    """kfda.h's layout: arena = persistent part (tables, params) + max(planned part,
+    planner workspace); kfda_model is a header, not tables; an arena too small even for
+    the tables fails with a lower bound of the need, never more."""
+    plan = json.loads(
+        subprocess.run([host, "plan", small_bnn], capture_output=True, text=True, check=True).stdout
+    )
+    need = plan["arena_bytes"]
+    assert need == plan["persist_bytes"] + max(plan["planned_bytes"], plan["workspace_bytes"])
+    assert plan["workspace_bytes"] > 0 and plan["persist_bytes"] > 0
+    assert plan["model_struct_bytes"] <= 512
+    tiny = subprocess.run([host, "load", small_bnn, "32"], capture_output=True, text=True)
+    res = json.loads(tiny.stdout)
+    assert tiny.returncode == 1 and res["status"] == "arena too small"
+    assert 32 < res["arena_bytes"] <= need
