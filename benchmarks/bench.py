@@ -512,10 +512,12 @@ def training(rounds=15, steps=5):
 
 
 def ram_table(work):
-    """The manifest's RAM parts of the example BNN exported float and --int8."""
+    """The manifest's RAM parts of the example BNN exported float and --int8 (Keras's
+    initial weights: RAM does not depend on them, and int8 verification passes)."""
     from keras_fda.export.pipeline import export_model
+    from keras_fda.models import small_bnn
 
-    model = example_bnn()
+    model = small_bnn("ste_sign")
     path = os.path.join(work, "small_bnn.keras")
     model.save(path)
     calibration = os.path.join(work, "calibration.npy")
@@ -531,7 +533,8 @@ def ram_table(work):
             board="mps2-an386",
             int8=int8,
             calibration=calibration if int8 else None,
-            tolerance=1e-2,
+            value_range=(0.0, 1.0),
+            tolerance=1e-2 if not int8 else None,
             min_top1=0.0,
             log=lambda _: None,
         )
