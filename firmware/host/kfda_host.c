@@ -127,7 +127,7 @@ static int cmd_plan(const char *path) {
 }
 
 static int cmd_run(const char *path, const char *in_path, const char *out_path, long n) {
-  size_t size, need, in_size, per_in = 0, per_out = 0, off;
+  size_t size, need, in_size, per_in = 0, off;
   void *raw, *raw_in, *arena_raw;
   uint8_t *fb = read_file(path, &size, &raw), *inputs, *arena;
   FILE *out;
@@ -152,11 +152,6 @@ static int cmd_run(const char *path, const char *in_path, const char *out_path, 
     kfda_tensor_info info;
     kfda_model_input(&model, i, &info);
     per_in += info.bytes;
-  }
-  for (i = 0; i < kfda_model_num_outputs(&model); ++i) {
-    kfda_tensor_info info;
-    kfda_model_output(&model, i, &info);
-    per_out += info.bytes;
   }
   inputs = read_file(in_path, &in_size, &raw_in);
   if (!inputs) return die("cannot read", in_path);

@@ -389,7 +389,10 @@ static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size, ui
   }
   if (kfda_plan_greedy(m->plan, nb, KFDA_ARENA_ALIGN, m->plan_order, m->plan_live, &planned) != 0)
     return kfda_fail(m, KFDA_ERR_MODEL, -1, "memory plan failed");
-  /* the planned part starts after the persistent part */
+  /* the planned part starts after the persistent part; the sum checked before it is
+   * made (a 32-bit size_t would wrap to a small arena) */
+  if (planned > 0x7fffffffu || persist.used > 0x7fffffffu - planned)
+    return kfda_fail(m, KFDA_ERR_LIMIT, -1, "arena above 2 GiB");
   persist_bytes = persist.used;
   nb = 0;
   for (i = 0; i < (uint32_t)m->n_tensors; ++i) {
