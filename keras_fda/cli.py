@@ -428,6 +428,24 @@ def _load_npy(path):
         raise KerasFDAError(f"cannot read {path} as a .npy array ({error})")
 
 
+def _warn_nonfinite(inputs, path):
+    """One line on stderr when float inputs hold NaN or infinities. Not an error: the
+    firmware computes them as the LCE interpreter does (float kernels saturate: NaN to
+    the activation's upper bound, +-inf to the bounds), but such outputs rarely mean
+    what the user wants, and a sensor or preprocessing fault is the usual cause."""
+    import numpy as np
+
+    if not np.issubdtype(inputs.dtype, np.floating):
+        return
+    nan, inf = int(np.isnan(inputs).sum()), int(np.isinf(inputs).sum())
+    if nan or inf:
+        click.echo(
+            f"keras-fda: warning: {path} holds {nan:,} NaN and {inf:,} infinite values; "
+            "the model saturates them as the LCE interpreter does (NaN to the upper bound)",
+            err=True,
+        )
+
+
 def _save_npy_atomically(path, array):
     """Write the .npy next to its final name, then rename: never a half-written file."""
     import tempfile
@@ -494,6 +512,7 @@ def run(package, input_path, output_path, board, count):
     from keras_fda.export.runner import run_package
 
     inputs = _load_npy(input_path)
+    _warn_nonfinite(inputs, input_path)
     outputs, stats = run_package(package, inputs, board=board, count_instructions=count)
     if isinstance(outputs, list):
         raise KerasFDAError("the model has several outputs; keras-fda run writes one .npy")
