@@ -151,6 +151,23 @@ def _quantization(tensor):
     return scale, zero
 
 
+def _damaged(detail):
+    return KerasFDAError(f"the TFLite flatbuffer is damaged: {detail}; export it again")
+
+
+def _text(raw, what):
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _damaged(f"{what} is not UTF-8 text")
+
+
+def _tensor_at(tensors, i, what):
+    if not 0 <= i < len(tensors):
+        raise _damaged(f"{what} refers to tensor {i}, and there are {len(tensors)}")
+    return tensors[i]
+
+
 def read_graph(flatbuffer):
     """Parse a TFLite flatbuffer into a `Graph`; `KerasFDAError` if it is not one."""
     from flatbuffers import flexbuffers
@@ -177,7 +194,7 @@ def read_graph(flatbuffer):
     codes = []
     for code in model.operatorCodes:
         if code.customCode:
-            codes.append(code.customCode.decode())
+            codes.append(_text(code.customCode, f"custom op code {len(codes)}"))
         else:
             value = max(code.builtinCode, code.deprecatedBuiltinCode)
             codes.append(builtin.get(value, f"BUILTIN_{value}"))
@@ -194,7 +211,7 @@ def read_graph(flatbuffer):
         tensors.append(
             Tensor(
                 index=index,
-                name=t.name.decode() if t.name else f"tensor_{index}",
+                name=_text(t.name, f"tensor {index}'s name") if t.name else f"tensor_{index}",
                 shape=shape,
                 dtype=DTYPE_NAMES.get(t.type, f"type{t.type}"),
                 nbytes=math.prod(shape) * DTYPE_BYTES.get(t.type, 4),
@@ -207,23 +224,40 @@ def read_graph(flatbuffer):
 
     ops = []
     for index, o in enumerate(graph.operators):
+        if not 0 <= o.opcodeIndex < len(codes):
+            raise _damaged(f"op {index} has op code {o.opcodeIndex}, and there are {len(codes)}")
+        where = f"op {index} ({codes[o.opcodeIndex]})"
         options = {}
         if o.customOptions is not None and len(o.customOptions):
-            options = dict(flexbuffers.Loads(bytes(o.customOptions)))
+            try:
+                options = dict(flexbuffers.Loads(bytes(o.customOptions)))
+            except Exception:  # flexbuffers fails anywhere on damaged bytes
+                raise _damaged(f"{where} has unreadable custom options")
         op = Op(
             index=index,
             type=codes[o.opcodeIndex],
-            inputs=[tensors[i] if i >= 0 else None for i in o.inputs],
-            outputs=[tensors[i] for i in o.outputs],
+            inputs=[
+                _tensor_at(tensors, i, f"{where} input") if i >= 0 else None
+                for i in (o.inputs if o.inputs is not None else ())
+            ],
+            outputs=[
+                _tensor_at(tensors, i, f"{where} output")
+                for i in (o.outputs if o.outputs is not None else ())
+            ],
             options=options,
         )
-        op.macs, op.mac_kind = _macs(op)
+        try:
+            op.macs, op.mac_kind = _macs(op)
+        except KeyError as error:
+            raise _damaged(f"{where} lacks its option {error}")
+        except (IndexError, TypeError, ValueError, AttributeError):
+            raise _damaged(f"{where} has inputs, outputs or options of the wrong form")
         ops.append(op)
     return Graph(
         ops=ops,
         tensors=tensors,
-        inputs=[tensors[i] for i in graph.inputs],
-        outputs=[tensors[i] for i in graph.outputs],
+        inputs=[_tensor_at(tensors, i, "the model input") for i in graph.inputs],
+        outputs=[_tensor_at(tensors, i, "the model output") for i in graph.outputs],
         flatbuffer_bytes=len(data),
     )
 

@@ -2,6 +2,7 @@
 
 from keras_fda.errors import KerasFDAError
 from keras_fda.export.graph import format_table, is_tflite, read_graph
+from keras_fda.export.plan import find_tool, run_plan
 
 import json
 import os
@@ -21,6 +22,11 @@ def inspect_path(path):
             "written by `keras-fda export` (or its package folder)"
         )
     text = f"{path}\n\n" + format_table(read_graph(data))
+    # the firmware's own checks: a model it refuses (damaged quantisation, sizes that
+    # wrap, ...) is an error here too, not a table of numbers it will never run
+    tool = find_tool()
+    if tool is not None:
+        run_plan(path, tool)
     manifest = os.path.join(os.path.dirname(path), "manifest.json")
     if os.path.isfile(manifest):
         try:

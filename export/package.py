@@ -23,7 +23,9 @@ import dataclasses
 import hashlib
 import os
 import shutil
+import signal
 import tempfile
+import threading
 
 import numpy as np
 
@@ -51,6 +53,48 @@ def check_output(path, force):
         raise KerasFDAError(f"cannot write in {parent}: choose another --output")
 
 
+_interrupted = []  # Ctrl-C seen while sigint_noted() was active
+
+
+@contextlib.contextmanager
+def sigint_noted():
+    """Remember Ctrl-C even when a library swallows the KeyboardInterrupt it raises (the
+    TensorFlow converter can: the export then ran on and replaced the old package); the
+    package's commit refuses to run after one."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        _interrupted.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        _interrupted.clear()
+
+
+def raise_if_interrupted():
+    if _interrupted:
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def sigint_deferred():
+    """SIGINT held back while the block runs (delivered after it), where possible."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 @contextlib.contextmanager
 def staging(output):
     """A temporary folder beside `output`; removed unless `commit()` moved it into place.
@@ -64,15 +108,17 @@ def staging(output):
     def commit():
         target = os.path.abspath(output)
         old = None
-        if os.path.lexists(target):
-            if os.listdir(target):
-                old = tempfile.mkdtemp(prefix=".keras-fda-old-", dir=parent)
-                os.rmdir(old)
-                os.replace(target, old)
-            else:
-                os.rmdir(target)
-        os.replace(folder, target)
-        done.append(True)
+        raise_if_interrupted()  # a Ctrl-C swallowed on the way never replaces a package
+        with sigint_deferred():  # both renames or neither: never no package at all
+            if os.path.lexists(target):
+                if os.listdir(target):
+                    old = tempfile.mkdtemp(prefix=".keras-fda-old-", dir=parent)
+                    os.rmdir(old)
+                    os.replace(target, old)
+                else:
+                    os.rmdir(target)
+            os.replace(folder, target)
+            done.append(True)
         if old:
             shutil.rmtree(old, ignore_errors=True)
 

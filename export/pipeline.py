@@ -146,6 +146,7 @@ def export_model(
         from keras_fda.export.convert import convert
 
         flatbuffer = convert(reference, target, int8=int8)
+    package.raise_if_interrupted()  # TensorFlow may have swallowed a Ctrl-C
     graph = graph_mod.read_graph(flatbuffer)
     check_ops(graph, target)
 

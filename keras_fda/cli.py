@@ -51,7 +51,29 @@ def one_line_errors(command):
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OneLineGroup(click.Group):
+    """click's usage errors (an unknown option, a folder given as a file...) in one line,
+    like the commands' own errors, instead of click's three (usage, hint, error)."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as error:
+            ctx = getattr(error, "ctx", None)
+            # the subcommand's path under the console script's name (tests call it "main")
+            path = " ".join(["keras-fda"] + ctx.command_path.split(" ")[1:]) if ctx else ""
+            hint = f" (see '{path} --help')" if ctx is not None else ""
+            click.echo(f"keras-fda: error: {error.format_message()}{hint}", err=True)
+            sys.exit(error.exit_code)
+        except click.Abort:  # Ctrl-C in a prompt
+            click.echo("keras-fda: interrupted", err=True)
+            sys.exit(130)
+        if not standalone_mode:
+            return result
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="keras-fda")
 def main():
     """Train binary neural networks with FDA/EDE/ApproxSign and deploy them to Arm."""
@@ -387,23 +409,25 @@ def export_command(
     if target is None:
         raise KerasFDAError(f"missing --target: {', '.join(platforms.TARGETS)}")
     from keras_fda.export import export_model
+    from keras_fda.export.package import sigint_noted
 
-    export_model(
-        model,
-        target,
-        output,
-        cpu=cpu,
-        board=board,
-        force=force,
-        int8=int8,
-        calibration=calibration,
-        fine_tune_epochs=fine_tune_epochs,
-        verify_inputs=verify_inputs,
-        num_verify=num_verify,
-        tolerance=tolerance,
-        min_top1=min_top1,
-        value_range=_value_range(input_range),
-    )
+    with sigint_noted():
+        export_model(
+            model,
+            target,
+            output,
+            cpu=cpu,
+            board=board,
+            force=force,
+            int8=int8,
+            calibration=calibration,
+            fine_tune_epochs=fine_tune_epochs,
+            verify_inputs=verify_inputs,
+            num_verify=num_verify,
+            tolerance=tolerance,
+            min_top1=min_top1,
+            value_range=_value_range(input_range),
+        )
 
 
 @main.command("inspect")
@@ -426,6 +450,24 @@ def _load_npy(path):
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError) as error:
         raise KerasFDAError(f"cannot read {path} as a .npy array ({error})")
+
+
+def _warn_nonfinite(inputs, path):
+    """One line on stderr when float inputs hold NaN or infinities. Not an error: the
+    firmware computes them as the LCE interpreter does (float kernels saturate: NaN to
+    the activation's upper bound, +-inf to the bounds), but such outputs rarely mean
+    what the user wants, and a sensor or preprocessing fault is the usual cause."""
+    import numpy as np
+
+    if not np.issubdtype(inputs.dtype, np.floating):
+        return
+    nan, inf = int(np.isnan(inputs).sum()), int(np.isinf(inputs).sum())
+    if nan or inf:
+        click.echo(
+            f"keras-fda: warning: {path} holds {nan:,} NaN and {inf:,} infinite values; "
+            "the model saturates them as the LCE interpreter does (NaN to the upper bound)",
+            err=True,
+        )
 
 
 def _save_npy_atomically(path, array):
@@ -494,6 +536,7 @@ def run(package, input_path, output_path, board, count):
     from keras_fda.export.runner import run_package
 
     inputs = _load_npy(input_path)
+    _warn_nonfinite(inputs, input_path)
     outputs, stats = run_package(package, inputs, board=board, count_instructions=count)
     if isinstance(outputs, list):
         raise KerasFDAError("the model has several outputs; keras-fda run writes one .npy")

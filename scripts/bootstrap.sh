@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything keras-fda needs on a Debian/Ubuntu machine, idempotently:
-#   1. the apt packages (cross compilers, QEMU, the Fashion-MNIST data set),
+#   1. the apt packages (cross compilers, QEMU, the Fashion-MNIST data set, clang with
+#      libFuzzer for firmware/fuzz),
 #   2. a Python virtual environment with the pinned stack and keras-fda installed
 #      in editable mode.
 # Re-running is cheap: apt is skipped when every package is present, pip when the
@@ -17,6 +18,7 @@ APT_PACKAGES=(
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   gcc-arm-linux-gnueabihf libc6-dev-armhf-cross qemu-user-static
   dataset-fashion-mnist
+  clang libclang-rt-dev
 )
 
 say() { echo "[bootstrap] $*" >&2; }

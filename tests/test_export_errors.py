@@ -34,6 +34,10 @@ def files(tmp_path_factory):
         convert_keras_model(tf.keras.models.load_model(str(good)))
     )
     paths["tflite"] = str(folder / "model.tflite")
+    x = tf.keras.Input((8, 4))  # the converter fails on it with MLIR diagnostics on fd 2
+    lstm = tf.keras.Model(x, tf.keras.layers.Dense(3)(tf.keras.layers.LSTM(6)(x)))
+    paths["lstm"] = str(folder / "lstm.keras")
+    lstm.save(paths["lstm"])
     for name in ("unsupported", "too_big_for_flash", "too_big_for_ram"):
         paths[name] = str(folder / f"{name}.keras")
         getattr(export_models, name)().save(paths[name])
@@ -182,11 +186,13 @@ def test_verification_failure_leaves_nothing(files, tmp_path):
     [
         (["export", "/nonexistent/model.keras", "--target", "arm64"], ["no such file"]),
         (["export", "RANDOM", "--target", "arm64"], ["not a Keras model"]),
+        # the converter's own MLIR error lines (C++, on fd 2) stay hidden
+        (["export", "LSTM", "--target", "arm64"], ["LCE converter could not", "KERAS_FDA_DEBUG"]),
     ],
 )
 def test_real_cli_process(files, tmp_path, args, words):
     """The installed console script itself: exit status 1, one stderr line."""
-    args = [files["random"] if a == "RANDOM" else a for a in args]
+    args = [files.get(a.lower(), a) if a.isupper() else a for a in args]
     out = str(tmp_path / "out")
     done = subprocess.run(
         [KERAS_FDA, *args, "-o", out], capture_output=True, text=True, timeout=300
@@ -230,3 +236,50 @@ def test_plan_hook_uses_firmware_planner(files, tmp_path):
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["arena_bytes"] >= manifest["activation_lower_bound_bytes"] > 0
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["export", "--bogus"], ["No such option", "--bogus", "keras-fda export --help"]),
+        (["plot", "-o", "TMP"], ["--output", "is a directory"]),
+        (["nonsense"], ["No such command", "nonsense"]),
+    ],
+)
+def test_usage_errors_in_one_line(tmp_path, args, words):
+    result = run([str(tmp_path) if a == "TMP" else a for a in args])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("keras-fda: error: "), result.stderr
+    assert all(w in lines[0] for w in words), lines[0]
+
+
+def test_ctrl_c_swallowed_by_the_converter_keeps_the_old_package(files, tmp_path, monkeypatch):
+    """TensorFlow can swallow the KeyboardInterrupt of a Ctrl-C during conversion; the
+    export must still stop with status 130 and leave the package it would replace."""
+    from keras_fda.export import convert as convert_module
+
+    import signal
+
+    real_convert = convert_module.convert
+
+    def convert_then_swallowed_ctrl_c(*args, **kwargs):
+        flatbuffer = real_convert(*args, **kwargs)
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):  # the handler runs between bytecodes
+                pass
+        except KeyboardInterrupt:
+            pass  # what the converter's native code did with it
+        return flatbuffer
+
+    monkeypatch.setattr(convert_module, "convert", convert_then_swallowed_ctrl_c)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old_package_file").write_text("the package of an earlier export")
+    result = run(["export", files["good"], "--target", "arm64", "-o", str(out), "--force"])
+    assert result.exit_code == 130, result.output
+    assert result.stderr.strip().splitlines() == ["keras-fda: interrupted"], result.stderr
+    assert os.listdir(out) == ["old_package_file"]
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".keras-fda-")]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -173,11 +173,6 @@ static int cmd_run(const char *path, const char *in_path, const char *out_path, 
     kfda_model_input(&model, i, &info);
     per_in += info.bytes;
   }
-  for (i = 0; i < kfda_model_num_outputs(&model); ++i) {
-    kfda_tensor_info info;
-    kfda_model_output(&model, i, &info);
-    per_out += info.bytes;
-  }
   inputs = read_file(in_path, &in_size, &raw_in);
   if (!inputs) return die("cannot read", in_path);
   if (in_size != per_in * (size_t)n) return die("input file size", "does not match N samples");

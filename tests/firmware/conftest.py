@@ -44,7 +44,22 @@ def host_asan(tmp_path_factory):
 
 def convert(model, **kwargs):
     kwargs.setdefault("target", "arm")
-    return lce.convert_keras_model(model, **kwargs)
+    fb = lce.convert_keras_model(model, **kwargs)
+    _save_fuzz_seed(fb)
+    return fb
+
+
+def _save_fuzz_seed(fb):
+    """With KFDA_FUZZ_SEEDS=folder, every flatbuffer the tests convert is also written
+    there: the seed corpus of the fuzzer (firmware/fuzz/README.md)."""
+    import hashlib
+
+    folder = os.environ.get("KFDA_FUZZ_SEEDS")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        name = hashlib.sha256(fb).hexdigest()[:16] + ".tflite"
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(fb)
 
 
 def lce_predict(fb, inputs):

@@ -2,6 +2,8 @@
 offsets pointed out of bounds) fed to the ASAN/UBSAN build, which must reject each one
 with an error status or run it - never crash, never report a sanitizer error."""
 
+import os
+import shutil
 import subprocess
 
 import larq as lq
@@ -9,7 +11,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.firmware.conftest import convert
+from tests.firmware.conftest import FIRMWARE, convert
+from tests.firmware.test_repro import REPRO
 
 L = tf.keras.layers
 
@@ -119,3 +122,58 @@ def test_unsupported_op_is_named(host, tmp_path):
     res = subprocess.run([host, "plan", str(p)], capture_output=True, text=True)
     assert res.returncode == 1
     assert res.stderr.strip() == "kfda_host: unsupported op: unsupported op: TANH (op 0)"
+
+
+def _libfuzzer_available():
+    clang = shutil.which("clang")
+    if not clang:
+        return False
+    res = subprocess.run(
+        [clang, "-print-file-name=libclang_rt.fuzzer-x86_64.a"], capture_output=True, text=True
+    )
+    # clang prints the bare name back when it does not have the library
+    return os.path.isabs(res.stdout.strip()) and os.path.isfile(res.stdout.strip())
+
+
+@pytest.fixture(scope="module")
+def int8_seed():
+    """An int8 model with every requantising op the fuzzer should reach."""
+    x = L.Input((6, 6, 4))
+    y = L.Conv2D(8, 3, padding="same", activation="relu")(x)
+    y = L.DepthwiseConv2D(3, padding="same")(y)
+    y = L.GlobalAveragePooling2D()(y)
+    y = L.Dense(5, activation="softmax")(y)
+    return convert(
+        tf.keras.Model(x, y),
+        experimental_default_int8_range=(-3.0, 3.0),
+        inference_input_type=tf.int8,
+        inference_output_type=tf.int8,
+    )
+
+
+@pytest.mark.skipif(not _libfuzzer_available(), reason="needs clang with libFuzzer")
+def test_libfuzzer_smoke(seeds, int8_seed, tmp_path):
+    """A short run of the project's libFuzzer harness (firmware/fuzz, ASan and UBSan with
+    float-cast-overflow): the issue-14 reproducers, the float and int8 seeds, then 20 s of
+    mutation. Any sanitizer report or crash fails (the long run: firmware/fuzz/README.md)."""
+    build = tmp_path / "build"
+    subprocess.run(
+        ["make", "-s", "-C", FIRMWARE, f"BUILD={build}", "fuzz"], check=True, capture_output=True
+    )
+    seed_dir = tmp_path / "seeds"
+    shutil.copytree(REPRO, seed_dir)
+    for i, fb in enumerate(seeds + [int8_seed]):
+        (seed_dir / f"seed{i}.tflite").write_bytes(fb)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    res = subprocess.run(
+        [str(build / "fuzz_model"), "-max_total_time=20", "-max_len=262144", "-seed=1"]
+        + ["-rss_limit_mb=4096", "-print_final_stats=1", str(corpus), str(seed_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    tail = res.stderr[-3000:]
+    assert res.returncode == 0, tail
+    assert "runtime error" not in res.stderr and "Sanitizer" not in res.stderr, tail
+    assert "stat::number_of_executed_units" in res.stderr, tail

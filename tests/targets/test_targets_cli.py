@@ -14,6 +14,8 @@ import tensorflow as tf
 from click.testing import CliRunner
 from lce_packages import make_package
 
+REPRO = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "repro")
+
 needs_runtime = pytest.mark.skipif(
     not os.path.isfile(os.path.join(source_dir(), "src", "interpreter.c")),
     reason="the runtime core (firmware/src) has not been merged into this branch yet",
@@ -190,3 +192,43 @@ def test_package_for_a_real_board_runs_on_the_emulated_core(tmp_path, tiny_packa
     assert made_for.ram_bytes == 320 * 1024
     target, made_for = runner.choose_board(read_package(package), "arm64")
     assert (target.name, made_for) == ("arm64", None)
+
+
+@needs_runtime
+def test_nonfinite_inputs_warn_in_one_line(tmp_path, tiny_package):
+    x = np.random.RandomState(1).randn(2, 8, 8, 1).astype(np.float32)
+    x[0, 0, 0, 0], x[1, 3, 3, 0] = np.nan, -np.inf
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "y.npy"
+    result = run_cli(tiny_package, "-i", tmp_path / "x.npy", "-o", out, "--board", "native")
+    assert result.exit_code == 0, result.output + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("keras-fda: warning: "), result.stderr
+    assert "1 NaN and 1 infinite" in lines[0]
+    assert np.load(out).shape == (2, 4)
+
+
+@needs_runtime
+@pytest.mark.parametrize(
+    "repro, words",
+    [
+        ("r1_conv_zero_channels", ["CONV_2D", "zero channels"]),
+        ("r5_int8_conv_bias_int32_max", ["CONV_2D", "accumulator"]),
+        ("r9_int8_depthwise_shift", ["DEPTHWISE_CONV_2D", "requantisation"]),
+    ],
+)
+def test_reproducer_in_a_package_is_refused(tmp_path, tiny_package, inputs, repro, words):
+    """Issue 14's reproducers (tests/data/repro) as a package's model: one line, exit 1."""
+    import hashlib
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_package, broken)
+    data = open(os.path.join(REPRO, repro + ".tflite"), "rb").read()
+    (broken / "model.tflite").write_bytes(data)
+    manifest = json.loads((broken / "manifest.json").read_text())
+    manifest["model_sha256"] = hashlib.sha256(data).hexdigest()
+    (broken / "manifest.json").write_text(json.dumps(manifest))
+    out = tmp_path / "y.npy"
+    result = run_cli(broken, "-i", inputs, "-o", out, "--board", "native")
+    assert_one_line_error(result, "rejects", *words)
+    assert not out.exists()

@@ -23,7 +23,7 @@ void kfda_average_pool2d_f32(const kfda_conv_params *p, const kfda_shape4 *is, c
           }
           v = count ? sum / (float)count : 0.0f;
           if (v < p->act_min) v = p->act_min;
-          if (v > p->act_max) v = p->act_max;
+          if (!(v <= p->act_max)) v = p->act_max; /* and NaN, as TFLite's clamp */
           out[(((size_t)b * os->h + oy) * os->w + ox) * os->c + c] = v;
         }
 }

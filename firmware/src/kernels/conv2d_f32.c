@@ -27,7 +27,7 @@ void kfda_conv2d_f32_ref(const kfda_conv_params *p, const kfda_shape4 *is, const
           }
           v = total + (bias ? bias[oc] : 0.0f);
           if (v < p->act_min) v = p->act_min;
-          if (v > p->act_max) v = p->act_max;
+          if (!(v <= p->act_max)) v = p->act_max; /* and NaN, as TFLite's clamp */
           out[(((size_t)b * os->h + oy) * os->w + ox) * cout + oc] = v;
         }
 }

@@ -12,7 +12,7 @@ void kfda_fully_connected_f32(float act_min, float act_max, const float *in, int
       for (d = 0; d < depth; ++d) total += x[d] * w[d];
       v = total + (bias ? bias[u] : 0.0f);
       if (v < act_min) v = act_min;
-      if (v > act_max) v = act_max;
+      if (!(v <= act_max)) v = act_max; /* and NaN, as TFLite's clamp */
       out[(size_t)b * units + u] = v;
     }
 }

@@ -23,7 +23,7 @@ void kfda_max_pool2d_f32(const kfda_conv_params *p, const kfda_shape4 *is, const
             }
           }
           if (m < p->act_min) m = p->act_min;
-          if (m > p->act_max) m = p->act_max;
+          if (!(m <= p->act_max)) m = p->act_max; /* and NaN, as TFLite's clamp */
           out[(((size_t)b * os->h + oy) * os->w + ox) * os->c + c] = m;
         }
 }

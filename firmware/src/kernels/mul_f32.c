@@ -10,7 +10,7 @@ void kfda_mul_f32_ref(const kfda_arith_params *p, const float *a, const int32_t 
   for (o = 0; o < count; ++o, kfda_broadcast_next(&w)) {
     float v = a[w.a] * b[w.b];
     if (v < p->act_min) v = p->act_min;
-    if (v > p->act_max) v = p->act_max;
+    if (!(v <= p->act_max)) v = p->act_max; /* and NaN, as TFLite's clamp */
     out[o] = v;
   }
 }

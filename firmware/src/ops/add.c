@@ -18,9 +18,11 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
     r2 = (double)b->scale / twice;
     ro = twice / (double)((float)(1 << q->left_shift) * out->scale);
     NEED(r1 <= 1.0 && r2 <= 1.0 && ro < 1.0, KFDA_ERR_UNSUPPORTED, "int8 ADD scales out of range");
-    kfda_quantize_multiplier(r1, &q->in_mult, &q->in_shift);
-    kfda_quantize_multiplier(r2, &q->in2_mult, &q->in2_shift);
-    kfda_quantize_multiplier(ro, &q->out_mult, &q->out_shift);
+    /* inputs: (x - z) 2^20 <= 2^28; output: the sum of two of those times r <= 1 */
+    NEED(kfda_requant_multiplier(r1, 1 << 28, 0, &q->in_mult, &q->in_shift) == 0 &&
+             kfda_requant_multiplier(r2, 1 << 28, 0, &q->in2_mult, &q->in2_shift) == 0 &&
+             kfda_requant_multiplier(ro, 1 << 29, 128, &q->out_mult, &q->out_shift) == 0,
+         KFDA_ERR_UNSUPPORTED, "int8 ADD scales out of range");
   }
   return kfda_binary_broadcast(ctx, p);
 }

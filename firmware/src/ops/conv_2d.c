@@ -38,8 +38,10 @@ kfda_status kfda_conv_prepare(kfda_op_context *ctx, kfda_conv_op_params *p, int 
        KFDA_ERR_UNSUPPORTED, "unsupported fused activation");
   p->is_int8 = in->type == KFDA_INT8;
   if (p->is_int8) {
-    NEED(in->scale > 0.0f && out->scale > 0.0f && f->scale > 0.0f, KFDA_ERR_MODEL,
-         "int8 tensors need scales");
+    kfda_status st = kfda_check_int8_tensor(ctx, in, "input");
+    if (st == KFDA_OK) st = kfda_check_int8_tensor(ctx, f, "filter");
+    if (st == KFDA_OK) st = kfda_check_int8_tensor(ctx, out, "output");
+    if (st != KFDA_OK) return st;
     NEED(kfda_qact_range(activation, out, &c->qact_min, &c->qact_max) == 0, KFDA_ERR_UNSUPPORTED,
          "unsupported fused activation");
     p->requant.in_offset = -in->zero_point;
@@ -47,6 +49,8 @@ kfda_status kfda_conv_prepare(kfda_op_context *ctx, kfda_conv_op_params *p, int 
     p->requant.act_min = c->qact_min;
     p->requant.act_max = c->qact_max;
   }
+  NEED(in->dims[3] > 0 && f->dims[0] > 0 && f->dims[1] > 0 && f->dims[2] > 0 && f->dims[3] > 0,
+       KFDA_ERR_SHAPE, "zero channels or an empty filter");
   if (depthwise) {
     cout = f->dims[3];
     NEED(f->dims[0] == 1 && c->depth_multiplier > 0 &&
@@ -82,12 +86,23 @@ kfda_status kfda_conv_prepare(kfda_op_context *ctx, kfda_conv_op_params *p, int 
     NEED(f->n_ch_scales == 0 || f->n_ch_scales == (uint32_t)cout, KFDA_ERR_SHAPE,
          "per-channel scales do not match channels_out");
     mult = (int32_t *)kfda_op_persist(ctx, 2u * 4u * (size_t)cout); /* multipliers + shifts */
-    if (mult) {
-      int32_t ch;
+    {
+      /* the int32 accumulator: terms per output times their bound, plus the bias */
+      const int64_t terms = (int64_t)f->dims[1] * f->dims[2] * (depthwise ? 1 : f->dims[3]);
+      const int64_t acc_max =
+          terms * KFDA_S8_TERM_BOUND + (kfda_has_input(op, 2) ? kfda_bias_max_s32(IN(2)) : 0);
+      int32_t ch, sig, shift;
+      NEED(acc_max <= INT32_MAX, KFDA_ERR_UNSUPPORTED,
+           "int8 accumulator (filter size and bias) may overflow int32");
       for (ch = 0; ch < cout; ++ch) {
         const float fs = f->ch_scales ? kfda_rd_f32(f->ch_scales + 4 * ch) : f->scale;
         const double eff = (double)in->scale * (double)fs / (double)out->scale;
-        kfda_quantize_multiplier(eff, &mult[ch], &mult[cout + ch]);
+        NEED(kfda_requant_multiplier(eff, acc_max, 128, &sig, &shift) == 0, KFDA_ERR_UNSUPPORTED,
+             "int8 requantisation out of range (input * filter / output scale)");
+        if (mult) {
+          mult[ch] = sig;
+          mult[cout + ch] = shift;
+        }
       }
     }
     p->requant.mult = mult;

@@ -30,13 +30,16 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
        KFDA_ERR_UNSUPPORTED, "only float32 and int8 are supported");
   p->is_int8 = in->type == KFDA_INT8;
   if (p->is_int8) {
-    double real;
     NEED(in->scale > 0.0f && out->scale > 0.0f && w->scale > 0.0f && w->ch_scales == NULL,
          KFDA_ERR_UNSUPPORTED, "int8 FULLY_CONNECTED needs per-tensor scales");
     NEED(kfda_qact_range(activation, out, &p->requant.act_min, &p->requant.act_max) == 0,
          KFDA_ERR_UNSUPPORTED, "unsupported fused activation");
-    real = (double)(in->scale * w->scale) / (double)out->scale;
-    kfda_quantize_multiplier(real, &p->out_mult, &p->out_shift);
+    {
+      kfda_status st = kfda_check_int8_tensor(ctx, in, "input");
+      if (st == KFDA_OK) st = kfda_check_int8_tensor(ctx, w, "weights");
+      if (st == KFDA_OK) st = kfda_check_int8_tensor(ctx, out, "output");
+      if (st != KFDA_OK) return st;
+    }
     p->requant.in_offset = -in->zero_point;
     p->requant.out_offset = out->zero_point;
     p->requant.mult = &p->out_mult;
@@ -58,6 +61,16 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
              kfda_elements(b) == (size_t)w->dims[0],
          KFDA_ERR_SHAPE, "bias must be constant [units] (float32, or int32 for int8)");
     p->bias = b->data;
+  }
+  if (p->is_int8) {
+    /* the int32 accumulator: depth terms times their bound, plus the bias */
+    const int64_t acc_max = (int64_t)w->dims[1] * KFDA_S8_TERM_BOUND +
+                            (kfda_has_input(op, 2) ? kfda_bias_max_s32(IN(2)) : 0);
+    double real = (double)(in->scale * w->scale) / (double)out->scale;
+    NEED(acc_max <= INT32_MAX, KFDA_ERR_UNSUPPORTED,
+         "int8 accumulator (depth and bias) may overflow int32");
+    NEED(kfda_requant_multiplier(real, acc_max, 128, &p->out_mult, &p->out_shift) == 0,
+         KFDA_ERR_UNSUPPORTED, "int8 requantisation out of range (input * weights / output scale)");
   }
   p->depth = w->dims[1];
   p->units = w->dims[0];

@@ -111,6 +111,10 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
          KFDA_ERR_SHAPE, "multiplier/bias must be constant float32 [channels_out]");
     NEED(b->output_kind == KFDA_BCONV_OUT_F32 || out->scale > 0.0f, KFDA_ERR_MODEL,
          "int8 output needs a scale");
+    if (b->output_kind == KFDA_BCONV_OUT_S8) {
+      const kfda_status st = kfda_check_int8_tensor(ctx, out, "output");
+      if (st != KFDA_OK) return st;
+    }
     if (b->padding == KFDA_PADDING_SAME && b->pad_value == 0)
       NEED(b->output_kind == KFDA_BCONV_OUT_F32 && activation == KFDA_ACT_NONE,
            KFDA_ERR_UNSUPPORTED, "same-zero padding needs float output and no fused activation");

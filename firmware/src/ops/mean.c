@@ -40,14 +40,21 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
   if (p->is_int8) { /* TFLite reduce.cc: one multiplier over count * out_scale */
     const float count = (float)(kfda_elements(in) / kept);
     float temp, real;
-    NEED(in->scale > 0.0f && out->scale > 0.0f, KFDA_ERR_MODEL, "int8 tensors need scales");
+    kfda_status st = kfda_check_int8_tensor(ctx, in, "input");
+    if (st == KFDA_OK) st = kfda_check_int8_tensor(ctx, out, "output");
+    if (st != KFDA_OK) return st;
     NEED(kfda_elements(in) / kept < (1u << 23), KFDA_ERR_LIMIT, "int8 MEAN over too many values");
     temp = (float)in->zero_point * in->scale / out->scale;
     temp = temp > 0 ? temp + 0.5f : temp - 0.5f;
     NEED(temp > -1e9f && temp < 1e9f, KFDA_ERR_UNSUPPORTED, "int8 MEAN scales out of range");
     p->requant.out_offset = out->zero_point - (int32_t)temp;
     real = in->scale / (count * out->scale);
-    kfda_quantize_multiplier((double)real, &p->requant.out_mult, &p->requant.out_shift);
+    /* the int32 sum of count values of at most 128, then + out_offset */
+    NEED(kfda_requant_multiplier(
+             (double)real, (int64_t)count * 128,
+             p->requant.out_offset < 0 ? -(int64_t)p->requant.out_offset : p->requant.out_offset,
+             &p->requant.out_mult, &p->requant.out_shift) == 0,
+         KFDA_ERR_UNSUPPORTED, "int8 requantisation out of range (input / output scale)");
   }
   return KFDA_OK;
 }

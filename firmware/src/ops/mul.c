@@ -10,8 +10,10 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
   if (st != KFDA_OK) return st;
   if (p->is_int8) {
     const kfda_tensor *a = IN(0), *b = IN(1), *out = OUT;
-    kfda_quantize_multiplier((double)a->scale * (double)b->scale / (double)out->scale,
-                             &p->arith.out_mult, &p->arith.out_shift);
+    /* (a - za) (b - zb) <= 256 * 256 */
+    NEED(kfda_requant_multiplier((double)a->scale * (double)b->scale / (double)out->scale, 65536,
+                                 128, &p->arith.out_mult, &p->arith.out_shift) == 0,
+         KFDA_ERR_UNSUPPORTED, "int8 requantisation out of range (input scales / output scale)");
   }
   return kfda_binary_broadcast(ctx, p);
 }

@@ -92,10 +92,11 @@ int kfda_has_input(const kfda_op *op, int i) { return i < op->n_in && op->in[i] 
 /* ---- Prepare helpers ------------------------------------------------------- */
 void *kfda_op_persist(kfda_op_context *ctx, size_t bytes) {
   kfda_persist_alloc *a = ctx->persist;
-  const size_t start = a->used;
-  /* saturate, never wrap (32-bit targets): a huge request then fails load's 2 GiB check */
-  if (bytes > SIZE_MAX / 2 || a->used > SIZE_MAX / 2) {
-    a->used = SIZE_MAX;
+  const size_t start = a->used, limit = 0x80000000u; /* above 2 GiB: load fails */
+  /* saturating at the limit: no size_t wrap on 32-bit targets */
+  if (a->used >= limit || limit - a->used <= KFDA_ARENA_ALIGN ||
+      bytes > limit - a->used - KFDA_ARENA_ALIGN) {
+    a->used = limit;
     return NULL;
   }
   a->used += (bytes + KFDA_ARENA_ALIGN - 1) / KFDA_ARENA_ALIGN * KFDA_ARENA_ALIGN;
@@ -134,7 +135,12 @@ int kfda_act_range(int32_t act, float *lo, float *hi, int32_t *qlo, int32_t *qhi
 }
 
 static int32_t quantize_value(const kfda_tensor *t, float f) {
-  return t->zero_point + (int32_t)roundf(f / t->scale);
+  /* clamped before the cast (a tiny scale makes f / scale huge); the result is then
+   * clamped to int8, so this only changes values TFLite's cast leaves undefined */
+  float r = roundf(f / t->scale);
+  if (r > 1e9f) r = 1e9f;
+  if (!(r >= -1e9f)) r = -1e9f;
+  return t->zero_point + (int32_t)r;
 }
 
 int kfda_qact_range(int32_t act, const kfda_tensor *out, int32_t *lo, int32_t *hi) {
@@ -239,6 +245,48 @@ int kfda_flex_opt(const kfda_flex *map, const char *key, int required, int32_t *
   return 1;
 }
 
+/* ---- int8 checks --------------------------------------------------------------- */
+static int scale_ok(float s) { return isfinite(s) && s >= FLT_MIN; }
+
+kfda_status kfda_check_int8_tensor(const kfda_op_context *ctx, const kfda_tensor *t,
+                                   const char *what) {
+  char msg[KFDA_ERROR_LEN];
+  kfda_sbuf s;
+  uint32_t i;
+  int bad_scale = !scale_ok(t->scale);
+  for (i = 0; t->ch_scales && i < t->n_ch_scales; ++i)
+    if (!scale_ok(kfda_rd_f32(t->ch_scales + 4 * i))) bad_scale = 1;
+  if (!bad_scale && t->zero_point >= -128 && t->zero_point <= 127) return KFDA_OK;
+  s.buf = msg;
+  s.len = 0;
+  kfda_sbuf_add(&s, "int8 ");
+  kfda_sbuf_add(&s, what);
+  kfda_sbuf_add(
+      &s, bad_scale ? " scale must be finite and positive" : " zero point outside [-128, 127]");
+  return kfda_op_fail(ctx, KFDA_ERR_MODEL, msg);
+}
+
+int kfda_requant_multiplier(double real, int64_t value_max, int64_t offset_max,
+                            int32_t *significand, int32_t *shift) {
+  /* the checks come before kfda_quantize_multiplier: it casts to an integer */
+  if (!isfinite(real) || real < 0.0 || real >= 1073741824.0) return -1;
+  if ((double)value_max * real + (double)offset_max + 2.0 > (double)INT32_MAX) return -1;
+  kfda_quantize_multiplier(real, significand, shift);
+  return *shift >= -31 && *shift <= 30 ? 0 : -1;
+}
+
+int64_t kfda_bias_max_s32(const kfda_tensor *bias) {
+  int64_t m = 0;
+  size_t i, n;
+  if (bias == NULL || bias->data == NULL) return 0;
+  n = kfda_elements(bias);
+  for (i = 0; i < n; ++i) {
+    const int64_t v = (int32_t)kfda_rd_u32(bias->data + 4 * i);
+    if ((v < 0 ? -v : v) > m) m = v < 0 ? -v : v;
+  }
+  return m;
+}
+
 /* ---- pools ----------------------------------------------------------------- */
 kfda_status kfda_pool_window(kfda_op_context *ctx, kfda_pool_op_params *p, int32_t padding) {
   const kfda_tensor *in = IN(0), *out = OUT;
@@ -275,6 +323,8 @@ kfda_status kfda_pool_prepare(kfda_op_context *ctx, kfda_pool_op_params *p) {
        KFDA_ERR_UNSUPPORTED, "only float32 and int8 are supported");
   p->is_int8 = in->type == KFDA_INT8;
   if (p->is_int8) {
+    kfda_status st = kfda_check_int8_tensor(ctx, out, "output");
+    if (st != KFDA_OK) return st;
     NEED(in->scale == out->scale && in->zero_point == out->zero_point, KFDA_ERR_UNSUPPORTED,
          "int8 pooling with rescaling");
     NEED(kfda_qact_range(activation, out, &q->qact_min, &q->qact_max) == 0, KFDA_ERR_UNSUPPORTED,
@@ -283,7 +333,14 @@ kfda_status kfda_pool_prepare(kfda_op_context *ctx, kfda_pool_op_params *p) {
     NEED(kfda_act_range(activation, &q->act_min, &q->act_max, &q->qact_min, &q->qact_max) == 0,
          KFDA_ERR_UNSUPPORTED, "unsupported fused activation");
   }
-  return kfda_pool_window(ctx, p, padding);
+  {
+    const kfda_status st = kfda_pool_window(ctx, p, padding);
+    if (st != KFDA_OK) return st;
+  }
+  /* int8 average pooling sums the window in int32 */
+  NEED(!p->is_int8 || (int64_t)q->filter_h * q->filter_w <= (1 << 23), KFDA_ERR_LIMIT,
+       "int8 pooling window above 2^23 values");
+  return KFDA_OK;
 }
 
 /* ---- ADD / MUL --------------------------------------------------------------- */
@@ -304,8 +361,10 @@ kfda_status kfda_binary_prepare(kfda_op_context *ctx, kfda_binary_op_params *p) 
        KFDA_ERR_UNSUPPORTED, "unsupported fused activation");
   p->is_int8 = a->type == KFDA_INT8;
   if (p->is_int8) {
-    NEED(a->scale > 0.0f && b->scale > 0.0f && out->scale > 0.0f, KFDA_ERR_MODEL,
-         "int8 tensors need scales");
+    kfda_status st = kfda_check_int8_tensor(ctx, a, "input 0");
+    if (st == KFDA_OK) st = kfda_check_int8_tensor(ctx, b, "input 1");
+    if (st == KFDA_OK) st = kfda_check_int8_tensor(ctx, out, "output");
+    if (st != KFDA_OK) return st;
     NEED(kfda_qact_range(activation, out, &q->qact_min, &q->qact_max) == 0, KFDA_ERR_UNSUPPORTED,
          "unsupported fused activation");
     q->in_offset = -a->zero_point;

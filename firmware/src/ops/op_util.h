@@ -144,6 +144,23 @@ int kfda_custom_map(const kfda_op_context *ctx, kfda_flex *root);
 int kfda_flex_opt(const kfda_flex *map, const char *key, int required, int32_t *v);
 int kfda_flex_opt_i64(const kfda_flex *map, const char *key, int64_t *v);
 
+/* ---- int8 checks: load refuses what invoke cannot compute ------------------ */
+/* Bound on |sum of (x - in_zero_point) * w| per accumulated term, for every kernel form:
+ * |x|, |w|, |in_zero_point| <= 128, and kernels that split the sum into x * w and
+ * in_offset * w stay within 2 * 128 * 128 per term. */
+#define KFDA_S8_TERM_BOUND 32768
+/* An int8 tensor invoke can compute with: a finite, normal, positive scale (each
+ * per-channel scale too) and a zero point in [-128, 127]. `what` names it ("input"). */
+kfda_status kfda_check_int8_tensor(const kfda_op_context *ctx, const kfda_tensor *t,
+                                   const char *what);
+/* The requantisation multiplier and shift of `real` (kfda_quantize_multiplier) for values
+ * up to |value_max| followed by an output offset up to |offset_max|; -1 unless real is
+ * finite and >= 0, the shift is within [-31, 30] and value * real + offset fits in int32. */
+int kfda_requant_multiplier(double real, int64_t value_max, int64_t offset_max,
+                            int32_t *significand, int32_t *shift);
+/* max |bias[i]| of a constant int32 bias (0 when absent). */
+int64_t kfda_bias_max_s32(const kfda_tensor *bias);
+
 /* MAX_POOL_2D / AVERAGE_POOL_2D (and the window of LceBMaxPool2d). */
 typedef struct {
   kfda_conv_params pool;

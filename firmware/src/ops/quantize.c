@@ -18,11 +18,19 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
   NEED(kfda_same_dims(in, out), KFDA_ERR_SHAPE, "shape mismatch");
   NEED(out->scale > 0.0f && out->ch_scales == NULL, KFDA_ERR_UNSUPPORTED,
        "needs a per-tensor scale");
+  {
+    const kfda_status st = kfda_check_int8_tensor(ctx, out, "output");
+    if (st != KFDA_OK) return st;
+  }
   p->is_requantize = in->type == KFDA_INT8;
   if (p->is_requantize) { /* TFLite quantize.cc */
     NEED(in->scale > 0.0f && in->ch_scales == NULL, KFDA_ERR_UNSUPPORTED,
          "needs a per-tensor input scale");
-    kfda_quantize_multiplier((double)in->scale / (double)out->scale, &p->mult, &p->shift);
+    kfda_status st = kfda_check_int8_tensor(ctx, in, "input");
+    if (st != KFDA_OK) return st;
+    NEED(kfda_requant_multiplier((double)in->scale / (double)out->scale, 256, 128, &p->mult,
+                                 &p->shift) == 0,
+         KFDA_ERR_UNSUPPORTED, "int8 requantisation out of range (input scale / output scale)");
     p->in_zero_point = in->zero_point;
   }
   p->count = kfda_elements(in);

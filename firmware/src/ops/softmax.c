@@ -1,4 +1,6 @@
 /* softmax.c - SOFTMAX over the last axis, float32 and int8. */
+#include <math.h>
+
 #include "op_util.h"
 
 typedef struct {
@@ -26,7 +28,14 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
   }
   p->is_int8 = in->type == KFDA_INT8;
   if (p->is_int8) {
-    NEED(in->scale > 0.0f && out->scale > 0.0f, KFDA_ERR_MODEL, "int8 tensors need scales");
+    kfda_status st = kfda_check_int8_tensor(ctx, in, "input");
+    if (st == KFDA_OK) st = kfda_check_int8_tensor(ctx, out, "output");
+    if (st != KFDA_OK) return st;
+    /* exp(-in_scale * beta * d) <= 1 and round(e / (sum * out_scale)) <= 1 / out_scale
+     * must fit the int32 cast */
+    NEED(isfinite(p->beta) && p->beta >= 0.0f && isfinite(in->scale * p->beta * 256.0f),
+         KFDA_ERR_UNSUPPORTED, "int8 SOFTMAX beta must be finite and >= 0");
+    NEED(out->scale >= 1e-9f, KFDA_ERR_UNSUPPORTED, "int8 SOFTMAX output scale below 1e-9");
     p->beta = -in->scale * p->beta; /* as TFLite's table */
     p->out_scale = out->scale;
     p->out_zero_point = out->zero_point;

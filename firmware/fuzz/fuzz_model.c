@@ -1,0 +1,95 @@
+/*
+ * fuzz_model.c - libFuzzer harness over the whole C API: plan, load, then invoke on
+ * zero and extreme inputs (README.md: how to build and run it, short and long).
+ *
+ * Every input is a flatbuffer candidate. The runtime must refuse it with a status or
+ * run it; the sanitizers (address, undefined, float-cast-overflow) turn any memory error
+ * or undefined behaviour into a crash that libFuzzer reports and minimises.
+ *
+ * The harness (not the library) uses malloc: the flatbuffer is copied into a 16-byte
+ * aligned buffer of exactly its size, so a read past its end is caught, and the arena
+ * is exactly the planned size, so a write past it is caught.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kfda/kfda.h"
+
+#define MAX_ARENA_BYTES (64u << 20) /* larger plans are planned but not loaded */
+
+static kfda_model model; /* large: static */
+
+/* Fill every input with one pattern: 0 zeros, then the extremes of each type. */
+static void fill_inputs(int pattern) {
+  static const float floats[] = {0.0f, FLT_MAX, -FLT_MAX, INFINITY, -INFINITY, NAN, 1e-45f};
+  static const uint8_t bytes[] = {0x00, 0x7f, 0x80, 0xff, 0x55, 0xaa, 0x01};
+  int i;
+  for (i = 0; i < kfda_model_num_inputs(&model); ++i) {
+    kfda_tensor_info info;
+    uint8_t *p = (uint8_t *)kfda_model_input(&model, i, &info);
+    size_t k;
+    if (p == NULL) continue;
+    if (info.type == KFDA_FLOAT32) {
+      for (k = 0; k + 4 <= info.bytes; k += 4) {
+        /* the pattern, with every other value its neighbour, so sums mix signs */
+        const float v = floats[(pattern + (int)((k / 4) % 2)) % 7];
+        memcpy(p + k, &v, 4);
+      }
+    } else {
+      for (k = 0; k < info.bytes; ++k) p[k] = bytes[(pattern + (int)(k % 2)) % 7];
+    }
+  }
+}
+
+/* A 16-byte aligned buffer of n bytes, its allocation's size when malloc aligns (copied
+ * from src when given); *raw is what to free. */
+static uint8_t *aligned_end_copy(const uint8_t *src, size_t n, void **raw) {
+  uint8_t *p = (uint8_t *)malloc(n ? n : 1);
+  size_t pad;
+  if (p != NULL && (uintptr_t)p % 16 != 0) { /* padded: up to 15 bytes of slack */
+    free(p);
+    p = (uint8_t *)malloc(n + 16);
+    if (p == NULL) return NULL;
+    pad = (16 - (uintptr_t)p % 16) % 16;
+    *raw = p;
+    p += pad;
+  } else {
+    *raw = p;
+  }
+  if (p != NULL && src != NULL && n) memcpy(p, src, n);
+  return p;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  void *raw_fb, *raw_arena;
+  uint8_t *fb, *arena;
+  size_t need = 0;
+  int pattern;
+  /* exact-size copies, so a read past the flatbuffer or a write past the arena is
+   * caught (malloc aligns to 16 bytes under ASan; else a padded copy) */
+  fb = aligned_end_copy(data, size, &raw_fb);
+  if (fb == NULL) return 0;
+  if (kfda_model_plan(&model, fb, size, &need) != KFDA_OK || need > MAX_ARENA_BYTES) {
+    free(raw_fb);
+    return 0;
+  }
+  arena = aligned_end_copy(NULL, need, &raw_arena);
+  if (arena == NULL) {
+    free(raw_fb);
+    return 0;
+  }
+  if (kfda_model_load(&model, fb, size, arena, need) == KFDA_OK) {
+    for (pattern = 0; pattern < 7; ++pattern) {
+      fill_inputs(pattern);
+      (void)kfda_model_invoke(&model);
+    }
+  }
+  free(raw_arena);
+  free(raw_fb);
+  return 0;
+}
