@@ -146,7 +146,7 @@ static int cmd_plan(const char *path) {
 }
 
 static int cmd_run(const char *path, const char *in_path, const char *out_path, long n) {
-  size_t size, need, in_size, per_in = 0, per_out = 0, off;
+  size_t size, need, in_size, per_in = 0, off;
   void *raw, *raw_in, *arena_raw, *work;
   uint8_t *fb = read_file(path, &size, &raw), *inputs, *arena;
   FILE *out;
