@@ -66,15 +66,29 @@ static uint8_t *aligned_end_copy(const uint8_t *src, size_t n, void **raw) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  void *raw_fb, *raw_arena;
-  uint8_t *fb, *arena;
+  void *raw_fb, *raw_arena, *raw_work;
+  uint8_t *fb, *arena, *work;
+  kfda_status status;
   size_t need = 0;
   int pattern;
   /* exact-size copies, so a read past the flatbuffer or a write past the arena is
    * caught (malloc aligns to 16 bytes under ASan; else a padded copy) */
   fb = aligned_end_copy(data, size, &raw_fb);
   if (fb == NULL) return 0;
-  if (kfda_model_plan(&model, fb, size, &need) != KFDA_OK || need > MAX_ARENA_BYTES) {
+  /* the planner's workspace: ask its size, then plan in an exact-size copy */
+  if (kfda_model_plan(&model, fb, size, NULL, 0, &need) != KFDA_ERR_ARENA_TOO_SMALL ||
+      need > MAX_ARENA_BYTES) {
+    free(raw_fb);
+    return 0;
+  }
+  work = aligned_end_copy(NULL, need, &raw_work);
+  if (work == NULL) {
+    free(raw_fb);
+    return 0;
+  }
+  status = kfda_model_plan(&model, fb, size, work, need, &need);
+  free(raw_work);
+  if (status != KFDA_OK || need > MAX_ARENA_BYTES) {
     free(raw_fb);
     return 0;
   }
