@@ -24,9 +24,9 @@ static uint32_t rnd(void) {
 
 /* Buffer sizes: MAXB words per operand, the kernels' scratch, per-channel tables. A case
  * that does not fit is skipped. KFDA_KT_SMALL_RAM: the micro:bit's 16 KiB of RAM (about
- * 9 KiB here), which still runs every kernel on small shapes. */
+ * 7 KiB here), which still runs every kernel on small shapes. */
 #if defined(KFDA_KT_SMALL_RAM)
-#define MAXB             384
+#define MAXB             256
 #define KT_SCRATCH_WORDS 256
 #define KT_CHANNELS      64
 #endif

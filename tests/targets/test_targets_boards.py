@@ -45,9 +45,10 @@ def test_selftest_runs_on_every_target(board, records):
     assert stats["inferences"] == len(records)
     if board in EMULATED:
         # Plausible for 256 iterations of a popcount and a float add (the M3 adds floats
-        # in software), and deterministic under -icount shift=0: a second run counts the same.
+        # in software, the M0 in software with Thumb-1 only: about 250 instructions an
+        # iteration), and deterministic under -icount shift=0: a second run counts the same.
         count = stats["instructions_per_inference"]
-        assert 256 * 5 < count < 256 * 200
+        assert 256 * 5 < count < 256 * (400 if board == "microbit" else 200)
         again = runner.run_selftest(board, records)[2]
         assert again["instructions_per_inference"] == count
         assert again["instructions_per_inference_min"] == stats["instructions_per_inference_min"]
