@@ -60,6 +60,7 @@ def run_demo(
             output,
             test_set=(x_test, y_test),
             calibration=x_train[:CALIBRATION_IMAGES],
+            float_accuracy=summary[best][0] / 100,
         )
     return summary
 
@@ -90,12 +91,14 @@ def quantize_inputs(package, x):
     return quantize(x, spec["scale"], spec["zero_point"])
 
 
-def deploy(model_path, x, y, output, test_set=None, calibration=None):
+def deploy(model_path, x, y, output, test_set=None, calibration=None, float_accuracy=None):
     """Export `model_path` for arm64 and Cortex-M4, run both packages under QEMU on
     (x, y), and print what each target computed against Keras and the LCE interpreter.
     With `calibration` (training inputs) also export the int8 build for the
-    netduinoplus2 and run it there; with `test_set` measure each build's accuracy in the
-    LCE interpreter on all of it. Last, a table of each board's RAM against its chip."""
+    netduinoplus2 and run it there; with `test_set` measure the int8 build's accuracy in
+    the LCE interpreter on all of it (the float build's is `float_accuracy`, the study's
+    Keras figure on the same test set, when given; else measured like the int8 one).
+    Last, a table of each board's RAM against its chip."""
     from keras_fda.export import export_model
     from keras_fda.export.report import format_target_table, target_report
 
@@ -160,12 +163,14 @@ def deploy(model_path, x, y, output, test_set=None, calibration=None):
         verified.append(int8_verified)
         ran.append(int8_row)
         flatbuffers["int8"] = os.path.join(output, f"package-{INT8_BOARD}-int8", "model.tflite")
-    accuracy = {}
+    accuracy = {} if float_accuracy is None else {"float": float_accuracy}
     if test_set is not None:
         x_all, y_all = test_set
         for build_name, path in flatbuffers.items():
-            with open(path, "rb") as f:
-                accuracy[build_name] = lce_accuracy(f.read(), x_all, y_all)
+            if build_name not in accuracy:
+                print(f"{build_name}: accuracy in the LCE interpreter on {len(x_all):,} images...")
+                with open(path, "rb") as f:
+                    accuracy[build_name] = lce_accuracy(f.read(), x_all, y_all)
     print(format_ram_table(ran, accuracy, len(test_set[0]) if test_set is not None else 0))
     return verified, ran
 
@@ -242,8 +247,9 @@ def format_ram_table(rows, accuracy, test_images):
         f"\nRAM on each board (arena: the tensor arena; state: the rest of the image's static "
         "RAM: the runtime's kfda_model, newlib's data and its heap reserve; stack: the "
         "measured high-water mark; used = arena + state + stack; available: the chip's "
-        f"RAM, which the image is linked for). Accuracy: the LCE interpreter on all "
-        f"{test_images:,} test images.\n"
+        f"RAM, which the image is linked for). Test accuracy on all "
+        f"{test_images:,} test images: float in Keras (the study's figure), "
+        "int8 in the LCE interpreter.\n"
         + _table(
             table,
             [
