@@ -55,7 +55,8 @@ class Board:
     description: str
     note: str = ""  # where the memory is, in the part's own words
     qemu_machine: str = ""  # qemu-system-arm -M; "" for boards QEMU does not emulate
-    core_hz: int = 0  # the SysTick clock the firmware counts with; 0: no firmware
+    core_hz: int = 0  # the clock the firmware's counter counts (SysTick, or the SoC's
+    # timer where the chip has no SysTick); 0: no firmware
     fpu: str = ""  # this part's -mfpu when it differs from the core's usual one
     vectors: Region = None  # where the vector table goes when not at the start of flash
     aliases: tuple = ()  # other names accepted for it (older manifests, --board)
@@ -127,6 +128,7 @@ class Target:
 CORES = {
     core.name: core
     for core in (
+        Core("cortex-m0", "armv6-m", "Thumb (ARMv6-M)", "", False, "microbit"),
         Core("cortex-m0plus", "armv6-m", "Thumb (ARMv6-M)", "", False, "rp2040-pico"),
         Core("cortex-m3", "armv7-m", "Thumb-2 (ARMv7-M)", "", False, "mps2-an385"),
         Core(
@@ -217,6 +219,30 @@ BOARDS = {
             "mps3-an547",
             32_000_000,
             vectors=Region(0x10000000, 512 * KiB),
+        ),
+        # QEMU machines of real chips, linked for the real part's memory
+        Board(
+            "netduinoplus2",
+            "cortex-m4",
+            Region(0x08000000, 1 * MiB),
+            Region(0x20000000, 128 * KiB),
+            "Netduino Plus 2 (STM32F405RG, Cortex-M4F)",
+            "ST STM32F405RG: 1 MiB flash at 0x08000000, 128 KiB SRAM at 0x20000000 (the "
+            "64 KiB CCM at 0x10000000 is left out: QEMU does not model it)",
+            "netduinoplus2",
+            168_000_000,  # QEMU's STM32F405 SoC: SYSCLK 168 MHz drives SysTick
+            aliases=("stm32f405",),
+        ),
+        Board(
+            "microbit",
+            "cortex-m0",
+            Region(0x00000000, 256 * KiB),
+            Region(0x20000000, 16 * KiB),
+            "BBC micro:bit v1 (nRF51822, Cortex-M0)",
+            "Nordic nRF51822 QFAA: 256 KiB flash at 0x0, 16 KiB RAM at 0x20000000",
+            "microbit",
+            16_000_000,  # TIMER0 on the 16 MHz HFCLK (the nRF51 has no SysTick)
+            aliases=("nrf51822",),
         ),
         # real boards
         Board(

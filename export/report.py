@@ -1,6 +1,7 @@
 """The table of the README's main job: one package run on several boards, compared with
 references (Keras, the LCE interpreter): accuracy, agreement, instructions, sizes."""
 
+from keras_fda.export import platforms
 from keras_fda.export.runner import run_package
 
 import numpy as np
@@ -12,7 +13,8 @@ def target_report(
     """Run the package on each board and compare: one row per board with the test
     accuracy (if labels), the agreement of the predicted class with each reference
     (e.g. {"Keras": keras_logits, "LCE": lce_logits}) and the largest absolute
-    difference, instructions per inference, flash and arena bytes."""
+    difference, instructions per inference, flash, arena and RAM bytes (the image's
+    static RAM, the stack's high-water mark, the board's RAM)."""
     references = references or {}
     rows = []
     for board in boards:
@@ -24,6 +26,9 @@ def target_report(
             "flash_bytes": stats.get("flash_bytes"),
             "arena_bytes": stats["arena_bytes"],
             "model_bytes": stats["model_bytes"],
+            "ram_bytes": stats.get("ram_bytes"),  # static: .data, .bss (the arena), heap
+            "stack_bytes": stats.get("stack_bytes"),  # measured high-water mark
+            "ram_available": getattr(platforms.run_place(board), "ram_bytes", None),
             "outputs": outputs,
         }
         flat = outputs.reshape(len(outputs), -1)

@@ -253,7 +253,16 @@ def test_not_binarized_report(workdir, capsys):
 
 
 @pytest.mark.parametrize(
-    "cpu", ["cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55"]
+    "cpu",
+    [
+        "cortex-m0",
+        "cortex-m0plus",
+        "cortex-m3",
+        "cortex-m4",
+        "cortex-m7",
+        "cortex-m33",
+        "cortex-m55",
+    ],
 )
 def test_every_cpu_resolves_to_a_board(cpu):
     from keras_fda.export import chips

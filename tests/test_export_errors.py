@@ -175,6 +175,16 @@ def test_too_large_for_ram(files, tmp_path):
     assert_one_line_error(result, out, ["model too large for rp2040-pico", "RAM", "270,336"])
 
 
+def test_too_large_for_microbit(files, tmp_path):
+    """The micro:bit's nRF51822 has 16 KiB of RAM: the 16x16 small_bnn's float
+    activations (a 16x16x32 float tensor alone is 32,768 bytes) do not fit."""
+    out = str(tmp_path / "out")
+    result = run(
+        ["export", files["good"], "--target", "cortex-m", "--board", "microbit", "-o", out]
+    )
+    assert_one_line_error(result, out, ["model too large for microbit", "RAM", "16,384"])
+
+
 def test_verification_failure_leaves_nothing(files, tmp_path):
     out = str(tmp_path / "out")
     result = run(["export", files["good"], "--target", "arm64", "-o", out, "--tolerance", "-1"])

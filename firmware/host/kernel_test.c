@@ -22,13 +22,27 @@ static uint32_t rnd(void) {
   return (rng_state >> 16) | (rng_state << 16);
 }
 
+/* Buffer sizes: MAXB words per operand, the kernels' scratch, per-channel tables. A case
+ * that does not fit is skipped. KFDA_KT_SMALL_RAM: the micro:bit's 16 KiB of RAM (about
+ * 7 KiB here), which still runs every kernel on small shapes. */
+#if defined(KFDA_KT_SMALL_RAM)
+#define MAXB             256
+#define KT_SCRATCH_WORDS 256
+#define KT_CHANNELS      64
+#endif
 #ifndef MAXB
 #define MAXB (64 * 1024)
 #endif
-static uint32_t in_buf[MAXB], filt_buf[MAXB], scratch[4096];
+#ifndef KT_SCRATCH_WORDS
+#define KT_SCRATCH_WORDS 4096
+#endif
+#ifndef KT_CHANNELS
+#define KT_CHANNELS 512
+#endif
+static uint32_t in_buf[MAXB], filt_buf[MAXB], scratch[KT_SCRATCH_WORDS];
 static uint8_t out_ref[4 * MAXB], out_opt[4 * MAXB];
-static float mul[512], bias[512], raw[512];
-static int32_t th[512];
+static float mul[KT_CHANNELS], bias[KT_CHANNELS], raw[KT_CHANNELS];
+static int32_t th[KT_CHANNELS];
 
 /* One conv case's geometry: a batch of 2 inputs of size[0] x size[1] x c (channels, or
  * packed words), cout filters of k[0] x k[1] x c, stride st, dilation dl, VALID (valid != 0)
@@ -172,6 +186,7 @@ static int check_quantize(void) {
     for (rows = 1; rows <= 3; ++rows) {
       const int32_t cols = colss[ci], n = rows * cols, words = KFDA_PACKED_WORDS(cols);
       const size_t bytes = (size_t)rows * words * 4;
+      if (n > MAXB || bytes > sizeof out_ref) continue;
       for (i = 0; i < n; ++i) {
         const uint32_t r = rnd();
         if (r % 5 == 0) {
@@ -248,8 +263,9 @@ static int check_bmaxpool(void) {
                 }
                 os.n = 2;
                 os.c = is.c;
-                for (i = 0; i < is.n * h * w * is.c; ++i) in_buf[i] = rnd() | rnd();
                 bytes = (size_t)os.n * os.h * os.w * os.c * 4;
+                if (is.n * h * w * is.c > MAXB || bytes > sizeof out_ref) continue;
+                for (i = 0; i < is.n * h * w * is.c; ++i) in_buf[i] = rnd() | rnd();
                 memset(out_ref, 0xa5, bytes);
                 memset(out_opt, 0x5a, bytes);
                 kfda_lce_bmaxpool2d_ref(&p, &is, (const int32_t *)in_buf, &os,
@@ -412,6 +428,8 @@ static int check_conv_f32(int quick) {
                     set_act_f32(&p.act_min, &p.act_max, act);
                     n_in = is.n * is.h * is.w * cin;
                     n_f = cout * fs.h * fs.w * cin;
+                    bytes = (size_t)os.n * os.h * os.w * cout * 4;
+                    if (n_in > MAXB || n_f > MAXB || bytes > sizeof out_ref) continue;
                     fill_f32(x, n_in, rnd() % 4 == 0);
                     fill_f32(w, n_f, rnd() % 8 == 0);
                     fill_f32(bias, cout, rnd() % 8 == 0);
@@ -462,6 +480,7 @@ static int check_add_mul_f32(void) {
       nb *= sb[i];
       n *= d[i];
     }
+    if (n > MAXB) continue; /* na, nb <= n */
     bcast_strides(sa, d, as);
     bcast_strides(sb, d, bs);
     fill_f32(a, na, t % 4 == 3);
@@ -506,6 +525,7 @@ static int check_mean_f32(void) {
         n *= d[i];
         if (!(mask & (1u << i))) out_n *= d[i];
       }
+      if (n > MAXB) continue;
       fill_f32(x, n, cases % 5 == 4);
       memset(out_ref, 0xa5, (size_t)out_n * 4);
       memset(out_opt, 0x5a, (size_t)out_n * 4);
@@ -620,6 +640,7 @@ static int check_add_mul_s8(int quick) {
       nb *= sb[i];
       n *= d[i];
     }
+    if (n > 4 * MAXB) continue; /* na, nb <= n */
     bcast_strides(sa, d, as);
     bcast_strides(sb, d, bs);
     fill_s8(a, na);
@@ -703,6 +724,7 @@ static int check_mean_s8(int quick) {
           n *= d[i];
           if (!(mask & (1u << i))) out_n *= d[i];
         }
+        if (n > 4 * MAXB) continue;
         fill_s8(x, n);
         memset(&p, 0, sizeof p);
         rand_mult(&p.out_mult, &p.out_shift, -31, 4);
@@ -722,6 +744,7 @@ static int check_mean_s8(int quick) {
     kfda_mean_params p;
     int32_t n = shapes[rep][0] * shapes[rep][1] * shapes[rep][2] * shapes[rep][3];
     int32_t out_n = shapes[rep][0] * shapes[rep][3];
+    if (n > 4 * MAXB) continue;
     fill_s8(x, n);
     memset(&p, 0, sizeof p);
     kfda_quantize_multiplier(1.0 / (shapes[rep][1] * shapes[rep][2]) * 1.37, &p.out_mult,
