@@ -67,9 +67,13 @@ typedef struct {
   int32_t left_shift;                             /* ADD int8 */
 } kfda_arith_params;
 
-/* MEAN int8. */
+/* MEAN int8: out = clamp(requant(sum + count * in_offset) + out_offset), gemmlowp's
+ * rounding. The LCE interpreter (TFLite reduce.cc, kGenericOptimized) runs one of two
+ * kernels, which differ only in these values (ops/mean.c derives them). */
 typedef struct {
-  int32_t out_mult, out_shift, out_offset;
+  int32_t in_offset;           /* -input zero point, or 0 */
+  int32_t out_mult, out_shift; /* in_scale / (count * out_scale), as that kernel rounds it */
+  int32_t out_offset;
 } kfda_mean_params;
 
 /* ---- LCE ops ------------------------------------------------------------ */
@@ -305,14 +309,14 @@ void kfda_depthwise_conv2d_s8(const kfda_conv_params *p, const kfda_requant *q,
 void kfda_fully_connected_s8(const kfda_requant *q, const int8_t *in, int32_t batches,
                              int32_t depth, const int8_t *weights, const int32_t *bias,
                              int32_t units, int8_t *out);
-/* MEAN int8 over reduce_mask: acc = sum(x); out = clamp(requant(acc) + bias)
- * with the multiplier of in_scale / (count * out_scale) (p->out_mult/shift)
- * and bias = out_zp - (int)(in_zp * in_scale / out_scale) (p->out_offset). */
+/* MEAN int8 over reduce_mask: sum = the int32 sum of the inputs of one output, then
+ * kfda_mean_s8_finish(p, sum, count) (count 0: output 0, as TFLite). */
+int8_t kfda_mean_s8_finish(const kfda_mean_params *p, int32_t sum, int32_t count);
 void kfda_mean_s8(const kfda_mean_params *p, const int8_t *in, int32_t ndim, const int32_t *dims,
                   uint32_t reduce_mask, int8_t *out);
 /* The build's variant picks: *_ref (mean_s8.c: one pass over the input per output) or
  * *_opt (mean_s8_opt.c: each input read once, runs of merged axes; the same sums and
- * requantisation, requant.h inline). */
+ * kfda_mean_s8_finish). */
 void kfda_mean_s8_ref(const kfda_mean_params *p, const int8_t *in, int32_t ndim,
                       const int32_t *dims, uint32_t reduce_mask, int8_t *out);
 void kfda_mean_s8_opt(const kfda_mean_params *p, const int8_t *in, int32_t ndim,
