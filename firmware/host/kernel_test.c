@@ -690,6 +690,8 @@ static void rand_mean_params(kfda_mean_params *p) {
   p->in_offset = rnd() % 2 ? 0 : (int32_t)(rnd() % 256) - 127;
   rand_mult(&p->out_mult, &p->out_shift, -31, 0);
   p->out_offset = (int32_t)(rnd() % 601) - 300;
+  p->channels = 1 + (int32_t)(rnd() % 40);
+  p->neon_channels = rnd() % 2 ? p->channels / 16 * 16 : 0;
 }
 
 /* MEAN int8: ranks 1 to 5, every set of reduced axes, sizes 1 (merged away) to 11 and some
@@ -729,6 +731,8 @@ static int check_mean_s8(int quick) {
     int32_t out_n = shapes[rep][0] * shapes[rep][3];
     fill_s8(x, n);
     rand_mean_params(&p);
+    p.channels = shapes[rep][3];
+    p.neon_channels = p.channels / 16 * 16;
     memset(out_ref, 0xa5, (size_t)out_n);
     memset(out_opt, 0x5a, (size_t)out_n);
     kfda_mean_s8_ref(&p, x, 4, shapes[rep], 6u, (int8_t *)out_ref);

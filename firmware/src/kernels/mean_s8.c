@@ -2,12 +2,16 @@
  * (kfda_mean_params: the values of the TFLite kernel the LCE interpreter picks). */
 #include "kfda/kernels.h"
 
-int8_t kfda_mean_s8_finish(const kfda_mean_params *p, int32_t sum, int32_t count) {
+int8_t kfda_mean_s8_finish(const kfda_mean_params *p, int32_t sum, int32_t count, size_t index) {
   int32_t v;
   if (count <= 0) return 0; /* TFLite fills an empty mean with int8's "NaN", 0 */
   /* |sum| and |count * in_offset| < 2^25 (count <= 2^17, checked in Prepare) */
   v = sum + count * p->in_offset;
-  v = kfda_multiply_by_quantized_multiplier_ref(v, p->out_mult, p->out_shift) + p->out_offset;
+  if ((int32_t)(index % (size_t)p->channels) < p->neon_channels)
+    v = kfda_multiply_by_quantized_multiplier_ruy_ref(v, p->out_mult, p->out_shift);
+  else
+    v = kfda_multiply_by_quantized_multiplier_ref(v, p->out_mult, p->out_shift);
+  v += p->out_offset;
   return (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
 }
 
@@ -38,6 +42,6 @@ void kfda_mean_s8_ref(const kfda_mean_params *p, const int8_t *in, int32_t ndim,
         idx[a] = 0;
       }
     }
-    out[i] = kfda_mean_s8_finish(p, acc, count);
+    out[i] = kfda_mean_s8_finish(p, acc, count, i);
   }
 }

@@ -43,6 +43,7 @@ void kfda_mean_s8_opt(const kfda_mean_params *p, const int8_t *in, int32_t ndim,
   int inner_reduced = 0;
   int32_t count = 1; /* inputs per output */
   size_t total = 1, out_n = 1, o;
+  int8_t *const out0 = out; /* output indices pick the rounding */
   groups3 K, R;
   for (a = 0; a < ndim; ++a) {
     total *= (size_t)dims[a];
@@ -56,7 +57,7 @@ void kfda_mean_s8_opt(const kfda_mean_params *p, const int8_t *in, int32_t ndim,
     return;
   }
   if (total == 0) { /* an empty reduced axis: every output's sum is 0 */
-    for (o = 0; o < out_n; ++o) out[o] = kfda_mean_s8_finish(p, 0, count);
+    for (o = 0; o < out_n; ++o) out[o] = kfda_mean_s8_finish(p, 0, count, o);
     return;
   }
   /* groups from the innermost axis out */
@@ -94,7 +95,8 @@ void kfda_mean_s8_opt(const kfda_mean_params *p, const int8_t *in, int32_t ndim,
           for (j0 = 0; j0 < R.size[0]; ++j0)
             for (j1 = 0; j1 < R.size[1]; ++j1)
               acc += sum_run(base + j0 * R.stride[0] + j1 * R.stride[1], R.size[2]);
-          *out++ = kfda_mean_s8_finish(p, acc, count);
+          *out = kfda_mean_s8_finish(p, acc, count, (size_t)(out - out0));
+          ++out;
         }
     return;
   }
@@ -115,10 +117,10 @@ void kfda_mean_s8_opt(const kfda_mean_params *p, const int8_t *in, int32_t ndim,
               s3 += x[3];
             }
           }
-        out[0] = kfda_mean_s8_finish(p, s0, count);
-        out[1] = kfda_mean_s8_finish(p, s1, count);
-        out[2] = kfda_mean_s8_finish(p, s2, count);
-        out[3] = kfda_mean_s8_finish(p, s3, count);
+        out[0] = kfda_mean_s8_finish(p, s0, count, (size_t)(out - out0) + 0);
+        out[1] = kfda_mean_s8_finish(p, s1, count, (size_t)(out - out0) + 1);
+        out[2] = kfda_mean_s8_finish(p, s2, count, (size_t)(out - out0) + 2);
+        out[3] = kfda_mean_s8_finish(p, s3, count, (size_t)(out - out0) + 3);
         out += 4;
       }
       for (; c < n; ++c) {
@@ -128,7 +130,8 @@ void kfda_mean_s8_opt(const kfda_mean_params *p, const int8_t *in, int32_t ndim,
             const int8_t *x = row + c + j0 * R.stride[0] + j1 * R.stride[1];
             for (j2 = 0; j2 < R.size[2]; ++j2, x += R.stride[2]) s += *x;
           }
-        *out++ = kfda_mean_s8_finish(p, s, count);
+        *out = kfda_mean_s8_finish(p, s, count, (size_t)(out - out0));
+        ++out;
       }
     }
 }

@@ -52,10 +52,9 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
     }
     if (keep_dims && in->ndim == 4 && kfda_elements(axes) == 2 &&
         ((axis0 == 1 && axis1 == 2) || (axis0 == 2 && axis1 == 1))) {
-      /* optimized_integer_ops::Mean as TFLite's source has it: the raw sum, one float
-       * multiplier with 1/count, the input zero point as an output bias rounded half away
-       * from zero. The LCE 0.16 interpreter differs from it by 1 in a few percent of the
-       * values (benchmarks/op_diff.py); only keep_dims=True over H, W takes this path. */
+      /* optimized_integer_ops::Mean: the raw sum, one float multiplier with 1/count, the
+       * input zero point as an output bias rounded half away from zero; channels in
+       * blocks of 16 take its NEON loop (half-up rounding), the rest its scalar loop */
       float temp = (float)in->zero_point * in->scale / out->scale;
       temp = temp > 0 ? temp + 0.5f : temp - 0.5f;
       NEED(temp > -1e9f && temp < 1e9f, KFDA_ERR_UNSUPPORTED, "int8 MEAN scales out of range");
@@ -63,6 +62,8 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
       q->out_offset = out->zero_point - (int32_t)temp;
       kfda_quantize_multiplier((double)(in->scale / ((float)count * out->scale)), &q->out_mult,
                                &q->out_shift);
+      q->channels = in->dims[3];
+      q->neon_channels = in->dims[3] / 16 * 16;
     } else {
       /* reference_ops::QuantizedMeanOrSum: the zero point out of the sum; Prepare's
        * multiplier of in/out with 1/count folded in (shifted up by floor(log2(count)), at
@@ -75,6 +76,8 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
       q->out_offset = out->zero_point;
       q->out_mult = (int32_t)(((int64_t)mult << fold) / count);
       q->out_shift = shift - fold;
+      q->channels = 1;
+      q->neon_channels = 0;
     }
   }
   return KFDA_OK;
