@@ -706,8 +706,17 @@ static int check_add_mul_s8(int quick) {
   return 0;
 }
 
+static void rand_mean_params(kfda_mean_params *p) {
+  memset(p, 0, sizeof *p);
+  p->in_offset = rnd() % 2 ? 0 : (int32_t)(rnd() % 256) - 127;
+  rand_mult(&p->out_mult, &p->out_shift, -31, 0);
+  p->out_offset = (int32_t)(rnd() % 601) - 300;
+  p->channels = 1 + (int32_t)(rnd() % 40);
+  p->neon_channels = rnd() % 2 ? p->channels / 16 * 16 : 0;
+}
+
 /* MEAN int8: ranks 1 to 5, every set of reduced axes, sizes 1 (merged away) to 11 and some
- * empty axes, random multipliers and biases. */
+ * empty axes, random offsets and multipliers. */
 static int check_mean_s8(int quick) {
   int8_t *x = (int8_t *)(void *)in_buf;
   int32_t ndim, cases = 0, rep;
@@ -726,9 +735,7 @@ static int check_mean_s8(int quick) {
         }
         if (n > 4 * MAXB) continue;
         fill_s8(x, n);
-        memset(&p, 0, sizeof p);
-        rand_mult(&p.out_mult, &p.out_shift, -31, 4);
-        p.out_offset = (int32_t)(rnd() % 601) - 300;
+        rand_mean_params(&p);
         memset(out_ref, 0xa5, (size_t)out_n);
         memset(out_opt, 0x5a, (size_t)out_n);
         kfda_mean_s8_ref(&p, x, ndim, d, mask, (int8_t *)out_ref);
@@ -746,10 +753,9 @@ static int check_mean_s8(int quick) {
     int32_t out_n = shapes[rep][0] * shapes[rep][3];
     if (n > 4 * MAXB) continue;
     fill_s8(x, n);
-    memset(&p, 0, sizeof p);
-    kfda_quantize_multiplier(1.0 / (shapes[rep][1] * shapes[rep][2]) * 1.37, &p.out_mult,
-                             &p.out_shift);
-    p.out_offset = (int32_t)(rnd() % 256) - 128;
+    rand_mean_params(&p);
+    p.channels = shapes[rep][3];
+    p.neon_channels = p.channels / 16 * 16;
     memset(out_ref, 0xa5, (size_t)out_n);
     memset(out_opt, 0x5a, (size_t)out_n);
     kfda_mean_s8_ref(&p, x, 4, shapes[rep], 6u, (int8_t *)out_ref);

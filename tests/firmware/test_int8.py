@@ -129,3 +129,36 @@ def test_int8_single_op_exact(kfda, build, op):
         rng.randint(-128, 128, (64,) + tuple(t.shape[1:])).astype(np.int8) for t in model.inputs
     ]
     compare(kfda, fb, inputs)
+
+
+# ---- int8 MEAN: the LCE interpreter's TFLite picks its kernel from keep_dims and the raw
+# axes: QuantizedMeanOrSum (zero point out of the sum, 1/count in the multiplier), or, for
+# keep_dims over H, W, the optimized 4D kernel (its NEON loop over blocks of 16 channels
+# rounds half up, its scalar loop over the rest half away from zero).
+
+
+def int8_mean(axis, keepdims, out_range, channels=16):
+    def build():
+        x = L.Input((5, 6, channels))
+        y = L.Lambda(lambda t: tf.reduce_mean(t, axis=axis, keepdims=keepdims))(_fq(-1.0, 2.0)(x))
+        return tf.keras.Model(x, _fq(*out_range)(y) if out_range else y)
+
+    return build
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        int8_mean([1, 2], False, (-0.2, 0.3)),  # global average pooling, clamping
+        int8_mean([3], False, (-0.7, 1.1)),
+        int8_mean([-3, -2], True, (-3.0, 1.0)),  # negative axes: not the 4D kernel
+        int8_mean([1, 2], True, (-0.2, 0.3), channels=37),  # the 4D kernel: 32 NEON + 5
+    ],
+)
+def test_int8_mean_exact(kfda, build):
+    model = build()
+    fb = convert(model, inference_input_type=tf.int8, inference_output_type=tf.int8)
+    assert "MEAN" in kfda.plan(fb)["ops"]
+    x = np.random.RandomState(9).randint(-128, 128, (24,) + tuple(model.input.shape[1:]))
+    x[0], x[1], x[2] = 0, -128, 127
+    compare(kfda, fb, [x.astype(np.int8)])

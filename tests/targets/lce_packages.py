@@ -49,9 +49,13 @@ def _tensor(interpreter, kind):
     ]
 
 
-def make_package(model, folder, target="cortex-m", cpu="cortex-m4", **convert_kwargs):
-    """A package folder: model.tflite, manifest.json, model_data.c/.h (LCE target "arm")."""
-    flatbuffer = lce.convert_keras_model(model, target="arm", **convert_kwargs)
+def make_package(
+    model, folder, target="cortex-m", cpu="cortex-m4", flatbuffer=None, **convert_kwargs
+):
+    """A package folder: model.tflite, manifest.json, model_data.c/.h (LCE target "arm");
+    of `flatbuffer` when given (model None), else of `model` converted."""
+    if flatbuffer is None:
+        flatbuffer = lce.convert_keras_model(model, target="arm", **convert_kwargs)
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, "model.tflite"), "wb") as f:
         f.write(flatbuffer)

@@ -67,9 +67,17 @@ typedef struct {
   int32_t left_shift;                             /* ADD int8 */
 } kfda_arith_params;
 
-/* MEAN int8. */
+/* MEAN int8: out = clamp(requant(sum + count * in_offset) + out_offset). The LCE
+ * interpreter (TFLite reduce.cc, kGenericOptimized) runs one of two kernels, which differ
+ * in these values (ops/mean.c derives them) and in the rounding: gemmlowp's, except the
+ * optimized 4D kernel's NEON blocks of 16 channels (also on x86, through NEON_2_SSE):
+ * VQRDMULH then a rounding shift, both half up (kfda_multiply_by_quantized_multiplier_ruy). */
 typedef struct {
-  int32_t out_mult, out_shift, out_offset;
+  int32_t in_offset;           /* -input zero point, or 0 */
+  int32_t out_mult, out_shift; /* in_scale / (count * out_scale), as that kernel rounds it */
+  int32_t out_offset;
+  int32_t channels;      /* outputs cycle over this many channels (>= 1) */
+  int32_t neon_channels; /* the first neon_channels of them round half up (0: none) */
 } kfda_mean_params;
 
 /* ---- LCE ops ------------------------------------------------------------ */
@@ -305,14 +313,14 @@ void kfda_depthwise_conv2d_s8(const kfda_conv_params *p, const kfda_requant *q,
 void kfda_fully_connected_s8(const kfda_requant *q, const int8_t *in, int32_t batches,
                              int32_t depth, const int8_t *weights, const int32_t *bias,
                              int32_t units, int8_t *out);
-/* MEAN int8 over reduce_mask: acc = sum(x); out = clamp(requant(acc) + bias)
- * with the multiplier of in_scale / (count * out_scale) (p->out_mult/shift)
- * and bias = out_zp - (int)(in_zp * in_scale / out_scale) (p->out_offset). */
+/* MEAN int8 over reduce_mask: sum = the int32 sum of the inputs of output `index`, then
+ * kfda_mean_s8_finish(p, sum, count, index) (count 0: output 0, as TFLite). */
+int8_t kfda_mean_s8_finish(const kfda_mean_params *p, int32_t sum, int32_t count, size_t index);
 void kfda_mean_s8(const kfda_mean_params *p, const int8_t *in, int32_t ndim, const int32_t *dims,
                   uint32_t reduce_mask, int8_t *out);
 /* The build's variant picks: *_ref (mean_s8.c: one pass over the input per output) or
  * *_opt (mean_s8_opt.c: each input read once, runs of merged axes; the same sums and
- * requantisation, requant.h inline). */
+ * kfda_mean_s8_finish). */
 void kfda_mean_s8_ref(const kfda_mean_params *p, const int8_t *in, int32_t ndim,
                       const int32_t *dims, uint32_t reduce_mask, int8_t *out);
 void kfda_mean_s8_opt(const kfda_mean_params *p, const int8_t *in, int32_t ndim,

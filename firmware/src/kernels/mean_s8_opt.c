@@ -9,21 +9,13 @@
  *     runs, one per step of the outer reduced groups;
  *   - innermost group kept (global average pooling of NHWC: [outer, H*W, C]): 4 adjacent
  *     outputs per pass, summed over the reduced groups in registers;
- * and the reference's requantisation (requant.h inline: same results), bias and clamp.
+ * and the reference's rounding (kfda_mean_s8_finish, once per output).
  */
 #include "kfda/kernels.h"
-#include "requant.h"
 
 typedef struct {
   int32_t size[3], stride[3]; /* outer first; unused levels: size 1, stride 0 */
 } groups3;
-
-static int8_t finish(int32_t acc, int32_t mult, int32_t left, int32_t right, int32_t offset) {
-  int32_t v = kfda_qmul(acc, mult, left, right) + offset;
-  if (v < -128) v = -128;
-  if (v > 127) v = 127;
-  return (int8_t)v;
-}
 
 static int32_t sum_run(const int8_t *x, int32_t n) {
   int32_t s = 0, i = 0;
@@ -49,20 +41,23 @@ void kfda_mean_s8_opt(const kfda_mean_params *p, const int8_t *in, int32_t ndim,
   int32_t stride = 1, a, i0, i1, i2, j0, j1, c;
   int nk = 0, nr = 0, last = -1; /* last: kind of the innermost group so far (1: reduced) */
   int inner_reduced = 0;
+  int32_t count = 1; /* inputs per output */
   size_t total = 1, out_n = 1, o;
-  const int32_t mult = p->out_mult, shift = p->out_shift;
-  const int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+  int8_t *const out0 = out; /* output indices pick the rounding */
   groups3 K, R;
   for (a = 0; a < ndim; ++a) {
     total *= (size_t)dims[a];
-    if (!(reduce_mask & (1u << a))) out_n *= (size_t)dims[a];
+    if (!(reduce_mask & (1u << a)))
+      out_n *= (size_t)dims[a];
+    else
+      count *= dims[a];
   }
-  if (!kfda_qmul_ok(mult, shift) || ndim > KFDA_MAX_DIMS) {
+  if (ndim > KFDA_MAX_DIMS) {
     kfda_mean_s8_ref(p, in, ndim, dims, reduce_mask, out);
     return;
   }
   if (total == 0) { /* an empty reduced axis: every output's sum is 0 */
-    for (o = 0; o < out_n; ++o) out[o] = finish(0, mult, left, right, p->out_offset);
+    for (o = 0; o < out_n; ++o) out[o] = kfda_mean_s8_finish(p, 0, count, o);
     return;
   }
   /* groups from the innermost axis out */
@@ -100,7 +95,8 @@ void kfda_mean_s8_opt(const kfda_mean_params *p, const int8_t *in, int32_t ndim,
           for (j0 = 0; j0 < R.size[0]; ++j0)
             for (j1 = 0; j1 < R.size[1]; ++j1)
               acc += sum_run(base + j0 * R.stride[0] + j1 * R.stride[1], R.size[2]);
-          *out++ = finish(acc, mult, left, right, p->out_offset);
+          *out = kfda_mean_s8_finish(p, acc, count, (size_t)(out - out0));
+          ++out;
         }
     return;
   }
@@ -121,10 +117,10 @@ void kfda_mean_s8_opt(const kfda_mean_params *p, const int8_t *in, int32_t ndim,
               s3 += x[3];
             }
           }
-        out[0] = finish(s0, mult, left, right, p->out_offset);
-        out[1] = finish(s1, mult, left, right, p->out_offset);
-        out[2] = finish(s2, mult, left, right, p->out_offset);
-        out[3] = finish(s3, mult, left, right, p->out_offset);
+        out[0] = kfda_mean_s8_finish(p, s0, count, (size_t)(out - out0) + 0);
+        out[1] = kfda_mean_s8_finish(p, s1, count, (size_t)(out - out0) + 1);
+        out[2] = kfda_mean_s8_finish(p, s2, count, (size_t)(out - out0) + 2);
+        out[3] = kfda_mean_s8_finish(p, s3, count, (size_t)(out - out0) + 3);
         out += 4;
       }
       for (; c < n; ++c) {
@@ -134,7 +130,8 @@ void kfda_mean_s8_opt(const kfda_mean_params *p, const int8_t *in, int32_t ndim,
             const int8_t *x = row + c + j0 * R.stride[0] + j1 * R.stride[1];
             for (j2 = 0; j2 < R.size[2]; ++j2, x += R.stride[2]) s += *x;
           }
-        *out++ = finish(s, mult, left, right, p->out_offset);
+        *out = kfda_mean_s8_finish(p, s, count, (size_t)(out - out0));
+        ++out;
       }
     }
 }

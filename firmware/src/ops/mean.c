@@ -37,24 +37,58 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
   p->ndim = in->ndim;
   for (a = 0; a < in->ndim; ++a) p->dims[a] = in->dims[a];
   p->is_int8 = in->type == KFDA_INT8;
-  if (p->is_int8) { /* TFLite reduce.cc: one multiplier over count * out_scale */
-    const float count = (float)(kfda_elements(in) / kept);
-    float temp, real;
+  if (p->is_int8) {
+    /* TFLite's reduce.cc (kGenericOptimized, as LCE builds it) picks the kernel from the
+     * raw axes and keep_dims; the two round differently (derived here, one Eval). */
+    const int32_t count = (int32_t)(kfda_elements(in) / kept);
+    kfda_mean_params *q = &p->requant;
+    int32_t keep_dims = 0, axis0 = 0, axis1 = 0, mult, shift, fold = 0;
+    NEED(kfda_opt_u8(ctx, 0, 0, &keep_dims) == 0, KFDA_ERR_MODEL, "malformed options");
     kfda_status st = kfda_check_int8_tensor(ctx, in, "input");
     if (st == KFDA_OK) st = kfda_check_int8_tensor(ctx, out, "output");
     if (st != KFDA_OK) return st;
-    NEED(kfda_elements(in) / kept < (1u << 23), KFDA_ERR_LIMIT, "int8 MEAN over too many values");
-    temp = (float)in->zero_point * in->scale / out->scale;
-    temp = temp > 0 ? temp + 0.5f : temp - 0.5f;
-    NEED(temp > -1e9f && temp < 1e9f, KFDA_ERR_UNSUPPORTED, "int8 MEAN scales out of range");
-    p->requant.out_offset = out->zero_point - (int32_t)temp;
-    real = in->scale / (count * out->scale);
-    /* the int32 sum of count values of at most 128, then + out_offset */
-    NEED(kfda_requant_multiplier(
-             (double)real, (int64_t)count * 128,
-             p->requant.out_offset < 0 ? -(int64_t)p->requant.out_offset : p->requant.out_offset,
-             &p->requant.out_mult, &p->requant.out_shift) == 0,
-         KFDA_ERR_UNSUPPORTED, "int8 requantisation out of range (input / output scale)");
+    NEED(kfda_elements(in) / kept <= (1u << 17), KFDA_ERR_LIMIT, "int8 MEAN over too many values");
+    if (kfda_elements(axes) == 2) {
+      axis0 = (int32_t)kfda_rd_u32(axes->data);
+      axis1 = (int32_t)kfda_rd_u32(axes->data + 4);
+    }
+    if (keep_dims && in->ndim == 4 && kfda_elements(axes) == 2 &&
+        ((axis0 == 1 && axis1 == 2) || (axis0 == 2 && axis1 == 1))) {
+      /* optimized_integer_ops::Mean: the raw sum, one float multiplier with 1/count, the
+       * input zero point as an output bias rounded half away from zero; channels in
+       * blocks of 16 take its NEON loop (half-up rounding), the rest its scalar loop */
+      float temp = (float)in->zero_point * in->scale / out->scale;
+      temp = temp > 0 ? temp + 0.5f : temp - 0.5f;
+      NEED(temp > -1e9f && temp < 1e9f, KFDA_ERR_UNSUPPORTED, "int8 MEAN scales out of range");
+      q->in_offset = 0;
+      q->out_offset = out->zero_point - (int32_t)temp;
+      /* the int32 sum of count values of at most 128, then + out_offset */
+      NEED(kfda_requant_multiplier((double)(in->scale / ((float)count * out->scale)),
+                                   (int64_t)count * 128,
+                                   q->out_offset < 0 ? -(int64_t)q->out_offset : q->out_offset,
+                                   &q->out_mult, &q->out_shift) == 0,
+           KFDA_ERR_UNSUPPORTED, "int8 requantisation out of range (input / output scale)");
+      q->channels = in->dims[3];
+      q->neon_channels = in->dims[3] / 16 * 16;
+    } else {
+      /* reference_ops::QuantizedMeanOrSum: the zero point out of the sum; Prepare's
+       * multiplier of in/out with 1/count folded in (shifted up by floor(log2(count)), at
+       * most 32 and 31 + shift, then divided, truncating) */
+      /* a mean of values within 255 of the zero point, then + the output zero point */
+      NEED(kfda_requant_multiplier((double)in->scale / (double)out->scale, 255, 128, &mult,
+                                   &shift) == 0,
+           KFDA_ERR_UNSUPPORTED, "int8 requantisation out of range (input / output scale)");
+      while (fold < 32 && ((int64_t)1 << (fold + 1)) <= count) ++fold;
+      if (fold > 31 + shift) fold = 31 + shift;
+      NEED(fold >= 0, KFDA_ERR_UNSUPPORTED, "int8 MEAN scales out of range");
+      q->in_offset = -in->zero_point;
+      q->out_offset = out->zero_point;
+      q->out_mult = (int32_t)(((int64_t)mult << fold) / count);
+      q->out_shift = shift - fold;
+      NEED(q->out_shift >= -31, KFDA_ERR_UNSUPPORTED, "int8 MEAN scales out of range");
+      q->channels = 1;
+      q->neon_channels = 0;
+    }
   }
   return KFDA_OK;
 }
