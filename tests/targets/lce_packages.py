@@ -52,6 +52,11 @@ def _tensor(interpreter, kind):
 def make_package(model, folder, target="cortex-m", cpu="cortex-m4", **convert_kwargs):
     """A package folder: model.tflite, manifest.json, model_data.c/.h (LCE target "arm")."""
     flatbuffer = lce.convert_keras_model(model, target="arm", **convert_kwargs)
+    return write_package(flatbuffer, folder, target, cpu)
+
+
+def write_package(flatbuffer, folder, target="cortex-m", cpu="cortex-m4"):
+    """make_package for a flatbuffer converted already."""
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, "model.tflite"), "wb") as f:
         f.write(flatbuffer)

@@ -364,9 +364,9 @@ void kfda_average_pool2d_s8(const kfda_conv_params *p, const kfda_shape4 *in_sha
  * rescale of ABS: y = clamp(out_zero_point + MBQM(f(x - in_zero_point), mult, shift)). */
 typedef struct {
   int32_t in_zero_point, out_zero_point;
-  int32_t mult, shift;     /* in_scale / out_scale (QuantizeMultiplier) */
-  int32_t qmin, qmax;      /* RELU family: the clamp on the output scale */
-  int32_t needs_rescale;   /* ABS: 0 when in_scale == out_scale (no multiplier) */
+  int32_t mult, shift;   /* in_scale / out_scale (QuantizeMultiplier) */
+  int32_t qmin, qmax;    /* RELU family: the clamp on the output scale */
+  int32_t needs_rescale; /* ABS: 0 when in_scale == out_scale (no multiplier) */
 } kfda_unary_s8_params;
 
 /* HARD_SWISH int8 (TFLite reference_ops::HardSwish, 16-bit fixed point). */
@@ -383,6 +383,11 @@ void kfda_abs_f32(const float *in, size_t n, float *out);
 void kfda_abs_s8(const kfda_unary_s8_params *p, const int8_t *in, size_t n, int8_t *out);
 /* ROUND: to nearest, ties to even (TFLite RoundToNearest). */
 void kfda_round_f32(const float *in, size_t n, float *out);
+/* exp, tanh, 1 / (1 + exp(-x)) of our own (activations_f32.c): the same bits on every
+ * target (not libm's), within an ulp of the exact value. */
+float kfda_expf(float x);
+float kfda_tanhf(float x);
+float kfda_logisticf(float x);
 void kfda_tanh_f32(const float *in, size_t n, float *out);
 void kfda_logistic_f32(const float *in, size_t n, float *out);
 void kfda_hard_swish_f32(const float *in, size_t n, float *out);

@@ -36,14 +36,14 @@ void kfda_prelu_s8(const kfda_arith_params *p, const int8_t *x, const int32_t *x
   }
 }
 
-#define KFDA_MINMAX(name, type, better)                                                     \
+#define KFDA_MINMAX(name, type, better)                                                       \
   void name(const type *a, const int32_t *a_strides, const type *b, const int32_t *b_strides, \
-            const int32_t *out_dims, type *out) {                                           \
-    kfda_broadcast_walk w;                                                                  \
-    const size_t n = kfda_broadcast_begin(&w, a_strides, b_strides, out_dims);              \
-    size_t i;                                                                               \
-    for (i = 0; i < n; ++i, kfda_broadcast_next(&w))                                        \
-      out[i] = a[w.a] better b[w.b] ? a[w.a] : b[w.b];                                      \
+            const int32_t *out_dims, type *out) {                                             \
+    kfda_broadcast_walk w;                                                                    \
+    const size_t n = kfda_broadcast_begin(&w, a_strides, b_strides, out_dims);                \
+    size_t i;                                                                                 \
+    for (i = 0; i < n; ++i, kfda_broadcast_next(&w))                                          \
+      out[i] = a[w.a] better b[w.b] ? a[w.a] : b[w.b];                                        \
   }
 /* TFLite: el1 < el2 ? el1 : el2 (MINIMUM), el1 > el2 ? el1 : el2 (MAXIMUM) */
 KFDA_MINMAX(kfda_minimum_f32, float, <)
@@ -72,8 +72,8 @@ void kfda_sub_s8(const kfda_arith_params *p, const int8_t *a, const int32_t *a_s
     const int32_t x = (p->in_offset + a[w.a]) * shift, y = (p->in2_offset + b[w.b]) * shift;
     const int32_t sum = kfda_multiply_by_quantized_multiplier(x, p->in_mult, p->in_shift) +
                         kfda_multiply_by_quantized_multiplier(y, p->in2_mult, p->in2_shift);
-    out[i] = saturate(kfda_multiply_by_quantized_multiplier(sum, p->out_mult, p->out_shift) +
-                          p->out_offset,
-                      p->qact_min, p->qact_max);
+    out[i] = saturate(
+        kfda_multiply_by_quantized_multiplier(sum, p->out_mult, p->out_shift) + p->out_offset,
+        p->qact_min, p->qact_max);
   }
 }

@@ -1,8 +1,6 @@
 /* logistic.c - LOGISTIC, float32 and int8. int8 as TFLite's generic kernel: a 256-entry table
  * built in Prepare from the float function (1 / (1 + exp(-x))) on the input's and output's
  * quantization, then one lookup per element. */
-#include <math.h>
-
 #include "op_util.h"
 
 typedef struct {
@@ -11,8 +9,6 @@ typedef struct {
   uint8_t is_int8;
 } logistic_params;
 KFDA_OP_PARAMS_FIT(logistic_params);
-
-static float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 static kfda_status prepare(kfda_op_context *ctx, void *params) {
   logistic_params *p = (logistic_params *)params;
@@ -28,7 +24,9 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
     NEED(out->scale == 1.0f / 256 && out->zero_point == -128, KFDA_ERR_UNSUPPORTED,
          "int8 LOGISTIC needs output scale 1/256 and zero point -128");
     p->table = (int8_t *)kfda_op_persist(ctx, 256);
-    if (p->table) kfda_lut_s8_populate(in->scale, in->zero_point, out->scale, out->zero_point, sigmoid, p->table);
+    if (p->table)
+      kfda_lut_s8_populate(in->scale, in->zero_point, out->scale, out->zero_point, kfda_logisticf,
+                           p->table);
   }
   return KFDA_OK;
 }

@@ -12,10 +12,10 @@ static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
   const kfda_binary_op_params *p = (const kfda_binary_op_params *)params;
   if (p->is_int8)
     kfda_maximum_s8((const int8_t *)KFDA_IN(0), p->a_strides, (const int8_t *)KFDA_IN(1),
-                  p->b_strides, p->out_dims, (int8_t *)KFDA_OUT);
+                    p->b_strides, p->out_dims, (int8_t *)KFDA_OUT);
   else
     kfda_maximum_f32((const float *)KFDA_IN(0), p->a_strides, (const float *)KFDA_IN(1),
-                   p->b_strides, p->out_dims, (float *)KFDA_OUT);
+                     p->b_strides, p->out_dims, (float *)KFDA_OUT);
 }
 
 /* options: MaximumMinimumOptions (39) */

@@ -346,7 +346,8 @@ kfda_status kfda_binary_broadcast(kfda_op_context *ctx, kfda_binary_op_params *p
 kfda_status kfda_unary_prepare(kfda_op_context *ctx, int int8_ok, size_t *elements, int *is_int8) {
   const kfda_tensor *in = IN(0), *out = OUT;
   NEED(in->type == out->type && (in->type == KFDA_FLOAT32 || (int8_ok && in->type == KFDA_INT8)),
-       KFDA_ERR_UNSUPPORTED, int8_ok ? "only float32 and int8 are supported" : "only float32 is supported");
+       KFDA_ERR_UNSUPPORTED,
+       int8_ok ? "only float32 and int8 are supported" : "only float32 is supported");
   NEED(kfda_same_dims(in, out), KFDA_ERR_SHAPE, "output shape does not match");
   *elements = kfda_elements(in);
   NEED(*elements <= 0x7fffffffu, KFDA_ERR_LIMIT, "tensor too large");

@@ -24,8 +24,8 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
     /* TFLite PreluPrepare: float products and quotients, then QuantizeMultiplier */
     identity = (double)(x->scale / out->scale);
     scaled = (double)(x->scale * alpha->scale / out->scale);
-    NEED(identity > 1e-9 && identity < 1e9 && scaled > 1e-9 && scaled < 1e9,
-         KFDA_ERR_UNSUPPORTED, "int8 PRELU scales out of range");
+    NEED(identity > 1e-9 && identity < 1e9 && scaled > 1e-9 && scaled < 1e9, KFDA_ERR_UNSUPPORTED,
+         "int8 PRELU scales out of range");
     kfda_quantize_multiplier(identity, &q->in_mult, &q->in_shift);
     kfda_quantize_multiplier(scaled, &q->in2_mult, &q->in2_shift);
     q->in_offset = -x->zero_point;
@@ -41,8 +41,8 @@ static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
     kfda_prelu_s8(&p->arith, (const int8_t *)KFDA_IN(0), p->a_strides, (const int8_t *)KFDA_IN(1),
                   p->b_strides, p->out_dims, (int8_t *)KFDA_OUT);
   else
-    kfda_prelu_f32((const float *)KFDA_IN(0), p->a_strides, (const float *)KFDA_IN(1),
-                   p->b_strides, p->out_dims, (float *)KFDA_OUT);
+    kfda_prelu_f32((const float *)KFDA_IN(0), p->a_strides, (const float *)KFDA_IN(1), p->b_strides,
+                   p->out_dims, (float *)KFDA_OUT);
 }
 
 /* options: none */

@@ -12,4 +12,4 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
 
 /* options: none; the output may share the input (element i from element i) */
 const kfda_op_registration kfda_op_relu_n1_to_1 = {0, 1, sizeof(kfda_clamp_op_params), prepare,
-                                           kfda_clamp_eval};
+                                                   kfda_clamp_eval};

@@ -1,8 +1,6 @@
 /* tanh.c - TANH, float32 and int8. int8 as TFLite's generic kernel: a 256-entry table
  * built in Prepare from the float function (std) on the input's and output's
  * quantization, then one lookup per element. */
-#include <math.h>
-
 #include "op_util.h"
 
 typedef struct {
@@ -23,7 +21,9 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
   if (is_int8) {
     const kfda_tensor *in = IN(0), *out = OUT;
     p->table = (int8_t *)kfda_op_persist(ctx, 256);
-    if (p->table) kfda_lut_s8_populate(in->scale, in->zero_point, out->scale, out->zero_point, tanhf, p->table);
+    if (p->table)
+      kfda_lut_s8_populate(in->scale, in->zero_point, out->scale, out->zero_point, kfda_tanhf,
+                           p->table);
   }
   return KFDA_OK;
 }

@@ -17,8 +17,8 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
   const int pad = KFDA_MAX_DIMS - in->ndim;
   NEED(ctx->op->n_in == 2 && kfda_has_input(ctx->op, 1), KFDA_ERR_MODEL, "missing permutation");
   perm = IN(1);
-  NEED(perm->type == KFDA_INT32 && perm->is_const && perm->ndim == 1 &&
-           perm->dims[0] == in->ndim && perm->bytes >= 4u * (uint32_t)in->ndim,
+  NEED(perm->type == KFDA_INT32 && perm->is_const && perm->ndim == 1 && perm->dims[0] == in->ndim &&
+           perm->bytes >= 4u * (uint32_t)in->ndim,
        KFDA_ERR_UNSUPPORTED, "permutation must be a constant int32 vector of the input's rank");
   NEED(in->type == out->type && kfda_type_size(in->type) > 0 && in->ndim == out->ndim,
        KFDA_ERR_SHAPE, "type/rank mismatch");
