@@ -125,3 +125,38 @@ def test_single_op_int8_exact(kfda, name):
     for o, r in zip(ours, ref):
         assert o.dtype == np.int8
         np.testing.assert_array_equal(o, r)
+
+
+def _reshape_to_squeeze(fb, squeeze_dims):
+    """The converter writes tf.squeeze as RESHAPE; SQUEEZE (which TFLite and LCE run)
+    comes from other converters. The same graph with its RESHAPE made a SQUEEZE."""
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(fb))
+    (op,) = model.subgraphs[0].operators
+    code = model.operatorCodes[op.opcodeIndex]
+    assert code.builtinCode == schema.BuiltinOperator.RESHAPE
+    code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.SQUEEZE
+    op.inputs = op.inputs[:1]
+    op.builtinOptionsType = schema.BuiltinOptions.SqueezeOptions
+    op.builtinOptions = schema.SqueezeOptionsT()
+    op.builtinOptions.squeezeDims = squeeze_dims
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+@pytest.mark.parametrize("int8", [False, True])
+def test_squeeze(kfda, int8):
+    x = L.Input((4, 1, 6))
+    model = tf.keras.Model(x, tf.squeeze(x, axis=2))
+    int8_kwargs = dict(experimental_default_int8_range=(-3.0, 3.0), **INT8_IO)
+    fb = _reshape_to_squeeze(convert(model, **(int8_kwargs if int8 else {})), [2])
+    assert kfda.plan(fb)["ops"] == {"SQUEEZE": 1}
+    rng = np.random.RandomState(7)
+    if int8:
+        x = rng.randint(-128, 128, (4, 4, 1, 6)).astype(np.int8)
+    else:
+        x = rng.normal(0, 1, (4, 4, 1, 6)).astype(np.float32)
+    ours, ref = kfda.run(fb, [x]), lce_predict(fb, [x])
+    assert ours[0].shape == ref[0].shape == (4, 4, 6)
+    np.testing.assert_array_equal(ours[0], ref[0])
