@@ -140,10 +140,10 @@ def with_quant_dense(input_shape=(16, 16, 1)):
 
 
 def unsupported(input_shape=(16, 16, 1)):
-    """A tanh activation: TFLite TANH, which the keras-fda runtime does not implement."""
+    """An exponential activation: TFLite EXP, which the keras-fda runtime does not implement."""
     inp = tf.keras.Input(input_shape)
     x = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=1.0, **BINARY)(inp)
-    x = tf.keras.layers.Activation("tanh", name="squash")(x)
+    x = tf.keras.layers.Activation("exponential", name="squash")(x)
     x = tf.keras.layers.GlobalAveragePooling2D()(x)
     return tf.keras.Model(inp, x, name="unsupported")
 

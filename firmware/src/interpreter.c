@@ -178,19 +178,20 @@ static kfda_status parse_ops(kfda_model *m, const kfda_fb *fb, const kfda_fb_vec
     if (kfda_fb_vector(fb, &ot, 1, 4, &iv) < 0 || kfda_fb_vector(fb, &ot, 2, 4, &ov) < 0)
       return kfda_fail(m, KFDA_ERR_MODEL, oi, "malformed inputs/outputs");
     if (iv.len > KFDA_MAX_OP_INPUTS) return kfda_fail(m, KFDA_ERR_LIMIT, oi, "too many inputs");
-    if (ov.len != 1) return kfda_fail(m, KFDA_ERR_MODEL, oi, "expected one output");
+    if (ov.len < 1) return kfda_fail(m, KFDA_ERR_MODEL, oi, "no output");
+    if (ov.len > KFDA_MAX_OP_OUTPUTS) return kfda_fail(m, KFDA_ERR_LIMIT, oi, "too many outputs");
     op->n_in = (uint8_t)iv.len;
-    op->n_out = 1;
+    op->n_out = (uint8_t)ov.len;
     for (j = 0; j < iv.len; ++j) {
       int32_t t = (int32_t)kfda_rd_u32(fb->buf + iv.pos + 4 * j);
       if (t < -1 || t >= m->n_tensors) return kfda_fail(m, KFDA_ERR_MODEL, oi, "bad tensor index");
       op->in[j] = (int16_t)t;
     }
-    {
-      int32_t t = (int32_t)kfda_rd_u32(fb->buf + ov.pos);
+    for (j = 0; j < ov.len; ++j) {
+      int32_t t = (int32_t)kfda_rd_u32(fb->buf + ov.pos + 4 * j);
       if (t < 0 || t >= m->n_tensors) return kfda_fail(m, KFDA_ERR_MODEL, oi, "bad tensor index");
       if (m->tensors[t].is_const) return kfda_fail(m, KFDA_ERR_MODEL, oi, "writes a constant");
-      op->out[0] = (int16_t)t;
+      op->out[j] = (int16_t)t;
     }
     if (kfda_fb_u8(fb, &ot, 3, 0, &opt_type) < 0)
       return kfda_fail(m, KFDA_ERR_MODEL, oi, "malformed options");
@@ -216,6 +217,8 @@ static kfda_status parse_ops(kfda_model *m, const kfda_fb *fb, const kfda_fb_vec
     memset(params, 0, reg->params_bytes);
     st = reg->prepare(&ctx, params);
     if (st != KFDA_OK) return st;
+    if (op->n_out != 1 && !ctx.outputs_checked)
+      return kfda_fail(m, KFDA_ERR_MODEL, oi, "expected one output");
     if (persist->used > 0x7fffffffu) return kfda_fail(m, KFDA_ERR_LIMIT, oi, "arena above 2 GiB");
   }
   return KFDA_OK;
@@ -330,8 +333,8 @@ static kfda_status plan_lifetimes(kfda_model *m, kfda_tensor_life *life) {
         return kfda_fail(m, KFDA_ERR_MODEL, oi, "reads a tensor before it is written");
       if (oi > t->last_use) t->last_use = oi;
     }
-    {
-      kfda_tensor_life *t = &life[op->out[0]];
+    for (j = 0; j < op->n_out; ++j) {
+      kfda_tensor_life *t = &life[op->out[j]];
       if (t->first_use != INT32_MAX)
         return kfda_fail(m, KFDA_ERR_MODEL, oi, "writes a tensor written before");
       t->first_use = oi;

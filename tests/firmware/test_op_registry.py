@@ -36,7 +36,7 @@ def _build(tmp_path, ops):
 
 def test_host_lists_every_registered_op(host):
     names = _table_names()
-    assert len(names) == 18 and len(set(names)) == len(names)
+    assert len(names) == 34 and len(set(names)) == len(names)
     assert _ops(host) == names
 
 

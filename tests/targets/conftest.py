@@ -5,6 +5,8 @@ import pytest
 import tensorflow as tf
 from lce_packages import bireal_model, make_package, tiny_model
 
+from tests.firmware.conftest import host, kfda  # noqa: F401  (the x86 host driver, as fixtures)
+
 
 @pytest.fixture(scope="session")
 def session_dir(tmp_path_factory):

@@ -56,6 +56,11 @@ def make_package(
     of `flatbuffer` when given (model None), else of `model` converted."""
     if flatbuffer is None:
         flatbuffer = lce.convert_keras_model(model, target="arm", **convert_kwargs)
+    return write_package(flatbuffer, folder, target, cpu)
+
+
+def write_package(flatbuffer, folder, target="cortex-m", cpu="cortex-m4"):
+    """make_package for a flatbuffer converted already."""
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, "model.tflite"), "wb") as f:
         f.write(flatbuffer)

@@ -366,4 +366,79 @@ void kfda_max_pool2d_s8(const kfda_conv_params *p, const kfda_shape4 *in_shape, 
 void kfda_average_pool2d_s8(const kfda_conv_params *p, const kfda_shape4 *in_shape,
                             const int8_t *in, const kfda_shape4 *out_shape, int8_t *out);
 
+/* ---- activations, elementwise and shape ops (issue 15; plain reference kernels) ---- */
+
+/* int8 rescale-and-clamp of RELU / RELU6 / RELU_N1_TO_1 (TFLite ReluX) and the
+ * rescale of ABS: y = clamp(out_zero_point + MBQM(f(x - in_zero_point), mult, shift)). */
+typedef struct {
+  int32_t in_zero_point, out_zero_point;
+  int32_t mult, shift;   /* in_scale / out_scale (QuantizeMultiplier) */
+  int32_t qmin, qmax;    /* RELU family: the clamp on the output scale */
+  int32_t needs_rescale; /* ABS: 0 when in_scale == out_scale (no multiplier) */
+} kfda_unary_s8_params;
+
+/* HARD_SWISH int8 (TFLite reference_ops::HardSwish, 16-bit fixed point). */
+typedef struct {
+  int32_t in_zero_point, out_zero_point;
+  int32_t reluish_mult, reluish_exponent; /* int16 significand, exponent */
+  int32_t out_mult, out_exponent;         /* int16 significand, exponent (<= 0) */
+} kfda_hard_swish_s8_params;
+
+/* float32 clamp to [lo, hi] (RELU: hi = +inf), as TFLite: min(max(lo, x), hi). */
+void kfda_clamp_f32(const float *in, size_t n, float lo, float hi, float *out);
+void kfda_clamp_s8(const kfda_unary_s8_params *p, const int8_t *in, size_t n, int8_t *out);
+void kfda_abs_f32(const float *in, size_t n, float *out);
+void kfda_abs_s8(const kfda_unary_s8_params *p, const int8_t *in, size_t n, int8_t *out);
+/* ROUND: to nearest, ties to even (TFLite RoundToNearest). */
+void kfda_round_f32(const float *in, size_t n, float *out);
+/* exp, tanh, 1 / (1 + exp(-x)) of our own (activations_f32.c): the same bits on every
+ * target (not libm's), within an ulp of the exact value. */
+float kfda_expf(float x);
+float kfda_tanhf(float x);
+float kfda_logisticf(float x);
+void kfda_tanh_f32(const float *in, size_t n, float *out);
+void kfda_logistic_f32(const float *in, size_t n, float *out);
+void kfda_hard_swish_f32(const float *in, size_t n, float *out);
+void kfda_hard_swish_s8(const kfda_hard_swish_s8_params *p, const int8_t *in, size_t n,
+                        int8_t *out);
+/* int8 through a 256-entry table indexed by (uint8_t)x (LOGISTIC, TANH). */
+void kfda_lut_s8(const int8_t *table, const int8_t *in, size_t n, int8_t *out);
+/* The table of f as TFLite's LUTPopulate builds it in float: q(f(s_in * (x - z_in))). */
+void kfda_lut_s8_populate(float in_scale, int32_t in_zero_point, float out_scale,
+                          int32_t out_zero_point, float (*f)(float), int8_t *table);
+
+/* Two broadcast inputs (strides and out_dims as ADD/MUL's, KFDA_MAX_DIMS axes). */
+/* PRELU: x >= 0 ? x : x * alpha. */
+void kfda_prelu_f32(const float *x, const int32_t *x_strides, const float *alpha,
+                    const int32_t *alpha_strides, const int32_t *out_dims, float *out);
+/* PRELU int8 (TFLite reference_ops::BroadcastPrelu4DSlow): in_offset/in2_offset the
+ * -zero points of x and alpha; in_mult/in_shift: x's rescale, in2_mult/in2_shift: the
+ * rescale of x * alpha; out_offset the output zero point. */
+void kfda_prelu_s8(const kfda_arith_params *p, const int8_t *x, const int32_t *x_strides,
+                   const int8_t *alpha, const int32_t *alpha_strides, const int32_t *out_dims,
+                   int8_t *out);
+/* MINIMUM / MAXIMUM (int8: same quantization everywhere, raw values compared). */
+void kfda_minimum_f32(const float *a, const int32_t *a_strides, const float *b,
+                      const int32_t *b_strides, const int32_t *out_dims, float *out);
+void kfda_maximum_f32(const float *a, const int32_t *a_strides, const float *b,
+                      const int32_t *b_strides, const int32_t *out_dims, float *out);
+void kfda_minimum_s8(const int8_t *a, const int32_t *a_strides, const int8_t *b,
+                     const int32_t *b_strides, const int32_t *out_dims, int8_t *out);
+void kfda_maximum_s8(const int8_t *a, const int32_t *a_strides, const int8_t *b,
+                     const int32_t *b_strides, const int32_t *out_dims, int8_t *out);
+/* SUB with the fused activation; int8 as TFLite: ADD's arithmetic with b's multiplier
+ * negated (p->in2_mult < 0). */
+void kfda_sub_f32(const kfda_arith_params *p, const float *a, const int32_t *a_strides,
+                  const float *b, const int32_t *b_strides, const int32_t *out_dims, float *out);
+void kfda_sub_s8(const kfda_arith_params *p, const int8_t *a, const int32_t *a_strides,
+                 const int8_t *b, const int32_t *b_strides, const int32_t *out_dims, int8_t *out);
+
+/* TRANSPOSE / STRIDED_SLICE: element gathers over KFDA_MAX_DIMS axes (leading axes of
+ * size 1). Output element (i0..i4) reads input element begin + sum(i_k * step_k) where
+ * step_k is an element stride of the input (negative for reversed slices). */
+void kfda_gather_strided(const uint8_t *in, const int32_t *out_dims, int32_t begin,
+                         const int32_t *steps, size_t elem_size, uint8_t *out);
+/* SPLIT along one axis: outer x (n_out pieces of inner_bytes each). */
+void kfda_split(const uint8_t *in, size_t outer, size_t inner_bytes, int32_t n_out,
+                uint8_t *const *outs);
 #endif /* KFDA_KERNELS_H_ */

@@ -405,3 +405,79 @@ kfda_status kfda_binary_broadcast(kfda_op_context *ctx, kfda_binary_op_params *p
   }
   return KFDA_OK;
 }
+
+/* ---- unary ops --------------------------------------------------------------- */
+kfda_status kfda_unary_prepare(kfda_op_context *ctx, int int8_ok, size_t *elements, int *is_int8) {
+  const kfda_tensor *in = IN(0), *out = OUT;
+  NEED(in->type == out->type && (in->type == KFDA_FLOAT32 || (int8_ok && in->type == KFDA_INT8)),
+       KFDA_ERR_UNSUPPORTED,
+       int8_ok ? "only float32 and int8 are supported" : "only float32 is supported");
+  NEED(kfda_same_dims(in, out), KFDA_ERR_SHAPE, "output shape does not match");
+  *elements = kfda_elements(in);
+  NEED(*elements <= 0x7fffffffu, KFDA_ERR_LIMIT, "tensor too large");
+  *is_int8 = in->type == KFDA_INT8;
+  if (*is_int8)
+    NEED(in->scale > 0.0f && out->scale > 0.0f && isfinite(in->scale) && isfinite(out->scale) &&
+             in->zero_point >= -128 && in->zero_point <= 127 && out->zero_point >= -128 &&
+             out->zero_point <= 127,
+         KFDA_ERR_MODEL, "int8 tensors need finite positive scales and int8 zero points");
+  return KFDA_OK;
+}
+
+/* A multiplier whose shift stays far inside [-31, 30] (no overflow, no shift past 31). */
+static int multiplier_in_range(double m) { return m > 1e-9 && m < 1e9; }
+
+kfda_status kfda_clamp_prepare(kfda_op_context *ctx, kfda_clamp_op_params *p, float lo, float hi) {
+  size_t n;
+  int is_int8;
+  kfda_status st = kfda_unary_prepare(ctx, 1, &n, &is_int8);
+  if (st != KFDA_OK) return st;
+  p->elements = (uint32_t)n;
+  p->is_int8 = (uint8_t)is_int8;
+  p->lo = lo;
+  p->hi = hi;
+  if (is_int8) { /* TFLite QuantizedReluX */
+    const kfda_tensor *in = IN(0), *out = OUT;
+    const double real = (double)(in->scale / out->scale);
+    int32_t qlo;
+    NEED(multiplier_in_range(real) && fabsf(lo / out->scale) < 1e9f &&
+             (isinf(hi) || fabsf(hi / out->scale) < 1e9f),
+         KFDA_ERR_UNSUPPORTED, "int8 scales out of range");
+    qlo = out->zero_point + (int32_t)roundf(lo / out->scale);
+    kfda_quantize_multiplier(real, &p->q.mult, &p->q.shift);
+    p->q.in_zero_point = in->zero_point;
+    p->q.out_zero_point = out->zero_point;
+    p->q.qmin = qlo > -128 ? qlo : -128;
+    p->q.qmax = 127;
+    if (!isinf(hi)) {
+      const int32_t qhi = out->zero_point + (int32_t)roundf(hi / out->scale);
+      p->q.qmax = qhi < 127 ? qhi : 127;
+    }
+  }
+  return KFDA_OK;
+}
+
+void kfda_clamp_eval(const kfda_model *m, const kfda_op *op, const void *params) {
+  const kfda_clamp_op_params *p = (const kfda_clamp_op_params *)params;
+  if (p->is_int8)
+    kfda_clamp_s8(&p->q, (const int8_t *)KFDA_IN(0), p->elements, (int8_t *)KFDA_OUT);
+  else
+    kfda_clamp_f32((const float *)KFDA_IN(0), p->elements, p->lo, p->hi, (float *)KFDA_OUT);
+}
+
+/* ---- MINIMUM / MAXIMUM ------------------------------------------------------------ */
+kfda_status kfda_minmax_prepare(kfda_op_context *ctx, kfda_binary_op_params *p) {
+  const kfda_tensor *a, *b, *out = OUT;
+  NEED(ctx->op->n_in == 2 && kfda_has_input(ctx->op, 1), KFDA_ERR_MODEL, "needs two inputs");
+  a = IN(0);
+  b = IN(1);
+  NEED(a->type == out->type && b->type == out->type &&
+           (out->type == KFDA_FLOAT32 || out->type == KFDA_INT8),
+       KFDA_ERR_UNSUPPORTED, "only float32 and int8 are supported");
+  p->is_int8 = out->type == KFDA_INT8;
+  /* TFLite compares the raw int8 values: only right when all three share a quantization */
+  NEED(!p->is_int8 || (a->scale == out->scale && b->scale == out->scale &&
+                       a->zero_point == out->zero_point && b->zero_point == out->zero_point),
+       KFDA_ERR_UNSUPPORTED, "int8 inputs and output with different quantization");
+  return kfda_binary_broadcast(ctx, p);
+}

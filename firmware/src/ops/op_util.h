@@ -53,6 +53,8 @@ typedef struct {
   const uint8_t *custom; /* custom options bytes (flexbuffer) */
   uint32_t custom_len;
   kfda_persist_alloc *persist;
+  uint8_t outputs_checked; /* set by the Prepare of an op with several outputs (SPLIT): the
+                             interpreter refuses more than one output otherwise */
 } kfda_op_context;
 
 typedef struct {
@@ -190,5 +192,22 @@ typedef struct {
 } kfda_binary_op_params;
 kfda_status kfda_binary_prepare(kfda_op_context *ctx, kfda_binary_op_params *p);
 kfda_status kfda_binary_broadcast(kfda_op_context *ctx, kfda_binary_op_params *p);
+
+/* Unary elementwise ops (RELU family, ABS, ROUND, TANH, LOGISTIC, HARD_SWISH): one
+ * input of the output's type and shape; float32, or int8 when int8_ok. */
+kfda_status kfda_unary_prepare(kfda_op_context *ctx, int int8_ok, size_t *elements, int *is_int8);
+
+/* RELU / RELU6 / RELU_N1_TO_1: clamp to [lo, hi] (hi = +inf: none). */
+typedef struct {
+  kfda_unary_s8_params q; /* int8 */
+  float lo, hi;           /* float32 */
+  uint32_t elements;
+  uint8_t is_int8;
+} kfda_clamp_op_params;
+kfda_status kfda_clamp_prepare(kfda_op_context *ctx, kfda_clamp_op_params *p, float lo, float hi);
+void kfda_clamp_eval(const kfda_model *m, const kfda_op *op, const void *params);
+
+/* MINIMUM / MAXIMUM: two broadcast inputs of the output's type (int8: one quantization). */
+kfda_status kfda_minmax_prepare(kfda_op_context *ctx, kfda_binary_op_params *p);
 
 #endif /* KFDA_OPS_OP_UTIL_H_ */

@@ -52,28 +52,15 @@ static const struct {
   const char *name;
 } other_builtins[] = {{5, "DEPTH_TO_SPACE"},
                       {8, "FLOOR"},
-                      {14, "LOGISTIC"},
-                      {19, "RELU"},
-                      {20, "RELU_N1_TO_1"},
-                      {21, "RELU6"},
                       {23, "RESIZE_BILINEAR"},
-                      {28, "TANH"},
                       {32, "CUSTOM"},
                       {36, "GATHER"},
                       {37, "BATCH_TO_SPACE_ND"},
                       {38, "SPACE_TO_BATCH_ND"},
-                      {39, "TRANSPOSE"},
-                      {41, "SUB"},
                       {42, "DIV"},
-                      {43, "SQUEEZE"},
-                      {45, "STRIDED_SLICE"},
                       {47, "EXP"},
-                      {49, "SPLIT"},
                       {50, "LOG_SOFTMAX"},
                       {53, "CAST"},
-                      {54, "PRELU"},
-                      {55, "MAXIMUM"},
-                      {57, "MINIMUM"},
                       {60, "PADV2"},
                       {65, "SLICE"},
                       {74, "SUM"},
@@ -83,8 +70,7 @@ static const struct {
                       {88, "UNPACK"},
                       {97, "RESIZE_NEAREST_NEIGHBOR"},
                       {98, "LEAKY_RELU"},
-                      {102, "SPLIT_V"},
-                      {117, "HARD_SWISH"}};
+                      {102, "SPLIT_V"}};
 
 const char *kfda_builtin_name(int32_t builtin_code) {
   size_t k;

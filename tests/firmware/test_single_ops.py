@@ -1,0 +1,162 @@
+"""The ops Larq Zoo graphs and users' own BNNs add (issue 15), each on its own: a tiny
+Keras model per op, converted with LCE, run by kfda_host and by the LCE interpreter.
+Float outputs within 1e-5 x max(1, |y|) of the interpreter; int8 (where the converter
+emits the op in int8: FakeQuant ranges stand in for QAT statistics) exactly equal."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.firmware.conftest import convert, lce_predict
+
+L = tf.keras.layers
+INT8_IO = dict(inference_input_type=tf.int8, inference_output_type=tf.int8)
+
+
+def _fq(low, high):
+    return L.Lambda(lambda t: tf.quantization.fake_quant_with_min_max_vars(t, low, high))
+
+
+def _prelu(x):
+    layer = L.PReLU(shared_axes=[1, 2])
+    y = layer(x)
+    layer.set_weights(
+        [np.linspace(-0.6, 0.9, layer.get_weights()[0].size).reshape(layer.get_weights()[0].shape)]
+    )
+    return y
+
+
+def _prelu_full(x):  # one alpha per element
+    layer = L.PReLU()
+    y = layer(x)
+    shape = layer.get_weights()[0].shape
+    layer.set_weights([np.random.RandomState(1).uniform(-0.5, 1.0, shape)])
+    return y
+
+
+CHANNELS = np.linspace(-1.0, 1.0, 6).astype(np.float32)
+
+# name -> (op, the op applied to a (4, 5, 6) tensor, emitted in int8 too)
+CASES = {
+    "prelu": ("PRELU", _prelu, True),
+    "prelu_full": ("PRELU", _prelu_full, True),
+    "logistic": ("LOGISTIC", tf.sigmoid, True),
+    "tanh": ("TANH", tf.tanh, True),
+    "hard_swish": ("HARD_SWISH", lambda x: x * tf.nn.relu6(x + 3.0) / 6.0, True),
+    "relu": ("RELU", tf.nn.relu, True),
+    "relu6": ("RELU6", tf.nn.relu6, True),
+    "relu_n1_to_1": ("RELU_N1_TO_1", lambda x: tf.clip_by_value(x, -1.0, 1.0), True),
+    "abs": ("ABS", tf.abs, True),
+    "round": ("ROUND", tf.round, False),
+    "minimum": ("MINIMUM", lambda x: tf.minimum(x, 0.3), True),
+    "maximum": ("MAXIMUM", lambda x: tf.maximum(x, CHANNELS), True),
+    "sub": ("SUB", lambda x: x - tf.constant(CHANNELS), True),
+    "split": ("SPLIT", lambda x: tf.split(x, 3, axis=-1), True),
+    "transpose": ("TRANSPOSE", lambda x: tf.transpose(x, [0, 3, 1, 2]), True),
+    "strided_slice": ("STRIDED_SLICE", lambda x: x[:, 1:4:2, ::-2, 1:], True),
+    "strided_slice_shrink": ("STRIDED_SLICE", lambda x: x[:, -1, 1:5, :], True),
+    "mean_channels": ("MEAN", lambda x: tf.reduce_mean(x, axis=-1), True),
+    "mean_h_c_keep": ("MEAN", lambda x: tf.reduce_mean(x, axis=[1, 3], keepdims=True), True),
+}
+
+
+# int8 LOGISTIC / TANH have a fixed output quantization (1/256, -128 and 1/128, 0)
+FIXED_OUTPUT_RANGE = {"logistic", "tanh"}
+
+
+def _as_list(y):
+    return list(y) if isinstance(y, (list, tuple)) else [y]
+
+
+def build(name, int8):
+    tf.keras.utils.set_random_seed(0)
+    _, apply, _ = CASES[name]
+    x = L.Input((4, 5, 6))
+    if not int8:
+        return tf.keras.Model(x, apply(x))
+    ys = _as_list(apply(_fq(-3.0, 3.0)(x)))
+    if name in FIXED_OUTPUT_RANGE:  # the op's own output quantization, no requantization
+        return tf.keras.Model(x, ys)
+    return tf.keras.Model(x, [_fq(-2.0, 2.5)(y) for y in ys])
+
+
+def converted(name, int8):
+    """The flatbuffer of a case."""
+    if int8:
+        return convert(build(name, int8=True), **INT8_IO)
+    return convert(build(name, int8=False))
+
+
+def float_inputs(rng):
+    x = rng.normal(0, 2.0, (16, 4, 5, 6)).astype(np.float32)
+    x[0].flat[:8] = [0.5, 1.5, 2.5, -0.5, -1.5, -3.0, 3.0, 0.0]  # ties and knees
+    return x
+
+
+def assert_float_close(ours, ref):
+    assert len(ours) == len(ref)
+    for o, r in zip(ours, ref):
+        assert o.shape == r.shape and o.dtype == r.dtype == np.float32
+        assert np.all(np.abs(o - r) <= 1e-5 * np.maximum(1.0, np.abs(r))), np.abs(o - r).max()
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_single_op_float(kfda, name):
+    op = CASES[name][0]
+    fb = converted(name, False)
+    assert op in kfda.plan(fb)["ops"]
+    x = float_inputs(np.random.RandomState(3))
+    assert_float_close(kfda.run(fb, [x]), lce_predict(fb, [x]))
+
+
+@pytest.mark.parametrize("name", sorted(n for n, case in CASES.items() if case[2]))
+def test_single_op_int8_exact(kfda, name):
+    op = CASES[name][0]
+    fb = converted(name, True)
+    ops = kfda.plan(fb)["ops"]
+    assert op in ops and "DEQUANTIZE" not in ops, ops  # the op itself runs in int8
+    rng = np.random.RandomState(4)
+    x = rng.randint(-128, 128, (16, 4, 5, 6)).astype(np.int8)
+    x[0].flat[: 256 - 136] = np.arange(-128, -8)  # every int8 value appears
+    x[1].flat[:120] = np.arange(-8, 112)
+    x[2].flat[:16] = np.arange(112, 128)
+    ours, ref = kfda.run(fb, [x]), lce_predict(fb, [x])
+    assert len(ours) == len(ref)
+    for o, r in zip(ours, ref):
+        assert o.dtype == np.int8
+        np.testing.assert_array_equal(o, r)
+
+
+def _reshape_to_squeeze(fb, squeeze_dims):
+    """The converter writes tf.squeeze as RESHAPE; SQUEEZE (which TFLite and LCE run)
+    comes from other converters. The same graph with its RESHAPE made a SQUEEZE."""
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(fb))
+    (op,) = model.subgraphs[0].operators
+    code = model.operatorCodes[op.opcodeIndex]
+    assert code.builtinCode == schema.BuiltinOperator.RESHAPE
+    code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.SQUEEZE
+    op.inputs = op.inputs[:1]
+    op.builtinOptionsType = schema.BuiltinOptions.SqueezeOptions
+    op.builtinOptions = schema.SqueezeOptionsT()
+    op.builtinOptions.squeezeDims = squeeze_dims
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+@pytest.mark.parametrize("int8", [False, True])
+def test_squeeze(kfda, int8):
+    x = L.Input((4, 1, 6))
+    model = tf.keras.Model(x, tf.squeeze(x, axis=2))
+    int8_kwargs = dict(experimental_default_int8_range=(-3.0, 3.0), **INT8_IO)
+    fb = _reshape_to_squeeze(convert(model, **(int8_kwargs if int8 else {})), [2])
+    assert kfda.plan(fb)["ops"] == {"SQUEEZE": 1}
+    rng = np.random.RandomState(7)
+    if int8:
+        x = rng.randint(-128, 128, (4, 4, 1, 6)).astype(np.int8)
+    else:
+        x = rng.normal(0, 1, (4, 4, 1, 6)).astype(np.float32)
+    ours, ref = kfda.run(fb, [x]), lce_predict(fb, [x])
+    assert ours[0].shape == ref[0].shape == (4, 4, 6)
+    np.testing.assert_array_equal(ours[0], ref[0])
