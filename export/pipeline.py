@@ -9,7 +9,7 @@ interpreter, check the chip, and only then move the package into place.
 from keras_fda.errors import KerasFDAError
 from keras_fda.export import binarization, chips, package, plan, verify
 from keras_fda.export import graph as graph_mod
-from keras_fda.export.loading import check_model_path, load_model
+from keras_fda.export.loading import check_model, check_model_path, load_model
 from keras_fda.export.manifest import Manifest
 from keras_fda.export.progress import say, step, warn
 from keras_fda.export.targets import get_target, supported_ops
@@ -73,7 +73,7 @@ def _tolerances(int8, tolerance, graph):
 
 
 def export_model(
-    model_path,
+    model,
     target,
     output,
     cpu=None,
@@ -87,12 +87,22 @@ def export_model(
     tolerance=None,
     min_top1=None,
     value_range=None,
+    custom_objects=(),
+    unsafe_lambda=False,
+    model_name=None,
     log=say,
 ):
-    """Export the model at `model_path` for `target` into the folder `output`.
+    """Export `model` for `target` into the folder `output`.
+
+    `model` is a `tf.keras.Model` or the path of one saved by `model.save()` (.keras, .h5
+    or a SavedModel folder). Loading a path first imports the modules `custom_objects`
+    (names or .py files that register custom layers, quantizers, initializers); Lambda
+    layers load only with `unsafe_lambda`. The package is named after `model_name`,
+    default the file's name or the model's `name`.
 
     Returns the manifest (also written to `output/manifest.json`).
     """
+    model_path = os.fspath(model) if isinstance(model, (str, os.PathLike)) else None
     target = get_target(target)
     if target.linux:
         if cpu is not None or board is not None:
@@ -110,10 +120,15 @@ def export_model(
     if num_verify < 1:
         raise KerasFDAError("--num-verify must be at least 1")
     package.check_output(output, force)
-    check_model_path(model_path)
-
-    with step(f"loading {model_path}", log):
-        model = load_model(model_path)
+    if model_path is not None:
+        check_model_path(model_path)
+        with step(f"loading {model_path}", log):
+            model = load_model(model_path, custom_objects, unsafe_lambda)
+        default_name = os.path.splitext(os.path.basename(os.path.normpath(model_path)))[0]
+    else:
+        model = check_model(model)
+        default_name = getattr(model, "name", None) or "model"
+    model_name = str(model_name or default_name).replace("*/", "*_/")  # goes in C comments
     if verify_inputs is not None:
         inputs = verify.load_inputs(verify_inputs, model)
         value_range = (float(inputs.min()), float(inputs.max()))
@@ -190,7 +205,6 @@ def export_model(
         f"{tie_margin:g} agreeing)"
     )
 
-    model_name = os.path.splitext(os.path.basename(os.path.normpath(model_path)))[0]
     with package.staging(output) as (folder, commit):
         tflite_path = os.path.join(folder, "model.tflite")
         with open(tflite_path, "wb") as f:
