@@ -7,7 +7,7 @@ interpreter, check the chip, and only then move the package into place.
 """
 
 from keras_fda.errors import KerasFDAError
-from keras_fda.export import binarization, chips, package, plan, verify
+from keras_fda.export import binarization, chips, package, plan, rewrite, sizes, verify
 from keras_fda.export import graph as graph_mod
 from keras_fda.export.loading import check_model, check_model_path, load_model
 from keras_fda.export.manifest import Manifest
@@ -43,16 +43,37 @@ def _layer_of(tensor_name):
     return parts[1] if len(parts) > 1 else parts[0]
 
 
-def check_ops(graph, target):
-    """Fail when the graph holds an op the keras-fda runtime does not implement."""
+class UnsupportedOpsError(KerasFDAError):
+    """The converted graph holds ops the runtime lacks; `ops` lists them all."""
+
+    def __init__(self, message, ops):
+        super().__init__(message)
+        self.ops = ops
+
+
+def missing_ops(graph):
+    """The ops of `graph` the keras-fda runtime does not implement, sorted."""
     supported = supported_ops()
-    for op in graph.ops:
-        if op.type not in supported:
-            raise KerasFDAError(
-                f"layer '{_layer_of(op.outputs[0].name)}' converts to {op.type}, which the "
-                f"keras-fda runtime does not run on {target.name}; replace that layer "
-                f"(supported ops: {', '.join(sorted(supported))})"
+    return sorted({op.type for op in graph.ops} - supported)
+
+
+def check_ops(graph, target):
+    """Fail when the graph holds an op the keras-fda runtime does not implement, naming
+    the first layer that needs one and every missing op."""
+    missing = missing_ops(graph)
+    if missing:
+        op = next(op for op in graph.ops if op.type in missing)
+        raise UnsupportedOpsError(
+            f"layer '{_layer_of(op.outputs[0].name)}' converts to {op.type}, which the "
+            f"keras-fda runtime does not run on {target.name}"
+            + (
+                f" (the model also needs {', '.join(m for m in missing if m != op.type)})"
+                if len(missing) > 1
+                else ""
             )
+            + f"; replace that layer (supported ops: {', '.join(sorted(supported_ops()))})",
+            missing,
+        )
 
 
 def _tolerances(int8, tolerance, graph):
@@ -139,6 +160,8 @@ def export_model(
         source = f"synthetic, uniform in [{value_range[0]:g}, {value_range[1]:g}]"
 
     reference = model
+    converted = model
+    rewritten = []
     int8_report = None
     if int8:
         from keras_fda.export import int8 as int8_mod
@@ -152,6 +175,14 @@ def export_model(
         reference, int8_report = int8_mod.quantize_model(
             model, data, fine_tune_epochs=fine_tune_epochs, labels=labels, log=log, warn=warn
         )
+        converted = reference
+    else:
+        # verification still holds the flatbuffer to the user's model, not the rewrite
+        converted, rewritten, folded = rewrite.prepare(model)
+        if rewritten:
+            log(f"binary QuantDense as 1x1 binary conv: {', '.join(rewritten)}")
+        if folded:
+            log(f"binary kernels over 10 MiB folded before conversion: {', '.join(folded)}")
 
     with step(
         f"converting with the LCE converter (target {target.converter_target}"
@@ -160,11 +191,14 @@ def export_model(
     ):
         from keras_fda.export.convert import convert
 
-        flatbuffer = convert(reference, target, int8=int8)
+        flatbuffer = convert(converted, target, int8=int8)
     graph = graph_mod.read_graph(flatbuffer)
     check_ops(graph, target)
 
-    found = binarization.findings(model, graph)
+    oversize = sizes.oversize_warning(graph, sizes.weight_bytes_needed(model, int8))
+    if oversize:
+        warn(oversize)
+    found = binarization.findings(model, graph, rewritten)
     for finding in found:
         warn(str(finding))
     if int8_report:
