@@ -147,3 +147,45 @@ def test_no_size_warning_for_packed_weights(mlp, package):
     # 1 bit per binary kernel value, 4 bytes per bias and batch norm value
     assert needed == (784 * 256 + 256 * 10) // 8 + 4 * (10 + 4 * 256 + 4 * 10)
     assert sizes.oversize_warning(graph, needed) is None
+
+
+@lq.utils.set_precision(1)
+def scaled_sign(x):
+    """XNOR-Net's kernel quantizer (as in larq_zoo's xnornet.py): mean |w| per filter
+    times sign(w)."""
+    x = tf.clip_by_value(x, -1, 1)
+    return tf.reduce_mean(tf.abs(x), axis=[0, 1, 2], keepdims=True) * lq.quantizers.ste_sign(x)
+
+
+def test_big_binary_kernels_are_folded(monkeypatch):
+    """The fold of kernels TensorFlow would not constant-fold (over 10 MiB; lowered here
+    so the test stays small): same outputs as the model, one LceBconv2d, a packed kernel."""
+    from keras_fda.export import rewrite
+
+    monkeypatch.setattr(rewrite, "FOLD_LIMIT_BYTES", 1024)
+    tf.keras.utils.set_random_seed(9)
+    inp = tf.keras.Input((6, 6, 64))
+    x = lq.layers.QuantConv2D(
+        128,
+        3,
+        padding="same",
+        use_bias=False,
+        input_quantizer="ste_sign",
+        kernel_quantizer=scaled_sign,
+        kernel_constraint="weight_clip",
+        name="big",
+    )(inp)
+    model = tf.keras.Model(inp, tf.keras.layers.BatchNormalization()(x))
+    _randomize_batch_norms(model, 10)
+    folded, dense, names = rewrite.prepare(model)
+    assert (dense, names) == ([], ["big"])
+    assert folded.get_layer("big").kernel_quantizer is None
+    x = np.random.default_rng(3).uniform(-1, 1, (4, 6, 6, 64)).astype(np.float32)
+    helpers.assert_close_to_scale(folded.predict(x, verbose=0), model.predict(x, verbose=0))
+    flatbuffer = lce.convert_keras_model(folded, target="arm")
+    graph = read_graph(flatbuffer)
+    assert graph.op_counts().get("LceBconv2d") == 1
+    assert sizes.oversize_warning(graph, sizes.weight_bytes_needed(model)) is None
+    helpers.assert_close_to_scale(
+        Interpreter(flatbuffer, num_threads=1).predict(x), model.predict(x, verbose=0)
+    )
