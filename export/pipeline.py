@@ -178,11 +178,9 @@ def export_model(
         converted = reference
     else:
         # verification still holds the flatbuffer to the user's model, not the rewrite
-        converted, rewritten, folded = rewrite.prepare(model)
+        converted, rewritten = rewrite.binary_dense_as_conv(model)
         if rewritten:
             log(f"binary QuantDense as 1x1 binary conv: {', '.join(rewritten)}")
-        if folded:
-            log(f"binary kernels over 10 MiB folded before conversion: {', '.join(folded)}")
 
     with step(
         f"converting with the LCE converter (target {target.converter_target}"

@@ -66,7 +66,6 @@ def oversize_warning(graph, needed_bytes):
     return (
         f"the flatbuffer holds {stored:,} bytes of constants, more than {SIZE_FACTOR}x the "
         f"{needed_bytes:,} bytes the model's weights need (1 bit per binary kernel value, "
-        f"1 byte int8, 4 bytes float); largest: {named}. A constant the converter did not "
-        "fold (e.g. a kernel rescaled at run time) is the usual cause: fold it into the "
-        "weights before export"
+        f"1 byte int8, 4 bytes float); largest: {named}; `keras-fda inspect` shows the "
+        "ops that use them"
     )
