@@ -59,8 +59,7 @@ def _following_batch_norm(layer):
 
 
 def _dense_as_conv_layer(dense, batch_norm):
-    """A layer computing `dense` (then `batch_norm`) through a 1x1 QuantConv2D, with the
-    same weights."""
+    """A layer computing `dense` (then `batch_norm`) through a 1x1 QuantConv2D."""
     import larq as lq
     import tensorflow as tf
 
@@ -82,14 +81,17 @@ def _dense_as_conv_layer(dense, batch_norm):
         bn_config["name"] = batch_norm.name
         layers.append(tf.keras.layers.BatchNormalization.from_config(bn_config))
     layers.append(tf.keras.layers.Reshape((config["units"],), name=dense.name + "_to_vector"))
-    block = tf.keras.Sequential(layers, name=dense.name)
-    block.build((None, channels))
+    # unbuilt: clone_model calls it on the new graph's tensor; the weights come after
+    return tf.keras.Sequential(layers, name=dense.name)
+
+
+def _copy_dense_weights(dense, batch_norm, block):
+    channels, units = dense.kernel.shape
     weights = dense.get_weights()
-    weights[0] = weights[0].reshape(1, 1, channels, config["units"])
-    conv.set_weights(weights)
+    weights[0] = weights[0].reshape(1, 1, channels, units)
+    block.layers[1].set_weights(weights)
     if batch_norm is not None:
-        layers[2].set_weights(batch_norm.get_weights())
-    return block
+        block.layers[2].set_weights(batch_norm.get_weights())
 
 
 def binary_dense_as_conv(model):
@@ -117,6 +119,8 @@ def binary_dense_as_conv(model):
     with quiet_tensorflow():
         rewritten = tf.keras.models.clone_model(model, clone_function=clone)
     for old in model.layers:
-        if old not in targets and old.name not in merged:
+        if old in targets:
+            _copy_dense_weights(old, _following_batch_norm(old), rewritten.get_layer(old.name))
+        elif old.name not in merged:
             rewritten.get_layer(old.name).set_weights(old.get_weights())
     return rewritten, [dense.name for dense in targets]
