@@ -98,7 +98,24 @@ def _record(name, board, stats, diff):
             f.write(json.dumps(row) + "\n")
 
 
-@pytest.mark.parametrize("name", list(ARCHITECTURES))
+# Known: the export's verification refuses these (what it measured, at 32 and 64 input).
+REFUSED = {
+    "BiRealNet": "the LCE interpreter and Keras differ by 0.48 (softmax), top-1 0% of 4",
+}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(
+            name,
+            marks=pytest.mark.xfail(reason=REFUSED[name], raises=KerasFDAError, strict=True),
+        )
+        if name in REFUSED
+        else name
+        for name in ARCHITECTURES
+    ],
+)
 def test_zoo_architecture_runs_on_every_target(exported, name):
     folder, for_cortex_m, why_not = exported(name)
     with open(os.path.join(folder, "manifest.json")) as f:
