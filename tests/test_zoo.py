@@ -100,7 +100,8 @@ def _record(name, board, stats, diff):
 
 # Known: the export's verification refuses these (what it measured, at 32 and 64 input).
 REFUSED = {
-    "BiRealNet": "the LCE interpreter and Keras differ by 0.48 (softmax), top-1 0% of 4",
+    "BiRealNet": "the LCE interpreter and Keras differ by 0.38-0.48 (softmax), top-1 0-75%",
+    "BinaryDenseNet45": "kfda_host plan: compile-time limit exceeded: too many ops",
 }
 
 
