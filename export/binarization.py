@@ -4,8 +4,9 @@ Read from the Keras model's architecture (the reasons) and checked against the c
 graph (which `LceBconv2d` ops exist), since the converter only says what it produced:
 
 * a QuantConv2D whose input or kernel quantizer is not a 1-bit sign stays a float conv;
-* a QuantDense never binarizes: LCE has no binary dense op (float FULLY_CONNECTED on
-  +-1 values after LceQuantize/LceDequantize);
+* a binary QuantDense binarizes only when the export rewrites it as a 1x1 binary conv
+  (rewrite.py: a (batch, C) input); otherwise LCE has no binary dense op (float
+  FULLY_CONNECTED on +-1 values after LceQuantize/LceDequantize);
 * a pool between a binary conv and its BatchNormalization stops the fold of the batch
   norm into the conv's multiplier/bias, so float MUL/ADD stay after the pool;
 * input channels that are not a multiple of 32 are padded to the next word, wasting that
@@ -91,8 +92,9 @@ def expected_binary_convs(model):
     ]
 
 
-def findings(model, graph):
-    """All findings for `model` converted to `graph`."""
+def findings(model, graph, rewritten=()):
+    """All findings for `model` converted to `graph`; `rewritten` names the binary
+    QuantDense layers the export converted as 1x1 binary convs (rewrite.py)."""
     import larq
 
     out = []
@@ -101,14 +103,16 @@ def findings(model, graph):
     bconv_count = sum(op.type == "LceBconv2d" for op in graph.ops)
     for layer in _layers(model):
         if isinstance(layer, larq.layers.QuantDense):
-            if _is_binary(layer.input_quantizer) and _is_binary(layer.kernel_quantizer):
+            binary = _is_binary(layer.input_quantizer) and _is_binary(layer.kernel_quantizer)
+            if binary and layer.name not in rewritten:
                 out.append(
                     Finding(
                         layer.name,
                         (
-                            "QuantDense did not become LceBconv2d: LCE has no binary dense op, it runs "
-                            "as a float FULLY_CONNECTED on +-1 values; fix: reshape to (1, 1, C) and use "
-                            "a 1x1 QuantConv2D, or keep a float Dense classifier"
+                            "QuantDense did not become LceBconv2d: LCE has no binary dense op and "
+                            "the export rewrites one to a 1x1 binary conv only on a (batch, C) "
+                            "input, so it runs as a float FULLY_CONNECTED on +-1 values; fix: "
+                            "flatten its input first, or keep a float Dense classifier"
                         ),
                         False,
                     )

@@ -7,9 +7,9 @@ interpreter, check the chip, and only then move the package into place.
 """
 
 from keras_fda.errors import KerasFDAError
-from keras_fda.export import binarization, chips, package, plan, ram, verify
+from keras_fda.export import binarization, chips, package, plan, ram, rewrite, sizes, verify
 from keras_fda.export import graph as graph_mod
-from keras_fda.export.loading import check_model_path, load_model
+from keras_fda.export.loading import check_model, check_model_path, load_model
 from keras_fda.export.manifest import Manifest
 from keras_fda.export.progress import say, step, warn
 from keras_fda.export.targets import get_target, supported_ops
@@ -43,16 +43,37 @@ def _layer_of(tensor_name):
     return parts[1] if len(parts) > 1 else parts[0]
 
 
-def check_ops(graph, target):
-    """Fail when the graph holds an op the keras-fda runtime does not implement."""
+class UnsupportedOpsError(KerasFDAError):
+    """The converted graph holds ops the runtime lacks; `ops` lists them all."""
+
+    def __init__(self, message, ops):
+        super().__init__(message)
+        self.ops = ops
+
+
+def missing_ops(graph):
+    """The ops of `graph` the keras-fda runtime does not implement, sorted."""
     supported = supported_ops()
-    for op in graph.ops:
-        if op.type not in supported:
-            raise KerasFDAError(
-                f"layer '{_layer_of(op.outputs[0].name)}' converts to {op.type}, which the "
-                f"keras-fda runtime does not run on {target.name}; replace that layer "
-                f"(supported ops: {', '.join(sorted(supported))})"
+    return sorted({op.type for op in graph.ops} - supported)
+
+
+def check_ops(graph, target):
+    """Fail when the graph holds an op the keras-fda runtime does not implement, naming
+    the first layer that needs one and every missing op."""
+    missing = missing_ops(graph)
+    if missing:
+        op = next(op for op in graph.ops if op.type in missing)
+        raise UnsupportedOpsError(
+            f"layer '{_layer_of(op.outputs[0].name)}' converts to {op.type}, which the "
+            f"keras-fda runtime does not run on {target.name}"
+            + (
+                f" (the model also needs {', '.join(m for m in missing if m != op.type)})"
+                if len(missing) > 1
+                else ""
             )
+            + f"; replace that layer (supported ops: {', '.join(sorted(supported_ops()))})",
+            missing,
+        )
 
 
 def _tolerances(int8, tolerance, graph):
@@ -73,7 +94,7 @@ def _tolerances(int8, tolerance, graph):
 
 
 def export_model(
-    model_path,
+    model,
     target,
     output,
     cpu=None,
@@ -87,12 +108,22 @@ def export_model(
     tolerance=None,
     min_top1=None,
     value_range=None,
+    custom_objects=(),
+    unsafe_lambda=False,
+    model_name=None,
     log=say,
 ):
-    """Export the model at `model_path` for `target` into the folder `output`.
+    """Export `model` for `target` into the folder `output`.
+
+    `model` is a `tf.keras.Model` or the path of one saved by `model.save()` (.keras, .h5
+    or a SavedModel folder). Loading a path first imports the modules `custom_objects`
+    (names or .py files that register custom layers, quantizers, initializers); Lambda
+    layers load only with `unsafe_lambda`. The package is named after `model_name`,
+    default the file's name or the model's `name`.
 
     Returns the manifest (also written to `output/manifest.json`).
     """
+    model_path = os.fspath(model) if isinstance(model, (str, os.PathLike)) else None
     target = get_target(target)
     if target.linux:
         if cpu is not None or board is not None:
@@ -110,10 +141,15 @@ def export_model(
     if num_verify < 1:
         raise KerasFDAError("--num-verify must be at least 1")
     package.check_output(output, force)
-    check_model_path(model_path)
-
-    with step(f"loading {model_path}", log):
-        model = load_model(model_path)
+    if model_path is not None:
+        check_model_path(model_path)
+        with step(f"loading {model_path}", log):
+            model = load_model(model_path, custom_objects, unsafe_lambda)
+        default_name = os.path.splitext(os.path.basename(os.path.normpath(model_path)))[0]
+    else:
+        model = check_model(model)
+        default_name = getattr(model, "name", None) or "model"
+    model_name = str(model_name or default_name).replace("*/", "*_/")  # goes in C comments
     if verify_inputs is not None:
         inputs = verify.load_inputs(verify_inputs, model)
         value_range = (float(inputs.min()), float(inputs.max()))
@@ -124,6 +160,8 @@ def export_model(
         source = f"synthetic, uniform in [{value_range[0]:g}, {value_range[1]:g}]"
 
     reference = model
+    converted = model
+    rewritten = []
     int8_report = None
     if int8:
         from keras_fda.export import int8 as int8_mod
@@ -137,6 +175,12 @@ def export_model(
         reference, int8_report = int8_mod.quantize_model(
             model, data, fine_tune_epochs=fine_tune_epochs, labels=labels, log=log, warn=warn
         )
+        converted = reference
+    else:
+        # verification still holds the flatbuffer to the user's model, not the rewrite
+        converted, rewritten = rewrite.binary_dense_as_conv(model)
+        if rewritten:
+            log(f"binary QuantDense as 1x1 binary conv: {', '.join(rewritten)}")
 
     with step(
         f"converting with the LCE converter (target {target.converter_target}"
@@ -145,12 +189,15 @@ def export_model(
     ):
         from keras_fda.export.convert import convert
 
-        flatbuffer = convert(reference, target, int8=int8)
+        flatbuffer = convert(converted, target, int8=int8)
     package.raise_if_interrupted()  # TensorFlow may have swallowed a Ctrl-C
     graph = graph_mod.read_graph(flatbuffer)
     check_ops(graph, target)
 
-    found = binarization.findings(model, graph)
+    oversize = sizes.oversize_warning(graph, sizes.weight_bytes_needed(model, int8))
+    if oversize:
+        warn(oversize)
+    found = binarization.findings(model, graph, rewritten)
     for finding in found:
         warn(str(finding))
     if int8_report:
@@ -191,7 +238,6 @@ def export_model(
         f"{tie_margin:g} agreeing)"
     )
 
-    model_name = os.path.splitext(os.path.basename(os.path.normpath(model_path)))[0]
     with package.staging(output) as (folder, commit):
         tflite_path = os.path.join(folder, "model.tflite")
         with open(tflite_path, "wb") as f:

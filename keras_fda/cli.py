@@ -379,6 +379,19 @@ def _value_range(text):
     type=float,
     help="smallest top-1 agreement allowed (default 1.0; int8: 0.9)",
 )
+@click.option(
+    "--custom-objects",
+    multiple=True,
+    metavar="MODULE",
+    help="import MODULE (a module name or a .py file) before loading, for the custom "
+    "layers, quantizers or initializers it registers; repeatable (Larq Zoo: larq_zoo)",
+)
+@click.option(
+    "--unsafe-lambda",
+    is_flag=True,
+    help="load Lambda layers (Keras safe_mode=False): their Python code runs; only for "
+    "files you trust",
+)
 @click.option("--list-cpus", is_flag=True, help="print the supported cores and boards, exit")
 @one_line_errors
 def export_command(
@@ -396,6 +409,8 @@ def export_command(
     input_range,
     tolerance,
     min_top1,
+    custom_objects,
+    unsafe_lambda,
     list_cpus,
 ):
     """Convert MODEL (.keras or SavedModel) with LCE into a verified package for --target."""
@@ -427,6 +442,8 @@ def export_command(
             tolerance=tolerance,
             min_top1=min_top1,
             value_range=_value_range(input_range),
+            custom_objects=custom_objects,
+            unsafe_lambda=unsafe_lambda,
         )
 
 

@@ -54,7 +54,7 @@ pick_python() {
 install_python_env() {
   local stamp="$VENV/.keras-fda-installed"
   local want
-  want="$(cat "$ROOT/requirements.txt" "$ROOT/requirements-dev.txt" "$ROOT/constraints.txt" "$ROOT/setup.py" | sha256sum | cut -d' ' -f1)"
+  want="$(cat "$ROOT/requirements.txt" "$ROOT/requirements-dev.txt" "$ROOT/requirements-zoo.txt" "$ROOT/constraints.txt" "$ROOT/setup.py" | sha256sum | cut -d' ' -f1)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$VENV/bin/keras-fda" ]; then
     return 0
   fi
@@ -68,6 +68,9 @@ install_python_env() {
   "$VENV/bin/python" -m pip install -q --upgrade "pip==24.3.1" "setuptools==75.6.0" wheel
   "$VENV/bin/python" -m pip install -q -r "$ROOT/requirements.txt" -c "$ROOT/constraints.txt"
   "$VENV/bin/python" -m pip install -q -r "$ROOT/requirements-dev.txt"
+  # Larq Zoo for tests/test_zoo.py, without its protobuf<3.21 pins: requirements-zoo.txt
+  # says why and lists every package it needs.
+  "$VENV/bin/python" -m pip install -q --no-deps -r "$ROOT/requirements-zoo.txt"
   "$VENV/bin/python" -m pip install -q --no-deps -e "$ROOT"
   echo "$want" > "$stamp"
 }

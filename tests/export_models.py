@@ -116,8 +116,9 @@ BIREAL_EXPECTED = {
 
 
 def with_quant_dense(input_shape=(16, 16, 1)):
-    """A binary conv with 16 input channels, a pool between it and its batch norm, and a
-    binary QuantDense: three findings the export must report."""
+    """A binary conv with 16 input channels, a pool between it and its batch norm, a
+    QuantConv2D with a float input (findings the export must report), and a binary
+    QuantDense (which the export rewrites as a 1x1 binary conv)."""
     inp = tf.keras.Input(input_shape)
     x = tf.keras.layers.Conv2D(16, 3, padding="same", use_bias=False)(inp)
     x = tf.keras.layers.BatchNormalization()(x)

@@ -241,13 +241,15 @@ def test_not_binarized_report(workdir, capsys):
     manifest = export_model(path, "arm64", str(workdir / "wqd"))
     printed = capsys.readouterr().out
     not_binarized = {f["layer"] for f in manifest["not_binarized"]}
-    assert not_binarized == {"float_input", "binary_dense"}
-    assert manifest["ops"]["LceBconv2d"] == 1
+    # the binary QuantDense on a (batch, C) input is rewritten as a 1x1 binary conv
+    assert not_binarized == {"float_input"}
+    assert manifest["ops"]["LceBconv2d"] == 2
+    assert "FULLY_CONNECTED" not in manifest["ops"]
+    assert "binary QuantDense as 1x1 binary conv: binary_dense" in printed
     for layer, words in [
         ("narrow", "multiple of 32"),
         ("narrow", "before the pool"),
         ("float_input", "input_quantizer"),
-        ("binary_dense", "1x1 QuantConv2D"),
     ]:
         assert re.search(rf"warning: layer '{layer}': .*{words}", printed), (layer, printed)
 
