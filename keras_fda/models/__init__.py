@@ -13,7 +13,15 @@ import re
 import larq as lq
 import tensorflow as tf
 
-__all__ = ["small_bnn", "resnet20", "vgg_small", "binary_conv_block", "build"]
+__all__ = [
+    "small_bnn",
+    "stm32f4_bnn",
+    "microbit_bnn",
+    "resnet20",
+    "vgg_small",
+    "binary_conv_block",
+    "build",
+]
 
 
 def _model_name(prefix, estimator):
@@ -73,6 +81,65 @@ def small_bnn(
     return tf.keras.Model(inputs, outputs, name=_model_name("small_bnn", estimator))
 
 
+def stm32f4_bnn(
+    estimator="fda",
+    input_shape=(28, 28, 1),
+    num_classes=10,
+    stem_width=32,
+    widths=(64, 128),
+    blocks_per_stage=3,
+    **estimator_options,
+):
+    """STM32F4_DOC"""
+    make = quantizer_factory(estimator, **estimator_options)
+    inputs = tf.keras.Input(input_shape, name="image")
+    x = tf.keras.layers.Conv2D(stem_width, 3, padding="same", use_bias=False, name="stem_conv")(
+        inputs
+    )
+    x = tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name="stem_bn")(x)
+    # the only 28x28 tensor: pooled at once (a binary max pool, bitpacked output)
+    x = tf.keras.layers.MaxPool2D(2, name="stem_pool")(x)
+    for stage, width in enumerate(widths):
+        if stage > 0:
+            x = tf.keras.layers.MaxPool2D(2, name=f"pool{stage}")(x)
+        for block in range(blocks_per_stage):
+            x = binary_conv_block(x, width, make, name=f"stage{stage}_block{block}")
+    x = tf.keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
+    outputs = tf.keras.layers.Dense(num_classes, name="classifier", dtype="float32")(x)
+    return tf.keras.Model(inputs, outputs, name=_model_name("stm32f4_bnn", estimator))
+
+
+def microbit_bnn(
+    estimator="fda",
+    input_shape=(28, 28, 1),
+    num_classes=10,
+    stem_width=32,
+    stem_kernel=5,
+    widths=(64, 128),
+    convs_per_stage=2,
+    **estimator_options,
+):
+    """MICROBIT_DOC"""
+    make = quantizer_factory(estimator, **estimator_options)
+    inputs = tf.keras.Input(input_shape, name="image")
+    # stride 2, valid: a 28x28 int8 map of 32 channels alone (25 KiB) would not fit the
+    # chip; 12x12 is the largest part of the plan (with the input)
+    x = tf.keras.layers.Conv2D(
+        stem_width, stem_kernel, strides=2, padding="valid", use_bias=False, name="stem_conv"
+    )(inputs)
+    x = tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name="stem_bn")(x)
+    for stage, width in enumerate(widths):
+        if stage > 0:
+            x = tf.keras.layers.MaxPool2D(2, name=f"pool{stage}")(x)
+        for conv in range(convs_per_stage):
+            # no shortcuts: an Add needs int8 inputs; without them every binary conv
+            # but the last writes bitpacked output (1 bit per value)
+            x = binary_conv_block(x, width, make, shortcut=False, name=f"stage{stage}_conv{conv}")
+    x = tf.keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
+    outputs = tf.keras.layers.Dense(num_classes, name="classifier", dtype="float32")(x)
+    return tf.keras.Model(inputs, outputs, name=_model_name("microbit_bnn", estimator))
+
+
 def resnet20(
     estimator="fda", input_shape=(32, 32, 3), num_classes=10, width=32, **estimator_options
 ):
@@ -128,7 +195,13 @@ def vgg_small(estimator="fda", input_shape=(32, 32, 3), num_classes=10, **estima
     return tf.keras.Model(inputs, outputs, name=_model_name("vgg_small", estimator))
 
 
-ARCHITECTURES = {"small_bnn": small_bnn, "resnet20": resnet20, "vgg_small": vgg_small}
+ARCHITECTURES = {
+    "small_bnn": small_bnn,
+    "stm32f4_bnn": stm32f4_bnn,
+    "microbit_bnn": microbit_bnn,
+    "resnet20": resnet20,
+    "vgg_small": vgg_small,
+}
 
 
 def build(architecture, estimator, input_shape, num_classes=10, **estimator_options):
