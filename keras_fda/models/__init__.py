@@ -90,7 +90,23 @@ def stm32f4_bnn(
     blocks_per_stage=3,
     **estimator_options,
 ):
-    """STM32F4_DOC"""
+    """A BNN for STM32F4-class chips (STM32F405/F411: Cortex-M4F, 128 KiB of SRAM), sized
+    for at most 64 KiB of total RAM in an int8 export.
+
+    Float 3x3 stem (32 channels) at 28x28, pooled at once to 14x14 (the only 28x28 map;
+    a binary max pool, as the stem's only reader is a binary conv); Bi-Real blocks (binary
+    3x3 conv + batch norm + identity shortcut where shapes allow): 3 at 14x14 (64), a
+    max pool, 3 at 7x7 (128); global average pooling; float classifier. 0.46 M
+    parameters, 36 M binary MACs (as many as small_bnn, whose 28x28 blocks cost it 59 KB
+    of int8 arena).
+    - Memory: planned arena (kfda_host plan) 35,056 B int8 (110,064 B float, 0.32x),
+      flatbuffer 72,880 B int8; with the 8 KiB reserve for runtime state and stack,
+      about 43 KB of the 64 KiB.
+    - Fashion-MNIST, the README study's setting (all 60k images, 8 epochs, Adam lr 1e-2
+      cosine, mixed_bfloat16, fda), seed 0: 91.91% in the study (bf16 convs), 91.75% in
+      float32 Keras and the LCE interpreter, 91.13% int8 in the LCE interpreter (whole
+      test set; reports/mcu-models/).
+    """
     make = quantizer_factory(estimator, **estimator_options)
     inputs = tf.keras.Input(input_shape, name="image")
     x = tf.keras.layers.Conv2D(stem_width, 3, padding="same", use_bias=False, name="stem_conv")(
