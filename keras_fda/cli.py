@@ -179,7 +179,7 @@ def demo(estimators, epochs, train_subset, data_dir, output, deploy_images):
 @click.option(
     "--model",
     default=None,
-    help="small_bnn, resnet20 or vgg_small "
+    help="small_bnn, stm32f4_bnn, microbit_bnn, resnet20 or vgg_small "
     "(default: small_bnn for fashion-mnist, resnet20 for cifar10)",
 )
 @click.option(
@@ -249,6 +249,12 @@ def demo(estimators, epochs, train_subset, data_dir, output, deploy_images):
     help="the study's folder (resumable)",
 )
 @click.option("--quiet", is_flag=True, help="no per-epoch Keras progress lines")
+@click.option(
+    "--save-models",
+    is_flag=True,
+    help="keep each cell's trained model as OUTPUT/models/ESTIMATOR__seedN.keras (float32 "
+    "weights), e.g. to export it",
+)
 @one_line_errors
 def compare(
     dataset,
@@ -266,6 +272,7 @@ def compare(
     alpha_zero_at,
     output,
     quiet,
+    save_models,
 ):
     """Compare estimators over seeds: results.csv, results.md, accuracy and gradient plots."""
     from keras_fda.study import DATASET_DEFAULT_MODEL, StudySettings, run_study
@@ -284,7 +291,7 @@ def compare(
         data_dir=data_dir or "",
     )
     specs = [e.strip() for e in estimators.split(",") if e.strip()]
-    run_study(settings, specs, seeds, output, verbose=0 if quiet else 2)
+    run_study(settings, specs, seeds, output, verbose=0 if quiet else 2, save_models=save_models)
     click.echo(open(os.path.join(output, "results.md")).read())
 
 

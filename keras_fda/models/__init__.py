@@ -13,7 +13,15 @@ import re
 import larq as lq
 import tensorflow as tf
 
-__all__ = ["small_bnn", "resnet20", "vgg_small", "binary_conv_block", "build"]
+__all__ = [
+    "small_bnn",
+    "stm32f4_bnn",
+    "microbit_bnn",
+    "resnet20",
+    "vgg_small",
+    "binary_conv_block",
+    "build",
+]
 
 
 def _model_name(prefix, estimator):
@@ -73,6 +81,94 @@ def small_bnn(
     return tf.keras.Model(inputs, outputs, name=_model_name("small_bnn", estimator))
 
 
+def stm32f4_bnn(
+    estimator="fda",
+    input_shape=(28, 28, 1),
+    num_classes=10,
+    stem_width=32,
+    widths=(64, 128),
+    blocks_per_stage=3,
+    **estimator_options,
+):
+    """A BNN for STM32F4-class chips (STM32F405/F411: Cortex-M4F, 128 KiB of SRAM), sized
+    for at most 64 KiB of total RAM in an int8 export.
+
+    Float 3x3 stem (32 channels) at 28x28, pooled at once to 14x14 (the only 28x28 map;
+    a binary max pool, as the stem's only reader is a binary conv); Bi-Real blocks (binary
+    3x3 conv + batch norm + identity shortcut where shapes allow): 3 at 14x14 (64), a
+    max pool, 3 at 7x7 (128); global average pooling; float classifier. 0.46 M
+    parameters, 36 M binary MACs (as many as small_bnn, whose 28x28 blocks cost it 59 KB
+    of int8 arena).
+    - Memory: planned arena (kfda_host plan) 35,056 B int8 (110,064 B float, 0.32x),
+      flatbuffer 72,880 B int8; with the 8 KiB reserve for runtime state and stack,
+      about 43 KB of the 64 KiB.
+    - Fashion-MNIST, the README study's setting (all 60k images, 8 epochs, Adam lr 1e-2
+      cosine, mixed_bfloat16, fda), seed 0: 91.91% in the study (bf16 convs), 91.75% in
+      float32 Keras and the LCE interpreter, 91.13% int8 in the LCE interpreter (whole
+      test set; reports/mcu-models/).
+    """
+    make = quantizer_factory(estimator, **estimator_options)
+    inputs = tf.keras.Input(input_shape, name="image")
+    x = tf.keras.layers.Conv2D(stem_width, 3, padding="same", use_bias=False, name="stem_conv")(
+        inputs
+    )
+    x = tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name="stem_bn")(x)
+    # the only 28x28 tensor: pooled at once (a binary max pool, bitpacked output)
+    x = tf.keras.layers.MaxPool2D(2, name="stem_pool")(x)
+    for stage, width in enumerate(widths):
+        if stage > 0:
+            x = tf.keras.layers.MaxPool2D(2, name=f"pool{stage}")(x)
+        for block in range(blocks_per_stage):
+            x = binary_conv_block(x, width, make, name=f"stage{stage}_block{block}")
+    x = tf.keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
+    outputs = tf.keras.layers.Dense(num_classes, name="classifier", dtype="float32")(x)
+    return tf.keras.Model(inputs, outputs, name=_model_name("stm32f4_bnn", estimator))
+
+
+def microbit_bnn(
+    estimator="fda",
+    input_shape=(28, 28, 1),
+    num_classes=10,
+    stem_width=32,
+    stem_kernel=5,
+    widths=(64, 128),
+    convs_per_stage=2,
+    **estimator_options,
+):
+    """A BNN for the BBC micro:bit (nRF51822: Cortex-M0, 16 KiB of RAM, 256 KiB of flash).
+
+    5x5 stride-2 valid float stem (28x28 -> 12x12, 32 channels), then plain binary 3x3
+    convs without shortcuts: 2 at 12x12 (64), a binary max pool, 2 at 6x6 (128); global
+    average pooling; float classifier. 0.28 M parameters, 16 M binary MACs.
+    - Memory: in an int8 export every binary conv but the last writes bitpacked output
+      (1 bit per value), so the largest live set is the input and the stem's int8 output
+      (784 + 4,608 B). Planned arena (kfda_host plan) 7,776 B int8 (23,584 B float),
+      flatbuffer 44,344 B int8.
+    - Fashion-MNIST, the README study's setting (all 60k images, 8 epochs, Adam lr 1e-2
+      cosine, mixed_bfloat16, fda), seed 0: 90.22% in the study (bf16 convs), 90.03% in
+      float32 Keras and the LCE interpreter, 89.63% int8 in the LCE interpreter (whole
+      test set; reports/mcu-models/).
+    """
+    make = quantizer_factory(estimator, **estimator_options)
+    inputs = tf.keras.Input(input_shape, name="image")
+    # stride 2, valid: a 28x28 int8 map of 32 channels alone (25 KiB) would not fit the
+    # chip; 12x12 is the largest part of the plan (with the input)
+    x = tf.keras.layers.Conv2D(
+        stem_width, stem_kernel, strides=2, padding="valid", use_bias=False, name="stem_conv"
+    )(inputs)
+    x = tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name="stem_bn")(x)
+    for stage, width in enumerate(widths):
+        if stage > 0:
+            x = tf.keras.layers.MaxPool2D(2, name=f"pool{stage}")(x)
+        for conv in range(convs_per_stage):
+            # no shortcuts: an Add needs int8 inputs; without them every binary conv
+            # but the last writes bitpacked output (1 bit per value)
+            x = binary_conv_block(x, width, make, shortcut=False, name=f"stage{stage}_conv{conv}")
+    x = tf.keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
+    outputs = tf.keras.layers.Dense(num_classes, name="classifier", dtype="float32")(x)
+    return tf.keras.Model(inputs, outputs, name=_model_name("microbit_bnn", estimator))
+
+
 def resnet20(
     estimator="fda", input_shape=(32, 32, 3), num_classes=10, width=32, **estimator_options
 ):
@@ -128,7 +224,13 @@ def vgg_small(estimator="fda", input_shape=(32, 32, 3), num_classes=10, **estima
     return tf.keras.Model(inputs, outputs, name=_model_name("vgg_small", estimator))
 
 
-ARCHITECTURES = {"small_bnn": small_bnn, "resnet20": resnet20, "vgg_small": vgg_small}
+ARCHITECTURES = {
+    "small_bnn": small_bnn,
+    "stm32f4_bnn": stm32f4_bnn,
+    "microbit_bnn": microbit_bnn,
+    "resnet20": resnet20,
+    "vgg_small": vgg_small,
+}
 
 
 def build(architecture, estimator, input_shape, num_classes=10, **estimator_options):
