@@ -148,12 +148,27 @@ def plot(output, n_terms):
     type=click.IntRange(0),
     help="test images to run on the emulated targets (0: skip the deployment)",
 )
+@click.option(
+    "--model",
+    "architecture",
+    default="stm32f4_bnn",
+    show_default=True,
+    help="architecture (keras_fda.models): stm32f4_bnn fits an STM32F405's 128 KiB in int8 "
+    "with room to spare; small_bnn is the README study's model",
+)
 @one_line_errors
-def demo(estimators, epochs, train_subset, data_dir, output, deploy_images):
-    """The main job: train the small BNN on Fashion-MNIST with each estimator, print a table."""
+def demo(estimators, epochs, train_subset, data_dir, output, deploy_images, architecture):
+    """The main job: train a BNN on Fashion-MNIST with each estimator, print a table, deploy
+    the best (float to arm64 and a Cortex-M4, int8 to an STM32F405)."""
     from keras_fda.demo import run_demo
+    from keras_fda.models import ARCHITECTURES
 
+    if architecture not in ARCHITECTURES:
+        raise KerasFDAError(
+            f"unknown --model {architecture!r}; choose one of {', '.join(ARCHITECTURES)}"
+        )
     run_demo(
+        model=architecture,
         estimators=[e.strip() for e in estimators.split(",") if e.strip()],
         epochs=epochs,
         train_subset=train_subset,

@@ -1,5 +1,5 @@
-"""The main job (`./run.sh`, `keras-fda demo`): train the small BNN on Fashion-MNIST with
-each estimator and print a result table; deploy the most accurate model as float to
+"""The main job (`./run.sh`, `keras-fda demo`): train a BNN (default `stm32f4_bnn`) on
+Fashion-MNIST with each estimator and print a result table; deploy the most accurate model as float to
 arm64 and Cortex-M4 and as int8 to the netduinoplus2 (an STM32F405, linked for its real
 128 KiB of RAM), and print accuracy, instructions and RAM for each."""
 
@@ -26,6 +26,7 @@ DEFAULT_ESTIMATORS = ("ste_sign", "approx_sign", "ede", "fda", "fda+noise")
 
 def run_demo(
     estimators=DEFAULT_ESTIMATORS,
+    model="stm32f4_bnn",
     epochs=3,
     train_subset=10000,
     data_dir=None,
@@ -40,12 +41,12 @@ def run_demo(
         parse_estimator(spec)  # fail on a misspelt name before loading any data
     settings = StudySettings(
         dataset="fashion-mnist",
-        model="small_bnn",
+        model=model,
         epochs=epochs,
         train_subset=train_subset,
         data_dir=data_dir or "",
     )
-    study_dir = os.path.join(output, f"study-{epochs}ep-{train_subset or 'all'}")
+    study_dir = os.path.join(output, f"study-{model}-{epochs}ep-{train_subset or 'all'}")
     summary = run_study(settings, list(estimators), 1, study_dir, save_models=True)
     with open(os.path.join(study_dir, "results.md")) as f:
         print("\n" + f.read())

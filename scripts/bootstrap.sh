@@ -71,6 +71,14 @@ install_python_env() {
   # Larq Zoo for tests/test_zoo.py, without its protobuf<3.21 pins: requirements-zoo.txt
   # says why and lists every package it needs.
   "$VENV/bin/python" -m pip install -q --no-deps -r "$ROOT/requirements-zoo.txt"
+  # larq-zoo's wheel also installs its own test suite as a top-level package `tests`,
+  # which would shadow this repository's tests/ (`from tests.firmware... import`)
+  "$VENV/bin/python" - <<'PY'
+import importlib.metadata as metadata, os, shutil
+dist = metadata.distribution("larq-zoo")
+if any(str(f).startswith("tests/") for f in dist.files or ()):
+    shutil.rmtree(os.path.join(str(dist.locate_file("")), "tests"), ignore_errors=True)
+PY
   "$VENV/bin/python" -m pip install -q --no-deps -e "$ROOT"
   echo "$want" > "$stamp"
 }

@@ -67,3 +67,9 @@ def test_deepest_path_follows_pointers_and_refuses_recursion():
     assert ram.deepest_path(frames, calls, {"eval_y"}, "main") == 8 + 16 + 40 + 4
     with pytest.raises(KerasFDAError):
         ram.deepest_path(frames, {"main": {"a"}, "a": {"main"}}, set(), "main")
+    # library calls count their allowance where they are made, on their own path
+    calls = {"main": {"a", "printf"}, "a": {"k"}, "k": {"memcpy"}}
+    stdio, other = ram.NEWLIB_STDIO_STACK_BYTES, ram.LIBRARY_STACK_BYTES
+    assert ram.deepest_path(frames, calls, set(), "main") == 8 + max(stdio, 16 + 4 + other)
+    assert ram.library_stack_bytes("snprintf") == stdio
+    assert ram.library_stack_bytes("__aeabi_fadd") == other

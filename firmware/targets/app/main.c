@@ -202,8 +202,19 @@ static int io_close(app_io *io) {
   return status;
 }
 
+/* v in decimal: newlib-nano's printf (the small boards' libc) has no %llu. */
+static const char *u64_text(uint64_t v, char text[21]) {
+  char *p = text + 20;
+  *p = '\0';
+  do {
+    *--p = (char)('0' + v % 10u);
+    v /= 10u;
+  } while (v != 0);
+  return p;
+}
+
 int main(int argc, char **argv) {
-  char error[160];
+  char error[160], number[21];
   const uint8_t *model;
   size_t model_size;
   const char *input_path;
@@ -310,9 +321,9 @@ int main(int argc, char **argv) {
     least = 0;
   }
   printf("kfda: inferences %lu\n", inferences);
-  printf("kfda: %s_per_inference %llu %llu\n", KFDA_COUNTER_UNIT, (unsigned long long)least,
-         (unsigned long long)most);
-  printf("kfda: %s_total %llu\n", KFDA_COUNTER_UNIT, (unsigned long long)total);
+  printf("kfda: %s_per_inference %s", KFDA_COUNTER_UNIT, u64_text(least, number));
+  printf(" %s\n", u64_text(most, number));
+  printf("kfda: %s_total %s\n", KFDA_COUNTER_UNIT, u64_text(total, number));
 #ifdef KFDA_BARE_METAL
   unsigned long stack_used = kfda_stack_bytes_used();
   printf("kfda: stack_bytes %lu of %lu\n", stack_used, kfda_stack_bytes_reserved());

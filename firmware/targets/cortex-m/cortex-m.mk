@@ -85,9 +85,12 @@ COUNTER_SOURCE ?= $(TARGETS)/cortex-m/counter.c
 APP_MAIN := $(if $(filter 1,$(KERNEL_TEST)),$(FIRMWARE)/host/kernel_test.c,$(TARGETS)/app/main.c)
 SOURCES := $(APP_MAIN) $(APP_MODEL) $(TARGETS)/cortex-m/startup.c \
            $(COUNTER_SOURCE) $(RUNTIME_SOURCES) $(BOARD_SOURCES) $(MODEL_DATA)
+# newlib with its semihosting layer; a small board picks newlib-nano
+# (--specs=nano.specs --specs=rdimon.specs: kilobytes less static RAM, no %llu)
+SEMIHOSTING_SPECS ?= --specs=rdimon.specs
 ifeq ($(IO),semihosting)
   SOURCES += $(TARGETS)/cortex-m/semihost.c
-  SPECS := --specs=rdimon.specs
+  SPECS := $(SEMIHOSTING_SPECS)
 else
   # A real board: newlib-nano, the board's _write, inputs linked in (INPUT=raw records).
   SPECS := --specs=nano.specs --specs=nosys.specs
