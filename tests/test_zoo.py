@@ -122,7 +122,10 @@ def _record(name, board, stats, diff):
 
 # Known differences from the LCE interpreter (KFDA_TEST_ZOO=all at the merge of issue 15):
 REFUSED = {
+    "QuickNet": "arm64 logits within 1.02e-5 relative of the LCE interpreter, not 1e-5",
+    "BinaryResNetE18": "arm64 logits within 1.05e-5 relative of the LCE interpreter, not 1e-5",
     "BinaryDenseNet45": "arm64 logits within 3.1e-5 relative of the LCE interpreter, not 1e-5",
+    "MeliusNet22": "a SPLIT with more outputs than KFDA_MAX_OP_OUTPUTS (4)",
 }
 
 
@@ -130,7 +133,11 @@ def _marks(name):
     if not WHOLE_ZOO and name not in DEFAULT_ARCHITECTURES:
         return [pytest.mark.skip(reason="the whole zoo runs with KFDA_TEST_ZOO=all")]
     if name in REFUSED:
-        return [pytest.mark.xfail(reason=REFUSED[name], raises=AssertionError, strict=True)]
+        return [
+            pytest.mark.xfail(
+                reason=REFUSED[name], raises=(AssertionError, KerasFDAError), strict=True
+            )
+        ]
     return []
 
 
