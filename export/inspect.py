@@ -6,6 +6,7 @@ from keras_fda.export.plan import find_tool, run_plan
 
 import json
 import os
+import re
 
 
 def inspect_path(path):
@@ -26,7 +27,18 @@ def inspect_path(path):
     # wrap, ...) is an error here too, not a table of numbers it will never run
     tool = find_tool()
     if tool is not None:
-        run_plan(path, tool)
+        try:
+            run_plan(path, tool)
+        except KerasFDAError as error:
+            missing = re.findall(r"unsupported op: (\S+) \(op (\d+)\)", str(error))
+            if not missing:
+                raise
+            # a sound model the runtime does not run (yet): the table is still the answer
+            name, index = missing[-1]
+            text += (
+                f"\nkeras-fda runtime: does not run this model: op {index} is {name}, which it "
+                "does not implement (`kfda_host ops` lists what it runs)"
+            )
     manifest = os.path.join(os.path.dirname(path), "manifest.json")
     if os.path.isfile(manifest):
         try:

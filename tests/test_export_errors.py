@@ -221,6 +221,19 @@ def test_inspect_bad_input(files, tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_inspect_names_an_unsupported_op(tmp_path):
+    """A sound model with an op the runtime lacks: the table, and one line naming the op."""
+    from larq_compute_engine import convert_keras_model
+
+    path = tmp_path / "unsupported.tflite"
+    path.write_bytes(convert_keras_model(export_models.unsupported()))
+    result = run(["inspect", str(path)])
+    assert result.exit_code == 0, result.output
+    table, _, verdict = result.output.partition("keras-fda runtime:")
+    index = next(line.split()[0] for line in table.splitlines() if " EXP " in line)
+    assert verdict.startswith(f" does not run this model: op {index} is EXP"), verdict
+
+
 def test_plan_hook_bad_kfda_host(files, tmp_path, monkeypatch):
     not_a_tool = tmp_path / "kfda_host"
     not_a_tool.write_text("nothing")
