@@ -3,21 +3,16 @@
 #include "op_util.h"
 
 typedef struct {
+  kfda_unary_shape u;
   kfda_unary_s8_params q; /* int8 */
-  uint32_t elements;
-  uint8_t is_int8;
 } abs_params;
 KFDA_OP_PARAMS_FIT(abs_params);
 
 static kfda_status prepare(kfda_op_context *ctx, void *params) {
   abs_params *p = (abs_params *)params;
-  size_t n;
-  int is_int8;
-  kfda_status st = kfda_unary_prepare(ctx, 1, &n, &is_int8);
+  kfda_status st = kfda_unary_prepare(ctx, 1, &p->u);
   if (st != KFDA_OK) return st;
-  p->elements = (uint32_t)n;
-  p->is_int8 = (uint8_t)is_int8;
-  if (is_int8) {
+  if (p->u.is_int8) {
     const kfda_tensor *in = IN(0), *out = OUT;
     const double real = (double)(in->scale / out->scale);
     NEED(real > 1e-9 && real < 1e9, KFDA_ERR_UNSUPPORTED, "int8 scales out of range");
@@ -31,10 +26,10 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
 
 static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
   const abs_params *p = (const abs_params *)params;
-  if (p->is_int8)
-    kfda_abs_s8(&p->q, (const int8_t *)KFDA_IN(0), p->elements, (int8_t *)KFDA_OUT);
+  if (p->u.is_int8)
+    kfda_abs_s8(&p->q, (const int8_t *)KFDA_IN(0), p->u.elements, (int8_t *)KFDA_OUT);
   else
-    kfda_abs_f32((const float *)KFDA_IN(0), p->elements, (float *)KFDA_OUT);
+    kfda_abs_f32((const float *)KFDA_IN(0), p->u.elements, (float *)KFDA_OUT);
 }
 
 /* options: AbsOptions (78); the output may share the input */

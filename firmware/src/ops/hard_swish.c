@@ -5,9 +5,8 @@
 #include "op_util.h"
 
 typedef struct {
+  kfda_unary_shape u;
   kfda_hard_swish_s8_params q; /* int8 */
-  uint32_t elements;
-  uint8_t is_int8;
 } hard_swish_params;
 KFDA_OP_PARAMS_FIT(hard_swish_params);
 
@@ -19,13 +18,9 @@ static int32_t to_int16_multiplier(int32_t m) {
 
 static kfda_status prepare(kfda_op_context *ctx, void *params) {
   hard_swish_params *p = (hard_swish_params *)params;
-  size_t n;
-  int is_int8;
-  kfda_status st = kfda_unary_prepare(ctx, 1, &n, &is_int8);
+  kfda_status st = kfda_unary_prepare(ctx, 1, &p->u);
   if (st != KFDA_OK) return st;
-  p->elements = (uint32_t)n;
-  p->is_int8 = (uint8_t)is_int8;
-  if (is_int8) {
+  if (p->u.is_int8) {
     const kfda_tensor *in = IN(0), *out = OUT;
     /* TFLite HardSwishPrepare, in float as there */
     const float hires_input_scale = (1.0f / 128.0f) * in->scale;
@@ -51,10 +46,10 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
 
 static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
   const hard_swish_params *p = (const hard_swish_params *)params;
-  if (p->is_int8)
-    kfda_hard_swish_s8(&p->q, (const int8_t *)KFDA_IN(0), p->elements, (int8_t *)KFDA_OUT);
+  if (p->u.is_int8)
+    kfda_hard_swish_s8(&p->q, (const int8_t *)KFDA_IN(0), p->u.elements, (int8_t *)KFDA_OUT);
   else
-    kfda_hard_swish_f32((const float *)KFDA_IN(0), p->elements, (float *)KFDA_OUT);
+    kfda_hard_swish_f32((const float *)KFDA_IN(0), p->u.elements, (float *)KFDA_OUT);
 }
 
 /* options: HardSwishOptions (91); the output may share the input */

@@ -406,17 +406,43 @@ kfda_status kfda_binary_broadcast(kfda_op_context *ctx, kfda_binary_op_params *p
   return KFDA_OK;
 }
 
+kfda_status kfda_add_sub_prepare(kfda_op_context *ctx, kfda_binary_op_params *p, int subtract) {
+  kfda_status st = kfda_binary_prepare(ctx, p);
+  if (st != KFDA_OK) return st;
+  if (p->is_int8) {
+    const kfda_tensor *a = IN(0), *b = IN(1), *out = OUT;
+    kfda_arith_params *q = &p->arith;
+    double twice, r1, r2, ro;
+    q->left_shift = 20;
+    twice = (double)(2 * (a->scale > b->scale ? a->scale : b->scale));
+    r1 = (double)a->scale / twice;
+    r2 = (double)b->scale / twice;
+    ro = twice / (double)((float)(1 << q->left_shift) * out->scale);
+    /* inputs: (x - z) 2^20 <= 2^28; output: the sum of two of those times r <= 1 */
+    NEED(r1 <= 1.0 && r2 <= 1.0 && ro < 1.0 &&
+             kfda_requant_multiplier(r1, 1 << 28, 0, &q->in_mult, &q->in_shift) == 0 &&
+             kfda_requant_multiplier(r2, 1 << 28, 0, &q->in2_mult, &q->in2_shift) == 0 &&
+             kfda_requant_multiplier(ro, 1 << 29, 128, &q->out_mult, &q->out_shift) == 0,
+         KFDA_ERR_UNSUPPORTED,
+         subtract ? "int8 SUB scales out of range" : "int8 ADD scales out of range");
+    if (subtract) q->in2_mult = -q->in2_mult; /* as TFLite: a - b is a + (-1) b */
+  }
+  return kfda_binary_broadcast(ctx, p);
+}
+
 /* ---- unary ops --------------------------------------------------------------- */
-kfda_status kfda_unary_prepare(kfda_op_context *ctx, int int8_ok, size_t *elements, int *is_int8) {
+kfda_status kfda_unary_prepare(kfda_op_context *ctx, int int8_ok, kfda_unary_shape *u) {
   const kfda_tensor *in = IN(0), *out = OUT;
+  size_t n;
   NEED(in->type == out->type && (in->type == KFDA_FLOAT32 || (int8_ok && in->type == KFDA_INT8)),
        KFDA_ERR_UNSUPPORTED,
        int8_ok ? "only float32 and int8 are supported" : "only float32 is supported");
   NEED(kfda_same_dims(in, out), KFDA_ERR_SHAPE, "output shape does not match");
-  *elements = kfda_elements(in);
-  NEED(*elements <= 0x7fffffffu, KFDA_ERR_LIMIT, "tensor too large");
-  *is_int8 = in->type == KFDA_INT8;
-  if (*is_int8)
+  n = kfda_elements(in);
+  NEED(n <= 0x7fffffffu, KFDA_ERR_LIMIT, "tensor too large");
+  u->elements = (uint32_t)n;
+  u->is_int8 = in->type == KFDA_INT8;
+  if (u->is_int8)
     NEED(in->scale > 0.0f && out->scale > 0.0f && isfinite(in->scale) && isfinite(out->scale) &&
              in->zero_point >= -128 && in->zero_point <= 127 && out->zero_point >= -128 &&
              out->zero_point <= 127,
@@ -424,19 +450,25 @@ kfda_status kfda_unary_prepare(kfda_op_context *ctx, int int8_ok, size_t *elemen
   return KFDA_OK;
 }
 
+kfda_status kfda_lut_prepare(kfda_op_context *ctx, kfda_lut_op_params *p, float (*fn)(float)) {
+  kfda_status st = kfda_unary_prepare(ctx, 1, &p->u);
+  if (st != KFDA_OK || !p->u.is_int8) return st;
+  p->table = (int8_t *)kfda_op_persist(ctx, 256);
+  if (p->table)
+    kfda_lut_s8_populate(IN(0)->scale, IN(0)->zero_point, OUT->scale, OUT->zero_point, fn,
+                         p->table);
+  return KFDA_OK;
+}
+
 /* A multiplier whose shift stays far inside [-31, 30] (no overflow, no shift past 31). */
 static int multiplier_in_range(double m) { return m > 1e-9 && m < 1e9; }
 
 kfda_status kfda_clamp_prepare(kfda_op_context *ctx, kfda_clamp_op_params *p, float lo, float hi) {
-  size_t n;
-  int is_int8;
-  kfda_status st = kfda_unary_prepare(ctx, 1, &n, &is_int8);
+  kfda_status st = kfda_unary_prepare(ctx, 1, &p->u);
   if (st != KFDA_OK) return st;
-  p->elements = (uint32_t)n;
-  p->is_int8 = (uint8_t)is_int8;
   p->lo = lo;
   p->hi = hi;
-  if (is_int8) { /* TFLite QuantizedReluX */
+  if (p->u.is_int8) { /* TFLite QuantizedReluX */
     const kfda_tensor *in = IN(0), *out = OUT;
     const double real = (double)(in->scale / out->scale);
     int32_t qlo;
@@ -459,10 +491,10 @@ kfda_status kfda_clamp_prepare(kfda_op_context *ctx, kfda_clamp_op_params *p, fl
 
 void kfda_clamp_eval(const kfda_model *m, const kfda_op *op, const void *params) {
   const kfda_clamp_op_params *p = (const kfda_clamp_op_params *)params;
-  if (p->is_int8)
-    kfda_clamp_s8(&p->q, (const int8_t *)KFDA_IN(0), p->elements, (int8_t *)KFDA_OUT);
+  if (p->u.is_int8)
+    kfda_clamp_s8(&p->q, (const int8_t *)KFDA_IN(0), p->u.elements, (int8_t *)KFDA_OUT);
   else
-    kfda_clamp_f32((const float *)KFDA_IN(0), p->elements, p->lo, p->hi, (float *)KFDA_OUT);
+    kfda_clamp_f32((const float *)KFDA_IN(0), p->u.elements, p->lo, p->hi, (float *)KFDA_OUT);
 }
 
 /* ---- MINIMUM / MAXIMUM ------------------------------------------------------------ */

@@ -184,7 +184,7 @@ typedef struct {
 } kfda_conv_op_params;
 kfda_status kfda_conv_prepare(kfda_op_context *ctx, kfda_conv_op_params *p, int depthwise);
 
-/* ADD / MUL (op_util.c): inputs, types, activation, int8 offsets; then broadcasting. */
+/* ADD / SUB / MUL (op_util.c): inputs, types, activation, int8 offsets; then broadcasting. */
 typedef struct {
   kfda_arith_params arith;
   int32_t a_strides[KFDA_MAX_DIMS], b_strides[KFDA_MAX_DIMS], out_dims[KFDA_MAX_DIMS];
@@ -192,17 +192,29 @@ typedef struct {
 } kfda_binary_op_params;
 kfda_status kfda_binary_prepare(kfda_op_context *ctx, kfda_binary_op_params *p);
 kfda_status kfda_binary_broadcast(kfda_op_context *ctx, kfda_binary_op_params *p);
+/* ADD, and SUB (subtract: b's multiplier negated): TFLite's left shift 20, three multipliers. */
+kfda_status kfda_add_sub_prepare(kfda_op_context *ctx, kfda_binary_op_params *p, int subtract);
 
 /* Unary elementwise ops (RELU family, ABS, ROUND, TANH, LOGISTIC, HARD_SWISH): one
  * input of the output's type and shape; float32, or int8 when int8_ok. */
-kfda_status kfda_unary_prepare(kfda_op_context *ctx, int int8_ok, size_t *elements, int *is_int8);
+typedef struct {
+  uint32_t elements;
+  uint8_t is_int8;
+} kfda_unary_shape;
+kfda_status kfda_unary_prepare(kfda_op_context *ctx, int int8_ok, kfda_unary_shape *u);
+
+/* TANH / LOGISTIC: float32 by the function, int8 by TFLite's 256-entry table of it. */
+typedef struct {
+  kfda_unary_shape u;
+  int8_t *table; /* int8: persistent, indexed by (uint8_t)x */
+} kfda_lut_op_params;
+kfda_status kfda_lut_prepare(kfda_op_context *ctx, kfda_lut_op_params *p, float (*fn)(float));
 
 /* RELU / RELU6 / RELU_N1_TO_1: clamp to [lo, hi] (hi = +inf: none). */
 typedef struct {
+  kfda_unary_shape u;
   kfda_unary_s8_params q; /* int8 */
   float lo, hi;           /* float32 */
-  uint32_t elements;
-  uint8_t is_int8;
 } kfda_clamp_op_params;
 kfda_status kfda_clamp_prepare(kfda_op_context *ctx, kfda_clamp_op_params *p, float lo, float hi);
 void kfda_clamp_eval(const kfda_model *m, const kfda_op *op, const void *params);

@@ -3,22 +3,18 @@
 #include "op_util.h"
 
 typedef struct {
-  uint32_t elements;
+  kfda_unary_shape u;
 } round_params;
 KFDA_OP_PARAMS_FIT(round_params);
 
 static kfda_status prepare(kfda_op_context *ctx, void *params) {
   round_params *p = (round_params *)params;
-  size_t n;
-  int is_int8;
-  kfda_status st = kfda_unary_prepare(ctx, 0, &n, &is_int8);
-  p->elements = (uint32_t)n;
-  return st;
+  return kfda_unary_prepare(ctx, 0, &p->u);
 }
 
 static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
   const round_params *p = (const round_params *)params;
-  kfda_round_f32((const float *)KFDA_IN(0), p->elements, (float *)KFDA_OUT);
+  kfda_round_f32((const float *)KFDA_IN(0), p->u.elements, (float *)KFDA_OUT);
 }
 
 /* options: none; the output may share the input */

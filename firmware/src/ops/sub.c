@@ -5,26 +5,7 @@
 KFDA_OP_PARAMS_FIT(kfda_binary_op_params);
 
 static kfda_status prepare(kfda_op_context *ctx, void *params) {
-  kfda_binary_op_params *p = (kfda_binary_op_params *)params;
-  kfda_status st = kfda_binary_prepare(ctx, p);
-  if (st != KFDA_OK) return st;
-  if (p->is_int8) {
-    const kfda_tensor *a = IN(0), *b = IN(1), *out = OUT;
-    kfda_arith_params *q = &p->arith;
-    double twice, r1, r2, ro;
-    q->left_shift = 20;
-    twice = (double)(2 * (a->scale > b->scale ? a->scale : b->scale));
-    r1 = (double)a->scale / twice;
-    r2 = (double)b->scale / twice;
-    ro = twice / (double)((float)(1 << q->left_shift) * out->scale);
-    NEED(r1 > 1e-9 && r2 > 1e-9 && ro > 1e-9 && ro < 1.0, KFDA_ERR_UNSUPPORTED,
-         "int8 SUB scales out of range");
-    kfda_quantize_multiplier(r1, &q->in_mult, &q->in_shift);
-    kfda_quantize_multiplier(r2, &q->in2_mult, &q->in2_shift);
-    q->in2_mult = -q->in2_mult;
-    kfda_quantize_multiplier(ro, &q->out_mult, &q->out_shift);
-  }
-  return kfda_binary_broadcast(ctx, p);
+  return kfda_add_sub_prepare(ctx, (kfda_binary_op_params *)params, 1);
 }
 
 static void eval(const kfda_model *m, const kfda_op *op, const void *params) {

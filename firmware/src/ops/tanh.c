@@ -1,40 +1,24 @@
 /* tanh.c - TANH, float32 and int8. int8 as TFLite's generic kernel: a 256-entry table
- * built in Prepare from the float function (std) on the input's and output's
+ * built in Prepare from the float function (tanh) on the input's and output's
  * quantization, then one lookup per element. */
 #include "op_util.h"
 
-typedef struct {
-  int8_t *table; /* int8: persistent, 256 entries indexed by (uint8_t)x */
-  uint32_t elements;
-  uint8_t is_int8;
-} tanh_params;
-KFDA_OP_PARAMS_FIT(tanh_params);
+KFDA_OP_PARAMS_FIT(kfda_lut_op_params);
 
 static kfda_status prepare(kfda_op_context *ctx, void *params) {
-  tanh_params *p = (tanh_params *)params;
-  size_t n;
-  int is_int8;
-  kfda_status st = kfda_unary_prepare(ctx, 1, &n, &is_int8);
+  kfda_lut_op_params *p = (kfda_lut_op_params *)params;
+  kfda_status st = kfda_lut_prepare(ctx, p, kfda_tanhf);
   if (st != KFDA_OK) return st;
-  p->elements = (uint32_t)n;
-  p->is_int8 = (uint8_t)is_int8;
-  if (is_int8) {
-    const kfda_tensor *in = IN(0), *out = OUT;
-    p->table = (int8_t *)kfda_op_persist(ctx, 256);
-    if (p->table)
-      kfda_lut_s8_populate(in->scale, in->zero_point, out->scale, out->zero_point, kfda_tanhf,
-                           p->table);
-  }
   return KFDA_OK;
 }
 
 static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
-  const tanh_params *p = (const tanh_params *)params;
-  if (p->is_int8)
-    kfda_lut_s8(p->table, (const int8_t *)KFDA_IN(0), p->elements, (int8_t *)KFDA_OUT);
+  const kfda_lut_op_params *p = (const kfda_lut_op_params *)params;
+  if (p->u.is_int8)
+    kfda_lut_s8(p->table, (const int8_t *)KFDA_IN(0), p->u.elements, (int8_t *)KFDA_OUT);
   else
-    kfda_tanh_f32((const float *)KFDA_IN(0), p->elements, (float *)KFDA_OUT);
+    kfda_tanh_f32((const float *)KFDA_IN(0), p->u.elements, (float *)KFDA_OUT);
 }
 
 /* options: none; the output may share the input */
-const kfda_op_registration kfda_op_tanh = {0, 1, sizeof(tanh_params), prepare, eval};
+const kfda_op_registration kfda_op_tanh = {0, 1, sizeof(kfda_lut_op_params), prepare, eval};
