@@ -66,11 +66,40 @@ def small_bnn(
     so LCE emits a binary max pool); global average pooling; logits out.
     """
     make = quantizer_factory(estimator, **estimator_options)
+    return _bireal_net(
+        "small_bnn",
+        estimator,
+        make,
+        input_shape,
+        num_classes,
+        widths[0],
+        False,
+        widths,
+        blocks_per_stage,
+    )
+
+
+def _bireal_net(
+    name,
+    estimator,
+    make,
+    input_shape,
+    num_classes,
+    stem_width,
+    stem_pool,
+    widths,
+    blocks_per_stage,
+):
+    """Float 3x3 stem + batch norm (optionally max-pooled at once), stages of Bi-Real
+    blocks with a max pool between stages, global average pooling, float classifier."""
     inputs = tf.keras.Input(input_shape, name="image")
-    x = tf.keras.layers.Conv2D(widths[0], 3, padding="same", use_bias=False, name="stem_conv")(
+    x = tf.keras.layers.Conv2D(stem_width, 3, padding="same", use_bias=False, name="stem_conv")(
         inputs
     )
     x = tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name="stem_bn")(x)
+    if stem_pool:
+        # the only full-resolution tensor: pooled at once (a binary max pool, bitpacked output)
+        x = tf.keras.layers.MaxPool2D(2, name="stem_pool")(x)
     for stage, width in enumerate(widths):
         if stage > 0:
             x = tf.keras.layers.MaxPool2D(2, name=f"pool{stage}")(x)
@@ -78,7 +107,7 @@ def small_bnn(
             x = binary_conv_block(x, width, make, name=f"stage{stage}_block{block}")
     x = tf.keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
     outputs = tf.keras.layers.Dense(num_classes, name="classifier", dtype="float32")(x)
-    return tf.keras.Model(inputs, outputs, name=_model_name("small_bnn", estimator))
+    return tf.keras.Model(inputs, outputs, name=_model_name(name, estimator))
 
 
 def stm32f4_bnn(
@@ -108,21 +137,17 @@ def stm32f4_bnn(
       test set; reports/mcu-models/).
     """
     make = quantizer_factory(estimator, **estimator_options)
-    inputs = tf.keras.Input(input_shape, name="image")
-    x = tf.keras.layers.Conv2D(stem_width, 3, padding="same", use_bias=False, name="stem_conv")(
-        inputs
+    return _bireal_net(
+        "stm32f4_bnn",
+        estimator,
+        make,
+        input_shape,
+        num_classes,
+        stem_width,
+        True,
+        widths,
+        blocks_per_stage,
     )
-    x = tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name="stem_bn")(x)
-    # the only 28x28 tensor: pooled at once (a binary max pool, bitpacked output)
-    x = tf.keras.layers.MaxPool2D(2, name="stem_pool")(x)
-    for stage, width in enumerate(widths):
-        if stage > 0:
-            x = tf.keras.layers.MaxPool2D(2, name=f"pool{stage}")(x)
-        for block in range(blocks_per_stage):
-            x = binary_conv_block(x, width, make, name=f"stage{stage}_block{block}")
-    x = tf.keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
-    outputs = tf.keras.layers.Dense(num_classes, name="classifier", dtype="float32")(x)
-    return tf.keras.Model(inputs, outputs, name=_model_name("stm32f4_bnn", estimator))
 
 
 def microbit_bnn(
