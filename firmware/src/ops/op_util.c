@@ -90,6 +90,15 @@ int kfda_same_dims(const kfda_tensor *a, const kfda_tensor *b) {
 int kfda_has_input(const kfda_op *op, int i) { return i < op->n_in && op->in[i] >= 0; }
 
 /* ---- Prepare helpers ------------------------------------------------------- */
+kfda_status kfda_op_thread_scratch(kfda_op_context *ctx, size_t bytes) {
+  const size_t threads = (size_t)ctx->m->num_threads;
+  const size_t share =
+      threads > 1 ? (bytes + KFDA_ARENA_ALIGN - 1) / KFDA_ARENA_ALIGN * KFDA_ARENA_ALIGN : bytes;
+  NEED(share <= 0x7fffffffu / threads, KFDA_ERR_LIMIT, "scratch above 2 GiB");
+  ctx->op->scratch_bytes = (uint32_t)(share * threads);
+  return KFDA_OK;
+}
+
 void *kfda_op_persist(kfda_op_context *ctx, size_t bytes) {
   kfda_persist_alloc *a = ctx->persist;
   const size_t start = a->used, limit = 0x80000000u; /* above 2 GiB: load fails */

@@ -123,6 +123,18 @@ static inline void *kfda_op_scratch(const kfda_model *m, const kfda_op *op) {
 #define KFDA_IN(i) kfda_tensor_data(m, op->in[(i)])
 #define KFDA_OUT   kfda_tensor_data(m, op->out[0])
 
+/* ---- threads (threads.c) ---------------------------------------------------- */
+/* Computes output rows [row_begin, row_end) of the op with `scratch` (NULL: none), its
+ * thread's share of the op's scratch. */
+typedef void (*kfda_rows_fn)(const kfda_model *m, const kfda_op *op, const void *params,
+                             int32_t row_begin, int32_t row_end, void *scratch);
+/* Eval: rows [0, rows) split over the model's threads (one call without a pool). */
+void kfda_op_run_rows(const kfda_model *m, const kfda_op *op, const void *params, int32_t rows,
+                      kfda_rows_fn fn);
+/* Prepare of an op that runs through kfda_op_run_rows: `bytes` of scratch per thread (one
+ * 16-aligned share per thread; one thread: exactly `bytes`). */
+kfda_status kfda_op_thread_scratch(kfda_op_context *ctx, size_t bytes);
+
 /* ---- Prepare helpers ------------------------------------------------------- */
 /* Persistent data for the op: `bytes` 16-byte aligned; NULL when planning or past
  * the end of a too-small arena (counted all the same). */
