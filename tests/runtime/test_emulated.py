@@ -63,11 +63,13 @@ def emulated_runtime(request, tmp_path):
 @pytest.mark.emulated
 @pytest.mark.parametrize("emulated_runtime", ["arm64", "armhf"], indirect=True)
 def test_emulated_outputs_equal_x86_c_runtime(emulated_runtime, kfda, model_cases, tmp_path):
+    """On 4 threads (qemu-user runs each guest thread on a host thread): the x86 C
+    runtime's one-thread outputs, bit for bit."""
     command, env, _ = emulated_runtime
     for name, (fb, inputs) in model_cases.items():
         model = tmp_path / f"{name}.tflite"
         model.write_bytes(fb)
-        args = ["-m", "kfda_runtime", "run", str(model)]
+        args = ["-m", "kfda_runtime", "run", str(model), "--threads", "4"]
         for k, array in enumerate(inputs):
             np.save(tmp_path / f"{name}_x{k}.npy", array)
             args += ["-i", str(tmp_path / f"{name}_x{k}.npy")]

@@ -6,29 +6,30 @@ void kfda_conv2d_f32_ref(const kfda_conv_params *p, const kfda_shape4 *is, const
                          const kfda_shape4 *os, float *out, int32_t row_begin, int32_t row_end) {
   const int32_t cout = fs->n, fh = fs->h, fw = fs->w, gc = fs->c;
   const int32_t cout_per_group = cout / (is->c / gc);
-  int32_t row, ox, oc, fy, fx, ic;
-  for (row = row_begin; row < row_end; ++row) {
-    const int32_t b = row / os->h, oy = row % os->h;
-    for (ox = 0; ox < os->w; ++ox)
-      for (oc = 0; oc < cout; ++oc) {
-        const int32_t g = oc / cout_per_group;
-        float total = 0.0f, v;
-        for (fy = 0; fy < fh; ++fy) {
-          const int32_t iy = oy * p->stride_h - p->pad_h + fy * p->dil_h;
-          if (iy < 0 || iy >= is->h) continue;
-          for (fx = 0; fx < fw; ++fx) {
-            const int32_t ix = ox * p->stride_w - p->pad_w + fx * p->dil_w;
-            const float *x, *w;
-            if (ix < 0 || ix >= is->w) continue;
-            x = in + (((size_t)b * is->h + iy) * is->w + ix) * is->c + (size_t)g * gc;
-            w = filter + (((size_t)oc * fh + fy) * fw + fx) * gc;
-            for (ic = 0; ic < gc; ++ic) total += x[ic] * w[ic];
+  int32_t b, oy, ox, oc, fy, fx, ic;
+  if (row_begin >= row_end) return;
+  for (b = row_begin / os->h; b < os->n && b * os->h < row_end; ++b) /* rows [begin, end) */
+    for (oy = b == row_begin / os->h ? row_begin % os->h : 0;
+         oy < os->h && b * os->h + oy < row_end; ++oy)
+      for (ox = 0; ox < os->w; ++ox)
+        for (oc = 0; oc < cout; ++oc) {
+          const int32_t g = oc / cout_per_group;
+          float total = 0.0f, v;
+          for (fy = 0; fy < fh; ++fy) {
+            const int32_t iy = oy * p->stride_h - p->pad_h + fy * p->dil_h;
+            if (iy < 0 || iy >= is->h) continue;
+            for (fx = 0; fx < fw; ++fx) {
+              const int32_t ix = ox * p->stride_w - p->pad_w + fx * p->dil_w;
+              const float *x, *w;
+              if (ix < 0 || ix >= is->w) continue;
+              x = in + (((size_t)b * is->h + iy) * is->w + ix) * is->c + (size_t)g * gc;
+              w = filter + (((size_t)oc * fh + fy) * fw + fx) * gc;
+              for (ic = 0; ic < gc; ++ic) total += x[ic] * w[ic];
+            }
           }
+          v = total + (bias ? bias[oc] : 0.0f);
+          if (v < p->act_min) v = p->act_min;
+          if (!(v <= p->act_max)) v = p->act_max; /* and NaN, as TFLite's clamp */
+          out[(((size_t)b * os->h + oy) * os->w + ox) * cout + oc] = v;
         }
-        v = total + (bias ? bias[oc] : 0.0f);
-        if (v < p->act_min) v = p->act_min;
-        if (!(v <= p->act_max)) v = p->act_max; /* and NaN, as TFLite's clamp */
-        out[(((size_t)b * os->h + oy) * os->w + ox) * cout + oc] = v;
-      }
-  }
 }

@@ -203,7 +203,7 @@ void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const
   const int32_t cout = fs->n, fh = fs->h, fw = fs->w, cin = fs->c;
   transform tr;
   taps t;
-  int32_t row, ox;
+  int32_t b, oy, ox;
   if (cin != is->c || p->dil_h != 1 || p->dil_w != 1) {
     kfda_conv2d_f32_ref(p, is, in, fs, filter, bias, os, out, row_begin, row_end);
     return;
@@ -216,41 +216,43 @@ void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const
   t.xrow = (size_t)is->w * cin;
   t.xs = (size_t)p->stride_w * cin;
   t.wk = (size_t)fh * fw * cin;
-  for (row = row_begin; row < row_end; ++row) {
-    const int32_t b = row / os->h, oy = row % os->h;
-    const int32_t iy0 = oy * p->stride_h - p->pad_h;
-    int32_t fy0, fy1;
-    clip(iy0, fh, is->h, &fy0, &fy1);
-    for (ox = 0; ox < os->w;) {
-      const int32_t ix0 = ox * p->stride_w - p->pad_w;
-      int32_t fx0, fx1, oc, np = 1;
-      float *o = out + (((size_t)b * os->h + oy) * os->w + ox) * cout;
-      const float *x = in, *w;
-      clip(ix0, fw, is->w, &fx0, &fx1);
-      while (np < 4 && ox + np < os->w) { /* 4 pixels when their taps are the same */
-        int32_t gx0, gx1;
-        clip(ix0 + np * p->stride_w, fw, is->w, &gx0, &gx1);
-        if (gx0 != fx0 || gx1 != fx1) break;
-        ++np;
+  if (row_begin >= row_end) return;
+  for (b = row_begin / os->h; b < os->n && b * os->h < row_end; ++b) /* rows [begin, end) */
+    for (oy = b == row_begin / os->h ? row_begin % os->h : 0;
+         oy < os->h && b * os->h + oy < row_end; ++oy) {
+      const int32_t iy0 = oy * p->stride_h - p->pad_h;
+      int32_t fy0, fy1;
+      clip(iy0, fh, is->h, &fy0, &fy1);
+      for (ox = 0; ox < os->w;) {
+        const int32_t ix0 = ox * p->stride_w - p->pad_w;
+        int32_t fx0, fx1, oc, np = 1;
+        float *o = out + (((size_t)b * os->h + oy) * os->w + ox) * cout;
+        const float *x = in, *w;
+        clip(ix0, fw, is->w, &fx0, &fx1);
+        while (np < 4 && ox + np < os->w) { /* 4 pixels when their taps are the same */
+          int32_t gx0, gx1;
+          clip(ix0 + np * p->stride_w, fw, is->w, &gx0, &gx1);
+          if (gx0 != fx0 || gx1 != fx1) break;
+          ++np;
+        }
+        if (np < 4) np = 1;
+        t.rows = fx1 > fx0 ? fy1 - fy0 : 0;
+        t.run = (fx1 - fx0) * cin;
+        if (t.rows > 0) x = in + (((size_t)b * is->h + (iy0 + fy0)) * is->w + (ix0 + fx0)) * cin;
+        w = filter + ((size_t)fy0 * fw + fx0) * cin;
+        for (oc = 0; oc + 4 <= cout; oc += 4, w += 4 * t.wk) {
+          if (np == 4)
+            block_4x4(&t, x, w, &tr, oc, o + oc, (size_t)cout);
+          else
+            block_4x1(&t, x, w, &tr, oc, o + oc);
+        }
+        for (; oc < cout; ++oc, w += t.wk) {
+          int32_t i;
+          for (i = 0; i < np; ++i) block_1x1(&t, x + i * t.xs, w, &tr, oc, o + i * cout + oc);
+        }
+        ox += np;
       }
-      if (np < 4) np = 1;
-      t.rows = fx1 > fx0 ? fy1 - fy0 : 0;
-      t.run = (fx1 - fx0) * cin;
-      if (t.rows > 0) x = in + (((size_t)b * is->h + (iy0 + fy0)) * is->w + (ix0 + fx0)) * cin;
-      w = filter + ((size_t)fy0 * fw + fx0) * cin;
-      for (oc = 0; oc + 4 <= cout; oc += 4, w += 4 * t.wk) {
-        if (np == 4)
-          block_4x4(&t, x, w, &tr, oc, o + oc, (size_t)cout);
-        else
-          block_4x1(&t, x, w, &tr, oc, o + oc);
-      }
-      for (; oc < cout; ++oc, w += t.wk) {
-        int32_t i;
-        for (i = 0; i < np; ++i) block_1x1(&t, x + i * t.xs, w, &tr, oc, o + i * cout + oc);
-      }
-      ox += np;
     }
-  }
 }
 
 void kfda_conv2d_f32(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,

@@ -107,62 +107,63 @@ void kfda_lce_bconv2d_ref(const kfda_bconv_params *p, const kfda_shape4 *is, con
   const int32_t cin_per_group = p->channels_in / groups;
   const int32_t out_words = KFDA_PACKED_WORDS(cout);
   const int same_zero = p->padding == 0 && p->pad_value == 0;
-  int32_t row, ox, oc, fy, fx, k;
-  for (row = row_begin; row < row_end; ++row) {
-    const int32_t b = row / os->h, oy = row % os->h;
-    for (ox = 0; ox < os->w; ++ox) {
-      const size_t pix = ((size_t)b * os->h + oy) * os->w + ox;
-      int kase = 0;
-      int32_t X = 0, Y = 0;
-      const int edge =
-          same_zero && kfda_lce_bconv2d_edge_case(p, is, os, fh, fw, oy, ox, &kase, &X, &Y) == 0;
-      if (p->output_kind == KFDA_BCONV_OUT_PACKED) {
-        uint32_t *o = (uint32_t *)out + pix * out_words;
-        for (k = 0; k < out_words; ++k) o[k] = 0;
-      }
-      for (oc = 0; oc < cout; ++oc) {
-        const int32_t g = oc / cout_per_group;
-        const uint32_t *f = (const uint32_t *)filter + (size_t)oc * fh * fw * gw;
-        int32_t accum = 0;
-        for (fy = 0; fy < fh; ++fy) {
-          const int32_t iy = oy * p->stride_h - p->pad_h + fy * p->dil_h;
-          for (fx = 0; fx < fw; ++fx) {
-            const int32_t ix = ox * p->stride_w - p->pad_w + fx * p->dil_w;
-            const uint32_t *w = f + ((size_t)fy * fw + fx) * gw;
-            if (iy >= 0 && iy < is->h && ix >= 0 && ix < is->w) {
-              const uint32_t *x = (const uint32_t *)in +
-                                  (((size_t)b * is->h + iy) * is->w + ix) * in_words +
-                                  (size_t)g * gw;
-              for (k = 0; k < gw; ++k) accum += kfda_popcount32(x[k] ^ w[k]);
-            } else {
-              for (k = 0; k < gw; ++k) accum += kfda_popcount32(w[k]);
-            }
-          }
-        }
+  int32_t b, oy, ox, oc, fy, fx, k;
+  if (row_begin >= row_end) return;
+  for (b = row_begin / os->h; b < os->n && b * os->h < row_end; ++b) /* rows [begin, end) */
+    for (oy = b == row_begin / os->h ? row_begin % os->h : 0;
+         oy < os->h && b * os->h + oy < row_end; ++oy)
+      for (ox = 0; ox < os->w; ++ox) {
+        const size_t pix = ((size_t)b * os->h + oy) * os->w + ox;
+        int kase = 0;
+        int32_t X = 0, Y = 0;
+        const int edge =
+            same_zero && kfda_lce_bconv2d_edge_case(p, is, os, fh, fw, oy, ox, &kase, &X, &Y) == 0;
         if (p->output_kind == KFDA_BCONV_OUT_PACKED) {
-          if (accum > thresholds[oc])
-            ((uint32_t *)out)[pix * out_words + (oc >> 5)] |= 1u << (oc & 31);
-        } else {
-          int32_t x = accum * 2;
-          float y;
-          if (x > p->clamp_max) x = p->clamp_max;
-          if (x < p->clamp_min) x = p->clamp_min;
-          y = (float)x * out_mul[oc] + out_bias[oc];
-          if (p->output_kind == KFDA_BCONV_OUT_F32) {
-            if (edge) {
-              const float m = -1.0f * raw_mul[oc];
-              y += m * (float)kfda_lce_bconv2d_edge_correction(p, f, fh, fw, gw, cin_per_group,
-                                                               kase, X, Y);
+          uint32_t *o = (uint32_t *)out + pix * out_words;
+          for (k = 0; k < out_words; ++k) o[k] = 0;
+        }
+        for (oc = 0; oc < cout; ++oc) {
+          const int32_t g = oc / cout_per_group;
+          const uint32_t *f = (const uint32_t *)filter + (size_t)oc * fh * fw * gw;
+          int32_t accum = 0;
+          for (fy = 0; fy < fh; ++fy) {
+            const int32_t iy = oy * p->stride_h - p->pad_h + fy * p->dil_h;
+            for (fx = 0; fx < fw; ++fx) {
+              const int32_t ix = ox * p->stride_w - p->pad_w + fx * p->dil_w;
+              const uint32_t *w = f + ((size_t)fy * fw + fx) * gw;
+              if (iy >= 0 && iy < is->h && ix >= 0 && ix < is->w) {
+                const uint32_t *x = (const uint32_t *)in +
+                                    (((size_t)b * is->h + iy) * is->w + ix) * in_words +
+                                    (size_t)g * gw;
+                for (k = 0; k < gw; ++k) accum += kfda_popcount32(x[k] ^ w[k]);
+              } else {
+                for (k = 0; k < gw; ++k) accum += kfda_popcount32(w[k]);
+              }
             }
-            ((float *)out)[pix * cout + oc] = y;
+          }
+          if (p->output_kind == KFDA_BCONV_OUT_PACKED) {
+            if (accum > thresholds[oc])
+              ((uint32_t *)out)[pix * out_words + (oc >> 5)] |= 1u << (oc & 31);
           } else {
-            float r = roundf(y);
-            if (r > 127.0f) r = 127.0f;
-            if (!(r >= -128.0f)) r = -128.0f; /* also NaN */
-            ((int8_t *)out)[pix * cout + oc] = (int8_t)r;
+            int32_t x = accum * 2;
+            float y;
+            if (x > p->clamp_max) x = p->clamp_max;
+            if (x < p->clamp_min) x = p->clamp_min;
+            y = (float)x * out_mul[oc] + out_bias[oc];
+            if (p->output_kind == KFDA_BCONV_OUT_F32) {
+              if (edge) {
+                const float m = -1.0f * raw_mul[oc];
+                y += m * (float)kfda_lce_bconv2d_edge_correction(p, f, fh, fw, gw, cin_per_group,
+                                                                 kase, X, Y);
+              }
+              ((float *)out)[pix * cout + oc] = y;
+            } else {
+              float r = roundf(y);
+              if (r > 127.0f) r = 127.0f;
+              if (!(r >= -128.0f)) r = -128.0f; /* also NaN */
+              ((int8_t *)out)[pix * cout + oc] = (int8_t)r;
+            }
           }
         }
       }
-    }
-  }
 }
