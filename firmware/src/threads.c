@@ -1,7 +1,7 @@
 /*
  * threads.c - output rows of the heavy ops (LceBconv2d, CONV_2D, DEPTHWISE_CONV_2D,
- * LceQuantize) split over a small pthread pool on Linux builds (-DKFDA_THREADS: set only by the
- * Linux builds, see firmware/README.md "Threads"). Without KFDA_THREADS (every bare-metal
+ * LceQuantize, ADD, MUL) split over a small pthread pool on Linux builds (-DKFDA_THREADS: set only
+ * by the Linux builds, see firmware/README.md "Threads"). Without KFDA_THREADS (every bare-metal
  * build) this file has no pthread dependency and runs the rows in one call.
  *
  * The pool lives in the arena's persistent part (no malloc): its workers are started at

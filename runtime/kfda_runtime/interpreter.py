@@ -77,8 +77,8 @@ class Interpreter:
     # Arguments
         flatbuffer_model: the model's bytes (like LCE's Interpreter), or a path to it.
         num_threads: threads for the binary convolutions and convolutions (LceBconv2d,
-            CONV_2D, DEPTHWISE_CONV_2D and LceQuantize split their output rows over
-            them), an int >= 1.
+            CONV_2D, DEPTHWISE_CONV_2D, LceQuantize, ADD and MUL split their output rows
+            over them), an int >= 1.
             The outputs are the same, bit for bit, for any count. Values above the
             runtime's limit (KFDA_MAX_THREADS, 8) run on that many; the `num_threads`
             attribute says how many run.

@@ -27,11 +27,13 @@ THREADS = (1, 2, 3, 4)
 
 def odd_rows():
     """Rows that 2, 3 and 4 threads do not divide, and layers with fewer rows than
-    threads: CONV_2D (7 rows), DEPTHWISE_CONV_2D (7), a strided same-zero LceBconv2d (4),
-    a valid one (2) and one with a single output row."""
+    threads: CONV_2D (7 rows), DEPTHWISE_CONV_2D (7), ADD and a broadcast MUL (7), a
+    strided same-zero LceBconv2d (4), a valid one (2) and one with a single output row."""
     x = L.Input((7, 9, 3))
     y = L.Conv2D(8, 3, padding="same", activation="relu")(x)
     y = L.DepthwiseConv2D(3, depth_multiplier=2, padding="same")(y)
+    y = L.Add()([y, L.Conv2D(16, 1)(y)])
+    y = L.Multiply()([y, L.GlobalAveragePooling2D(keepdims=True)(y)])
     y = lq.layers.QuantConv2D(32, 3, strides=2, padding="same", **BINARY)(y)
     y = L.BatchNormalization()(y)
     y = lq.layers.QuantConv2D(40, 3, padding="valid", **BINARY)(y)
@@ -52,6 +54,10 @@ def _cases():
     model = odd_rows()
     _randomize(model, rng)
     cases["float_odd_rows"] = (convert(model), [rng.normal(0, 1, (2, 7, 9, 3))])
+    cases["int8_odd_rows"] = (
+        convert(model, **INT8),
+        [rng.randint(-128, 128, (2, 7, 9, 3)).astype(np.int8)],
+    )
     model = int8_conv_stack()
     _randomize(model, rng)
     cases["int8_conv_stack"] = (
@@ -70,7 +76,8 @@ def cases():
 
 
 @pytest.mark.parametrize(
-    "name", ["float_small_bnn", "int8_small_bnn", "float_odd_rows", "int8_conv_stack"]
+    "name",
+    ["float_small_bnn", "int8_small_bnn", "float_odd_rows", "int8_odd_rows", "int8_conv_stack"],
 )
 def test_outputs_bit_identical_for_any_thread_count(kfda, cases, name):
     fb, inputs = cases[name]

@@ -134,6 +134,7 @@ def test_exported_package_on_the_pi(emulated_runtime, tmp_path):
             "sample_input.bin",
             "sample_output_lce.bin",
             "1",
+            "2",  # threads: the driver's option
         ],
         cwd=package,
         capture_output=True,
@@ -143,3 +144,4 @@ def test_exported_package_on_the_pi(emulated_runtime, tmp_path):
     assert ran.returncode == 0, ran.stderr
     diff = re.search(r"max abs diff against the LCE interpreter: (\S+)", ran.stdout)
     assert diff and float(diff.group(1)) <= 1e-5, ran.stdout
+    assert "(1 runs, 2 threads)" in ran.stdout, ran.stdout

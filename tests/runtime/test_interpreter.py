@@ -68,7 +68,9 @@ def test_iterator_and_empty_batch(kfda_runtime, model_cases):
     assert empty.dtype == interpreter.output_types[0]
 
 
-@pytest.mark.parametrize("name", ["float_small_bnn", "int8_binary", "float_two_outputs"])
+@pytest.mark.parametrize(
+    "name", ["float_small_bnn", "int8_binary", "int8_two_inputs", "float_two_outputs"]
+)
 def test_num_threads(kfda_runtime, kfda, model_cases, name):
     """1 to 4 threads give the C runtime's one-thread outputs, bit for bit (LceBconv2d and
     CONV_2D split over threads); more threads than the runtime's limit run on 8."""

@@ -182,10 +182,10 @@ kfda_status kfda_model_load(kfda_model *m, const uint8_t *flatbuffer, size_t siz
                             size_t arena_size);
 
 /* The same with num_threads threads (1 .. kfda_max_threads()): LceBconv2d, CONV_2D,
- * DEPTHWISE_CONV_2D and LceQuantize split their output rows over them, bit-identical results for
- * any count. The arena holds one share of each op's scratch per thread and the pool's state; plan
- * and load must get the same count. Load starts num_threads - 1 worker threads (pthreads), which
- * kfda_model_release joins. 1 thread: the same arena as plan/load. */
+ * DEPTHWISE_CONV_2D, LceQuantize, ADD and MUL split their output rows over them, bit-identical
+ * results for any count. The arena holds one share of each op's scratch per thread and the pool's
+ * state; plan and load must get the same count. Load starts num_threads - 1 worker threads
+ * (pthreads), which kfda_model_release joins. 1 thread: the same arena as plan/load. */
 kfda_status kfda_model_plan_threads(kfda_model *m, const uint8_t *flatbuffer, size_t size,
                                     uint8_t *workspace, size_t workspace_size, int num_threads,
                                     size_t *needed);

@@ -415,6 +415,30 @@ kfda_status kfda_binary_broadcast(kfda_op_context *ctx, kfda_binary_op_params *p
   return KFDA_OK;
 }
 
+static int binary_split_axis(const kfda_binary_op_params *p) {
+  int i;
+  for (i = 0; i < KFDA_MAX_DIMS - 1; ++i)
+    if (p->out_dims[i] > 1) break;
+  return i;
+}
+
+int32_t kfda_binary_rows(const kfda_binary_op_params *p) {
+  return p->out_dims[binary_split_axis(p)];
+}
+
+void kfda_binary_slice_of(const kfda_binary_op_params *p, int32_t row_begin, int32_t row_end,
+                          kfda_binary_slice *s) {
+  const int axis = binary_split_axis(p);
+  size_t out_stride = 1;
+  int i;
+  for (i = KFDA_MAX_DIMS - 1; i > axis; --i) out_stride *= (size_t)p->out_dims[i];
+  for (i = 0; i < KFDA_MAX_DIMS; ++i) s->dims[i] = p->out_dims[i];
+  s->dims[axis] = row_end - row_begin;
+  s->a = (size_t)row_begin * (size_t)p->a_strides[axis];
+  s->b = (size_t)row_begin * (size_t)p->b_strides[axis];
+  s->out = (size_t)row_begin * out_stride;
+}
+
 /* ---- unary ops --------------------------------------------------------------- */
 kfda_status kfda_unary_prepare(kfda_op_context *ctx, int int8_ok, size_t *elements, int *is_int8) {
   const kfda_tensor *in = IN(0), *out = OUT;

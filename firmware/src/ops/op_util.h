@@ -204,6 +204,16 @@ typedef struct {
 } kfda_binary_op_params;
 kfda_status kfda_binary_prepare(kfda_op_context *ctx, kfda_binary_op_params *p);
 kfda_status kfda_binary_broadcast(kfda_op_context *ctx, kfda_binary_op_params *p);
+/* ADD / MUL over threads: rows are the indices of the outermost output axis longer than 1;
+ * a slice of them is the same kernel on offset pointers (elements) with that axis
+ * shortened, so every output element is still computed from the same input elements. */
+typedef struct {
+  size_t a, b, out; /* element offsets of the slice's first element */
+  int32_t dims[KFDA_MAX_DIMS];
+} kfda_binary_slice;
+int32_t kfda_binary_rows(const kfda_binary_op_params *p);
+void kfda_binary_slice_of(const kfda_binary_op_params *p, int32_t row_begin, int32_t row_end,
+                          kfda_binary_slice *s);
 
 /* Unary elementwise ops (RELU family, ABS, ROUND, TANH, LOGISTIC, HARD_SWISH): one
  * input of the output's type and shape; float32, or int8 when int8_ok. */
