@@ -78,7 +78,7 @@ def count_per_thread(binary, model_path, record, work, threads):
     return counts
 
 
-def models(names):
+def models(names, side=32):
     for name in names:
         if name == "small_bnn":
             yield name, bench.example_bnn()
@@ -87,10 +87,10 @@ def models(names):
             import tensorflow as tf
 
             tf.keras.utils.set_random_seed(0)
-            yield (
-                name,
-                larq_zoo.sota.QuickNetSmall(input_shape=(32, 32, 3), weights=None, num_classes=10),
+            model = larq_zoo.sota.QuickNetSmall(
+                input_shape=(side, side, 3), weights=None, num_classes=10
             )
+            yield f"{name} {side}x{side}", model
         else:
             raise SystemExit(f"threads.py: unknown model {name}: small_bnn or QuickNetSmall")
 
@@ -99,14 +99,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="small_bnn,QuickNetSmall")
     ap.add_argument("--threads", default="1,2,4")
+    ap.add_argument("--side", type=int, default=32, help="QuickNetSmall's input side")
     args = ap.parse_args()
     thread_counts = [int(t) for t in args.threads.split(",")]
     rows = []
     with tempfile.TemporaryDirectory(prefix="kfda-threads-") as work:
         binary = build_arm64(work)
-        for name, model in models(args.models.split(",")):
+        for name, model in models(args.models.split(","), args.side):
             fb = bench.convert(model)
-            path = os.path.join(work, f"{name}.tflite")
+            path = os.path.join(work, f"{name.split()[0]}.tflite")
             with open(path, "wb") as f:
                 f.write(fb)
             record = bytes(bench.host_plan(fb, work)["inputs"][0]["bytes"])
