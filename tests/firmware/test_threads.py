@@ -1,5 +1,5 @@
-"""num_threads on Linux builds (issue 16 part 3): LceBconv2d, CONV_2D and DEPTHWISE_CONV_2D
-split their output rows over threads. The outputs must be bit-identical for any thread
+"""num_threads on Linux builds (issue 16 part 3): LceBconv2d, CONV_2D, DEPTHWISE_CONV_2D,
+LceQuantize, ADD and MUL split their output rows over threads. The outputs must be bit-identical for any thread
 count (each element computed by one thread with the same arithmetic) and match the LCE
 interpreter as every model test requires: float within 1e-5, int8 exactly."""
 
