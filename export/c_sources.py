@@ -9,11 +9,13 @@ MAIN_C = r"""/*
  * kfda_run: run {model_name} with the keras-fda C runtime on Arm Linux.
  * Written by `keras-fda export --target {target}`; build with `make`, run with
  *
- *     ./kfda_run [model.tflite] [sample_input.bin] [sample_output_lce.bin] [repeats]
+ *     ./kfda_run [model.tflite] [sample_input.bin] [sample_output_lce.bin] [repeats] [threads]
  *
  * It loads the model (16-byte aligned, as the runtime requires), plans and allocates
  * the arena, runs the first sample input, compares the output with the LCE
- * interpreter's (written at export time) and prints the time per inference.
+ * interpreter's (written at export time) and prints the time per inference. With
+ * threads > 1 (up to KFDA_MAX_THREADS, 8) the binary convolutions and convolutions split
+ * their output rows over that many threads: the same outputs, bit for bit.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -59,15 +61,17 @@ int main(int argc, char **argv) {{
   const char *input_path = argc > 2 ? argv[2] : "sample_input.bin";
   const char *expect_path = argc > 3 ? argv[3] : "sample_output_lce.bin";
   int repeats = argc > 4 ? atoi(argv[4]) : 10;
+  int threads = argc > 5 ? atoi(argv[5]) : 1;
   size_t fb_size = 0, in_size = 0, expect_size = 0, need = 0;
 
   uint8_t *fb = read_file(model_path, &fb_size);
   if (!fb) {{ fprintf(stderr, "kfda_run: cannot read %s\n", model_path); return 1; }}
   /* plan in a scratch workspace of the size the runtime asks for, then load */
-  kfda_status st = kfda_model_plan(&model, fb, fb_size, NULL, 0, &need);
+  kfda_status st = kfda_model_plan_threads(&model, fb, fb_size, NULL, 0, threads, &need);
   if (st == KFDA_ERR_ARENA_TOO_SMALL) {{
     uint8_t *work = aligned_alloc(KFDA_ARENA_ALIGN, (need + 15u) & ~(size_t)15u);
-    st = work ? kfda_model_plan(&model, fb, fb_size, work, need, &need) : KFDA_ERR_ARENA_TOO_SMALL;
+    st = work ? kfda_model_plan_threads(&model, fb, fb_size, work, need, threads, &need)
+              : KFDA_ERR_ARENA_TOO_SMALL;
     free(work);
   }}
   if (st != KFDA_OK) {{
@@ -75,7 +79,7 @@ int main(int argc, char **argv) {{
     return 1;
   }}
   uint8_t *arena = aligned_alloc(KFDA_ARENA_ALIGN, (need + 15u) & ~(size_t)15u);
-  st = kfda_model_load(&model, fb, fb_size, arena, need);
+  st = kfda_model_load_threads(&model, fb, fb_size, arena, need, threads);
   if (st != KFDA_OK) {{
     fprintf(stderr, "kfda_run: %s: %s\n", kfda_status_string(st), kfda_model_error(&model));
     return 1;
@@ -118,8 +122,9 @@ int main(int argc, char **argv) {{
   double start = now_s();
   for (int r = 0; r < repeats; r++) kfda_model_invoke(&model);
   if (repeats > 0)
-    printf("%.3f ms per inference (%d runs, one thread)\n",
-           1e3 * (now_s() - start) / repeats, repeats);
+    printf("%.3f ms per inference (%d runs, %d thread%s)\n", 1e3 * (now_s() - start) / repeats,
+           repeats, threads, threads > 1 ? "s" : "");
+  kfda_model_release(&model); /* joins the threads */
   return 0;
 }}
 """
@@ -131,6 +136,8 @@ MAKEFILE = """# Build kfda_run for {target} on the device itself (e.g. a Raspber
 CC ?= gcc
 KFDA_DIR ?= kfda
 CFLAGS ?= -O3 {arch_flags}
+# threads (./kfda_run ... REPEATS THREADS): pthreads, as every Linux build of the runtime
+THREAD_FLAGS = {thread_flags}
 # The model's ops: only these are linked (OPS=all: every op the runtime has).
 OPS ?= {ops}
 KFDA_CFLAGS = -std=c11 -ffp-contract=off -Wall -I$(KFDA_DIR)/include \\
@@ -140,7 +147,7 @@ SOURCES = main.c $(shell find $(KFDA_DIR)/src -name '*.c' -o -name '*.S' 2>/dev/
 
 kfda_run: $(SOURCES)
 	@test -f $(KFDA_DIR)/include/kfda/kfda.h || {{ echo "no keras-fda runtime in $(KFDA_DIR): set KFDA_DIR=<repo>/firmware"; exit 1; }}
-	$(CC) $(CFLAGS) $(KFDA_CFLAGS) -o $@ $(SOURCES) $(LDFLAGS) -lm
+	$(CC) $(CFLAGS) $(THREAD_FLAGS) $(KFDA_CFLAGS) -o $@ $(SOURCES) $(LDFLAGS) -lm
 
 run: kfda_run
 	./kfda_run model.tflite sample_input.bin sample_output_lce.bin 10

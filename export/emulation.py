@@ -62,11 +62,14 @@ def _app_error(text):
     return None
 
 
-def run_command(command, cwd, what, timeout=RUN_TIMEOUT_S):
-    """Run `command`; its stdout and stderr, or `KerasFDAError` with the application's
-    own error line (or the exit status) when it fails or times out."""
+def run_command(command, cwd, what, timeout=RUN_TIMEOUT_S, env=None):
+    """Run `command` (in `env`, None: this process's); its stdout and stderr, or
+    `KerasFDAError` with the application's own error line (or the exit status) when it
+    fails or times out."""
     try:
-        proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(
+            command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
+        )
     except subprocess.TimeoutExpired:
         raise KerasFDAError(
             f"{what} did not finish within {timeout:.0f} s "
@@ -82,7 +85,7 @@ def run_command(command, cwd, what, timeout=RUN_TIMEOUT_S):
     return log
 
 
-def count_linux_instructions(place, binary, model_path, record, workdir):
+def count_linux_instructions(place, binary, model_path, record, workdir, env=None):
     """Instructions of one inference of `binary` on `record` (bytes) under `place`'s
     qemu-user, or None if the trace holds no counted inference.
 
@@ -90,7 +93,8 @@ def count_linux_instructions(place, binary, model_path, record, workdir):
     `-d exec,nochain` one line per executed block, so the sum over the executed blocks
     between kfda_counter_start and kfda_counter_ticks is the count. It agrees with a
     -singlestep trace (one line per instruction) within a few instructions at about a
-    sixth of the log."""
+    sixth of the log. With several threads (env's KFDA_NUM_THREADS) the blocks of every
+    thread inside the window are summed (benchmarks/threads.py counts them per thread)."""
     input_path = os.path.join(workdir, "trace_input.bin")
     with open(input_path, "wb") as f:
         f.write(record)
@@ -105,7 +109,9 @@ def count_linux_instructions(place, binary, model_path, record, workdir):
         input_path,
         os.path.join(workdir, "trace_output.bin"),
     ]
-    proc = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        command, cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     sizes, block_pc, block_size = {}, None, 0
     counting, count, result = False, 0, None
     for line in proc.stderr:
@@ -132,10 +138,12 @@ def count_linux_instructions(place, binary, model_path, record, workdir):
     return result
 
 
-def execute(place, build, model_path, inputs, count_instructions=True):
+def execute(place, build, model_path, inputs, count_instructions=True, threads=1):
     """Run the application built for `place` (in the folder `build`) on the records of
-    `inputs`; (raw output bytes, stats). Stats: inferences, and where measured
-    instructions_per_inference (and _min), stack_bytes, ns_per_inference (native)."""
+    `inputs`, on `threads` threads (Linux builds: KFDA_NUM_THREADS); (raw output bytes,
+    stats). Stats: inferences, and where measured instructions_per_inference (and _min),
+    stack_bytes, ns_per_inference (native)."""
+    env = dict(os.environ, KFDA_NUM_THREADS=str(threads)) if threads != 1 else None
     binary = os.path.join(build, "kfda_app.elf" if place.kind == "cortex-m" else "kfda_app")
     stats = {}
     with tempfile.TemporaryDirectory(prefix="keras-fda-run-") as work:
@@ -148,7 +156,7 @@ def execute(place, build, model_path, inputs, count_instructions=True):
             command = [place.qemu, binary, model_path, input_path, output_path]
         else:
             command = [binary, model_path, input_path, output_path]
-        log = run_command(command, cwd=work, what=f"running on {place.name}")
+        log = run_command(command, cwd=work, what=f"running on {place.name}", env=env)
         app = parse_app_output(log)
         if app.get("inferences") != len(inputs) or not os.path.isfile(output_path):
             raise KerasFDAError(
@@ -166,7 +174,7 @@ def execute(place, build, model_path, inputs, count_instructions=True):
             stats["ns_per_inference"] = app["ns_per_inference"][1]
         if place.kind == "linux" and place.qemu and count_instructions:
             counted = count_linux_instructions(
-                place, binary, model_path, inputs[:1].tobytes(), work
+                place, binary, model_path, inputs[:1].tobytes(), work, env
             )
             if counted is not None:
                 stats["instructions_per_inference"] = counted

@@ -15,7 +15,7 @@ Package layout (see export/README.md for the manifest's fields):
 """
 
 from keras_fda.errors import KerasFDAError
-from keras_fda.export import c_sources
+from keras_fda.export import c_sources, platforms
 from keras_fda.export.manifest import Manifest
 
 import contextlib
@@ -155,6 +155,7 @@ def write_linux_driver(folder, target, model_name, ops=None):
                 target=target.name,
                 cross_compiler=target.cross_compiler,
                 arch_flags=target.arch_flags,
+                thread_flags=platforms.LINUX_THREAD_FLAGS,
                 ops=" ".join(ops) if ops else "all",
             )
         )

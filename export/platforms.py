@@ -328,6 +328,13 @@ TARGETS = {
     )
 }
 
+# The flags that give a Linux build of the runtime its threads (num_threads: LceBconv2d,
+# CONV_2D and DEPTHWISE_CONV_2D split their output rows over pthreads, src/threads.c).
+# Every Linux build sets them (firmware/Makefile, firmware/targets/linux/Makefile, the
+# package's Makefile, runtime/build_library.py; tests/test_platforms.py holds each copy to
+# this one); no bare-metal build does (no pthread dependency).
+LINUX_THREAD_FLAGS = "-DKFDA_THREADS -pthread"
+
 # This machine: the tests' and the planner's native builds.
 HOST = Target(
     "native",

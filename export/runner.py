@@ -142,7 +142,7 @@ def _check_ram(chip, arena, recorded=None):
         )
 
 
-def run_package(package_dir, inputs, board=None, count_instructions=True):
+def run_package(package_dir, inputs, board=None, count_instructions=True, threads=1):
     """Run a package's model on its target (or `board`) for every record of `inputs`.
 
     inputs: array of shape (N,) + the model's input shape without its batch axis (or one
@@ -150,10 +150,16 @@ def run_package(package_dir, inputs, board=None, count_instructions=True):
     array of shape (N,) + output shape[1:] (a list of them for several outputs); stats a
     dict with board, inferences, arena_bytes, model_bytes and, where measured,
     instructions_per_inference (Cortex-M under -icount: exact per inference; arm64 and
-    armv7: counted on the first record), flash_bytes, ram_bytes.
+    armv7: counted on the first record, over all threads), flash_bytes, ram_bytes.
+    threads: the Linux application's threads (KFDA_NUM_THREADS; the same outputs).
     """
     package = read_package(package_dir)
     place, made_for = choose_board(package, board)
+    if threads != 1 and place.kind != "linux":
+        raise KerasFDAError(
+            f"--threads runs on the Linux targets (arm64, armv7); {place.name} is a "
+            "microcontroller and runs one thread: drop --threads"
+        )
     inputs = check_inputs(package, inputs)
     if place.kind == "cortex-m" and not place.emulated:
         raise KerasFDAError(
@@ -171,6 +177,7 @@ def run_package(package_dir, inputs, board=None, count_instructions=True):
         "cpu": place.cpu,
         "model_bytes": len(package.model_bytes),
         "arena_bytes": arena,
+        "threads": threads,
     }
     if made_for is not None:
         stats["made_for"] = made_for.name
@@ -193,7 +200,7 @@ def run_package(package_dir, inputs, board=None, count_instructions=True):
         folder = build.build_firmware(place)
 
     raw, app = emulation.execute(
-        place, folder, os.path.abspath(package.model_path), inputs, count_instructions
+        place, folder, os.path.abspath(package.model_path), inputs, count_instructions, threads
     )
     stats.update(app)
     if place.kind == "cortex-m" and "stack_bytes" in stats and "ram_bytes" in stats:

@@ -562,8 +562,15 @@ def _save_npy_atomically(path, array):
     help="count instructions per inference on arm64/armv7 (an exec trace of one "
     "inference); Cortex-M boards always count (QEMU -icount)",
 )
+@click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 8),
+    help="arm64/armv7/native: run the convolutions on this many threads (the same outputs)",
+)
 @one_line_errors
-def run(package, input_path, output_path, board, count):
+def run(package, input_path, output_path, board, count, threads):
     """Build PACKAGE's firmware for its target (cached), run it on the inputs, save outputs."""
     sample = input_path is None
     if sample:
@@ -576,7 +583,9 @@ def run(package, input_path, output_path, board, count):
 
     inputs = _load_npy(input_path)
     _warn_nonfinite(inputs, input_path)
-    outputs, stats = run_package(package, inputs, board=board, count_instructions=count)
+    outputs, stats = run_package(
+        package, inputs, board=board, count_instructions=count, threads=threads
+    )
     if isinstance(outputs, list):
         raise KerasFDAError("the model has several outputs; keras-fda run writes one .npy")
     _save_npy_atomically(output_path, outputs)
@@ -586,7 +595,10 @@ def run(package, input_path, output_path, board, count):
     )
     click.echo(f"board      {stats['board']} ({stats['description']})")
     if "instructions_per_inference" in stats:
-        click.echo(f"instructions per inference  {stats['instructions_per_inference']:,}")
+        click.echo(
+            f"instructions per inference  {stats['instructions_per_inference']:,}"
+            + (f" (all {threads} threads)" if threads > 1 else "")
+        )
     elif "ns_per_inference" in stats:
         click.echo(f"time per inference  {stats['ns_per_inference'] / 1e6:.3f} ms (native)")
     click.echo(

@@ -31,6 +31,10 @@ ARCH_FLAGS = {
     "arm": ["-march=armv7-a", "-mfpu=neon-vfpv4", "-mfloat-abi=hard"],
 }
 SHARED_FLAGS = ["-shared", "-fPIC", "-fvisibility=hidden"]
+# Threads (Interpreter(num_threads=N), pthreads): every Linux build of the runtime sets
+# them; the copy of keras-fda's export/platforms.py LINUX_THREAD_FLAGS (checked by
+# tests/runtime/test_packaging.py), as this package cannot import keras_fda.
+THREAD_FLAGS = ["-DKFDA_THREADS", "-pthread"]
 
 
 class BuildError(Exception):
@@ -114,6 +118,7 @@ def build(package_root, output, cc=None):
         + RUNTIME_FLAGS
         + target_flags(command)
         + SHARED_FLAGS
+        + THREAD_FLAGS
         + extra
         + ["-I", os.path.join(firmware, "include"), os.path.join(package_root, SHIM)]
         + runtime_sources(firmware)

@@ -135,6 +135,25 @@ def test_linux_makefile_matches_the_registry():
         }
 
 
+def test_thread_flags_only_in_linux_builds_and_equal_the_registrys(tmp_path):
+    """KFDA_THREADS (pthreads) is set by every Linux build of the runtime with the registry's
+    flags, and by no bare-metal build: no pthread dependency on a microcontroller."""
+    flags = platforms.LINUX_THREAD_FLAGS
+    assert make_variables(os.path.join(FIRMWARE, "Makefile"))["THREAD_FLAGS"] == flags
+    linux = os.path.join(FIRMWARE, "targets", "linux", "Makefile")
+    assert make_variables(linux)["THREAD_FLAGS"] == flags
+    _, text = _package_makefile(tmp_path, "arm64")
+    assert re.search(r"^THREAD_FLAGS = (.*)$", text, re.M).group(1) == flags
+    bare_metal = [os.path.join(BOARDS_DIR, board, "Makefile") for board in FIRMWARE_BOARDS]
+    bare_metal += [os.path.join(FIRMWARE, "targets", "ops.mk")]
+    for root, _, names in os.walk(os.path.join(FIRMWARE, "targets", "cortex-m")):
+        bare_metal += [os.path.join(root, n) for n in names if n.endswith((".mk", "Makefile"))]
+    for path in bare_metal:
+        if os.path.isfile(path):
+            text = open(path).read()
+            assert "KFDA_THREADS" not in text and "pthread" not in text, path
+
+
 def _package_makefile(tmp_path, target):
     package.write_linux_driver(str(tmp_path), platforms.TARGETS[target], "m")
     return make_variables(str(tmp_path / "Makefile")), (tmp_path / "Makefile").read_text()

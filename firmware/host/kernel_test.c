@@ -48,6 +48,9 @@ static int32_t th[KT_CHANNELS];
  * packed words), cout filters of k[0] x k[1] x c, stride st, dilation dl, VALID (valid != 0)
  * or SAME padding (TFLite's: an odd extra row or column goes after). Zeroes p and sets its
  * geometry; 0 when a VALID filter does not fit the input. */
+/* A row to split [0, rows) at for two calls (0 and rows included: an empty range). */
+static int32_t split_row(int cases, int32_t rows) { return (int32_t)(cases % (rows + 1)); }
+
 static int conv_geometry(kfda_conv_params *p, kfda_shape4 *is, kfda_shape4 *fs, kfda_shape4 *os,
                          const int32_t size[2], const int32_t k[2], int32_t c, int32_t cout, int st,
                          int dl, int valid) {
@@ -155,10 +158,16 @@ static int check_bconv(int quick) {
                       memset(out_opt, 0x5a, bytes);
                       kfda_lce_bconv2d_ref(&p, &is, (const int32_t *)in_buf, &fs,
                                            (const int32_t *)filt_buf, mul, bias, th, raw, &os,
-                                           out_ref);
-                      kfda_lce_bconv2d_opt(&p, &is, (const int32_t *)in_buf, &fs,
-                                           (const int32_t *)filt_buf, mul, bias, th, raw, &os,
-                                           out_opt, scratch);
+                                           out_ref, 0, os.n * os.h);
+                      { /* the optimized kernel in two row ranges (as two threads run it) */
+                        const int32_t split = split_row(cases, os.n * os.h);
+                        kfda_lce_bconv2d_opt(&p, &is, (const int32_t *)in_buf, &fs,
+                                             (const int32_t *)filt_buf, mul, bias, th, raw, &os,
+                                             out_opt, scratch, 0, split);
+                        kfda_lce_bconv2d_opt(&p, &is, (const int32_t *)in_buf, &fs,
+                                             (const int32_t *)filt_buf, mul, bias, th, raw, &os,
+                                             out_opt, scratch, split, os.n * os.h);
+                      }
                       ++cases;
                       if (memcmp(out_ref, out_opt, bytes) != 0) {
                         printf(
@@ -336,9 +345,14 @@ static int check_conv_s8(int quick) {
                   memset(out_ref, 0xa5, bytes);
                   memset(out_opt, 0x5a, bytes);
                   kfda_conv2d_s8_ref(&p, &q, &is, x8, &fs, w8, nb ? NULL : bias_buf, &os,
-                                     (int8_t *)out_ref);
-                  kfda_conv2d_s8_opt(&p, &q, &is, x8, &fs, w8, nb ? NULL : bias_buf, &os,
-                                     (int8_t *)out_opt, scratch);
+                                     (int8_t *)out_ref, 0, os.n * os.h);
+                  { /* the optimized kernel in two row ranges (as two threads run it) */
+                    const int32_t split = split_row(cases, os.n * os.h);
+                    kfda_conv2d_s8_opt(&p, &q, &is, x8, &fs, w8, nb ? NULL : bias_buf, &os,
+                                       (int8_t *)out_opt, scratch, 0, split);
+                    kfda_conv2d_s8_opt(&p, &q, &is, x8, &fs, w8, nb ? NULL : bias_buf, &os,
+                                       (int8_t *)out_opt, scratch, split, os.n * os.h);
+                  }
                   ++cases;
                   if (memcmp(out_ref, out_opt, bytes) != 0) {
                     printf(
@@ -437,9 +451,14 @@ static int check_conv_f32(int quick) {
                     memset(out_ref, 0xa5, bytes);
                     memset(out_opt, 0x5a, bytes);
                     kfda_conv2d_f32_ref(&p, &is, x, &fs, w, nb ? NULL : bias, &os,
-                                        (float *)(void *)out_ref);
-                    kfda_conv2d_f32_opt(&p, &is, x, &fs, w, nb ? NULL : bias, &os,
-                                        (float *)(void *)out_opt);
+                                        (float *)(void *)out_ref, 0, os.n * os.h);
+                    { /* the optimized kernel in two row ranges (as two threads run it) */
+                      const int32_t split = split_row(cases, os.n * os.h);
+                      kfda_conv2d_f32_opt(&p, &is, x, &fs, w, nb ? NULL : bias, &os,
+                                          (float *)(void *)out_opt, 0, split);
+                      kfda_conv2d_f32_opt(&p, &is, x, &fs, w, nb ? NULL : bias, &os,
+                                          (float *)(void *)out_opt, split, os.n * os.h);
+                    }
                     ++cases;
                     if (!same_f32(out_ref, out_opt, bytes / 4)) {
                       printf(

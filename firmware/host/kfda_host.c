@@ -6,9 +6,11 @@
  *               "workspace_bytes":..,"model_struct_bytes":..,
  *               "weight_bytes":..,"ops":{"NAME":count,..},
  *               "inputs":[{"type":..,"shape":[..],"bytes":..}],"outputs":[..]}
- *   kfda_host run MODEL.tflite IN.bin OUT.bin N
+ *   kfda_host run [--threads T] MODEL.tflite IN.bin OUT.bin N
  *       IN.bin holds N samples, each the model inputs' raw little-endian data
  *       one after the other; OUT.bin receives N samples of the outputs.
+ *       --threads T (plan too): plan, load and run with T threads (builds with
+ *       KFDA_THREADS; the outputs are the same for any T).
  *   kfda_host load MODEL.tflite ARENA_BYTES
  *       loads with an arena of exactly ARENA_BYTES; prints the status name.
  *   kfda_host check FILE...
@@ -30,19 +32,21 @@
 #include "kfda/kfda.h"
 
 static kfda_model model;
+static int num_threads = 1; /* --threads */
 
 /* kfda_model_plan with a workspace of the size it asks for (malloc'd: the host may).
  * *work is freed by the caller (the model's tables live in it). */
 static kfda_status plan_model(const uint8_t *fb, size_t size, size_t *need, void **work) {
   void *raw;
-  kfda_status st = kfda_model_plan(&model, fb, size, NULL, 0, need);
+  kfda_status st = kfda_model_plan_threads(&model, fb, size, NULL, 0, num_threads, need);
   *work = NULL;
   if (st != KFDA_ERR_ARENA_TOO_SMALL) return st;
   raw = malloc(*need + 16);
   if (!raw) return KFDA_ERR_ARENA_TOO_SMALL;
   *work = raw;
-  return kfda_model_plan(&model, fb, size, (uint8_t *)raw + (16 - ((uintptr_t)raw % 16)) % 16,
-                         *need, need);
+  return kfda_model_plan_threads(&model, fb, size,
+                                 (uint8_t *)raw + (16 - ((uintptr_t)raw % 16)) % 16, *need,
+                                 num_threads, need);
 }
 
 static int die(const char *what, const char *detail) {
@@ -163,7 +167,7 @@ static int cmd_run(const char *path, const char *in_path, const char *out_path, 
   arena_raw = malloc(need + 16);
   if (!arena_raw) return die("out of memory", "arena");
   arena = (uint8_t *)arena_raw + (16 - ((uintptr_t)arena_raw % 16)) % 16;
-  st = kfda_model_load(&model, fb, size, arena, need);
+  st = kfda_model_load_threads(&model, fb, size, arena, need, num_threads);
   if (st != KFDA_OK) {
     fprintf(stderr, "kfda_host: %s: %s\n", kfda_status_string(st), kfda_model_error(&model));
     return 1;
@@ -195,6 +199,7 @@ static int cmd_run(const char *path, const char *in_path, const char *out_path, 
     }
   }
   fclose(out);
+  kfda_model_release(&model);
   free(raw);
   free(raw_in);
   free(arena_raw);
@@ -284,6 +289,20 @@ static int cmd_ops(void) {
 }
 
 int main(int argc, char **argv) {
+  if (argc >= 4 && (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "plan") == 0) &&
+      strcmp(argv[2], "--threads") == 0) { /* kfda_host CMD --threads T ... */
+    char *end;
+    long t = strtol(argv[3], &end, 10);
+    if (*end || t < 1 || t > kfda_max_threads()) {
+      fprintf(stderr, "kfda_host: --threads must be 1 to %d in this build, not %s\n",
+              kfda_max_threads(), argv[3]);
+      return 2;
+    }
+    num_threads = (int)t;
+    argv[3] = argv[1];
+    argv += 2;
+    argc -= 2;
+  }
   if (argc == 2 && strcmp(argv[1], "ops") == 0) return cmd_ops();
   if (argc >= 3 && strcmp(argv[1], "check") == 0) return cmd_check(argc - 2, argv + 2);
   if (argc == 4 && strcmp(argv[1], "load") == 0) return cmd_load(argv[2], atol(argv[3]));
@@ -296,8 +315,8 @@ int main(int argc, char **argv) {
     return cmd_run(argv[2], argv[3], argv[4], n);
   }
   fprintf(stderr,
-          "usage: kfda_host plan MODEL.tflite\n"
-          "       kfda_host run MODEL.tflite IN.bin OUT.bin N\n"
+          "usage: kfda_host plan [--threads T] MODEL.tflite\n"
+          "       kfda_host run [--threads T] MODEL.tflite IN.bin OUT.bin N\n"
           "       kfda_host load MODEL.tflite ARENA_BYTES\n"
           "       kfda_host check FILE...\n"
           "       kfda_host planbufs FILE\n"

@@ -19,6 +19,7 @@
 #include "kfda/planner.h"
 #include "kfda/reader.h"
 #include "ops/op_util.h"
+#include "threads.h"
 
 #if defined(KFDA_PROFILE_OPS)
 /* Benchmarks only (-DKFDA_PROFILE_OPS, application builds): the target's counter
@@ -397,7 +398,7 @@ static kfda_status plan_memory(kfda_model *m, const kfda_workspace *w, size_t pe
 /* plan_only: `mem` is kfda_model_plan's workspace (tables, then the planner's
  * workspace; persistent data is counted, not written). Else it is the arena. */
 static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size, uint8_t *mem,
-                             size_t mem_size, int plan_only) {
+                             size_t mem_size, int plan_only, int num_threads) {
   kfda_fb fb;
   kfda_fb_table root, sg;
   kfda_fb_vec codes, subgraphs, buffers, tensors, inputs, outputs, opsv;
@@ -406,8 +407,16 @@ static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size, ui
   kfda_persist_alloc persist;
   kfda_workspace work;
   kfda_status st;
+  size_t pool_at = 0;
   if (m == NULL) return KFDA_ERR_ARG;
   memset(m, 0, sizeof *m);
+  if (num_threads < 1 || num_threads > kfda_threads_supported())
+    return kfda_fail(
+        m, KFDA_ERR_ARG, -1,
+        kfda_threads_supported() > 1
+            ? "num_threads must be 1 to KFDA_MAX_THREADS"
+            : "num_threads must be 1: this build is single-threaded (no KFDA_THREADS)");
+  m->num_threads = num_threads;
   if (fbuf == NULL) return kfda_fail(m, KFDA_ERR_ARG, -1, "flatbuffer is NULL");
   if (mem != NULL && ((uintptr_t)mem) % KFDA_ARENA_ALIGN != 0)
     return kfda_fail(
@@ -488,6 +497,11 @@ static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size, ui
   persist.used = tables;
   st = parse_ops(m, &fb, &codes, &opsv, &persist);
   if (st != KFDA_OK) return st;
+  if (kfda_thread_pool_bytes(num_threads) > 0) { /* the pool's state, after the params */
+    pool_at = persist.used;
+    persist.used = add_sizes(persist.used, align16(kfda_thread_pool_bytes(num_threads)));
+    if (persist.used > 0x7fffffffu) return kfda_fail(m, KFDA_ERR_LIMIT, -1, "arena above 2 GiB");
+  }
   persist_bytes = persist.used;
 
   /* the planner's workspace: where the planned part will be (plan: after the tables) */
@@ -512,13 +526,23 @@ static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size, ui
                      "arena too small (see kfda_model_arena_bytes)");
   m->arena = mem;
   m->arena_size = mem_size;
+  if (pool_at != 0) {
+    st = kfda_thread_pool_start(m, (kfda_thread_pool *)(void *)(mem + pool_at));
+    if (st != KFDA_OK) return st;
+  }
   m->loaded = 1;
   return KFDA_OK;
 }
 
 kfda_status kfda_model_plan(kfda_model *m, const uint8_t *flatbuffer, size_t size,
                             uint8_t *workspace, size_t workspace_size, size_t *needed) {
-  kfda_status st = load_impl(m, flatbuffer, size, workspace, workspace_size, 1);
+  return kfda_model_plan_threads(m, flatbuffer, size, workspace, workspace_size, 1, needed);
+}
+
+kfda_status kfda_model_plan_threads(kfda_model *m, const uint8_t *flatbuffer, size_t size,
+                                    uint8_t *workspace, size_t workspace_size, int num_threads,
+                                    size_t *needed) {
+  kfda_status st = load_impl(m, flatbuffer, size, workspace, workspace_size, 1, num_threads);
   if (needed)
     *needed = m != NULL && (st == KFDA_OK || st == KFDA_ERR_ARENA_TOO_SMALL) ? m->arena_bytes : 0;
   return st;
@@ -526,7 +550,21 @@ kfda_status kfda_model_plan(kfda_model *m, const uint8_t *flatbuffer, size_t siz
 
 kfda_status kfda_model_load(kfda_model *m, const uint8_t *flatbuffer, size_t size, uint8_t *arena,
                             size_t arena_size) {
-  return load_impl(m, flatbuffer, size, arena, arena_size, 0);
+  return load_impl(m, flatbuffer, size, arena, arena_size, 0, 1);
+}
+
+kfda_status kfda_model_load_threads(kfda_model *m, const uint8_t *flatbuffer, size_t size,
+                                    uint8_t *arena, size_t arena_size, int num_threads) {
+  return load_impl(m, flatbuffer, size, arena, arena_size, 0, num_threads);
+}
+
+int kfda_max_threads(void) { return kfda_threads_supported(); }
+int kfda_model_num_threads(const kfda_model *m) { return m ? m->num_threads : 0; }
+
+void kfda_model_release(kfda_model *m) {
+  if (m == NULL) return;
+  kfda_thread_pool_stop(m);
+  m->loaded = 0;
 }
 
 size_t kfda_model_arena_bytes(const kfda_model *m) { return m ? m->arena_bytes : 0; }

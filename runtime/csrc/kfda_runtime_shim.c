@@ -45,18 +45,21 @@ static void set_error(char *dst, size_t len, kfda_status st, const char *detail)
 
 KFDART_API const char *kfdart_version(void) { return KFDA_VERSION; }
 KFDART_API int kfdart_max_dims(void) { return KFDA_MAX_DIMS; }
+KFDART_API int kfdart_max_threads(void) { return kfda_max_threads(); }
 
 KFDART_API void kfdart_close(kfdart_session *s) {
   if (!s) return;
+  kfda_model_release(&s->model); /* joins its threads before the arena goes */
   free(s->arena_raw);
   free(s->fb_raw);
   free(s);
 }
 
-/* Copy the flatbuffer (any alignment) and load it. Returns NULL on failure with a
- * one-line reason ("<status>: <message>", e.g. "unsupported op: ...") in err. */
-KFDART_API kfdart_session *kfdart_open(const uint8_t *flatbuffer, size_t size, char *err,
-                                       size_t err_len) {
+/* Copy the flatbuffer (any alignment) and load it to run on num_threads threads
+ * (1 .. kfdart_max_threads()). Returns NULL on failure with a one-line reason
+ * ("<status>: <message>", e.g. "unsupported op: ...") in err. */
+KFDART_API kfdart_session *kfdart_open(const uint8_t *flatbuffer, size_t size, int num_threads,
+                                       char *err, size_t err_len) {
   kfdart_session *s;
   kfda_status st;
   if (err && err_len) err[0] = '\0';
@@ -74,7 +77,7 @@ KFDART_API kfdart_session *kfdart_open(const uint8_t *flatbuffer, size_t size, c
   memcpy(s->fb, flatbuffer, size);
   s->fb_size = size;
   /* plan in a scratch workspace of the size the runtime asks for, then load */
-  st = kfda_model_plan(&s->model, s->fb, size, NULL, 0, &s->arena_bytes);
+  st = kfda_model_plan_threads(&s->model, s->fb, size, NULL, 0, num_threads, &s->arena_bytes);
   if (st == KFDA_ERR_ARENA_TOO_SMALL) {
     void *work = malloc(s->arena_bytes + KFDA_ARENA_ALIGN);
     if (!work) {
@@ -84,7 +87,8 @@ KFDART_API kfdart_session *kfdart_open(const uint8_t *flatbuffer, size_t size, c
       kfdart_close(s);
       return NULL;
     }
-    st = kfda_model_plan(&s->model, s->fb, size, align_up(work), s->arena_bytes, &s->arena_bytes);
+    st = kfda_model_plan_threads(&s->model, s->fb, size, align_up(work), s->arena_bytes,
+                                 num_threads, &s->arena_bytes);
     free(work);
   }
   if (st == KFDA_OK) {
@@ -96,7 +100,7 @@ KFDART_API kfdart_session *kfdart_open(const uint8_t *flatbuffer, size_t size, c
       return NULL;
     }
     s->arena = align_up(s->arena_raw);
-    st = kfda_model_load(&s->model, s->fb, size, s->arena, s->arena_bytes);
+    st = kfda_model_load_threads(&s->model, s->fb, size, s->arena, s->arena_bytes, num_threads);
   }
   if (st != KFDA_OK) {
     if (err) set_error(err, err_len, st, kfda_model_error(&s->model));

@@ -12,7 +12,11 @@ _session = ctypes.c_void_p
 _SIGNATURES = {
     "kfdart_version": (ctypes.c_char_p, []),
     "kfdart_max_dims": (ctypes.c_int, []),
-    "kfdart_open": (_session, [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]),
+    "kfdart_max_threads": (ctypes.c_int, []),
+    "kfdart_open": (
+        _session,
+        [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t],
+    ),
     "kfdart_close": (None, [_session]),
     "kfdart_num_inputs": (ctypes.c_int, [_session]),
     "kfdart_num_outputs": (ctypes.c_int, [_session]),
@@ -65,3 +69,4 @@ def load():
 
 lib = load()
 MAX_DIMS = lib.kfdart_max_dims()  # the runtime's KFDA_MAX_DIMS
+MAX_THREADS = lib.kfdart_max_threads()  # KFDA_MAX_THREADS (1: built without threads)

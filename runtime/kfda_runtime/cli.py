@@ -1,7 +1,8 @@
 """`kfda-runtime` (or `python -m kfda_runtime`): look at a model and run it on .npy files.
 
     kfda-runtime info model.tflite
-    kfda-runtime run model.tflite -i x.npy [-i x2.npy] -o y.npy   (.npz for several outputs)
+    kfda-runtime run model.tflite -i x.npy [-i x2.npy] -o y.npy [--threads N]
+        (.npz for several outputs; N threads for the convolutions, the same outputs)
 
 Errors are one line on stderr and exit status 1.
 """
@@ -41,7 +42,7 @@ def _load_npy(path):
 
 
 def _run(args):
-    interpreter = Interpreter(args.model)
+    interpreter = Interpreter(args.model, num_threads=args.threads)
     outputs = interpreter.predict([_load_npy(path) for path in args.input])
     if not isinstance(outputs, list):
         outputs = [outputs]
@@ -74,6 +75,12 @@ def main(argv=None):
         "--output",
         required=True,
         help=".npy for one output, .npz (arr_0, arr_1...) for several",
+    )
+    run.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads for the convolutions (the outputs are the same for any count)",
     )
     run.set_defaults(handler=_run)
     args = parser.parse_args(argv)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from kfda_runtime._library import ERROR_LEN, MAX_DIMS, lib
+from kfda_runtime._library import ERROR_LEN, MAX_DIMS, MAX_THREADS, lib
 
 # kfda_type values (TFLite's TensorType) -> numpy dtypes.
 _DTYPES = {
@@ -76,8 +76,12 @@ class Interpreter:
 
     # Arguments
         flatbuffer_model: the model's bytes (like LCE's Interpreter), or a path to it.
-        num_threads: accepted for compatibility with LCE and validated (an int >= 1).
-            The C runtime is single-threaded today: every value runs on one thread.
+        num_threads: threads for the binary convolutions and convolutions (LceBconv2d,
+            CONV_2D, DEPTHWISE_CONV_2D, LceQuantize, ADD and MUL split their output rows
+            over them), an int >= 1.
+            The outputs are the same, bit for bit, for any count. Values above the
+            runtime's limit (KFDA_MAX_THREADS, 8) run on that many; the `num_threads`
+            attribute says how many run.
 
     # Attributes
         input_types, output_types: lists of numpy dtypes.
@@ -96,10 +100,10 @@ class Interpreter:
             or num_threads < 1
         ):
             raise ValueError(f"num_threads must be an integer >= 1, not {num_threads!r}")
-        self.num_threads = int(num_threads)
+        self.num_threads = min(int(num_threads), MAX_THREADS)
         model = _read_model(flatbuffer_model)
         error = ctypes.create_string_buffer(ERROR_LEN)
-        session = lib.kfdart_open(model, len(model), error, ERROR_LEN)
+        session = lib.kfdart_open(model, len(model), self.num_threads, error, ERROR_LEN)
         if not session:
             raise ValueError(
                 f"the keras-fda runtime cannot load this model: "

@@ -90,16 +90,19 @@ class Host:
             f.write(fb)
         return path
 
-    def plan(self, fb):
+    def plan(self, fb, threads=1):
         res = subprocess.run(
-            [self.binary, "plan", self.write_model(fb)], capture_output=True, text=True
+            [self.binary, "plan", "--threads", str(threads), self.write_model(fb)],
+            capture_output=True,
+            text=True,
         )
         assert res.returncode == 0, res.stderr
         return json.loads(res.stdout)
 
-    def run(self, fb, inputs):
-        """inputs: list of arrays (N, ...) per model input -> list of (N, ...) outputs."""
-        plan = self.plan(fb)
+    def run(self, fb, inputs, threads=1):
+        """inputs: list of arrays (N, ...) per model input -> list of (N, ...) outputs,
+        computed with `threads` threads."""
+        plan = self.plan(fb, threads)
         n = inputs[0].shape[0]
         model = self.write_model(fb)
         in_path, out_path = self._path("in.bin"), self._path("out.bin")
@@ -110,7 +113,7 @@ class Host:
                     assert sample.nbytes == spec["bytes"], (sample.shape, spec)
                     f.write(sample.tobytes())
         res = subprocess.run(
-            [self.binary, "run", model, in_path, out_path, str(n)],
+            [self.binary, "run", "--threads", str(threads), model, in_path, out_path, str(n)],
             capture_output=True,
             text=True,
         )

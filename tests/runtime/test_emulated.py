@@ -63,11 +63,13 @@ def emulated_runtime(request, tmp_path):
 @pytest.mark.emulated
 @pytest.mark.parametrize("emulated_runtime", ["arm64", "armhf"], indirect=True)
 def test_emulated_outputs_equal_x86_c_runtime(emulated_runtime, kfda, model_cases, tmp_path):
+    """On 4 threads (qemu-user runs each guest thread on a host thread): the x86 C
+    runtime's one-thread outputs, bit for bit."""
     command, env, _ = emulated_runtime
     for name, (fb, inputs) in model_cases.items():
         model = tmp_path / f"{name}.tflite"
         model.write_bytes(fb)
-        args = ["-m", "kfda_runtime", "run", str(model)]
+        args = ["-m", "kfda_runtime", "run", str(model), "--threads", "4"]
         for k, array in enumerate(inputs):
             np.save(tmp_path / f"{name}_x{k}.npy", array)
             args += ["-i", str(tmp_path / f"{name}_x{k}.npy")]
@@ -132,6 +134,7 @@ def test_exported_package_on_the_pi(emulated_runtime, tmp_path):
             "sample_input.bin",
             "sample_output_lce.bin",
             "1",
+            "2",  # threads: the driver's option
         ],
         cwd=package,
         capture_output=True,
@@ -141,3 +144,4 @@ def test_exported_package_on_the_pi(emulated_runtime, tmp_path):
     assert ran.returncode == 0, ran.stderr
     diff = re.search(r"max abs diff against the LCE interpreter: (\S+)", ran.stdout)
     assert diff and float(diff.group(1)) <= 1e-5, ran.stdout
+    assert "(1 runs, 2 threads)" in ran.stdout, ran.stdout

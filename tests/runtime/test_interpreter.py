@@ -68,12 +68,26 @@ def test_iterator_and_empty_batch(kfda_runtime, model_cases):
     assert empty.dtype == interpreter.output_types[0]
 
 
-def test_num_threads(kfda_runtime, model_cases):
-    fb, inputs = model_cases["float_two_outputs"]
-    want = kfda_runtime.Interpreter(fb).predict(inputs[0])
-    got = kfda_runtime.Interpreter(fb, num_threads=4).predict(inputs[0])
-    for g, w in zip(got, want):
-        np.testing.assert_array_equal(g, w)
+@pytest.mark.parametrize(
+    "name", ["float_small_bnn", "int8_binary", "int8_two_inputs", "float_two_outputs"]
+)
+def test_num_threads(kfda_runtime, kfda, model_cases, name):
+    """1 to 4 threads give the C runtime's one-thread outputs, bit for bit (LceBconv2d and
+    CONV_2D split over threads); more threads than the runtime's limit run on 8."""
+    fb, inputs = model_cases[name]
+    want = kfda.run(fb, inputs)
+    for threads in (1, 2, 3, 4):
+        interpreter = kfda_runtime.Interpreter(fb, num_threads=threads)
+        assert interpreter.num_threads == threads
+        got = interpreter.predict(inputs)
+        got = got if isinstance(got, list) else [got]
+        for g, w in zip(got, want):
+            assert g.tobytes() == w.tobytes(), (name, threads)
+    assert kfda_runtime.Interpreter(fb, num_threads=64).num_threads == 8
+
+
+def test_bad_num_threads(kfda_runtime, model_cases):
+    fb, _ = model_cases["float_two_outputs"]
     for bad in (0, -1, 1.5, "2", True, None):
         with pytest.raises(ValueError, match="num_threads must be an integer >= 1"):
             kfda_runtime.Interpreter(fb, num_threads=bad)

@@ -25,6 +25,10 @@ def test_arch_flags_are_the_registrys():
     assert build_library.ARCH_FLAGS["arm"] == platforms.get_target("armv7").arch_flags.split()
 
 
+def test_thread_flags_are_the_registrys():
+    assert build_library.THREAD_FLAGS == platforms.LINUX_THREAD_FLAGS.split()
+
+
 def test_runtime_flags_are_the_firmware_makefiles():
     with open(os.path.join(ROOT, "firmware", "Makefile")) as f:
         words = set(f.read().split())

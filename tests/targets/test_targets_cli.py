@@ -159,6 +159,35 @@ def test_run_writes_outputs_and_counts(tmp_path, tiny_package, inputs):
     assert "instructions per inference" in result.output
 
 
+def test_threads_on_a_microcontroller_is_one_line(tmp_path, tiny_package, inputs):
+    out = tmp_path / "y.npy"
+    assert_one_line_error(
+        run_cli(tiny_package, "-i", inputs, "-o", out, "--threads", "2"), "microcontroller"
+    )
+    assert not out.exists()
+
+
+@needs_runtime
+def test_threads_on_linux_give_the_same_outputs(tmp_path, tiny_package, inputs):
+    """The Linux application on 3 threads (KFDA_NUM_THREADS): its one-thread outputs."""
+    outs = {}
+    for threads in (1, 3):
+        outs[threads] = tmp_path / f"y{threads}.npy"
+        result = run_cli(
+            tiny_package,
+            "-i",
+            inputs,
+            "-o",
+            outs[threads],
+            "--board",
+            "native",
+            "--threads",
+            threads,
+        )
+        assert result.exit_code == 0, result.output + result.stderr
+    assert np.load(outs[3]).tobytes() == np.load(outs[1]).tobytes()
+
+
 @needs_runtime
 def test_missing_emulator_names_the_apt_package(tmp_path, tiny_package, inputs, monkeypatch):
     """With the builds cached, only the emulator is needed; without it on PATH the error

@@ -104,6 +104,12 @@ void kfda_lce_dequantize_f32(const int32_t *in, int32_t rows, int32_t cols, floa
 void kfda_lce_dequantize_s8(const int32_t *in, int32_t rows, int32_t cols, int8_t zero_val,
                             int8_t one_val, int8_t *out);
 
+/* Output row ranges: LceBconv2d, CONV_2D and DEPTHWISE_CONV_2D (float32 and int8) compute
+ * only output rows [row_begin, row_end) of the rows [0, n * oh) (row = batch * oh + y), each
+ * element with the same arithmetic whatever the range, so threads that split the rows give
+ * the bit-identical output of one call over all rows. Their scratch (if any) is the
+ * caller's, one per concurrent call. */
+
 /* Output kinds of LceBconv2d (p->output_kind). */
 enum { KFDA_BCONV_OUT_F32 = 0, KFDA_BCONV_OUT_S8 = 1, KFDA_BCONV_OUT_PACKED = 2 };
 
@@ -126,7 +132,8 @@ enum { KFDA_BCONV_OUT_F32 = 0, KFDA_BCONV_OUT_S8 = 1, KFDA_BCONV_OUT_PACKED = 2 
 void kfda_lce_bconv2d_ref(const kfda_bconv_params *p, const kfda_shape4 *in_shape,
                           const int32_t *in, const kfda_shape4 *filter_shape, const int32_t *filter,
                           const float *out_mul, const float *out_bias, const int32_t *thresholds,
-                          const float *raw_mul, const kfda_shape4 *out_shape, void *out);
+                          const float *raw_mul, const kfda_shape4 *out_shape, void *out,
+                          int32_t row_begin, int32_t row_end);
 
 /* LceBconv2d, optimized (lce_bconv2d_opt.c: im2col of packed words, several
  * output channels per pass; NEON EOR/CNT on arm64/armv7, carry-save popcount
@@ -139,11 +146,12 @@ void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *in_shap
                           const int32_t *in, const kfda_shape4 *filter_shape, const int32_t *filter,
                           const float *out_mul, const float *out_bias, const int32_t *thresholds,
                           const float *raw_mul, const kfda_shape4 *out_shape, void *out,
-                          void *scratch);
+                          void *scratch, int32_t row_begin, int32_t row_end);
 void kfda_lce_bconv2d(const kfda_bconv_params *p, const kfda_shape4 *in_shape, const int32_t *in,
                       const kfda_shape4 *filter_shape, const int32_t *filter, const float *out_mul,
                       const float *out_bias, const int32_t *thresholds, const float *raw_mul,
-                      const kfda_shape4 *out_shape, void *out, void *scratch);
+                      const kfda_shape4 *out_shape, void *out, void *scratch, int32_t row_begin,
+                      int32_t row_end);
 
 /* Prepare helper: the fused output transform of LceBconv2d (as LCE's
  * OneTimeSetup): computed in double, stored as float.
@@ -173,21 +181,23 @@ void kfda_lce_bmaxpool2d_opt(const kfda_conv_params *p, const kfda_shape4 *in_sh
  * + bias, then clamp to [p->act_min, p->act_max]. */
 void kfda_conv2d_f32(const kfda_conv_params *p, const kfda_shape4 *in_shape, const float *in,
                      const kfda_shape4 *filter_shape, const float *filter, const float *bias,
-                     const kfda_shape4 *out_shape, float *out);
+                     const kfda_shape4 *out_shape, float *out, int32_t row_begin, int32_t row_end);
 /* The build's variant picks (KFDA_KERNELS_REF: the reference): *_ref (conv2d_f32.c,
  * bounds checked per tap) or *_opt (conv2d_f32_opt.c: the same sums in the same order,
  * tap ranges clipped once per pixel, 4 channels x 2 pixels per pass). */
 void kfda_conv2d_f32_ref(const kfda_conv_params *p, const kfda_shape4 *in_shape, const float *in,
                          const kfda_shape4 *filter_shape, const float *filter, const float *bias,
-                         const kfda_shape4 *out_shape, float *out);
+                         const kfda_shape4 *out_shape, float *out, int32_t row_begin,
+                         int32_t row_end);
 void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *in_shape, const float *in,
                          const kfda_shape4 *filter_shape, const float *filter, const float *bias,
-                         const kfda_shape4 *out_shape, float *out);
+                         const kfda_shape4 *out_shape, float *out, int32_t row_begin,
+                         int32_t row_end);
 /* DEPTHWISE_CONV_2D: filter [1,fh,fw,cout], cout = cin * depth_multiplier. */
 void kfda_depthwise_conv2d_f32(const kfda_conv_params *p, const kfda_shape4 *in_shape,
                                const float *in, const kfda_shape4 *filter_shape,
                                const float *filter, const float *bias, const kfda_shape4 *out_shape,
-                               float *out);
+                               float *out, int32_t row_begin, int32_t row_end);
 /* FULLY_CONNECTED: in [batches, depth], weights [units, depth]. */
 void kfda_fully_connected_f32(float act_min, float act_max, const float *in, int32_t batches,
                               int32_t depth, const float *weights, const float *bias, int32_t units,
@@ -291,7 +301,8 @@ typedef struct {
 void kfda_conv2d_s8_ref(const kfda_conv_params *p, const kfda_requant *q,
                         const kfda_shape4 *in_shape, const int8_t *in,
                         const kfda_shape4 *filter_shape, const int8_t *filter, const int32_t *bias,
-                        const kfda_shape4 *out_shape, int8_t *out);
+                        const kfda_shape4 *out_shape, int8_t *out, int32_t row_begin,
+                        int32_t row_end);
 /* Optimized (conv2d_s8_opt.c: int16 im2col of 2 pixels, 2 channels x 2 pixels
  * per pass, SXTB16 + SMLAD with the DSP extension, plain C elsewhere), with a
  * scratch of kfda_conv2d_s8_scratch_bytes() (NULL or groups: the reference).
@@ -300,15 +311,18 @@ size_t kfda_conv2d_s8_scratch_bytes(const kfda_shape4 *filter_shape);
 void kfda_conv2d_s8_opt(const kfda_conv_params *p, const kfda_requant *q,
                         const kfda_shape4 *in_shape, const int8_t *in,
                         const kfda_shape4 *filter_shape, const int8_t *filter, const int32_t *bias,
-                        const kfda_shape4 *out_shape, int8_t *out, void *scratch);
+                        const kfda_shape4 *out_shape, int8_t *out, void *scratch, int32_t row_begin,
+                        int32_t row_end);
 void kfda_conv2d_s8(const kfda_conv_params *p, const kfda_requant *q, const kfda_shape4 *in_shape,
                     const int8_t *in, const kfda_shape4 *filter_shape, const int8_t *filter,
-                    const int32_t *bias, const kfda_shape4 *out_shape, int8_t *out, void *scratch);
+                    const int32_t *bias, const kfda_shape4 *out_shape, int8_t *out, void *scratch,
+                    int32_t row_begin, int32_t row_end);
 /* DEPTHWISE_CONV_2D int8 (per-channel). */
 void kfda_depthwise_conv2d_s8(const kfda_conv_params *p, const kfda_requant *q,
                               const kfda_shape4 *in_shape, const int8_t *in,
                               const kfda_shape4 *filter_shape, const int8_t *filter,
-                              const int32_t *bias, const kfda_shape4 *out_shape, int8_t *out);
+                              const int32_t *bias, const kfda_shape4 *out_shape, int8_t *out,
+                              int32_t row_begin, int32_t row_end);
 /* FULLY_CONNECTED int8 (per-tensor: q->mult[0], q->shift[0]). */
 void kfda_fully_connected_s8(const kfda_requant *q, const int8_t *in, int32_t batches,
                              int32_t depth, const int8_t *weights, const int32_t *bias,

@@ -67,6 +67,9 @@ extern "C" {
 #ifndef KFDA_MAX_IO
 #define KFDA_MAX_IO 4 /* model inputs / outputs */
 #endif
+#ifndef KFDA_MAX_THREADS
+#define KFDA_MAX_THREADS 8 /* threads of one model (builds with -DKFDA_THREADS: Linux) */
+#endif
 #define KFDA_MAX_DIMS    5   /* tensor rank */
 #define KFDA_ERROR_LEN   128 /* length of the error message buffer */
 #define KFDA_ARENA_ALIGN 16  /* every arena buffer starts at a multiple of it */
@@ -135,6 +138,8 @@ typedef struct {
   uint32_t params_offset;  /* arena offset of the op's params (persistent part) */
 } kfda_op;
 
+struct kfda_thread_pool; /* src/threads.c: in the arena's persistent part */
+
 /* The model: a fixed header; its tables are in the arena (see the file comment). */
 typedef struct {
   const uint8_t *fb;
@@ -151,6 +156,8 @@ typedef struct {
   kfda_tensor *tensors; /* n_tensors entries, at the arena's start */
   kfda_op *ops;         /* n_ops entries, after them */
   int32_t loaded;
+  int32_t num_threads;                  /* threads that run the heavy ops (1: the caller's) */
+  struct kfda_thread_pool *thread_pool; /* its workers, or NULL (one thread) */
   char error[KFDA_ERROR_LEN];
 } kfda_model;
 
@@ -173,6 +180,24 @@ kfda_status kfda_model_plan(kfda_model *m, const uint8_t *flatbuffer, size_t siz
  * kfda_model_plan for the exact figure). */
 kfda_status kfda_model_load(kfda_model *m, const uint8_t *flatbuffer, size_t size, uint8_t *arena,
                             size_t arena_size);
+
+/* The same with num_threads threads (1 .. kfda_max_threads()): LceBconv2d, CONV_2D,
+ * DEPTHWISE_CONV_2D, LceQuantize, ADD and MUL split their output rows over them, bit-identical
+ * results for any count. The arena holds one share of each op's scratch per thread and the pool's
+ * state; plan and load must get the same count. Load starts num_threads - 1 worker threads
+ * (pthreads), which kfda_model_release joins. 1 thread: the same arena as plan/load. */
+kfda_status kfda_model_plan_threads(kfda_model *m, const uint8_t *flatbuffer, size_t size,
+                                    uint8_t *workspace, size_t workspace_size, int num_threads,
+                                    size_t *needed);
+kfda_status kfda_model_load_threads(kfda_model *m, const uint8_t *flatbuffer, size_t size,
+                                    uint8_t *arena, size_t arena_size, int num_threads);
+/* The most threads this build runs: KFDA_MAX_THREADS when built with -DKFDA_THREADS (the
+ * Linux builds), else 1 (bare metal: no pthread dependency). */
+int kfda_max_threads(void);
+int kfda_model_num_threads(const kfda_model *m);
+/* Joins the model's worker threads and unloads it; call it before freeing or reusing the
+ * arena or the model struct (harmless after a failed load, twice, or with one thread). */
+void kfda_model_release(kfda_model *m);
 
 /* Bytes of arena the model needs (valid after plan/load got that far). */
 size_t kfda_model_arena_bytes(const kfda_model *m);

@@ -199,13 +199,13 @@ static void clip(int32_t start, int32_t f, int32_t size, int32_t *lo, int32_t *h
 
 void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
                          const kfda_shape4 *fs, const float *filter, const float *bias,
-                         const kfda_shape4 *os, float *out) {
+                         const kfda_shape4 *os, float *out, int32_t row_begin, int32_t row_end) {
   const int32_t cout = fs->n, fh = fs->h, fw = fs->w, cin = fs->c;
   transform tr;
   taps t;
   int32_t b, oy, ox;
   if (cin != is->c || p->dil_h != 1 || p->dil_w != 1) {
-    kfda_conv2d_f32_ref(p, is, in, fs, filter, bias, os, out);
+    kfda_conv2d_f32_ref(p, is, in, fs, filter, bias, os, out, row_begin, row_end);
     return;
   }
   tr.bias = bias;
@@ -216,8 +216,10 @@ void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const
   t.xrow = (size_t)is->w * cin;
   t.xs = (size_t)p->stride_w * cin;
   t.wk = (size_t)fh * fw * cin;
-  for (b = 0; b < os->n; ++b)
-    for (oy = 0; oy < os->h; ++oy) {
+  if (row_begin >= row_end) return;
+  for (b = row_begin / os->h; b < os->n && b * os->h < row_end; ++b) /* rows [begin, end) */
+    for (oy = b == row_begin / os->h ? row_begin % os->h : 0;
+         oy < os->h && b * os->h + oy < row_end; ++oy) {
       const int32_t iy0 = oy * p->stride_h - p->pad_h;
       int32_t fy0, fy1;
       clip(iy0, fh, is->h, &fy0, &fy1);
@@ -255,10 +257,10 @@ void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const
 
 void kfda_conv2d_f32(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
                      const kfda_shape4 *fs, const float *filter, const float *bias,
-                     const kfda_shape4 *os, float *out) {
+                     const kfda_shape4 *os, float *out, int32_t row_begin, int32_t row_end) {
 #if defined(KFDA_KERNELS_REF)
-  kfda_conv2d_f32_ref(p, is, in, fs, filter, bias, os, out);
+  kfda_conv2d_f32_ref(p, is, in, fs, filter, bias, os, out, row_begin, row_end);
 #else
-  kfda_conv2d_f32_opt(p, is, in, fs, filter, bias, os, out);
+  kfda_conv2d_f32_opt(p, is, in, fs, filter, bias, os, out, row_begin, row_end);
 #endif
 }

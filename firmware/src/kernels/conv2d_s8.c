@@ -4,12 +4,15 @@
 
 void kfda_conv2d_s8_ref(const kfda_conv_params *p, const kfda_requant *q, const kfda_shape4 *is,
                         const int8_t *in, const kfda_shape4 *fs, const int8_t *filter,
-                        const int32_t *bias, const kfda_shape4 *os, int8_t *out) {
+                        const int32_t *bias, const kfda_shape4 *os, int8_t *out, int32_t row_begin,
+                        int32_t row_end) {
   const int32_t cout = fs->n, fh = fs->h, fw = fs->w, gc = fs->c;
   const int32_t cout_per_group = cout / (is->c / gc);
   int32_t b, oy, ox, oc, fy, fx, ic;
-  for (b = 0; b < os->n; ++b)
-    for (oy = 0; oy < os->h; ++oy)
+  if (row_begin >= row_end) return;
+  for (b = row_begin / os->h; b < os->n && b * os->h < row_end; ++b) /* rows [begin, end) */
+    for (oy = b == row_begin / os->h ? row_begin % os->h : 0;
+         oy < os->h && b * os->h + oy < row_end; ++oy)
       for (ox = 0; ox < os->w; ++ox)
         for (oc = 0; oc < cout; ++oc) {
           const int32_t g = oc / cout_per_group;

@@ -137,16 +137,17 @@ static void dot_block(const int16_t *c0, const int16_t *c1, const int8_t *w0, co
 
 void kfda_conv2d_s8_opt(const kfda_conv_params *p, const kfda_requant *q, const kfda_shape4 *is,
                         const int8_t *in, const kfda_shape4 *fs, const int8_t *filter,
-                        const int32_t *bias, const kfda_shape4 *os, int8_t *out, void *scratch) {
+                        const int32_t *bias, const kfda_shape4 *os, int8_t *out, void *scratch,
+                        int32_t row_begin, int32_t row_end) {
   const int32_t cout = fs->n, k = fs->h * fs->w * fs->c, kp = padded_k(fs);
-  const size_t npix = (size_t)os->n * os->h * os->w;
+  const size_t npix = (size_t)row_end * (size_t)os->w; /* pixels up to the range's end */
   int16_t *col0 = (int16_t *)scratch, *col1 = col0 + kp;
   size_t pix;
   if (fs->c != is->c || scratch == NULL) {
-    kfda_conv2d_s8_ref(p, q, is, in, fs, filter, bias, os, out);
+    kfda_conv2d_s8_ref(p, q, is, in, fs, filter, bias, os, out, row_begin, row_end);
     return;
   }
-  for (pix = 0; pix < npix; pix += 2) {
+  for (pix = (size_t)row_begin * (size_t)os->w; pix < npix; pix += 2) {
     const int32_t np = npix - pix >= 2 ? 2 : 1;
     int32_t oc, pi;
     for (pi = 0; pi < np; ++pi) {
@@ -183,7 +184,8 @@ void kfda_conv2d_s8_opt(const kfda_conv_params *p, const kfda_requant *q, const 
 
 void kfda_conv2d_s8(const kfda_conv_params *p, const kfda_requant *q, const kfda_shape4 *is,
                     const int8_t *in, const kfda_shape4 *fs, const int8_t *filter,
-                    const int32_t *bias, const kfda_shape4 *os, int8_t *out, void *scratch) {
+                    const int32_t *bias, const kfda_shape4 *os, int8_t *out, void *scratch,
+                    int32_t row_begin, int32_t row_end) {
 #if defined(KFDA_BENCH_SKIP_CONV_S8) /* benchmarks only: the rest of the model's cost */
   (void)p;
   (void)q;
@@ -195,10 +197,12 @@ void kfda_conv2d_s8(const kfda_conv_params *p, const kfda_requant *q, const kfda
   (void)os;
   (void)out;
   (void)scratch;
+  (void)row_begin;
+  (void)row_end;
 #elif defined(KFDA_KERNELS_REF)
   (void)scratch;
-  kfda_conv2d_s8_ref(p, q, is, in, fs, filter, bias, os, out);
+  kfda_conv2d_s8_ref(p, q, is, in, fs, filter, bias, os, out, row_begin, row_end);
 #else
-  kfda_conv2d_s8_opt(p, q, is, in, fs, filter, bias, os, out, scratch);
+  kfda_conv2d_s8_opt(p, q, is, in, fs, filter, bias, os, out, scratch, row_begin, row_end);
 #endif
 }

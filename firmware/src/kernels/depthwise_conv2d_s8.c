@@ -4,11 +4,13 @@
 void kfda_depthwise_conv2d_s8(const kfda_conv_params *p, const kfda_requant *q,
                               const kfda_shape4 *is, const int8_t *in, const kfda_shape4 *fs,
                               const int8_t *filter, const int32_t *bias, const kfda_shape4 *os,
-                              int8_t *out) {
+                              int8_t *out, int32_t row_begin, int32_t row_end) {
   const int32_t fh = fs->h, fw = fs->w, cout = fs->c, dm = p->depth_multiplier;
   int32_t b, oy, ox, oc, fy, fx;
-  for (b = 0; b < os->n; ++b)
-    for (oy = 0; oy < os->h; ++oy)
+  if (row_begin >= row_end) return;
+  for (b = row_begin / os->h; b < os->n && b * os->h < row_end; ++b) /* rows [begin, end) */
+    for (oy = b == row_begin / os->h ? row_begin % os->h : 0;
+         oy < os->h && b * os->h + oy < row_end; ++oy)
       for (ox = 0; ox < os->w; ++ox)
         for (oc = 0; oc < cout; ++oc) {
           int32_t acc = 0;

@@ -447,13 +447,15 @@ static KFDA_NOINLINE void pixels_one_by_one(const bconv_ctx *t, size_t pix, size
 void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *is, const int32_t *in,
                           const kfda_shape4 *fs, const int32_t *filter, const float *out_mul,
                           const float *out_bias, const int32_t *thresholds, const float *raw_mul,
-                          const kfda_shape4 *os, void *out, void *scratch) {
+                          const kfda_shape4 *os, void *out, void *scratch, int32_t row_begin,
+                          int32_t row_end) {
   bconv_ctx t;
   uint32_t *col = (uint32_t *)scratch;
-  const size_t npix = (size_t)os->n * (size_t)os->h * (size_t)os->w;
-  size_t pix = 0;
+  const size_t npix = (size_t)row_end * (size_t)os->w; /* pixels up to the range's end */
+  size_t pix = (size_t)row_begin * (size_t)os->w;
   if (fs->c != is->c || scratch == NULL) {
-    kfda_lce_bconv2d_ref(p, is, in, fs, filter, out_mul, out_bias, thresholds, raw_mul, os, out);
+    kfda_lce_bconv2d_ref(p, is, in, fs, filter, out_mul, out_bias, thresholds, raw_mul, os, out,
+                         row_begin, row_end);
     return;
   }
   t.p = p;
@@ -520,7 +522,8 @@ void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *is, con
 void kfda_lce_bconv2d(const kfda_bconv_params *p, const kfda_shape4 *is, const int32_t *in,
                       const kfda_shape4 *fs, const int32_t *filter, const float *out_mul,
                       const float *out_bias, const int32_t *thresholds, const float *raw_mul,
-                      const kfda_shape4 *os, void *out, void *scratch) {
+                      const kfda_shape4 *os, void *out, void *scratch, int32_t row_begin,
+                      int32_t row_end) {
 #if defined(KFDA_BENCH_SKIP_BCONV) /* benchmarks only: the rest of the model's cost */
   (void)p;
   (void)is;
@@ -534,11 +537,14 @@ void kfda_lce_bconv2d(const kfda_bconv_params *p, const kfda_shape4 *is, const i
   (void)os;
   (void)out;
   (void)scratch;
+  (void)row_begin;
+  (void)row_end;
 #elif defined(KFDA_KERNELS_REF)
   (void)scratch;
-  kfda_lce_bconv2d_ref(p, is, in, fs, filter, out_mul, out_bias, thresholds, raw_mul, os, out);
+  kfda_lce_bconv2d_ref(p, is, in, fs, filter, out_mul, out_bias, thresholds, raw_mul, os, out,
+                       row_begin, row_end);
 #else
   kfda_lce_bconv2d_opt(p, is, in, fs, filter, out_mul, out_bias, thresholds, raw_mul, os, out,
-                       scratch);
+                       scratch, row_begin, row_end);
 #endif
 }

@@ -99,7 +99,7 @@ int kfda_lce_bconv2d_edge_case(const kfda_bconv_params *p, const kfda_shape4 *is
 void kfda_lce_bconv2d_ref(const kfda_bconv_params *p, const kfda_shape4 *is, const int32_t *in,
                           const kfda_shape4 *fs, const int32_t *filter, const float *out_mul,
                           const float *out_bias, const int32_t *thresholds, const float *raw_mul,
-                          const kfda_shape4 *os, void *out) {
+                          const kfda_shape4 *os, void *out, int32_t row_begin, int32_t row_end) {
   const int32_t cout = fs->n, fh = fs->h, fw = fs->w, gw = fs->c;
   const int32_t in_words = is->c;
   const int32_t groups = in_words / gw;
@@ -108,8 +108,10 @@ void kfda_lce_bconv2d_ref(const kfda_bconv_params *p, const kfda_shape4 *is, con
   const int32_t out_words = KFDA_PACKED_WORDS(cout);
   const int same_zero = p->padding == 0 && p->pad_value == 0;
   int32_t b, oy, ox, oc, fy, fx, k;
-  for (b = 0; b < os->n; ++b)
-    for (oy = 0; oy < os->h; ++oy)
+  if (row_begin >= row_end) return;
+  for (b = row_begin / os->h; b < os->n && b * os->h < row_end; ++b) /* rows [begin, end) */
+    for (oy = b == row_begin / os->h ? row_begin % os->h : 0;
+         oy < os->h && b * os->h + oy < row_end; ++oy)
       for (ox = 0; ox < os->w; ++ox) {
         const size_t pix = ((size_t)b * os->h + oy) * os->w + ox;
         int kase = 0;

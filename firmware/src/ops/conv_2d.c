@@ -108,8 +108,8 @@ kfda_status kfda_conv_prepare(kfda_op_context *ctx, kfda_conv_op_params *p, int 
     p->requant.mult = mult;
     p->requant.shift = mult ? mult + cout : NULL;
 #if !defined(KFDA_KERNELS_REF)
-    if (!depthwise && f->dims[3] == in->dims[3]) /* the optimized kernel's im2col columns */
-      ctx->op->scratch_bytes = (uint32_t)kfda_conv2d_s8_scratch_bytes(&p->filter_shape);
+    if (!depthwise && f->dims[3] == in->dims[3]) /* the optimized kernel's im2col, per thread */
+      return kfda_op_thread_scratch(ctx, kfda_conv2d_s8_scratch_bytes(&p->filter_shape));
 #endif
   }
   return KFDA_OK;
@@ -119,16 +119,22 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
   return kfda_conv_prepare(ctx, (kfda_conv_op_params *)params, 0);
 }
 
-static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
+static void eval_rows(const kfda_model *m, const kfda_op *op, const void *params, int32_t row_begin,
+                      int32_t row_end, void *scratch) {
   const kfda_conv_op_params *p = (const kfda_conv_op_params *)params;
   if (p->is_int8)
     kfda_conv2d_s8(&p->conv, &p->requant, &p->in_shape, (const int8_t *)KFDA_IN(0),
                    &p->filter_shape, (const int8_t *)p->filter, (const int32_t *)p->bias,
-                   &p->out_shape, (int8_t *)KFDA_OUT, kfda_op_scratch(m, op));
+                   &p->out_shape, (int8_t *)KFDA_OUT, scratch, row_begin, row_end);
   else
     kfda_conv2d_f32(&p->conv, &p->in_shape, (const float *)KFDA_IN(0), &p->filter_shape,
                     (const float *)p->filter, (const float *)p->bias, &p->out_shape,
-                    (float *)KFDA_OUT);
+                    (float *)KFDA_OUT, row_begin, row_end);
+}
+
+static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
+  const kfda_conv_op_params *p = (const kfda_conv_op_params *)params;
+  kfda_op_run_rows(m, op, params, p->out_shape.n * p->out_shape.h, eval_rows);
 }
 
 /* options: Conv2DOptions (1) */

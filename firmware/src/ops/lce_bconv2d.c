@@ -141,17 +141,23 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
   p->out_shape = kfda_shape4_of(out);
   p->filter = (const int32_t *)f->data;
 #if !defined(KFDA_KERNELS_REF)
-  if (groups == 1) /* the optimized kernel's im2col column */
-    ctx->op->scratch_bytes = (uint32_t)kfda_lce_bconv2d_scratch_bytes(&p->filter_shape);
+  if (groups == 1) /* the optimized kernel's im2col column, one per thread */
+    return kfda_op_thread_scratch(ctx, kfda_lce_bconv2d_scratch_bytes(&p->filter_shape));
 #endif
   return KFDA_OK;
 }
 
-static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
+static void eval_rows(const kfda_model *m, const kfda_op *op, const void *params, int32_t row_begin,
+                      int32_t row_end, void *scratch) {
   const lce_bconv2d_params *p = (const lce_bconv2d_params *)params;
   kfda_lce_bconv2d(&p->bconv, &p->in_shape, (const int32_t *)KFDA_IN(0), &p->filter_shape,
                    p->filter, p->out_mul, p->out_bias, p->thresholds, p->raw_mul, &p->out_shape,
-                   KFDA_OUT, kfda_op_scratch(m, op));
+                   KFDA_OUT, scratch, row_begin, row_end);
+}
+
+static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
+  const lce_bconv2d_params *p = (const lce_bconv2d_params *)params;
+  kfda_op_run_rows(m, op, params, p->out_shape.n * p->out_shape.h, eval_rows);
 }
 
 const kfda_op_registration kfda_op_lce_bconv2d = {0, 0, sizeof(lce_bconv2d_params), prepare, eval};

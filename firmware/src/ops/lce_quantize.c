@@ -27,13 +27,23 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
   return KFDA_OK;
 }
 
-static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
+/* Rows [row_begin, row_end): each row (pixel) packs into its own words, so threads that
+ * split the rows write disjoint words with the same arithmetic. */
+static void eval_rows(const kfda_model *m, const kfda_op *op, const void *params, int32_t row_begin,
+                      int32_t row_end, void *scratch) {
   const lce_quantize_params *p = (const lce_quantize_params *)params;
+  const size_t first = (size_t)row_begin * (size_t)p->cols;
+  int32_t *out = (int32_t *)KFDA_OUT + (size_t)row_begin * KFDA_PACKED_WORDS(p->cols);
+  (void)scratch; /* none */
   if (p->is_int8)
-    kfda_lce_quantize_s8((const int8_t *)KFDA_IN(0), p->rows, p->cols, p->zero_point,
-                         (int32_t *)KFDA_OUT);
+    kfda_lce_quantize_s8((const int8_t *)KFDA_IN(0) + first, row_end - row_begin, p->cols,
+                         p->zero_point, out);
   else
-    kfda_lce_quantize_f32((const float *)KFDA_IN(0), p->rows, p->cols, (int32_t *)KFDA_OUT);
+    kfda_lce_quantize_f32((const float *)KFDA_IN(0) + first, row_end - row_begin, p->cols, out);
+}
+
+static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
+  kfda_op_run_rows(m, op, params, ((const lce_quantize_params *)params)->rows, eval_rows);
 }
 
 const kfda_op_registration kfda_op_lce_quantize = {0, 0, sizeof(lce_quantize_params), prepare,

@@ -90,6 +90,15 @@ int kfda_same_dims(const kfda_tensor *a, const kfda_tensor *b) {
 int kfda_has_input(const kfda_op *op, int i) { return i < op->n_in && op->in[i] >= 0; }
 
 /* ---- Prepare helpers ------------------------------------------------------- */
+kfda_status kfda_op_thread_scratch(kfda_op_context *ctx, size_t bytes) {
+  const size_t threads = (size_t)ctx->m->num_threads;
+  const size_t share =
+      threads > 1 ? (bytes + KFDA_ARENA_ALIGN - 1) / KFDA_ARENA_ALIGN * KFDA_ARENA_ALIGN : bytes;
+  NEED(share <= 0x7fffffffu / threads, KFDA_ERR_LIMIT, "scratch above 2 GiB");
+  ctx->op->scratch_bytes = (uint32_t)(share * threads);
+  return KFDA_OK;
+}
+
 void *kfda_op_persist(kfda_op_context *ctx, size_t bytes) {
   kfda_persist_alloc *a = ctx->persist;
   const size_t start = a->used, limit = 0x80000000u; /* above 2 GiB: load fails */
@@ -428,6 +437,30 @@ kfda_status kfda_add_sub_prepare(kfda_op_context *ctx, kfda_binary_op_params *p,
     if (subtract) q->in2_mult = -q->in2_mult; /* as TFLite: a - b is a + (-1) b */
   }
   return kfda_binary_broadcast(ctx, p);
+}
+
+static int binary_split_axis(const kfda_binary_op_params *p) {
+  int i;
+  for (i = 0; i < KFDA_MAX_DIMS - 1; ++i)
+    if (p->out_dims[i] > 1) break;
+  return i;
+}
+
+int32_t kfda_binary_rows(const kfda_binary_op_params *p) {
+  return p->out_dims[binary_split_axis(p)];
+}
+
+void kfda_binary_slice_of(const kfda_binary_op_params *p, int32_t row_begin, int32_t row_end,
+                          kfda_binary_slice *s) {
+  const int axis = binary_split_axis(p);
+  size_t out_stride = 1;
+  int i;
+  for (i = KFDA_MAX_DIMS - 1; i > axis; --i) out_stride *= (size_t)p->out_dims[i];
+  for (i = 0; i < KFDA_MAX_DIMS; ++i) s->dims[i] = p->out_dims[i];
+  s->dims[axis] = row_end - row_begin;
+  s->a = (size_t)row_begin * (size_t)p->a_strides[axis];
+  s->b = (size_t)row_begin * (size_t)p->b_strides[axis];
+  s->out = (size_t)row_begin * out_stride;
 }
 
 /* ---- unary ops --------------------------------------------------------------- */

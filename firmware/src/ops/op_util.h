@@ -123,6 +123,18 @@ static inline void *kfda_op_scratch(const kfda_model *m, const kfda_op *op) {
 #define KFDA_IN(i) kfda_tensor_data(m, op->in[(i)])
 #define KFDA_OUT   kfda_tensor_data(m, op->out[0])
 
+/* ---- threads (threads.c) ---------------------------------------------------- */
+/* Computes output rows [row_begin, row_end) of the op with `scratch` (NULL: none), its
+ * thread's share of the op's scratch. */
+typedef void (*kfda_rows_fn)(const kfda_model *m, const kfda_op *op, const void *params,
+                             int32_t row_begin, int32_t row_end, void *scratch);
+/* Eval: rows [0, rows) split over the model's threads (one call without a pool). */
+void kfda_op_run_rows(const kfda_model *m, const kfda_op *op, const void *params, int32_t rows,
+                      kfda_rows_fn fn);
+/* Prepare of an op that runs through kfda_op_run_rows: `bytes` of scratch per thread (one
+ * 16-aligned share per thread; one thread: exactly `bytes`). */
+kfda_status kfda_op_thread_scratch(kfda_op_context *ctx, size_t bytes);
+
 /* ---- Prepare helpers ------------------------------------------------------- */
 /* Persistent data for the op: `bytes` 16-byte aligned; NULL when planning or past
  * the end of a too-small arena (counted all the same). */
@@ -194,6 +206,16 @@ kfda_status kfda_binary_prepare(kfda_op_context *ctx, kfda_binary_op_params *p);
 kfda_status kfda_binary_broadcast(kfda_op_context *ctx, kfda_binary_op_params *p);
 /* ADD, and SUB (subtract: b's multiplier negated): TFLite's left shift 20, three multipliers. */
 kfda_status kfda_add_sub_prepare(kfda_op_context *ctx, kfda_binary_op_params *p, int subtract);
+/* ADD / MUL over threads: rows are the indices of the outermost output axis longer than 1;
+ * a slice of them is the same kernel on offset pointers (elements) with that axis
+ * shortened, so every output element is still computed from the same input elements. */
+typedef struct {
+  size_t a, b, out; /* element offsets of the slice's first element */
+  int32_t dims[KFDA_MAX_DIMS];
+} kfda_binary_slice;
+int32_t kfda_binary_rows(const kfda_binary_op_params *p);
+void kfda_binary_slice_of(const kfda_binary_op_params *p, int32_t row_begin, int32_t row_end,
+                          kfda_binary_slice *s);
 
 /* Unary elementwise ops (RELU family, ABS, ROUND, TANH, LOGISTIC, HARD_SWISH): one
  * input of the output's type and shape; float32, or int8 when int8_ok. */

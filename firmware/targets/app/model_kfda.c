@@ -9,15 +9,30 @@
 
 static kfda_model app_model; /* a small header: its tables live in the arena */
 
+#if defined(KFDA_THREADS)
+#include <stdlib.h>
+/* Linux builds: KFDA_NUM_THREADS=N in the environment runs the convolutions on N threads
+ * (the same outputs; load refuses a count outside 1..8 with one line). Bare-metal builds
+ * have no threads and no environment. */
+static int app_threads(void) {
+  const char *text = getenv("KFDA_NUM_THREADS");
+  return text != NULL ? atoi(text) : 1;
+}
+#else
+static int app_threads(void) { return 1; }
+#endif
+
 int kfda_app_load(const uint8_t *flatbuffer, size_t size, uint8_t *arena, size_t arena_size,
                   size_t *arena_needed, char *error, size_t error_size) {
-  kfda_status status = kfda_model_load(&app_model, flatbuffer, size, arena, arena_size);
+  kfda_status status =
+      kfda_model_load_threads(&app_model, flatbuffer, size, arena, arena_size, app_threads());
   *arena_needed = status == KFDA_OK ? kfda_model_arena_bytes(&app_model) : 0;
   if (status == KFDA_ERR_ARENA_TOO_SMALL) {
     /* the exact need: plan with the arena as workspace (never more than the arena
      * needs; a workspace that is too small still gives a lower bound) */
     size_t need = 0;
-    kfda_status planned = kfda_model_plan(&app_model, flatbuffer, size, arena, arena_size, &need);
+    kfda_status planned = kfda_model_plan_threads(&app_model, flatbuffer, size, arena, arena_size,
+                                                  app_threads(), &need);
     if (planned == KFDA_OK || planned == KFDA_ERR_ARENA_TOO_SMALL) *arena_needed = need;
   }
   if (status != KFDA_OK) {

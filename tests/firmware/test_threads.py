@@ -1,0 +1,122 @@
+"""num_threads on Linux builds (issue 16 part 3): LceBconv2d, CONV_2D, DEPTHWISE_CONV_2D,
+LceQuantize, ADD and MUL split their output rows over threads. The outputs must be bit-identical for any thread
+count (each element computed by one thread with the same arithmetic) and match the LCE
+interpreter as every model test requires: float within 1e-5, int8 exactly."""
+
+import subprocess
+
+import larq as lq
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.export_models import small_bnn
+from tests.firmware.conftest import assert_matches, convert, lce_predict
+from tests.firmware.test_int8 import INT8, int8_conv_stack
+from tests.firmware.test_models import _randomize
+
+L = tf.keras.layers
+BINARY = dict(
+    input_quantizer="ste_sign",
+    kernel_quantizer="ste_sign",
+    kernel_constraint="weight_clip",
+    use_bias=False,
+)
+THREADS = (1, 2, 3, 4)
+
+
+def odd_rows():
+    """Rows that 2, 3 and 4 threads do not divide, and layers with fewer rows than
+    threads: CONV_2D (7 rows), DEPTHWISE_CONV_2D (7), ADD and a broadcast MUL (7), a
+    strided same-zero LceBconv2d (4), a valid one (2) and one with a single output row."""
+    x = L.Input((7, 9, 3))
+    y = L.Conv2D(8, 3, padding="same", activation="relu")(x)
+    y = L.DepthwiseConv2D(3, depth_multiplier=2, padding="same")(y)
+    y = L.Add()([y, L.Conv2D(16, 1)(y)])
+    y = L.Multiply()([y, L.GlobalAveragePooling2D(keepdims=True)(y)])
+    y = lq.layers.QuantConv2D(32, 3, strides=2, padding="same", **BINARY)(y)
+    y = L.BatchNormalization()(y)
+    y = lq.layers.QuantConv2D(40, 3, padding="valid", **BINARY)(y)
+    y = lq.layers.QuantConv2D(8, (2, 3), padding="valid", **BINARY)(y)
+    return tf.keras.Model(x, y)
+
+
+def _cases():
+    rng = np.random.RandomState(16)
+    tf.keras.utils.set_random_seed(16)
+    cases = {}
+    model = small_bnn()
+    cases["float_small_bnn"] = (convert(model), [rng.normal(0, 1, (2, 28, 28, 1))])
+    cases["int8_small_bnn"] = (
+        convert(model, **INT8),
+        [rng.randint(-128, 128, (2, 28, 28, 1)).astype(np.int8)],
+    )
+    model = odd_rows()
+    _randomize(model, rng)
+    cases["float_odd_rows"] = (convert(model), [rng.normal(0, 1, (2, 7, 9, 3))])
+    cases["int8_odd_rows"] = (
+        convert(model, **INT8),
+        [rng.randint(-128, 128, (2, 7, 9, 3)).astype(np.int8)],
+    )
+    model = int8_conv_stack()
+    _randomize(model, rng)
+    cases["int8_conv_stack"] = (
+        convert(model, **INT8),
+        [rng.randint(-128, 128, (2, 10, 9, 4)).astype(np.int8)],
+    )
+    return {
+        name: (fb, [x.astype(np.float32) if x.dtype == np.float64 else x for x in inputs])
+        for name, (fb, inputs) in cases.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return _cases()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["float_small_bnn", "int8_small_bnn", "float_odd_rows", "int8_odd_rows", "int8_conv_stack"],
+)
+def test_outputs_bit_identical_for_any_thread_count(kfda, cases, name):
+    fb, inputs = cases[name]
+    ref = lce_predict(fb, inputs)
+    one = kfda.run(fb, inputs, threads=1)
+    assert_matches(one, ref)
+    for threads in THREADS[1:]:
+        outs = kfda.run(fb, inputs, threads=threads)
+        for o, o1 in zip(outs, one):
+            assert o.tobytes() == o1.tobytes(), (name, threads)
+
+
+def test_threads_under_asan(kfda_asan, cases):
+    """Per-thread scratch and row ranges stay in bounds (ASAN/UBSAN, 4 threads)."""
+    fb, inputs = cases["float_odd_rows"]
+    assert_matches(kfda_asan.run(fb, inputs, threads=4), lce_predict(fb, inputs))
+
+
+def test_arena_one_share_of_scratch_per_thread(kfda, cases):
+    """One thread plans the arena of a plain plan; more threads add one scratch share per
+    thread and the pool: the arena grows with the thread count, never shrinks."""
+    fb, _ = cases["int8_small_bnn"]
+    plans = {t: kfda.plan(fb, t) for t in THREADS}
+    plain = subprocess.run(
+        [kfda.binary, "plan", kfda.write_model(fb)], capture_output=True, text=True, check=True
+    ).stdout
+    assert f'"arena_bytes":{plans[1]["arena_bytes"]},' in plain
+    assert plans[1]["persist_bytes"] < plans[2]["persist_bytes"]  # the pool
+    sizes = [plans[t]["arena_bytes"] for t in THREADS]
+    assert sizes == sorted(sizes) and sizes[0] < sizes[-1]
+
+
+@pytest.mark.parametrize("threads", ["0", "9", "x"])
+def test_bad_thread_count_is_one_line(kfda, cases, threads):
+    fb, _ = cases["float_odd_rows"]
+    res = subprocess.run(
+        [kfda.binary, "plan", "--threads", threads, kfda.write_model(fb)],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1 and "--threads must be 1 to 8" in res.stderr
