@@ -187,6 +187,110 @@ static KFDA_NOVEC void im2col(const bconv_ctx *t, size_t pix0, int32_t npx, uint
   }
 }
 
+/* n words from r to c, then z zero words after them (NEON moves). */
+static inline uint32_t *copy_zero_run(uint32_t *c, const uint32_t *r, int32_t n, int32_t z) {
+  int32_t k;
+  for (k = 0; k + 4 <= n; k += 4) vst1q_u32(c + k, vld1q_u32(r + k));
+  if (k + 2 <= n) {
+    vst1_u32(c + k, vld1_u32(r + k));
+    k += 2;
+  }
+  if (k < n) {
+    c[k] = r[k];
+    ++k;
+  }
+  c += n;
+  for (k = 0; k + 4 <= z; k += 4) vst1q_u32(c + k, vdupq_n_u32(0));
+  for (; k < z; ++k) c[k] = 0;
+  return c + z;
+}
+
+/* im2col of 4 pixels from pix0 when dil_w is 1 and the output is not packed
+ * (else 0): per filter row, the taps [lo, hi) that lie inside the image are one
+ * run of words, the others 0 words (the padding words stay the zeros written
+ * before). Only a pixel whose field reaches the padding asks for LCE's edge
+ * correction. */
+/* The common case, 4 pixels of one output row whose taps all lie inside the
+ * image (dil_w 1, not packed; else 0): fh runs of fw * gw words each, and no
+ * edge correction (the field does not reach the padding). */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns", "no-tree-vectorize")))
+#endif
+static KFDA_NOINLINE int im2col_inside4(const bconv_ctx *t, size_t pix0, uint32_t *col,
+                                        int32_t padded, bconv_pixel *pxs) {
+  const kfda_bconv_params *p = t->p;
+  const int32_t ow = t->os->w, oh = t->os->h, ih = t->is->h, iw = t->is->w, gw = t->gw;
+  const int32_t ox = (int32_t)(pix0 % (size_t)ow);
+  const size_t row = pix0 / (size_t)ow;
+  const int32_t oy = (int32_t)(row % (size_t)oh);
+  const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+  const int32_t row_words = t->fw * gw, fh = t->fh;
+  const size_t drow = (size_t)p->dil_h * (size_t)iw * (size_t)gw;
+  const size_t xstep = (size_t)p->stride_w * (size_t)gw;
+  const uint32_t *x;
+  int32_t q, fy;
+  if (ox + 4 > ow || p->dil_w != 1 || p->output_kind == KFDA_BCONV_OUT_PACKED || iy0 < 0 ||
+      iy0 + (fh - 1) * p->dil_h >= ih || ix0 < 0 || ix0 + 3 * p->stride_w + t->fw > iw)
+    return 0;
+  x = t->in +
+      ((row / (size_t)oh * (size_t)ih + (size_t)iy0) * (size_t)iw + (size_t)ix0) * (size_t)gw;
+  for (q = 0; q < 4; ++q, col += padded, x += xstep) {
+    const uint32_t *r = x;
+    uint32_t *c = col;
+    pxs[q].pix = pix0 + (size_t)q;
+    pxs[q].edge = 0;
+    for (fy = 0; fy < fh; ++fy, r += drow) c = copy_zero_run(c, r, row_words, 0);
+  }
+  return 1;
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns", "no-tree-vectorize")))
+#endif
+static KFDA_NOINLINE int im2col_runs4(const bconv_ctx *t, size_t pix0, uint32_t *col,
+                                      int32_t padded, bconv_pixel *pxs) {
+  const kfda_bconv_params *p = t->p;
+  const int32_t ow = t->os->w, oh = t->os->h, ih = t->is->h, iw = t->is->w, gw = t->gw;
+  const int32_t fh = t->fh, fw = t->fw, row_words = fw * gw;
+  const size_t drow = (size_t)p->dil_h * (size_t)iw * (size_t)gw;
+  const int edges = t->same_zero && p->output_kind == KFDA_BCONV_OUT_F32;
+  int32_t ox = (int32_t)(pix0 % (size_t)ow);
+  size_t row = pix0 / (size_t)ow;
+  int32_t q, fy;
+  if (p->dil_w != 1 || p->output_kind == KFDA_BCONV_OUT_PACKED) return 0;
+  for (q = 0; q < 4; ++q, col += padded) {
+    const int32_t oy = (int32_t)(row % (size_t)oh);
+    const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+    const int32_t lo = ix0 < 0 ? (-ix0 < fw ? -ix0 : fw) : 0;
+    const int32_t hi = iw - ix0 < fw ? (iw - ix0 > lo ? iw - ix0 : lo) : fw;
+    const uint32_t *img = t->in + row / (size_t)oh * (size_t)ih * (size_t)iw * (size_t)gw;
+    const uint32_t *r = img + ((ptrdiff_t)iy0 * iw + ix0 + lo) * (ptrdiff_t)gw;
+    uint32_t *c = col;
+    int inside = lo == 0 && hi == fw;
+    pxs[q].pix = pix0 + (size_t)q;
+    for (fy = 0; fy < fh; ++fy, r += drow) {
+      const int32_t iy = iy0 + fy * p->dil_h;
+      if (iy < 0 || iy >= ih) {
+        c = copy_zero_run(c, r, 0, row_words);
+        inside = 0;
+      } else {
+        c = copy_zero_run(c, r, 0, lo * gw);
+        c = copy_zero_run(c, r, (hi - lo) * gw, (fw - hi) * gw);
+      }
+    }
+    pxs[q].kase = 0;
+    pxs[q].X = pxs[q].Y = 0;
+    pxs[q].edge = edges && !inside &&
+                  kfda_lce_bconv2d_edge_case(p, t->is, t->os, fh, fw, oy, ox, &pxs[q].kase,
+                                             &pxs[q].X, &pxs[q].Y) == 0;
+    if (++ox == ow) {
+      ox = 0;
+      ++row;
+    }
+  }
+  return 1;
+}
+
 #endif
 
 /* Output transform of channels [oc, oc + nb) of one pixel (the reference's,
@@ -481,10 +585,14 @@ void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *is, con
     const int32_t padded = (t.kw + 3) & ~3;
     bconv_pixel px4[4];
     int32_t acc[16 * 16];
+    int32_t q0, k0;
+    for (q0 = 0; q0 < 4; ++q0) /* the padding words: zeros for the fast im2col */
+      for (k0 = t.kw; k0 < padded; ++k0) col[q0 * padded + k0] = 0;
     for (; pix + 4 <= npix; pix += 4) {
       int32_t q, oc, oc1;
       int fused;
-      im2col(&t, pix, 4, col, padded, px4);
+      if (!im2col_inside4(&t, pix, col, padded, px4) && !im2col_runs4(&t, pix, col, padded, px4))
+        im2col(&t, pix, 4, col, padded, px4);
       fused = p->output_kind == KFDA_BCONV_OUT_F32 && t.noclamp && !px4[0].edge && !px4[1].edge &&
               !px4[2].edge && !px4[3].edge;
       for (oc = 0; oc + 4 <= t.cout; oc = oc1) { /* up to 64 channels per call */
