@@ -16,10 +16,19 @@
  *   - the clamp without an activation: one test for all 16 outputs of a block (their
  *     sum is finite only if none is an infinity or NaN: then nothing to clamp), else
  *     per output on the bits (act_f32.h).
+ * NEON (arm64, armv7): a 3x3 filter over one input channel at stride 1 (a stem conv on
+ * a grey image) runs its inside pixels 4 output channels per vector (inside_3x3_c1).
  * Grouped or dilated convolutions run the reference.
  */
 #include "act_f32.h"
 #include "kfda/kernels.h"
+
+#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+#include <arm_neon.h>
+#define KFDA_CONV_F32_NEON 1
+#else
+#define KFDA_CONV_F32_NEON 0
+#endif
 
 /* The taps of one output pixel: `rows` filter rows of `run` floats each; input rows
  * `xrow` floats apart, filter rows `wrow` apart, output channels `wk` apart; the
@@ -197,13 +206,58 @@ static void clip(int32_t start, int32_t f, int32_t size, int32_t *lo, int32_t *h
   if (*hi < *lo) *hi = *lo;
 }
 
+#if KFDA_CONV_F32_NEON
+/* 3x3 filters over one input channel, stride 1 (a stem conv on a grey image): the
+ * output pixels whose 9 taps all lie inside the image, rows [oy0, oy1) and columns
+ * [ox0, ox1), 4 output channels per vector with their 9 weights held in registers:
+ * per pixel 0.0f + x[k] * w[k] for k = 0..8 in the reference's order, + bias, the
+ * clamp as compares and bit selects (each lane the scalar result). */
+static void inside_3x3_c1(const kfda_shape4 *is, const float *in, const float *filter,
+                          const transform *tr, const kfda_shape4 *os, float *out, int32_t pad_h,
+                          int32_t pad_w, int32_t oy0, int32_t oy1, int32_t ox0, int32_t ox1) {
+  const int32_t cout = os->c, iw = is->w;
+  const float32x4_t lo = vdupq_n_f32(tr->lo), hi = vdupq_n_f32(tr->hi);
+  int32_t oc, b, oy, ox, k;
+  for (oc = 0; oc + 4 <= cout; oc += 4) {
+    float32x4_t wt[9], bias = vdupq_n_f32(0.0f);
+    for (k = 0; k < 9; ++k) {
+      const float lanes[4] = {filter[oc * 9 + k], filter[(oc + 1) * 9 + k],
+                              filter[(oc + 2) * 9 + k], filter[(oc + 3) * 9 + k]};
+      wt[k] = vld1q_f32(lanes);
+    }
+    if (tr->bias) bias = vld1q_f32(tr->bias + oc);
+    for (b = 0; b < os->n; ++b)
+      for (oy = oy0; oy < oy1; ++oy) {
+        const float *x0 = in + ((size_t)b * is->h + (size_t)(oy - pad_h)) * (size_t)iw - pad_w;
+        const float *x1 = x0 + iw, *x2 = x1 + iw;
+        float *o = out + (((size_t)b * os->h + (size_t)oy) * os->w) * (size_t)cout + oc;
+        for (ox = ox0; ox < ox1; ++ox) {
+          float32x4_t a = vdupq_n_f32(0.0f);
+          a = vaddq_f32(a, vmulq_n_f32(wt[0], x0[ox]));
+          a = vaddq_f32(a, vmulq_n_f32(wt[1], x0[ox + 1]));
+          a = vaddq_f32(a, vmulq_n_f32(wt[2], x0[ox + 2]));
+          a = vaddq_f32(a, vmulq_n_f32(wt[3], x1[ox]));
+          a = vaddq_f32(a, vmulq_n_f32(wt[4], x1[ox + 1]));
+          a = vaddq_f32(a, vmulq_n_f32(wt[5], x1[ox + 2]));
+          a = vaddq_f32(a, vmulq_n_f32(wt[6], x2[ox]));
+          a = vaddq_f32(a, vmulq_n_f32(wt[7], x2[ox + 1]));
+          a = vaddq_f32(a, vmulq_n_f32(wt[8], x2[ox + 2]));
+          a = vaddq_f32(a, bias);
+          a = vbslq_f32(vcltq_f32(a, lo), lo, a);
+          vst1q_f32(o + (size_t)ox * cout, vbslq_f32(vcleq_f32(a, hi), a, hi));
+        }
+      }
+  }
+}
+#endif
+
 void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
                          const kfda_shape4 *fs, const float *filter, const float *bias,
                          const kfda_shape4 *os, float *out) {
   const int32_t cout = fs->n, fh = fs->h, fw = fs->w, cin = fs->c;
   transform tr;
   taps t;
-  int32_t b, oy, ox;
+  int32_t b, oy, ox, in_oy0 = 0, in_oy1 = 0, in_ox0 = 0, in_ox1 = 0;
   if (cin != is->c || p->dil_h != 1 || p->dil_w != 1) {
     kfda_conv2d_f32_ref(p, is, in, fs, filter, bias, os, out);
     return;
@@ -216,6 +270,20 @@ void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const
   t.xrow = (size_t)is->w * cin;
   t.xs = (size_t)p->stride_w * cin;
   t.wk = (size_t)fh * fw * cin;
+#if KFDA_CONV_F32_NEON
+  /* the pixels with every tap inside: rows [oy0, oy1), columns [ox0, ox1) */
+  if (cin == 1 && fh == 3 && fw == 3 && p->stride_h == 1 && p->stride_w == 1 && cout % 4 == 0) {
+    in_oy0 = p->pad_h > 0 ? p->pad_h : 0;
+    in_oy1 = is->h - 2 + p->pad_h < os->h ? is->h - 2 + p->pad_h : os->h;
+    in_ox0 = p->pad_w > 0 ? p->pad_w : 0;
+    in_ox1 = is->w - 2 + p->pad_w < os->w ? is->w - 2 + p->pad_w : os->w;
+    if (in_oy1 > in_oy0 && in_ox1 > in_ox0)
+      inside_3x3_c1(is, in, filter, &tr, os, out, p->pad_h, p->pad_w, in_oy0, in_oy1, in_ox0,
+                    in_ox1);
+    else
+      in_oy0 = in_oy1 = in_ox0 = in_ox1 = 0;
+  }
+#endif
   for (b = 0; b < os->n; ++b)
     for (oy = 0; oy < os->h; ++oy) {
       const int32_t iy0 = oy * p->stride_h - p->pad_h;
@@ -226,6 +294,10 @@ void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const
         int32_t fx0, fx1, oc, np = 1;
         float *o = out + (((size_t)b * os->h + oy) * os->w + ox) * cout;
         const float *x = in, *w;
+        if (oy >= in_oy0 && oy < in_oy1 && ox >= in_ox0 && ox < in_ox1) { /* done above */
+          ox = in_ox1;
+          continue;
+        }
         clip(ix0, fw, is->w, &fx0, &fx1);
         while (np < 4 && ox + np < os->w) { /* 4 pixels when their taps are the same */
           int32_t gx0, gx1;
