@@ -17,7 +17,7 @@
  *     sum is finite only if none is an infinity or NaN: then nothing to clamp), else
  *     per output on the bits (act_f32.h).
  * NEON (arm64, armv7): a 3x3 filter over one input channel at stride 1 (a stem conv on
- * a grey image) runs its inside pixels 4 output channels per vector (inside_3x3_c1).
+ * a grey image) runs 4 output channels per vector (conv_3x3_c1).
  * Grouped or dilated convolutions run the reference.
  */
 #include "act_f32.h"
@@ -207,41 +207,93 @@ static void clip(int32_t start, int32_t f, int32_t size, int32_t *lo, int32_t *h
 }
 
 #if KFDA_CONV_F32_NEON
-/* 3x3 filters over one input channel, stride 1 (a stem conv on a grey image): the
- * output pixels whose 9 taps all lie inside the image, rows [oy0, oy1) and columns
- * [ox0, ox1), 4 output channels per vector with their 9 weights held in registers:
- * per pixel 0.0f + x[k] * w[k] for k = 0..8 in the reference's order, + bias, the
- * clamp as compares and bit selects (each lane the scalar result). */
-static void inside_3x3_c1(const kfda_shape4 *is, const float *in, const float *filter,
-                          const transform *tr, const kfda_shape4 *os, float *out, int32_t pad_h,
-                          int32_t pad_w, int32_t oy0, int32_t oy1, int32_t ox0, int32_t ox1) {
-  const int32_t cout = os->c, iw = is->w;
+/* 3x3 filters over one input channel, stride 1 (a stem conv on a grey image), 4
+ * output channels per vector with their 9 weights held in registers; per pixel
+ * 0.0f + x[k] * w[k] over the taps inside the image in the reference's order
+ * (fy, fx), + bias, the clamp as compares and bit selects (each lane the scalar
+ * result). Pixels with all 9 taps inside run unrolled; the others loop over
+ * their taps (outside taps are skipped, as the reference does: 0 * inf is NaN). */
+static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
+                        const float *filter, const transform *tr, const kfda_shape4 *os,
+                        float *out) {
+  const int32_t cout = os->c, iw = is->w, ih = is->h;
   const float32x4_t lo = vdupq_n_f32(tr->lo), hi = vdupq_n_f32(tr->hi);
   int32_t oc, b, oy, ox, k;
   for (oc = 0; oc + 4 <= cout; oc += 4) {
-    float32x4_t wt[9], bias = vdupq_n_f32(0.0f);
+    float32x4_t wt[9], wmem[9], bias = vdupq_n_f32(0.0f);
     for (k = 0; k < 9; ++k) {
       const float lanes[4] = {filter[oc * 9 + k], filter[(oc + 1) * 9 + k],
                               filter[(oc + 2) * 9 + k], filter[(oc + 3) * 9 + k]};
-      wt[k] = vld1q_f32(lanes);
+      wt[k] = wmem[k] = vld1q_f32(lanes);
     }
     if (tr->bias) bias = vld1q_f32(tr->bias + oc);
     for (b = 0; b < os->n; ++b)
-      for (oy = oy0; oy < oy1; ++oy) {
-        const float *x0 = in + ((size_t)b * is->h + (size_t)(oy - pad_h)) * (size_t)iw - pad_w;
-        const float *x1 = x0 + iw, *x2 = x1 + iw;
+      for (oy = 0; oy < os->h; ++oy) {
+        const int32_t iy0 = oy - p->pad_h;
+        const float *img = in + (size_t)b * (size_t)ih * (size_t)iw;
         float *o = out + (((size_t)b * os->h + (size_t)oy) * os->w) * (size_t)cout + oc;
-        for (ox = ox0; ox < ox1; ++ox) {
+        int32_t fy0, fy1, ox_a, ox_b;
+        clip(iy0, 3, ih, &fy0, &fy1);
+        /* [ox_a, ox_b): 4 pixels inside at a time, 3 x 2 floats per row */
+        ox_a = p->pad_w > 0 ? p->pad_w : 0;
+        ox_b = ox_a;
+        if (fy0 == 0 && fy1 == 3)
+          while (ox_b + 4 <= os->w && ox_b - p->pad_w + 6 <= iw) ox_b += 4;
+        for (ox = ox_a; ox < ox_b; ox += 4) {
+          const int32_t ix0 = ox - p->pad_w;
+          const float *x0 = img + (size_t)iy0 * (size_t)iw + ix0, *x1 = x0 + iw, *x2 = x1 + iw;
+          float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
+          float32x2_t u0, u1, u2;
+#define KFDA_TAP(a, k, v, l) a = vaddq_f32(a, vmulq_lane_f32(wt[k], v, l))
+#define KFDA_ROW(r, x)                                                                        \
+  u0 = vld1_f32(x);                                                                           \
+  u1 = vld1_f32(x + 2);                                                                       \
+  u2 = vld1_f32(x + 4);                                                                       \
+  KFDA_TAP(a0, 3 * r, u0, 0), KFDA_TAP(a0, 3 * r + 1, u0, 1), KFDA_TAP(a0, 3 * r + 2, u1, 0); \
+  KFDA_TAP(a1, 3 * r, u0, 1), KFDA_TAP(a1, 3 * r + 1, u1, 0), KFDA_TAP(a1, 3 * r + 2, u1, 1); \
+  KFDA_TAP(a2, 3 * r, u1, 0), KFDA_TAP(a2, 3 * r + 1, u1, 1), KFDA_TAP(a2, 3 * r + 2, u2, 0); \
+  KFDA_TAP(a3, 3 * r, u1, 1), KFDA_TAP(a3, 3 * r + 1, u2, 0), KFDA_TAP(a3, 3 * r + 2, u2, 1)
+          KFDA_ROW(0, x0);
+          KFDA_ROW(1, x1);
+          KFDA_ROW(2, x2);
+#undef KFDA_ROW
+#undef KFDA_TAP
+#define KFDA_OUT(a, q)                    \
+  a = vaddq_f32(a, bias);                 \
+  a = vbslq_f32(vcltq_f32(a, lo), lo, a); \
+  vst1q_f32(o + (size_t)(ox + q) * cout, vbslq_f32(vcleq_f32(a, hi), a, hi))
+          KFDA_OUT(a0, 0);
+          KFDA_OUT(a1, 1);
+          KFDA_OUT(a2, 2);
+          KFDA_OUT(a3, 3);
+#undef KFDA_OUT
+        }
+        for (ox = 0; ox < os->w; ++ox) { /* the rest, one pixel at a time */
+          const int32_t ix0 = ox - p->pad_w;
           float32x4_t a = vdupq_n_f32(0.0f);
-          a = vaddq_f32(a, vmulq_n_f32(wt[0], x0[ox]));
-          a = vaddq_f32(a, vmulq_n_f32(wt[1], x0[ox + 1]));
-          a = vaddq_f32(a, vmulq_n_f32(wt[2], x0[ox + 2]));
-          a = vaddq_f32(a, vmulq_n_f32(wt[3], x1[ox]));
-          a = vaddq_f32(a, vmulq_n_f32(wt[4], x1[ox + 1]));
-          a = vaddq_f32(a, vmulq_n_f32(wt[5], x1[ox + 2]));
-          a = vaddq_f32(a, vmulq_n_f32(wt[6], x2[ox]));
-          a = vaddq_f32(a, vmulq_n_f32(wt[7], x2[ox + 1]));
-          a = vaddq_f32(a, vmulq_n_f32(wt[8], x2[ox + 2]));
+          int32_t fx0, fx1, fy, fx;
+          if (ox == ox_a && ox_b > ox_a) {
+            ox = ox_b - 1;
+            continue;
+          }
+          clip(ix0, 3, iw, &fx0, &fx1);
+          if (fy0 == 0 && fy1 == 3 && fx0 == 0 && fx1 == 3) {
+            const float *x0 = img + (size_t)iy0 * (size_t)iw + ix0, *x1 = x0 + iw, *x2 = x1 + iw;
+            a = vaddq_f32(a, vmulq_n_f32(wt[0], x0[0]));
+            a = vaddq_f32(a, vmulq_n_f32(wt[1], x0[1]));
+            a = vaddq_f32(a, vmulq_n_f32(wt[2], x0[2]));
+            a = vaddq_f32(a, vmulq_n_f32(wt[3], x1[0]));
+            a = vaddq_f32(a, vmulq_n_f32(wt[4], x1[1]));
+            a = vaddq_f32(a, vmulq_n_f32(wt[5], x1[2]));
+            a = vaddq_f32(a, vmulq_n_f32(wt[6], x2[0]));
+            a = vaddq_f32(a, vmulq_n_f32(wt[7], x2[1]));
+            a = vaddq_f32(a, vmulq_n_f32(wt[8], x2[2]));
+          } else {
+            for (fy = fy0; fy < fy1; ++fy)
+              for (fx = fx0; fx < fx1; ++fx)
+                a = vaddq_f32(a, vmulq_n_f32(wmem[fy * 3 + fx],
+                                             img[(size_t)(iy0 + fy) * (size_t)iw + ix0 + fx]));
+          }
           a = vaddq_f32(a, bias);
           a = vbslq_f32(vcltq_f32(a, lo), lo, a);
           vst1q_f32(o + (size_t)ox * cout, vbslq_f32(vcleq_f32(a, hi), a, hi));
@@ -257,7 +309,7 @@ void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const
   const int32_t cout = fs->n, fh = fs->h, fw = fs->w, cin = fs->c;
   transform tr;
   taps t;
-  int32_t b, oy, ox, in_oy0 = 0, in_oy1 = 0, in_ox0 = 0, in_ox1 = 0;
+  int32_t b, oy, ox;
   if (cin != is->c || p->dil_h != 1 || p->dil_w != 1) {
     kfda_conv2d_f32_ref(p, is, in, fs, filter, bias, os, out);
     return;
@@ -271,17 +323,9 @@ void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const
   t.xs = (size_t)p->stride_w * cin;
   t.wk = (size_t)fh * fw * cin;
 #if KFDA_CONV_F32_NEON
-  /* the pixels with every tap inside: rows [oy0, oy1), columns [ox0, ox1) */
   if (cin == 1 && fh == 3 && fw == 3 && p->stride_h == 1 && p->stride_w == 1 && cout % 4 == 0) {
-    in_oy0 = p->pad_h > 0 ? p->pad_h : 0;
-    in_oy1 = is->h - 2 + p->pad_h < os->h ? is->h - 2 + p->pad_h : os->h;
-    in_ox0 = p->pad_w > 0 ? p->pad_w : 0;
-    in_ox1 = is->w - 2 + p->pad_w < os->w ? is->w - 2 + p->pad_w : os->w;
-    if (in_oy1 > in_oy0 && in_ox1 > in_ox0)
-      inside_3x3_c1(is, in, filter, &tr, os, out, p->pad_h, p->pad_w, in_oy0, in_oy1, in_ox0,
-                    in_ox1);
-    else
-      in_oy0 = in_oy1 = in_ox0 = in_ox1 = 0;
+    conv_3x3_c1(p, is, in, filter, &tr, os, out);
+    return;
   }
 #endif
   for (b = 0; b < os->n; ++b)
@@ -294,10 +338,6 @@ void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const
         int32_t fx0, fx1, oc, np = 1;
         float *o = out + (((size_t)b * os->h + oy) * os->w + ox) * cout;
         const float *x = in, *w;
-        if (oy >= in_oy0 && oy < in_oy1 && ox >= in_ox0 && ox < in_ox1) { /* done above */
-          ox = in_ox1;
-          continue;
-        }
         clip(ix0, fw, is->w, &fx0, &fx1);
         while (np < 4 && ox + np < os->w) { /* 4 pixels when their taps are the same */
           int32_t gx0, gx1;

@@ -210,40 +210,32 @@ static inline uint32_t *copy_zero_run(uint32_t *c, const uint32_t *r, int32_t n,
  * run of words, the others 0 words (the padding words stay the zeros written
  * before). Only a pixel whose field reaches the padding asks for LCE's edge
  * correction. */
-/* The common case, 4 pixels of one output row whose taps all lie inside the
- * image (dil_w 1, not packed; else 0): fh runs of fw * gw words each, and no
- * edge correction (the field does not reach the padding). */
-#if defined(__GNUC__) && !defined(__clang__)
-__attribute__((optimize("no-tree-loop-distribute-patterns", "no-tree-vectorize")))
-#endif
-static KFDA_NOINLINE int im2col_inside4(const bconv_ctx *t, size_t pix0, uint32_t *col,
-                                        int32_t padded, bconv_pixel *pxs) {
-  const kfda_bconv_params *p = t->p;
-  const int32_t ow = t->os->w, oh = t->os->h, ih = t->is->h, iw = t->is->w, gw = t->gw;
-  const int32_t ox = (int32_t)(pix0 % (size_t)ow);
-  const size_t row = pix0 / (size_t)ow;
-  const int32_t oy = (int32_t)(row % (size_t)oh);
-  const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
-  const int32_t row_words = t->fw * gw, fh = t->fh;
-  const size_t drow = (size_t)p->dil_h * (size_t)iw * (size_t)gw;
-  const size_t xstep = (size_t)p->stride_w * (size_t)gw;
-  const uint32_t *x;
-  int32_t q, fy;
-  if (ox + 4 > ow || p->dil_w != 1 || p->output_kind == KFDA_BCONV_OUT_PACKED || iy0 < 0 ||
-      iy0 + (fh - 1) * p->dil_h >= ih || ix0 < 0 || ix0 + 3 * p->stride_w + t->fw > iw)
-    return 0;
-  x = t->in +
-      ((row / (size_t)oh * (size_t)ih + (size_t)iy0) * (size_t)iw + (size_t)ix0) * (size_t)gw;
-  for (q = 0; q < 4; ++q, col += padded, x += xstep) {
-    const uint32_t *r = x;
-    uint32_t *c = col;
-    pxs[q].pix = pix0 + (size_t)q;
-    pxs[q].edge = 0;
-    for (fy = 0; fy < fh; ++fy, r += drow) c = copy_zero_run(c, r, row_words, 0);
+/* fh runs of n words, drow apart, from r to c: the 3x3 cases as fixed-size moves. */
+static inline void copy_rows(uint32_t *c, const uint32_t *r, size_t drow, int32_t fh, int32_t n) {
+  int32_t fy;
+  if (fh == 3 && n == 3) {
+    memcpy(c, r, 12);
+    memcpy(c + 3, r + drow, 12);
+    memcpy(c + 6, r + 2 * drow, 12);
+  } else if (fh == 3 && n == 6) {
+    memcpy(c, r, 24);
+    memcpy(c + 6, r + drow, 24);
+    memcpy(c + 12, r + 2 * drow, 24);
+  } else if (fh == 3 && n == 12) {
+    memcpy(c, r, 48);
+    memcpy(c + 12, r + drow, 48);
+    memcpy(c + 24, r + 2 * drow, 48);
+  } else {
+    for (fy = 0; fy < fh; ++fy, r += drow) c = copy_zero_run(c, r, n, 0);
   }
-  return 1;
 }
 
+/* im2col of 4 pixels from pix0 when dil_w is 1 and the output is not packed
+ * (else 0). A pixel whose taps all lie inside the image is fh runs of fw * gw
+ * words (copy_rows) and needs no edge correction (its field does not reach the
+ * padding); any other is per filter row the taps [lo, hi) inside the image as
+ * one run of words, the others 0 words, and asks for LCE's edge correction.
+ * The padding words stay the zeros written before. */
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-tree-loop-distribute-patterns", "no-tree-vectorize")))
 #endif
@@ -252,40 +244,49 @@ static KFDA_NOINLINE int im2col_runs4(const bconv_ctx *t, size_t pix0, uint32_t 
   const kfda_bconv_params *p = t->p;
   const int32_t ow = t->os->w, oh = t->os->h, ih = t->is->h, iw = t->is->w, gw = t->gw;
   const int32_t fh = t->fh, fw = t->fw, row_words = fw * gw;
-  const size_t drow = (size_t)p->dil_h * (size_t)iw * (size_t)gw;
+  const int32_t sh = p->stride_h, sw = p->stride_w, dh = p->dil_h;
+  const size_t drow = (size_t)dh * (size_t)iw * (size_t)gw;
+  const size_t image = (size_t)ih * (size_t)iw * (size_t)gw;
   const int edges = t->same_zero && p->output_kind == KFDA_BCONV_OUT_F32;
-  int32_t ox = (int32_t)(pix0 % (size_t)ow);
-  size_t row = pix0 / (size_t)ow;
-  int32_t q, fy;
+  int32_t ox = (int32_t)(pix0 % (size_t)ow), oy, q, fy;
+  size_t row = pix0 / (size_t)ow, b;
+  const uint32_t *img;
   if (p->dil_w != 1 || p->output_kind == KFDA_BCONV_OUT_PACKED) return 0;
+  b = row / (size_t)oh;
+  oy = (int32_t)(row - b * (size_t)oh);
+  img = t->in + b * image;
   for (q = 0; q < 4; ++q, col += padded) {
-    const int32_t oy = (int32_t)(row % (size_t)oh);
-    const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
-    const int32_t lo = ix0 < 0 ? (-ix0 < fw ? -ix0 : fw) : 0;
-    const int32_t hi = iw - ix0 < fw ? (iw - ix0 > lo ? iw - ix0 : lo) : fw;
-    const uint32_t *img = t->in + row / (size_t)oh * (size_t)ih * (size_t)iw * (size_t)gw;
-    const uint32_t *r = img + ((ptrdiff_t)iy0 * iw + ix0 + lo) * (ptrdiff_t)gw;
-    uint32_t *c = col;
-    int inside = lo == 0 && hi == fw;
+    const int32_t iy0 = oy * sh - p->pad_h, ix0 = ox * sw - p->pad_w;
     pxs[q].pix = pix0 + (size_t)q;
-    for (fy = 0; fy < fh; ++fy, r += drow) {
-      const int32_t iy = iy0 + fy * p->dil_h;
-      if (iy < 0 || iy >= ih) {
-        c = copy_zero_run(c, r, 0, row_words);
-        inside = 0;
-      } else {
-        c = copy_zero_run(c, r, 0, lo * gw);
-        c = copy_zero_run(c, r, (hi - lo) * gw, (fw - hi) * gw);
-      }
-    }
     pxs[q].kase = 0;
     pxs[q].X = pxs[q].Y = 0;
-    pxs[q].edge = edges && !inside &&
-                  kfda_lce_bconv2d_edge_case(p, t->is, t->os, fh, fw, oy, ox, &pxs[q].kase,
-                                             &pxs[q].X, &pxs[q].Y) == 0;
+    pxs[q].edge = 0;
+    if (iy0 >= 0 && iy0 + (fh - 1) * dh < ih && ix0 >= 0 && ix0 + fw <= iw) {
+      copy_rows(col, img + ((size_t)iy0 * (size_t)iw + (size_t)ix0) * (size_t)gw, drow, fh,
+                row_words);
+    } else {
+      const int32_t lo = ix0 < 0 ? (-ix0 < fw ? -ix0 : fw) : 0;
+      const int32_t hi = iw - ix0 < fw ? (iw - ix0 > lo ? iw - ix0 : lo) : fw;
+      uint32_t *c = col;
+      for (fy = 0; fy < fh; ++fy) {
+        const int32_t iy = iy0 + fy * dh;
+        if (iy < 0 || iy >= ih) {
+          c = copy_zero_run(c, img, 0, row_words);
+        } else {
+          const uint32_t *r = img + ((size_t)iy * (size_t)iw + (size_t)(ix0 + lo)) * (size_t)gw;
+          c = copy_zero_run(c, r, 0, lo * gw);
+          c = copy_zero_run(c, r, (hi - lo) * gw, (fw - hi) * gw);
+        }
+      }
+      pxs[q].edge = edges && kfda_lce_bconv2d_edge_case(p, t->is, t->os, fh, fw, oy, ox,
+                                                        &pxs[q].kase, &pxs[q].X, &pxs[q].Y) == 0;
+    }
     if (++ox == ow) {
       ox = 0;
-      ++row;
+      if (++oy == oh) {
+        oy = 0;
+        img += image;
+      }
     }
   }
   return 1;
@@ -591,8 +592,7 @@ void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *is, con
     for (; pix + 4 <= npix; pix += 4) {
       int32_t q, oc, oc1;
       int fused;
-      if (!im2col_inside4(&t, pix, col, padded, px4) && !im2col_runs4(&t, pix, col, padded, px4))
-        im2col(&t, pix, 4, col, padded, px4);
+      if (!im2col_runs4(&t, pix, col, padded, px4)) im2col(&t, pix, 4, col, padded, px4);
       fused = p->output_kind == KFDA_BCONV_OUT_F32 && t.noclamp && !px4[0].edge && !px4[1].edge &&
               !px4[2].edge && !px4[3].edge;
       for (oc = 0; oc + 4 <= t.cout; oc = oc1) { /* up to 64 channels per call */
