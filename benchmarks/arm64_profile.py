@@ -8,6 +8,10 @@ bench.py's whole-model arm64 count for the same model and input (zeros).
     python benchmarks/arm64_profile.py small_bnn            # the example BNN
     python benchmarks/arm64_profile.py layer                # bench.py's 3x3 64->64 16x16 layer
     python benchmarks/arm64_profile.py layer --cflags=-DKFDA_BENCH_SKIP_BCONV
+    python benchmarks/arm64_profile.py int8_twin --cpu cortex-a76   # Pi 5's core (dotprod)
+    python benchmarks/arm64_profile.py int8_layer --cpu cortex-a72  # Pi 4's core
+
+--cpu picks qemu's CPU model (default: qemu's own, `max`, which no Pi is; it has dotprod).
 """
 
 import argparse
@@ -23,7 +27,7 @@ sys.path.insert(0, HERE)
 import bench  # noqa: E402
 
 
-def profile(fb, cflags, work):
+def profile(fb, cflags, work, cpu=None):
     model = os.path.join(work, "model.tflite")
     with open(model, "wb") as f:
         f.write(fb)
@@ -46,7 +50,8 @@ def profile(fb, cflags, work):
     record = os.path.join(work, "input.bin")
     with open(record, "wb") as f:
         f.write(bytes(bench.host_plan(fb, work)["inputs"][0]["bytes"]))
-    command = ["qemu-aarch64-static", "-d", "in_asm,exec,nochain", "-D", "/dev/stderr"]
+    command = ["qemu-aarch64-static"] + (["-cpu", cpu] if cpu else [])
+    command += ["-d", "in_asm,exec,nochain", "-D", "/dev/stderr"]
     command += [binary, model, record, os.path.join(work, "out.bin")]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     sizes, block_pc, block_size = {}, None, 0
@@ -78,15 +83,24 @@ def profile(fb, cflags, work):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("model", choices=["small_bnn", "layer"])
+    ap.add_argument("model", choices=["small_bnn", "layer", "int8_twin", "int8_layer"])
     ap.add_argument("--cflags", default="", help="EXTRA_CFLAGS of the build")
+    ap.add_argument("--cpu", default=None, help="qemu -cpu, e.g. cortex-a72 or cortex-a76")
     args = ap.parse_args()
-    model = bench.example_bnn() if args.model == "small_bnn" else bench.bconv_layer()
+    if args.model == "small_bnn":
+        fb = bench.convert(bench.example_bnn())
+    elif args.model == "layer":
+        fb = bench.convert(bench.bconv_layer())
+    elif args.model == "int8_twin":
+        fb = bench.convert(bench.conv_twin(bench.example_bnn()), **bench.INT8)
+    else:
+        fb = bench.convert(bench.conv_s8_layer(), **bench.INT8)
     with tempfile.TemporaryDirectory(prefix="kfda-prof-") as work:
-        per = profile(bench.convert(model), args.cflags, work)
+        per = profile(fb, args.cflags, work, args.cpu)
     total = sum(per.values())
     bench.table(
-        f"{args.model} on arm64 per function; total {total:,} instructions",
+        f"{args.model} on arm64 ({args.cpu or 'qemu max'}) per function; "
+        f"total {total:,} instructions",
         ["function", "instructions", "share"],
         [[f, f"{n:,}", f"{100 * n / total:.1f}%"] for f, n in per.most_common() if n >= 1000],
     )
