@@ -354,8 +354,9 @@ static int check_conv_s8(int quick) {
 }
 
 /* Random floats for the float kernels: mostly fractions of both signs, some exact
- * zeros of both signs, and when `specials` a few infinities, NaNs and values near
- * FLT_MAX (sums that overflow: the clamp to +-FLT_MAX must bite). Order-sensitive sums:
+ * zeros of both signs, and when `specials` a few infinities, NaNs, values near
+ * FLT_MAX (sums that overflow: the clamp to +-FLT_MAX must bite) and denormals or values
+ * whose products are denormal. Order-sensitive sums:
  * any reordering shows in the low bits. */
 static void fill_f32(float *f, int32_t n, int specials) {
   int32_t i;
@@ -369,6 +370,10 @@ static void fill_f32(float *f, int32_t n, int specials) {
       memcpy(&f[i], &u, 4);
     } else if (specials && r % 97 == 2) {
       f[i] = (r & 512) ? -3.0e38f : 3.0e38f; /* sums and products overflow to inf */
+    } else if (specials && r % 97 == 3) {
+      f[i] = (r & 512) ? -1.0e-40f : 1.0e-40f; /* denormal (a flush to zero shows) */
+    } else if (specials && r % 97 == 4) {
+      f[i] = (r & 512) ? -1.0e-20f : 1.0e-20f; /* products underflow to denormals */
     } else {
       f[i] = (float)((int32_t)(r % 200001) - 100000) / 7919.0f;
     }

@@ -6,7 +6,7 @@
  * the 8 (their sum is finite only if none is an infinity or NaN: then the clamp to
  * +-FLT_MAX leaves them), else the clamp on the bits (act_f32.h).
  *
- * On NEON (arm64, armv7) runs of strides 1 or 0 (a scalar) go 4 lanes per step with the
+ * On arm64 runs of strides 1 or 0 (a scalar) go 4 lanes per step with the
  * clamp as compares and bit selects, every lane the scalar result.
  *
  * `op` is a constant at each call site (add_f32_opt.c, mul_f32_opt.c), so after inlining
@@ -18,9 +18,11 @@
 #include "broadcast.h"
 #include "kfda/kernels.h"
 
-#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+/* arm64 only: armv7 NEON float arithmetic flushes denormals to zero (not IEEE), which
+ * would change results against the scalar VFP reference and x86. */
+#if defined(__aarch64__) && defined(__ARM_NEON)
 #include <arm_neon.h>
-#define KFDA_BINARY_NEON 1 /* arm64, armv7 with NEON: 4 lanes per step */
+#define KFDA_BINARY_NEON 1 /* 4 lanes per step */
 #else
 #define KFDA_BINARY_NEON 0
 #endif
@@ -55,6 +57,21 @@ KFDA_ALWAYS_INLINE void kfda_binary_run_f32(kfda_binary_op op, const float *a, i
 #if KFDA_BINARY_NEON
   if ((sa == 0 || sa == 1) && (sb == 0 || sb == 1) && n >= 4) { /* same shape or a scalar */
     const float32x4_t vlo = vdupq_n_f32(lo), vhi = vdupq_n_f32(hi);
+    if (sa == 1 && sb == 1 && none) {
+      /* no activation: FMINNM then FMAXNM against +-FLT_MAX give the same (+-inf to
+       * +-FLT_MAX; a NaN, always quiet out of an add or multiply, to FLT_MAX) */
+      const float32x4_t vmax = vdupq_n_f32(FLT_MAX), vmin = vdupq_n_f32(-FLT_MAX);
+      for (; i + 8 <= n; i += 8) {
+        const float32x4_t x0 = vld1q_f32(a + i), y0 = vld1q_f32(b + i);
+        const float32x4_t x1 = vld1q_f32(a + i + 4), y1 = vld1q_f32(b + i + 4);
+        float32x4_t v0 = op == KFDA_BINARY_MUL ? vmulq_f32(x0, y0) : vaddq_f32(x0, y0);
+        float32x4_t v1 = op == KFDA_BINARY_MUL ? vmulq_f32(x1, y1) : vaddq_f32(x1, y1);
+        v0 = vmaxnmq_f32(vminnmq_f32(v0, vmax), vmin);
+        v1 = vmaxnmq_f32(vminnmq_f32(v1, vmax), vmin);
+        vst1q_f32(out + i, v0);
+        vst1q_f32(out + i + 4, v1);
+      }
+    }
     if (sa == 1 && sb == 1) {
       for (; i + 8 <= n; i += 8) {
         const float32x4_t v0 = kfda_binary_f32x4(op, vld1q_f32(a + i), vld1q_f32(b + i), vlo, vhi);

@@ -16,14 +16,15 @@
  *   - the clamp without an activation: one test for all 16 outputs of a block (their
  *     sum is finite only if none is an infinity or NaN: then nothing to clamp), else
  *     per output on the bits (act_f32.h).
- * NEON (arm64, armv7): a 3x3 filter over one input channel at stride 1 (a stem conv on
+ * arm64 NEON: a 3x3 filter over one input channel at stride 1 (a stem conv on
  * a grey image) runs 4 output channels per vector (conv_3x3_c1).
  * Grouped or dilated convolutions run the reference.
  */
 #include "act_f32.h"
 #include "kfda/kernels.h"
 
-#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+/* arm64 only: armv7 NEON float arithmetic flushes denormals to zero (not IEEE). */
+#if defined(__aarch64__) && defined(__ARM_NEON)
 #include <arm_neon.h>
 #define KFDA_CONV_F32_NEON 1
 #else
@@ -220,11 +221,11 @@ static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const 
   const float32x4_t lo = vdupq_n_f32(tr->lo), hi = vdupq_n_f32(tr->hi);
   int32_t oc, b, oy, ox, k;
   for (oc = 0; oc + 4 <= cout; oc += 4) {
-    float32x4_t wt[9], wmem[9], bias = vdupq_n_f32(0.0f);
+    float32x4_t wt[9], bias = vdupq_n_f32(0.0f);
     for (k = 0; k < 9; ++k) {
       const float lanes[4] = {filter[oc * 9 + k], filter[(oc + 1) * 9 + k],
                               filter[(oc + 2) * 9 + k], filter[(oc + 3) * 9 + k]};
-      wt[k] = wmem[k] = vld1q_f32(lanes);
+      wt[k] = vld1q_f32(lanes);
     }
     if (tr->bias) bias = vld1q_f32(tr->bias + oc);
     for (b = 0; b < os->n; ++b)
@@ -271,28 +272,27 @@ static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const 
         for (ox = 0; ox < os->w; ++ox) { /* the rest, one pixel at a time */
           const int32_t ix0 = ox - p->pad_w;
           float32x4_t a = vdupq_n_f32(0.0f);
-          int32_t fx0, fx1, fy, fx;
+          int32_t fx0, fx1;
           if (ox == ox_a && ox_b > ox_a) {
             ox = ox_b - 1;
             continue;
           }
           clip(ix0, 3, iw, &fx0, &fx1);
-          if (fy0 == 0 && fy1 == 3 && fx0 == 0 && fx1 == 3) {
-            const float *x0 = img + (size_t)iy0 * (size_t)iw + ix0, *x1 = x0 + iw, *x2 = x1 + iw;
-            a = vaddq_f32(a, vmulq_n_f32(wt[0], x0[0]));
-            a = vaddq_f32(a, vmulq_n_f32(wt[1], x0[1]));
-            a = vaddq_f32(a, vmulq_n_f32(wt[2], x0[2]));
-            a = vaddq_f32(a, vmulq_n_f32(wt[3], x1[0]));
-            a = vaddq_f32(a, vmulq_n_f32(wt[4], x1[1]));
-            a = vaddq_f32(a, vmulq_n_f32(wt[5], x1[2]));
-            a = vaddq_f32(a, vmulq_n_f32(wt[6], x2[0]));
-            a = vaddq_f32(a, vmulq_n_f32(wt[7], x2[1]));
-            a = vaddq_f32(a, vmulq_n_f32(wt[8], x2[2]));
-          } else {
-            for (fy = fy0; fy < fy1; ++fy)
-              for (fx = fx0; fx < fx1; ++fx)
-                a = vaddq_f32(a, vmulq_n_f32(wmem[fy * 3 + fx],
-                                             img[(size_t)(iy0 + fy) * (size_t)iw + ix0 + fx]));
+          { /* the taps inside, in order; outside taps skipped (0 * inf is NaN) */
+            const float *x = img + (ptrdiff_t)iy0 * iw + ix0;
+#define KFDA_TAP(fy, fx)                              \
+  if (fy >= fy0 && fy < fy1 && fx >= fx0 && fx < fx1) \
+  a = vaddq_f32(a, vmulq_n_f32(wt[3 * fy + fx], x[(ptrdiff_t)fy * iw + fx]))
+            KFDA_TAP(0, 0);
+            KFDA_TAP(0, 1);
+            KFDA_TAP(0, 2);
+            KFDA_TAP(1, 0);
+            KFDA_TAP(1, 1);
+            KFDA_TAP(1, 2);
+            KFDA_TAP(2, 0);
+            KFDA_TAP(2, 1);
+            KFDA_TAP(2, 2);
+#undef KFDA_TAP
           }
           a = vaddq_f32(a, bias);
           a = vbslq_f32(vcltq_f32(a, lo), lo, a);

@@ -87,8 +87,8 @@ void kfda_bconv_popcount_neon(const uint32_t *x, const uint32_t *w, size_t strid
  * instructions per 128 bits per pixel and channel, as with an accumulator
  * per channel, but only one accumulator per pixel and block, so 8 channels x
  * 4 pixels share each load. The kw % 4 tail words go 2 at a time with two
- * channels in one vector (a lone last filter word is loaded alone, its upper
- * half 0, against the column's zero padding) into the same lanes. One UADDLP
+ * channels in one vector into the same lanes; a lone last word (odd kw) with
+ * 4 channels in one vector (word4). One UADDLP
  * per pixel and block ends it: acc[16 * blk + 4 * q + j] for pixel q, channel
  * 4 * blk + j (a 16-bit lane holds at most kw * 16 < 65536). With o4 (float
  * output, no edge correction, a clamp that cannot bite) the transform
@@ -140,6 +140,19 @@ static inline uint8x16_t tail_pair(const uint32_t *w0, const uint32_t *w1, int32
   return vreinterpretq_u8_u32(vcombine_u32(v0, v1));
 }
 
+/* Word i of 4 channels' filters in one vector: bytes [c0 x4, c1 x4, c2 x4, c3 x4], the
+ * layout fold4 gives, so that EOR with the column word in every lane and CNT add
+ * straight into the accumulator (a lone last word: 1 instruction per channel less
+ * than two channels' pairs). */
+static inline uint8x16_t word4(const uint32_t *w0, const uint32_t *w1, const uint32_t *w2,
+                               const uint32_t *w3, int32_t i) {
+  uint32x4_t v = vld1q_dup_u32(w0 + i);
+  v = vld1q_lane_u32(w1 + i, v, 1);
+  v = vld1q_lane_u32(w2 + i, v, 2);
+  v = vld1q_lane_u32(w3 + i, v, 3);
+  return vreinterpretq_u8_u32(v);
+}
+
 static inline uint8x16_t col_pair(const uint32_t *x) {
   return vreinterpretq_u8_u64(vld1q_dup_u64((const uint64_t *)x));
 }
@@ -180,6 +193,21 @@ void kfda_bconv_popcount_4x4_neon(const uint32_t *col, size_t cstride, const uin
       KFDA_PIX(x3, a3, b3);
 #undef KFDA_PIX
     }
+    if (i + 1 == kw) { /* a lone last word */
+      const uint8x16_t W03 = word4(w0, w1, w2, w3, i), W47 = word4(w4, w5, w6, w7, i);
+#define KFDA_LONE(x, a, b)                                           \
+  do {                                                               \
+    const uint8x16_t X = vreinterpretq_u8_u32(vld1q_dup_u32(x + i)); \
+    a = vpadalq_u8(a, KFDA_XC(X, W03));                              \
+    b = vpadalq_u8(b, KFDA_XC(X, W47));                              \
+  } while (0)
+      KFDA_LONE(x0, a0, b0);
+      KFDA_LONE(x1, a1, b1);
+      KFDA_LONE(x2, a2, b2);
+      KFDA_LONE(x3, a3, b3);
+#undef KFDA_LONE
+      i = kw;
+    }
     for (; i < kw; i += 2) {
       const uint8x16_t W01 = tail_pair(w0, w1, i, kw), W23 = tail_pair(w2, w3, i, kw);
       const uint8x16_t W45 = tail_pair(w4, w5, i, kw), W67 = tail_pair(w6, w7, i, kw);
@@ -217,6 +245,16 @@ void kfda_bconv_popcount_4x4_neon(const uint32_t *col, size_t cstride, const uin
       KFDA_PIX(x2, a2);
       KFDA_PIX(x3, a3);
 #undef KFDA_PIX
+    }
+    if (i + 1 == kw) { /* a lone last word */
+      const uint8x16_t W03 = word4(w0, w1, w2, w3, i);
+#define KFDA_LONE(x, a) a = vpadalq_u8(a, KFDA_XC(vreinterpretq_u8_u32(vld1q_dup_u32(x + i)), W03))
+      KFDA_LONE(x0, a0);
+      KFDA_LONE(x1, a1);
+      KFDA_LONE(x2, a2);
+      KFDA_LONE(x3, a3);
+#undef KFDA_LONE
+      i = kw;
     }
     for (; i < kw; i += 2) {
       const uint8x16_t W01 = tail_pair(w0, w1, i, kw), W23 = tail_pair(w2, w3, i, kw);
