@@ -205,11 +205,6 @@ static inline uint32_t *copy_zero_run(uint32_t *c, const uint32_t *r, int32_t n,
   return c + z;
 }
 
-/* im2col of 4 pixels from pix0 when dil_w is 1 and the output is not packed
- * (else 0): per filter row, the taps [lo, hi) that lie inside the image are one
- * run of words, the others 0 words (the padding words stay the zeros written
- * before). Only a pixel whose field reaches the padding asks for LCE's edge
- * correction. */
 /* fh runs of n words, drow apart, from r to c: the 3x3 cases as fixed-size moves. */
 static inline void copy_rows(uint32_t *c, const uint32_t *r, size_t drow, int32_t fh, int32_t n) {
   int32_t fy;
@@ -230,66 +225,84 @@ static inline void copy_rows(uint32_t *c, const uint32_t *r, size_t drow, int32_
   }
 }
 
-/* im2col of 4 pixels from pix0 when dil_w is 1 and the output is not packed
- * (else 0). A pixel whose taps all lie inside the image is fh runs of fw * gw
- * words (copy_rows) and needs no edge correction (its field does not reach the
- * padding); any other is per filter row the taps [lo, hi) inside the image as
- * one run of words, the others 0 words, and asks for LCE's edge correction.
- * The padding words stay the zeros written before. */
+/* The walk of im2col_runs4 over consecutive pixels: the geometry, computed once per
+ * call, and where the next pixel is. */
+typedef struct {
+  const uint32_t *img; /* the next pixel's image */
+  int32_t ox, oy;      /* the next pixel */
+  size_t drow, image;  /* words between filter rows, between images */
+  int32_t ow, oh, ih, iw, gw, fh, fw, row_words, sh, sw, dh, pad_h, pad_w, edges;
+} im2col_walk;
+
+static void im2col_walk_init(const bconv_ctx *t, im2col_walk *k) {
+  const kfda_bconv_params *p = t->p;
+  k->img = t->in;
+  k->ox = k->oy = 0;
+  k->ow = t->os->w;
+  k->oh = t->os->h;
+  k->ih = t->is->h;
+  k->iw = t->is->w;
+  k->gw = t->gw;
+  k->fh = t->fh;
+  k->fw = t->fw;
+  k->row_words = t->fw * t->gw;
+  k->sh = p->stride_h;
+  k->sw = p->stride_w;
+  k->dh = p->dil_h;
+  k->pad_h = p->pad_h;
+  k->pad_w = p->pad_w;
+  k->drow = (size_t)p->dil_h * (size_t)k->iw * (size_t)k->gw;
+  k->image = (size_t)k->ih * (size_t)k->iw * (size_t)k->gw;
+  k->edges = t->same_zero && p->output_kind == KFDA_BCONV_OUT_F32;
+}
+
+/* im2col of the walk's next 4 pixels, pix0 on (dil_w 1, output not packed). A pixel
+ * whose taps all lie inside the image is fh runs of fw * gw words (copy_rows) and
+ * needs no edge correction (its field does not reach the padding); any other is per
+ * filter row the taps [lo, hi) inside the image as one run of words, the others 0
+ * words, and asks for LCE's edge correction. The padding words stay the zeros
+ * written before. */
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-tree-loop-distribute-patterns", "no-tree-vectorize")))
 #endif
-static KFDA_NOINLINE int im2col_runs4(const bconv_ctx *t, size_t pix0, uint32_t *col,
-                                      int32_t padded, bconv_pixel *pxs) {
-  const kfda_bconv_params *p = t->p;
-  const int32_t ow = t->os->w, oh = t->os->h, ih = t->is->h, iw = t->is->w, gw = t->gw;
-  const int32_t fh = t->fh, fw = t->fw, row_words = fw * gw;
-  const int32_t sh = p->stride_h, sw = p->stride_w, dh = p->dil_h;
-  const size_t drow = (size_t)dh * (size_t)iw * (size_t)gw;
-  const size_t image = (size_t)ih * (size_t)iw * (size_t)gw;
-  const int edges = t->same_zero && p->output_kind == KFDA_BCONV_OUT_F32;
-  int32_t ox = (int32_t)(pix0 % (size_t)ow), oy, q, fy;
-  size_t row = pix0 / (size_t)ow, b;
-  const uint32_t *img;
-  if (p->dil_w != 1 || p->output_kind == KFDA_BCONV_OUT_PACKED) return 0;
-  b = row / (size_t)oh;
-  oy = (int32_t)(row - b * (size_t)oh);
-  img = t->in + b * image;
+static KFDA_NOINLINE void im2col_runs4(const bconv_ctx *t, im2col_walk *k, size_t pix0,
+                                       uint32_t *col, int32_t padded, bconv_pixel *pxs) {
+  const int32_t fh = k->fh, fw = k->fw, gw = k->gw, iw = k->iw, ih = k->ih;
+  int32_t q, fy;
   for (q = 0; q < 4; ++q, col += padded) {
-    const int32_t iy0 = oy * sh - p->pad_h, ix0 = ox * sw - p->pad_w;
+    const int32_t iy0 = k->oy * k->sh - k->pad_h, ix0 = k->ox * k->sw - k->pad_w;
     pxs[q].pix = pix0 + (size_t)q;
-    pxs[q].kase = 0;
-    pxs[q].X = pxs[q].Y = 0;
     pxs[q].edge = 0;
-    if (iy0 >= 0 && iy0 + (fh - 1) * dh < ih && ix0 >= 0 && ix0 + fw <= iw) {
-      copy_rows(col, img + ((size_t)iy0 * (size_t)iw + (size_t)ix0) * (size_t)gw, drow, fh,
-                row_words);
+    if (iy0 >= 0 && iy0 + (fh - 1) * k->dh < ih && ix0 >= 0 && ix0 + fw <= iw) {
+      copy_rows(col, k->img + ((size_t)iy0 * (size_t)iw + (size_t)ix0) * (size_t)gw, k->drow, fh,
+                k->row_words);
     } else {
       const int32_t lo = ix0 < 0 ? (-ix0 < fw ? -ix0 : fw) : 0;
       const int32_t hi = iw - ix0 < fw ? (iw - ix0 > lo ? iw - ix0 : lo) : fw;
       uint32_t *c = col;
       for (fy = 0; fy < fh; ++fy) {
-        const int32_t iy = iy0 + fy * dh;
+        const int32_t iy = iy0 + fy * k->dh;
         if (iy < 0 || iy >= ih) {
-          c = copy_zero_run(c, img, 0, row_words);
+          c = copy_zero_run(c, k->img, 0, k->row_words);
         } else {
-          const uint32_t *r = img + ((size_t)iy * (size_t)iw + (size_t)(ix0 + lo)) * (size_t)gw;
+          const uint32_t *r = k->img + ((size_t)iy * (size_t)iw + (size_t)(ix0 + lo)) * (size_t)gw;
           c = copy_zero_run(c, r, 0, lo * gw);
           c = copy_zero_run(c, r, (hi - lo) * gw, (fw - hi) * gw);
         }
       }
-      pxs[q].edge = edges && kfda_lce_bconv2d_edge_case(p, t->is, t->os, fh, fw, oy, ox,
-                                                        &pxs[q].kase, &pxs[q].X, &pxs[q].Y) == 0;
+      pxs[q].kase = 0;
+      pxs[q].X = pxs[q].Y = 0;
+      pxs[q].edge = k->edges && kfda_lce_bconv2d_edge_case(t->p, t->is, t->os, fh, fw, k->oy, k->ox,
+                                                           &pxs[q].kase, &pxs[q].X, &pxs[q].Y) == 0;
     }
-    if (++ox == ow) {
-      ox = 0;
-      if (++oy == oh) {
-        oy = 0;
-        img += image;
+    if (++k->ox == k->ow) {
+      k->ox = 0;
+      if (++k->oy == k->oh) {
+        k->oy = 0;
+        k->img += k->image;
       }
     }
   }
-  return 1;
 }
 
 #endif
@@ -587,12 +600,18 @@ void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *is, con
     bconv_pixel px4[4];
     int32_t acc[16 * 16];
     int32_t q0, k0;
+    const int runs = p->dil_w == 1 && p->output_kind != KFDA_BCONV_OUT_PACKED;
+    im2col_walk walk;
+    im2col_walk_init(&t, &walk);
     for (q0 = 0; q0 < 4; ++q0) /* the padding words: zeros for the fast im2col */
       for (k0 = t.kw; k0 < padded; ++k0) col[q0 * padded + k0] = 0;
     for (; pix + 4 <= npix; pix += 4) {
       int32_t q, oc, oc1;
       int fused;
-      if (!im2col_runs4(&t, pix, col, padded, px4)) im2col(&t, pix, 4, col, padded, px4);
+      if (runs)
+        im2col_runs4(&t, &walk, pix, col, padded, px4);
+      else
+        im2col(&t, pix, 4, col, padded, px4);
       fused = p->output_kind == KFDA_BCONV_OUT_F32 && t.noclamp && !px4[0].edge && !px4[1].edge &&
               !px4[2].edge && !px4[3].edge;
       for (oc = 0; oc + 4 <= t.cout; oc = oc1) { /* up to 64 channels per call */
