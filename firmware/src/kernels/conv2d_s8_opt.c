@@ -259,6 +259,18 @@ __attribute__((target("arch=armv8.2-a+dotprod"))) static void dot4x4_sdot(const 
   KFDA_DOT4X4_BODY(KFDA_MAC_SDOT);
 }
 
+/* requant_out for 4 channels (bias already in a): kfda_qmul_ruy as SQSHL (the saturated
+ * left shift), SQRDMULH (floor((a b + 2^30) / 2^31), saturated only for INT32_MIN twice,
+ * which kfda_qmul_ok excludes) and SRSHL by -right (floor((h + 2^(r-1)) / 2^r)); then
+ * the offset and the clamp, narrowed to 16 bits (the clamp is within int8). */
+static inline int16x4_t requant4(int32x4_t a, int32x4_t mul, int32x4_t left, int32x4_t right,
+                                 const kfda_requant *q) {
+  a = vrshlq_s32(vqrdmulhq_s32(vqshlq_s32(a, left), mul), right);
+  a = vaddq_s32(a, vdupq_n_s32(q->out_offset));
+  a = vminq_s32(vmaxq_s32(a, vdupq_n_s32(q->act_min)), vdupq_n_s32(q->act_max));
+  return vmovn_s32(a);
+}
+
 /* 1 when this CPU has the dotprod instructions (Linux: HWCAP_ASIMDDP), asked once. */
 static int cpu_has_dotprod(void) {
 #if defined(__linux__) && defined(HWCAP_ASIMDDP)
@@ -281,6 +293,7 @@ static void conv_s8_neon64(const kfda_conv_params *p, const kfda_requant *q, con
   void (*const dot)(const int8_t *, int32_t, const int8_t *, int32_t, int32_t *) =
       cpu_has_dotprod() ? dot4x4_sdot : dot4x4_neon;
   int32_t sumw[64], oc0;
+  int vec_ok[16];
   for (oc0 = 0; oc0 < cout; oc0 += 64) {
     const int32_t nch = cout - oc0 < 64 ? cout - oc0 : 64;
     size_t pix;
@@ -290,6 +303,11 @@ static void conv_s8_neon64(const kfda_conv_params *p, const kfda_requant *q, con
       int32_t t = 0;
       for (i = 0; i < k; ++i) t += w[i];
       sumw[j] = t * q->in_offset;
+    }
+    for (j = 0; j + 4 <= nch; j += 4) { /* requant4 holds for these 4 channels */
+      int ok = q->act_min >= -128 && q->act_max <= 127;
+      for (i = j; i < j + 4; ++i) ok = ok && kfda_qmul_ok(q->mult[oc0 + i], q->shift[oc0 + i]);
+      vec_ok[j >> 2] = ok;
     }
     for (pix = 0; pix < npix; pix += 4) {
       const int32_t np = npix - pix >= 4 ? 4 : (int32_t)(npix - pix);
@@ -315,6 +333,23 @@ static void conv_s8_neon64(const kfda_conv_params *p, const kfda_requant *q, con
               for (i = 0; i < k; ++i) t += x[i] * w[i];
               acc[4 * pi + c] = t;
             }
+        }
+        if (nc == 4 && vec_ok[(oc - oc0) >> 2]) { /* 4 channels per vector */
+          const int32x4_t sv =
+              vaddq_s32(vld1q_s32(sumw + (oc - oc0)), bias ? vld1q_s32(bias + oc) : vdupq_n_s32(0));
+          const int32x4_t sh = vld1q_s32(q->shift + oc), mul = vld1q_s32(q->mult + oc);
+          const int32x4_t left = vmaxq_s32(sh, vdupq_n_s32(0)),
+                          right = vminq_s32(sh, vdupq_n_s32(0));
+          for (pi = 0; pi < np; ++pi) {
+            int8x8_t o8;
+            int32_t o4;
+            o8 = vqmovn_s16(
+                vcombine_s16(requant4(vaddq_s32(vld1q_s32(acc + 4 * pi), sv), mul, left, right, q),
+                             vdup_n_s16(0)));
+            o4 = vget_lane_s32(vreinterpret_s32_s8(o8), 0);
+            memcpy(out + (pix + (size_t)pi) * cout + oc, &o4, 4);
+          }
+          continue;
         }
         for (pi = 0; pi < np; ++pi)
           for (ci = 0; ci < nc; ++ci)
