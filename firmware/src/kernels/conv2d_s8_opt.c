@@ -48,18 +48,10 @@
 
 static int32_t padded_k(const kfda_shape4 *fs) { return (fs->h * fs->w * fs->c + 3) & ~3; }
 
-#if KFDA_S8_NEON64
-static int32_t padded_k16(const kfda_shape4 *fs) { return (fs->h * fs->w * fs->c + 15) & ~15; }
-#endif
-
 size_t kfda_conv2d_s8_scratch_bytes(const kfda_shape4 *filter_shape) {
-  const size_t s16 = 2u * (size_t)padded_k(filter_shape) * sizeof(int16_t);
-#if KFDA_S8_NEON64
-  const size_t s8 = 4u * (size_t)padded_k16(filter_shape); /* 4 int8 columns */
-  return s8 > s16 ? s8 : s16;
-#else
-  return s16;
-#endif
+  /* the same on every target (the host's plan sizes the arena): 2 int16 columns, or on
+   * arm64 4 int8 columns, of padded_k values */
+  return 2u * (size_t)padded_k(filter_shape) * sizeof(int16_t);
 }
 
 /* column of pixel (b, oy, ox): K values (x + in_offset), zero-padded to kp */
@@ -200,7 +192,8 @@ static void im2col_s8(const kfda_conv_params *p, const kfda_shape4 *is, const in
   memset(col + k, 0, (size_t)(kp - k));
 }
 
-/* The k % 16 last weights of a filter row, zero-padded to 16 bytes. */
+/* The k % 16 last values of a filter row or column, zero-padded to 16 bytes (no read
+ * past the row). */
 static inline int8x16_t tail16(const int8_t *w, int32_t n) {
   int8_t t[16] = {0};
   memcpy(t, w, (size_t)n);
@@ -215,27 +208,31 @@ static inline int8x16_t tail16(const int8_t *w, int32_t n) {
             a12 = a00, a13 = a00, a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, \
             a31 = a00, a32 = a00, a33 = a00;                                             \
   int32_t i;                                                                             \
-  for (i = 0; i < kp; i += 16) {                                                         \
-    int8x16_t W0, W1, W2, W3, X;                                                         \
+  for (i = 0; i < k; i += 16) {                                                          \
+    int8x16_t W0, W1, W2, W3, X0, X1, X2, X3;                                            \
     if (i + 16 <= k) {                                                                   \
       W0 = vld1q_s8(w0 + i);                                                             \
       W1 = vld1q_s8(w1 + i);                                                             \
       W2 = vld1q_s8(w2 + i);                                                             \
       W3 = vld1q_s8(w3 + i);                                                             \
+      X0 = vld1q_s8(col + i);                                                            \
+      X1 = vld1q_s8(col + kp + i);                                                       \
+      X2 = vld1q_s8(col + 2 * kp + i);                                                   \
+      X3 = vld1q_s8(col + 3 * kp + i);                                                   \
     } else {                                                                             \
       W0 = tail16(w0 + i, k - i);                                                        \
       W1 = tail16(w1 + i, k - i);                                                        \
       W2 = tail16(w2 + i, k - i);                                                        \
       W3 = tail16(w3 + i, k - i);                                                        \
+      X0 = tail16(col + i, k - i);                                                       \
+      X1 = tail16(col + kp + i, k - i);                                                  \
+      X2 = tail16(col + 2 * kp + i, k - i);                                              \
+      X3 = tail16(col + 3 * kp + i, k - i);                                              \
     }                                                                                    \
-    X = vld1q_s8(col + i);                                                               \
-    MAC(a00, X, W0), MAC(a01, X, W1), MAC(a02, X, W2), MAC(a03, X, W3);                  \
-    X = vld1q_s8(col + kp + i);                                                          \
-    MAC(a10, X, W0), MAC(a11, X, W1), MAC(a12, X, W2), MAC(a13, X, W3);                  \
-    X = vld1q_s8(col + 2 * kp + i);                                                      \
-    MAC(a20, X, W0), MAC(a21, X, W1), MAC(a22, X, W2), MAC(a23, X, W3);                  \
-    X = vld1q_s8(col + 3 * kp + i);                                                      \
-    MAC(a30, X, W0), MAC(a31, X, W1), MAC(a32, X, W2), MAC(a33, X, W3);                  \
+    MAC(a00, X0, W0), MAC(a01, X0, W1), MAC(a02, X0, W2), MAC(a03, X0, W3);              \
+    MAC(a10, X1, W0), MAC(a11, X1, W1), MAC(a12, X1, W2), MAC(a13, X1, W3);              \
+    MAC(a20, X2, W0), MAC(a21, X2, W1), MAC(a22, X2, W2), MAC(a23, X2, W3);              \
+    MAC(a30, X3, W0), MAC(a31, X3, W1), MAC(a32, X3, W2), MAC(a33, X3, W3);              \
   }                                                                                      \
   vst1q_s32(acc, vpaddq_s32(vpaddq_s32(a00, a01), vpaddq_s32(a02, a03)));                \
   vst1q_s32(acc + 4, vpaddq_s32(vpaddq_s32(a10, a11), vpaddq_s32(a12, a13)));            \
@@ -287,7 +284,7 @@ static int cpu_has_dotprod(void) {
 static void conv_s8_neon64(const kfda_conv_params *p, const kfda_requant *q, const kfda_shape4 *is,
                            const int8_t *in, const kfda_shape4 *fs, const int8_t *filter,
                            const int32_t *bias, const kfda_shape4 *os, int8_t *out, int8_t *col) {
-  const int32_t cout = fs->n, k = fs->h * fs->w * fs->c, kp = padded_k16(fs);
+  const int32_t cout = fs->n, k = fs->h * fs->w * fs->c, kp = padded_k(fs);
   const size_t npix = (size_t)os->n * os->h * os->w;
   const int8_t zp = (int8_t)-q->in_offset;
   void (*const dot)(const int8_t *, int32_t, const int8_t *, int32_t, int32_t *) =
