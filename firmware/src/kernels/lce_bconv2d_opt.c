@@ -11,7 +11,7 @@
  * loops live in one file per architecture (lce_bconv2d_internal.h says which):
  *
  *   arm64 / armv7 NEON (lce_bconv2d_opt_neon.c): 4 channels per pass (arm64:
- *     4 pixels x 4 channels), EOR, CNT, byte counters, UADALP.
+ *     4 pixels x 8 channels, im2col by runs), EOR, CNT, byte counters, UADALP.
  *   Cortex-M4/M7/M33/M55, Thumb-2 with DSP (lce_bconv2d_opt_thumb2.S): a
  *     carry-save loop per 3 words; for kw a multiple of 9 (3x3 over any
  *     channel count, FPU builds) an adder tree per channel (per 18-word block

@@ -5,7 +5,9 @@
  *   kfda_bconv_popcount_neon: 4 channels per pass, 4 words per step:
  *     EOR, CNT (per byte), ADD into byte counters (flushed with UADALP into
  *     16-bit lanes every 31 steps), ADDV at the end.
- *   kfda_bconv_popcount_4x4_neon (arm64): 4 pixels x 4 channels per pass.
+ *   kfda_bconv_popcount_4x4_neon (arm64): 4 pixels x 8 channels per pass
+ *     (blocks of 4 channels: the name is the interface's), one 16-bit
+ *     accumulator per pixel and 4 channels.
  *
  * Held bit for bit to lce_bconv2d_ref.c by tests/firmware/test_kernels_opt.py
  * (kernel_test under qemu-aarch64 and qemu-arm).
