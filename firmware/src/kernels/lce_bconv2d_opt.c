@@ -234,10 +234,12 @@ typedef struct {
   int32_t ow, oh, ih, iw, gw, fh, fw, row_words, sh, sw, dh, pad_h, pad_w, edges;
 } im2col_walk;
 
-static void im2col_walk_init(const bconv_ctx *t, im2col_walk *k) {
+/* The walk from pixel pix0 on. */
+static void im2col_walk_init(const bconv_ctx *t, im2col_walk *k, size_t pix0) {
   const kfda_bconv_params *p = t->p;
-  k->img = t->in;
-  k->ox = k->oy = 0;
+  const size_t row = pix0 / (size_t)t->os->w, b = row / (size_t)t->os->h;
+  k->ox = (int32_t)(pix0 - row * (size_t)t->os->w);
+  k->oy = (int32_t)(row - b * (size_t)t->os->h);
   k->ow = t->os->w;
   k->oh = t->os->h;
   k->ih = t->is->h;
@@ -253,6 +255,7 @@ static void im2col_walk_init(const bconv_ctx *t, im2col_walk *k) {
   k->pad_w = p->pad_w;
   k->drow = (size_t)p->dil_h * (size_t)k->iw * (size_t)k->gw;
   k->image = (size_t)k->ih * (size_t)k->iw * (size_t)k->gw;
+  k->img = t->in + b * k->image;
   k->edges = t->same_zero && p->output_kind == KFDA_BCONV_OUT_F32;
 }
 
@@ -602,7 +605,7 @@ void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *is, con
     int32_t q0, k0;
     const int runs = p->dil_w == 1 && p->output_kind != KFDA_BCONV_OUT_PACKED;
     im2col_walk walk;
-    im2col_walk_init(&t, &walk);
+    im2col_walk_init(&t, &walk, pix);
     for (q0 = 0; q0 < 4; ++q0) /* the padding words: zeros for the fast im2col */
       for (k0 = t.kw; k0 < padded; ++k0) col[q0 * padded + k0] = 0;
     for (; pix + 4 <= npix; pix += 4) {
