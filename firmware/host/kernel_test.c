@@ -295,14 +295,14 @@ static int check_bmaxpool(void) {
 /* CONV_2D int8: shapes, strides, dilations, paddings, offsets, clamps, bias or none. */
 static int check_conv_s8(int quick) {
   static const int32_t cins[] = {1, 3, 4, 8, 13, 32};
-  static const int32_t couts[] = {1, 2, 3, 8};
+  static const int32_t couts[] = {1, 2, 3, 8, 9};
   static const int32_t sizes[][2] = {{1, 1}, {4, 5}, {7, 7}};
   static const int32_t ksz[][2] = {{1, 1}, {3, 3}, {2, 3}};
   static int32_t bias_buf[64], mult[64], shift[64];
   int ci, co, si, ki, st, dl, pad, nb, cases = 0, i;
   int8_t *x8 = (int8_t *)(void *)in_buf, *w8 = (int8_t *)(void *)filt_buf;
   for (ci = 0; ci < 6; ++ci)
-    for (co = 0; co < 4; ++co)
+    for (co = 0; co < 5; ++co)
       for (si = 0; si < 3; ++si)
         for (ki = 0; ki < 3; ++ki)
           for (st = 1; st <= 2; ++st)
@@ -332,7 +332,8 @@ static int check_conv_s8(int quick) {
                   for (i = 0; i < cout; ++i) {
                     bias_buf[i] = (int32_t)(rnd() % 20001) - 10000;
                     mult[i] = (int32_t)(0x40000000u + (rnd() & 0x3fffffffu));
-                    shift[i] = -(int32_t)(rnd() % 12);
+                    /* mostly right shifts; some left ones, which saturate large sums */
+                    shift[i] = rnd() % 4 == 0 ? (int32_t)(rnd() % 3) : -(int32_t)(rnd() % 12);
                   }
                   q.in_offset = (int32_t)(rnd() % 256) - 127; /* -zero point in [-127, 128] */
                   q.out_offset = (int32_t)(rnd() % 256) - 128;
@@ -368,8 +369,9 @@ static int check_conv_s8(int quick) {
 }
 
 /* Random floats for the float kernels: mostly fractions of both signs, some exact
- * zeros of both signs, and when `specials` a few infinities, NaNs and values near
- * FLT_MAX (sums that overflow: the clamp to +-FLT_MAX must bite). Order-sensitive sums:
+ * zeros of both signs, and when `specials` a few infinities, NaNs, values near
+ * FLT_MAX (sums that overflow: the clamp to +-FLT_MAX must bite) and denormals or values
+ * whose products are denormal. Order-sensitive sums:
  * any reordering shows in the low bits. */
 static void fill_f32(float *f, int32_t n, int specials) {
   int32_t i;
@@ -383,6 +385,10 @@ static void fill_f32(float *f, int32_t n, int specials) {
       memcpy(&f[i], &u, 4);
     } else if (specials && r % 97 == 2) {
       f[i] = (r & 512) ? -3.0e38f : 3.0e38f; /* sums and products overflow to inf */
+    } else if (specials && r % 97 == 3) {
+      f[i] = (r & 512) ? -1.0e-40f : 1.0e-40f; /* denormal (a flush to zero shows) */
+    } else if (specials && r % 97 == 4) {
+      f[i] = (r & 512) ? -1.0e-20f : 1.0e-20f; /* products underflow to denormals */
     } else {
       f[i] = (float)((int32_t)(r % 200001) - 100000) / 7919.0f;
     }

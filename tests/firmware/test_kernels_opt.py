@@ -3,7 +3,8 @@ runs LceBconv2d over a product of shapes, strides, dilations, paddings, activati
 output kinds, LceQuantize over special floats and zero points, LceBMaxPool2d over windows, the
 float and int8 CONV_2D / ADD / MUL / MEAN twins, and the int8 requantisation helpers against
 their written-out references): natively (the portable carry-save kernel, plain and ASAN/UBSAN) and, when the
-cross compiler and qemu-user are installed, on arm64 (the NEON kernel); with
+cross compiler and qemu-user are installed, on arm64 (the NEON kernels; the int8 conv
+with and without dotprod: -cpu cortex-a76 and cortex-a72) and armv7; with
 arm-none-eabi-gcc and qemu-system-arm, on Cortex-M4 and M33 (the Thumb-2 assembly loop) and
 M3 (the portable C kernel built for Thumb-2 without DSP)."""
 
@@ -45,9 +46,17 @@ def test_opt_matches_ref_asan(tmp_path):
     not (shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64-static")),
     reason="needs aarch64-linux-gnu-gcc and qemu-aarch64-static",
 )
-def test_opt_matches_ref_arm64_neon(tmp_path):
+@pytest.mark.parametrize(
+    "cpu, mode",
+    # Pi 5's core has dotprod (the int8 conv takes SDOT), Pi 4's has not (SMULL + SADALP)
+    [("cortex-a76", "full"), ("cortex-a72", "quick")],
+)
+def test_opt_matches_ref_arm64_neon(tmp_path, cpu, mode):
     _build_and_run(
-        tmp_path, ["CC=aarch64-linux-gnu-gcc", "KT_FLAGS=-static"], runner=["qemu-aarch64-static"]
+        tmp_path,
+        ["CC=aarch64-linux-gnu-gcc", "KT_FLAGS=-static"],
+        runner=["qemu-aarch64-static", "-cpu", cpu],
+        args=["quick"] if mode == "quick" else [],
     )
 
 

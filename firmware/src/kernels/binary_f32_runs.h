@@ -6,6 +6,9 @@
  * the 8 (their sum is finite only if none is an infinity or NaN: then the clamp to
  * +-FLT_MAX leaves them), else the clamp on the bits (act_f32.h).
  *
+ * On arm64 runs of strides 1 or 0 (a scalar) go 4 lanes per step with the
+ * clamp as compares and bit selects, every lane the scalar result.
+ *
  * `op` is a constant at each call site (add_f32_opt.c, mul_f32_opt.c), so after inlining
  * every kernel holds only its own operator. */
 #ifndef KFDA_KERNELS_BINARY_F32_RUNS_H
@@ -14,6 +17,15 @@
 #include "act_f32.h"
 #include "broadcast.h"
 #include "kfda/kernels.h"
+
+/* arm64 only: armv7 NEON float arithmetic flushes denormals to zero (not IEEE), which
+ * would change results against the scalar VFP reference and x86. */
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+#define KFDA_BINARY_NEON 1 /* 4 lanes per step */
+#else
+#define KFDA_BINARY_NEON 0
+#endif
 
 #if defined(__GNUC__)
 #define KFDA_ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -27,10 +39,64 @@ KFDA_ALWAYS_INLINE float kfda_binary_f32(kfda_binary_op op, float x, float y) {
   return op == KFDA_BINARY_MUL ? x * y : x + y;
 }
 
+#if KFDA_BINARY_NEON
+/* 4 lanes of the references' value and clamp: v < lo -> lo, then !(v <= hi) -> hi
+ * (NaN -> hi), as compares and bit selects, so every lane is the scalar result. */
+KFDA_ALWAYS_INLINE float32x4_t kfda_binary_f32x4(kfda_binary_op op, float32x4_t x, float32x4_t y,
+                                                 float32x4_t lo, float32x4_t hi) {
+  float32x4_t v = op == KFDA_BINARY_MUL ? vmulq_f32(x, y) : vaddq_f32(x, y);
+  v = vbslq_f32(vcltq_f32(v, lo), lo, v);
+  return vbslq_f32(vcleq_f32(v, hi), v, hi);
+}
+#endif
+
 KFDA_ALWAYS_INLINE void kfda_binary_run_f32(kfda_binary_op op, const float *a, int32_t sa,
                                             const float *b, int32_t sb, size_t n, float lo,
                                             float hi, int none, float *out) {
   size_t i = 0;
+#if KFDA_BINARY_NEON
+  if ((sa == 0 || sa == 1) && (sb == 0 || sb == 1) && n >= 4) { /* same shape or a scalar */
+    const float32x4_t vlo = vdupq_n_f32(lo), vhi = vdupq_n_f32(hi);
+    if (sa == 1 && sb == 1 && none) {
+      /* no activation: FMINNM then FMAXNM against +-FLT_MAX give the same (+-inf to
+       * +-FLT_MAX; a NaN, always quiet out of an add or multiply, to FLT_MAX) */
+      const float32x4_t vmax = vdupq_n_f32(FLT_MAX), vmin = vdupq_n_f32(-FLT_MAX);
+      for (; i + 8 <= n; i += 8) {
+        const float32x4_t x0 = vld1q_f32(a + i), y0 = vld1q_f32(b + i);
+        const float32x4_t x1 = vld1q_f32(a + i + 4), y1 = vld1q_f32(b + i + 4);
+        float32x4_t v0 = op == KFDA_BINARY_MUL ? vmulq_f32(x0, y0) : vaddq_f32(x0, y0);
+        float32x4_t v1 = op == KFDA_BINARY_MUL ? vmulq_f32(x1, y1) : vaddq_f32(x1, y1);
+        v0 = vmaxnmq_f32(vminnmq_f32(v0, vmax), vmin);
+        v1 = vmaxnmq_f32(vminnmq_f32(v1, vmax), vmin);
+        vst1q_f32(out + i, v0);
+        vst1q_f32(out + i + 4, v1);
+      }
+    }
+    if (sa == 1 && sb == 1) {
+      for (; i + 8 <= n; i += 8) {
+        const float32x4_t v0 = kfda_binary_f32x4(op, vld1q_f32(a + i), vld1q_f32(b + i), vlo, vhi);
+        const float32x4_t v1 =
+            kfda_binary_f32x4(op, vld1q_f32(a + i + 4), vld1q_f32(b + i + 4), vlo, vhi);
+        vst1q_f32(out + i, v0);
+        vst1q_f32(out + i + 4, v1);
+      }
+      for (; i + 4 <= n; i += 4)
+        vst1q_f32(out + i, kfda_binary_f32x4(op, vld1q_f32(a + i), vld1q_f32(b + i), vlo, vhi));
+    } else if (sa == 1) {
+      const float32x4_t y = vdupq_n_f32(*b);
+      for (; i + 4 <= n; i += 4)
+        vst1q_f32(out + i, kfda_binary_f32x4(op, vld1q_f32(a + i), y, vlo, vhi));
+    } else if (sb == 1) {
+      const float32x4_t x = vdupq_n_f32(*a);
+      for (; i + 4 <= n; i += 4)
+        vst1q_f32(out + i, kfda_binary_f32x4(op, x, vld1q_f32(b + i), vlo, vhi));
+    }
+    for (; i < n; ++i)
+      kfda_act_store_f32(out + i, kfda_binary_f32(op, a[i * (size_t)sa], b[i * (size_t)sb]), lo,
+                         hi);
+    return;
+  }
+#endif
   if (none && sa == 1 && sb == 1) {
     for (; i + 8 <= n; i += 8) {
       const float *x = a + i, *y = b + i;

@@ -16,10 +16,20 @@
  *   - the clamp without an activation: one test for all 16 outputs of a block (their
  *     sum is finite only if none is an infinity or NaN: then nothing to clamp), else
  *     per output on the bits (act_f32.h).
+ * arm64 NEON: a 3x3 filter over one input channel at stride 1 (a stem conv on
+ * a grey image) runs 4 output channels per vector (conv_3x3_c1).
  * Grouped or dilated convolutions run the reference.
  */
 #include "act_f32.h"
 #include "kfda/kernels.h"
+
+/* arm64 only: armv7 NEON float arithmetic flushes denormals to zero (not IEEE). */
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+#define KFDA_CONV_F32_NEON 1
+#else
+#define KFDA_CONV_F32_NEON 0
+#endif
 
 /* The taps of one output pixel: `rows` filter rows of `run` floats each; input rows
  * `xrow` floats apart, filter rows `wrow` apart, output channels `wk` apart; the
@@ -197,6 +207,102 @@ static void clip(int32_t start, int32_t f, int32_t size, int32_t *lo, int32_t *h
   if (*hi < *lo) *hi = *lo;
 }
 
+#if KFDA_CONV_F32_NEON
+/* 3x3 filters over one input channel, stride 1 (a stem conv on a grey image), 4
+ * output channels per vector with their 9 weights held in registers; per pixel
+ * 0.0f + x[k] * w[k] over the taps inside the image in the reference's order
+ * (fy, fx), + bias, the clamp as compares and bit selects (each lane the scalar
+ * result). Pixels with all 9 taps inside run unrolled; the others loop over
+ * their taps (outside taps are skipped, as the reference does: 0 * inf is NaN). */
+static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
+                        const float *filter, const transform *tr, const kfda_shape4 *os, float *out,
+                        int32_t row_begin, int32_t row_end) {
+  const int32_t cout = os->c, iw = is->w, ih = is->h;
+  const float32x4_t lo = vdupq_n_f32(tr->lo), hi = vdupq_n_f32(tr->hi);
+  int32_t oc, row, ox, k;
+  for (oc = 0; oc + 4 <= cout; oc += 4) {
+    float32x4_t wt[9], bias = vdupq_n_f32(0.0f);
+    for (k = 0; k < 9; ++k) {
+      const float lanes[4] = {filter[oc * 9 + k], filter[(oc + 1) * 9 + k],
+                              filter[(oc + 2) * 9 + k], filter[(oc + 3) * 9 + k]};
+      wt[k] = vld1q_f32(lanes);
+    }
+    if (tr->bias) bias = vld1q_f32(tr->bias + oc);
+    for (row = row_begin; row < row_end; ++row) { /* rows [begin, end) of n x h */
+      const int32_t b = row / os->h, oy = row % os->h;
+      const int32_t iy0 = oy - p->pad_h;
+      const float *img = in + (size_t)b * (size_t)ih * (size_t)iw;
+      float *o = out + (((size_t)b * os->h + (size_t)oy) * os->w) * (size_t)cout + oc;
+      int32_t fy0, fy1, ox_a, ox_b;
+      clip(iy0, 3, ih, &fy0, &fy1);
+      /* [ox_a, ox_b): 4 pixels inside at a time, 3 x 2 floats per row */
+      ox_a = p->pad_w > 0 ? p->pad_w : 0;
+      ox_b = ox_a;
+      if (fy0 == 0 && fy1 == 3)
+        while (ox_b + 4 <= os->w && ox_b - p->pad_w + 6 <= iw) ox_b += 4;
+      for (ox = ox_a; ox < ox_b; ox += 4) {
+        const int32_t ix0 = ox - p->pad_w;
+        const float *x0 = img + (size_t)iy0 * (size_t)iw + ix0, *x1 = x0 + iw, *x2 = x1 + iw;
+        float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
+        float32x2_t u0, u1, u2;
+#define KFDA_TAP(a, k, v, l) a = vaddq_f32(a, vmulq_lane_f32(wt[k], v, l))
+#define KFDA_ROW(r, x)                                                                        \
+  u0 = vld1_f32(x);                                                                           \
+  u1 = vld1_f32(x + 2);                                                                       \
+  u2 = vld1_f32(x + 4);                                                                       \
+  KFDA_TAP(a0, 3 * r, u0, 0), KFDA_TAP(a0, 3 * r + 1, u0, 1), KFDA_TAP(a0, 3 * r + 2, u1, 0); \
+  KFDA_TAP(a1, 3 * r, u0, 1), KFDA_TAP(a1, 3 * r + 1, u1, 0), KFDA_TAP(a1, 3 * r + 2, u1, 1); \
+  KFDA_TAP(a2, 3 * r, u1, 0), KFDA_TAP(a2, 3 * r + 1, u1, 1), KFDA_TAP(a2, 3 * r + 2, u2, 0); \
+  KFDA_TAP(a3, 3 * r, u1, 1), KFDA_TAP(a3, 3 * r + 1, u2, 0), KFDA_TAP(a3, 3 * r + 2, u2, 1)
+        KFDA_ROW(0, x0);
+        KFDA_ROW(1, x1);
+        KFDA_ROW(2, x2);
+#undef KFDA_ROW
+#undef KFDA_TAP
+#define KFDA_OUT(a, q)                    \
+  a = vaddq_f32(a, bias);                 \
+  a = vbslq_f32(vcltq_f32(a, lo), lo, a); \
+  vst1q_f32(o + (size_t)(ox + q) * cout, vbslq_f32(vcleq_f32(a, hi), a, hi))
+        KFDA_OUT(a0, 0);
+        KFDA_OUT(a1, 1);
+        KFDA_OUT(a2, 2);
+        KFDA_OUT(a3, 3);
+#undef KFDA_OUT
+      }
+      for (ox = 0; ox < os->w; ++ox) { /* the rest, one pixel at a time */
+        const int32_t ix0 = ox - p->pad_w;
+        float32x4_t a = vdupq_n_f32(0.0f);
+        int32_t fx0, fx1;
+        if (ox == ox_a && ox_b > ox_a) {
+          ox = ox_b - 1;
+          continue;
+        }
+        clip(ix0, 3, iw, &fx0, &fx1);
+        { /* the taps inside, in order; outside taps skipped (0 * inf is NaN) */
+          const float *x = img + (ptrdiff_t)iy0 * iw + ix0;
+#define KFDA_TAP(fy, fx)                              \
+  if (fy >= fy0 && fy < fy1 && fx >= fx0 && fx < fx1) \
+  a = vaddq_f32(a, vmulq_n_f32(wt[3 * fy + fx], x[(ptrdiff_t)fy * iw + fx]))
+          KFDA_TAP(0, 0);
+          KFDA_TAP(0, 1);
+          KFDA_TAP(0, 2);
+          KFDA_TAP(1, 0);
+          KFDA_TAP(1, 1);
+          KFDA_TAP(1, 2);
+          KFDA_TAP(2, 0);
+          KFDA_TAP(2, 1);
+          KFDA_TAP(2, 2);
+#undef KFDA_TAP
+        }
+        a = vaddq_f32(a, bias);
+        a = vbslq_f32(vcltq_f32(a, lo), lo, a);
+        vst1q_f32(o + (size_t)ox * cout, vbslq_f32(vcleq_f32(a, hi), a, hi));
+      }
+    }
+  }
+}
+#endif
+
 void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
                          const kfda_shape4 *fs, const float *filter, const float *bias,
                          const kfda_shape4 *os, float *out, int32_t row_begin, int32_t row_end) {
@@ -216,6 +322,12 @@ void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const
   t.xrow = (size_t)is->w * cin;
   t.xs = (size_t)p->stride_w * cin;
   t.wk = (size_t)fh * fw * cin;
+#if KFDA_CONV_F32_NEON
+  if (cin == 1 && fh == 3 && fw == 3 && p->stride_h == 1 && p->stride_w == 1 && cout % 4 == 0) {
+    conv_3x3_c1(p, is, in, filter, &tr, os, out, row_begin, row_end);
+    return;
+  }
+#endif
   if (row_begin >= row_end) return;
   for (b = row_begin / os->h; b < os->n && b * os->h < row_end; ++b) /* rows [begin, end) */
     for (oy = b == row_begin / os->h ? row_begin % os->h : 0;

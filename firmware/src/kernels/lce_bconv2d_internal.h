@@ -23,7 +23,7 @@
 #define KFDA_BCONV_THUMB2   0
 #define KFDA_BCONV_PORTABLE 0
 #if defined(__aarch64__)
-#define KFDA_BCONV_NEON4 1 /* 4 pixels x 4 channels per pass */
+#define KFDA_BCONV_NEON4 1 /* 4 pixels x 8 (or 4) channels per pass */
 #endif
 #define KFDA_BCONV_OC_BLOCK 4
 #elif defined(__GNUC__) && defined(__thumb2__) && defined(__ARM_FEATURE_DSP)
@@ -71,9 +71,9 @@ int32_t kfda_lce_bconv2d_edge_correction(const kfda_bconv_params *p, const uint3
 void kfda_bconv_popcount_neon(const uint32_t *x, const uint32_t *w, size_t stride, int32_t n,
                               int32_t *acc);
 #if KFDA_BCONV_NEON4
-/* 4 pixels (columns col + q * cstride) x 4 channels per pass over nblk blocks
- * of 4 channels: acc[16 * blk + 4 * q + j], or with o4 the float transform
- * 2 * acc * m + bi straight into o4[q][4 * blk + j] (lce_bconv2d_opt_neon.c). */
+/* 4 pixels (columns col + q * cstride) x 8 channels per pass (the last odd
+ * block: 4) over nblk blocks of 4 channels: acc[16 * blk + 4 * q + j], or with o4 the float
+ * transform 2 * acc * m + bi straight into o4[q][4 * blk + j] (lce_bconv2d_opt_neon.c). */
 void kfda_bconv_popcount_4x4_neon(const uint32_t *col, size_t cstride, const uint32_t *w,
                                   int32_t kw, int32_t nblk, int32_t *acc, float *const *o4,
                                   const float *m, const float *bi);

@@ -11,7 +11,7 @@
  * loops live in one file per architecture (lce_bconv2d_internal.h says which):
  *
  *   arm64 / armv7 NEON (lce_bconv2d_opt_neon.c): 4 channels per pass (arm64:
- *     4 pixels x 4 channels), EOR, CNT, byte counters, UADALP.
+ *     4 pixels x 8 channels, im2col by runs), EOR, CNT, byte counters, UADALP.
  *   Cortex-M4/M7/M33/M55, Thumb-2 with DSP (lce_bconv2d_opt_thumb2.S): a
  *     carry-save loop per 3 words; for kw a multiple of 9 (3x3 over any
  *     channel count, FPU builds) an adder tree per channel (per 18-word block
@@ -182,6 +182,127 @@ static KFDA_NOVEC void im2col(const bconv_ctx *t, size_t pix0, int32_t npx, uint
       if (++oy == oh) {
         oy = 0;
         ++b;
+      }
+    }
+  }
+}
+
+/* n words from r to c, then z zero words after them (NEON moves). */
+static inline uint32_t *copy_zero_run(uint32_t *c, const uint32_t *r, int32_t n, int32_t z) {
+  int32_t k;
+  for (k = 0; k + 4 <= n; k += 4) vst1q_u32(c + k, vld1q_u32(r + k));
+  if (k + 2 <= n) {
+    vst1_u32(c + k, vld1_u32(r + k));
+    k += 2;
+  }
+  if (k < n) {
+    c[k] = r[k];
+    ++k;
+  }
+  c += n;
+  for (k = 0; k + 4 <= z; k += 4) vst1q_u32(c + k, vdupq_n_u32(0));
+  for (; k < z; ++k) c[k] = 0;
+  return c + z;
+}
+
+/* fh runs of n words, drow apart, from r to c: the 3x3 cases as fixed-size moves. */
+static inline void copy_rows(uint32_t *c, const uint32_t *r, size_t drow, int32_t fh, int32_t n) {
+  int32_t fy;
+  if (fh == 3 && n == 3) {
+    memcpy(c, r, 12);
+    memcpy(c + 3, r + drow, 12);
+    memcpy(c + 6, r + 2 * drow, 12);
+  } else if (fh == 3 && n == 6) {
+    memcpy(c, r, 24);
+    memcpy(c + 6, r + drow, 24);
+    memcpy(c + 12, r + 2 * drow, 24);
+  } else if (fh == 3 && n == 12) {
+    memcpy(c, r, 48);
+    memcpy(c + 12, r + drow, 48);
+    memcpy(c + 24, r + 2 * drow, 48);
+  } else {
+    for (fy = 0; fy < fh; ++fy, r += drow) c = copy_zero_run(c, r, n, 0);
+  }
+}
+
+/* The walk of im2col_runs4 over consecutive pixels: the geometry, computed once per
+ * call, and where the next pixel is. */
+typedef struct {
+  const uint32_t *img; /* the next pixel's image */
+  int32_t ox, oy;      /* the next pixel */
+  size_t drow, image;  /* words between filter rows, between images */
+  int32_t ow, oh, ih, iw, gw, fh, fw, row_words, sh, sw, dh, pad_h, pad_w, edges;
+} im2col_walk;
+
+/* The walk from pixel pix0 on. */
+static void im2col_walk_init(const bconv_ctx *t, im2col_walk *k, size_t pix0) {
+  const kfda_bconv_params *p = t->p;
+  const size_t row = pix0 / (size_t)t->os->w, b = row / (size_t)t->os->h;
+  k->ox = (int32_t)(pix0 - row * (size_t)t->os->w);
+  k->oy = (int32_t)(row - b * (size_t)t->os->h);
+  k->ow = t->os->w;
+  k->oh = t->os->h;
+  k->ih = t->is->h;
+  k->iw = t->is->w;
+  k->gw = t->gw;
+  k->fh = t->fh;
+  k->fw = t->fw;
+  k->row_words = t->fw * t->gw;
+  k->sh = p->stride_h;
+  k->sw = p->stride_w;
+  k->dh = p->dil_h;
+  k->pad_h = p->pad_h;
+  k->pad_w = p->pad_w;
+  k->drow = (size_t)p->dil_h * (size_t)k->iw * (size_t)k->gw;
+  k->image = (size_t)k->ih * (size_t)k->iw * (size_t)k->gw;
+  k->img = t->in + b * k->image;
+  k->edges = t->same_zero && p->output_kind == KFDA_BCONV_OUT_F32;
+}
+
+/* im2col of the walk's next 4 pixels, pix0 on (dil_w 1, output not packed). A pixel
+ * whose taps all lie inside the image is fh runs of fw * gw words (copy_rows) and
+ * needs no edge correction (its field does not reach the padding); any other is per
+ * filter row the taps [lo, hi) inside the image as one run of words, the others 0
+ * words, and asks for LCE's edge correction. The padding words stay the zeros
+ * written before. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns", "no-tree-vectorize")))
+#endif
+static KFDA_NOINLINE void im2col_runs4(const bconv_ctx *t, im2col_walk *k, size_t pix0,
+                                       uint32_t *col, int32_t padded, bconv_pixel *pxs) {
+  const int32_t fh = k->fh, fw = k->fw, gw = k->gw, iw = k->iw, ih = k->ih;
+  int32_t q, fy;
+  for (q = 0; q < 4; ++q, col += padded) {
+    const int32_t iy0 = k->oy * k->sh - k->pad_h, ix0 = k->ox * k->sw - k->pad_w;
+    pxs[q].pix = pix0 + (size_t)q;
+    pxs[q].edge = 0;
+    if (iy0 >= 0 && iy0 + (fh - 1) * k->dh < ih && ix0 >= 0 && ix0 + fw <= iw) {
+      copy_rows(col, k->img + ((size_t)iy0 * (size_t)iw + (size_t)ix0) * (size_t)gw, k->drow, fh,
+                k->row_words);
+    } else {
+      const int32_t lo = ix0 < 0 ? (-ix0 < fw ? -ix0 : fw) : 0;
+      const int32_t hi = iw - ix0 < fw ? (iw - ix0 > lo ? iw - ix0 : lo) : fw;
+      uint32_t *c = col;
+      for (fy = 0; fy < fh; ++fy) {
+        const int32_t iy = iy0 + fy * k->dh;
+        if (iy < 0 || iy >= ih) {
+          c = copy_zero_run(c, k->img, 0, k->row_words);
+        } else {
+          const uint32_t *r = k->img + ((size_t)iy * (size_t)iw + (size_t)(ix0 + lo)) * (size_t)gw;
+          c = copy_zero_run(c, r, 0, lo * gw);
+          c = copy_zero_run(c, r, (hi - lo) * gw, (fw - hi) * gw);
+        }
+      }
+      pxs[q].kase = 0;
+      pxs[q].X = pxs[q].Y = 0;
+      pxs[q].edge = k->edges && kfda_lce_bconv2d_edge_case(t->p, t->is, t->os, fh, fw, k->oy, k->ox,
+                                                           &pxs[q].kase, &pxs[q].X, &pxs[q].Y) == 0;
+    }
+    if (++k->ox == k->ow) {
+      k->ox = 0;
+      if (++k->oy == k->oh) {
+        k->oy = 0;
+        k->img += k->image;
       }
     }
   }
@@ -483,10 +604,19 @@ void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *is, con
     const int32_t padded = (t.kw + 3) & ~3;
     bconv_pixel px4[4];
     int32_t acc[16 * 16];
+    int32_t q0, k0;
+    const int runs = p->dil_w == 1 && p->output_kind != KFDA_BCONV_OUT_PACKED;
+    im2col_walk walk;
+    im2col_walk_init(&t, &walk, pix);
+    for (q0 = 0; q0 < 4; ++q0) /* the padding words: zeros for the fast im2col */
+      for (k0 = t.kw; k0 < padded; ++k0) col[q0 * padded + k0] = 0;
     for (; pix + 4 <= npix; pix += 4) {
       int32_t q, oc, oc1;
       int fused;
-      im2col(&t, pix, 4, col, padded, px4);
+      if (runs)
+        im2col_runs4(&t, &walk, pix, col, padded, px4);
+      else
+        im2col(&t, pix, 4, col, padded, px4);
       fused = p->output_kind == KFDA_BCONV_OUT_F32 && t.noclamp && !px4[0].edge && !px4[1].edge &&
               !px4[2].edge && !px4[3].edge;
       for (oc = 0; oc + 4 <= t.cout; oc = oc1) { /* up to 64 channels per call */

@@ -5,7 +5,9 @@
  *   kfda_bconv_popcount_neon: 4 channels per pass, 4 words per step:
  *     EOR, CNT (per byte), ADD into byte counters (flushed with UADALP into
  *     16-bit lanes every 31 steps), ADDV at the end.
- *   kfda_bconv_popcount_4x4_neon (arm64): 4 pixels x 4 channels per pass.
+ *   kfda_bconv_popcount_4x4_neon (arm64): 4 pixels x 8 channels per pass
+ *     (blocks of 4 channels: the name is the interface's), one 16-bit
+ *     accumulator per pixel and 4 channels.
  *
  * Held bit for bit to lce_bconv2d_ref.c by tests/firmware/test_kernels_opt.py
  * (kernel_test under qemu-aarch64 and qemu-arm).
@@ -79,18 +81,84 @@ void kfda_bconv_popcount_neon(const uint32_t *x, const uint32_t *w, size_t strid
 }
 
 #if KFDA_BCONV_NEON4
-/* 4 pixels x 4 output channels per pass, for nblk blocks of 4 channels
- * (arm64: 16 accumulators + 5 operands fit the 32 vector registers): per 4
- * words, 4 filter loads, then per pixel one column load and EOR, CNT, UADALP
- * (pairwise add into 16-bit lanes, no flush) for each of the 4 channels. The
- * kw % 4 tail words go 2 at a time with two channels in one vector (the
- * column is zero-padded and its 2 words duplicated; a lone last filter word
- * is loaded alone, its upper half 0) and join the reduction, which ends in
- * acc[16 * blk + 4 * q + j] for pixel q, channel 4 * blk + j (16-bit lanes
- * hold at most kw * 32 < 65536). With o4 (float output, no edge correction,
- * a clamp that cannot bite) the transform 2 * acc * m + b is done here
- * instead, into o4[q][4 * blk + j] (multiply then add: no fused rounding; the
- * conversion is exact, acc < 2^24). */
+/* 4 pixels x 8 (or 4) output channels per pass, over nblk blocks of 4
+ * channels. Per 4 words: the 8 filter loads, then per pixel one column load,
+ * EOR and CNT per channel, and an ADDP tree that folds the 4 channels of a
+ * block into one vector of bytes [c0 x4, c1 x4, c2 x4, c3 x4] (each <= 32),
+ * which UADALP adds into 16-bit lanes [c0, c0, c1, c1, c2, c2, c3, c3]: 3
+ * instructions per 128 bits per pixel and channel, as with an accumulator
+ * per channel, but only one accumulator per pixel and block, so 8 channels x
+ * 4 pixels share each load. The kw % 4 tail words go 2 at a time with two
+ * channels in one vector into the same lanes; a lone last word (odd kw) with
+ * 4 channels in one vector (word4). One UADDLP
+ * per pixel and block ends it: acc[16 * blk + 4 * q + j] for pixel q, channel
+ * 4 * blk + j (a 16-bit lane holds at most kw * 16 < 65536). With o4 (float
+ * output, no edge correction, a clamp that cannot bite) the transform
+ * 2 * acc * m + b is done here instead, into o4[q][4 * blk + j] (multiply
+ * then add: no fused rounding; the conversion is exact, acc < 2^24). */
+static inline uint8x16_t fold4(uint8x16_t c0, uint8x16_t c1, uint8x16_t c2, uint8x16_t c3) {
+  return vpaddq_u8(vpaddq_u8(c0, c1), vpaddq_u8(c2, c3));
+}
+#define KFDA_XC(X, W) vcntq_u8(veorq_u8(X, W))
+
+/* The finished sums of one block of 4 channels for 4 pixels: into acc, or with
+ * o4 transformed into o4[q] + oc. */
+static inline void finish(uint16x8_t r0, uint16x8_t r1, uint16x8_t r2, uint16x8_t r3, int32_t *acc,
+                          float *const *o4, int32_t oc, const float *m, const float *bi) {
+  const uint32x4_t s0 = vpaddlq_u16(r0), s1 = vpaddlq_u16(r1), s2 = vpaddlq_u16(r2),
+                   s3 = vpaddlq_u16(r3);
+  if (o4) {
+    const float32x4_t mv = vld1q_f32(m + oc), bv = vld1q_f32(bi + oc);
+    float *const p0 = o4[0] + oc, *const p1 = o4[1] + oc, *const p2 = o4[2] + oc,
+                 *const p3 = o4[3] + oc;
+    const float32x4_t y0 = vaddq_f32(vmulq_f32(vcvtq_f32_u32(vshlq_n_u32(s0, 1)), mv), bv);
+    const float32x4_t y1 = vaddq_f32(vmulq_f32(vcvtq_f32_u32(vshlq_n_u32(s1, 1)), mv), bv);
+    const float32x4_t y2 = vaddq_f32(vmulq_f32(vcvtq_f32_u32(vshlq_n_u32(s2, 1)), mv), bv);
+    const float32x4_t y3 = vaddq_f32(vmulq_f32(vcvtq_f32_u32(vshlq_n_u32(s3, 1)), mv), bv);
+    vst1q_f32(p0, y0);
+    vst1q_f32(p1, y1);
+    vst1q_f32(p2, y2);
+    vst1q_f32(p3, y3);
+  } else {
+    vst1q_s32(acc, vreinterpretq_s32_u32(s0));
+    vst1q_s32(acc + 4, vreinterpretq_s32_u32(s1));
+    vst1q_s32(acc + 8, vreinterpretq_s32_u32(s2));
+    vst1q_s32(acc + 12, vreinterpretq_s32_u32(s3));
+  }
+}
+
+/* The lone-or-paired tail words i, i + 1 (i + 1 may be kw: then filter word 0) of
+ * channels w0 and w1, in one vector. */
+static inline uint8x16_t tail_pair(const uint32_t *w0, const uint32_t *w1, int32_t i, int32_t kw) {
+  uint32x2_t v0, v1;
+  if (i + 1 < kw) {
+    v0 = vld1_u32(w0 + i);
+    v1 = vld1_u32(w1 + i);
+  } else {
+    const uint32x2_t z = vdup_n_u32(0);
+    v0 = vld1_lane_u32(w0 + i, z, 0);
+    v1 = vld1_lane_u32(w1 + i, z, 0);
+  }
+  return vreinterpretq_u8_u32(vcombine_u32(v0, v1));
+}
+
+/* Word i of 4 channels' filters in one vector: bytes [c0 x4, c1 x4, c2 x4, c3 x4], the
+ * layout fold4 gives, so that EOR with the column word in every lane and CNT add
+ * straight into the accumulator (a lone last word: 1 instruction per channel less
+ * than two channels' pairs). */
+static inline uint8x16_t word4(const uint32_t *w0, const uint32_t *w1, const uint32_t *w2,
+                               const uint32_t *w3, int32_t i) {
+  uint32x4_t v = vld1q_dup_u32(w0 + i);
+  v = vld1q_lane_u32(w1 + i, v, 1);
+  v = vld1q_lane_u32(w2 + i, v, 2);
+  v = vld1q_lane_u32(w3 + i, v, 3);
+  return vreinterpretq_u8_u32(v);
+}
+
+static inline uint8x16_t col_pair(const uint32_t *x) {
+  return vreinterpretq_u8_u64(vld1q_dup_u64((const uint64_t *)x));
+}
+
 #if defined(__GNUC__) && !defined(__clang__)
 /* GCC's first scheduling pass hoists all EORs and spills an accumulator */
 __attribute__((optimize("no-schedule-insns")))
@@ -99,99 +167,114 @@ void kfda_bconv_popcount_4x4_neon(const uint32_t *col, size_t cstride, const uin
                                   int32_t kw, int32_t nblk, int32_t *acc, float *const *o4,
                                   const float *m, const float *bi) {
   const uint32_t *x0 = col, *x1 = col + cstride, *x2 = col + 2 * cstride, *x3 = col + 3 * cstride;
-  int32_t blk;
-  for (blk = 0; blk < nblk; ++blk, w += 4 * (size_t)kw, acc += 16) {
-    const uint32_t *w0 = w, *w1 = w + kw, *w2 = w + 2 * (size_t)kw, *w3 = w + 3 * (size_t)kw;
-    uint16x8_t a00, a01, a02, a03, a10, a11, a12, a13;
-    uint16x8_t a20, a21, a22, a23, a30, a31, a32, a33;
-    uint16x8_t r0, r1, r2, r3;
-    int32_t i = 0;
-#define KFDA_XPC(a, X, W)  a = vpadalq_u8(a, vcntq_u8(veorq_u8(X, W)))
-#define KFDA_XPC0(a, X, W) a = vpaddlq_u8(vcntq_u8(veorq_u8(X, W)))
-#define KFDA_PIX(OP, x, a0, a1, a2, a3)                          \
-  do {                                                           \
-    const uint8x16_t X = vreinterpretq_u8_u32(vld1q_u32(x + i)); \
-    OP(a0, X, W0);                                               \
-    OP(a1, X, W1);                                               \
-    OP(a2, X, W2);                                               \
-    OP(a3, X, W3);                                               \
+  const size_t k = (size_t)kw;
+  int32_t blk = 0;
+  for (; blk + 2 <= nblk; blk += 2, w += 8 * k, acc += 32) { /* 8 channels */
+    const uint32_t *w0 = w, *w1 = w + k, *w2 = w + 2 * k, *w3 = w + 3 * k;
+    const uint32_t *w4 = w + 4 * k, *w5 = w + 5 * k, *w6 = w + 6 * k, *w7 = w + 7 * k;
+    uint16x8_t a0 = vdupq_n_u16(0), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+    int32_t i;
+    for (i = 0; i + 4 <= kw; i += 4) {
+      const uint8x16_t W0 = vreinterpretq_u8_u32(vld1q_u32(w0 + i));
+      const uint8x16_t W1 = vreinterpretq_u8_u32(vld1q_u32(w1 + i));
+      const uint8x16_t W2 = vreinterpretq_u8_u32(vld1q_u32(w2 + i));
+      const uint8x16_t W3 = vreinterpretq_u8_u32(vld1q_u32(w3 + i));
+      const uint8x16_t W4 = vreinterpretq_u8_u32(vld1q_u32(w4 + i));
+      const uint8x16_t W5 = vreinterpretq_u8_u32(vld1q_u32(w5 + i));
+      const uint8x16_t W6 = vreinterpretq_u8_u32(vld1q_u32(w6 + i));
+      const uint8x16_t W7 = vreinterpretq_u8_u32(vld1q_u32(w7 + i));
+#define KFDA_PIX(x, a, b)                                                                     \
+  do {                                                                                        \
+    const uint8x16_t X = vreinterpretq_u8_u32(vld1q_u32(x + i));                              \
+    a = vpadalq_u8(a, fold4(KFDA_XC(X, W0), KFDA_XC(X, W1), KFDA_XC(X, W2), KFDA_XC(X, W3))); \
+    b = vpadalq_u8(b, fold4(KFDA_XC(X, W4), KFDA_XC(X, W5), KFDA_XC(X, W6), KFDA_XC(X, W7))); \
   } while (0)
-#define KFDA_STEP(OP)                                              \
-  do {                                                             \
-    const uint8x16_t W0 = vreinterpretq_u8_u32(vld1q_u32(w0 + i)); \
-    const uint8x16_t W1 = vreinterpretq_u8_u32(vld1q_u32(w1 + i)); \
-    const uint8x16_t W2 = vreinterpretq_u8_u32(vld1q_u32(w2 + i)); \
-    const uint8x16_t W3 = vreinterpretq_u8_u32(vld1q_u32(w3 + i)); \
-    KFDA_PIX(OP, x0, a00, a01, a02, a03);                          \
-    KFDA_PIX(OP, x1, a10, a11, a12, a13);                          \
-    KFDA_PIX(OP, x2, a20, a21, a22, a23);                          \
-    KFDA_PIX(OP, x3, a30, a31, a32, a33);                          \
-  } while (0)
-    if (kw >= 4) { /* the first step sets the accumulators */
-      KFDA_STEP(KFDA_XPC0);
-      i = 4;
-    } else {
-      const uint16x8_t z = vdupq_n_u16(0);
-      a00 = a01 = a02 = a03 = a10 = a11 = a12 = a13 = z;
-      a20 = a21 = a22 = a23 = a30 = a31 = a32 = a33 = z;
-    }
-    for (; i + 4 <= kw; i += 4) KFDA_STEP(KFDA_XPC);
-#undef KFDA_STEP
-#undef KFDA_XPC0
+      KFDA_PIX(x0, a0, b0);
+      KFDA_PIX(x1, a1, b1);
+      KFDA_PIX(x2, a2, b2);
+      KFDA_PIX(x3, a3, b3);
 #undef KFDA_PIX
-#undef KFDA_XPC
-    /* lanes [c0, c0, c1, c1, c2, c2, c3, c3] per pixel */
-    r0 = vpaddq_u16(vpaddq_u16(a00, a01), vpaddq_u16(a02, a03));
-    r1 = vpaddq_u16(vpaddq_u16(a10, a11), vpaddq_u16(a12, a13));
-    r2 = vpaddq_u16(vpaddq_u16(a20, a21), vpaddq_u16(a22, a23));
-    r3 = vpaddq_u16(vpaddq_u16(a30, a31), vpaddq_u16(a32, a33));
-    for (; i < kw; i += 2) {
-      uint32x2_t v0, v1, v2, v3;
-      uint8x16_t W01, W23;
-      if (i + 1 < kw) {
-        v0 = vld1_u32(w0 + i);
-        v1 = vld1_u32(w1 + i);
-        v2 = vld1_u32(w2 + i);
-        v3 = vld1_u32(w3 + i);
-      } else {
-        const uint32x2_t zz = vdup_n_u32(0);
-        v0 = vld1_lane_u32(w0 + i, zz, 0);
-        v1 = vld1_lane_u32(w1 + i, zz, 0);
-        v2 = vld1_lane_u32(w2 + i, zz, 0);
-        v3 = vld1_lane_u32(w3 + i, zz, 0);
-      }
-      W01 = vreinterpretq_u8_u32(vcombine_u32(v0, v1));
-      W23 = vreinterpretq_u8_u32(vcombine_u32(v2, v3));
-      /* bytes [c0 x4, c1 x4, c2 x4, c3 x4] -> 16-bit [c0, c0, c1, c1, ...] */
-#define KFDA_TAIL(r, x)                                                                   \
-  do {                                                                                    \
-    const uint8x16_t X = vreinterpretq_u8_u64(vld1q_dup_u64((const uint64_t *)(x + i)));  \
-    r = vpadalq_u8(r, vpaddq_u8(vcntq_u8(veorq_u8(X, W01)), vcntq_u8(veorq_u8(X, W23)))); \
+    }
+    if (i + 1 == kw) { /* a lone last word */
+      const uint8x16_t W03 = word4(w0, w1, w2, w3, i), W47 = word4(w4, w5, w6, w7, i);
+#define KFDA_LONE(x, a, b)                                           \
+  do {                                                               \
+    const uint8x16_t X = vreinterpretq_u8_u32(vld1q_dup_u32(x + i)); \
+    a = vpadalq_u8(a, KFDA_XC(X, W03));                              \
+    b = vpadalq_u8(b, KFDA_XC(X, W47));                              \
   } while (0)
-      KFDA_TAIL(r0, x0);
-      KFDA_TAIL(r1, x1);
-      KFDA_TAIL(r2, x2);
-      KFDA_TAIL(r3, x3);
+      KFDA_LONE(x0, a0, b0);
+      KFDA_LONE(x1, a1, b1);
+      KFDA_LONE(x2, a2, b2);
+      KFDA_LONE(x3, a3, b3);
+#undef KFDA_LONE
+      i = kw;
+    }
+    for (; i < kw; i += 2) {
+      const uint8x16_t W01 = tail_pair(w0, w1, i, kw), W23 = tail_pair(w2, w3, i, kw);
+      const uint8x16_t W45 = tail_pair(w4, w5, i, kw), W67 = tail_pair(w6, w7, i, kw);
+#define KFDA_TAIL(x, a, b)                                          \
+  do {                                                              \
+    const uint8x16_t X = col_pair(x + i);                           \
+    a = vpadalq_u8(a, vpaddq_u8(KFDA_XC(X, W01), KFDA_XC(X, W23))); \
+    b = vpadalq_u8(b, vpaddq_u8(KFDA_XC(X, W45), KFDA_XC(X, W67))); \
+  } while (0)
+      KFDA_TAIL(x0, a0, b0);
+      KFDA_TAIL(x1, a1, b1);
+      KFDA_TAIL(x2, a2, b2);
+      KFDA_TAIL(x3, a3, b3);
 #undef KFDA_TAIL
     }
-    if (o4) { /* float output, no clamp, no edge: the transform right here */
-      const float32x4_t mv = vld1q_f32(m + 4 * blk), bv = vld1q_f32(bi + 4 * blk);
-#define KFDA_OUT(q, r)       \
-  vst1q_f32(o4[q] + 4 * blk, \
-            vaddq_f32(vmulq_f32(vcvtq_f32_u32(vshlq_n_u32(vpaddlq_u16(r), 1)), mv), bv))
-      KFDA_OUT(0, r0);
-      KFDA_OUT(1, r1);
-      KFDA_OUT(2, r2);
-      KFDA_OUT(3, r3);
-#undef KFDA_OUT
-      continue;
+    finish(a0, a1, a2, a3, acc, o4, 4 * blk, m, bi);
+    finish(b0, b1, b2, b3, acc + 16, o4, 4 * blk + 4, m, bi);
+  }
+  if (blk < nblk) { /* the last 4 channels */
+    const uint32_t *w0 = w, *w1 = w + k, *w2 = w + 2 * k, *w3 = w + 3 * k;
+    uint16x8_t a0 = vdupq_n_u16(0), a1 = a0, a2 = a0, a3 = a0;
+    int32_t i;
+    for (i = 0; i + 4 <= kw; i += 4) {
+      const uint8x16_t W0 = vreinterpretq_u8_u32(vld1q_u32(w0 + i));
+      const uint8x16_t W1 = vreinterpretq_u8_u32(vld1q_u32(w1 + i));
+      const uint8x16_t W2 = vreinterpretq_u8_u32(vld1q_u32(w2 + i));
+      const uint8x16_t W3 = vreinterpretq_u8_u32(vld1q_u32(w3 + i));
+#define KFDA_PIX(x, a)                                                                        \
+  do {                                                                                        \
+    const uint8x16_t X = vreinterpretq_u8_u32(vld1q_u32(x + i));                              \
+    a = vpadalq_u8(a, fold4(KFDA_XC(X, W0), KFDA_XC(X, W1), KFDA_XC(X, W2), KFDA_XC(X, W3))); \
+  } while (0)
+      KFDA_PIX(x0, a0);
+      KFDA_PIX(x1, a1);
+      KFDA_PIX(x2, a2);
+      KFDA_PIX(x3, a3);
+#undef KFDA_PIX
     }
-    vst1q_s32(acc, vreinterpretq_s32_u32(vpaddlq_u16(r0)));
-    vst1q_s32(acc + 4, vreinterpretq_s32_u32(vpaddlq_u16(r1)));
-    vst1q_s32(acc + 8, vreinterpretq_s32_u32(vpaddlq_u16(r2)));
-    vst1q_s32(acc + 12, vreinterpretq_s32_u32(vpaddlq_u16(r3)));
+    if (i + 1 == kw) { /* a lone last word */
+      const uint8x16_t W03 = word4(w0, w1, w2, w3, i);
+#define KFDA_LONE(x, a) a = vpadalq_u8(a, KFDA_XC(vreinterpretq_u8_u32(vld1q_dup_u32(x + i)), W03))
+      KFDA_LONE(x0, a0);
+      KFDA_LONE(x1, a1);
+      KFDA_LONE(x2, a2);
+      KFDA_LONE(x3, a3);
+#undef KFDA_LONE
+      i = kw;
+    }
+    for (; i < kw; i += 2) {
+      const uint8x16_t W01 = tail_pair(w0, w1, i, kw), W23 = tail_pair(w2, w3, i, kw);
+#define KFDA_TAIL(x, a)                                             \
+  do {                                                              \
+    const uint8x16_t X = col_pair(x + i);                           \
+    a = vpadalq_u8(a, vpaddq_u8(KFDA_XC(X, W01), KFDA_XC(X, W23))); \
+  } while (0)
+      KFDA_TAIL(x0, a0);
+      KFDA_TAIL(x1, a1);
+      KFDA_TAIL(x2, a2);
+      KFDA_TAIL(x3, a3);
+#undef KFDA_TAIL
+    }
+    finish(a0, a1, a2, a3, acc, o4, 4 * blk, m, bi);
   }
 }
+#undef KFDA_XC
 #endif
 
 #else

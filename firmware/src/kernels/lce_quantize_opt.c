@@ -46,6 +46,27 @@ static inline uint32_t hsum_u32x4(uint32x4_t v) {
 #endif
 }
 
+#if defined(__aarch64__)
+/* 32 floats -> one word: the 32 lane masks narrowed to bytes (UZP1), ANDed with
+ * byte weights 1 << (i % 8), three pairwise adds. */
+static inline uint32_t pack32_f32(const float *x) {
+  static const uint8_t wts[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+  const uint8x16_t w = vld1q_u8(wts);
+  const float32x4_t z = vdupq_n_f32(0.0f);
+  uint16x8_t h[4];
+  uint8x16_t a, b, s;
+  int i;
+  for (i = 0; i < 4; ++i)
+    h[i] = vuzp1q_u16(vreinterpretq_u16_u32(vcltq_f32(vld1q_f32(x + 8 * i), z)),
+                      vreinterpretq_u16_u32(vcltq_f32(vld1q_f32(x + 8 * i + 4), z)));
+  a = vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(h[0]), vreinterpretq_u8_u16(h[1])), w);
+  b = vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(h[2]), vreinterpretq_u8_u16(h[3])), w);
+  s = vpaddq_u8(a, b);
+  s = vpaddq_u8(s, s);
+  s = vpaddq_u8(s, s);
+  return vgetq_lane_u32(vreinterpretq_u32_u8(s), 0);
+}
+#else
 /* 32 floats -> one word */
 static inline uint32_t pack32_f32(const float *x) {
   static const uint32_t wts[4] = {1u, 2u, 4u, 8u};
@@ -59,6 +80,7 @@ static inline uint32_t pack32_f32(const float *x) {
   }
   return hsum_u32x4(a); /* disjoint bits: the sum is the OR */
 }
+#endif
 
 /* 32 int8 -> one word */
 static inline uint32_t pack32_s8(const int8_t *x, int8x16_t zp) {

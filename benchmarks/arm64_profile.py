@@ -1,0 +1,110 @@
+"""Instructions of one arm64 inference per function (where the non-bconv instructions go).
+
+Counted as `bench.count_arm64` counts (qemu-aarch64-static's executed-block trace between
+kfda_counter_start and kfda_counter_ticks, export/emulation.py), each executed block
+charged to the function holding its address (`aarch64-linux-gnu-nm -n`). The total equals
+bench.py's whole-model arm64 count for the same model and input (zeros).
+
+    python benchmarks/arm64_profile.py small_bnn            # the example BNN
+    python benchmarks/arm64_profile.py layer                # bench.py's 3x3 64->64 16x16 layer
+    python benchmarks/arm64_profile.py layer --cflags=-DKFDA_BENCH_SKIP_BCONV
+    python benchmarks/arm64_profile.py int8_twin --cpu cortex-a76   # Pi 5's core (dotprod)
+    python benchmarks/arm64_profile.py int8_layer --cpu cortex-a72  # Pi 4's core
+
+--cpu picks qemu's CPU model (default: qemu's own, `max`, which no Pi is; it has dotprod).
+"""
+
+import argparse
+import bisect
+import collections
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import bench  # noqa: E402
+
+
+def profile(fb, cflags, work, cpu=None):
+    model = os.path.join(work, "model.tflite")
+    with open(model, "wb") as f:
+        f.write(fb)
+    build = os.path.join(work, "build")
+    subprocess.run(
+        ["make", "-s", "-C", os.path.join(bench.FIRMWARE, "targets", "linux"), "-j2"]
+        + ["TARGET=arm64", f"BUILD={build}", f"EXTRA_CFLAGS={cflags}"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    binary = os.path.join(build, "kfda_app")
+    syms = []
+    nm = subprocess.run(["aarch64-linux-gnu-nm", "-n", binary], capture_output=True, text=True)
+    for line in nm.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] in "tTwW":
+            syms.append((int(parts[0], 16), parts[2]))
+    addrs = [a for a, _ in syms]
+    record = os.path.join(work, "input.bin")
+    with open(record, "wb") as f:
+        f.write(bytes(bench.host_plan(fb, work)["inputs"][0]["bytes"]))
+    command = ["qemu-aarch64-static"] + (["-cpu", cpu] if cpu else [])
+    command += ["-d", "in_asm,exec,nochain", "-D", "/dev/stderr"]
+    command += [binary, model, record, os.path.join(work, "out.bin")]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    sizes, block_pc, block_size = {}, None, 0
+    counting, done, per = False, False, collections.Counter()
+    for line in proc.stderr:
+        if line.startswith(b"Trace"):
+            if done:
+                continue
+            pc = int(line.split(b"/", 2)[1], 16)
+            if counting:
+                if line.endswith(b" kfda_counter_ticks\n"):
+                    done = True
+                else:
+                    i = bisect.bisect_right(addrs, pc) - 1
+                    per[syms[i][1] if i >= 0 else "?"] += sizes.get(pc, 0)
+            elif line.endswith(b" kfda_counter_start\n"):
+                counting = True
+        elif line.startswith(b"0x"):
+            if block_pc is None:
+                block_pc = int(line[: line.index(b":")], 16)
+            block_size += 1
+        elif line.startswith(b"IN:"):
+            block_pc, block_size = None, 0
+        elif not line.strip() and block_pc is not None:
+            sizes[block_pc], block_pc = block_size, None
+    proc.wait()
+    return per
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("model", choices=["small_bnn", "layer", "int8_twin", "int8_layer"])
+    ap.add_argument("--cflags", default="", help="EXTRA_CFLAGS of the build")
+    ap.add_argument("--cpu", default=None, help="qemu -cpu, e.g. cortex-a72 or cortex-a76")
+    args = ap.parse_args()
+    if args.model == "small_bnn":
+        fb = bench.convert(bench.example_bnn())
+    elif args.model == "layer":
+        fb = bench.convert(bench.bconv_layer())
+    elif args.model == "int8_twin":
+        fb = bench.convert(bench.conv_twin(bench.example_bnn()), **bench.INT8)
+    else:
+        fb = bench.convert(bench.conv_s8_layer(), **bench.INT8)
+    with tempfile.TemporaryDirectory(prefix="kfda-prof-") as work:
+        per = profile(fb, args.cflags, work, args.cpu)
+    total = sum(per.values())
+    bench.table(
+        f"{args.model} on arm64 ({args.cpu or 'qemu max'}) per function; "
+        f"total {total:,} instructions",
+        ["function", "instructions", "share"],
+        [[f, f"{n:,}", f"{100 * n / total:.1f}%"] for f, n in per.most_common() if n >= 1000],
+    )
+
+
+if __name__ == "__main__":
+    main()
