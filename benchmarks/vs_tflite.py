@@ -34,6 +34,7 @@ Each TF Lite output is checked against the LCE interpreter on x86 (the table's l
 column: the largest difference; int8 should be 0).
 
 Options: --models small_bnn,quicknet_small  --cpus cortex-a72,cortex-a76
+         --engines ours,tflite (our BNN, the reference of the ratios, always runs)
 """
 
 import argparse
@@ -52,7 +53,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
 from keras_fda.export import emulation  # noqa: E402
 
-import bench  # noqa: E402  (imports keras_fda, TensorFlow, Larq, LCE in the right order)
+import bench  # noqa: E402  (TensorFlow, Larq and LCE after keras_fda)
 import numpy as np  # noqa: E402
 
 from tests.runtime import debian_python  # noqa: E402
@@ -191,6 +192,7 @@ class EmulatedLiteRT:
         if probe.returncode != 0:
             sys.exit(f"vs_tflite: TF Lite failed under -cpu {cpu}: {probe.stderr.strip()[-800:]}")
         trace_filter = self.traced_code(maps)
+        os.remove(maps)  # the traced run writes its own
         count = emulation.count_trace_window(
             self.command(cpu, model, work, trace_filter),
             b'"/kfda_counter_start"',
@@ -198,6 +200,8 @@ class EmulatedLiteRT:
             work,
             self.env,
         )
+        if count is None or not os.path.isfile(maps):
+            sys.exit(f"vs_tflite: the traced TF Lite run under -cpu {cpu} counted no inference")
         if self.traced_code(maps) != trace_filter:  # the heap's end may move, not the code
             sys.exit("vs_tflite: the traced run's libraries lie elsewhere than the probe's")
         with open(os.path.join(work, "output.bin"), "rb") as f:
@@ -239,6 +243,7 @@ def main():
         "--models", default=",".join(MODELS), help="comma list of: " + ", ".join(MODELS)
     )
     ap.add_argument("--cpus", default=",".join(CPUINFO_CORE), help="qemu -cpu models")
+    ap.add_argument("--engines", default="ours,tflite", help="comma list of: ours, tflite")
     args = ap.parse_args()
     cpus = args.cpus.split(",")
     for cpu in cpus:
@@ -265,6 +270,8 @@ def main():
             ]
             counts = {}
             for label, kind, engine in engines:
+                if engine not in args.engines.split(",") and kind != "BNN":
+                    continue  # (our BNN always runs: every ratio is to it)
                 fb = fbs[kind]
                 info = bench.host_plan(fb, work)["inputs"][0]
                 dtype = np.int8 if kind == "int8" else np.float32
@@ -288,7 +295,10 @@ def main():
                     if n is None:
                         sys.exit(f"vs_tflite: no counted inference for {label} on {cpu}")
                     counts[(kind, engine, cpu)] = n
-                    print(f"  {label}, {cpu}: {n:,} ({time.time() - began:.0f} s)", flush=True)
+                    done = f"{time.time() - began:.0f} s" + (
+                        f", max |diff| {diff:g}" if diff != "" else ""
+                    )
+                    print(f"  {label}, {cpu}: {n:,} ({done})", flush=True)
                 ratios = [counts[(kind, engine, c)] / counts[("BNN", "ours", c)] for c in cpus]
                 rows.append(
                     [label]
