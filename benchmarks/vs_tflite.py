@@ -33,7 +33,7 @@ proc/cpuinfo as the Pi's kernel writes it.
 Each TF Lite output is compared with the LCE interpreter's on x86 (the table's last
 column): float32, the largest difference relative to the largest output; int8, the
 largest difference in steps. int8 is not exact: XNNPACK requantizes in float, TF Lite's
-reference kernels in fixed point, and a step of difference in one layer can grow in the
+builtin kernels in fixed point, and a step of difference in one layer can grow in the
 next ones (random weights saturate much of each layer).
 
 Options: --models small_bnn,quicknet_small  --cpus cortex-a72,cortex-a76
