@@ -78,14 +78,15 @@ def _randomize(model, seed=0):
         ws = layer.get_weights()
         if not ws:
             continue
-        if isinstance(layer, L.BatchNormalization):
-            g, b, m, v = ws
-            ws = [
-                rng.uniform(0.5, 1.5, g.shape),
-                rng.normal(0, 0.3, b.shape),
-                rng.normal(0, 0.3, m.shape),
-                rng.uniform(0.5, 1.5, v.shape),
-            ]
+        if isinstance(layer, L.BatchNormalization):  # gamma and beta are optional
+            draw = {
+                "gamma": lambda shape: rng.uniform(0.5, 1.5, shape),
+                "beta": lambda shape: rng.normal(0, 0.3, shape),
+                "moving_mean": lambda shape: rng.normal(0, 0.3, shape),
+                "moving_variance": lambda shape: rng.uniform(0.5, 1.5, shape),
+            }
+            names = [v.name.split("/")[-1].split(":")[0] for v in layer.weights]
+            ws = [draw[name](w.shape) for name, w in zip(names, ws)]
         else:
             ws = [rng.normal(0, 0.5, w.shape) for w in ws]
         layer.set_weights([w.astype(np.float32) for w in ws])
@@ -151,8 +152,10 @@ def ops_m4(fb, name, work, board="mps2-an386"):
     return ops
 
 
-def count_arm64(fb, name, variant, work, variants=VARIANTS):
-    """Instructions of one inference on arm64 (qemu-user block-level count)."""
+def count_arm64(fb, name, variant, work, variants=VARIANTS, cpu=None, record=None):
+    """Instructions of one inference on arm64 (qemu-user block-level count; `cpu`: the
+    qemu -cpu model, qemu's default when None; `record`: the input bytes, zeros when
+    None)."""
     model = os.path.join(work, f"{name}.tflite")
     with open(model, "wb") as f:
         f.write(fb)
@@ -173,9 +176,10 @@ def count_arm64(fb, name, variant, work, variants=VARIANTS):
         capture_output=True,
         text=True,
     )
-    record = bytes(plan["inputs"][0]["bytes"])
+    if record is None:
+        record = bytes(plan["inputs"][0]["bytes"])
     return emulation.count_linux_instructions(
-        platforms.TARGETS["arm64"], os.path.join(build, "kfda_app"), model, record, work
+        platforms.TARGETS["arm64"], os.path.join(build, "kfda_app"), model, record, work, cpu=cpu
     )
 
 

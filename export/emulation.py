@@ -85,21 +85,19 @@ def run_command(command, cwd, what, timeout=RUN_TIMEOUT_S, env=None):
     return log
 
 
-def count_linux_instructions(place, binary, model_path, record, workdir, env=None):
+def count_linux_instructions(place, binary, model_path, record, workdir, env=None, cpu=None):
     """Instructions of one inference of `binary` on `record` (bytes) under `place`'s
-    qemu-user, or None if the trace holds no counted inference.
-
-    qemu-user's logs: `-d in_asm` gives each translated block's instructions,
-    `-d exec,nochain` one line per executed block, so the sum over the executed blocks
-    between kfda_counter_start and kfda_counter_ticks is the count. It agrees with a
-    -singlestep trace (one line per instruction) within a few instructions at about a
-    sixth of the log. With several threads (env's KFDA_NUM_THREADS) the blocks of every
-    thread inside the window are summed (benchmarks/threads.py counts them per thread)."""
+    qemu-user (with `-cpu cpu` when given), or None if the trace holds no counted
+    inference: the executed blocks between kfda_counter_start and kfda_counter_ticks
+    (`count_trace_window`). With several threads (env's KFDA_NUM_THREADS) the blocks
+    of every thread inside the window are summed (benchmarks/threads.py counts them per
+    thread)."""
     input_path = os.path.join(workdir, "trace_input.bin")
     with open(input_path, "wb") as f:
         f.write(record)
     command = [
         place.qemu,
+        *(["-cpu", cpu] if cpu else []),
         "-d",
         "in_asm,exec,nochain",
         "-D",
@@ -109,31 +107,45 @@ def count_linux_instructions(place, binary, model_path, record, workdir, env=Non
         input_path,
         os.path.join(workdir, "trace_output.bin"),
     ]
+    return count_trace_window(
+        command, b" kfda_counter_start\n", b" kfda_counter_ticks\n", workdir, env
+    )
+
+
+def count_trace_window(command, start, stop, cwd, env=None):
+    """Instructions a qemu-user `command` executes between the first log line holding
+    `start` and the next holding `stop` (bytes), or None if there is no such window.
+
+    qemu-user's logs: `-d in_asm` gives each translated block's instructions,
+    `-d exec,nochain` one line per executed block, so the sum over the executed blocks
+    between the markers is the count. A marker is an executed block's line (its symbol,
+    for the main binary) or any other line of the same log (`-strace`'s line of a
+    marker syscall). It agrees with a -singlestep trace (one line per instruction)
+    within a few instructions at about a sixth of the log. `command` must send the log
+    to its stderr (`-D /dev/stderr`)."""
     proc = subprocess.Popen(
-        command, cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     sizes, block_pc, block_size = {}, None, 0
     counting, count, result = False, 0, None
     for line in proc.stderr:
-        if line.startswith(b"Trace"):
-            if result is not None:
-                continue
-            size = sizes.get(int(line.split(b"/", 2)[1], 16), 0)
-            if counting:
-                if line.endswith(b" kfda_counter_ticks\n"):
-                    result, counting = count, False
-                else:
-                    count += size
-            elif line.endswith(b" kfda_counter_start\n"):
-                counting, count = True, 0
-        elif line.startswith(b"0x"):
+        if line.startswith(b"0x"):
             if block_pc is None:
                 block_pc = int(line[: line.index(b":")], 16)
             block_size += 1
-        elif line.startswith(b"IN:"):
+        elif line.startswith(b"IN:"):  # its symbol is no marker: translated, not run
             block_pc, block_size = None, 0
-        elif not line.strip() and block_pc is not None:
-            sizes[block_pc], block_pc = block_size, None
+        elif not line.strip():
+            if block_pc is not None:
+                sizes[block_pc], block_pc = block_size, None
+        elif result is not None:
+            continue
+        elif counting and stop in line:  # the marker blocks themselves are not counted
+            result, counting = count, False
+        elif not counting and start in line:
+            counting, count = True, 0
+        elif counting and line.startswith(b"Trace"):
+            count += sizes.get(int(line.split(b"/", 2)[1], 16), 0)
     proc.wait()
     return result
 

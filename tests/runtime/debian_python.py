@@ -128,3 +128,33 @@ def python_command(name, root):
     """The command line and environment that run the emulated python3.11."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONNOUSERSITE": "1"}
     return [ARCHES[name].qemu, "-L", root, os.path.join(root, "usr", "bin", "python3.11")], env
+
+
+def extra_packages(name, packages, target):
+    """The Debian packages `packages` alone (not their dependencies: the sysroot has
+    those) for ARCHES[name], unpacked into the folder `target` the first time; `target`.
+    For programs that need more than python3 and numpy (a C++ wheel's libstdc++)."""
+    if os.path.isdir(target):
+        return target
+    arch = ARCHES[name].debian
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    work = tempfile.mkdtemp(prefix=f".{arch}-extra-", dir=os.path.dirname(target))
+    try:
+        for folder in ("lists/partial", "cache/archives/partial", "debs", "root"):
+            os.makedirs(os.path.join(work, folder))
+        open(os.path.join(work, "status"), "w").close()
+        done = _apt(work, arch, "update")
+        if done.returncode != 0:
+            raise MirrorUnreachable(f"the Debian mirror is unreachable ({done.stderr.strip()})")
+        fetched = _apt(work, arch, "download", *packages)
+        if fetched.returncode != 0:
+            raise MirrorUnreachable(f"downloading {packages} failed: {fetched.stderr.strip()}")
+        for deb in sorted(glob.glob(os.path.join(work, "debs", "*.deb"))):
+            subprocess.run(["dpkg", "-x", deb, os.path.join(work, "root")], check=True)
+        try:
+            os.replace(os.path.join(work, "root"), target)
+        except OSError:  # a concurrent run finished first
+            pass
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target
