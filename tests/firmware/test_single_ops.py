@@ -52,6 +52,8 @@ CASES = {
     "maximum": ("MAXIMUM", lambda x: tf.maximum(x, CHANNELS), True),
     "sub": ("SUB", lambda x: x - tf.constant(CHANNELS), True),
     "split": ("SPLIT", lambda x: tf.split(x, 3, axis=-1), True),
+    # more outputs than a model has (MeliusNet22's SPLITs have 8): put back in reverse
+    "split_6": ("SPLIT", lambda x: tf.concat(tf.split(x, 6, axis=-1)[::-1], axis=-1), True),
     "transpose": ("TRANSPOSE", lambda x: tf.transpose(x, [0, 3, 1, 2]), True),
     "strided_slice": ("STRIDED_SLICE", lambda x: x[:, 1:4:2, ::-2, 1:], True),
     "strided_slice_shrink": ("STRIDED_SLICE", lambda x: x[:, -1, 1:5, :], True),
