@@ -35,33 +35,11 @@ from zoo_models import (  # noqa: E402
     ARCHITECTURES,
     CORTEX_M_BOARD,
     LINUX_TARGETS,
-    build,
-    export_quietly,
+    export_once,
     inputs,
     lce_outputs,
     max_rel_diff,
 )
-
-
-def export_once(name, work):
-    """(package folder, None) exported for the Cortex-M7, or for arm64 with the reason the
-    board was refused; an export error (unsupported ops, refused model) is raised."""
-    folder = os.path.join(work, name)
-    refused = os.path.join(work, name + ".refused")
-    if os.path.exists(os.path.join(folder, "manifest.json")):
-        why = open(refused).read() if os.path.exists(refused) else None
-        return folder, why
-    model = build(name)
-    try:
-        export_quietly(model, folder, "cortex-m", board=CORTEX_M_BOARD)
-        return folder, None
-    except KerasFDAError as error:
-        if "too large for" not in str(error):
-            raise
-        export_quietly(model, folder, "arm64")
-        with open(refused, "w") as f:
-            f.write(str(error))
-        return folder, str(error)
 
 
 def rows_for(name, work):
@@ -124,11 +102,19 @@ def main():
     parser.add_argument("names", nargs="*", help="architectures (default: the whole zoo)")
     parser.add_argument("--work", default="/tmp/kfda-zoo", help="exported packages (kept)")
     parser.add_argument("--jsonl", help="append each row to this file as JSON")
+    parser.add_argument("--export-only", action="store_true", help="only fill --work")
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
     rows = []
     for name in args.names or list(ARCHITECTURES):
         start = time.time()
+        if args.export_only:
+            try:
+                export_once(name, args.work)
+            except KerasFDAError as error:
+                print(f"{name}: {str(error).splitlines()[0]}", file=sys.stderr)
+            print(f"{name}: exported in {time.time() - start:.0f} s", file=sys.stderr, flush=True)
+            continue
         new = rows_for(name, args.work)
         print(f"{name}: {time.time() - start:.0f} s", file=sys.stderr, flush=True)
         if args.jsonl:

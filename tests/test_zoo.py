@@ -5,7 +5,8 @@ running the same flatbuffer and bit-identical across targets.
 
 An architecture whose converted graph needs ops the runtime lacks (the graph's ops minus
 `supported_ops()`) is skipped, naming the ops. Each model is built and exported once.
-KFDA_ZOO_FIGURES=path appends each run's figures (JSON lines) for the README's table.
+KFDA_ZOO_FIGURES=path appends each run's figures (JSON lines); KFDA_ZOO_PACKAGES=dir
+exports into dir and reuses what is there (benchmarks/zoo.py --work fills the same).
 
 Models are compared on their logits (the zoo's final softmax is cut off: near one-hot
 probabilities would hide differences). The default suite runs DEFAULT_ARCHITECTURES; the
@@ -30,8 +31,7 @@ from zoo_models import (  # noqa: E402
     ARCHITECTURES,
     CORTEX_M_BOARD,
     LINUX_TARGETS,
-    build,
-    export_quietly,
+    export_once,
     inputs,
     lce_outputs,
     max_rel_diff,
@@ -43,23 +43,18 @@ WHOLE_ZOO = os.environ.get("KFDA_TEST_ZOO", "") == "all"
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    """name -> (package folder, exported for Cortex-M or not, why not), built once."""
+    """name -> (package folder, exported for Cortex-M or not, why not), built once (or
+    taken from $KFDA_ZOO_PACKAGES, the folder benchmarks/zoo.py --work fills)."""
+    work = os.environ.get("KFDA_ZOO_PACKAGES") or str(tmp_path_factory.mktemp("zoo"))
     cache = {}
 
     def get(name):
         if name not in cache:
-            model = build(name)
-            folder = str(tmp_path_factory.mktemp("zoo") / name)
             try:
-                export_quietly(model, folder, "cortex-m", board=CORTEX_M_BOARD)
-                cache[name] = (folder, True, None)
+                folder, why_not = export_once(name, work)
+                cache[name] = (folder, why_not is None, why_not)
             except UnsupportedOpsError as error:
                 cache[name] = error
-            except KerasFDAError as error:
-                if "too large for" not in str(error):
-                    raise
-                export_quietly(model, folder, "arm64")
-                cache[name] = (folder, False, str(error))
         if isinstance(cache[name], UnsupportedOpsError):
             pytest.skip(f"{name} needs ops the runtime lacks: {', '.join(cache[name].ops)}")
         return cache[name]

@@ -61,6 +61,35 @@ def export_quietly(model, folder, target, **kwargs):
     )
 
 
+def export_once(name, work):
+    """(package folder, why the board was refused or None): `name` exported for the
+    Cortex-M board, or for arm64 when its real memory is too small (the reason kept in
+    NAME.refused), into work/NAME; a folder already there is reused. Other export
+    errors (unsupported ops, a refused model) are raised."""
+    from keras_fda.errors import KerasFDAError
+
+    import os
+
+    folder = os.path.join(work, name)
+    refused = os.path.join(work, name + ".refused")
+    if os.path.exists(os.path.join(folder, "manifest.json")):
+        if os.path.exists(refused):
+            with open(refused) as f:
+                return folder, f.read()
+        return folder, None
+    model = build(name)
+    try:
+        export_quietly(model, folder, "cortex-m", board=CORTEX_M_BOARD)
+        return folder, None
+    except KerasFDAError as error:
+        if "too large for" not in str(error):
+            raise
+        export_quietly(model, folder, "arm64")
+        with open(refused, "w") as f:
+            f.write(str(error))
+        return folder, str(error)
+
+
 def inputs(shape):
     import numpy as np
 

@@ -3,8 +3,8 @@
  * conv2d_f32.c (held to it by host/kernel_test.c).
  *
  * Float sums are not associative, so each output keeps the reference's exact order:
- * 0.0f, + x * w over (fy, fx, ic) in that order skipping the taps outside the image,
- * + bias (0.0f without one), then the clamp; no fused multiply-add (-ffp-contract=off).
+ * the bias (0.0f without one), then a fused multiply-add (kfda_fmaf) per tap over
+ * (fy, fx, ic) in that order skipping the taps outside the image, then the clamp.
  * The speed comes from what surrounds the sums:
  *   - the taps inside the image are found once per output row (fy range) and per
  *     output pixel (fx range) instead of two bounds checks per tap; with dilation 1 and
@@ -19,6 +19,7 @@
  * Grouped or dilated convolutions run the reference.
  */
 #include "act_f32.h"
+#include "fma_f32.h"
 #include "kfda/kernels.h"
 
 /* The taps of one output pixel: `rows` filter rows of `run` floats each; input rows
@@ -29,12 +30,14 @@ typedef struct {
   size_t xrow, xs, wk;
 } taps;
 
-/* The output transform of the reference: + bias (0.0f without one), then the clamp. */
+/* The reference's start (the bias, 0.0f without one) and its clamp. */
 typedef struct {
   const float *bias;
   float lo, hi;
   int none;
 } transform;
+
+static float start_of(const transform *tr, int32_t oc) { return tr->bias ? tr->bias[oc] : 0.0f; }
 
 static void store_1(const transform *tr, float v, float *o) {
   if (tr->none)
@@ -46,8 +49,10 @@ static void store_1(const transform *tr, float v, float *o) {
 /* 4 channels (oc..oc+3) x 4 pixels; o: the first pixel's outputs, `ostride` apart. */
 static void block_4x4(const taps *t, const float *x, const float *w, const transform *tr,
                       int32_t oc, float *o, size_t ostride) {
-  float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, b0 = 0.0f, b1 = 0.0f, b2 = 0.0f, b3 = 0.0f,
-        c0 = 0.0f, c1 = 0.0f, c2 = 0.0f, c3 = 0.0f, d0 = 0.0f, d1 = 0.0f, d2 = 0.0f, d3 = 0.0f;
+  const float e0 = start_of(tr, oc), e1 = start_of(tr, oc + 1), e2 = start_of(tr, oc + 2),
+              e3 = start_of(tr, oc + 3);
+  float a0 = e0, a1 = e1, a2 = e2, a3 = e3, b0 = e0, b1 = e1, b2 = e2, b3 = e3, c0 = e0, c1 = e1,
+        c2 = e2, c3 = e3, d0 = e0, d1 = e1, d2 = e2, d3 = e3;
   int32_t r, k;
   for (r = 0; r < t->rows; ++r, x += t->xrow, w += t->wrow) {
     const float *xa = x, *xb = xa + t->xs, *xc = xb + t->xs, *xd = xc + t->xs;
@@ -55,59 +60,23 @@ static void block_4x4(const taps *t, const float *x, const float *w, const trans
     for (k = 0; k < t->run; ++k) {
       const float p = xa[k], q = xb[k], s = xc[k], u = xd[k];
       const float f0 = w0[k], f1 = w1[k], f2 = w2[k], f3 = w3[k];
-      a0 += p * f0;
-      a1 += p * f1;
-      a2 += p * f2;
-      a3 += p * f3;
-      b0 += q * f0;
-      b1 += q * f1;
-      b2 += q * f2;
-      b3 += q * f3;
-      c0 += s * f0;
-      c1 += s * f1;
-      c2 += s * f2;
-      c3 += s * f3;
-      d0 += u * f0;
-      d1 += u * f1;
-      d2 += u * f2;
-      d3 += u * f3;
+      a0 = kfda_fmaf(p, f0, a0);
+      a1 = kfda_fmaf(p, f1, a1);
+      a2 = kfda_fmaf(p, f2, a2);
+      a3 = kfda_fmaf(p, f3, a3);
+      b0 = kfda_fmaf(q, f0, b0);
+      b1 = kfda_fmaf(q, f1, b1);
+      b2 = kfda_fmaf(q, f2, b2);
+      b3 = kfda_fmaf(q, f3, b3);
+      c0 = kfda_fmaf(s, f0, c0);
+      c1 = kfda_fmaf(s, f1, c1);
+      c2 = kfda_fmaf(s, f2, c2);
+      c3 = kfda_fmaf(s, f3, c3);
+      d0 = kfda_fmaf(u, f0, d0);
+      d1 = kfda_fmaf(u, f1, d1);
+      d2 = kfda_fmaf(u, f2, d2);
+      d3 = kfda_fmaf(u, f3, d3);
     }
-  }
-  if (tr->bias) {
-    const float *e = tr->bias + oc;
-    a0 += e[0];
-    a1 += e[1];
-    a2 += e[2];
-    a3 += e[3];
-    b0 += e[0];
-    b1 += e[1];
-    b2 += e[2];
-    b3 += e[3];
-    c0 += e[0];
-    c1 += e[1];
-    c2 += e[2];
-    c3 += e[3];
-    d0 += e[0];
-    d1 += e[1];
-    d2 += e[2];
-    d3 += e[3];
-  } else {
-    a0 += 0.0f;
-    a1 += 0.0f;
-    a2 += 0.0f;
-    a3 += 0.0f;
-    b0 += 0.0f;
-    b1 += 0.0f;
-    b2 += 0.0f;
-    b3 += 0.0f;
-    c0 += 0.0f;
-    c1 += 0.0f;
-    c2 += 0.0f;
-    c3 += 0.0f;
-    d0 += 0.0f;
-    d1 += 0.0f;
-    d2 += 0.0f;
-    d3 += 0.0f;
   }
   if (tr->none) {
     /* Any infinity or NaN among the 16 makes their sum one; finite sums (the common
@@ -161,32 +130,33 @@ static void block_4x4(const taps *t, const float *x, const float *w, const trans
 /* 4 channels (oc..oc+3) x 1 pixel. */
 static void block_4x1(const taps *t, const float *x, const float *w, const transform *tr,
                       int32_t oc, float *o) {
-  float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+  float a0 = start_of(tr, oc), a1 = start_of(tr, oc + 1), a2 = start_of(tr, oc + 2),
+        a3 = start_of(tr, oc + 3);
   int32_t r, k;
   for (r = 0; r < t->rows; ++r, x += t->xrow, w += t->wrow) {
     const float *w0 = w, *w1 = w0 + t->wk, *w2 = w1 + t->wk, *w3 = w2 + t->wk;
     for (k = 0; k < t->run; ++k) {
       const float p = x[k];
-      a0 += p * w0[k];
-      a1 += p * w1[k];
-      a2 += p * w2[k];
-      a3 += p * w3[k];
+      a0 = kfda_fmaf(p, w0[k], a0);
+      a1 = kfda_fmaf(p, w1[k], a1);
+      a2 = kfda_fmaf(p, w2[k], a2);
+      a3 = kfda_fmaf(p, w3[k], a3);
     }
   }
-  store_1(tr, a0 + (tr->bias ? tr->bias[oc] : 0.0f), o);
-  store_1(tr, a1 + (tr->bias ? tr->bias[oc + 1] : 0.0f), o + 1);
-  store_1(tr, a2 + (tr->bias ? tr->bias[oc + 2] : 0.0f), o + 2);
-  store_1(tr, a3 + (tr->bias ? tr->bias[oc + 3] : 0.0f), o + 3);
+  store_1(tr, a0, o);
+  store_1(tr, a1, o + 1);
+  store_1(tr, a2, o + 2);
+  store_1(tr, a3, o + 3);
 }
 
 /* 1 channel x 1 pixel. */
 static void block_1x1(const taps *t, const float *x, const float *w, const transform *tr,
                       int32_t oc, float *o) {
-  float a = 0.0f;
+  float a = start_of(tr, oc);
   int32_t r, k;
   for (r = 0; r < t->rows; ++r, x += t->xrow, w += t->wrow)
-    for (k = 0; k < t->run; ++k) a += x[k] * w[k];
-  store_1(tr, a + (tr->bias ? tr->bias[oc] : 0.0f), o);
+    for (k = 0; k < t->run; ++k) a = kfda_fmaf(x[k], w[k], a);
+  store_1(tr, a, o);
 }
 
 /* Taps of a window starting at `start` (input coordinate, may be negative) of `f` taps
