@@ -24,7 +24,7 @@ static inline float kfda_fmaf(float x, float y, float z) {
   double sum = product + (double)z;
   const double z_part = sum - product;
   const double error = (product - (sum - z_part)) + ((double)z - z_part); /* exact */
-  if (error != 0.0) {
+  if (error != 0.0 && sum - sum == 0.0) { /* inexact and finite (infinities: as they are) */
     uint64_t bits;
     memcpy(&bits, &sum, sizeof bits);
     if ((bits & 1u) == 0) { /* to the odd neighbour on the exact sum's side */
