@@ -74,8 +74,6 @@ def _record(name, board, stats, diff):
 
 # Known differences from the LCE interpreter (KFDA_TEST_ZOO=all at the merge of issue 15):
 REFUSED = {
-    "QuickNet": "arm64 logits within 1.02e-5 relative of the LCE interpreter, not 1e-5",
-    "BinaryResNetE18": "arm64 logits within 1.05e-5 relative of the LCE interpreter, not 1e-5",
     "BinaryDenseNet45": "arm64 logits within 3.1e-5 relative of the LCE interpreter, not 1e-5",
 }
 
