@@ -72,9 +72,10 @@ def _record(name, board, stats, diff):
             f.write(json.dumps(row) + "\n")
 
 
-# Known differences from the LCE interpreter (KFDA_TEST_ZOO=all at the merge of issue 15):
+# Known differences from the LCE interpreter (benchmarks/zoo.py, 2026-12-03, after float
+# CONV_2D matched the interpreter bit for bit; its FULLY_CONNECTED path still differs):
 REFUSED = {
-    "BinaryDenseNet45": "arm64 logits within 3.1e-5 relative of the LCE interpreter, not 1e-5",
+    "BinaryDenseNet45": "arm64 logits within 3.9e-5 relative of the LCE interpreter, not 1e-5",
 }
 
 
