@@ -181,6 +181,9 @@ def export_model(
         converted, rewritten = rewrite.binary_dense_as_conv(model)
         if rewritten:
             log(f"binary QuantDense as 1x1 binary conv: {', '.join(rewritten)}")
+        converted, folded = rewrite.fold_large_kernel_quantizers(converted)
+        if folded:
+            log(f"large 1-bit kernels quantized before conversion: {', '.join(folded)}")
 
     with step(
         f"converting with the LCE converter (target {target.converter_target}"

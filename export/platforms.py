@@ -292,7 +292,8 @@ BOARDS = {
 
 # armv7: every Raspberry Pi that runs an armv7 OS (Pi 2 v1.1 and later) has NEON and
 # VFPv4, so -mfpu=neon-vfpv4; VFPv4 adds fused multiply-add, which changes no result
-# because the runtime builds with -ffp-contract=off (no contraction into fma).
+# because the runtime builds with -ffp-contract=off (no contraction into fma; the
+# explicit fmas of float CONV_2D round the same with or without the instruction).
 TARGETS = {
     target.name: target
     for target in (

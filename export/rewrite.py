@@ -14,6 +14,8 @@ which LCE converts to an LceBconv2d with a bit-packed kernel (its batch norm fol
 the conv's output multiplier and bias, as for any binary conv). Only rewritten when exact:
 a 2-D input, both quantizers 1-bit (`precision == 1`), a Functional or Sequential model.
 The kernel constraint matters only to training, so it is dropped.
+
+Large 1-bit kernels quantized before conversion: see fold_large_kernel_quantizers.
 """
 
 from keras_fda.export.progress import quiet_tensorflow
@@ -124,3 +126,50 @@ def binary_dense_as_conv(model):
         elif old.name not in merged:
             rewritten.get_layer(old.name).set_weights(old.get_weights())
     return rewritten, [dense.name for dense in targets]
+
+
+# TensorFlow's MLIR constant folding (which the LCE converter relies on to turn a
+# quantized kernel into one constant) skips any op whose operands exceed 2**30 bits
+# (128 MiB). Past that a kernel quantizer stays in the graph as ops on a float kernel
+# (ABS, MEAN, TRANSPOSE, MUL) and the binary conv stays a float CONV_2D: XNORNet's
+# 6x6x256x4096 kernel, 151 MB of float32 (LCE #744). Folding it here first is exact.
+FOLD_KERNELS_FROM_BYTES = 16 * 2**20
+
+
+def _foldable_kernel(layer):
+    import larq as lq
+
+    kernel = getattr(layer, "kernel", None)
+    return (
+        isinstance(layer, lq.layers.QuantConv2D | lq.layers.QuantDense)
+        and _is_binary(getattr(layer, "kernel_quantizer", None))
+        and kernel is not None
+        and 4 * kernel.shape.num_elements() >= FOLD_KERNELS_FROM_BYTES
+    )
+
+
+def fold_large_kernel_quantizers(model):
+    """(model, names): `model` with each large 1-bit-quantized kernel (over
+    FOLD_KERNELS_FROM_BYTES as float32) replaced by its quantized values and no kernel
+    quantizer, and those layers' names. The model itself when there is none."""
+    import tensorflow as tf
+
+    targets = [layer for layer in model.layers if _foldable_kernel(layer)]
+    if not targets or not getattr(model, "_is_graph_network", False):
+        return model, []
+
+    def clone(layer):
+        config = layer.get_config()
+        if layer in targets:
+            config.update(kernel_quantizer=None, kernel_constraint=None)
+        return layer.__class__.from_config(config)
+
+    with quiet_tensorflow():
+        folded = tf.keras.models.clone_model(model, clone_function=clone)
+    for old in model.layers:
+        weights = old.get_weights()
+        if old in targets:
+            index = next(i for i, w in enumerate(old.weights) if w is old.kernel)
+            weights[index] = old.kernel_quantizer(tf.constant(weights[index])).numpy()
+        folded.get_layer(old.name).set_weights(weights)
+    return folded, [layer.name for layer in targets]

@@ -147,3 +147,31 @@ def test_no_size_warning_for_packed_weights(mlp, package):
     # 1 bit per binary kernel value, 4 bytes per bias and batch norm value
     assert needed == (784 * 256 + 256 * 10) // 8 + 4 * (10 + 4 * 256 + 4 * 10)
     assert sizes.oversize_warning(graph, needed) is None
+
+
+@lq.utils.set_precision(1)
+def _scaled_sign(w):
+    """XNOR-Net's weights: sign times the mean magnitude of each output channel's kernel."""
+    return tf.reduce_mean(tf.abs(w), axis=[0, 1, 2]) * lq.quantizers.ste_sign(w)
+
+
+def test_large_kernel_quantizer_is_folded_exactly(monkeypatch):
+    """The converter leaves the quantizer of a kernel over 128 MiB as float ops on a float
+    kernel (LCE #744, XNORNet); the fold hands it the quantized constant instead. Here
+    with the threshold lowered to this small kernel: the same outputs as Keras runs, and
+    one LceBconv2d with no quantizer ops left."""
+    from keras_fda.export import rewrite
+
+    x = tf.keras.Input((6, 6, 16))
+    conv = lq.layers.QuantConv2D(
+        32, 3, input_quantizer="ste_sign", kernel_quantizer=_scaled_sign, use_bias=False
+    )
+    model = tf.keras.Model(x, tf.keras.layers.BatchNormalization()(conv(x)))
+    _randomize_batch_norms(model, seed=3)
+    monkeypatch.setattr(rewrite, "FOLD_KERNELS_FROM_BYTES", 4 * 3 * 3 * 16 * 32)
+    folded, names = rewrite.fold_large_kernel_quantizers(model)
+    assert names == [conv.name]
+    data = np.random.default_rng(5).normal(0, 1, (8, 6, 6, 16)).astype(np.float32)
+    np.testing.assert_array_equal(folded(data).numpy(), model(data).numpy())
+    ops = helpers.tflite_op_counts(lce.convert_keras_model(folded))
+    assert ops.get("LceBconv2d") == 1 and not {"ABS", "MEAN", "CONV_2D"} & set(ops), ops

@@ -5,7 +5,8 @@ running the same flatbuffer and bit-identical across targets.
 
 An architecture whose converted graph needs ops the runtime lacks (the graph's ops minus
 `supported_ops()`) is skipped, naming the ops. Each model is built and exported once.
-KFDA_ZOO_FIGURES=path appends each run's figures (JSON lines) for the README's table.
+KFDA_ZOO_FIGURES=path appends each run's figures (JSON lines); KFDA_ZOO_PACKAGES=dir
+exports into dir and reuses what is there (benchmarks/zoo.py --work fills the same).
 
 Models are compared on their logits (the zoo's final softmax is cut off: near one-hot
 probabilities would hide differences). The default suite runs DEFAULT_ARCHITECTURES; the
@@ -14,100 +15,51 @@ with KFDA_TEST_ZOO=all, e.g. `KFDA_TEST_ZOO=all ./test.sh -k zoo`.
 """
 
 from keras_fda.errors import KerasFDAError
-from keras_fda.export import export_model, runner
+from keras_fda.export import runner
 from keras_fda.export.pipeline import UnsupportedOpsError
 
 import json
 import os
 
-import numpy as np
 import pytest
 
 larq_zoo = pytest.importorskip(
     "larq_zoo", reason="larq-zoo is not installed (requirements-zoo.txt)"
 )
 
-# name: (module, input side). The smallest side each builds at (the deep ones pool down).
-ARCHITECTURES = {
-    "QuickNetSmall": ("sota", 32),
-    "QuickNet": ("sota", 32),
-    "QuickNetLarge": ("sota", 32),
-    "BiRealNet": ("literature", 64),
-    "BinaryResNetE18": ("literature", 32),
-    "BinaryDenseNet28": ("literature", 32),
-    "BinaryDenseNet37": ("literature", 32),
-    "BinaryDenseNet37Dilated": ("literature", 32),
-    "BinaryDenseNet45": ("literature", 32),
-    "MeliusNet22": ("literature", 32),
-    "RealToBinaryNet": ("literature", 32),
-    "BinaryAlexNet": ("literature", 64),
-    "DoReFaNet": ("literature", 64),
-    "XNORNet": ("literature", 224),  # its 6x6 valid conv needs a 6x6 map: 220+ input
-}
+from zoo_models import (  # noqa: E402
+    ARCHITECTURES,
+    CORTEX_M_BOARD,
+    LINUX_TARGETS,
+    export_once,
+    inputs,
+    lce_outputs,
+    max_rel_diff,
+)
+
 DEFAULT_ARCHITECTURES = ("QuickNetSmall",)
 WHOLE_ZOO = os.environ.get("KFDA_TEST_ZOO", "") == "all"
-CORTEX_M_BOARD = "mps2-an500"  # Cortex-M7, 4 MiB flash, 4 MiB RAM
-LINUX_TARGETS = ["arm64", "armv7"]
-RECORDS = 2
-
-
-def build(name):
-    import tensorflow as tf
-
-    module, side = ARCHITECTURES[name]
-    tf.keras.utils.set_random_seed(0)
-    model = getattr(getattr(larq_zoo, module), name)(
-        input_shape=(side, side, 3), weights=None, num_classes=10
-    )
-    last = model.layers[-1]
-    if (
-        isinstance(last, tf.keras.layers.Activation)
-        and last.get_config()["activation"] == "softmax"
-    ):
-        model = tf.keras.Model(model.inputs, last.input, name=model.name)  # the logits
-    return model
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    """name -> (package folder, exported for Cortex-M or not, why not), built once."""
+    """name -> (package folder, exported for Cortex-M or not, why not), built once (or
+    taken from $KFDA_ZOO_PACKAGES, the folder benchmarks/zoo.py --work fills)."""
+    work = os.environ.get("KFDA_ZOO_PACKAGES") or str(tmp_path_factory.mktemp("zoo"))
     cache = {}
 
     def get(name):
         if name not in cache:
-            model = build(name)
-            folder = str(tmp_path_factory.mktemp("zoo") / name)
-            # the oracle here is the LCE interpreter on the same flatbuffer; export's
-            # Keras check is off: random weights flip signs at float rounding (LCE vs Keras)
-            quiet = dict(
-                log=lambda *_: None,
-                unsafe_lambda=True,
-                num_verify=4,
-                tolerance=float("inf"),
-                min_top1=0.0,
-            )
             try:
-                export_model(model, "cortex-m", folder, board=CORTEX_M_BOARD, **quiet)
-                cache[name] = (folder, True, None)
+                folder, why_not = export_once(name, work)
+                cache[name] = (folder, why_not is None, why_not)
             except UnsupportedOpsError as error:
                 cache[name] = error
-            except KerasFDAError as error:
-                if "too large for" not in str(error):
-                    raise
-                export_model(model, "arm64", folder, **quiet)
-                cache[name] = (folder, False, str(error))
         if isinstance(cache[name], UnsupportedOpsError):
             pytest.skip(f"{name} needs ops the runtime lacks: {', '.join(cache[name].ops)}")
         return cache[name]
 
     return get
-
-
-def lce_outputs(folder, x):
-    from larq_compute_engine.tflite.python.interpreter import Interpreter
-
-    with open(os.path.join(folder, "model.tflite"), "rb") as f:
-        return np.asarray(Interpreter(f.read(), num_threads=1).predict(x))
 
 
 def _record(name, board, stats, diff):
@@ -120,12 +72,10 @@ def _record(name, board, stats, diff):
             f.write(json.dumps(row) + "\n")
 
 
-# Known differences from the LCE interpreter (KFDA_TEST_ZOO=all at the merge of issue 15):
+# Known differences from the LCE interpreter (benchmarks/zoo.py, 2026-12-03, after float
+# CONV_2D matched the interpreter bit for bit; its FULLY_CONNECTED path still differs):
 REFUSED = {
-    "QuickNet": "arm64 logits within 1.02e-5 relative of the LCE interpreter, not 1e-5",
-    "BinaryResNetE18": "arm64 logits within 1.05e-5 relative of the LCE interpreter, not 1e-5",
-    "BinaryDenseNet45": "arm64 logits within 3.1e-5 relative of the LCE interpreter, not 1e-5",
-    "MeliusNet22": "a SPLIT with more outputs than KFDA_MAX_OP_OUTPUTS (4)",
+    "BinaryDenseNet45": "arm64 logits within 3.9e-5 relative of the LCE interpreter, not 1e-5",
 }
 
 
@@ -147,7 +97,7 @@ def test_zoo_architecture_runs_on_every_target(exported, name):
     with open(os.path.join(folder, "manifest.json")) as f:
         manifest = json.load(f)
     shape = manifest["input"]["shape"][1:]
-    x = np.random.default_rng(1).uniform(-1, 1, (RECORDS, *shape)).astype(np.float32)
+    x = inputs(shape)
     want = lce_outputs(folder, x)
     boards = LINUX_TARGETS + ([CORTEX_M_BOARD] if for_cortex_m else [])
     first = None
@@ -155,7 +105,7 @@ def test_zoo_architecture_runs_on_every_target(exported, name):
         got, stats = runner.run_package(
             folder, x, board=board, count_instructions=(board == CORTEX_M_BOARD)
         )
-        diff = float(np.max(np.abs(got - want) / np.maximum(1.0, np.abs(want))))
+        diff = max_rel_diff(got, want)
         _record(name, board, stats, diff)
         assert diff <= 1e-5, (board, diff)
         if first is None:

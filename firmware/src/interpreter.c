@@ -180,9 +180,10 @@ static kfda_status parse_ops(kfda_model *m, const kfda_fb *fb, const kfda_fb_vec
       return kfda_fail(m, KFDA_ERR_MODEL, oi, "malformed inputs/outputs");
     if (iv.len > KFDA_MAX_OP_INPUTS) return kfda_fail(m, KFDA_ERR_LIMIT, oi, "too many inputs");
     if (ov.len < 1) return kfda_fail(m, KFDA_ERR_MODEL, oi, "no output");
-    if (ov.len > KFDA_MAX_OP_OUTPUTS) return kfda_fail(m, KFDA_ERR_LIMIT, oi, "too many outputs");
+    if (ov.len > KFDA_MAX_TENSORS) return kfda_fail(m, KFDA_ERR_MODEL, oi, "too many outputs");
     op->n_in = (uint8_t)iv.len;
-    op->n_out = (uint8_t)ov.len;
+    op->n_out = (uint16_t)ov.len;
+    op->outputs_at = ov.pos; /* checked below, read in place by kfda_op_output */
     for (j = 0; j < iv.len; ++j) {
       int32_t t = (int32_t)kfda_rd_u32(fb->buf + iv.pos + 4 * j);
       if (t < -1 || t >= m->n_tensors) return kfda_fail(m, KFDA_ERR_MODEL, oi, "bad tensor index");
@@ -192,7 +193,7 @@ static kfda_status parse_ops(kfda_model *m, const kfda_fb *fb, const kfda_fb_vec
       int32_t t = (int32_t)kfda_rd_u32(fb->buf + ov.pos + 4 * j);
       if (t < 0 || t >= m->n_tensors) return kfda_fail(m, KFDA_ERR_MODEL, oi, "bad tensor index");
       if (m->tensors[t].is_const) return kfda_fail(m, KFDA_ERR_MODEL, oi, "writes a constant");
-      op->out[j] = (int16_t)t;
+      if (j == 0) op->out = (int16_t)t;
     }
     if (kfda_fb_u8(fb, &ot, 3, 0, &opt_type) < 0)
       return kfda_fail(m, KFDA_ERR_MODEL, oi, "malformed options");
@@ -290,7 +291,7 @@ static void plan_in_place(kfda_model *m, kfda_tensor_life *life) {
     const kfda_tensor *out;
     const int n = registration_of(op)->in_place_inputs;
     if (n == 0) continue;
-    out = &m->tensors[op->out[0]];
+    out = &m->tensors[op->out];
     for (j = 0; j < n && j < op->n_in; ++j) {
       const int32_t ti = op->in[j];
       const kfda_tensor *t;
@@ -301,9 +302,9 @@ static void plan_in_place(kfda_model *m, kfda_tensor_life *life) {
           is_model_io(m, ti))
         continue;
       root = life[ti].shares >= 0 ? life[ti].shares : ti;
-      life[op->out[0]].shares = (int16_t)root;
-      if (life[op->out[0]].last_use > life[root].last_use)
-        life[root].last_use = life[op->out[0]].last_use;
+      life[op->out].shares = (int16_t)root;
+      if (life[op->out].last_use > life[root].last_use)
+        life[root].last_use = life[op->out].last_use;
       break;
     }
   }
@@ -335,7 +336,7 @@ static kfda_status plan_lifetimes(kfda_model *m, kfda_tensor_life *life) {
       if (oi > t->last_use) t->last_use = oi;
     }
     for (j = 0; j < op->n_out; ++j) {
-      kfda_tensor_life *t = &life[op->out[j]];
+      kfda_tensor_life *t = &life[kfda_op_output(m, op, j)];
       if (t->first_use != INT32_MAX)
         return kfda_fail(m, KFDA_ERR_MODEL, oi, "writes a tensor written before");
       t->first_use = oi;

@@ -95,7 +95,9 @@ def test_opt_matches_ref_cortex_m(tmp_path, board):
         f"BUILD={tmp_path / 'build'}",
     ]
     subprocess.run([*make, "all"], check=True, capture_output=True, text=True)
-    res = subprocess.run([*make, "run"], capture_output=True, text=True, timeout=300)
+    # 900 s: on the FPU-less cores (mps2-an385, microbit) float CONV_2D's fused multiply-add
+    # is computed exactly in soft double; 648 s measured for mps2-an385 on 2 loaded cores
+    res = subprocess.run([*make, "run"], capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stdout + res.stderr
     assert res.stdout.strip().endswith("ok"), res.stdout + res.stderr
     nm = subprocess.run(

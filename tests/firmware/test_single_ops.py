@@ -52,6 +52,8 @@ CASES = {
     "maximum": ("MAXIMUM", lambda x: tf.maximum(x, CHANNELS), True),
     "sub": ("SUB", lambda x: x - tf.constant(CHANNELS), True),
     "split": ("SPLIT", lambda x: tf.split(x, 3, axis=-1), True),
+    # more outputs than a model has (MeliusNet22's SPLITs have 8): put back in reverse
+    "split_6": ("SPLIT", lambda x: tf.concat(tf.split(x, 6, axis=-1)[::-1], axis=-1), True),
     "transpose": ("TRANSPOSE", lambda x: tf.transpose(x, [0, 3, 1, 2]), True),
     "strided_slice": ("STRIDED_SLICE", lambda x: x[:, 1:4:2, ::-2, 1:], True),
     "strided_slice_shrink": ("STRIDED_SLICE", lambda x: x[:, -1, 1:5, :], True),
@@ -160,3 +162,33 @@ def test_squeeze(kfda, int8):
     ours, ref = kfda.run(fb, [x]), lce_predict(fb, [x])
     assert ours[0].shape == ref[0].shape == (4, 4, 6)
     np.testing.assert_array_equal(ours[0], ref[0])
+
+
+def _conv_with_bias(**kwargs):
+    def apply(x):
+        layer = L.Conv2D(**kwargs)
+        y = layer(x)
+        kernel, bias = layer.get_weights()
+        layer.set_weights([kernel, np.random.RandomState(2).normal(0, 1, bias.shape)])
+        return y
+
+    return apply
+
+
+def test_float_conv_is_the_interpreters_bit_for_bit(kfda):
+    """Float CONV_2D is computed in the LCE interpreter's own order (the bias, then one
+    fused multiply-add per tap): its outputs are the interpreter's, bit for bit. Biases
+    non-zero; 3x3 same with stride 2 and relu, 1x1, dilated (the reference path), 4x3 valid."""
+    tf.keras.utils.set_random_seed(0)
+    x = L.Input((4, 5, 6))
+    y = _conv_with_bias(filters=9, kernel_size=3, strides=2, padding="same", activation="relu")(x)
+    y = _conv_with_bias(filters=5, kernel_size=1)(y)
+    y = _conv_with_bias(filters=4, kernel_size=2, dilation_rate=2, padding="same")(y)
+    z = _conv_with_bias(filters=7, kernel_size=(4, 3), padding="valid")(x)
+    fb = convert(tf.keras.Model(x, [y, z]))
+    assert "CONV_2D" in kfda.plan(fb)["ops"]
+    data = float_inputs(np.random.RandomState(3))
+    ours, ref = kfda.run(fb, [data]), lce_predict(fb, [data])
+    assert len(ours) == len(ref) == 2
+    for o, r in zip(ours, ref):
+        np.testing.assert_array_equal(o, r)

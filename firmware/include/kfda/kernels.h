@@ -452,7 +452,8 @@ void kfda_sub_s8(const kfda_arith_params *p, const int8_t *a, const int32_t *a_s
  * step_k is an element stride of the input (negative for reversed slices). */
 void kfda_gather_strided(const uint8_t *in, const int32_t *out_dims, int32_t begin,
                          const int32_t *steps, size_t elem_size, uint8_t *out);
-/* SPLIT along one axis: outer x (n_out pieces of inner_bytes each). */
-void kfda_split(const uint8_t *in, size_t outer, size_t inner_bytes, int32_t n_out,
-                uint8_t *const *outs);
+/* SPLIT along one axis, the input being outer x (n_out pieces of inner_bytes each):
+ * piece k of every outer row into `out`. */
+void kfda_split_piece(const uint8_t *in, size_t outer, size_t inner_bytes, int32_t n_out, int32_t k,
+                      uint8_t *out);
 #endif /* KFDA_KERNELS_H_ */

@@ -61,9 +61,6 @@ extern "C" {
 #ifndef KFDA_MAX_OP_INPUTS
 #define KFDA_MAX_OP_INPUTS 8 /* inputs of one operator (CONCATENATION) */
 #endif
-#ifndef KFDA_MAX_OP_OUTPUTS
-#define KFDA_MAX_OP_OUTPUTS 4 /* outputs of one operator (SPLIT) */
-#endif
 #ifndef KFDA_MAX_IO
 #define KFDA_MAX_IO 4 /* model inputs / outputs */
 #endif
@@ -130,12 +127,14 @@ typedef struct {
  * in the arena's persistent part at params_offset. */
 typedef struct {
   uint16_t kind; /* index of the op's row in the registry (src/ops/op_list.h) */
-  uint8_t n_in, n_out;
+  uint8_t n_in;
+  uint16_t n_out;                 /* any number (SPLIT): read in place, no table */
   int16_t in[KFDA_MAX_OP_INPUTS]; /* tensor indices, -1 = absent optional */
-  int16_t out[KFDA_MAX_OP_OUTPUTS];
-  uint32_t scratch_bytes;  /* arena scratch needed during Eval */
-  uint32_t scratch_offset; /* planned offset of the scratch */
-  uint32_t params_offset;  /* arena offset of the op's params (persistent part) */
+  int16_t out;                    /* the first (most often only) output's tensor index */
+  uint32_t outputs_at;            /* flatbuffer offset of all its int32 output indices */
+  uint32_t scratch_bytes;         /* arena scratch needed during Eval */
+  uint32_t scratch_offset;        /* planned offset of the scratch */
+  uint32_t params_offset;         /* arena offset of the op's params (persistent part) */
 } kfda_op;
 
 struct kfda_thread_pool; /* src/threads.c: in the arena's persistent part */

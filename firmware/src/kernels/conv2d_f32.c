@@ -1,4 +1,7 @@
-/* conv2d_f32.c - CONV_2D, float32 reference (TFLite order: sum, +bias, clamp). */
+/* conv2d_f32.c - CONV_2D, float32 reference in the LCE interpreter's order: start at the
+ * bias (0.0f without one), one fused multiply-add per tap in (fy, fx, ic) order (ruy's
+ * GEMM on the im2col rows), then the clamp. */
+#include "fma_f32.h"
 #include "kfda/kernels.h"
 
 void kfda_conv2d_f32_ref(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
@@ -14,7 +17,7 @@ void kfda_conv2d_f32_ref(const kfda_conv_params *p, const kfda_shape4 *is, const
       for (ox = 0; ox < os->w; ++ox)
         for (oc = 0; oc < cout; ++oc) {
           const int32_t g = oc / cout_per_group;
-          float total = 0.0f, v;
+          float total = bias ? bias[oc] : 0.0f, v;
           for (fy = 0; fy < fh; ++fy) {
             const int32_t iy = oy * p->stride_h - p->pad_h + fy * p->dil_h;
             if (iy < 0 || iy >= is->h) continue;
@@ -24,10 +27,10 @@ void kfda_conv2d_f32_ref(const kfda_conv_params *p, const kfda_shape4 *is, const
               if (ix < 0 || ix >= is->w) continue;
               x = in + (((size_t)b * is->h + iy) * is->w + ix) * is->c + (size_t)g * gc;
               w = filter + (((size_t)oc * fh + fy) * fw + fx) * gc;
-              for (ic = 0; ic < gc; ++ic) total += x[ic] * w[ic];
+              for (ic = 0; ic < gc; ++ic) total = kfda_fmaf(x[ic], w[ic], total);
             }
           }
-          v = total + (bias ? bias[oc] : 0.0f);
+          v = total;
           if (v < p->act_min) v = p->act_min;
           if (!(v <= p->act_max)) v = p->act_max; /* and NaN, as TFLite's clamp */
           out[(((size_t)b * os->h + oy) * os->w + ox) * cout + oc] = v;

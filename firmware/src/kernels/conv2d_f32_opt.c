@@ -3,8 +3,8 @@
  * conv2d_f32.c (held to it by host/kernel_test.c).
  *
  * Float sums are not associative, so each output keeps the reference's exact order:
- * 0.0f, + x * w over (fy, fx, ic) in that order skipping the taps outside the image,
- * + bias (0.0f without one), then the clamp; no fused multiply-add (-ffp-contract=off).
+ * the bias (0.0f without one), then a fused multiply-add (kfda_fmaf) per tap over
+ * (fy, fx, ic) in that order skipping the taps outside the image, then the clamp.
  * The speed comes from what surrounds the sums:
  *   - the taps inside the image are found once per output row (fy range) and per
  *     output pixel (fx range) instead of two bounds checks per tap; with dilation 1 and
@@ -21,6 +21,7 @@
  * Grouped or dilated convolutions run the reference.
  */
 #include "act_f32.h"
+#include "fma_f32.h"
 #include "kfda/kernels.h"
 
 /* arm64 only: armv7 NEON float arithmetic flushes denormals to zero (not IEEE). */
@@ -39,12 +40,14 @@ typedef struct {
   size_t xrow, xs, wk;
 } taps;
 
-/* The output transform of the reference: + bias (0.0f without one), then the clamp. */
+/* The reference's start (the bias, 0.0f without one) and its clamp. */
 typedef struct {
   const float *bias;
   float lo, hi;
   int none;
 } transform;
+
+static float start_of(const transform *tr, int32_t oc) { return tr->bias ? tr->bias[oc] : 0.0f; }
 
 static void store_1(const transform *tr, float v, float *o) {
   if (tr->none)
@@ -56,8 +59,10 @@ static void store_1(const transform *tr, float v, float *o) {
 /* 4 channels (oc..oc+3) x 4 pixels; o: the first pixel's outputs, `ostride` apart. */
 static void block_4x4(const taps *t, const float *x, const float *w, const transform *tr,
                       int32_t oc, float *o, size_t ostride) {
-  float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, b0 = 0.0f, b1 = 0.0f, b2 = 0.0f, b3 = 0.0f,
-        c0 = 0.0f, c1 = 0.0f, c2 = 0.0f, c3 = 0.0f, d0 = 0.0f, d1 = 0.0f, d2 = 0.0f, d3 = 0.0f;
+  const float e0 = start_of(tr, oc), e1 = start_of(tr, oc + 1), e2 = start_of(tr, oc + 2),
+              e3 = start_of(tr, oc + 3);
+  float a0 = e0, a1 = e1, a2 = e2, a3 = e3, b0 = e0, b1 = e1, b2 = e2, b3 = e3, c0 = e0, c1 = e1,
+        c2 = e2, c3 = e3, d0 = e0, d1 = e1, d2 = e2, d3 = e3;
   int32_t r, k;
   for (r = 0; r < t->rows; ++r, x += t->xrow, w += t->wrow) {
     const float *xa = x, *xb = xa + t->xs, *xc = xb + t->xs, *xd = xc + t->xs;
@@ -65,59 +70,23 @@ static void block_4x4(const taps *t, const float *x, const float *w, const trans
     for (k = 0; k < t->run; ++k) {
       const float p = xa[k], q = xb[k], s = xc[k], u = xd[k];
       const float f0 = w0[k], f1 = w1[k], f2 = w2[k], f3 = w3[k];
-      a0 += p * f0;
-      a1 += p * f1;
-      a2 += p * f2;
-      a3 += p * f3;
-      b0 += q * f0;
-      b1 += q * f1;
-      b2 += q * f2;
-      b3 += q * f3;
-      c0 += s * f0;
-      c1 += s * f1;
-      c2 += s * f2;
-      c3 += s * f3;
-      d0 += u * f0;
-      d1 += u * f1;
-      d2 += u * f2;
-      d3 += u * f3;
+      a0 = kfda_fmaf(p, f0, a0);
+      a1 = kfda_fmaf(p, f1, a1);
+      a2 = kfda_fmaf(p, f2, a2);
+      a3 = kfda_fmaf(p, f3, a3);
+      b0 = kfda_fmaf(q, f0, b0);
+      b1 = kfda_fmaf(q, f1, b1);
+      b2 = kfda_fmaf(q, f2, b2);
+      b3 = kfda_fmaf(q, f3, b3);
+      c0 = kfda_fmaf(s, f0, c0);
+      c1 = kfda_fmaf(s, f1, c1);
+      c2 = kfda_fmaf(s, f2, c2);
+      c3 = kfda_fmaf(s, f3, c3);
+      d0 = kfda_fmaf(u, f0, d0);
+      d1 = kfda_fmaf(u, f1, d1);
+      d2 = kfda_fmaf(u, f2, d2);
+      d3 = kfda_fmaf(u, f3, d3);
     }
-  }
-  if (tr->bias) {
-    const float *e = tr->bias + oc;
-    a0 += e[0];
-    a1 += e[1];
-    a2 += e[2];
-    a3 += e[3];
-    b0 += e[0];
-    b1 += e[1];
-    b2 += e[2];
-    b3 += e[3];
-    c0 += e[0];
-    c1 += e[1];
-    c2 += e[2];
-    c3 += e[3];
-    d0 += e[0];
-    d1 += e[1];
-    d2 += e[2];
-    d3 += e[3];
-  } else {
-    a0 += 0.0f;
-    a1 += 0.0f;
-    a2 += 0.0f;
-    a3 += 0.0f;
-    b0 += 0.0f;
-    b1 += 0.0f;
-    b2 += 0.0f;
-    b3 += 0.0f;
-    c0 += 0.0f;
-    c1 += 0.0f;
-    c2 += 0.0f;
-    c3 += 0.0f;
-    d0 += 0.0f;
-    d1 += 0.0f;
-    d2 += 0.0f;
-    d3 += 0.0f;
   }
   if (tr->none) {
     /* Any infinity or NaN among the 16 makes their sum one; finite sums (the common
@@ -171,32 +140,33 @@ static void block_4x4(const taps *t, const float *x, const float *w, const trans
 /* 4 channels (oc..oc+3) x 1 pixel. */
 static void block_4x1(const taps *t, const float *x, const float *w, const transform *tr,
                       int32_t oc, float *o) {
-  float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+  float a0 = start_of(tr, oc), a1 = start_of(tr, oc + 1), a2 = start_of(tr, oc + 2),
+        a3 = start_of(tr, oc + 3);
   int32_t r, k;
   for (r = 0; r < t->rows; ++r, x += t->xrow, w += t->wrow) {
     const float *w0 = w, *w1 = w0 + t->wk, *w2 = w1 + t->wk, *w3 = w2 + t->wk;
     for (k = 0; k < t->run; ++k) {
       const float p = x[k];
-      a0 += p * w0[k];
-      a1 += p * w1[k];
-      a2 += p * w2[k];
-      a3 += p * w3[k];
+      a0 = kfda_fmaf(p, w0[k], a0);
+      a1 = kfda_fmaf(p, w1[k], a1);
+      a2 = kfda_fmaf(p, w2[k], a2);
+      a3 = kfda_fmaf(p, w3[k], a3);
     }
   }
-  store_1(tr, a0 + (tr->bias ? tr->bias[oc] : 0.0f), o);
-  store_1(tr, a1 + (tr->bias ? tr->bias[oc + 1] : 0.0f), o + 1);
-  store_1(tr, a2 + (tr->bias ? tr->bias[oc + 2] : 0.0f), o + 2);
-  store_1(tr, a3 + (tr->bias ? tr->bias[oc + 3] : 0.0f), o + 3);
+  store_1(tr, a0, o);
+  store_1(tr, a1, o + 1);
+  store_1(tr, a2, o + 2);
+  store_1(tr, a3, o + 3);
 }
 
 /* 1 channel x 1 pixel. */
 static void block_1x1(const taps *t, const float *x, const float *w, const transform *tr,
                       int32_t oc, float *o) {
-  float a = 0.0f;
+  float a = start_of(tr, oc);
   int32_t r, k;
   for (r = 0; r < t->rows; ++r, x += t->xrow, w += t->wrow)
-    for (k = 0; k < t->run; ++k) a += x[k] * w[k];
-  store_1(tr, a + (tr->bias ? tr->bias[oc] : 0.0f), o);
+    for (k = 0; k < t->run; ++k) a = kfda_fmaf(x[k], w[k], a);
+  store_1(tr, a, o);
 }
 
 /* Taps of a window starting at `start` (input coordinate, may be negative) of `f` taps
@@ -210,10 +180,10 @@ static void clip(int32_t start, int32_t f, int32_t size, int32_t *lo, int32_t *h
 #if KFDA_CONV_F32_NEON
 /* 3x3 filters over one input channel, stride 1 (a stem conv on a grey image), 4
  * output channels per vector with their 9 weights held in registers; per pixel
- * 0.0f + x[k] * w[k] over the taps inside the image in the reference's order
- * (fy, fx), + bias, the clamp as compares and bit selects (each lane the scalar
- * result). Pixels with all 9 taps inside run unrolled; the others loop over
- * their taps (outside taps are skipped, as the reference does: 0 * inf is NaN). */
+ * the bias, then a fused multiply-add per tap inside the image in the reference's
+ * order (fy, fx) (FMLA: kfda_fmaf's one rounding), the clamp as compares and bit selects (each lane
+ * the scalar result). Pixels with all 9 taps inside run unrolled; the others loop over their taps
+ * (outside taps are skipped, as the reference does: 0 * inf is NaN). */
 static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
                         const float *filter, const transform *tr, const kfda_shape4 *os, float *out,
                         int32_t row_begin, int32_t row_end) {
@@ -243,9 +213,9 @@ static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const 
       for (ox = ox_a; ox < ox_b; ox += 4) {
         const int32_t ix0 = ox - p->pad_w;
         const float *x0 = img + (size_t)iy0 * (size_t)iw + ix0, *x1 = x0 + iw, *x2 = x1 + iw;
-        float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
+        float32x4_t a0 = bias, a1 = a0, a2 = a0, a3 = a0;
         float32x2_t u0, u1, u2;
-#define KFDA_TAP(a, k, v, l) a = vaddq_f32(a, vmulq_lane_f32(wt[k], v, l))
+#define KFDA_TAP(a, k, v, l) a = vfmaq_lane_f32(a, wt[k], v, l)
 #define KFDA_ROW(r, x)                                                                        \
   u0 = vld1_f32(x);                                                                           \
   u1 = vld1_f32(x + 2);                                                                       \
@@ -260,7 +230,6 @@ static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const 
 #undef KFDA_ROW
 #undef KFDA_TAP
 #define KFDA_OUT(a, q)                    \
-  a = vaddq_f32(a, bias);                 \
   a = vbslq_f32(vcltq_f32(a, lo), lo, a); \
   vst1q_f32(o + (size_t)(ox + q) * cout, vbslq_f32(vcleq_f32(a, hi), a, hi))
         KFDA_OUT(a0, 0);
@@ -271,7 +240,7 @@ static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const 
       }
       for (ox = 0; ox < os->w; ++ox) { /* the rest, one pixel at a time */
         const int32_t ix0 = ox - p->pad_w;
-        float32x4_t a = vdupq_n_f32(0.0f);
+        float32x4_t a = bias;
         int32_t fx0, fx1;
         if (ox == ox_a && ox_b > ox_a) {
           ox = ox_b - 1;
@@ -282,7 +251,7 @@ static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const 
           const float *x = img + (ptrdiff_t)iy0 * iw + ix0;
 #define KFDA_TAP(fy, fx)                              \
   if (fy >= fy0 && fy < fy1 && fx >= fx0 && fx < fx1) \
-  a = vaddq_f32(a, vmulq_n_f32(wt[3 * fy + fx], x[(ptrdiff_t)fy * iw + fx]))
+  a = vfmaq_n_f32(a, wt[3 * fy + fx], x[(ptrdiff_t)fy * iw + fx])
           KFDA_TAP(0, 0);
           KFDA_TAP(0, 1);
           KFDA_TAP(0, 2);
@@ -294,7 +263,6 @@ static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const 
           KFDA_TAP(2, 2);
 #undef KFDA_TAP
         }
-        a = vaddq_f32(a, bias);
         a = vbslq_f32(vcltq_f32(a, lo), lo, a);
         vst1q_f32(o + (size_t)ox * cout, vbslq_f32(vcleq_f32(a, hi), a, hi));
       }

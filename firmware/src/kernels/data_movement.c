@@ -19,13 +19,10 @@ void kfda_gather_strided(const uint8_t *in, const int32_t *out_dims, int32_t beg
           }
 }
 
-void kfda_split(const uint8_t *in, size_t outer, size_t inner_bytes, int32_t n_out,
-                uint8_t *const *outs) {
+void kfda_split_piece(const uint8_t *in, size_t outer, size_t inner_bytes, int32_t n_out, int32_t k,
+                      uint8_t *out) {
   size_t o;
-  int32_t k;
-  for (o = 0; o < outer; ++o)
-    for (k = 0; k < n_out; ++k) {
-      memcpy(outs[k] + o * inner_bytes, in, inner_bytes);
-      in += inner_bytes;
-    }
+  in += (size_t)k * inner_bytes;
+  for (o = 0; o < outer; ++o, in += (size_t)n_out * inner_bytes, out += inner_bytes)
+    memcpy(out, in, inner_bytes);
 }

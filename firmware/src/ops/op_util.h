@@ -100,7 +100,7 @@ void kfda_sbuf_int(kfda_sbuf *s, int64_t v);
     if (!(cond)) FAIL(st, msg); \
   } while (0)
 #define IN(i) (&ctx->m->tensors[ctx->op->in[(i)]])
-#define OUT   (&ctx->m->tensors[ctx->op->out[0]])
+#define OUT   (&ctx->m->tensors[ctx->op->out])
 
 /* ---- tensors -------------------------------------------------------------- */
 size_t kfda_type_size(uint8_t type);
@@ -109,6 +109,12 @@ kfda_shape4 kfda_shape4_of(const kfda_tensor *t);
 int kfda_same_dims(const kfda_tensor *a, const kfda_tensor *b);
 /* Input i is present (optional inputs are -1). */
 int kfda_has_input(const kfda_op *op, int i);
+
+/* Output j's tensor index (j < op->n_out): op->out for the first, the others read in
+ * place from the flatbuffer (checked at load), so an op may have any number. */
+static inline int kfda_op_output(const kfda_model *m, const kfda_op *op, int j) {
+  return j == 0 ? op->out : (int)(int32_t)kfda_rd_u32(m->fb + op->outputs_at + 4 * (size_t)j);
+}
 
 /* Eval: a tensor's data (constant: in the flatbuffer; else in the arena). */
 static inline uint8_t *kfda_tensor_data(const kfda_model *m, int index) {
@@ -121,7 +127,7 @@ static inline void *kfda_op_scratch(const kfda_model *m, const kfda_op *op) {
   return op->scratch_bytes ? m->arena + op->scratch_offset : NULL;
 }
 #define KFDA_IN(i) kfda_tensor_data(m, op->in[(i)])
-#define KFDA_OUT   kfda_tensor_data(m, op->out[0])
+#define KFDA_OUT   kfda_tensor_data(m, op->out)
 
 /* ---- threads (threads.c) ---------------------------------------------------- */
 /* Computes output rows [row_begin, row_end) of the op with `scratch` (NULL: none), its

@@ -25,7 +25,7 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
   NEED(kfda_type_size(in->type) > 0 && in->dims[axis] % num_splits == 0, KFDA_ERR_SHAPE,
        "axis does not split evenly");
   for (k = 0; k < ctx->op->n_out; ++k) {
-    const kfda_tensor *out = &ctx->m->tensors[ctx->op->out[k]];
+    const kfda_tensor *out = &ctx->m->tensors[kfda_op_output(ctx->m, ctx->op, k)];
     NEED(out->type == in->type && out->ndim == in->ndim, KFDA_ERR_SHAPE, "type/rank mismatch");
     NEED(in->type != KFDA_INT8 || (in->scale == out->scale && in->zero_point == out->zero_point),
          KFDA_ERR_UNSUPPORTED, "int8 outputs with a different quantization");
@@ -43,10 +43,10 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
 
 static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
   const split_params *p = (const split_params *)params;
-  uint8_t *outs[KFDA_MAX_OP_OUTPUTS];
   int k;
-  for (k = 0; k < op->n_out; ++k) outs[k] = kfda_tensor_data(m, op->out[k]);
-  kfda_split(KFDA_IN(1), p->outer, p->inner_bytes, op->n_out, outs);
+  for (k = 0; k < op->n_out; ++k)
+    kfda_split_piece(KFDA_IN(1), p->outer, p->inner_bytes, op->n_out, k,
+                     kfda_tensor_data(m, kfda_op_output(m, op, k)));
 }
 
 /* options: SplitOptions (35) */
