@@ -19,10 +19,13 @@
 #include "kfda/kfda.h"
 
 #define MAX_ARENA_BYTES (64u << 20) /* larger plans are planned but not loaded */
-/* Invoke's work bound, in multiply-accumulates (estimate_work): a mutated shape can ask
+/* Invoke's work bounds, in multiply-accumulates (estimate_work): a mutated shape can ask
  * for seconds of arithmetic per input, which stalls the campaign without reaching new
- * code. Heavier models are still planned and loaded (every check runs), not invoked. */
-#define MAX_INVOKE_WORK (1u << 20)
+ * code. Small models run every input pattern, larger ones one pattern (picked by the
+ * input's size, so the campaign still tries them all), heavier ones are still planned
+ * and loaded (every check runs) but not invoked. */
+#define ALL_PATTERNS_WORK (1u << 16)
+#define MAX_INVOKE_WORK   (1u << 20)
 
 static kfda_model model; /* large: static */
 
@@ -138,10 +141,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     free(raw_fb);
     return 0;
   }
-  if (kfda_model_load(&model, fb, size, arena, need) == KFDA_OK &&
-      estimate_work() <= (double)MAX_INVOKE_WORK) {
-    for (pattern = 0; pattern < 7; ++pattern) {
-      fill_inputs(pattern);
+  if (kfda_model_load(&model, fb, size, arena, need) == KFDA_OK) {
+    const double work = estimate_work();
+    if (work <= (double)ALL_PATTERNS_WORK) {
+      for (pattern = 0; pattern < 7; ++pattern) {
+        fill_inputs(pattern);
+        (void)kfda_model_invoke(&model);
+      }
+    } else if (work <= (double)MAX_INVOKE_WORK) {
+      fill_inputs((int)(size % 7));
       (void)kfda_model_invoke(&model);
     }
   }
