@@ -439,8 +439,9 @@ def _value_range(text):
     "--tolerance",
     default=None,
     type=float,
-    help="largest max abs diff allowed "
-    "between the LCE interpreter and Keras (default 1e-4; int8: 2 output steps)",
+    help="largest difference allowed between the LCE interpreter and Keras on an input: "
+    "float, times max(1, |y|) (default 1e-4); int8, in output steps (default 1); inputs "
+    "beyond it pass only on sign ties (export/README.md)",
 )
 @click.option(
     "--min-top1",
