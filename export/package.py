@@ -69,17 +69,28 @@ def sigint_noted():
         _interrupted.append(signum)
         raise KeyboardInterrupt
 
+    _interrupted.clear()
     previous = signal.signal(signal.SIGINT, handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-        _interrupted.clear()
+        # _interrupted stays set: the CLI reads it (interrupted()) to tell a Ctrl-C that
+        # a library turned into another error from that error
 
 
 def raise_if_interrupted():
     if _interrupted:
         raise KeyboardInterrupt
+
+
+def interrupted():
+    """Whether Ctrl-C came during the last sigint_noted() block."""
+    return bool(_interrupted)
+
+
+def forget_interrupt():
+    _interrupted.clear()
 
 
 @contextlib.contextmanager

@@ -77,20 +77,16 @@ def check_ops(graph, target):
 
 
 def _tolerances(int8, tolerance, graph):
-    """(max abs diff, mean abs diff, top-1 tie margin) allowed by default: float outputs
-    by value; int8 outputs on average within DEFAULT_INT8_MEAN_STEPS output steps
-    (verify.py says why single logits may move further). --tolerance sets the max abs
-    diff in both cases."""
+    """verify.verify's tolerance arguments: float outputs within --tolerance (default
+    DEFAULT_FLOAT_RTOL) x max(1, |y|); int8 outputs within --tolerance (default
+    DEFAULT_INT8_STEPS) steps of the output's scale."""
     if not int8:
-        tol = verify.DEFAULT_FLOAT_TOLERANCE if tolerance is None else float(tolerance)
-        return tol, None, tol
+        rtol = verify.DEFAULT_FLOAT_RTOL if tolerance is None else float(tolerance)
+        return {"rtol": rtol}
     scale = graph.outputs[0].scale
     scale = float((max(scale) if isinstance(scale, list) else scale) or 1.0)
-    return (
-        (None if tolerance is None else float(tolerance)),
-        verify.DEFAULT_INT8_MEAN_STEPS * scale,
-        verify.DEFAULT_INT8_TIE_STEPS * scale,
-    )
+    steps = verify.DEFAULT_INT8_STEPS if tolerance is None else float(tolerance)
+    return {"output_step": scale, "steps": steps}
 
 
 def export_model(
@@ -211,7 +207,7 @@ def export_model(
                 + ", ".join(f"{name} x{n}" for name, n in int8_report["float_ops"].items())
             )
 
-    tol, mean_tol, tie_margin = _tolerances(int8, tolerance, graph)
+    limits = _tolerances(int8, tolerance, graph)
     top1_min = (
         min_top1
         if min_top1 is not None
@@ -219,26 +215,23 @@ def export_model(
     )
     with step(f"verifying against the LCE interpreter on {len(inputs)} inputs", log):
         figures, lce_in, lce_raw = verify.verify(
-            reference,
-            flatbuffer,
-            inputs,
-            tol,
-            top1_min,
-            mean_tolerance=mean_tol,
-            tie_margin=tie_margin,
+            reference, flatbuffer, inputs, min_top1=top1_min, **limits
         )
     figures["source"] = source
     top1 = figures["top1_agreement_beyond_ties"]
-    limits = (
-        f"max abs diff {figures['max_abs_diff']:.3g}"
-        + ("" if tol is None else f" (threshold {tol:g})")
-        + f", mean {figures['mean_abs_diff']:.3g}"
-        + ("" if mean_tol is None else f" (threshold {mean_tol:g})")
+    within = (
+        f"{figures['threshold_steps']:g} output step(s)"
+        if int8
+        else f"{figures['threshold']:g} x max(1, |y|)"
     )
+    ties = figures["inputs_explained_by_sign_ties"]
     log(
-        f"verification: {limits}, "
-        f"top-1 agreement {'n/a' if top1 is None else f'{100 * top1:.1f}%'} (ties within "
-        f"{tie_margin:g} agreeing)"
+        f"verification: {figures['inputs_strict']} of {figures['inputs']} inputs within "
+        f"{within}"
+        + (f", {ties} beyond it on sign ties" if ties else "")
+        + f" (max abs diff {figures['max_abs_diff']:.3g}), top-1 agreement "
+        f"{'n/a' if top1 is None else f'{100 * top1:.1f}%'} (ties within "
+        f"{figures['tie_margin']:g} agreeing)"
     )
 
     with package.staging(output) as (folder, commit):

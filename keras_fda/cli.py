@@ -11,7 +11,9 @@ from keras_fda.study import PRECISIONS, RECIPE_CHOICES
 
 import functools
 import os
+import signal
 import sys
+import threading
 import traceback
 
 import click
@@ -28,25 +30,71 @@ def fail(message):
     sys.exit(1)
 
 
+def interrupted_exit():
+    click.echo("keras-fda: interrupted", err=True)
+    sys.exit(130)
+
+
+def _interrupt_behind(error):
+    """Whether `error` is a Ctrl-C in disguise: a KeyboardInterrupt in its chain (one that
+    cut TensorFlow's stack-trace context makes its __exit__ assert 'Concurrent access?'),
+    or one noted during the export (export.package.sigint_noted) that a library swallowed
+    and turned into its own error."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    package = sys.modules.get("keras_fda.export.package")
+    return bool(package is not None and package.interrupted())
+
+
+def _late_interrupt(signum, frame):
+    """Ctrl-C once the command is over (TensorFlow's and h5py's exit handlers): one line
+    and 130, not a traceback from whatever Python was tearing down."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.write("keras-fda: interrupted\n")
+        sys.stderr.flush()
+    finally:
+        os._exit(130)
+
+
+def _console_script():
+    """Running as the keras-fda command (not inside another program, like the tests)."""
+    return os.path.basename(sys.argv[0]) in ("keras-fda", "cli.py")
+
+
 def one_line_errors(command):
-    """Turn the project's errors into one line; an unexpected one too, unless debugging."""
+    """Turn the project's errors into one line; an unexpected one too, unless debugging.
+    Ctrl-C, however it surfaces, is one line and exit status 130."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        package = sys.modules.get("keras_fda.export.package")
+        if package is not None:
+            package.forget_interrupt()
         try:
             return command(*args, **kwargs)
         except KerasFDAError as error:
+            if _interrupt_behind(error):
+                interrupted_exit()
             fail(str(error))
         except KeyboardInterrupt:
-            click.echo("keras-fda: interrupted", err=True)
-            sys.exit(130)
+            interrupted_exit()
         except Exception as error:  # a bug of ours: say so briefly, trace on demand
+            if _interrupt_behind(error):
+                interrupted_exit()
             if os.environ.get("KERAS_FDA_DEBUG"):
                 traceback.print_exc()
             fail(
                 f"internal error ({type(error).__name__}: {error}); "
                 "rerun with KERAS_FDA_DEBUG=1 for the traceback and report it"
             )
+        finally:
+            if _console_script() and threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, _late_interrupt)
 
     return wrapper
 
@@ -66,8 +114,7 @@ class OneLineGroup(click.Group):
             click.echo(f"keras-fda: error: {error.format_message()}{hint}", err=True)
             sys.exit(error.exit_code)
         except click.Abort:  # Ctrl-C in a prompt
-            click.echo("keras-fda: interrupted", err=True)
-            sys.exit(130)
+            interrupted_exit()
         if not standalone_mode:
             return result
         sys.exit(result if isinstance(result, int) else 0)
@@ -392,8 +439,9 @@ def _value_range(text):
     "--tolerance",
     default=None,
     type=float,
-    help="largest max abs diff allowed "
-    "between the LCE interpreter and Keras (default 1e-4; int8: 2 output steps)",
+    help="largest difference allowed between the LCE interpreter and Keras on an input: "
+    "float, times max(1, |y|) (default 1e-4); int8, in output steps (default 1); inputs "
+    "beyond it pass only on sign ties (export/README.md)",
 )
 @click.option(
     "--min-top1",

@@ -306,3 +306,51 @@ def test_ctrl_c_swallowed_by_the_converter_keeps_the_old_package(files, tmp_path
     assert os.listdir(out) == ["old_package_file"]
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".keras-fda-")]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.parametrize("where", ["convert", "verify"])
+def test_ctrl_c_surfacing_as_tensorflow_assertion(files, tmp_path, monkeypatch, where):
+    """A Ctrl-C that cuts TensorFlow's stack-trace context surfaces as its __exit__'s
+    "AssertionError: Concurrent access?" instead of the KeyboardInterrupt: still one
+    line, status 130, and the old package kept."""
+    from keras_fda.export import convert as convert_module
+    from keras_fda.export import verify as verify_module
+
+    import signal
+
+    module, name = (convert_module, "convert") if where == "convert" else (verify_module, "verify")
+    real = getattr(module, name)
+
+    def interrupted_inside_tensorflow(*args, **kwargs):
+        real(*args, **kwargs)
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):  # the handler runs between bytecodes
+                pass
+        except KeyboardInterrupt:
+            raise AssertionError("Concurrent access?")  # tf_stack.py's __exit__
+
+    monkeypatch.setattr(module, name, interrupted_inside_tensorflow)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old_package_file").write_text("the package of an earlier export")
+    result = run(["export", files["good"], "--target", "arm64", "-o", str(out), "--force"])
+    assert result.exit_code == 130, result.output
+    assert result.stderr.strip().splitlines() == ["keras-fda: interrupted"], result.stderr
+    assert os.listdir(out) == ["old_package_file"]
+
+
+def test_ctrl_c_after_the_command(files, tmp_path):
+    """Ctrl-C while Python exits (TensorFlow's and h5py's exit handlers run then): one
+    line and status 130, not "Exception ignored in atexit callback" and a traceback."""
+    script = (
+        "import atexit, os, signal, sys, time\n"
+        "atexit.register(lambda: (os.kill(os.getpid(), signal.SIGINT), time.sleep(5)))\n"
+        f"sys.argv = ['keras-fda', 'inspect', {files['tflite']!r}]\n"
+        "from keras_fda.cli import main\n"
+        "main()\n"
+    )
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert res.returncode == 130, (res.stdout, res.stderr)
+    assert res.stderr.strip().splitlines()[-1] == "keras-fda: interrupted", res.stderr
+    assert "Traceback" not in res.stderr and "ignored" not in res.stderr, res.stderr

@@ -448,6 +448,8 @@ static kfda_status load_impl(kfda_model *m, const uint8_t *fbuf, size_t size, ui
     return kfda_fail(m, KFDA_ERR_LIMIT, -1, "too many model inputs/outputs");
   if (inputs.len < 1 || outputs.len < 1)
     return kfda_fail(m, KFDA_ERR_MODEL, -1, "model has no input or output");
+  /* (also: no zero-size tables, whose memset would take a NULL workspace) */
+  if (tensors.len < 1) return kfda_fail(m, KFDA_ERR_MODEL, -1, "model has no tensors");
 
   /* the tables, sized to the model, at the start of the arena (or workspace) */
   tables = tables_bytes(tensors.len, opsv.len);

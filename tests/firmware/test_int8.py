@@ -12,6 +12,7 @@ from tests.firmware.conftest import compare, convert
 from tests.firmware.test_models import _randomize, birealnet
 
 L = tf.keras.layers
+INT8_IO_ONLY = dict(inference_input_type=tf.int8, inference_output_type=tf.int8)
 INT8 = dict(
     experimental_default_int8_range=(-3.0, 3.0),
     inference_input_type=tf.int8,
@@ -129,6 +130,34 @@ def test_int8_single_op_exact(kfda, build, op):
         rng.randint(-128, 128, (64,) + tuple(t.shape[1:])).astype(np.int8) for t in model.inputs
     ]
     compare(kfda, fb, inputs)
+
+
+# ---- int8 -> int8 QUANTIZE (requantize) on every input value. TFLite's optimized kernel
+# rounds its blocks of 16 values half up and the last n % 16 half away from zero, so the
+# tensor (269 values: 16 blocks and a tail of 13) is fed every value at every position
+# class. The ranges give input/output scale ratios below and above 1 and zero points of
+# both signs.
+
+
+@pytest.mark.parametrize(
+    "in_range, out_range",
+    [
+        ((-1.0, 2.0), (-6.0, 0.75)),  # ratio 0.44, zero points -43 -> 96
+        ((-3.0, 3.0), (-1.0, 1.0)),  # ratio 3, zero point ~0
+        ((-8.0, 1.0), (-1.5, 0.3)),  # ratio 5, zero points 100 -> 85
+        ((0.0, 5.0), (-5.0, 5.0)),  # ratio 0.5, zero point -128 -> 0
+    ],
+)
+def test_int8_requantize_every_value(kfda, in_range, out_range):
+    size = 16 * 16 + 13
+    x = L.Input((size, 1, 1))
+    y = L.MaxPool2D(1)(_fq(*in_range)(x))  # keeps the input's scale: QUANTIZE after it
+    fb = convert(tf.keras.Model(x, _fq(*out_range)(y)), **INT8_IO_ONLY)
+    assert "QUANTIZE" in kfda.plan(fb)["ops"]
+    values = np.arange(-128, 128, dtype=np.int8)
+    # sample k starts the sweep 13 * k positions later: every value lands in the tail
+    inputs = np.stack([np.resize(np.roll(values, 13 * k), size) for k in range(20)])
+    compare(kfda, fb, [inputs[:, :, None, None]])
 
 
 # ---- int8 MEAN: the LCE interpreter's TFLite picks its kernel from keep_dims and the raw
