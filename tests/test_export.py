@@ -397,6 +397,47 @@ def test_int8_zero_padded_binary_conv_stays_float(saved_models, tmp_path, capsys
     assert "binary conv 'bconv2' pads with zeros" in out and "pad_values=1.0" in out
 
 
+def test_int8_export_whatever_the_layer_names(tmp_path):
+    """Keras names a first float conv `conv2d` and Larq a first binary one `quant_conv2d`;
+    tfmot wraps a layer as `quant_` + its name, so the two used to collide ("The name
+    'quant_conv2d' is used 2 times", issue 14). The export renames its clone's layers:
+    the int8 package is built and passes export's verification against Keras."""
+    import larq as lq
+
+    inputs = tf.keras.Input((12, 12, 1))
+    x = tf.keras.layers.Conv2D(8, 3, padding="same", name="conv2d")(inputs)
+    x = tf.keras.layers.BatchNormalization(name="batch_normalization")(x)
+    x = lq.layers.QuantConv2D(
+        8,
+        3,
+        padding="same",
+        pad_values=1.0,
+        input_quantizer="ste_sign",
+        kernel_quantizer="ste_sign",
+        kernel_constraint="weight_clip",
+        use_bias=False,
+        name="quant_conv2d",
+    )(x)
+    x = tf.keras.layers.GlobalAveragePooling2D(name="global_average_pooling2d")(x)
+    outputs = tf.keras.layers.Dense(4, name="dense")(x)
+    model = tf.keras.Model(inputs, outputs)
+    calibration = str(tmp_path / "calibration.npy")
+    np.save(
+        calibration, np.random.default_rng(3).uniform(-1, 1, (32, 12, 12, 1)).astype(np.float32)
+    )
+    manifest = export_model(
+        model,
+        "arm64",
+        str(tmp_path / "pkg"),
+        int8=True,
+        calibration=calibration,
+        log=lambda _: None,
+    )
+    assert manifest["ops"]["LceBconv2d"] == 1
+    assert "CONV_2D" not in manifest["float_ops"]
+    assert {"conv2d", "quant_conv2d"} <= {layer.name for layer in model.layers}  # untouched
+
+
 def test_int8_needs_calibration(saved_models, tmp_path):
     result = CliRunner().invoke(
         main,

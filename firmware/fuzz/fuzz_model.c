@@ -45,11 +45,9 @@ static double estimate_work(void) {
   for (o = 0; o < model.n_ops; ++o) {
     const kfda_op *op = &model.ops[o];
     double out = 0.0, weights = 0.0, channels = 1.0;
-    for (k = 0; k < op->n_out; ++k) {
-      const kfda_tensor *t;
-      if (op->out[k] < 0) continue;
-      t = &model.tensors[op->out[k]];
-      out += tensor_elements(t);
+    if (op->n_out > 0 && op->out >= 0) { /* the first output: all but SPLIT's only one */
+      const kfda_tensor *t = &model.tensors[op->out];
+      out = tensor_elements(t) * (double)op->n_out;
       if (t->ndim > 0 && t->dims[t->ndim - 1] > 0) channels = (double)t->dims[t->ndim - 1];
     }
     for (k = 0; k < op->n_in; ++k) {
