@@ -169,11 +169,24 @@ def deepest_path(frames, calls, runtime, entry):
     from main and a kernel's memcpy deep in invoke are each charged on their own path,
     not added together. An indirect call counts as the
     deepest of the pointer targets (read_call_graph) that nothing calls directly: the
-    runtime's only function pointers are op prepare/eval and kernel tables. `KerasFDAError` on
-    recursion: then there is no bound."""
+    runtime's only function pointers are op prepare/eval, the ops' row functions and kernel
+    tables; a target that calls the caller directly is not one of its callees (no
+    recursion through pointers). `KerasFDAError` on recursion: then there is no bound."""
     called = {t for targets in calls.values() for t in targets}
     pointer_targets = [f for f in runtime if f not in called]
     done, active = {}, set()
+    reach = {}
+
+    def reaches(fn):
+        """The functions `fn` reaches through direct calls."""
+        if fn not in reach:
+            reach[fn], todo = set(), [fn]
+            while todo:
+                for callee in calls.get(todo.pop(), ()):
+                    if callee not in reach[fn] and callee != "__indirect_call":
+                        reach[fn].add(callee)
+                        todo.append(callee)
+        return reach[fn]
 
     def depth(fn):
         if fn in done:
@@ -186,7 +199,11 @@ def deepest_path(frames, calls, runtime, entry):
         deepest = 0
         for callee in calls.get(fn, ()):
             if callee == "__indirect_call":
-                options = [depth(t) for t in pointer_targets if t not in active]
+                # a pointer call never re-enters its caller: an op's eval hands its rows
+                # to kfda_op_run_rows, which calls the op's row function, not an eval
+                options = [
+                    depth(t) for t in pointer_targets if t not in active and fn not in reaches(t)
+                ]
                 deepest = max([deepest] + options)
             elif callee not in frames:
                 deepest = max(deepest, library_stack_bytes(callee))
