@@ -54,6 +54,7 @@ def check_output(path, force):
 
 
 _interrupted = []  # Ctrl-C seen while sigint_noted() was active
+_noting = []  # sigint_noted() blocks running now
 
 
 @contextlib.contextmanager
@@ -71,9 +72,11 @@ def sigint_noted():
 
     _interrupted.clear()
     previous = signal.signal(signal.SIGINT, handler)
+    _noting.append(True)
     try:
         yield
     finally:
+        _noting.pop()
         signal.signal(signal.SIGINT, previous)
         # _interrupted stays set: the CLI reads it (interrupted()) to tell a Ctrl-C that
         # a library turned into another error from that error
@@ -91,6 +94,13 @@ def interrupted():
 
 def forget_interrupt():
     _interrupted.clear()
+
+
+def forget_stale_interrupt():
+    """An export called from Python outside sigint_noted() starts afresh: a Ctrl-C noted by
+    an earlier command in the same process is not this export's."""
+    if not _noting:
+        _interrupted.clear()
 
 
 @contextlib.contextmanager

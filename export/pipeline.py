@@ -119,6 +119,7 @@ def export_model(
 
     Returns the manifest (also written to `output/manifest.json`).
     """
+    package.forget_stale_interrupt()
     model_path = os.fspath(model) if isinstance(model, (str, os.PathLike)) else None
     target = get_target(target)
     if target.linux:
