@@ -170,8 +170,8 @@ def deepest_path(frames, calls, runtime, entry):
     not added together. An indirect call counts as the
     deepest of the pointer targets (read_call_graph) that nothing calls directly: the
     runtime's only function pointers are op prepare/eval, the ops' row functions and kernel
-    tables; a target that calls the caller directly is not one of its callees (no
-    recursion through pointers). `KerasFDAError` on recursion: then there is no bound."""
+    tables; a target that would re-enter a function on the stack is not one (the runtime
+    has no recursion). `KerasFDAError` on recursion: then there is no bound."""
     called = {t for targets in calls.values() for t in targets}
     pointer_targets = [f for f in runtime if f not in called]
     done, active = {}, set()
@@ -199,10 +199,12 @@ def deepest_path(frames, calls, runtime, entry):
         deepest = 0
         for callee in calls.get(fn, ()):
             if callee == "__indirect_call":
-                # a pointer call never re-enters its caller: an op's eval hands its rows
-                # to kfda_op_run_rows, which calls the op's row function, not an eval
+                # a pointer call never re-enters a function on the stack (the runtime
+                # has no recursion): an op's eval hands its rows to kfda_op_run_rows,
+                # which calls the op's row function, and a kernel's table calls a
+                # kernel, never an eval
                 options = [
-                    depth(t) for t in pointer_targets if t not in active and fn not in reaches(t)
+                    depth(t) for t in pointer_targets if t not in active and not reaches(t) & active
                 ]
                 deepest = max([deepest] + options)
             elif callee not in frames:
