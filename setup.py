@@ -47,6 +47,6 @@ setup(
     },
     package_data={"keras_fda.firmware": firmware_files()},
     install_requires=read_requirements(),
-    extras_require={"test": ["pytest==9.2.0"]},
+    extras_require={"test": ["pytest==9.2.0", "pytest-xdist==3.8.0"]},
     entry_points={"console_scripts": ["keras-fda=keras_fda.cli:main"]},
 )

@@ -17,9 +17,13 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 
 HOST_TOOL = "kfda_host"
 CACHE_KEEP_PER_BOARD = 12
+# A build used this recently may still be running in another process (parallel exports,
+# the test suite's workers): pruning leaves it for a later export.
+CACHE_IN_USE_SECONDS = 3600
 
 
 def require_tools(*names):
@@ -141,8 +145,10 @@ def _prune_cache(folder, name):
         done = os.path.join(folder, entry, "built.ok")
         if entry.rsplit("-", 1)[0] == name and os.path.isfile(done):
             entries.append((os.path.getmtime(done), entry))
-    for _, entry in sorted(entries, reverse=True)[CACHE_KEEP_PER_BOARD:]:
-        shutil.rmtree(os.path.join(folder, entry), ignore_errors=True)
+    now = time.time()
+    for used, entry in sorted(entries, reverse=True)[CACHE_KEEP_PER_BOARD:]:
+        if now - used > CACHE_IN_USE_SECONDS:
+            shutil.rmtree(os.path.join(folder, entry), ignore_errors=True)
 
 
 def build_firmware(place, package=None, arena_bytes=None, selftest=False, opt="-O2"):

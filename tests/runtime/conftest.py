@@ -2,6 +2,8 @@
 pip into a temporary folder, the models (converted once per session) with their inputs,
 and the native C runtime's host driver (the fixtures of tests/firmware)."""
 
+import contextlib
+import fcntl
 import importlib.util
 import os
 import subprocess
@@ -35,10 +37,26 @@ def _load_build_library():
 build_library = _load_build_library()
 
 
+@contextlib.contextmanager
+def runtime_tree_lock():
+    """pip and setup.py build inside runtime/ itself (build/, *.egg-info): one build at a
+    time across the suite's worker processes."""
+    os.makedirs(os.path.join(RUNTIME, "build"), exist_ok=True)
+    with open(os.path.join(RUNTIME, "build", ".tests.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def pip_install(source, target):
     """`pip install SOURCE` into the folder TARGET, offline (the build needs only
     setuptools, already in the test environment)."""
-    done = subprocess.run(
+    with runtime_tree_lock():
+        done = _pip_install(source, target)
+    assert done.returncode == 0, done.stderr
+
+
+def _pip_install(source, target):
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -56,7 +74,6 @@ def pip_install(source, target):
         text=True,
         timeout=600,
     )
-    assert done.returncode == 0, done.stderr
 
 
 @pytest.fixture(scope="session")

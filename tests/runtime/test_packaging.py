@@ -15,7 +15,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from tests.runtime.conftest import ROOT, RUNTIME, build_library, pip_install
+from tests.runtime.conftest import ROOT, RUNTIME, build_library, pip_install, runtime_tree_lock
 
 
 def test_arch_flags_are_the_registrys():
@@ -37,13 +37,14 @@ def test_runtime_flags_are_the_firmware_makefiles():
 
 def test_sdist_carries_the_runtime_and_installs_from_it(kfda, model_cases, tmp_path):
     dist = tmp_path / "dist"
-    done = subprocess.run(
-        [sys.executable, "setup.py", "-q", "sdist", "--dist-dir", str(dist)],
-        cwd=RUNTIME,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    with runtime_tree_lock():
+        done = subprocess.run(
+            [sys.executable, "setup.py", "-q", "sdist", "--dist-dir", str(dist)],
+            cwd=RUNTIME,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     assert done.returncode == 0, done.stderr
     (sdist,) = glob.glob(str(dist / "kfda_runtime-*.tar.gz"))
     with tarfile.open(sdist) as tar:
@@ -88,24 +89,25 @@ def test_sdist_carries_the_runtime_and_installs_from_it(kfda, model_cases, tmp_p
 
 
 def test_wheel_is_for_any_python3_on_this_platform(tmp_path):
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--no-index",
-            "--no-build-isolation",
-            "-w",
-            str(tmp_path),
-            RUNTIME,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    with runtime_tree_lock():
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--quiet",
+                "--no-deps",
+                "--no-index",
+                "--no-build-isolation",
+                "-w",
+                str(tmp_path),
+                RUNTIME,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
     assert done.returncode == 0, done.stderr
     (wheel,) = glob.glob(str(tmp_path / "*.whl"))
     assert re.fullmatch(r"kfda_runtime-[\d.]+-py3-none-linux_x86_64\.whl", os.path.basename(wheel))
