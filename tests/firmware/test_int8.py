@@ -191,3 +191,27 @@ def test_int8_mean_exact(kfda, build):
     x = np.random.RandomState(9).randint(-128, 128, (24,) + tuple(model.input.shape[1:]))
     x[0], x[1], x[2] = 0, -128, 127
     compare(kfda, fb, [x.astype(np.int8)])
+
+
+# ---- int8 DEPTHWISE_CONV_2D rounding: TFLite's optimized per-channel kernel requantises
+# blocks of 8 output channels half up (NEON VQRDMULH + rounding shift) and the last
+# cout % 8 channels half away from zero (gemmlowp); the two differ only on negative ties.
+# 5 inputs x depth multiplier 2 = 10 channels (8 + 2); a narrow output range gives a right
+# shift of ~5, so ties are frequent.
+
+
+def int8_depthwise_ties():
+    x = L.Input((6, 7, 5))
+    depthwise = L.DepthwiseConv2D(3, padding="same", depth_multiplier=2)
+    y = depthwise(_fq(-1.0, 1.0)(x))
+    rng = np.random.RandomState(3)
+    depthwise.set_weights([rng.uniform(-0.3, 0.3, (3, 3, 5, 2)), rng.uniform(-0.2, 0.2, 10)])
+    return tf.keras.Model(x, _fq(-0.5, 0.5)(y))
+
+
+def test_int8_depthwise_rounding_exact(kfda):
+    model = int8_depthwise_ties()
+    fb = convert(model, **INT8_IO_ONLY)
+    assert "DEPTHWISE_CONV_2D" in kfda.plan(fb)["ops"]
+    x = np.random.RandomState(4).randint(-128, 128, (32, 6, 7, 5)).astype(np.int8)
+    compare(kfda, fb, [x])

@@ -1,4 +1,8 @@
-/* depthwise_conv2d_s8.c - DEPTHWISE_CONV_2D int8, per-channel requantisation. */
+/* depthwise_conv2d_s8.c - DEPTHWISE_CONV_2D int8, per-channel requantisation.
+ * Rounding as the LCE interpreter's TFLite (DepthwiseConvGeneral, then optimized_ops::
+ * Quantize): its NEON loop over blocks of 8 output channels (also on x86, through
+ * NEON_2_SSE) rounds half up (VQRDMULH + rounding shift), the last cout % 8 channels
+ * half away from zero (gemmlowp). */
 #include "kfda/kernels.h"
 
 void kfda_depthwise_conv2d_s8(const kfda_conv_params *p, const kfda_requant *q,
@@ -6,6 +10,7 @@ void kfda_depthwise_conv2d_s8(const kfda_conv_params *p, const kfda_requant *q,
                               const int8_t *filter, const int32_t *bias, const kfda_shape4 *os,
                               int8_t *out, int32_t row_begin, int32_t row_end) {
   const int32_t fh = fs->h, fw = fs->w, cout = fs->c, dm = p->depth_multiplier;
+  const int32_t neon_channels = cout - cout % 8;
   int32_t b, oy, ox, oc, fy, fx;
   if (row_begin >= row_end) return;
   for (b = row_begin / os->h; b < os->n && b * os->h < row_end; ++b) /* rows [begin, end) */
@@ -26,7 +31,9 @@ void kfda_depthwise_conv2d_s8(const kfda_conv_params *p, const kfda_requant *q,
             }
           }
           if (bias) acc += bias[oc];
-          acc = kfda_multiply_by_quantized_multiplier(acc, q->mult[oc], q->shift[oc]);
+          acc = oc < neon_channels
+                    ? kfda_multiply_by_quantized_multiplier_ruy(acc, q->mult[oc], q->shift[oc])
+                    : kfda_multiply_by_quantized_multiplier(acc, q->mult[oc], q->shift[oc]);
           acc += q->out_offset;
           if (acc < q->act_min) acc = q->act_min;
           if (acc > q->act_max) acc = q->act_max;
