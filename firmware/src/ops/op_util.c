@@ -89,6 +89,27 @@ int kfda_same_dims(const kfda_tensor *a, const kfda_tensor *b) {
 
 int kfda_has_input(const kfda_op *op, int i) { return i < op->n_in && op->in[i] >= 0; }
 
+/* ---- output channel slices ------------------------------------------------- */
+int32_t kfda_slice_max_units(int32_t units, int32_t align, int32_t slices) {
+  int32_t s, most = 0;
+  for (s = 0; s < slices; ++s) {
+    const int32_t n =
+        kfda_slice_begin(units, align, slices, s + 1) - kfda_slice_begin(units, align, slices, s);
+    if (n > most) most = n;
+  }
+  return most;
+}
+
+void kfda_copy_channel_slice(const void *slice, int32_t pixels, int32_t unit_begin,
+                             int32_t unit_end, int32_t units, int32_t unit_bytes, void *out) {
+  const size_t row = (size_t)(unit_end - unit_begin) * (size_t)unit_bytes;
+  const uint8_t *from = (const uint8_t *)slice;
+  uint8_t *to = (uint8_t *)out + (size_t)unit_begin * (size_t)unit_bytes;
+  int32_t px;
+  for (px = 0; px < pixels; ++px, from += row, to += (size_t)units * (size_t)unit_bytes)
+    memcpy(to, from, row);
+}
+
 /* ---- Prepare helpers ------------------------------------------------------- */
 kfda_status kfda_op_thread_scratch(kfda_op_context *ctx, size_t bytes) {
   const size_t threads = (size_t)ctx->m->num_threads;
@@ -297,6 +318,27 @@ int64_t kfda_bias_max_s32(const kfda_tensor *bias) {
 }
 
 /* ---- pools ----------------------------------------------------------------- */
+int32_t kfda_pool_slice_of(const kfda_pool_op_params *p, int32_t row_begin, int32_t row_end,
+                           kfda_pool_slice *s) {
+  const int32_t oh = p->out_shape.h, batch = row_begin / oh, y0 = row_begin % oh;
+  const int32_t y1 = row_end - batch * oh < oh ? row_end - batch * oh : oh;
+  const int32_t first_tap = y0 * p->pool.stride_h - p->pool.pad_h; /* may be above the image */
+  const int32_t in_y0 = first_tap > 0 ? first_tap : 0;
+  const size_t in_row = (size_t)p->in_shape.w * (size_t)p->in_shape.c;
+  const size_t out_row = (size_t)p->out_shape.w * (size_t)p->out_shape.c;
+  s->pool = p->pool;
+  s->pool.pad_h = in_y0 - first_tap;
+  s->in_shape = p->in_shape;
+  s->in_shape.n = 1;
+  s->in_shape.h = p->in_shape.h - in_y0;
+  s->out_shape = p->out_shape;
+  s->out_shape.n = 1;
+  s->out_shape.h = y1 - y0;
+  s->in_at = ((size_t)batch * (size_t)p->in_shape.h + (size_t)in_y0) * in_row;
+  s->out_at = ((size_t)batch * (size_t)oh + (size_t)y0) * out_row;
+  return y1 - y0;
+}
+
 kfda_status kfda_pool_window(kfda_op_context *ctx, kfda_pool_op_params *p, int32_t padding) {
   const kfda_tensor *in = IN(0), *out = OUT;
   int32_t oh, ow;

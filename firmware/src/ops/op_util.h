@@ -141,6 +141,30 @@ void kfda_op_run_rows(const kfda_model *m, const kfda_op *op, const void *params
  * 16-aligned share per thread; one thread: exactly `bytes`). */
 kfda_status kfda_op_thread_scratch(kfda_op_context *ctx, size_t bytes);
 
+/* Output channel slices: an op with fewer output rows than threads (the late layers of a
+ * network: 2x2 and 1x1 maps) splits its output channels instead, one slice per thread.
+ * `units` are the output's innermost entries (channels, or the words of a bitpacked
+ * output), sliced in multiples of `align` units. The answer is a function of the shapes
+ * and the thread count, so Prepare (which plans the slices' scratch) and Eval ask the same
+ * question and the params keep their size (the one-thread arena is unchanged).
+ * Returns the slice count (the thread count), or 0: split rows. */
+static inline int32_t kfda_channel_slices(const kfda_model *m, int32_t rows, int32_t units,
+                                          int32_t align) {
+  const int32_t threads = m->num_threads;
+  return threads > 1 && rows < threads && units >= threads * align ? threads : 0;
+}
+/* First unit of slice s (s == slices: units); every slice but the last a multiple of align. */
+static inline int32_t kfda_slice_begin(int32_t units, int32_t align, int32_t slices, int32_t s) {
+  if (s >= slices) return units;
+  return (int32_t)((int64_t)(units / align) * s / slices) * align;
+}
+/* The most units of any slice. */
+int32_t kfda_slice_max_units(int32_t units, int32_t align, int32_t slices);
+/* Eval: a slice's output (pixels x (unit_end - unit_begin) units, contiguous, from the
+ * thread's scratch) into its channels of the op's output (pixels x units). */
+void kfda_copy_channel_slice(const void *slice, int32_t pixels, int32_t unit_begin,
+                             int32_t unit_end, int32_t units, int32_t unit_bytes, void *out);
+
 /* ---- Prepare helpers ------------------------------------------------------- */
 /* Persistent data for the op: `bytes` 16-byte aligned; NULL when planning or past
  * the end of a too-small arena (counted all the same). */
@@ -191,6 +215,17 @@ typedef struct {
 kfda_status kfda_pool_prepare(kfda_op_context *ctx, kfda_pool_op_params *p);
 /* The window and output shape of p->pool's filter/stride/padding. */
 kfda_status kfda_pool_window(kfda_op_context *ctx, kfda_pool_op_params *p, int32_t padding);
+/* Pools over threads: output rows [row_begin, row_end) of the rows [0, n * oh) are the
+ * same pool on the input from the first row their windows read, with the top padding left
+ * above it and the same bottom edge; so every tap, clip and sum is the whole call's. A slice
+ * stays within one batch: kfda_pool_slice_of fills the first one and returns its rows. */
+typedef struct {
+  kfda_conv_params pool;
+  kfda_shape4 in_shape, out_shape;
+  size_t in_at, out_at; /* element offsets of the slice's input and output */
+} kfda_pool_slice;
+int32_t kfda_pool_slice_of(const kfda_pool_op_params *p, int32_t row_begin, int32_t row_end,
+                           kfda_pool_slice *s);
 
 /* CONV_2D / DEPTHWISE_CONV_2D (conv_2d.c). */
 typedef struct {
