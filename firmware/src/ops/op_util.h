@@ -226,6 +226,26 @@ typedef struct {
 } kfda_pool_slice;
 int32_t kfda_pool_slice_of(const kfda_pool_op_params *p, int32_t row_begin, int32_t row_end,
                            kfda_pool_slice *s);
+/* Pools with fewer output rows than threads split channels (kfda_channel_slices: units are
+ * the output's channels, 4 at a time, or its words when bitpacked, 1 at a time). Output
+ * channel c reads input channel c only, so a slice is the same pool on the slice's input
+ * channels, gathered into the thread's scratch (none needed for a one-pixel input), its
+ * output in the scratch too (none for a one-pixel output) until copied back. */
+int32_t kfda_pool_channel_slices(const kfda_model *m, const kfda_op *op,
+                                 const kfda_pool_op_params *p);
+typedef struct {
+  kfda_shape4 in_shape, out_shape; /* the slice's channels */
+  const void *in;                  /* its input channels */
+  void *out;                       /* where the kernel writes them */
+  int32_t unit_begin, unit_end, unit_bytes;
+  uint8_t copy_back; /* the kernel wrote into the scratch */
+} kfda_pool_channel_slice;
+/* Eval: slice `slice` of the op's kfda_pool_channel_slices; 0 when it is empty. */
+int kfda_pool_channel_slice_of(const kfda_model *m, const kfda_op *op, const kfda_pool_op_params *p,
+                               int32_t slice, void *scratch, kfda_pool_channel_slice *s);
+/* Eval: the slice's output into the op's output (nothing when the kernel wrote it there). */
+void kfda_pool_channel_slice_done(const kfda_model *m, const kfda_op *op,
+                                  const kfda_pool_op_params *p, const kfda_pool_channel_slice *s);
 
 /* CONV_2D / DEPTHWISE_CONV_2D (conv_2d.c). */
 typedef struct {
