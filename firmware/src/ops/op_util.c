@@ -110,6 +110,16 @@ void kfda_copy_channel_slice(const void *slice, int32_t pixels, int32_t unit_beg
     memcpy(to, from, row);
 }
 
+void kfda_gather_channel_slice(const void *in, int32_t pixels, int32_t unit_begin, int32_t unit_end,
+                               int32_t units, int32_t unit_bytes, void *slice) {
+  const size_t row = (size_t)(unit_end - unit_begin) * (size_t)unit_bytes;
+  const uint8_t *from = (const uint8_t *)in + (size_t)unit_begin * (size_t)unit_bytes;
+  uint8_t *to = (uint8_t *)slice;
+  int32_t px;
+  for (px = 0; px < pixels; ++px, from += (size_t)units * (size_t)unit_bytes, to += row)
+    memcpy(to, from, row);
+}
+
 /* ---- Prepare helpers ------------------------------------------------------- */
 kfda_status kfda_op_thread_scratch(kfda_op_context *ctx, size_t bytes) {
   const size_t threads = (size_t)ctx->m->num_threads;
@@ -379,7 +389,7 @@ int kfda_pool_channel_slice_of(const kfda_model *m, const kfda_op *op, const kfd
   const uint8_t *in = kfda_tensor_data(m, op->in[0]);
   uint8_t *out = kfda_tensor_data(m, op->out);
   size_t in_bytes, out_bytes;
-  int32_t align, px;
+  int32_t align;
   pool_units(m, op, &align, &s->unit_bytes);
   pool_slice_buffers(m, op, p, &in_bytes, &out_bytes);
   s->unit_begin = kfda_slice_begin(units, align, slices, slice);
@@ -388,12 +398,9 @@ int kfda_pool_channel_slice_of(const kfda_model *m, const kfda_op *op, const kfd
   s->in_shape = p->in_shape;
   s->out_shape = p->out_shape;
   s->in_shape.c = s->out_shape.c = s->unit_end - s->unit_begin;
-  if (in_bytes > 0) { /* gather the slice's channels of every input pixel */
-    const size_t row = (size_t)s->in_shape.c * (size_t)s->unit_bytes;
-    const size_t stride = (size_t)units * (size_t)s->unit_bytes;
-    const uint8_t *from = in + (size_t)s->unit_begin * (size_t)s->unit_bytes;
-    uint8_t *to = (uint8_t *)scratch;
-    for (px = 0; px < in_pixels; ++px, from += stride, to += row) memcpy(to, from, row);
+  if (in_bytes > 0) { /* the slice's channels of every input pixel */
+    kfda_gather_channel_slice(in, in_pixels, s->unit_begin, s->unit_end, units, s->unit_bytes,
+                              scratch);
     s->in = scratch;
   } else {
     s->in = in + (size_t)s->unit_begin * (size_t)s->unit_bytes;

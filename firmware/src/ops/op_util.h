@@ -164,6 +164,10 @@ int32_t kfda_slice_max_units(int32_t units, int32_t align, int32_t slices);
  * thread's scratch) into its channels of the op's output (pixels x units). */
 void kfda_copy_channel_slice(const void *slice, int32_t pixels, int32_t unit_begin,
                              int32_t unit_end, int32_t units, int32_t unit_bytes, void *out);
+/* Eval: the other way, units [unit_begin, unit_end) of every pixel of `in` (pixels x units)
+ * into `slice`, contiguous. */
+void kfda_gather_channel_slice(const void *in, int32_t pixels, int32_t unit_begin, int32_t unit_end,
+                               int32_t units, int32_t unit_bytes, void *slice);
 
 /* ---- Prepare helpers ------------------------------------------------------- */
 /* Persistent data for the op: `bytes` 16-byte aligned; NULL when planning or past
