@@ -165,7 +165,8 @@ static void eval_slices(const kfda_model *m, const kfda_op *op, const void *para
   const int32_t rows = p->out_shape.n * p->out_shape.h, elem_bytes = p->is_int8 ? 1 : 4;
   const size_t filter_values = (size_t)p->filter_shape.h * p->filter_shape.w * p->filter_shape.c;
   uint8_t *buffer = (uint8_t *)scratch, *out = KFDA_OUT;
-  uint8_t *kernel_scratch = buffer + conv_slice_buffer_bytes(p, slices);
+  /* NULL when there is no scratch (one-pixel float output) */
+  uint8_t *kernel_scratch = buffer ? buffer + conv_slice_buffer_bytes(p, slices) : NULL;
   int32_t s;
   for (s = slice_begin; s < slice_end; ++s) {
     const int32_t c0 = kfda_slice_begin(cout, 4, slices, s);

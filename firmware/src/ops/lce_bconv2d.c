@@ -198,7 +198,8 @@ static void eval_slices(const kfda_model *m, const kfda_op *op, const void *para
   const int32_t cout = p->filter_shape.n, ubytes = unit_bytes(p);
   const size_t filter_words = (size_t)p->filter_shape.h * p->filter_shape.w * p->filter_shape.c;
   uint8_t *buffer = (uint8_t *)scratch, *out = KFDA_OUT;
-  uint8_t *kernel_scratch = buffer + slice_buffer_bytes(p, slices);
+  /* NULL when there is no scratch (reference kernels, one output pixel) */
+  uint8_t *kernel_scratch = buffer ? buffer + slice_buffer_bytes(p, slices) : NULL;
   int32_t s;
   for (s = slice_begin; s < slice_end; ++s) {
     const int32_t u0 = kfda_slice_begin(units, align, slices, s);
