@@ -1,9 +1,10 @@
 """num_threads on Linux builds (issue 16 part 3): LceBconv2d, CONV_2D, DEPTHWISE_CONV_2D,
 LceQuantize, ADD, MUL and the pools split their output rows over threads; LceBconv2d,
-CONV_2D, DEPTHWISE_CONV_2D and the pools split output channels instead when they have
-fewer rows than threads, FULLY_CONNECTED its units. The outputs must be bit-identical for any thread count
-(each element computed by one thread with the same arithmetic) and match the LCE
-interpreter as every model test requires: float within 1e-5, int8 exactly."""
+CONV_2D, DEPTHWISE_CONV_2D and the pools split output channels instead when the rows would
+leave a thread fewer than 4 output pixels, FULLY_CONNECTED its units. The outputs must be
+bit-identical for any thread count (each element computed by one thread with the same
+arithmetic) and match the LCE interpreter as every model test requires: float within
+1e-5, int8 exactly."""
 
 import subprocess
 
@@ -44,11 +45,11 @@ def odd_rows():
 
 
 def late_layers():
-    """A network's late layers: fewer output rows than 3 or 4 threads, so their channels
-    are split. MAX_POOL_2D (3 rows, 30 input pixels gathered), CONV_2D 1x1 (3 rows, 36
-    channels: slices of 8 and 12), AVERAGE_POOL_2D (2 rows), DEPTHWISE_CONV_2D with depth
-    multiplier 2 (2 rows), CONV_2D 2x2 (2 rows), LceBconv2d with bitpacked output (2 rows, 4 words),
-    LceBMaxPool2d (1 row of 4 words from 4 input pixels), LceBconv2d on one pixel (its
+    """A network's late layers: too few output pixels per thread for a row split at 2, 3
+    or 4 threads, so their channels are split. MAX_POOL_2D (3 rows, 30 input pixels
+    gathered), CONV_2D 1x1 (3 rows, 36 channels: slices of 8 and 12), AVERAGE_POOL_2D (2
+    rows), DEPTHWISE_CONV_2D with depth multiplier 2 (2 rows), CONV_2D 2x2 (2 rows),
+    LceBconv2d with bitpacked output (2 rows, 4 words), LceBMaxPool2d (1 row of 4 words from 4 input pixels), LceBconv2d on one pixel (its
     slices written in place), MEAN, and FULLY_CONNECTED (10 units over the threads)."""
     x = L.Input((6, 5, 24))
     y = L.MaxPool2D(2, strides=2, padding="same")(x)

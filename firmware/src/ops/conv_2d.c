@@ -4,11 +4,11 @@
 
 KFDA_OP_PARAMS_FIT(kfda_conv_op_params);
 
-/* Channel slices (op_util.h) of an ungrouped CONV_2D with fewer output rows than threads,
+/* Channel slices (op_util.h) of an ungrouped CONV_2D on a map too small for a row split,
  * 4 channels at a time (the optimized kernels' channel block). */
 static int32_t conv_channel_slices(const kfda_model *m, const kfda_conv_op_params *p) {
   if (p->filter_shape.c != p->in_shape.c) return 0;
-  return kfda_channel_slices(m, p->out_shape.n * p->out_shape.h, p->out_shape.c, 4);
+  return kfda_channel_slices(m, &p->out_shape, p->out_shape.c, 4);
 }
 
 /* A slice's output in the thread's scratch, 16-aligned (none for one output pixel: the

@@ -3,13 +3,13 @@
 
 KFDA_OP_PARAMS_FIT(kfda_conv_op_params);
 
-/* Channel slices (op_util.h) when it has fewer output rows than threads: the units are
+/* Channel slices (op_util.h) on a map too small for a row split: the units are
  * input channels (output channel c reads input channel c / depth_multiplier), 4 at a time.
  * A slice is the same kernel on the slice's input channels and filter taps, both gathered
  * into the thread's scratch (the input not for one pixel), its output there too (not for
  * one pixel: written in place) until copied back. */
 static int32_t channel_slices(const kfda_model *m, const kfda_conv_op_params *p) {
-  return kfda_channel_slices(m, p->out_shape.n * p->out_shape.h, p->in_shape.c, 4);
+  return kfda_channel_slices(m, &p->out_shape, p->in_shape.c, 4);
 }
 
 static size_t align16(size_t bytes) {

@@ -164,13 +164,13 @@ static void eval_rows(const kfda_model *m, const kfda_op *op, const void *params
                    KFDA_OUT, scratch, row_begin, row_end);
 }
 
-/* Channel slices (op_util.h) of an ungrouped LceBconv2d with fewer output rows than
- * threads; the units are channels (4 at a time: the kernel's channel block) or the words
+/* Channel slices (op_util.h) of an ungrouped LceBconv2d on a map too small for a row
+ * split; the units are channels (4 at a time: the kernel's channel block) or the words
  * of a bitpacked output. */
 static int32_t channel_slices(const kfda_model *m, const lce_bconv2d_params *p) {
   const int packed = p->bconv.output_kind == KFDA_BCONV_OUT_PACKED;
   if (p->bconv.groups != 1) return 0;
-  return kfda_channel_slices(m, p->out_shape.n * p->out_shape.h, p->out_shape.c, packed ? 1 : 4);
+  return kfda_channel_slices(m, &p->out_shape, p->out_shape.c, packed ? 1 : 4);
 }
 
 static int32_t unit_bytes(const lce_bconv2d_params *p) {

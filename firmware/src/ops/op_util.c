@@ -365,7 +365,7 @@ int32_t kfda_pool_channel_slices(const kfda_model *m, const kfda_op *op,
                                  const kfda_pool_op_params *p) {
   int32_t align, unit_bytes;
   pool_units(m, op, &align, &unit_bytes);
-  return kfda_channel_slices(m, p->out_shape.n * p->out_shape.h, p->out_shape.c, align);
+  return kfda_channel_slices(m, &p->out_shape, p->out_shape.c, align);
 }
 
 /* The gathered input (when more than one pixel), then the output (likewise), 16-aligned. */

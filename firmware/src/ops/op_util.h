@@ -141,17 +141,22 @@ void kfda_op_run_rows(const kfda_model *m, const kfda_op *op, const void *params
  * 16-aligned share per thread; one thread: exactly `bytes`). */
 kfda_status kfda_op_thread_scratch(kfda_op_context *ctx, size_t bytes);
 
-/* Output channel slices: an op with fewer output rows than threads (the late layers of a
- * network: 2x2 and 1x1 maps) splits its output channels instead, one slice per thread.
- * `units` are the output's innermost entries (channels, or the words of a bitpacked
- * output), sliced in multiples of `align` units. The answer is a function of the shapes
- * and the thread count, so Prepare (which plans the slices' scratch) and Eval ask the same
- * question and the params keep their size (the one-thread arena is unchanged).
- * Returns the slice count (the thread count), or 0: split rows. */
-static inline int32_t kfda_channel_slices(const kfda_model *m, int32_t rows, int32_t units,
-                                          int32_t align) {
-  const int32_t threads = m->num_threads;
-  return threads > 1 && rows < threads && units >= threads * align ? threads : 0;
+/* Output channel slices: an op whose output rows leave a thread fewer than
+ * KFDA_MIN_PIXELS_PER_THREAD output pixels (the late layers of a network: 2x2 and 1x1
+ * maps, where some threads would get no row at all and the others rows too short for the
+ * kernels' 4-pixel blocks) splits its output channels instead, one slice per thread.
+ * `shape` is the output's; `units` are its innermost entries (channels, or the words of a
+ * bitpacked output; for DEPTHWISE_CONV_2D its input channels), sliced in multiples of
+ * `align` units. The answer is a function of the shapes and the thread count, so Prepare
+ * (which plans the slices' scratch) and Eval ask the same question and the params keep
+ * their size (the one-thread arena is unchanged). Returns the slice count (the thread
+ * count), or 0: split rows. */
+#define KFDA_MIN_PIXELS_PER_THREAD 4
+static inline int32_t kfda_channel_slices(const kfda_model *m, const kfda_shape4 *shape,
+                                          int32_t units, int32_t align) {
+  const int32_t threads = m->num_threads, rows = shape->n * shape->h;
+  if (threads < 2 || units < threads * align) return 0;
+  return (int64_t)(rows / threads) * shape->w < KFDA_MIN_PIXELS_PER_THREAD ? threads : 0;
 }
 /* First unit of slice s (s == slices: units); every slice but the last a multiple of align. */
 static inline int32_t kfda_slice_begin(int32_t units, int32_t align, int32_t slices, int32_t s) {
@@ -230,7 +235,7 @@ typedef struct {
 } kfda_pool_slice;
 int32_t kfda_pool_slice_of(const kfda_pool_op_params *p, int32_t row_begin, int32_t row_end,
                            kfda_pool_slice *s);
-/* Pools with fewer output rows than threads split channels (kfda_channel_slices: units are
+/* Pools on maps too small for a row split split channels (kfda_channel_slices: units are
  * the output's channels, 4 at a time, or its words when bitpacked, 1 at a time). Output
  * channel c reads input channel c only, so a slice is the same pool on the slice's input
  * channels, gathered into the thread's scratch (none needed for a one-pixel input), its
