@@ -49,8 +49,9 @@ def late_layers():
     or 4 threads, so their channels are split. MAX_POOL_2D (3 rows, 30 input pixels
     gathered), CONV_2D 1x1 (3 rows, 36 channels: slices of 8 and 12), AVERAGE_POOL_2D (2
     rows), DEPTHWISE_CONV_2D with depth multiplier 2 (2 rows), CONV_2D 2x2 (2 rows),
-    LceBconv2d with bitpacked output (2 rows, 4 words), LceBMaxPool2d (1 row of 4 words from 4 input pixels), LceBconv2d on one pixel (its
-    slices written in place), MEAN, and FULLY_CONNECTED (10 units over the threads)."""
+    LceBconv2d with bitpacked output (2 rows, 4 words), LceBMaxPool2d (1 row of 4 words
+    from 4 input pixels), LceBconv2d on one pixel (its slices written in place), MEAN, and
+    FULLY_CONNECTED (10 units over the threads)."""
     x = L.Input((6, 5, 24))
     y = L.MaxPool2D(2, strides=2, padding="same")(x)
     y = L.Conv2D(36, 1, activation="relu")(y)
