@@ -130,8 +130,9 @@ static inline void *kfda_op_scratch(const kfda_model *m, const kfda_op *op) {
 #define KFDA_OUT   kfda_tensor_data(m, op->out)
 
 /* ---- threads (threads.c) ---------------------------------------------------- */
-/* Computes output rows [row_begin, row_end) of the op with `scratch` (NULL: none), its
- * thread's share of the op's scratch. */
+/* Computes output rows [row_begin, row_end) of the op (or other work items: channel
+ * slices, FULLY_CONNECTED's unit slices) with `scratch` (NULL: none), its thread's share
+ * of the op's scratch. */
 typedef void (*kfda_rows_fn)(const kfda_model *m, const kfda_op *op, const void *params,
                              int32_t row_begin, int32_t row_end, void *scratch);
 /* Eval: rows [0, rows) split over the model's threads (one call without a pool). */
