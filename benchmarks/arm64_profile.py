@@ -24,7 +24,27 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from keras_fda.export import emulation, platforms  # noqa: E402
+
 import bench  # noqa: E402
+
+
+def function_names(binary):
+    """pc -> the name of the function holding it in `binary` (`aarch64-linux-gnu-nm -n`),
+    "?" before the first one."""
+    syms = []
+    nm = subprocess.run(["aarch64-linux-gnu-nm", "-n", binary], capture_output=True, text=True)
+    for line in nm.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] in "tTwW":
+            syms.append((int(parts[0], 16), parts[2]))
+    addrs = [a for a, _ in syms]
+
+    def name_of(pc):
+        i = bisect.bisect_right(addrs, pc) - 1
+        return syms[i][1] if i >= 0 else "?"
+
+    return name_of
 
 
 def profile(fb, cflags, work, cpu=None):
@@ -40,44 +60,16 @@ def profile(fb, cflags, work, cpu=None):
         text=True,
     )
     binary = os.path.join(build, "kfda_app")
-    syms = []
-    nm = subprocess.run(["aarch64-linux-gnu-nm", "-n", binary], capture_output=True, text=True)
-    for line in nm.stdout.splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[1] in "tTwW":
-            syms.append((int(parts[0], 16), parts[2]))
-    addrs = [a for a, _ in syms]
-    record = os.path.join(work, "input.bin")
-    with open(record, "wb") as f:
-        f.write(bytes(bench.host_plan(fb, work)["inputs"][0]["bytes"]))
-    command = ["qemu-aarch64-static"] + (["-cpu", cpu] if cpu else [])
-    command += ["-d", "in_asm,exec,nochain", "-D", "/dev/stderr"]
-    command += [binary, model, record, os.path.join(work, "out.bin")]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    sizes, block_pc, block_size = {}, None, 0
-    counting, done, per = False, False, collections.Counter()
-    for line in proc.stderr:
-        if line.startswith(b"Trace"):
-            if done:
-                continue
-            pc = int(line.split(b"/", 2)[1], 16)
-            if counting:
-                if line.endswith(b" kfda_counter_ticks\n"):
-                    done = True
-                else:
-                    i = bisect.bisect_right(addrs, pc) - 1
-                    per[syms[i][1] if i >= 0 else "?"] += sizes.get(pc, 0)
-            elif line.endswith(b" kfda_counter_start\n"):
-                counting = True
-        elif line.startswith(b"0x"):
-            if block_pc is None:
-                block_pc = int(line[: line.index(b":")], 16)
-            block_size += 1
-        elif line.startswith(b"IN:"):
-            block_pc, block_size = None, 0
-        elif not line.strip() and block_pc is not None:
-            sizes[block_pc], block_pc = block_size, None
-    proc.wait()
+    name_of = function_names(binary)
+    record = bytes(bench.host_plan(fb, work)["inputs"][0]["bytes"])
+    per = collections.Counter()
+
+    def charge(pc, size, line):
+        per[name_of(pc)] += size
+
+    emulation.count_linux_instructions(
+        platforms.TARGETS["arm64"], binary, model, record, work, cpu=cpu, charge=charge
+    )
     return per
 
 

@@ -16,13 +16,17 @@ Models: the README's example BNN (bench.example_bnn, keras_fda.models.small_bnn)
 input and output, converted for "arm".
 """
 
+from keras_fda.export import emulation, platforms
+
 import argparse
+import collections
 import os
 import subprocess
 import sys
 import tempfile
 
 import bench
+from arm64_profile import function_names
 
 FIRMWARE = bench.FIRMWARE
 
@@ -40,42 +44,24 @@ def build_arm64(work):
     return os.path.join(build, "kfda_app")
 
 
-def count_per_thread(binary, model_path, record, work, threads):
-    """{vCPU index: instructions} of one inference on `threads` threads (0: the caller)."""
-    input_path = os.path.join(work, "threads_input.bin")
-    with open(input_path, "wb") as f:
-        f.write(record)
-    command = ["qemu-aarch64-static", "-d", "in_asm,exec,nochain", "-D", "/dev/stderr"]
-    command += [binary, model_path, input_path, os.path.join(work, "threads_output.bin")]
+def count_per_thread(binary, model_path, record, work, threads, name_of=None):
+    """{vCPU index: instructions} of one inference on `threads` threads (0: the caller);
+    with `name_of` (pc -> function) also {(vCPU, function): instructions}."""
+    counts, by_function = collections.Counter(), collections.Counter()
+
+    def charge(pc, size, line):
+        cpu = int(line[6 : line.index(b":")])  # "Trace CPU: ..."
+        counts[cpu] += size
+        if name_of is not None:
+            by_function[cpu, name_of(pc)] += size
+
     env = dict(os.environ, KFDA_NUM_THREADS=str(threads))
-    proc = subprocess.Popen(
-        command, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    total = emulation.count_linux_instructions(
+        platforms.TARGETS["arm64"], binary, model_path, record, work, env=env, charge=charge
     )
-    sizes, block_pc, block_size = {}, None, 0
-    counting, counts, done = False, {}, False
-    for line in proc.stderr:
-        if line.startswith(b"Trace "):
-            if done:
-                continue
-            cpu = int(line[6 : line.index(b":")])
-            if counting:
-                if line.endswith(b" kfda_counter_ticks\n"):
-                    counting, done = False, True
-                else:
-                    counts[cpu] = counts.get(cpu, 0) + sizes.get(int(line.split(b"/", 2)[1], 16), 0)
-            elif line.endswith(b" kfda_counter_start\n"):
-                counting, counts = True, {}
-        elif line.startswith(b"0x"):
-            if block_pc is None:
-                block_pc = int(line[: line.index(b":")], 16)
-            block_size += 1
-        elif line.startswith(b"IN:"):
-            block_pc, block_size = None, 0
-        elif not line.strip() and block_pc is not None:
-            sizes[block_pc], block_pc = block_size, None
-    if proc.wait() != 0 or not done:
-        raise RuntimeError(f"{' '.join(command)} did not count one inference")
-    return counts
+    if total is None:
+        raise RuntimeError(f"{binary} {model_path} did not count one inference")
+    return counts, by_function
 
 
 def models(names, side=32):
@@ -95,16 +81,36 @@ def models(names, side=32):
             raise SystemExit(f"threads.py: unknown model {name}: small_bnn or QuickNetSmall")
 
 
+def print_by_function(title, counts, by_function, least=5000):
+    """Each function's instructions on every thread (caller first), the busiest's largest
+    first; functions under `least` on every thread left out."""
+    cpus = sorted(counts)
+    busiest = max(cpus, key=counts.get)
+    functions = {f for _, f in by_function}
+    rows = [
+        [f] + [f"{by_function[c, f]:,}" for c in cpus]
+        for f in sorted(functions, key=lambda f: -by_function[busiest, f])
+        if max(by_function[c, f] for c in cpus) >= least
+    ]
+    bench.table(title, ["function"] + [f"thread {c}" for c in cpus], rows)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="small_bnn,QuickNetSmall")
     ap.add_argument("--threads", default="1,2,4")
     ap.add_argument("--side", type=int, default=32, help="QuickNetSmall's input side")
+    ap.add_argument(
+        "--by-function",
+        action="store_true",
+        help="also print each thread's instructions per function (where the busiest one's go)",
+    )
     args = ap.parse_args()
     thread_counts = [int(t) for t in args.threads.split(",")]
     rows = []
     with tempfile.TemporaryDirectory(prefix="kfda-threads-") as work:
         binary = build_arm64(work)
+        name_of = function_names(binary) if args.by_function else None
         for name, model in models(args.models.split(","), args.side):
             fb = bench.convert(model)
             path = os.path.join(work, f"{name.split()[0]}.tflite")
@@ -113,13 +119,15 @@ def main():
             record = bytes(bench.host_plan(fb, work)["inputs"][0]["bytes"])
             single = None
             for threads in thread_counts:
-                counts = count_per_thread(binary, path, record, work, threads)
+                counts, by_function = count_per_thread(binary, path, record, work, threads, name_of)
                 busiest, total = max(counts.values()), sum(counts.values())
                 single = single or (total if threads == 1 else None)
                 per_thread = " / ".join(f"{counts[c]:,}" for c in sorted(counts))
                 ratio = f"{busiest / single:.3f}x" if single else "-"
                 rows.append([name, threads, f"{busiest:,}", ratio, f"{total:,}", per_thread])
                 print(rows[-1], file=sys.stderr, flush=True)
+                if by_function:
+                    print_by_function(f"{name}, {threads} threads", counts, by_function)
     bench.table(
         "arm64 instructions per inference by thread (qemu-aarch64-static 7.2, one inference)",
         [

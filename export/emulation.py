@@ -85,13 +85,15 @@ def run_command(command, cwd, what, timeout=RUN_TIMEOUT_S, env=None):
     return log
 
 
-def count_linux_instructions(place, binary, model_path, record, workdir, env=None, cpu=None):
+def count_linux_instructions(
+    place, binary, model_path, record, workdir, env=None, cpu=None, charge=None
+):
     """Instructions of one inference of `binary` on `record` (bytes) under `place`'s
     qemu-user (with `-cpu cpu` when given), or None if the trace holds no counted
     inference: the executed blocks between kfda_counter_start and kfda_counter_ticks
     (`count_trace_window`). With several threads (env's KFDA_NUM_THREADS) the blocks
-    of every thread inside the window are summed (benchmarks/threads.py counts them per
-    thread)."""
+    of every thread inside the window are summed; `charge` shares them out (per thread:
+    benchmarks/threads.py, per function: benchmarks/arm64_profile.py)."""
     input_path = os.path.join(workdir, "trace_input.bin")
     with open(input_path, "wb") as f:
         f.write(record)
@@ -108,11 +110,11 @@ def count_linux_instructions(place, binary, model_path, record, workdir, env=Non
         os.path.join(workdir, "trace_output.bin"),
     ]
     return count_trace_window(
-        command, b" kfda_counter_start\n", b" kfda_counter_ticks\n", workdir, env
+        command, b" kfda_counter_start\n", b" kfda_counter_ticks\n", workdir, env, charge
     )
 
 
-def count_trace_window(command, start, stop, cwd, env=None):
+def count_trace_window(command, start, stop, cwd, env=None, charge=None):
     """Instructions a qemu-user `command` executes between the first log line holding
     `start` and the next holding `stop` (bytes), or None if there is no such window.
 
@@ -122,7 +124,12 @@ def count_trace_window(command, start, stop, cwd, env=None):
     for the main binary) or any other line of the same log (`-strace`'s line of a
     marker syscall). It agrees with a -singlestep trace (one line per instruction)
     within a few instructions at about a sixth of the log. `command` must send the log
-    to its stderr (`-D /dev/stderr`)."""
+    to its stderr (`-D /dev/stderr`).
+
+    `charge(pc, size, line)`, when given, is called for each executed block in the
+    window (its address, instructions and trace line, `Trace CPU: ...` where CPU is the
+    guest thread in qemu-user) so that a caller can share the count out: per function
+    (benchmarks/arm64_profile.py), per thread (benchmarks/threads.py)."""
     proc = subprocess.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -145,7 +152,11 @@ def count_trace_window(command, start, stop, cwd, env=None):
         elif not counting and start in line:
             counting, count = True, 0
         elif counting and line.startswith(b"Trace"):
-            count += sizes.get(int(line.split(b"/", 2)[1], 16), 0)
+            pc = int(line.split(b"/", 2)[1], 16)
+            size = sizes.get(pc, 0)
+            count += size
+            if charge is not None:
+                charge(pc, size, line)
     proc.wait()
     return result
 

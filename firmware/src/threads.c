@@ -1,8 +1,9 @@
 /*
- * threads.c - output rows of the heavy ops (LceBconv2d, CONV_2D, DEPTHWISE_CONV_2D,
- * LceQuantize, ADD, MUL) split over a small pthread pool on Linux builds (-DKFDA_THREADS: set only
- * by the Linux builds, see firmware/README.md "Threads"). Without KFDA_THREADS (every bare-metal
- * build) this file has no pthread dependency and runs the rows in one call.
+ * threads.c - the work items of the heavy ops (output rows of LceBconv2d, CONV_2D,
+ * DEPTHWISE_CONV_2D, the pools, LceQuantize, ADD, MUL; on small maps their channel slices;
+ * FULLY_CONNECTED's units) split over a small pthread pool on Linux builds (-DKFDA_THREADS: set
+ * only by the Linux builds, see firmware/README.md "Threads"). Without KFDA_THREADS (every
+ * bare-metal build) this file has no pthread dependency and runs the rows in one call.
  *
  * The pool lives in the arena's persistent part (no malloc): its workers are started at
  * the end of kfda_model_load and joined by kfda_model_release. An op's Eval hands the

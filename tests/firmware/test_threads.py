@@ -1,7 +1,10 @@
 """num_threads on Linux builds (issue 16 part 3): LceBconv2d, CONV_2D, DEPTHWISE_CONV_2D,
-LceQuantize, ADD and MUL split their output rows over threads. The outputs must be bit-identical for any thread
-count (each element computed by one thread with the same arithmetic) and match the LCE
-interpreter as every model test requires: float within 1e-5, int8 exactly."""
+LceQuantize, ADD, MUL and the pools split their output rows over threads; LceBconv2d,
+CONV_2D, DEPTHWISE_CONV_2D and the pools split output channels instead when the rows would
+leave a thread fewer than 4 output pixels, FULLY_CONNECTED its units. The outputs must be
+bit-identical for any thread count (each element computed by one thread with the same
+arithmetic) and match the LCE interpreter as every model test requires: float within
+1e-5, int8 exactly."""
 
 import subprocess
 
@@ -41,6 +44,30 @@ def odd_rows():
     return tf.keras.Model(x, y)
 
 
+def late_layers():
+    """A network's late layers: too few output pixels per thread for a row split at 2, 3
+    or 4 threads, so their channels are split. MAX_POOL_2D (3 rows, 30 input pixels
+    gathered), CONV_2D 1x1 (3 rows, 36 channels: slices of 8 and 12), AVERAGE_POOL_2D (2
+    rows), DEPTHWISE_CONV_2D with depth multiplier 2 (2 rows), CONV_2D 2x2 (2 rows),
+    LceBconv2d with bitpacked output (2 rows, 4 words), LceBMaxPool2d (1 row of 4 words
+    from 4 input pixels), LceBconv2d on one pixel (its slices written in place), MEAN, and
+    FULLY_CONNECTED (10 units over the threads)."""
+    x = L.Input((6, 5, 24))
+    y = L.MaxPool2D(2, strides=2, padding="same")(x)
+    y = L.Conv2D(36, 1, activation="relu")(y)
+    y = L.AveragePooling2D(2, strides=1)(y)
+    y = L.DepthwiseConv2D(3, padding="same", depth_multiplier=2)(y)
+    y = L.Conv2D(40, 2, padding="same")(y)
+    y = lq.layers.QuantConv2D(128, 3, padding="same", pad_values=1.0, **BINARY)(y)
+    y = L.BatchNormalization()(y)
+    y = L.MaxPool2D(2, strides=1)(y)
+    y = lq.layers.QuantConv2D(96, 1, **BINARY)(y)
+    y = L.BatchNormalization()(y)
+    y = L.GlobalAveragePooling2D()(y)
+    y = L.Dense(10)(y)
+    return tf.keras.Model(x, y)
+
+
 def _cases():
     rng = np.random.RandomState(16)
     tf.keras.utils.set_random_seed(16)
@@ -57,6 +84,13 @@ def _cases():
     cases["int8_odd_rows"] = (
         convert(model, **INT8),
         [rng.randint(-128, 128, (2, 7, 9, 3)).astype(np.int8)],
+    )
+    model = late_layers()
+    _randomize(model, rng)
+    cases["float_late_layers"] = (convert(model), [rng.normal(0, 1, (2, 6, 5, 24))])
+    cases["int8_late_layers"] = (
+        convert(model, **INT8),
+        [rng.randint(-128, 128, (2, 6, 5, 24)).astype(np.int8)],
     )
     model = int8_conv_stack()
     _randomize(model, rng)
@@ -77,7 +111,15 @@ def cases():
 
 @pytest.mark.parametrize(
     "name",
-    ["float_small_bnn", "int8_small_bnn", "float_odd_rows", "int8_odd_rows", "int8_conv_stack"],
+    [
+        "float_small_bnn",
+        "int8_small_bnn",
+        "float_odd_rows",
+        "int8_odd_rows",
+        "float_late_layers",
+        "int8_late_layers",
+        "int8_conv_stack",
+    ],
 )
 def test_outputs_bit_identical_for_any_thread_count(kfda, cases, name):
     fb, inputs = cases[name]
@@ -90,9 +132,11 @@ def test_outputs_bit_identical_for_any_thread_count(kfda, cases, name):
             assert o.tobytes() == o1.tobytes(), (name, threads)
 
 
-def test_threads_under_asan(kfda_asan, cases):
-    """Per-thread scratch and row ranges stay in bounds (ASAN/UBSAN, 4 threads)."""
-    fb, inputs = cases["float_odd_rows"]
+@pytest.mark.parametrize("name", ["float_odd_rows", "float_late_layers", "int8_late_layers"])
+def test_threads_under_asan(kfda_asan, cases, name):
+    """Per-thread scratch, row ranges and channel slices stay in bounds (ASAN/UBSAN, 4
+    threads: every late layer splits channels)."""
+    fb, inputs = cases[name]
     assert_matches(kfda_asan.run(fb, inputs, threads=4), lce_predict(fb, inputs))
 
 

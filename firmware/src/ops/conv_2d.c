@@ -4,6 +4,22 @@
 
 KFDA_OP_PARAMS_FIT(kfda_conv_op_params);
 
+/* Channel slices (op_util.h) of an ungrouped CONV_2D on a map too small for a row split,
+ * 4 channels at a time (the optimized kernels' channel block). */
+static int32_t conv_channel_slices(const kfda_model *m, const kfda_conv_op_params *p) {
+  if (p->filter_shape.c != p->in_shape.c) return 0;
+  return kfda_channel_slices(m, &p->out_shape, p->out_shape.c, 4);
+}
+
+/* A slice's output in the thread's scratch, 16-aligned (none for one output pixel: the
+ * slice's channels of that pixel are contiguous in the output). */
+static size_t conv_slice_buffer_bytes(const kfda_conv_op_params *p, int32_t slices) {
+  const size_t pixels = (size_t)p->out_shape.n * (size_t)p->out_shape.h * (size_t)p->out_shape.w;
+  const size_t bytes =
+      (size_t)kfda_slice_max_units(p->out_shape.c, 4, slices) * (p->is_int8 ? 1u : 4u) * pixels;
+  return pixels > 1 ? (bytes + KFDA_ARENA_ALIGN - 1) / KFDA_ARENA_ALIGN * KFDA_ARENA_ALIGN : 0;
+}
+
 kfda_status kfda_conv_prepare(kfda_op_context *ctx, kfda_conv_op_params *p, int depthwise) {
   kfda_conv_params *c = &p->conv;
   const kfda_op *op = ctx->op;
@@ -107,10 +123,17 @@ kfda_status kfda_conv_prepare(kfda_op_context *ctx, kfda_conv_op_params *p, int 
     }
     p->requant.mult = mult;
     p->requant.shift = mult ? mult + cout : NULL;
+  }
+  if (!depthwise) {
+    size_t kernel_bytes = 0;
+    const int32_t slices = conv_channel_slices(ctx->m, p);
 #if !defined(KFDA_KERNELS_REF)
-    if (!depthwise && f->dims[3] == in->dims[3]) /* the optimized kernel's im2col, per thread */
-      return kfda_op_thread_scratch(ctx, kfda_conv2d_s8_scratch_bytes(&p->filter_shape));
+    if (p->is_int8 && f->dims[3] == in->dims[3]) /* the optimized kernel's im2col, per thread */
+      kernel_bytes = kfda_conv2d_s8_scratch_bytes(&p->filter_shape);
 #endif
+    if (slices > 0) /* each thread's slice output, then its kernel scratch */
+      return kfda_op_thread_scratch(ctx, conv_slice_buffer_bytes(p, slices) + kernel_bytes);
+    if (kernel_bytes > 0) return kfda_op_thread_scratch(ctx, kernel_bytes);
   }
   return KFDA_OK;
 }
@@ -132,9 +155,51 @@ static void eval_rows(const kfda_model *m, const kfda_op *op, const void *params
                     (float *)KFDA_OUT, row_begin, row_end);
 }
 
+/* Output channels of slices [slice_begin, slice_end): the kernel over all rows with the
+ * slice's filters, bias and requantisation, so each channel's arithmetic is the same. */
+static void eval_slices(const kfda_model *m, const kfda_op *op, const void *params,
+                        int32_t slice_begin, int32_t slice_end, void *scratch) {
+  const kfda_conv_op_params *p = (const kfda_conv_op_params *)params;
+  const int32_t cout = p->out_shape.c, slices = m->num_threads;
+  const int32_t pixels = p->out_shape.n * p->out_shape.h * p->out_shape.w;
+  const int32_t rows = p->out_shape.n * p->out_shape.h, elem_bytes = p->is_int8 ? 1 : 4;
+  const size_t filter_values = (size_t)p->filter_shape.h * p->filter_shape.w * p->filter_shape.c;
+  uint8_t *buffer = (uint8_t *)scratch, *out = KFDA_OUT;
+  /* NULL when there is no scratch (one-pixel float output) */
+  uint8_t *kernel_scratch = buffer ? buffer + conv_slice_buffer_bytes(p, slices) : NULL;
+  int32_t s;
+  for (s = slice_begin; s < slice_end; ++s) {
+    const int32_t c0 = kfda_slice_begin(cout, 4, slices, s);
+    const int32_t c1 = kfda_slice_begin(cout, 4, slices, s + 1);
+    uint8_t *target = pixels > 1 ? buffer : out + (size_t)c0 * (size_t)elem_bytes;
+    kfda_shape4 filter_shape = p->filter_shape, out_shape = p->out_shape;
+    if (c0 == c1) continue;
+    filter_shape.n = out_shape.c = c1 - c0;
+    if (p->is_int8) {
+      kfda_requant requant = p->requant;
+      requant.mult += c0;
+      requant.shift += c0;
+      kfda_conv2d_s8(&p->conv, &requant, &p->in_shape, (const int8_t *)KFDA_IN(0), &filter_shape,
+                     (const int8_t *)p->filter + (size_t)c0 * filter_values,
+                     p->bias ? (const int32_t *)p->bias + c0 : NULL, &out_shape, (int8_t *)target,
+                     kernel_scratch, 0, rows);
+    } else {
+      kfda_conv2d_f32(&p->conv, &p->in_shape, (const float *)KFDA_IN(0), &filter_shape,
+                      (const float *)p->filter + (size_t)c0 * filter_values,
+                      p->bias ? (const float *)p->bias + c0 : NULL, &out_shape, (float *)target, 0,
+                      rows);
+    }
+    if (pixels > 1) kfda_copy_channel_slice(buffer, pixels, c0, c1, cout, elem_bytes, out);
+  }
+}
+
 static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
   const kfda_conv_op_params *p = (const kfda_conv_op_params *)params;
-  kfda_op_run_rows(m, op, params, p->out_shape.n * p->out_shape.h, eval_rows);
+  const int32_t slices = conv_channel_slices(m, p);
+  if (slices > 0)
+    kfda_op_run_rows(m, op, params, slices, eval_slices);
+  else
+    kfda_op_run_rows(m, op, params, p->out_shape.n * p->out_shape.h, eval_rows);
 }
 
 /* options: Conv2DOptions (1) */

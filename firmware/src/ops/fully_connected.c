@@ -79,8 +79,45 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
   return KFDA_OK;
 }
 
+/* Over threads: work item i is batch i / slices' units of slice i % slices (one slice per
+ * thread, at most one unit each); a slice is the kernel on one batch row with the slice's
+ * weights and bias, so each output is the same sum. One thread: one call, as before. */
+static int32_t unit_slices(const kfda_model *m, const fully_connected_params *p) {
+  return m->num_threads > 1 ? (p->units < m->num_threads ? p->units : m->num_threads) : 0;
+}
+
+static void eval_items(const kfda_model *m, const kfda_op *op, const void *params,
+                       int32_t item_begin, int32_t item_end, void *scratch) {
+  const fully_connected_params *p = (const fully_connected_params *)params;
+  const int32_t slices = unit_slices(m, p);
+  int32_t i;
+  (void)scratch;
+  for (i = item_begin; i < item_end; ++i) {
+    const int32_t batch = i / slices, slice = i % slices;
+    const int32_t u0 = kfda_slice_begin(p->units, 1, slices, slice);
+    const int32_t u1 = kfda_slice_begin(p->units, 1, slices, slice + 1);
+    const size_t in_at = (size_t)batch * (size_t)p->depth, weights_at = (size_t)u0 * p->depth;
+    const size_t out_at = (size_t)batch * (size_t)p->units + (size_t)u0;
+    if (p->is_int8)
+      kfda_fully_connected_s8(&p->requant, (const int8_t *)KFDA_IN(0) + in_at, 1, p->depth,
+                              (const int8_t *)p->weights + weights_at,
+                              p->bias ? (const int32_t *)p->bias + u0 : NULL, u1 - u0,
+                              (int8_t *)KFDA_OUT + out_at);
+    else
+      kfda_fully_connected_f32(p->act_min, p->act_max, (const float *)KFDA_IN(0) + in_at, 1,
+                               p->depth, (const float *)p->weights + weights_at,
+                               p->bias ? (const float *)p->bias + u0 : NULL, u1 - u0,
+                               (float *)KFDA_OUT + out_at);
+  }
+}
+
 static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
   const fully_connected_params *p = (const fully_connected_params *)params;
+  const int32_t slices = unit_slices(m, p);
+  if (slices > 0) {
+    kfda_op_run_rows(m, op, params, p->batches * slices, eval_items);
+    return;
+  }
   if (p->is_int8)
     kfda_fully_connected_s8(&p->requant, (const int8_t *)KFDA_IN(0), p->batches, p->depth,
                             (const int8_t *)p->weights, (const int32_t *)p->bias, p->units,

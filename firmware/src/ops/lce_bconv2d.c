@@ -12,6 +12,9 @@ typedef struct {
 } lce_bconv2d_params;
 KFDA_OP_PARAMS_FIT(lce_bconv2d_params);
 
+static int32_t channel_slices(const kfda_model *m, const lce_bconv2d_params *p);
+static size_t slice_buffer_bytes(const lce_bconv2d_params *p, int32_t slices);
+
 static kfda_status prepare(kfda_op_context *ctx, void *params) {
   lce_bconv2d_params *p = (lce_bconv2d_params *)params;
   kfda_bconv_params *b = &p->bconv;
@@ -140,10 +143,16 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
   p->filter_shape = kfda_shape4_of(f);
   p->out_shape = kfda_shape4_of(out);
   p->filter = (const int32_t *)f->data;
+  {
+    size_t kernel_bytes = 0; /* the optimized kernel's im2col column, one per thread */
+    const int32_t slices = channel_slices(ctx->m, p);
 #if !defined(KFDA_KERNELS_REF)
-  if (groups == 1) /* the optimized kernel's im2col column, one per thread */
-    return kfda_op_thread_scratch(ctx, kfda_lce_bconv2d_scratch_bytes(&p->filter_shape));
+    if (groups == 1) kernel_bytes = kfda_lce_bconv2d_scratch_bytes(&p->filter_shape);
 #endif
+    if (slices > 0) /* each thread's slice output, then its kernel scratch */
+      return kfda_op_thread_scratch(ctx, slice_buffer_bytes(p, slices) + kernel_bytes);
+    if (kernel_bytes > 0) return kfda_op_thread_scratch(ctx, kernel_bytes);
+  }
   return KFDA_OK;
 }
 
@@ -155,9 +164,69 @@ static void eval_rows(const kfda_model *m, const kfda_op *op, const void *params
                    KFDA_OUT, scratch, row_begin, row_end);
 }
 
+/* Channel slices (op_util.h) of an ungrouped LceBconv2d on a map too small for a row
+ * split; the units are channels (4 at a time: the kernel's channel block) or the words
+ * of a bitpacked output. */
+static int32_t channel_slices(const kfda_model *m, const lce_bconv2d_params *p) {
+  const int packed = p->bconv.output_kind == KFDA_BCONV_OUT_PACKED;
+  if (p->bconv.groups != 1) return 0;
+  return kfda_channel_slices(m, &p->out_shape, p->out_shape.c, packed ? 1 : 4);
+}
+
+static int32_t unit_bytes(const lce_bconv2d_params *p) {
+  return p->bconv.output_kind == KFDA_BCONV_OUT_S8 ? 1 : 4;
+}
+
+/* A slice's output in the thread's scratch, 16-aligned (none for one output pixel: the
+ * slice's channels of that pixel are contiguous in the output). */
+static size_t slice_buffer_bytes(const lce_bconv2d_params *p, int32_t slices) {
+  const int packed = p->bconv.output_kind == KFDA_BCONV_OUT_PACKED;
+  const size_t pixels = (size_t)p->out_shape.n * (size_t)p->out_shape.h * (size_t)p->out_shape.w;
+  const size_t bytes = (size_t)kfda_slice_max_units(p->out_shape.c, packed ? 1 : 4, slices) *
+                       (size_t)unit_bytes(p) * pixels;
+  return pixels > 1 ? (bytes + KFDA_ARENA_ALIGN - 1) / KFDA_ARENA_ALIGN * KFDA_ARENA_ALIGN : 0;
+}
+
+/* Output channels of slices [slice_begin, slice_end): the kernel over all rows with the
+ * slice's filters and per-channel transform, so each channel's arithmetic is the same. */
+static void eval_slices(const kfda_model *m, const kfda_op *op, const void *params,
+                        int32_t slice_begin, int32_t slice_end, void *scratch) {
+  const lce_bconv2d_params *p = (const lce_bconv2d_params *)params;
+  const int packed = p->bconv.output_kind == KFDA_BCONV_OUT_PACKED;
+  const int32_t units = p->out_shape.c, align = packed ? 1 : 4, slices = m->num_threads;
+  const int32_t pixels = p->out_shape.n * p->out_shape.h * p->out_shape.w;
+  const int32_t cout = p->filter_shape.n, ubytes = unit_bytes(p);
+  const size_t filter_words = (size_t)p->filter_shape.h * p->filter_shape.w * p->filter_shape.c;
+  uint8_t *buffer = (uint8_t *)scratch, *out = KFDA_OUT;
+  /* NULL when there is no scratch (reference kernels, one output pixel) */
+  uint8_t *kernel_scratch = buffer ? buffer + slice_buffer_bytes(p, slices) : NULL;
+  int32_t s;
+  for (s = slice_begin; s < slice_end; ++s) {
+    const int32_t u0 = kfda_slice_begin(units, align, slices, s);
+    const int32_t u1 = kfda_slice_begin(units, align, slices, s + 1);
+    const int32_t c0 = packed ? 32 * u0 : u0;
+    const int32_t c1 = packed ? (32 * u1 < cout ? 32 * u1 : cout) : u1;
+    kfda_shape4 filter_shape = p->filter_shape, out_shape = p->out_shape;
+    if (u0 == u1) continue;
+    filter_shape.n = c1 - c0;
+    out_shape.c = u1 - u0;
+    kfda_lce_bconv2d(&p->bconv, &p->in_shape, (const int32_t *)KFDA_IN(0), &filter_shape,
+                     p->filter + (size_t)c0 * filter_words, p->out_mul ? p->out_mul + c0 : NULL,
+                     p->out_bias ? p->out_bias + c0 : NULL,
+                     p->thresholds ? p->thresholds + c0 : NULL, p->raw_mul ? p->raw_mul + c0 : NULL,
+                     &out_shape, pixels > 1 ? buffer : out + (size_t)u0 * (size_t)ubytes,
+                     kernel_scratch, 0, p->out_shape.n * p->out_shape.h);
+    if (pixels > 1) kfda_copy_channel_slice(buffer, pixels, u0, u1, units, ubytes, out);
+  }
+}
+
 static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
   const lce_bconv2d_params *p = (const lce_bconv2d_params *)params;
-  kfda_op_run_rows(m, op, params, p->out_shape.n * p->out_shape.h, eval_rows);
+  const int32_t slices = channel_slices(m, p);
+  if (slices > 0)
+    kfda_op_run_rows(m, op, params, slices, eval_slices);
+  else
+    kfda_op_run_rows(m, op, params, p->out_shape.n * p->out_shape.h, eval_rows);
 }
 
 const kfda_op_registration kfda_op_lce_bconv2d = {0, 0, sizeof(lce_bconv2d_params), prepare, eval};

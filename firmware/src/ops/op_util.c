@@ -89,6 +89,37 @@ int kfda_same_dims(const kfda_tensor *a, const kfda_tensor *b) {
 
 int kfda_has_input(const kfda_op *op, int i) { return i < op->n_in && op->in[i] >= 0; }
 
+/* ---- output channel slices ------------------------------------------------- */
+int32_t kfda_slice_max_units(int32_t units, int32_t align, int32_t slices) {
+  int32_t s, most = 0;
+  for (s = 0; s < slices; ++s) {
+    const int32_t n =
+        kfda_slice_begin(units, align, slices, s + 1) - kfda_slice_begin(units, align, slices, s);
+    if (n > most) most = n;
+  }
+  return most;
+}
+
+void kfda_copy_channel_slice(const void *slice, int32_t pixels, int32_t unit_begin,
+                             int32_t unit_end, int32_t units, int32_t unit_bytes, void *out) {
+  const size_t row = (size_t)(unit_end - unit_begin) * (size_t)unit_bytes;
+  const uint8_t *from = (const uint8_t *)slice;
+  uint8_t *to = (uint8_t *)out + (size_t)unit_begin * (size_t)unit_bytes;
+  int32_t px;
+  for (px = 0; px < pixels; ++px, from += row, to += (size_t)units * (size_t)unit_bytes)
+    memcpy(to, from, row);
+}
+
+void kfda_gather_channel_slice(const void *in, int32_t pixels, int32_t unit_begin, int32_t unit_end,
+                               int32_t units, int32_t unit_bytes, void *slice) {
+  const size_t row = (size_t)(unit_end - unit_begin) * (size_t)unit_bytes;
+  const uint8_t *from = (const uint8_t *)in + (size_t)unit_begin * (size_t)unit_bytes;
+  uint8_t *to = (uint8_t *)slice;
+  int32_t px;
+  for (px = 0; px < pixels; ++px, from += (size_t)units * (size_t)unit_bytes, to += row)
+    memcpy(to, from, row);
+}
+
 /* ---- Prepare helpers ------------------------------------------------------- */
 kfda_status kfda_op_thread_scratch(kfda_op_context *ctx, size_t bytes) {
   const size_t threads = (size_t)ctx->m->num_threads;
@@ -297,6 +328,105 @@ int64_t kfda_bias_max_s32(const kfda_tensor *bias) {
 }
 
 /* ---- pools ----------------------------------------------------------------- */
+int32_t kfda_pool_slice_of(const kfda_pool_op_params *p, int32_t row_begin, int32_t row_end,
+                           kfda_pool_slice *s) {
+  const int32_t oh = p->out_shape.h, batch = row_begin / oh, y0 = row_begin % oh;
+  const int32_t y1 = row_end - batch * oh < oh ? row_end - batch * oh : oh;
+  const int32_t first_tap = y0 * p->pool.stride_h - p->pool.pad_h; /* may be above the image */
+  const int32_t in_y0 = first_tap > 0 ? first_tap : 0;
+  const size_t in_row = (size_t)p->in_shape.w * (size_t)p->in_shape.c;
+  const size_t out_row = (size_t)p->out_shape.w * (size_t)p->out_shape.c;
+  s->pool = p->pool;
+  s->pool.pad_h = in_y0 - first_tap;
+  s->in_shape = p->in_shape;
+  s->in_shape.n = 1;
+  s->in_shape.h = p->in_shape.h - in_y0;
+  s->out_shape = p->out_shape;
+  s->out_shape.n = 1;
+  s->out_shape.h = y1 - y0;
+  s->in_at = ((size_t)batch * (size_t)p->in_shape.h + (size_t)in_y0) * in_row;
+  s->out_at = ((size_t)batch * (size_t)oh + (size_t)y0) * out_row;
+  return y1 - y0;
+}
+
+/* A pool's output units: channels (4 at a time) or bitpacked words (1 at a time). */
+static void pool_units(const kfda_model *m, const kfda_op *op, int32_t *align,
+                       int32_t *unit_bytes) {
+  const uint8_t type = m->tensors[op->out].type;
+  *align = type == KFDA_INT32 ? 1 : 4;
+  *unit_bytes = type == KFDA_INT8 ? 1 : 4;
+}
+
+static size_t align_up16(size_t bytes) {
+  return (bytes + KFDA_ARENA_ALIGN - 1) / KFDA_ARENA_ALIGN * KFDA_ARENA_ALIGN;
+}
+
+int32_t kfda_pool_channel_slices(const kfda_model *m, const kfda_op *op,
+                                 const kfda_pool_op_params *p) {
+  int32_t align, unit_bytes;
+  pool_units(m, op, &align, &unit_bytes);
+  return kfda_channel_slices(m, &p->out_shape, p->out_shape.c, align);
+}
+
+/* The gathered input (when more than one pixel), then the output (likewise), 16-aligned. */
+static void pool_slice_buffers(const kfda_model *m, const kfda_op *op, const kfda_pool_op_params *p,
+                               size_t *in_bytes, size_t *out_bytes) {
+  const int32_t slices = kfda_pool_channel_slices(m, op, p);
+  const size_t in_pixels = (size_t)p->in_shape.n * p->in_shape.h * p->in_shape.w;
+  const size_t out_pixels = (size_t)p->out_shape.n * p->out_shape.h * p->out_shape.w;
+  int32_t align, unit_bytes;
+  size_t slice_bytes;
+  pool_units(m, op, &align, &unit_bytes);
+  slice_bytes = (size_t)kfda_slice_max_units(p->out_shape.c, align, slices) * (size_t)unit_bytes;
+  *in_bytes = in_pixels > 1 ? align_up16(in_pixels * slice_bytes) : 0;
+  *out_bytes = out_pixels > 1 ? align_up16(out_pixels * slice_bytes) : 0;
+}
+
+int kfda_pool_channel_slice_of(const kfda_model *m, const kfda_op *op, const kfda_pool_op_params *p,
+                               int32_t slice, void *scratch, kfda_pool_channel_slice *s) {
+  const int32_t slices = kfda_pool_channel_slices(m, op, p), units = p->out_shape.c;
+  const int32_t in_pixels = p->in_shape.n * p->in_shape.h * p->in_shape.w;
+  const uint8_t *in = kfda_tensor_data(m, op->in[0]);
+  uint8_t *out = kfda_tensor_data(m, op->out);
+  size_t in_bytes, out_bytes;
+  int32_t align;
+  pool_units(m, op, &align, &s->unit_bytes);
+  pool_slice_buffers(m, op, p, &in_bytes, &out_bytes);
+  s->unit_begin = kfda_slice_begin(units, align, slices, slice);
+  s->unit_end = kfda_slice_begin(units, align, slices, slice + 1);
+  if (s->unit_begin == s->unit_end) return 0;
+  s->in_shape = p->in_shape;
+  s->out_shape = p->out_shape;
+  s->in_shape.c = s->out_shape.c = s->unit_end - s->unit_begin;
+  if (in_bytes > 0) { /* the slice's channels of every input pixel */
+    kfda_gather_channel_slice(in, in_pixels, s->unit_begin, s->unit_end, units, s->unit_bytes,
+                              scratch);
+    s->in = scratch;
+  } else {
+    s->in = in + (size_t)s->unit_begin * (size_t)s->unit_bytes;
+  }
+  s->copy_back = out_bytes > 0;
+  s->out = s->copy_back ? (uint8_t *)scratch + in_bytes
+                        : out + (size_t)s->unit_begin * (size_t)s->unit_bytes;
+  return 1;
+}
+
+void kfda_pool_channel_slice_done(const kfda_model *m, const kfda_op *op,
+                                  const kfda_pool_op_params *p, const kfda_pool_channel_slice *s) {
+  if (s->copy_back)
+    kfda_copy_channel_slice(s->out, p->out_shape.n * p->out_shape.h * p->out_shape.w, s->unit_begin,
+                            s->unit_end, p->out_shape.c, s->unit_bytes,
+                            kfda_tensor_data(m, op->out));
+}
+
+/* Prepare: the pool's scratch when it splits channels (none for one thread). */
+static kfda_status pool_slice_scratch(kfda_op_context *ctx, const kfda_pool_op_params *p) {
+  size_t in_bytes, out_bytes;
+  if (kfda_pool_channel_slices(ctx->m, ctx->op, p) == 0) return KFDA_OK;
+  pool_slice_buffers(ctx->m, ctx->op, p, &in_bytes, &out_bytes);
+  return in_bytes + out_bytes > 0 ? kfda_op_thread_scratch(ctx, in_bytes + out_bytes) : KFDA_OK;
+}
+
 kfda_status kfda_pool_window(kfda_op_context *ctx, kfda_pool_op_params *p, int32_t padding) {
   const kfda_tensor *in = IN(0), *out = OUT;
   int32_t oh, ow;
@@ -311,7 +441,7 @@ kfda_status kfda_pool_window(kfda_op_context *ctx, kfda_pool_op_params *p, int32
        KFDA_ERR_SHAPE, "output shape does not match");
   p->in_shape = kfda_shape4_of(in);
   p->out_shape = kfda_shape4_of(out);
-  return KFDA_OK;
+  return pool_slice_scratch(ctx, p);
 }
 
 kfda_status kfda_pool_prepare(kfda_op_context *ctx, kfda_pool_op_params *p) {

@@ -130,8 +130,9 @@ static inline void *kfda_op_scratch(const kfda_model *m, const kfda_op *op) {
 #define KFDA_OUT   kfda_tensor_data(m, op->out)
 
 /* ---- threads (threads.c) ---------------------------------------------------- */
-/* Computes output rows [row_begin, row_end) of the op with `scratch` (NULL: none), its
- * thread's share of the op's scratch. */
+/* Computes output rows [row_begin, row_end) of the op (or other work items: channel
+ * slices, FULLY_CONNECTED's unit slices) with `scratch` (NULL: none), its thread's share
+ * of the op's scratch. */
 typedef void (*kfda_rows_fn)(const kfda_model *m, const kfda_op *op, const void *params,
                              int32_t row_begin, int32_t row_end, void *scratch);
 /* Eval: rows [0, rows) split over the model's threads (one call without a pool). */
@@ -140,6 +141,39 @@ void kfda_op_run_rows(const kfda_model *m, const kfda_op *op, const void *params
 /* Prepare of an op that runs through kfda_op_run_rows: `bytes` of scratch per thread (one
  * 16-aligned share per thread; one thread: exactly `bytes`). */
 kfda_status kfda_op_thread_scratch(kfda_op_context *ctx, size_t bytes);
+
+/* Output channel slices: an op whose output rows leave a thread fewer than
+ * KFDA_MIN_PIXELS_PER_THREAD output pixels (the late layers of a network: 2x2 and 1x1
+ * maps, where some threads would get no row at all and the others rows too short for the
+ * kernels' 4-pixel blocks) splits its output channels instead, one slice per thread.
+ * `shape` is the output's; `units` are its innermost entries (channels, or the words of a
+ * bitpacked output; for DEPTHWISE_CONV_2D its input channels), sliced in multiples of
+ * `align` units. The answer is a function of the shapes and the thread count, so Prepare
+ * (which plans the slices' scratch) and Eval ask the same question and the params keep
+ * their size (the one-thread arena is unchanged). Returns the slice count (the thread
+ * count), or 0: split rows. */
+#define KFDA_MIN_PIXELS_PER_THREAD 4
+static inline int32_t kfda_channel_slices(const kfda_model *m, const kfda_shape4 *shape,
+                                          int32_t units, int32_t align) {
+  const int32_t threads = m->num_threads, rows = shape->n * shape->h;
+  if (threads < 2 || units < threads * align) return 0;
+  return (int64_t)(rows / threads) * shape->w < KFDA_MIN_PIXELS_PER_THREAD ? threads : 0;
+}
+/* First unit of slice s (s == slices: units); every slice but the last a multiple of align. */
+static inline int32_t kfda_slice_begin(int32_t units, int32_t align, int32_t slices, int32_t s) {
+  if (s >= slices) return units;
+  return (int32_t)((int64_t)(units / align) * s / slices) * align;
+}
+/* The most units of any slice. */
+int32_t kfda_slice_max_units(int32_t units, int32_t align, int32_t slices);
+/* Eval: a slice's output (pixels x (unit_end - unit_begin) units, contiguous, from the
+ * thread's scratch) into its channels of the op's output (pixels x units). */
+void kfda_copy_channel_slice(const void *slice, int32_t pixels, int32_t unit_begin,
+                             int32_t unit_end, int32_t units, int32_t unit_bytes, void *out);
+/* Eval: the other way, units [unit_begin, unit_end) of every pixel of `in` (pixels x units)
+ * into `slice`, contiguous. */
+void kfda_gather_channel_slice(const void *in, int32_t pixels, int32_t unit_begin, int32_t unit_end,
+                               int32_t units, int32_t unit_bytes, void *slice);
 
 /* ---- Prepare helpers ------------------------------------------------------- */
 /* Persistent data for the op: `bytes` 16-byte aligned; NULL when planning or past
@@ -191,6 +225,37 @@ typedef struct {
 kfda_status kfda_pool_prepare(kfda_op_context *ctx, kfda_pool_op_params *p);
 /* The window and output shape of p->pool's filter/stride/padding. */
 kfda_status kfda_pool_window(kfda_op_context *ctx, kfda_pool_op_params *p, int32_t padding);
+/* Pools over threads: output rows [row_begin, row_end) of the rows [0, n * oh) are the
+ * same pool on the input from the first row their windows read, with the top padding left
+ * above it and the same bottom edge; so every tap, clip and sum is the whole call's. A slice
+ * stays within one batch: kfda_pool_slice_of fills the first one and returns its rows. */
+typedef struct {
+  kfda_conv_params pool;
+  kfda_shape4 in_shape, out_shape;
+  size_t in_at, out_at; /* element offsets of the slice's input and output */
+} kfda_pool_slice;
+int32_t kfda_pool_slice_of(const kfda_pool_op_params *p, int32_t row_begin, int32_t row_end,
+                           kfda_pool_slice *s);
+/* Pools on maps too small for a row split split channels (kfda_channel_slices: units are
+ * the output's channels, 4 at a time, or its words when bitpacked, 1 at a time). Output
+ * channel c reads input channel c only, so a slice is the same pool on the slice's input
+ * channels, gathered into the thread's scratch (none needed for a one-pixel input), its
+ * output in the scratch too (none for a one-pixel output) until copied back. */
+int32_t kfda_pool_channel_slices(const kfda_model *m, const kfda_op *op,
+                                 const kfda_pool_op_params *p);
+typedef struct {
+  kfda_shape4 in_shape, out_shape; /* the slice's channels */
+  const void *in;                  /* its input channels */
+  void *out;                       /* where the kernel writes them */
+  int32_t unit_begin, unit_end, unit_bytes;
+  uint8_t copy_back; /* the kernel wrote into the scratch */
+} kfda_pool_channel_slice;
+/* Eval: slice `slice` of the op's kfda_pool_channel_slices; 0 when it is empty. */
+int kfda_pool_channel_slice_of(const kfda_model *m, const kfda_op *op, const kfda_pool_op_params *p,
+                               int32_t slice, void *scratch, kfda_pool_channel_slice *s);
+/* Eval: the slice's output into the op's output (nothing when the kernel wrote it there). */
+void kfda_pool_channel_slice_done(const kfda_model *m, const kfda_op *op,
+                                  const kfda_pool_op_params *p, const kfda_pool_channel_slice *s);
 
 /* CONV_2D / DEPTHWISE_CONV_2D (conv_2d.c). */
 typedef struct {
