@@ -192,3 +192,37 @@ def test_float_conv_is_the_interpreters_bit_for_bit(kfda):
     assert len(ours) == len(ref) == 2
     for o, r in zip(ours, ref):
         np.testing.assert_array_equal(o, r)
+
+
+def _dense_with_bias(units, **kwargs):
+    def apply(x):
+        layer = L.Dense(units, **kwargs)
+        y = layer(x)
+        if layer.use_bias:
+            kernel, bias = layer.get_weights()
+            layer.set_weights([kernel, np.random.RandomState(units).normal(0, 1, bias.shape)])
+        return y
+
+    return apply
+
+
+def test_float_fully_connected_is_the_interpreters_bit_for_bit(kfda):
+    """Float FULLY_CONNECTED takes the LCE interpreter's two paths, each in its order:
+    one input row with at least 4 units and 4 depth is TFLite's 4-lane float GEMV
+    (depths 120, 7 and 6: no tail, tails of 3 and 2 values; 7, 6 and 4 units; relu fused);
+    fewer units (3, no bias), fewer depth (3) or several rows (a Dense over the last axis
+    of a 4-D tensor: 20 rows) are ruy's GEMM. Outputs equal the interpreter's, bit for bit."""
+    tf.keras.utils.set_random_seed(0)
+    x = L.Input((4, 5, 6))
+    h = _dense_with_bias(7)(L.Flatten()(x))
+    h = _dense_with_bias(6, activation="relu")(h)
+    h = _dense_with_bias(3, use_bias=False)(_dense_with_bias(4)(h))
+    y = _dense_with_bias(5)(h)
+    rows = _dense_with_bias(9)(x)
+    fb = convert(tf.keras.Model(x, [y, rows]))
+    assert kfda.plan(fb)["ops"].get("FULLY_CONNECTED") == 6
+    data = float_inputs(np.random.RandomState(3))
+    ours, ref = kfda.run(fb, [data]), lce_predict(fb, [data])
+    assert len(ours) == len(ref) == 2
+    for o, r in zip(ours, ref):
+        np.testing.assert_array_equal(o, r)
