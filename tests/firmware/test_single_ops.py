@@ -226,3 +226,25 @@ def test_float_fully_connected_is_the_interpreters_bit_for_bit(kfda):
     assert len(ours) == len(ref) == 2
     for o, r in zip(ours, ref):
         np.testing.assert_array_equal(o, r)
+
+
+def test_float_conv_on_one_output_pixel_is_the_interpreters_bit_for_bit(kfda):
+    """A float CONV_2D with one output pixel is a matrix x vector product, which the
+    interpreter runs as TFLite's 4-lane float GEMV over the im2col row (padding taps as
+    zeros), not ruy's GEMM (as QuickNet's 1x1 conv on its 1x1 map): a 4x5 valid conv (120
+    taps x channels), a 1x1 conv (7: a tail of 3), a 3x3 same conv on the 1x1 map (9 taps,
+    8 of them padding, x 5 channels: 45), a dilated one and one of 3 channels (ruy's)."""
+    tf.keras.utils.set_random_seed(0)
+    x = L.Input((4, 5, 6))
+    ys = [_conv_with_bias(filters=7, kernel_size=(4, 5), padding="valid")(x)]
+    ys.append(_conv_with_bias(filters=5, kernel_size=1, activation="relu")(ys[-1]))
+    ys.append(_conv_with_bias(filters=6, kernel_size=3, padding="same")(ys[-1]))
+    ys.append(_conv_with_bias(filters=4, kernel_size=2, dilation_rate=2, padding="same")(ys[-1]))
+    ys.append(_conv_with_bias(filters=3, kernel_size=1)(ys[-1]))
+    fb = convert(tf.keras.Model(x, ys[:1] + ys[2:]))  # the runtime takes 4 outputs at most
+    assert kfda.plan(fb)["ops"] == {"CONV_2D": 5}
+    data = float_inputs(np.random.RandomState(3))
+    ours, ref = kfda.run(fb, [data]), lce_predict(fb, [data])
+    assert len(ours) == len(ref) == 4
+    for o, r in zip(ours, ref):
+        np.testing.assert_array_equal(o, r)
