@@ -37,8 +37,25 @@ static inline void kfda_gemv_f32_begin(kfda_gemv_f32 *g, int32_t depth) {
 /* The next `n` products w[i] * x[i]; x NULL: inputs 0 (padding taps). */
 static inline void kfda_gemv_f32_add(kfda_gemv_f32 *g, const float *w, const float *x, int32_t n) {
   const int32_t full = g->depth - g->depth % KFDA_GEMV_LANES; /* then the walked-back step */
-  int32_t i;
-  for (i = 0; i < n; ++i, ++g->next) {
+  int32_t i = 0;
+  if (x) { /* whole 4-wide steps once lane-aligned: the lanes in registers, no index math */
+    while (i < n && g->next % KFDA_GEMV_LANES != 0 && g->next < full) {
+      g->lane[g->next % KFDA_GEMV_LANES] += w[i] * x[i];
+      ++i, ++g->next;
+    }
+    if (i + KFDA_GEMV_LANES <= n && g->next + KFDA_GEMV_LANES <= full) {
+      float l0 = g->lane[0], l1 = g->lane[1], l2 = g->lane[2], l3 = g->lane[3];
+      for (; i + KFDA_GEMV_LANES <= n && g->next + KFDA_GEMV_LANES <= full;
+           i += KFDA_GEMV_LANES, g->next += KFDA_GEMV_LANES) {
+        l0 += w[i] * x[i];
+        l1 += w[i + 1] * x[i + 1];
+        l2 += w[i + 2] * x[i + 2];
+        l3 += w[i + 3] * x[i + 3];
+      }
+      g->lane[0] = l0, g->lane[1] = l1, g->lane[2] = l2, g->lane[3] = l3;
+    }
+  }
+  for (; i < n; ++i, ++g->next) { /* the rest, padding and the walked-back step */
     const int32_t k = g->next;
     const int32_t l = k < full ? k % KFDA_GEMV_LANES : k - (g->depth - KFDA_GEMV_LANES);
     g->lane[l] += w[i] * (x ? x[i] : 0.0f);
