@@ -103,6 +103,7 @@ def export_model(
     num_verify=16,
     tolerance=None,
     min_top1=None,
+    max_relative_error=None,
     value_range=None,
     custom_objects=(),
     unsafe_lambda=False,
@@ -115,7 +116,11 @@ def export_model(
     or a SavedModel folder). Loading a path first imports the modules `custom_objects`
     (names or .py files that register custom layers, quantizers, initializers); Lambda
     layers load only with `unsafe_lambda`. The package is named after `model_name`,
-    default the file's name or the model's `name`.
+    default the file's name or the model's `name`. `max_relative_error` bounds the rms
+    error of the interpreter against Keras relative to Keras's spread (default
+    verify.DEFAULT_MAX_RELATIVE_ERROR; float("inf") with an infinite `tolerance` and
+    `min_top1` 0 turns the Keras check off, for callers that hold the package to the
+    interpreter themselves).
 
     Returns the manifest (also written to `output/manifest.json`).
     """
@@ -216,7 +221,12 @@ def export_model(
     )
     with step(f"verifying against the LCE interpreter on {len(inputs)} inputs", log):
         figures, lce_in, lce_raw = verify.verify(
-            reference, flatbuffer, inputs, min_top1=top1_min, **limits
+            reference,
+            flatbuffer,
+            inputs,
+            min_top1=top1_min,
+            max_relative_error=max_relative_error,
+            **limits,
         )
     figures["source"] = source
     top1 = figures["top1_agreement_beyond_ties"]

@@ -14,7 +14,6 @@ whole zoo (converting 2-60 M parameter models takes most of an hour on 2 cores) 
 with KFDA_TEST_ZOO=all, e.g. `KFDA_TEST_ZOO=all ./test.sh -k zoo`.
 """
 
-from keras_fda.errors import KerasFDAError
 from keras_fda.export import runner
 from keras_fda.export.pipeline import UnsupportedOpsError
 
@@ -72,22 +71,9 @@ def _record(name, board, stats, diff):
             f.write(json.dumps(row) + "\n")
 
 
-# Known differences from the LCE interpreter (benchmarks/zoo.py, 2026-12-03, after float
-# CONV_2D matched the interpreter bit for bit; its FULLY_CONNECTED path still differs):
-REFUSED = {
-    "BinaryDenseNet45": "arm64 logits within 3.9e-5 relative of the LCE interpreter, not 1e-5",
-}
-
-
 def _marks(name):
     if not WHOLE_ZOO and name not in DEFAULT_ARCHITECTURES:
         return [pytest.mark.skip(reason="the whole zoo runs with KFDA_TEST_ZOO=all")]
-    if name in REFUSED:
-        return [
-            pytest.mark.xfail(
-                reason=REFUSED[name], raises=(AssertionError, KerasFDAError), strict=True
-            )
-        ]
     return []
 
 

@@ -57,6 +57,7 @@ def export_quietly(model, folder, target, **kwargs):
         num_verify=4,
         tolerance=float("inf"),
         min_top1=0.0,
+        max_relative_error=float("inf"),
         **kwargs,
     )
 

@@ -192,3 +192,59 @@ def test_float_conv_is_the_interpreters_bit_for_bit(kfda):
     assert len(ours) == len(ref) == 2
     for o, r in zip(ours, ref):
         np.testing.assert_array_equal(o, r)
+
+
+def _dense_with_bias(units, **kwargs):
+    def apply(x):
+        layer = L.Dense(units, **kwargs)
+        y = layer(x)
+        if layer.use_bias:
+            kernel, bias = layer.get_weights()
+            layer.set_weights([kernel, np.random.RandomState(units).normal(0, 1, bias.shape)])
+        return y
+
+    return apply
+
+
+def test_float_fully_connected_is_the_interpreters_bit_for_bit(kfda):
+    """Float FULLY_CONNECTED takes the LCE interpreter's two paths, each in its order:
+    one input row with at least 4 units and 4 depth is TFLite's 4-lane float GEMV
+    (depths 120, 7 and 6: no tail, tails of 3 and 2 values; 7, 6 and 4 units; relu fused);
+    fewer units (3, no bias), fewer depth (3) or several rows (a Dense over the last axis
+    of a 4-D tensor: 20 rows) are ruy's GEMM. Outputs equal the interpreter's, bit for bit."""
+    tf.keras.utils.set_random_seed(0)
+    x = L.Input((4, 5, 6))
+    h = _dense_with_bias(7)(L.Flatten()(x))
+    h = _dense_with_bias(6, activation="relu")(h)
+    h = _dense_with_bias(3, use_bias=False)(_dense_with_bias(4)(h))
+    y = _dense_with_bias(5)(h)
+    rows = _dense_with_bias(9)(x)
+    fb = convert(tf.keras.Model(x, [y, rows]))
+    assert kfda.plan(fb)["ops"].get("FULLY_CONNECTED") == 6
+    data = float_inputs(np.random.RandomState(3))
+    ours, ref = kfda.run(fb, [data]), lce_predict(fb, [data])
+    assert len(ours) == len(ref) == 2
+    for o, r in zip(ours, ref):
+        np.testing.assert_array_equal(o, r)
+
+
+def test_float_conv_on_one_output_pixel_is_the_interpreters_bit_for_bit(kfda):
+    """A float CONV_2D with one output pixel is a matrix x vector product, which the
+    interpreter runs as TFLite's 4-lane float GEMV over the im2col row (padding taps as
+    zeros), not ruy's GEMM (as QuickNet's 1x1 conv on its 1x1 map): a 4x5 valid conv (120
+    taps x channels), a 1x1 conv (7: a tail of 3), a 3x3 same conv on the 1x1 map (9 taps,
+    8 of them padding, x 5 channels: 45), a dilated one and one of 3 channels (ruy's)."""
+    tf.keras.utils.set_random_seed(0)
+    x = L.Input((4, 5, 6))
+    ys = [_conv_with_bias(filters=7, kernel_size=(4, 5), padding="valid")(x)]
+    ys.append(_conv_with_bias(filters=5, kernel_size=1, activation="relu")(ys[-1]))
+    ys.append(_conv_with_bias(filters=6, kernel_size=3, padding="same")(ys[-1]))
+    ys.append(_conv_with_bias(filters=4, kernel_size=2, dilation_rate=2, padding="same")(ys[-1]))
+    ys.append(_conv_with_bias(filters=3, kernel_size=1)(ys[-1]))
+    fb = convert(tf.keras.Model(x, ys[:1] + ys[2:]))  # the runtime takes 4 outputs at most
+    assert kfda.plan(fb)["ops"] == {"CONV_2D": 5}
+    data = float_inputs(np.random.RandomState(3))
+    ours, ref = kfda.run(fb, [data]), lce_predict(fb, [data])
+    assert len(ours) == len(ref) == 4
+    for o, r in zip(ours, ref):
+        np.testing.assert_array_equal(o, r)

@@ -193,6 +193,12 @@ void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *in_shape,
                          const kfda_shape4 *filter_shape, const float *filter, const float *bias,
                          const kfda_shape4 *out_shape, float *out, int32_t row_begin,
                          int32_t row_end);
+/* Both variants' one output pixel (one group, 4+ channels, 4+ taps x channels): the LCE
+ * interpreter's GEMV order (src/kernels/gemv_f32.h), not ruy's. Returns 0 (nothing done)
+ * when the conv is not such a case. */
+int kfda_conv2d_f32_one_pixel(const kfda_conv_params *p, const kfda_shape4 *in_shape,
+                              const float *in, const kfda_shape4 *filter_shape, const float *filter,
+                              const float *bias, const kfda_shape4 *out_shape, float *out);
 /* DEPTHWISE_CONV_2D: filter [1,fh,fw,cout], cout = cin * depth_multiplier. */
 void kfda_depthwise_conv2d_f32(const kfda_conv_params *p, const kfda_shape4 *in_shape,
                                const float *in, const kfda_shape4 *filter_shape,

@@ -18,7 +18,8 @@
  *     per output on the bits (act_f32.h).
  * arm64 NEON: a 3x3 filter over one input channel at stride 1 (a stem conv on
  * a grey image) runs 4 output channels per vector (conv_3x3_c1).
- * Grouped or dilated convolutions run the reference.
+ * Grouped or dilated convolutions run the reference; one output pixel runs the
+ * reference's kfda_conv2d_f32_one_pixel (the interpreter's GEMV order).
  */
 #include "act_f32.h"
 #include "fma_f32.h"
@@ -282,6 +283,8 @@ void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const
     kfda_conv2d_f32_ref(p, is, in, fs, filter, bias, os, out, row_begin, row_end);
     return;
   }
+  if (row_begin < row_end && kfda_conv2d_f32_one_pixel(p, is, in, fs, filter, bias, os, out))
+    return; /* the reference's, shared: the interpreter's GEMV order */
   tr.bias = bias;
   tr.lo = p->act_min;
   tr.hi = p->act_max;
