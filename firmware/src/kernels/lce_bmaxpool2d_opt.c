@@ -5,7 +5,8 @@
  * in chunks (NEON: 4 words in a Q register, then 2 in a D register; else one
  * word) whose AND over the taps stays in a register: the first tap is loaded,
  * the others ANDed in, one store per chunk. 32 or 64 channels (1 or 2 words,
- * a BNN's first stages) thus cost a load and an AND per tap. Integer only, so
+ * a BNN's first stages) thus cost a load and an AND per tap; a whole 2x2
+ * window is written out. Integer only, so
  * the same bits on armv7 NEON. A window entirely outside the image leaves
  * all-ones, as the reference.
  */
@@ -20,10 +21,25 @@
 
 /* One output pixel: o = AND over the taps (fy0..fy1) x (fx0..fx1) of the
  * pixel words at first + fy * drow + fx * words; taps >= 1. */
-static void and_window(uint32_t *o, const uint32_t *first, int32_t words, size_t drow, int32_t ny,
-                       int32_t nx) {
+static inline void and_window(uint32_t *o, const uint32_t *first, int32_t words, size_t drow,
+                              int32_t ny, int32_t nx) {
   int32_t k = 0, fy, fx;
   const size_t dcol = (size_t)words;
+  if (ny == 2 && nx == 2) { /* the usual 2x2 window, written out */
+    const uint32_t *r0 = first, *r1 = first + drow;
+#if KFDA_BMAXPOOL_NEON
+    for (; k + 4 <= words; k += 4)
+      vst1q_u32(o + k, vandq_u32(vandq_u32(vld1q_u32(r0 + k), vld1q_u32(r0 + k + dcol)),
+                                 vandq_u32(vld1q_u32(r1 + k), vld1q_u32(r1 + k + dcol))));
+    if (k + 2 <= words) {
+      vst1_u32(o + k, vand_u32(vand_u32(vld1_u32(r0 + k), vld1_u32(r0 + k + dcol)),
+                               vand_u32(vld1_u32(r1 + k), vld1_u32(r1 + k + dcol))));
+      k += 2;
+    }
+#endif
+    for (; k < words; ++k) o[k] = (r0[k] & r0[k + dcol]) & (r1[k] & r1[k + dcol]);
+    return;
+  }
 #if KFDA_BMAXPOOL_NEON
   for (; k + 4 <= words; k += 4) {
     uint32x4_t a = vld1q_u32(first + k);
