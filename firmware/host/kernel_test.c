@@ -422,13 +422,13 @@ static void set_act_f32(float *act_min, float *act_max, int act) {
 static int check_conv_f32(int quick) {
   static const int32_t cins[] = {1, 3, 4, 8, 13};
   static const int32_t couts[] = {1, 3, 4, 8, 9};
-  static const int32_t sizes[][2] = {{1, 1}, {4, 5}, {7, 7}, {2, 9}};
+  static const int32_t sizes[][2] = {{1, 1}, {4, 5}, {7, 7}, {2, 9}, {6, 10}};
   static const int32_t ksz[][2] = {{1, 1}, {3, 3}, {2, 3}, {5, 4}};
   float *x = (float *)(void *)in_buf, *w = (float *)(void *)filt_buf;
   int ci, co, si, ki, st, dl, pad, nb, act, cases = 0;
   for (ci = 0; ci < 5; ++ci)
     for (co = 0; co < 5; ++co)
-      for (si = 0; si < 4; ++si)
+      for (si = 0; si < 5; ++si)
         for (ki = 0; ki < 4; ++ki)
           for (st = 1; st <= 3; ++st)
             for (dl = 1; dl <= 2; ++dl)
@@ -438,6 +438,8 @@ static int check_conv_f32(int quick) {
                     kfda_conv_params p;
                     kfda_shape4 is, fs, os;
                     const int32_t cin = cins[ci], cout = couts[co];
+                    /* 6 x 10: 3x3 blocks of 4 pixels without overlap (the arm64 stem) */
+                    if (si == 4 && (cin != 1 || ki != 1)) continue;
                     int32_t n_in, n_f;
                     size_t bytes;
                     if (quick && (dl == 2 || st == 3 || (act != (nb + pad) % 4 && act != 0)))
