@@ -235,8 +235,12 @@ KFDA_CONV_INLINE void row_blocks_3x3_c1(const float *x, int32_t iw, int32_t fy0,
   int32_t ox = ox_a;
   for (;;) {
     if (ox + 4 > ox_z) ox = ox_z - 4;
-    block4_3x3_c1(x + (ox - pad_w), iw, fy0, fy1, wt, bias, lo, hi, none, o + (size_t)ox * cout,
-                  cout);
+    if (fy0 == 0 && fy1 == 3) /* constants for the inlined block: all rows, no tests */
+      block4_3x3_c1(x + (ox - pad_w), iw, 0, 3, wt, bias, lo, hi, none, o + (size_t)ox * cout,
+                    cout);
+    else
+      block4_3x3_c1(x + (ox - pad_w), iw, fy0, fy1, wt, bias, lo, hi, none, o + (size_t)ox * cout,
+                    cout);
     if (ox + 4 == ox_z) break;
     ox += 4;
   }
