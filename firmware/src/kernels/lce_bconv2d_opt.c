@@ -38,7 +38,7 @@
 #endif
 
 #if KFDA_BCONV_NEON4
-#include <arm_neon.h> /* transform4_f32 */
+#include <arm_neon.h> /* im2col moves, transform4_f32 */
 #endif
 
 size_t kfda_lce_bconv2d_scratch_bytes(const kfda_shape4 *filter_shape) {
@@ -403,7 +403,7 @@ static void channels_one_pixel(const bconv_ctx *t, const bconv_pixel *px, const 
   }
 }
 
-#if KFDA_BCONV_NEON4
+#if KFDA_BCONV_NEON4_F32
 /* Float output without edge correction, nblk x 4 channels of one pixel (acc
  * strided by 16): the scalar transform's operations lane by lane (clamp,
  * convert, multiply, add: no fused rounding). */
@@ -617,8 +617,8 @@ void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *is, con
         im2col_runs4(&t, &walk, pix, col, padded, px4);
       else
         im2col(&t, pix, 4, col, padded, px4);
-      fused = p->output_kind == KFDA_BCONV_OUT_F32 && t.noclamp && !px4[0].edge && !px4[1].edge &&
-              !px4[2].edge && !px4[3].edge;
+      fused = KFDA_BCONV_NEON4_F32 && p->output_kind == KFDA_BCONV_OUT_F32 && t.noclamp &&
+              !px4[0].edge && !px4[1].edge && !px4[2].edge && !px4[3].edge;
       for (oc = 0; oc + 4 <= t.cout; oc = oc1) { /* up to 64 channels per call */
         const int32_t nblk = (t.cout - oc) / 4 < 16 ? (t.cout - oc) / 4 : 16;
         int32_t blk;
@@ -633,12 +633,14 @@ void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *is, con
         kfda_bconv_popcount_4x4_neon(col, (size_t)padded, t.filter + (size_t)oc * t.kw, t.kw, nblk,
                                      acc, NULL, NULL, NULL);
         for (q = 0; q < 4; ++q) {
+#if KFDA_BCONV_NEON4_F32
           if (p->output_kind == KFDA_BCONV_OUT_F32 && !px4[q].edge) {
             transform4_f32(&t, (float *)out + (pix + q) * t.cout + oc, oc, nblk, acc + 4 * q);
-          } else {
-            for (blk = 0; blk < nblk; ++blk)
-              transform(&t, &px4[q], oc + 4 * blk, 4, acc + 16 * blk + 4 * q);
+            continue;
           }
+#endif
+          for (blk = 0; blk < nblk; ++blk)
+            transform(&t, &px4[q], oc + 4 * blk, 4, acc + 16 * blk + 4 * q);
         }
       }
       if (oc < t.cout)
