@@ -427,6 +427,23 @@ static void transform4_f32(const bconv_ctx *t, float *o, int32_t oc, int32_t nbl
     vst1q_f32(o, vaddq_f32(y, vld1q_f32(bi)));
   }
 }
+#elif KFDA_BCONV_NEON4
+/* armv7: the same in scalar VFP arithmetic (IEEE; its NEON float is not), one loop
+ * without transform()'s per-channel dispatch. */
+static void transform4_f32(const bconv_ctx *t, float *o, int32_t oc, int32_t nblk,
+                           const int32_t *acc) {
+  const float *m = t->out_mul + oc, *bi = t->out_bias + oc;
+  int32_t blk, j;
+  for (blk = 0; blk < nblk; ++blk, acc += 16, o += 4, m += 4, bi += 4)
+    for (j = 0; j < 4; ++j) {
+      int32_t x = acc[j] * 2;
+      if (!t->noclamp) {
+        x = x < t->qmax ? x : t->qmax;
+        x = x > t->qmin ? x : t->qmin;
+      }
+      o[j] = (float)x * m[j] + bi[j];
+    }
+}
 #endif
 
 /* The column of a pixel with taps outside the image (or dilated along x), tap
@@ -633,12 +650,10 @@ void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *is, con
         kfda_bconv_popcount_4x4_neon(col, (size_t)padded, t.filter + (size_t)oc * t.kw, t.kw, nblk,
                                      acc, NULL, NULL, NULL);
         for (q = 0; q < 4; ++q) {
-#if KFDA_BCONV_NEON4_F32
           if (p->output_kind == KFDA_BCONV_OUT_F32 && !px4[q].edge) {
             transform4_f32(&t, (float *)out + (pix + q) * t.cout + oc, oc, nblk, acc + 4 * q);
             continue;
           }
-#endif
           for (blk = 0; blk < nblk; ++blk)
             transform(&t, &px4[q], oc + 4 * blk, 4, acc + 16 * blk + 4 * q);
         }
