@@ -4,6 +4,7 @@ between kfda_counter_start and kfda_counter_ticks (export/emulation.py), input a
 
     python benchmarks/armv7_count.py                 # small_bnn
     python benchmarks/armv7_count.py layer           # LceQuantize + LceBconv2d 3x3 64->64 16x16
+    python benchmarks/armv7_count.py layer --cflags=-DKFDA_BENCH_SKIP_BCONV   # minus this
     python benchmarks/armv7_count.py --firmware DIR  # another checkout's firmware/ (a before)
 
 Per function: benchmarks/arm64_profile.py's charging, arm64 only.
@@ -24,6 +25,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model", nargs="?", default="small_bnn", choices=["small_bnn", "layer"])
     ap.add_argument("--firmware", default=bench.FIRMWARE, help="the firmware/ folder to build")
+    ap.add_argument("--cflags", default="", help="EXTRA_CFLAGS of the build")
     args = ap.parse_args()
     fb = bench.convert(bench.example_bnn() if args.model == "small_bnn" else bench.bconv_layer())
     with tempfile.TemporaryDirectory(prefix="kfda-armv7-") as work:
@@ -33,7 +35,7 @@ def main():
         build = os.path.join(work, "build")
         subprocess.run(
             ["make", "-s", "-C", os.path.join(args.firmware, "targets", "linux"), "-j2"]
-            + ["TARGET=armv7", f"BUILD={build}"],
+            + ["TARGET=armv7", f"BUILD={build}", f"EXTRA_CFLAGS={args.cflags}"],
             check=True,
             capture_output=True,
             text=True,
