@@ -539,21 +539,23 @@ static int check_add_mul_f32(void) {
   return 0;
 }
 
-/* MAX_POOL_2D / AVERAGE_POOL_2D float: sizes, channels (vector blocks and tails), windows
- * larger than the image, strides, SAME/VALID, activations, special values. */
+static void fill_s8(int8_t *q, int32_t n);
+
+/* MAX_POOL_2D / AVERAGE_POOL_2D float and MAX_POOL_2D int8: sizes, channels (vector blocks and
+ * tails), windows larger than the image, strides, SAME/VALID, activations, special values. */
 static int check_pool_f32(int quick) {
-  static const int32_t chans[] = {1, 3, 4, 8, 13, 32};
+  static const int32_t chans[] = {1, 3, 4, 8, 13, 32, 19}; /* vectors of 4, 16; tails */
   float *x = (float *)(void *)in_buf;
   int h, w, ci, fh, fw, st, pad, act, avg, cases = 0;
   for (h = 1; h <= 7; h += 3)
     for (w = 1; w <= 8; w += quick ? 7 : 3)
-      for (ci = 0; ci < 6; ++ci)
+      for (ci = 0; ci < 7; ++ci)
         for (fh = 1; fh <= 3; ++fh)
           for (fw = 1; fw <= 3; fw += quick ? 2 : 1)
             for (st = 1; st <= 2; ++st)
               for (pad = 0; pad <= 1; ++pad)
                 for (act = 0; act < 4; ++act)
-                  for (avg = 0; avg <= 1; ++avg) {
+                  for (avg = 0; avg <= 2; ++avg) { /* 2: MAX_POOL_2D int8 */
                     kfda_conv_params p;
                     kfda_shape4 is, os;
                     size_t n_out;
@@ -579,12 +581,28 @@ static int check_pool_f32(int quick) {
                       if (p.pad_w < 0) p.pad_w = 0;
                     }
                     set_act_f32(&p.act_min, &p.act_max, act);
+                    p.qact_min = act == 1 ? 0 : act == 3 ? -20 : -128; /* int8: the same kinds */
+                    p.qact_max = act == 2 ? 5 : act == 3 ? 30 : 127;
                     n_in = is.n * h * w * is.c;
                     n_out = (size_t)os.n * os.h * os.w * os.c;
                     if (n_in > MAXB || 4 * n_out > sizeof out_ref) continue;
-                    fill_f32(x, n_in, cases % 3 == 2);
                     memset(out_ref, 0xa5, 4 * n_out);
                     memset(out_opt, 0x5a, 4 * n_out);
+                    if (avg == 2) {
+                      fill_s8((int8_t *)(void *)in_buf, n_in);
+                      kfda_max_pool2d_s8_ref(&p, &is, (const int8_t *)(void *)in_buf, &os,
+                                             (int8_t *)out_ref);
+                      kfda_max_pool2d_s8_opt(&p, &is, (const int8_t *)(void *)in_buf, &os,
+                                             (int8_t *)out_opt);
+                      ++cases;
+                      if (memcmp(out_ref, out_opt, n_out) != 0) {
+                        printf("max_pool2d_s8 MISMATCH in=%dx%dx%d k=%dx%d stride=%d %s act=%d\n",
+                               h, w, (int)is.c, fh, fw, st, pad ? "valid" : "same", act);
+                        return 1;
+                      }
+                      continue;
+                    }
+                    fill_f32(x, n_in, cases % 3 == 2);
                     if (avg) {
                       kfda_average_pool2d_f32_ref(&p, &is, x, &os, (float *)(void *)out_ref);
                       kfda_average_pool2d_f32_opt(&p, &is, x, &os, (float *)(void *)out_opt);
@@ -600,7 +618,7 @@ static int check_pool_f32(int quick) {
                       return 1;
                     }
                   }
-  printf("max_pool2d_f32, average_pool2d_f32 opt == ref: %d cases\n", cases);
+  printf("max_pool2d_f32, average_pool2d_f32, max_pool2d_s8 opt == ref: %d cases\n", cases);
   return 0;
 }
 
