@@ -237,7 +237,7 @@ static int check_quantize(void) {
 
 /* LceBMaxPool2d: sizes, words, windows, strides, SAME/VALID. */
 static int check_bmaxpool(void) {
-  static const int32_t wordss[] = {1, 2, 3, 5, 8};
+  static const int32_t wordss[] = {1, 2, 3, 7, 8}; /* chunks of 4, 2 and 1 */
   int h, w, wi, fh, fw, st, pad, cases = 0, i;
   for (h = 1; h <= 7; h += 2)
     for (w = 1; w <= 8; w += 3)
@@ -422,13 +422,13 @@ static void set_act_f32(float *act_min, float *act_max, int act) {
 static int check_conv_f32(int quick) {
   static const int32_t cins[] = {1, 3, 4, 8, 13};
   static const int32_t couts[] = {1, 3, 4, 8, 9};
-  static const int32_t sizes[][2] = {{1, 1}, {4, 5}, {7, 7}, {2, 9}};
+  static const int32_t sizes[][2] = {{1, 1}, {4, 5}, {7, 7}, {2, 9}, {6, 10}};
   static const int32_t ksz[][2] = {{1, 1}, {3, 3}, {2, 3}, {5, 4}};
   float *x = (float *)(void *)in_buf, *w = (float *)(void *)filt_buf;
   int ci, co, si, ki, st, dl, pad, nb, act, cases = 0;
   for (ci = 0; ci < 5; ++ci)
     for (co = 0; co < 5; ++co)
-      for (si = 0; si < 4; ++si)
+      for (si = 0; si < 5; ++si)
         for (ki = 0; ki < 4; ++ki)
           for (st = 1; st <= 3; ++st)
             for (dl = 1; dl <= 2; ++dl)
@@ -438,6 +438,8 @@ static int check_conv_f32(int quick) {
                     kfda_conv_params p;
                     kfda_shape4 is, fs, os;
                     const int32_t cin = cins[ci], cout = couts[co];
+                    /* 6 x 10: 3x3 blocks of 4 pixels without overlap (the arm64 stem) */
+                    if (si == 4 && (cin != 1 || ki != 1)) continue;
                     int32_t n_in, n_f;
                     size_t bytes;
                     if (quick && (dl == 2 || st == 3 || (act != (nb + pad) % 4 && act != 0)))
@@ -534,6 +536,89 @@ static int check_add_mul_f32(void) {
       }
   }
   printf("add_f32, mul_f32 opt == ref: %d cases\n", cases);
+  return 0;
+}
+
+static void fill_s8(int8_t *q, int32_t n);
+
+/* MAX_POOL_2D / AVERAGE_POOL_2D float and MAX_POOL_2D int8: sizes, channels (vector blocks and
+ * tails), windows larger than the image, strides, SAME/VALID, activations, special values. */
+static int check_pool_f32(int quick) {
+  static const int32_t chans[] = {1, 3, 4, 8, 13, 32, 19}; /* vectors of 4, 16; tails */
+  float *x = (float *)(void *)in_buf;
+  int h, w, ci, fh, fw, st, pad, act, avg, cases = 0;
+  for (h = 1; h <= 7; h += 3)
+    for (w = 1; w <= 8; w += quick ? 7 : 3)
+      for (ci = 0; ci < 7; ++ci)
+        for (fh = 1; fh <= 3; ++fh)
+          for (fw = 1; fw <= 3; fw += quick ? 2 : 1)
+            for (st = 1; st <= 2; ++st)
+              for (pad = 0; pad <= 1; ++pad)
+                for (act = 0; act < 4; ++act)
+                  for (avg = 0; avg <= 2; ++avg) { /* 2: MAX_POOL_2D int8 */
+                    kfda_conv_params p;
+                    kfda_shape4 is, os;
+                    size_t n_out;
+                    int32_t n_in;
+                    memset(&p, 0, sizeof p);
+                    is.n = os.n = 2;
+                    is.h = h;
+                    is.w = w;
+                    is.c = os.c = chans[ci];
+                    p.filter_h = fh;
+                    p.filter_w = fw;
+                    p.stride_h = p.stride_w = st;
+                    if (pad == 1) { /* VALID */
+                      if (h < fh || w < fw) continue;
+                      os.h = (h - fh) / st + 1;
+                      os.w = (w - fw) / st + 1;
+                    } else { /* SAME, and a pad wider than the window (all-outside taps) */
+                      os.h = (h + st - 1) / st;
+                      os.w = (w + st - 1) / st;
+                      p.pad_h = act == 3 ? fh : ((os.h - 1) * st + fh - h) / 2;
+                      p.pad_w = act == 3 ? fw : ((os.w - 1) * st + fw - w) / 2;
+                      if (p.pad_h < 0) p.pad_h = 0;
+                      if (p.pad_w < 0) p.pad_w = 0;
+                    }
+                    set_act_f32(&p.act_min, &p.act_max, act);
+                    p.qact_min = act == 1 ? 0 : act == 3 ? -20 : -128; /* int8: the same kinds */
+                    p.qact_max = act == 2 ? 5 : act == 3 ? 30 : 127;
+                    n_in = is.n * h * w * is.c;
+                    n_out = (size_t)os.n * os.h * os.w * os.c;
+                    if (n_in > MAXB || 4 * n_out > sizeof out_ref) continue;
+                    memset(out_ref, 0xa5, 4 * n_out);
+                    memset(out_opt, 0x5a, 4 * n_out);
+                    if (avg == 2) {
+                      fill_s8((int8_t *)(void *)in_buf, n_in);
+                      kfda_max_pool2d_s8_ref(&p, &is, (const int8_t *)(void *)in_buf, &os,
+                                             (int8_t *)out_ref);
+                      kfda_max_pool2d_s8_opt(&p, &is, (const int8_t *)(void *)in_buf, &os,
+                                             (int8_t *)out_opt);
+                      ++cases;
+                      if (memcmp(out_ref, out_opt, n_out) != 0) {
+                        printf("max_pool2d_s8 MISMATCH in=%dx%dx%d k=%dx%d stride=%d %s act=%d\n",
+                               h, w, (int)is.c, fh, fw, st, pad ? "valid" : "same", act);
+                        return 1;
+                      }
+                      continue;
+                    }
+                    fill_f32(x, n_in, cases % 3 == 2);
+                    if (avg) {
+                      kfda_average_pool2d_f32_ref(&p, &is, x, &os, (float *)(void *)out_ref);
+                      kfda_average_pool2d_f32_opt(&p, &is, x, &os, (float *)(void *)out_opt);
+                    } else {
+                      kfda_max_pool2d_f32_ref(&p, &is, x, &os, (float *)(void *)out_ref);
+                      kfda_max_pool2d_f32_opt(&p, &is, x, &os, (float *)(void *)out_opt);
+                    }
+                    ++cases;
+                    if (!same_f32(out_ref, out_opt, n_out)) {
+                      printf("%s_pool2d_f32 MISMATCH in=%dx%dx%d k=%dx%d stride=%d %s act=%d\n",
+                             avg ? "average" : "max", h, w, (int)is.c, fh, fw, st,
+                             pad ? "valid" : "same", act);
+                      return 1;
+                    }
+                  }
+  printf("max_pool2d_f32, average_pool2d_f32, max_pool2d_s8 opt == ref: %d cases\n", cases);
   return 0;
 }
 
@@ -810,6 +895,7 @@ int main(int argc, char **argv) {
   if (check_conv_f32(quick)) return 1;
   if (check_add_mul_f32()) return 1;
   if (check_mean_f32()) return 1;
+  if (check_pool_f32(quick)) return 1;
   if (check_qmul(quick)) return 1;
   if (check_add_mul_s8(quick)) return 1;
   if (check_mean_s8(quick)) return 1;

@@ -213,6 +213,17 @@ void kfda_max_pool2d_f32(const kfda_conv_params *p, const kfda_shape4 *in_shape,
                          const kfda_shape4 *out_shape, float *out);
 void kfda_average_pool2d_f32(const kfda_conv_params *p, const kfda_shape4 *in_shape,
                              const float *in, const kfda_shape4 *out_shape, float *out);
+/* The build's variant picks: *_ref (max_pool2d_f32.c, average_pool2d_f32.c: bounds
+ * checked per tap and channel) or *_opt (pool2d_f32_opt.c: the window clipped once per
+ * pixel, channels 4 per vector on arm64; the same order of taps). */
+void kfda_max_pool2d_f32_ref(const kfda_conv_params *p, const kfda_shape4 *in_shape,
+                             const float *in, const kfda_shape4 *out_shape, float *out);
+void kfda_max_pool2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *in_shape,
+                             const float *in, const kfda_shape4 *out_shape, float *out);
+void kfda_average_pool2d_f32_ref(const kfda_conv_params *p, const kfda_shape4 *in_shape,
+                                 const float *in, const kfda_shape4 *out_shape, float *out);
+void kfda_average_pool2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *in_shape,
+                                 const float *in, const kfda_shape4 *out_shape, float *out);
 /* MEAN over the axes flagged in reduce_mask (bit i = axis i) of an
  * ndim-dimensional tensor; out has the kept axes in order. */
 void kfda_mean_f32(const float *in, int32_t ndim, const int32_t *dims, uint32_t reduce_mask,
@@ -381,6 +392,12 @@ void kfda_requantize_s8(const int8_t *in, size_t n, int32_t in_zero_point, int32
 /* MAX_POOL_2D int8 (clamped to p->qact_min/max). */
 void kfda_max_pool2d_s8(const kfda_conv_params *p, const kfda_shape4 *in_shape, const int8_t *in,
                         const kfda_shape4 *out_shape, int8_t *out);
+/* The build's variant picks: *_ref (max_pool2d_s8.c) or *_opt (max_pool2d_s8_opt.c: the
+ * window clipped once per pixel, NEON 16 channels per vector). */
+void kfda_max_pool2d_s8_ref(const kfda_conv_params *p, const kfda_shape4 *in_shape,
+                            const int8_t *in, const kfda_shape4 *out_shape, int8_t *out);
+void kfda_max_pool2d_s8_opt(const kfda_conv_params *p, const kfda_shape4 *in_shape,
+                            const int8_t *in, const kfda_shape4 *out_shape, int8_t *out);
 
 /* AVERAGE_POOL_2D int8 (sum / count, rounded half away from zero). */
 void kfda_average_pool2d_s8(const kfda_conv_params *p, const kfda_shape4 *in_shape,

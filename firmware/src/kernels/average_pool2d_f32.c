@@ -2,8 +2,8 @@
  * the taps inside the image (TFLite: sum / filter_count). */
 #include "kfda/kernels.h"
 
-void kfda_average_pool2d_f32(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
-                             const kfda_shape4 *os, float *out) {
+void kfda_average_pool2d_f32_ref(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
+                                 const kfda_shape4 *os, float *out) {
   int32_t b, oy, ox, c, fy, fx;
   for (b = 0; b < os->n; ++b)
     for (oy = 0; oy < os->h; ++oy)

@@ -61,6 +61,20 @@ KFDA_ALWAYS_INLINE void kfda_binary_run_f32(kfda_binary_op op, const float *a, i
       /* no activation: FMINNM then FMAXNM against +-FLT_MAX give the same (+-inf to
        * +-FLT_MAX; a NaN, always quiet out of an add or multiply, to FLT_MAX) */
       const float32x4_t vmax = vdupq_n_f32(FLT_MAX), vmin = vdupq_n_f32(-FLT_MAX);
+      for (; i + 16 <= n; i += 16) { /* 4 vectors per LD1 / ST1 */
+        const float32x4x4_t x = vld1q_f32_x4(a + i), y = vld1q_f32_x4(b + i);
+        float32x4x4_t v;
+#define KFDA_LANES(k)                                                                        \
+  v.val[k] =                                                                                 \
+      op == KFDA_BINARY_MUL ? vmulq_f32(x.val[k], y.val[k]) : vaddq_f32(x.val[k], y.val[k]); \
+  v.val[k] = vmaxnmq_f32(vminnmq_f32(v.val[k], vmax), vmin) /* written out: no spill */
+        KFDA_LANES(0);
+        KFDA_LANES(1);
+        KFDA_LANES(2);
+        KFDA_LANES(3);
+#undef KFDA_LANES
+        vst1q_f32_x4(out + i, v);
+      }
       for (; i + 8 <= n; i += 8) {
         const float32x4_t x0 = vld1q_f32(a + i), y0 = vld1q_f32(b + i);
         const float32x4_t x1 = vld1q_f32(a + i + 4), y1 = vld1q_f32(b + i + 4);

@@ -179,17 +179,89 @@ static void clip(int32_t start, int32_t f, int32_t size, int32_t *lo, int32_t *h
 }
 
 #if KFDA_CONV_F32_NEON
+#if defined(__GNUC__)
+#define KFDA_CONV_INLINE static inline __attribute__((always_inline))
+#else
+#define KFDA_CONV_INLINE static inline
+#endif
+
+/* The clamp of 4 lanes, each the scalar result: without an activation (none: lo, hi =
+ * -+FLT_MAX) FMINNM then FMAXNM (+-inf to +-FLT_MAX, NaN to FLT_MAX, as the reference;
+ * no zero bound, so no signed-zero question), else compares and bit selects. */
+KFDA_CONV_INLINE float32x4_t clamp_f32x4(float32x4_t a, float32x4_t lo, float32x4_t hi, int none) {
+  if (none) return vmaxnmq_f32(vminnmq_f32(a, hi), lo);
+  a = vbslq_f32(vcltq_f32(a, lo), lo, a);
+  return vbslq_f32(vcleq_f32(a, hi), a, hi);
+}
+
+/* 4 pixels (input columns x .. x + 5 of rows fy0 .. fy1 - 1 of the window, `iw` apart;
+ * rows outside the image skipped) x 4 channels: the bias, then per pixel the taps in
+ * the reference's order (fy, fx), 3 x 2 floats loaded per filter row. */
+KFDA_CONV_INLINE void block4_3x3_c1(const float *x, int32_t iw, int32_t fy0, int32_t fy1,
+                                    const float32x4_t *wt, float32x4_t bias, float32x4_t lo,
+                                    float32x4_t hi, int none, float *o, size_t cout) {
+  float32x4_t a0 = bias, a1 = a0, a2 = a0, a3 = a0;
+  float32x2_t u0, u1, u2;
+#define KFDA_TAP(a, k, v, l) a = vfmaq_lane_f32(a, wt[k], v, l)
+#define KFDA_ROW(r)                                                                             \
+  if (fy0 <= r && r < fy1) {                                                                    \
+    const float *xr = x + (ptrdiff_t)r * iw;                                                    \
+    u0 = vld1_f32(xr);                                                                          \
+    u1 = vld1_f32(xr + 2);                                                                      \
+    u2 = vld1_f32(xr + 4);                                                                      \
+    KFDA_TAP(a0, 3 * r, u0, 0), KFDA_TAP(a0, 3 * r + 1, u0, 1), KFDA_TAP(a0, 3 * r + 2, u1, 0); \
+    KFDA_TAP(a1, 3 * r, u0, 1), KFDA_TAP(a1, 3 * r + 1, u1, 0), KFDA_TAP(a1, 3 * r + 2, u1, 1); \
+    KFDA_TAP(a2, 3 * r, u1, 0), KFDA_TAP(a2, 3 * r + 1, u1, 1), KFDA_TAP(a2, 3 * r + 2, u2, 0); \
+    KFDA_TAP(a3, 3 * r, u1, 1), KFDA_TAP(a3, 3 * r + 1, u2, 0), KFDA_TAP(a3, 3 * r + 2, u2, 1); \
+  }
+  KFDA_ROW(0)
+  KFDA_ROW(1)
+  KFDA_ROW(2)
+#undef KFDA_ROW
+#undef KFDA_TAP
+  vst1q_f32(o, clamp_f32x4(a0, lo, hi, none));
+  vst1q_f32(o + cout, clamp_f32x4(a1, lo, hi, none));
+  vst1q_f32(o + 2 * cout, clamp_f32x4(a2, lo, hi, none));
+  vst1q_f32(o + 3 * cout, clamp_f32x4(a3, lo, hi, none));
+}
+
+/* The pixels [ox_a, ox_z) of one output row (all 3 filter columns inside, at least 4
+ * pixels), 4 at a time; the last block overlaps the one before when the count is not
+ * a multiple of 4 (its pixels computed again, the same values stored). x: the input
+ * at filter row 0 (perhaps outside the image: rows < fy0 are not read), column 0. */
+KFDA_CONV_INLINE void row_blocks_3x3_c1(const float *x, int32_t iw, int32_t fy0, int32_t fy1,
+                                        int32_t pad_w, int32_t ox_a, int32_t ox_z,
+                                        const float32x4_t *wt, float32x4_t bias, float32x4_t lo,
+                                        float32x4_t hi, int none, float *o, size_t cout) {
+  int32_t ox = ox_a;
+  for (;;) {
+    if (ox + 4 > ox_z) ox = ox_z - 4;
+    if (fy0 == 0 && fy1 == 3) /* constants for the inlined block: all rows, no tests */
+      block4_3x3_c1(x + (ox - pad_w), iw, 0, 3, wt, bias, lo, hi, none, o + (size_t)ox * cout,
+                    cout);
+    else
+      block4_3x3_c1(x + (ox - pad_w), iw, fy0, fy1, wt, bias, lo, hi, none, o + (size_t)ox * cout,
+                    cout);
+    if (ox + 4 == ox_z) break;
+    ox += 4;
+  }
+}
+
 /* 3x3 filters over one input channel, stride 1 (a stem conv on a grey image), 4
  * output channels per vector with their 9 weights held in registers; per pixel
  * the bias, then a fused multiply-add per tap inside the image in the reference's
- * order (fy, fx) (FMLA: kfda_fmaf's one rounding), the clamp as compares and bit selects (each lane
- * the scalar result). Pixels with all 9 taps inside run unrolled; the others loop over their taps
+ * order (fy, fx) (FMLA: kfda_fmaf's one rounding), then the clamp (each lane the
+ * scalar result). Pixels whose 3 filter columns lie inside run 4 at a time, unrolled
+ * (filter rows outside the image skipped); the others loop over their taps
  * (outside taps are skipped, as the reference does: 0 * inf is NaN). */
 static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
                         const float *filter, const transform *tr, const kfda_shape4 *os, float *out,
                         int32_t row_begin, int32_t row_end) {
   const int32_t cout = os->c, iw = is->w, ih = is->h;
   const float32x4_t lo = vdupq_n_f32(tr->lo), hi = vdupq_n_f32(tr->hi);
+  /* [ox_a, ox_z): the output columns whose 3 input columns lie inside */
+  const int32_t ox_a = p->pad_w;
+  const int32_t ox_z = iw - 2 + p->pad_w < os->w ? iw - 2 + p->pad_w : os->w;
   int32_t oc, row, ox, k;
   for (oc = 0; oc + 4 <= cout; oc += 4) {
     float32x4_t wt[9], bias = vdupq_n_f32(0.0f);
@@ -204,40 +276,17 @@ static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const 
       const int32_t iy0 = oy - p->pad_h;
       const float *img = in + (size_t)b * (size_t)ih * (size_t)iw;
       float *o = out + (((size_t)b * os->h + (size_t)oy) * os->w) * (size_t)cout + oc;
-      int32_t fy0, fy1, ox_a, ox_b;
+      int32_t fy0, fy1, ox_b = ox_a;
       clip(iy0, 3, ih, &fy0, &fy1);
-      /* [ox_a, ox_b): 4 pixels inside at a time, 3 x 2 floats per row */
-      ox_a = p->pad_w > 0 ? p->pad_w : 0;
-      ox_b = ox_a;
-      if (fy0 == 0 && fy1 == 3)
-        while (ox_b + 4 <= os->w && ox_b - p->pad_w + 6 <= iw) ox_b += 4;
-      for (ox = ox_a; ox < ox_b; ox += 4) {
-        const int32_t ix0 = ox - p->pad_w;
-        const float *x0 = img + (size_t)iy0 * (size_t)iw + ix0, *x1 = x0 + iw, *x2 = x1 + iw;
-        float32x4_t a0 = bias, a1 = a0, a2 = a0, a3 = a0;
-        float32x2_t u0, u1, u2;
-#define KFDA_TAP(a, k, v, l) a = vfmaq_lane_f32(a, wt[k], v, l)
-#define KFDA_ROW(r, x)                                                                        \
-  u0 = vld1_f32(x);                                                                           \
-  u1 = vld1_f32(x + 2);                                                                       \
-  u2 = vld1_f32(x + 4);                                                                       \
-  KFDA_TAP(a0, 3 * r, u0, 0), KFDA_TAP(a0, 3 * r + 1, u0, 1), KFDA_TAP(a0, 3 * r + 2, u1, 0); \
-  KFDA_TAP(a1, 3 * r, u0, 1), KFDA_TAP(a1, 3 * r + 1, u1, 0), KFDA_TAP(a1, 3 * r + 2, u1, 1); \
-  KFDA_TAP(a2, 3 * r, u1, 0), KFDA_TAP(a2, 3 * r + 1, u1, 1), KFDA_TAP(a2, 3 * r + 2, u2, 0); \
-  KFDA_TAP(a3, 3 * r, u1, 1), KFDA_TAP(a3, 3 * r + 1, u2, 0), KFDA_TAP(a3, 3 * r + 2, u2, 1)
-        KFDA_ROW(0, x0);
-        KFDA_ROW(1, x1);
-        KFDA_ROW(2, x2);
-#undef KFDA_ROW
-#undef KFDA_TAP
-#define KFDA_OUT(a, q)                    \
-  a = vbslq_f32(vcltq_f32(a, lo), lo, a); \
-  vst1q_f32(o + (size_t)(ox + q) * cout, vbslq_f32(vcleq_f32(a, hi), a, hi))
-        KFDA_OUT(a0, 0);
-        KFDA_OUT(a1, 1);
-        KFDA_OUT(a2, 2);
-        KFDA_OUT(a3, 3);
-#undef KFDA_OUT
+      if (ox_z - ox_a >= 4 && fy1 > fy0) {
+        const float *x = img + (ptrdiff_t)iy0 * iw;
+        if (tr->none)
+          row_blocks_3x3_c1(x, iw, fy0, fy1, p->pad_w, ox_a, ox_z, wt, bias, lo, hi, 1, o,
+                            (size_t)cout);
+        else
+          row_blocks_3x3_c1(x, iw, fy0, fy1, p->pad_w, ox_a, ox_z, wt, bias, lo, hi, 0, o,
+                            (size_t)cout);
+        ox_b = ox_z;
       }
       for (ox = 0; ox < os->w; ++ox) { /* the rest, one pixel at a time */
         const int32_t ix0 = ox - p->pad_w;

@@ -22,8 +22,11 @@
 #define KFDA_BCONV_NEON     1
 #define KFDA_BCONV_THUMB2   0
 #define KFDA_BCONV_PORTABLE 0
+/* 4 pixels x 8 (arm64; 32 vector registers) or 4 (armv7; 16) channels per pass */
+#define KFDA_BCONV_NEON4 1
 #if defined(__aarch64__)
-#define KFDA_BCONV_NEON4 1 /* 4 pixels x 8 (or 4) channels per pass */
+/* the float output transform in NEON too (armv7 NEON float flushes denormals) */
+#define KFDA_BCONV_NEON4_F32 1
 #endif
 #define KFDA_BCONV_OC_BLOCK 4
 #elif defined(__GNUC__) && defined(__thumb2__) && defined(__ARM_FEATURE_DSP)
@@ -45,6 +48,9 @@
 #endif
 #ifndef KFDA_BCONV_NEON4
 #define KFDA_BCONV_NEON4 0
+#endif
+#ifndef KFDA_BCONV_NEON4_F32
+#define KFDA_BCONV_NEON4_F32 0
 #endif
 #ifndef KFDA_BCONV_TREE
 #define KFDA_BCONV_TREE 0
@@ -72,8 +78,9 @@ void kfda_bconv_popcount_neon(const uint32_t *x, const uint32_t *w, size_t strid
                               int32_t *acc);
 #if KFDA_BCONV_NEON4
 /* 4 pixels (columns col + q * cstride) x 8 channels per pass (the last odd
- * block: 4) over nblk blocks of 4 channels: acc[16 * blk + 4 * q + j], or with o4 the float
- * transform 2 * acc * m + bi straight into o4[q][4 * blk + j] (lce_bconv2d_opt_neon.c). */
+ * block: 4; armv7: 4 always) over nblk blocks of 4 channels: acc[16 * blk + 4 * q + j], or
+ * with o4 (KFDA_BCONV_NEON4_F32 only) the float transform 2 * acc * m + bi straight into
+ * o4[q][4 * blk + j] (lce_bconv2d_opt_neon.c). */
 void kfda_bconv_popcount_4x4_neon(const uint32_t *col, size_t cstride, const uint32_t *w,
                                   int32_t kw, int32_t nblk, int32_t *acc, float *const *o4,
                                   const float *m, const float *bi);

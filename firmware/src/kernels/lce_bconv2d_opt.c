@@ -38,7 +38,7 @@
 #endif
 
 #if KFDA_BCONV_NEON4
-#include <arm_neon.h> /* transform4_f32 */
+#include <arm_neon.h> /* im2col moves, transform4_f32 */
 #endif
 
 size_t kfda_lce_bconv2d_scratch_bytes(const kfda_shape4 *filter_shape) {
@@ -403,7 +403,7 @@ static void channels_one_pixel(const bconv_ctx *t, const bconv_pixel *px, const 
   }
 }
 
-#if KFDA_BCONV_NEON4
+#if KFDA_BCONV_NEON4_F32
 /* Float output without edge correction, nblk x 4 channels of one pixel (acc
  * strided by 16): the scalar transform's operations lane by lane (clamp,
  * convert, multiply, add: no fused rounding). */
@@ -426,6 +426,23 @@ static void transform4_f32(const bconv_ctx *t, float *o, int32_t oc, int32_t nbl
     y = vmulq_f32(vcvtq_f32_s32(x), vld1q_f32(m));
     vst1q_f32(o, vaddq_f32(y, vld1q_f32(bi)));
   }
+}
+#elif KFDA_BCONV_NEON4
+/* armv7: the same in scalar VFP arithmetic (IEEE; its NEON float is not), one loop
+ * without transform()'s per-channel dispatch. */
+static void transform4_f32(const bconv_ctx *t, float *o, int32_t oc, int32_t nblk,
+                           const int32_t *acc) {
+  const float *m = t->out_mul + oc, *bi = t->out_bias + oc;
+  int32_t blk, j;
+  for (blk = 0; blk < nblk; ++blk, acc += 16, o += 4, m += 4, bi += 4)
+    for (j = 0; j < 4; ++j) {
+      int32_t x = acc[j] * 2;
+      if (!t->noclamp) {
+        x = x < t->qmax ? x : t->qmax;
+        x = x > t->qmin ? x : t->qmin;
+      }
+      o[j] = (float)x * m[j] + bi[j];
+    }
 }
 #endif
 
@@ -617,8 +634,8 @@ void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *is, con
         im2col_runs4(&t, &walk, pix, col, padded, px4);
       else
         im2col(&t, pix, 4, col, padded, px4);
-      fused = p->output_kind == KFDA_BCONV_OUT_F32 && t.noclamp && !px4[0].edge && !px4[1].edge &&
-              !px4[2].edge && !px4[3].edge;
+      fused = KFDA_BCONV_NEON4_F32 && p->output_kind == KFDA_BCONV_OUT_F32 && t.noclamp &&
+              !px4[0].edge && !px4[1].edge && !px4[2].edge && !px4[3].edge;
       for (oc = 0; oc + 4 <= t.cout; oc = oc1) { /* up to 64 channels per call */
         const int32_t nblk = (t.cout - oc) / 4 < 16 ? (t.cout - oc) / 4 : 16;
         int32_t blk;
@@ -635,10 +652,10 @@ void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *is, con
         for (q = 0; q < 4; ++q) {
           if (p->output_kind == KFDA_BCONV_OUT_F32 && !px4[q].edge) {
             transform4_f32(&t, (float *)out + (pix + q) * t.cout + oc, oc, nblk, acc + 4 * q);
-          } else {
-            for (blk = 0; blk < nblk; ++blk)
-              transform(&t, &px4[q], oc + 4 * blk, 4, acc + 16 * blk + 4 * q);
+            continue;
           }
+          for (blk = 0; blk < nblk; ++blk)
+            transform(&t, &px4[q], oc + 4 * blk, 4, acc + 16 * blk + 4 * q);
         }
       }
       if (oc < t.cout)

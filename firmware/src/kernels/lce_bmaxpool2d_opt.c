@@ -1,55 +1,93 @@
 /*
  * lce_bmaxpool2d_opt.c - LceBMaxPool2d, optimized (held bit for bit to
  * lce_bmaxpool2d_ref.c by host/kernel_test.c): the window is clipped to the
- * image once per output pixel (no test per tap), the first tap is copied
- * rather than ANDed into all-ones, and the words of a tap are ANDed in a
- * straight loop (NEON 4 words at a time where available). A window entirely
- * outside the image leaves all-ones, as the reference.
+ * image once per output pixel (no test per tap), and the words of a pixel go
+ * in chunks (NEON: 4 words in a Q register, then 2 in a D register; else one
+ * word) whose AND over the taps stays in a register: the first tap is loaded,
+ * the others ANDed in, one store per chunk. 32 or 64 channels (1 or 2 words,
+ * a BNN's first stages) thus cost a load and an AND per tap; a whole 2x2
+ * window is written out. Integer only, so
+ * the same bits on armv7 NEON. A window entirely outside the image leaves
+ * all-ones, as the reference.
  */
 #include "kfda/kernels.h"
 
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
 #include <arm_neon.h>
+#define KFDA_BMAXPOOL_NEON 1
+#else
+#define KFDA_BMAXPOOL_NEON 0
 #endif
 
-static inline void and_words(uint32_t *o, const uint32_t *s, int32_t n) {
-  int32_t k = 0;
-#if defined(__ARM_NEON) || defined(__ARM_NEON__)
-  for (; k + 4 <= n; k += 4) vst1q_u32(o + k, vandq_u32(vld1q_u32(o + k), vld1q_u32(s + k)));
+/* One output pixel: o = AND over the taps (fy0..fy1) x (fx0..fx1) of the
+ * pixel words at first + fy * drow + fx * words; taps >= 1. */
+static inline void and_window(uint32_t *o, const uint32_t *first, int32_t words, size_t drow,
+                              int32_t ny, int32_t nx) {
+  int32_t k = 0, fy, fx;
+  const size_t dcol = (size_t)words;
+  if (ny == 2 && nx == 2) { /* the usual 2x2 window, written out */
+    const uint32_t *r0 = first, *r1 = first + drow;
+#if KFDA_BMAXPOOL_NEON
+    for (; k + 4 <= words; k += 4)
+      vst1q_u32(o + k, vandq_u32(vandq_u32(vld1q_u32(r0 + k), vld1q_u32(r0 + k + dcol)),
+                                 vandq_u32(vld1q_u32(r1 + k), vld1q_u32(r1 + k + dcol))));
+    if (k + 2 <= words) {
+      vst1_u32(o + k, vand_u32(vand_u32(vld1_u32(r0 + k), vld1_u32(r0 + k + dcol)),
+                               vand_u32(vld1_u32(r1 + k), vld1_u32(r1 + k + dcol))));
+      k += 2;
+    }
 #endif
-  for (; k < n; ++k) o[k] &= s[k];
+    for (; k < words; ++k) o[k] = (r0[k] & r0[k + dcol]) & (r1[k] & r1[k + dcol]);
+    return;
+  }
+#if KFDA_BMAXPOOL_NEON
+  for (; k + 4 <= words; k += 4) {
+    uint32x4_t a = vld1q_u32(first + k);
+    for (fy = 0; fy < ny; ++fy)
+      for (fx = fy == 0; fx < nx; ++fx)
+        a = vandq_u32(a, vld1q_u32(first + k + fy * drow + fx * dcol));
+    vst1q_u32(o + k, a);
+  }
+  if (k + 2 <= words) {
+    uint32x2_t a = vld1_u32(first + k);
+    for (fy = 0; fy < ny; ++fy)
+      for (fx = fy == 0; fx < nx; ++fx)
+        a = vand_u32(a, vld1_u32(first + k + fy * drow + fx * dcol));
+    vst1_u32(o + k, a);
+    k += 2;
+  }
+#endif
+  for (; k < words; ++k) {
+    uint32_t a = first[k];
+    for (fy = 0; fy < ny; ++fy)
+      for (fx = fy == 0; fx < nx; ++fx) a &= first[k + fy * drow + fx * dcol];
+    o[k] = a;
+  }
 }
 
 void kfda_lce_bmaxpool2d_opt(const kfda_conv_params *p, const kfda_shape4 *is, const int32_t *in,
                              const kfda_shape4 *os, int32_t *out) {
   const int32_t words = is->c, ih = is->h, iw = is->w;
-  int32_t b, oy, ox, fy, fx, k;
+  const size_t drow = (size_t)iw * (size_t)words;
+  int32_t b, oy, ox, k;
   for (b = 0; b < os->n; ++b)
     for (oy = 0; oy < os->h; ++oy) {
       const int32_t iy0 = oy * p->stride_h - p->pad_h;
       const int32_t fy0 = iy0 < 0 ? -iy0 : 0;
       const int32_t fy1 = ih - iy0 < p->filter_h ? ih - iy0 : p->filter_h;
-      for (ox = 0; ox < os->w; ++ox) {
+      uint32_t *o = (uint32_t *)out + ((size_t)b * os->h + oy) * os->w * words;
+      for (ox = 0; ox < os->w; ++ox, o += words) {
         const int32_t ix0 = ox * p->stride_w - p->pad_w;
         const int32_t fx0 = ix0 < 0 ? -ix0 : 0;
         const int32_t fx1 = iw - ix0 < p->filter_w ? iw - ix0 : p->filter_w;
-        uint32_t *o = (uint32_t *)out + (((size_t)b * os->h + oy) * os->w + ox) * words;
-        int first = 1;
-        for (fy = fy0; fy < fy1; ++fy) {
-          const uint32_t *row =
-              (const uint32_t *)in + (((size_t)b * ih + iy0 + fy) * iw + ix0) * words;
-          for (fx = fx0; fx < fx1; ++fx) {
-            const uint32_t *src = row + (size_t)fx * words;
-            if (first) {
-              for (k = 0; k < words; ++k) o[k] = src[k];
-              first = 0;
-            } else {
-              and_words(o, src, words);
-            }
-          }
-        }
-        if (first)
+        if (fy1 <= fy0 || fx1 <= fx0) {
           for (k = 0; k < words; ++k) o[k] = 0xffffffffu;
+          continue;
+        }
+        and_window(o,
+                   (const uint32_t *)in + ((size_t)b * ih + (size_t)(iy0 + fy0)) * drow +
+                       (size_t)(ix0 + fx0) * words,
+                   words, drow, fy1 - fy0, fx1 - fx0);
       }
     }
 }

@@ -5,9 +5,11 @@
  *
  * float: bit = (x < 0), i.e. sign set, magnitude not zero, not NaN. On the
  *   raw bits u: u in [0x80000001, 0xFF800000]  <=>  u - 0x80000001 < 0x7F800000
- *   (unsigned), one subtract and one compare. NEON: VCLT against 0 (false for
- *   -0 and NaN, as the reference), AND with lane weights 1 << i, OR, add
- *   across lanes: 32 values -> one word. Thumb-2 (Cortex-M): the same test as
+ *   (unsigned), one subtract and one compare. arm64 NEON: FCMLT #0 (false for
+ *   -0 and NaN, as the reference), lane masks narrowed to bytes, AND with
+ *   byte weights, pairwise adds: 32 values -> one word (two words per pass).
+ *   armv7 NEON: the integer test above per lane (its float compare flushes
+ *   denormals), then the same narrowing and adds. Thumb-2 (Cortex-M): the same test as
  *   an add of 0x7FFFFFFF and a compare with 0x7F800000, whose carry is the
  *   complement of the bit; ADC shifts it into the word (last value first), one
  *   MVN per word: 3 instructions per value and an LDRD per two.
@@ -24,6 +26,11 @@
 #else
 #define KFDA_QUANT_NEON 0
 #endif
+#if KFDA_QUANT_NEON && defined(__aarch64__)
+#define KFDA_QUANT_PAIRS 1 /* pack64_f32: two words per pass */
+#else
+#define KFDA_QUANT_PAIRS 0
+#endif
 #if !KFDA_QUANT_NEON && defined(__thumb2__) && defined(__GNUC__)
 #define KFDA_QUANT_THUMB2 1
 #else
@@ -37,48 +44,68 @@ static inline uint32_t neg_bit_f32(const float *x) {
 }
 
 #if KFDA_QUANT_NEON
-static inline uint32_t hsum_u32x4(uint32x4_t v) {
 #if defined(__aarch64__)
-  return vaddvq_u32(v);
-#else
-  const uint64x2_t s = vpaddlq_u32(v);
-  return (uint32_t)(vgetq_lane_u64(s, 0) + vgetq_lane_u64(s, 1));
-#endif
+/* 32 floats -> 16 bytes of weighted lane masks: the 32 lane masks narrowed to
+ * bytes (UZP1) and ANDed with byte weights 1 << (i % 8), for floats 0-15 (*a) and
+ * 16-31 (*b). Written out (no loop over an array): GCC keeps it in registers. */
+static inline void masks32_f32(const float *x, uint8x16_t w, uint8x16_t *a, uint8x16_t *b) {
+  const float32x4x4_t lo = vld1q_f32_x4(x), hi = vld1q_f32_x4(x + 16);
+#define KFDA_NEG16(v, i) vreinterpretq_u16_u32(vcltzq_f32(v.val[i]))
+  const uint16x8_t h0 = vuzp1q_u16(KFDA_NEG16(lo, 0), KFDA_NEG16(lo, 1));
+  const uint16x8_t h1 = vuzp1q_u16(KFDA_NEG16(lo, 2), KFDA_NEG16(lo, 3));
+  const uint16x8_t h2 = vuzp1q_u16(KFDA_NEG16(hi, 0), KFDA_NEG16(hi, 1));
+  const uint16x8_t h3 = vuzp1q_u16(KFDA_NEG16(hi, 2), KFDA_NEG16(hi, 3));
+#undef KFDA_NEG16
+  *a = vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(h0), vreinterpretq_u8_u16(h1)), w);
+  *b = vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(h2), vreinterpretq_u8_u16(h3)), w);
 }
 
-#if defined(__aarch64__)
-/* 32 floats -> one word: the 32 lane masks narrowed to bytes (UZP1), ANDed with
- * byte weights 1 << (i % 8), three pairwise adds. */
+static const uint8_t quant_byte_weights[16] = {1, 2, 4, 8, 16, 32, 64, 128,
+                                               1, 2, 4, 8, 16, 32, 64, 128};
+
+/* 32 floats -> one word: three pairwise adds of the weighted masks. */
 static inline uint32_t pack32_f32(const float *x) {
-  static const uint8_t wts[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
-  const uint8x16_t w = vld1q_u8(wts);
-  const float32x4_t z = vdupq_n_f32(0.0f);
-  uint16x8_t h[4];
   uint8x16_t a, b, s;
-  int i;
-  for (i = 0; i < 4; ++i)
-    h[i] = vuzp1q_u16(vreinterpretq_u16_u32(vcltq_f32(vld1q_f32(x + 8 * i), z)),
-                      vreinterpretq_u16_u32(vcltq_f32(vld1q_f32(x + 8 * i + 4), z)));
-  a = vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(h[0]), vreinterpretq_u8_u16(h[1])), w);
-  b = vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(h[2]), vreinterpretq_u8_u16(h[3])), w);
+  masks32_f32(x, vld1q_u8(quant_byte_weights), &a, &b);
   s = vpaddq_u8(a, b);
   s = vpaddq_u8(s, s);
   s = vpaddq_u8(s, s);
   return vgetq_lane_u32(vreinterpretq_u32_u8(s), 0);
 }
+
+/* 64 floats -> words o[0], o[1]: the pairwise adds of both words shared. */
+static inline void pack64_f32(const float *x, uint8x16_t w, uint32_t *o) {
+  uint8x16_t a0, b0, a1, b1, s;
+  masks32_f32(x, w, &a0, &b0);
+  masks32_f32(x + 32, w, &a1, &b1);
+  s = vpaddq_u8(vpaddq_u8(a0, b0), vpaddq_u8(a1, b1)); /* [word 0: 8 | word 1: 8] */
+  s = vpaddq_u8(s, s);                                 /* [word 0: 4 | word 1: 4 | ...] */
+  vst1_u32(o, vget_low_u32(vreinterpretq_u32_u8(s)));
+}
 #else
-/* 32 floats -> one word */
+/* 32 floats -> one word, on the raw bits with integer NEON (armv7's NEON float
+ * compare would flush a negative denormal to -0, and GCC then falls back to VFP one
+ * lane at a time): u - 0x80000001 < 0x7F800000 per lane, the masks narrowed to bytes
+ * (VMOVN), ANDed with byte weights 1 << (i % 8), four pairwise adds. */
+static inline uint8x16_t neg_bytes16_f32(const float *x) {
+  const uint32x4_t k1 = vdupq_n_u32(0x80000001u), k2 = vdupq_n_u32(0x7F800000u);
+#define KFDA_NEG4(i) \
+  vmovn_u32(vcltq_u32(vsubq_u32(vreinterpretq_u32_f32(vld1q_f32(x + 4 * (i))), k1), k2))
+  const uint16x8_t h0 = vcombine_u16(KFDA_NEG4(0), KFDA_NEG4(1));
+  const uint16x8_t h1 = vcombine_u16(KFDA_NEG4(2), KFDA_NEG4(3));
+#undef KFDA_NEG4
+  return vcombine_u8(vmovn_u16(h0), vmovn_u16(h1));
+}
+
 static inline uint32_t pack32_f32(const float *x) {
-  static const uint32_t wts[4] = {1u, 2u, 4u, 8u};
-  const uint32x4_t w = vld1q_u32(wts);
-  const float32x4_t z = vdupq_n_f32(0.0f);
-  uint32x4_t a = vandq_u32(vcltq_f32(vld1q_f32(x), z), w);
-  int i;
-  for (i = 1; i < 8; ++i) {
-    const uint32x4_t m = vandq_u32(vcltq_f32(vld1q_f32(x + 4 * i), z), w);
-    a = vorrq_u32(a, vshlq_u32(m, vdupq_n_s32(4 * i)));
-  }
-  return hsum_u32x4(a); /* disjoint bits: the sum is the OR */
+  static const uint8_t wts[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+  const uint8x16_t w = vld1q_u8(wts);
+  const uint8x16_t a = vandq_u8(neg_bytes16_f32(x), w), b = vandq_u8(neg_bytes16_f32(x + 16), w);
+  const uint8x8_t pa = vpadd_u8(vget_low_u8(a), vget_high_u8(a));
+  const uint8x8_t pb = vpadd_u8(vget_low_u8(b), vget_high_u8(b));
+  uint8x8_t s = vpadd_u8(pa, pb);
+  s = vpadd_u8(s, s);
+  return vget_lane_u32(vreinterpret_u32_u8(s), 0);
 }
 #endif
 
@@ -148,7 +175,14 @@ void kfda_lce_quantize_f32_opt(const float *in, int32_t rows, int32_t cols, int3
   for (r = 0; r < rows; ++r) {
     const float *row = in + (size_t)r * cols;
     uint32_t *o = (uint32_t *)out + (size_t)r * words;
-    for (k = 0; k < full; ++k) {
+    k = 0;
+#if KFDA_QUANT_PAIRS
+    {
+      const uint8x16_t w = vld1q_u8(quant_byte_weights);
+      for (; k + 2 <= full; k += 2) pack64_f32(row + 32 * k, w, o + k);
+    }
+#endif
+    for (; k < full; ++k) {
       const float *x = row + 32 * k;
 #if KFDA_QUANT_NEON || KFDA_QUANT_THUMB2
       o[k] = pack32_f32(x);

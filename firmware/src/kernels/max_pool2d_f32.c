@@ -1,10 +1,11 @@
-/* max_pool2d_f32.c - MAX_POOL_2D, float32 reference (padding taps skipped). */
+/* max_pool2d_f32.c - MAX_POOL_2D, float32 reference (padding taps skipped;
+ * pool2d_f32_opt.c is held to it). */
 #include <float.h>
 
 #include "kfda/kernels.h"
 
-void kfda_max_pool2d_f32(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
-                         const kfda_shape4 *os, float *out) {
+void kfda_max_pool2d_f32_ref(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
+                             const kfda_shape4 *os, float *out) {
   int32_t b, oy, ox, c, fy, fx;
   for (b = 0; b < os->n; ++b)
     for (oy = 0; oy < os->h; ++oy)

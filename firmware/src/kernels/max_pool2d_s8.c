@@ -1,8 +1,9 @@
-/* max_pool2d_s8.c - MAX_POOL_2D int8 (padding taps skipped). */
+/* max_pool2d_s8.c - MAX_POOL_2D int8, reference (padding taps skipped;
+ * max_pool2d_s8_opt.c is held to it). */
 #include "kfda/kernels.h"
 
-void kfda_max_pool2d_s8(const kfda_conv_params *p, const kfda_shape4 *is, const int8_t *in,
-                        const kfda_shape4 *os, int8_t *out) {
+void kfda_max_pool2d_s8_ref(const kfda_conv_params *p, const kfda_shape4 *is, const int8_t *in,
+                            const kfda_shape4 *os, int8_t *out) {
   int32_t b, oy, ox, c, fy, fx;
   for (b = 0; b < os->n; ++b)
     for (oy = 0; oy < os->h; ++oy)
