@@ -204,10 +204,14 @@ void kfda_depthwise_conv2d_f32(const kfda_conv_params *p, const kfda_shape4 *in_
                                const float *in, const kfda_shape4 *filter_shape,
                                const float *filter, const float *bias, const kfda_shape4 *out_shape,
                                float *out, int32_t row_begin, int32_t row_end);
-/* FULLY_CONNECTED: in [batches, depth], weights [units, depth]. */
+/* FULLY_CONNECTED: in [batches, depth], weights [units, depth]. `gemv_order` is the
+ * interpreter's path for the whole op (kfda_fully_connected_f32_gemv_order of its shape):
+ * a caller computing a slice of the units or batches passes the whole op's choice, so
+ * every slice rounds as the whole op does. */
+int kfda_fully_connected_f32_gemv_order(int32_t batches, int32_t units, int32_t depth);
 void kfda_fully_connected_f32(float act_min, float act_max, const float *in, int32_t batches,
                               int32_t depth, const float *weights, const float *bias, int32_t units,
-                              float *out);
+                              int gemv_order, float *out);
 /* MAX_POOL_2D / AVERAGE_POOL_2D (average over the valid taps only). */
 void kfda_max_pool2d_f32(const kfda_conv_params *p, const kfda_shape4 *in_shape, const float *in,
                          const kfda_shape4 *out_shape, float *out);

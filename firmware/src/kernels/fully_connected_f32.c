@@ -10,10 +10,13 @@
 #include "gemv_f32.h"
 #include "kfda/kernels.h"
 
+int kfda_fully_connected_f32_gemv_order(int32_t batches, int32_t units, int32_t depth) {
+  return batches == 1 && kfda_gemv_f32_applies(units, depth);
+}
+
 void kfda_fully_connected_f32(float act_min, float act_max, const float *in, int32_t batches,
                               int32_t depth, const float *weights, const float *bias, int32_t units,
-                              float *out) {
-  const int gemv = batches == 1 && kfda_gemv_f32_applies(units, depth);
+                              int gemv, float *out) {
   int32_t b, u, d;
   for (b = 0; b < batches; ++b)
     for (u = 0; u < units; ++u) {

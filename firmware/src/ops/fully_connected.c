@@ -107,6 +107,7 @@ static void eval_items(const kfda_model *m, const kfda_op *op, const void *param
       kfda_fully_connected_f32(p->act_min, p->act_max, (const float *)KFDA_IN(0) + in_at, 1,
                                p->depth, (const float *)p->weights + weights_at,
                                p->bias ? (const float *)p->bias + u0 : NULL, u1 - u0,
+                               kfda_fully_connected_f32_gemv_order(p->batches, p->units, p->depth),
                                (float *)KFDA_OUT + out_at);
   }
 }
@@ -125,6 +126,7 @@ static void eval(const kfda_model *m, const kfda_op *op, const void *params) {
   else
     kfda_fully_connected_f32(p->act_min, p->act_max, (const float *)KFDA_IN(0), p->batches,
                              p->depth, (const float *)p->weights, (const float *)p->bias, p->units,
+                             kfda_fully_connected_f32_gemv_order(p->batches, p->units, p->depth),
                              (float *)KFDA_OUT);
 }
 
