@@ -328,8 +328,34 @@ int64_t kfda_bias_max_s32(const kfda_tensor *bias) {
 }
 
 /* ---- pools ----------------------------------------------------------------- */
-int32_t kfda_pool_slice_of(const kfda_pool_op_params *p, int32_t row_begin, int32_t row_end,
-                           kfda_pool_slice *s) {
+/* p->kind's kernel (p->is_int8's type) on one slice. */
+static void pool_kernel(const kfda_pool_op_params *p, const kfda_conv_params *pool,
+                        const kfda_shape4 *in_shape, const void *in, const kfda_shape4 *out_shape,
+                        void *out) {
+  if (p->kind == KFDA_POOL_BITPACKED_MAX)
+    kfda_lce_bmaxpool2d(pool, in_shape, (const int32_t *)in, out_shape, (int32_t *)out);
+  else if (p->kind == KFDA_POOL_AVERAGE && p->is_int8)
+    kfda_average_pool2d_s8(pool, in_shape, (const int8_t *)in, out_shape, (int8_t *)out);
+  else if (p->kind == KFDA_POOL_AVERAGE)
+    kfda_average_pool2d_f32(pool, in_shape, (const float *)in, out_shape, (float *)out);
+  else if (p->is_int8)
+    kfda_max_pool2d_s8(pool, in_shape, (const int8_t *)in, out_shape, (int8_t *)out);
+  else
+    kfda_max_pool2d_f32(pool, in_shape, (const float *)in, out_shape, (float *)out);
+}
+
+/* Pools over threads: output rows [row_begin, row_end) of the rows [0, n * oh) are the
+ * same pool on the input from the first row their windows read, with the top padding left
+ * above it and the same bottom edge; so every tap, clip and sum is the whole call's. A slice
+ * stays within one batch: pool_slice_of fills the first one and returns its rows. */
+typedef struct {
+  kfda_conv_params pool;
+  kfda_shape4 in_shape, out_shape;
+  size_t in_at, out_at; /* element offsets of the slice's input and output */
+} pool_slice;
+
+static int32_t pool_slice_of(const kfda_pool_op_params *p, int32_t row_begin, int32_t row_end,
+                             pool_slice *s) {
   const int32_t oh = p->out_shape.h, batch = row_begin / oh, y0 = row_begin % oh;
   const int32_t y1 = row_end - batch * oh < oh ? row_end - batch * oh : oh;
   const int32_t first_tap = y0 * p->pool.stride_h - p->pool.pad_h; /* may be above the image */
@@ -361,8 +387,13 @@ static size_t align_up16(size_t bytes) {
   return (bytes + KFDA_ARENA_ALIGN - 1) / KFDA_ARENA_ALIGN * KFDA_ARENA_ALIGN;
 }
 
-int32_t kfda_pool_channel_slices(const kfda_model *m, const kfda_op *op,
-                                 const kfda_pool_op_params *p) {
+/* Pools on maps too small for a row split split channels (kfda_channel_slices: units are
+ * the output's channels, 4 at a time, or its words when bitpacked, 1 at a time). Output
+ * channel c reads input channel c only, so a slice is the same pool on the slice's input
+ * channels, gathered into the thread's scratch (none needed for a one-pixel input), its
+ * output in the scratch too (none for a one-pixel output) until copied back. */
+static int32_t pool_channel_slices(const kfda_model *m, const kfda_op *op,
+                                   const kfda_pool_op_params *p) {
   int32_t align, unit_bytes;
   pool_units(m, op, &align, &unit_bytes);
   return kfda_channel_slices(m, &p->out_shape, p->out_shape.c, align);
@@ -371,7 +402,7 @@ int32_t kfda_pool_channel_slices(const kfda_model *m, const kfda_op *op,
 /* The gathered input (when more than one pixel), then the output (likewise), 16-aligned. */
 static void pool_slice_buffers(const kfda_model *m, const kfda_op *op, const kfda_pool_op_params *p,
                                size_t *in_bytes, size_t *out_bytes) {
-  const int32_t slices = kfda_pool_channel_slices(m, op, p);
+  const int32_t slices = pool_channel_slices(m, op, p);
   const size_t in_pixels = (size_t)p->in_shape.n * p->in_shape.h * p->in_shape.w;
   const size_t out_pixels = (size_t)p->out_shape.n * p->out_shape.h * p->out_shape.w;
   int32_t align, unit_bytes;
@@ -382,9 +413,19 @@ static void pool_slice_buffers(const kfda_model *m, const kfda_op *op, const kfd
   *out_bytes = out_pixels > 1 ? align_up16(out_pixels * slice_bytes) : 0;
 }
 
-int kfda_pool_channel_slice_of(const kfda_model *m, const kfda_op *op, const kfda_pool_op_params *p,
-                               int32_t slice, void *scratch, kfda_pool_channel_slice *s) {
-  const int32_t slices = kfda_pool_channel_slices(m, op, p), units = p->out_shape.c;
+typedef struct {
+  kfda_shape4 in_shape, out_shape; /* the slice's channels */
+  const void *in;                  /* its input channels */
+  void *out;                       /* where the kernel writes them */
+  int32_t unit_begin, unit_end, unit_bytes;
+  uint8_t copy_back; /* the kernel wrote into the scratch */
+} pool_channel_slice;
+
+/* Slice `slice` of the op's pool_channel_slices; 0 when it is empty. */
+static int pool_channel_slice_of(const kfda_model *m, const kfda_op *op,
+                                 const kfda_pool_op_params *p, int32_t slice, void *scratch,
+                                 pool_channel_slice *s) {
+  const int32_t slices = pool_channel_slices(m, op, p), units = p->out_shape.c;
   const int32_t in_pixels = p->in_shape.n * p->in_shape.h * p->in_shape.w;
   const uint8_t *in = kfda_tensor_data(m, op->in[0]);
   uint8_t *out = kfda_tensor_data(m, op->out);
@@ -411,18 +452,51 @@ int kfda_pool_channel_slice_of(const kfda_model *m, const kfda_op *op, const kfd
   return 1;
 }
 
-void kfda_pool_channel_slice_done(const kfda_model *m, const kfda_op *op,
-                                  const kfda_pool_op_params *p, const kfda_pool_channel_slice *s) {
-  if (s->copy_back)
-    kfda_copy_channel_slice(s->out, p->out_shape.n * p->out_shape.h * p->out_shape.w, s->unit_begin,
-                            s->unit_end, p->out_shape.c, s->unit_bytes,
-                            kfda_tensor_data(m, op->out));
+/* Output rows [row_begin, row_end), one batch's slice at a time. */
+static void pool_eval_rows(const kfda_model *m, const kfda_op *op, const void *params,
+                           int32_t row_begin, int32_t row_end, void *scratch) {
+  const kfda_pool_op_params *p = (const kfda_pool_op_params *)params;
+  const size_t element_bytes = p->is_int8 ? 1 : 4; /* int8, float or bitpacked int32 */
+  const uint8_t *in = kfda_tensor_data(m, op->in[0]);
+  uint8_t *out = kfda_tensor_data(m, op->out);
+  pool_slice s;
+  (void)scratch;
+  while (row_begin < row_end) {
+    row_begin += pool_slice_of(p, row_begin, row_end, &s);
+    pool_kernel(p, &s.pool, &s.in_shape, in + s.in_at * element_bytes, &s.out_shape,
+                out + s.out_at * element_bytes);
+  }
+}
+
+/* Output channels of slices [slice_begin, slice_end). */
+static void pool_eval_slices(const kfda_model *m, const kfda_op *op, const void *params,
+                             int32_t slice_begin, int32_t slice_end, void *scratch) {
+  const kfda_pool_op_params *p = (const kfda_pool_op_params *)params;
+  pool_channel_slice s;
+  int32_t i;
+  for (i = slice_begin; i < slice_end; ++i) {
+    if (!pool_channel_slice_of(m, op, p, i, scratch, &s)) continue;
+    pool_kernel(p, &p->pool, &s.in_shape, s.in, &s.out_shape, s.out);
+    if (s.copy_back)
+      kfda_copy_channel_slice(s.out, p->out_shape.n * p->out_shape.h * p->out_shape.w, s.unit_begin,
+                              s.unit_end, p->out_shape.c, s.unit_bytes,
+                              kfda_tensor_data(m, op->out));
+  }
+}
+
+void kfda_pool_eval(const kfda_model *m, const kfda_op *op, const void *params) {
+  const kfda_pool_op_params *p = (const kfda_pool_op_params *)params;
+  const int32_t slices = pool_channel_slices(m, op, p);
+  if (slices > 0)
+    kfda_op_run_rows(m, op, params, slices, pool_eval_slices);
+  else
+    kfda_op_run_rows(m, op, params, p->out_shape.n * p->out_shape.h, pool_eval_rows);
 }
 
 /* Prepare: the pool's scratch when it splits channels (none for one thread). */
 static kfda_status pool_slice_scratch(kfda_op_context *ctx, const kfda_pool_op_params *p) {
   size_t in_bytes, out_bytes;
-  if (kfda_pool_channel_slices(ctx->m, ctx->op, p) == 0) return KFDA_OK;
+  if (pool_channel_slices(ctx->m, ctx->op, p) == 0) return KFDA_OK;
   pool_slice_buffers(ctx->m, ctx->op, p, &in_bytes, &out_bytes);
   return in_bytes + out_bytes > 0 ? kfda_op_thread_scratch(ctx, in_bytes + out_bytes) : KFDA_OK;
 }

@@ -215,47 +215,25 @@ int kfda_requant_multiplier(double real, int64_t value_max, int64_t offset_max,
 /* max |bias[i]| of a constant int32 bias (0 when absent). */
 int64_t kfda_bias_max_s32(const kfda_tensor *bias);
 
-/* MAX_POOL_2D / AVERAGE_POOL_2D (and the window of LceBMaxPool2d). */
+/* MAX_POOL_2D / AVERAGE_POOL_2D / LceBMaxPool2d: the window, the shapes and the kernel. */
+typedef enum {
+  KFDA_POOL_MAX = 0,
+  KFDA_POOL_AVERAGE = 1,
+  KFDA_POOL_BITPACKED_MAX = 2
+} kfda_pool_kind;
 typedef struct {
   kfda_conv_params pool;
   kfda_shape4 in_shape, out_shape;
   uint8_t is_int8;
+  uint8_t kind; /* kfda_pool_kind */
 } kfda_pool_op_params;
 /* TFLite Pool2DOptions, types, activation, window and output shape. */
 kfda_status kfda_pool_prepare(kfda_op_context *ctx, kfda_pool_op_params *p);
 /* The window and output shape of p->pool's filter/stride/padding. */
 kfda_status kfda_pool_window(kfda_op_context *ctx, kfda_pool_op_params *p, int32_t padding);
-/* Pools over threads: output rows [row_begin, row_end) of the rows [0, n * oh) are the
- * same pool on the input from the first row their windows read, with the top padding left
- * above it and the same bottom edge; so every tap, clip and sum is the whole call's. A slice
- * stays within one batch: kfda_pool_slice_of fills the first one and returns its rows. */
-typedef struct {
-  kfda_conv_params pool;
-  kfda_shape4 in_shape, out_shape;
-  size_t in_at, out_at; /* element offsets of the slice's input and output */
-} kfda_pool_slice;
-int32_t kfda_pool_slice_of(const kfda_pool_op_params *p, int32_t row_begin, int32_t row_end,
-                           kfda_pool_slice *s);
-/* Pools on maps too small for a row split split channels (kfda_channel_slices: units are
- * the output's channels, 4 at a time, or its words when bitpacked, 1 at a time). Output
- * channel c reads input channel c only, so a slice is the same pool on the slice's input
- * channels, gathered into the thread's scratch (none needed for a one-pixel input), its
- * output in the scratch too (none for a one-pixel output) until copied back. */
-int32_t kfda_pool_channel_slices(const kfda_model *m, const kfda_op *op,
-                                 const kfda_pool_op_params *p);
-typedef struct {
-  kfda_shape4 in_shape, out_shape; /* the slice's channels */
-  const void *in;                  /* its input channels */
-  void *out;                       /* where the kernel writes them */
-  int32_t unit_begin, unit_end, unit_bytes;
-  uint8_t copy_back; /* the kernel wrote into the scratch */
-} kfda_pool_channel_slice;
-/* Eval: slice `slice` of the op's kfda_pool_channel_slices; 0 when it is empty. */
-int kfda_pool_channel_slice_of(const kfda_model *m, const kfda_op *op, const kfda_pool_op_params *p,
-                               int32_t slice, void *scratch, kfda_pool_channel_slice *s);
-/* Eval: the slice's output into the op's output (nothing when the kernel wrote it there). */
-void kfda_pool_channel_slice_done(const kfda_model *m, const kfda_op *op,
-                                  const kfda_pool_op_params *p, const kfda_pool_channel_slice *s);
+/* Eval of every pool: p->kind's kernel over the output rows, or over channel slices on
+ * maps too small for a row split, on the model's threads (op_util.c, "pools"). */
+void kfda_pool_eval(const kfda_model *m, const kfda_op *op, const void *params);
 
 /* CONV_2D / DEPTHWISE_CONV_2D (conv_2d.c). */
 typedef struct {
