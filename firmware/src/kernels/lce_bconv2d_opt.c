@@ -37,17 +37,49 @@
 #define KFDA_NOINLINE
 #endif
 
-#if KFDA_BCONV_NEON4
+#if KFDA_BCONV_NEON4 || KFDA_BCONV_BCAST
 #include <arm_neon.h> /* im2col moves, transform4_f32 */
 #endif
 
 size_t kfda_lce_bconv2d_scratch_bytes(const kfda_shape4 *filter_shape) {
   const size_t kw = (size_t)filter_shape->h * (size_t)filter_shape->w * (size_t)filter_shape->c;
-#if KFDA_BCONV_NEON4
+#if KFDA_BCONV_NEON4 || KFDA_BCONV_BCAST
   return 4u * ((kw + 3u) & ~(size_t)3u) * 4u; /* 4 columns, each padded to 4 words */
 #else
   return kw * 4u;
 #endif
+}
+
+/* The broadcast kernel's 16-bit lanes hold up to 16 per word: below 4096 words. */
+#define KFDA_BCAST_MAX_WORDS 4096
+
+size_t kfda_lce_bconv2d_repacked_bytes(const kfda_shape4 *filter_shape) {
+#if KFDA_BCONV_BCAST
+  const size_t kw = (size_t)filter_shape->h * (size_t)filter_shape->w * (size_t)filter_shape->c;
+  const size_t cout4 = ((size_t)filter_shape->n + 3u) & ~(size_t)3u;
+  return kw < KFDA_BCAST_MAX_WORDS ? cout4 * kw * 4u : 0;
+#else
+  (void)filter_shape;
+  return 0;
+#endif
+}
+
+/* Per block of 16 output channels (the last: the rest, rounded up to 4 with zero
+ * words), word k of each channel side by side: [k][16]. Block c (a multiple of 16)
+ * starts at c * kw, so a slice of whole blocks is the same layout. */
+void kfda_lce_bconv2d_repack(const kfda_shape4 *filter_shape, const int32_t *filter,
+                             int32_t *repacked) {
+  const int32_t kw = filter_shape->h * filter_shape->w * filter_shape->c, cout = filter_shape->n;
+  const int32_t cout4 = (cout + 3) & ~3;
+  int32_t c, k, j;
+  for (c = 0; c < cout4; c += 16) {
+    const int32_t width = cout4 - c < 16 ? cout4 - c : 16;
+    int32_t *block = repacked + (size_t)c * (size_t)kw;
+    for (k = 0; k < kw; ++k)
+      for (j = 0; j < width; ++j)
+        block[(size_t)k * (size_t)width + (size_t)j] =
+            c + j < cout ? filter[(size_t)(c + j) * (size_t)kw + (size_t)k] : 0;
+  }
 }
 
 /* acc[j] = popcount(x XOR w_j) over n words, w_j = w + j * stride,
@@ -403,7 +435,7 @@ static void channels_one_pixel(const bconv_ctx *t, const bconv_pixel *px, const 
   }
 }
 
-#if KFDA_BCONV_NEON4_F32
+#if KFDA_BCONV_BCAST
 /* Float output without edge correction, nblk x 4 channels of one pixel (acc
  * strided by 16): the scalar transform's operations lane by lane (clamp,
  * convert, multiply, add: no fused rounding). */
@@ -582,6 +614,74 @@ static KFDA_NOINLINE void pixels_one_by_one(const bconv_ctx *t, size_t pix, size
   }
 }
 
+#if KFDA_BCONV_BCAST
+/* Whether every m + m is finite (then (float)acc * (m + m) is (float)(2 acc) * m). */
+static int doubles_finite(const float *m, int32_t n) {
+  int32_t i;
+  for (i = 0; i < n; ++i)
+    if (!(fabsf(m[i]) < 0x1p127f)) return 0;
+  return 1;
+}
+
+/* Where the next pixel of a run of pixels is. */
+typedef struct {
+  const uint32_t *img; /* its image */
+  int32_t oy, ox;
+} pixel_walk;
+
+static void pixel_walk_init(const bconv_ctx *t, pixel_walk *k, size_t pix) {
+  const size_t row = pix / (size_t)t->os->w, b = row / (size_t)t->os->h;
+  k->ox = (int32_t)(pix - row * (size_t)t->os->w);
+  k->oy = (int32_t)(row - b * (size_t)t->os->h);
+  k->img = t->in + b * (size_t)t->is->h * (size_t)t->is->w * (size_t)t->gw;
+}
+
+/* The walk's next 4 pixels (pix on) as kfda_bconv_bcast_neon reads them, fh runs of
+ * fw * gw words each: where they lie in the input when every tap is inside the image
+ * (dil_w 1; no edge correction then: the field does not reach the padding), else the
+ * pixel's column (border_column) in col + q * kw, with LCE's edge correction. */
+static KFDA_NOINLINE void bcast_pixels4(const bconv_ctx *t, pixel_walk *k, size_t pix,
+                                        uint32_t *col, const uint32_t **x, size_t *drow,
+                                        bconv_pixel *pxs) {
+  const kfda_bconv_params *p = t->p;
+  const int32_t ih = t->is->h, iw = t->is->w, gw = t->gw, fh = t->fh, fw = t->fw;
+  const size_t in_row = (size_t)p->dil_h * (size_t)iw * (size_t)gw;
+  const size_t image = (size_t)ih * (size_t)iw * (size_t)gw;
+  const int edges = t->same_zero && p->output_kind == KFDA_BCONV_OUT_F32;
+  int32_t q, j;
+  for (q = 0; q < 4; ++q) {
+    const int32_t iy0 = k->oy * p->stride_h - p->pad_h, ix0 = k->ox * p->stride_w - p->pad_w;
+    bconv_pixel *px = &pxs[q];
+    px->pix = pix + (size_t)q;
+    px->edge = px->kase = 0;
+    px->X = px->Y = 0;
+    if (p->dil_w == 1 && iy0 >= 0 && iy0 + (fh - 1) * p->dil_h < ih && ix0 >= 0 &&
+        ix0 + fw <= iw) {
+      x[q] = k->img + ((size_t)iy0 * (size_t)iw + (size_t)ix0) * (size_t)gw;
+      drow[q] = in_row;
+    } else {
+      uint32_t *c = col + (size_t)q * (size_t)t->kw;
+      border_column(t, k->img, iy0, ix0, c);
+      x[q] = c;
+      drow[q] = (size_t)fw * (size_t)gw;
+      px->edge = edges && kfda_lce_bconv2d_edge_case(p, t->is, t->os, fh, fw, k->oy, k->ox,
+                                                     &px->kase, &px->X, &px->Y) == 0;
+    }
+    if (p->output_kind == KFDA_BCONV_OUT_PACKED) {
+      uint32_t *o = (uint32_t *)t->out + px->pix * t->out_words;
+      for (j = 0; j < t->out_words; ++j) o[j] = 0;
+    }
+    if (++k->ox == t->os->w) {
+      k->ox = 0;
+      if (++k->oy == t->os->h) {
+        k->oy = 0;
+        k->img += image;
+      }
+    }
+  }
+}
+#endif
+
 void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *is, const int32_t *in,
                           const kfda_shape4 *fs, const int32_t *filter, const float *out_mul,
                           const float *out_bias, const int32_t *thresholds, const float *raw_mul,
@@ -616,7 +716,50 @@ void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *is, con
   t.qmin = p->clamp_min;
   t.qmax = p->clamp_max;
   t.noclamp = t.qmin <= 0 && (int64_t)t.qmax >= 64 * (int64_t)t.kw;
-#if KFDA_BCONV_NEON4
+#if KFDA_BCONV_BCAST
+  if (p->filter_repacked && t.kw < KFDA_BCAST_MAX_WORDS) {
+    const uint32_t *x[4];
+    size_t drow[4];
+    bconv_pixel px4[4];
+    int32_t acc[16 * 16];
+    float *o4[4];
+    pixel_walk walk;
+    const int f32 = p->output_kind == KFDA_BCONV_OUT_F32;
+    const int fusable = f32 && t.noclamp && t.cout % 4 == 0 && doubles_finite(out_mul, t.cout);
+    pixel_walk_init(&t, &walk, pix);
+    for (; pix + 4 <= npix; pix += 4) {
+      int32_t q, oc, oc1;
+      int fused;
+      bcast_pixels4(&t, &walk, pix, col, x, drow, px4);
+      fused = fusable && !px4[0].edge && !px4[1].edge && !px4[2].edge && !px4[3].edge;
+      for (oc = 0; oc < t.cout; oc = oc1) { /* up to 64 channels per call */
+        const int32_t ngroups = (t.cout - oc + 3) / 4 < 16 ? (t.cout - oc + 3) / 4 : 16;
+        const uint32_t *w = (const uint32_t *)p->filter_repacked + (size_t)oc * (size_t)t.kw;
+        int32_t g, whole;
+        oc1 = oc + 4 * ngroups < t.cout ? oc + 4 * ngroups : t.cout;
+        if (fused) {
+          for (q = 0; q < 4; ++q) o4[q] = (float *)out + (pix + q) * t.cout + oc;
+          kfda_bconv_bcast_neon(x, drow, t.fh, t.fw * t.gw, w, ngroups, acc, o4, out_mul + oc,
+                                out_bias + oc);
+          continue;
+        }
+        kfda_bconv_bcast_neon(x, drow, t.fh, t.fw * t.gw, w, ngroups, acc, NULL, NULL, NULL);
+        whole = (oc1 - oc) / 4;
+        for (q = 0; q < 4; ++q) {
+          if (f32 && !px4[q].edge) {
+            transform4_f32(&t, (float *)out + (pix + q) * t.cout + oc, oc, whole, acc + 4 * q);
+            if (4 * whole < oc1 - oc)
+              transform(&t, &px4[q], oc + 4 * whole, oc1 - oc - 4 * whole, acc + 16 * whole + 4 * q);
+            continue;
+          }
+          for (g = 0; g < ngroups; ++g)
+            transform(&t, &px4[q], oc + 4 * g, oc1 - oc - 4 * g < 4 ? oc1 - oc - 4 * g : 4,
+                      acc + 16 * g + 4 * q);
+        }
+      }
+    }
+  }
+#elif KFDA_BCONV_NEON4
   if (t.kw < 2048 && t.cout >= 4) {
     const int32_t padded = (t.kw + 3) & ~3;
     bconv_pixel px4[4];
@@ -629,26 +772,16 @@ void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *is, con
       for (k0 = t.kw; k0 < padded; ++k0) col[q0 * padded + k0] = 0;
     for (; pix + 4 <= npix; pix += 4) {
       int32_t q, oc, oc1;
-      int fused;
       if (runs)
         im2col_runs4(&t, &walk, pix, col, padded, px4);
       else
         im2col(&t, pix, 4, col, padded, px4);
-      fused = KFDA_BCONV_NEON4_F32 && p->output_kind == KFDA_BCONV_OUT_F32 && t.noclamp &&
-              !px4[0].edge && !px4[1].edge && !px4[2].edge && !px4[3].edge;
       for (oc = 0; oc + 4 <= t.cout; oc = oc1) { /* up to 64 channels per call */
         const int32_t nblk = (t.cout - oc) / 4 < 16 ? (t.cout - oc) / 4 : 16;
         int32_t blk;
         oc1 = oc + 4 * nblk;
-        if (fused) {
-          float *o4[4];
-          for (q = 0; q < 4; ++q) o4[q] = (float *)out + (pix + q) * t.cout + oc;
-          kfda_bconv_popcount_4x4_neon(col, (size_t)padded, t.filter + (size_t)oc * t.kw, t.kw,
-                                       nblk, acc, o4, out_mul + oc, out_bias + oc);
-          continue;
-        }
         kfda_bconv_popcount_4x4_neon(col, (size_t)padded, t.filter + (size_t)oc * t.kw, t.kw, nblk,
-                                     acc, NULL, NULL, NULL);
+                                     acc);
         for (q = 0; q < 4; ++q) {
           if (p->output_kind == KFDA_BCONV_OUT_F32 && !px4[q].edge) {
             transform4_f32(&t, (float *)out + (pix + q) * t.cout + oc, oc, nblk, acc + 4 * q);

@@ -5,9 +5,10 @@
  *   kfda_bconv_popcount_neon: 4 channels per pass, 4 words per step:
  *     EOR, CNT (per byte), ADD into byte counters (flushed with UADALP into
  *     16-bit lanes every 31 steps), ADDV at the end.
- *   kfda_bconv_popcount_4x4_neon: 4 pixels x 8 channels per pass on arm64,
- *     4 x 4 on armv7 (blocks of 4 channels: the name is the interface's), one
- *     16-bit accumulator per pixel and 4 channels.
+ *   kfda_bconv_bcast_neon (arm64): 4 pixels x 16 channels per pass over the
+ *     repacked filter, one pixel word broadcast against 4 channels' words.
+ *   kfda_bconv_popcount_4x4_neon (armv7): 4 pixels x 4 channels per pass
+ *     over im2col columns, one 16-bit accumulator per pixel and 4 channels.
  *
  * Held bit for bit to lce_bconv2d_ref.c by tests/firmware/test_kernels_opt.py
  * (kernel_test under qemu-aarch64 and qemu-arm).
@@ -81,23 +82,16 @@ void kfda_bconv_popcount_neon(const uint32_t *x, const uint32_t *w, size_t strid
 }
 
 #if KFDA_BCONV_NEON4
-/* 4 pixels x 8 (or 4; armv7: 4 always) output channels per pass, over nblk blocks of 4
- * channels. Per 4 words: the 8 filter loads, then per pixel one column load,
- * EOR and CNT per channel, and an ADDP tree that folds the 4 channels of a
- * block into one vector of bytes [c0 x4, c1 x4, c2 x4, c3 x4] (each <= 32),
- * which UADALP adds into 16-bit lanes [c0, c0, c1, c1, c2, c2, c3, c3]: 3
- * instructions per 128 bits per pixel and channel, as with an accumulator
- * per channel, but only one accumulator per pixel and block, so 8 channels x
- * 4 pixels share each load. The kw % 4 tail words go 2 at a time with two
- * channels in one vector into the same lanes; a lone last word (odd kw) with
- * 4 channels in one vector (word4). One UADDLP
- * per pixel and block ends it: acc[16 * blk + 4 * q + j] for pixel q, channel
- * 4 * blk + j (a 16-bit lane holds at most kw * 16 < 65536). With o4 (float
- * output, no edge correction, a clamp that cannot bite) the transform
- * 2 * acc * m + b is done here instead, into o4[q][4 * blk + j] (multiply
- * then add: no fused rounding; the conversion is exact, acc < 2^24; arm64 only).
- * armv7 has no 128-bit ADDP: its fold4 pairs with 64-bit VPADDs into the same
- * layout. */
+/* 4 pixels x 4 output channels per pass, over nblk blocks of 4 channels. Per 4
+ * words: the 4 filter loads, then per pixel one column load, EOR and CNT per
+ * channel, and a pairwise-add tree that folds the 4 channels of a block into one
+ * vector of bytes [c0 x4, c1 x4, c2 x4, c3 x4] (each <= 32), which VPADAL adds
+ * into 16-bit lanes [c0, c0, c1, c1, c2, c2, c3, c3]: one accumulator per pixel
+ * and block. The kw % 4 tail words go 2 at a time with two channels in one vector
+ * into the same lanes; a lone last word (odd kw) with 4 channels in one vector
+ * (word4). One VPADDL per pixel and block ends it: acc[16 * blk + 4 * q + j] for
+ * pixel q, channel 4 * blk + j (a 16-bit lane holds at most kw * 16 < 65536).
+ * armv7 has no 128-bit pairwise add: fold4 pairs with 64-bit VPADDs. */
 
 /* The lone-or-paired tail words i, i + 1 (i + 1 may be kw: then filter word 0) of
  * channels w0 and w1, in one vector. */
@@ -133,153 +127,6 @@ static inline uint8x16_t col_pair(const uint32_t *x) {
 
 #define KFDA_XC(X, W) vcntq_u8(veorq_u8(X, W))
 
-#if defined(__aarch64__)
-static inline uint8x16_t fold4(uint8x16_t c0, uint8x16_t c1, uint8x16_t c2, uint8x16_t c3) {
-  return vpaddq_u8(vpaddq_u8(c0, c1), vpaddq_u8(c2, c3));
-}
-
-/* The finished sums of one block of 4 channels for 4 pixels: into acc, or with
- * o4 transformed into o4[q] + oc. */
-static inline void finish(uint16x8_t r0, uint16x8_t r1, uint16x8_t r2, uint16x8_t r3, int32_t *acc,
-                          float *const *o4, int32_t oc, const float *m, const float *bi) {
-  const uint32x4_t s0 = vpaddlq_u16(r0), s1 = vpaddlq_u16(r1), s2 = vpaddlq_u16(r2),
-                   s3 = vpaddlq_u16(r3);
-  if (o4) {
-    const float32x4_t mv = vld1q_f32(m + oc), bv = vld1q_f32(bi + oc);
-    float *const p0 = o4[0] + oc, *const p1 = o4[1] + oc, *const p2 = o4[2] + oc,
-                 *const p3 = o4[3] + oc;
-    const float32x4_t y0 = vaddq_f32(vmulq_f32(vcvtq_f32_u32(vshlq_n_u32(s0, 1)), mv), bv);
-    const float32x4_t y1 = vaddq_f32(vmulq_f32(vcvtq_f32_u32(vshlq_n_u32(s1, 1)), mv), bv);
-    const float32x4_t y2 = vaddq_f32(vmulq_f32(vcvtq_f32_u32(vshlq_n_u32(s2, 1)), mv), bv);
-    const float32x4_t y3 = vaddq_f32(vmulq_f32(vcvtq_f32_u32(vshlq_n_u32(s3, 1)), mv), bv);
-    vst1q_f32(p0, y0);
-    vst1q_f32(p1, y1);
-    vst1q_f32(p2, y2);
-    vst1q_f32(p3, y3);
-  } else {
-    vst1q_s32(acc, vreinterpretq_s32_u32(s0));
-    vst1q_s32(acc + 4, vreinterpretq_s32_u32(s1));
-    vst1q_s32(acc + 8, vreinterpretq_s32_u32(s2));
-    vst1q_s32(acc + 12, vreinterpretq_s32_u32(s3));
-  }
-}
-
-#if defined(__GNUC__) && !defined(__clang__)
-/* GCC's first scheduling pass hoists all EORs and spills an accumulator */
-__attribute__((optimize("no-schedule-insns")))
-#endif
-void kfda_bconv_popcount_4x4_neon(const uint32_t *col, size_t cstride, const uint32_t *w,
-                                  int32_t kw, int32_t nblk, int32_t *acc, float *const *o4,
-                                  const float *m, const float *bi) {
-  const uint32_t *x0 = col, *x1 = col + cstride, *x2 = col + 2 * cstride, *x3 = col + 3 * cstride;
-  const size_t k = (size_t)kw;
-  int32_t blk = 0;
-  for (; blk + 2 <= nblk; blk += 2, w += 8 * k, acc += 32) { /* 8 channels */
-    const uint32_t *w0 = w, *w1 = w + k, *w2 = w + 2 * k, *w3 = w + 3 * k;
-    const uint32_t *w4 = w + 4 * k, *w5 = w + 5 * k, *w6 = w + 6 * k, *w7 = w + 7 * k;
-    uint16x8_t a0 = vdupq_n_u16(0), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
-    int32_t i;
-    for (i = 0; i + 4 <= kw; i += 4) {
-      const uint8x16_t W0 = vreinterpretq_u8_u32(vld1q_u32(w0 + i));
-      const uint8x16_t W1 = vreinterpretq_u8_u32(vld1q_u32(w1 + i));
-      const uint8x16_t W2 = vreinterpretq_u8_u32(vld1q_u32(w2 + i));
-      const uint8x16_t W3 = vreinterpretq_u8_u32(vld1q_u32(w3 + i));
-      const uint8x16_t W4 = vreinterpretq_u8_u32(vld1q_u32(w4 + i));
-      const uint8x16_t W5 = vreinterpretq_u8_u32(vld1q_u32(w5 + i));
-      const uint8x16_t W6 = vreinterpretq_u8_u32(vld1q_u32(w6 + i));
-      const uint8x16_t W7 = vreinterpretq_u8_u32(vld1q_u32(w7 + i));
-#define KFDA_PIX(x, a, b)                                                                     \
-  do {                                                                                        \
-    const uint8x16_t X = vreinterpretq_u8_u32(vld1q_u32(x + i));                              \
-    a = vpadalq_u8(a, fold4(KFDA_XC(X, W0), KFDA_XC(X, W1), KFDA_XC(X, W2), KFDA_XC(X, W3))); \
-    b = vpadalq_u8(b, fold4(KFDA_XC(X, W4), KFDA_XC(X, W5), KFDA_XC(X, W6), KFDA_XC(X, W7))); \
-  } while (0)
-      KFDA_PIX(x0, a0, b0);
-      KFDA_PIX(x1, a1, b1);
-      KFDA_PIX(x2, a2, b2);
-      KFDA_PIX(x3, a3, b3);
-#undef KFDA_PIX
-    }
-    if (i + 1 == kw) { /* a lone last word */
-      const uint8x16_t W03 = word4(w0, w1, w2, w3, i), W47 = word4(w4, w5, w6, w7, i);
-#define KFDA_LONE(x, a, b)                                           \
-  do {                                                               \
-    const uint8x16_t X = vreinterpretq_u8_u32(vld1q_dup_u32(x + i)); \
-    a = vpadalq_u8(a, KFDA_XC(X, W03));                              \
-    b = vpadalq_u8(b, KFDA_XC(X, W47));                              \
-  } while (0)
-      KFDA_LONE(x0, a0, b0);
-      KFDA_LONE(x1, a1, b1);
-      KFDA_LONE(x2, a2, b2);
-      KFDA_LONE(x3, a3, b3);
-#undef KFDA_LONE
-      i = kw;
-    }
-    for (; i < kw; i += 2) {
-      const uint8x16_t W01 = tail_pair(w0, w1, i, kw), W23 = tail_pair(w2, w3, i, kw);
-      const uint8x16_t W45 = tail_pair(w4, w5, i, kw), W67 = tail_pair(w6, w7, i, kw);
-#define KFDA_TAIL(x, a, b)                                          \
-  do {                                                              \
-    const uint8x16_t X = col_pair(x + i);                           \
-    a = vpadalq_u8(a, vpaddq_u8(KFDA_XC(X, W01), KFDA_XC(X, W23))); \
-    b = vpadalq_u8(b, vpaddq_u8(KFDA_XC(X, W45), KFDA_XC(X, W67))); \
-  } while (0)
-      KFDA_TAIL(x0, a0, b0);
-      KFDA_TAIL(x1, a1, b1);
-      KFDA_TAIL(x2, a2, b2);
-      KFDA_TAIL(x3, a3, b3);
-#undef KFDA_TAIL
-    }
-    finish(a0, a1, a2, a3, acc, o4, 4 * blk, m, bi);
-    finish(b0, b1, b2, b3, acc + 16, o4, 4 * blk + 4, m, bi);
-  }
-  if (blk < nblk) { /* the last 4 channels */
-    const uint32_t *w0 = w, *w1 = w + k, *w2 = w + 2 * k, *w3 = w + 3 * k;
-    uint16x8_t a0 = vdupq_n_u16(0), a1 = a0, a2 = a0, a3 = a0;
-    int32_t i;
-    for (i = 0; i + 4 <= kw; i += 4) {
-      const uint8x16_t W0 = vreinterpretq_u8_u32(vld1q_u32(w0 + i));
-      const uint8x16_t W1 = vreinterpretq_u8_u32(vld1q_u32(w1 + i));
-      const uint8x16_t W2 = vreinterpretq_u8_u32(vld1q_u32(w2 + i));
-      const uint8x16_t W3 = vreinterpretq_u8_u32(vld1q_u32(w3 + i));
-#define KFDA_PIX(x, a)                                                                        \
-  do {                                                                                        \
-    const uint8x16_t X = vreinterpretq_u8_u32(vld1q_u32(x + i));                              \
-    a = vpadalq_u8(a, fold4(KFDA_XC(X, W0), KFDA_XC(X, W1), KFDA_XC(X, W2), KFDA_XC(X, W3))); \
-  } while (0)
-      KFDA_PIX(x0, a0);
-      KFDA_PIX(x1, a1);
-      KFDA_PIX(x2, a2);
-      KFDA_PIX(x3, a3);
-#undef KFDA_PIX
-    }
-    if (i + 1 == kw) { /* a lone last word */
-      const uint8x16_t W03 = word4(w0, w1, w2, w3, i);
-#define KFDA_LONE(x, a) a = vpadalq_u8(a, KFDA_XC(vreinterpretq_u8_u32(vld1q_dup_u32(x + i)), W03))
-      KFDA_LONE(x0, a0);
-      KFDA_LONE(x1, a1);
-      KFDA_LONE(x2, a2);
-      KFDA_LONE(x3, a3);
-#undef KFDA_LONE
-      i = kw;
-    }
-    for (; i < kw; i += 2) {
-      const uint8x16_t W01 = tail_pair(w0, w1, i, kw), W23 = tail_pair(w2, w3, i, kw);
-#define KFDA_TAIL(x, a)                                             \
-  do {                                                              \
-    const uint8x16_t X = col_pair(x + i);                           \
-    a = vpadalq_u8(a, vpaddq_u8(KFDA_XC(X, W01), KFDA_XC(X, W23))); \
-  } while (0)
-      KFDA_TAIL(x0, a0);
-      KFDA_TAIL(x1, a1);
-      KFDA_TAIL(x2, a2);
-      KFDA_TAIL(x3, a3);
-#undef KFDA_TAIL
-    }
-    finish(a0, a1, a2, a3, acc, o4, 4 * blk, m, bi);
-  }
-}
-#else /* armv7: 16 vector registers, 4 pixels x 4 channels per pass */
 /* 8 byte sums of pairs of c's bytes (armv7's VPADD is 64-bit only) */
 static inline uint8x8_t pair8(uint8x16_t c) { return vpadd_u8(vget_low_u8(c), vget_high_u8(c)); }
 /* [c0 x4, c1 x4, c2 x4, c3 x4]: the layout of arm64's fold4 */
@@ -288,18 +135,13 @@ static inline uint8x16_t fold4(uint8x16_t c0, uint8x16_t c1, uint8x16_t c2, uint
   return vcombine_u8(pair8(p01), pair8(p23));
 }
 
-/* The arm64 loop's block of 4 channels, one block at a time (4 filter vectors, 4
- * accumulators, the column and the fold's temporaries fill the 16 registers); o4 is
- * not taken (the driver transforms in scalar code: NEON float is not IEEE here). */
+/* One block of 4 channels at a time (4 filter vectors, 4 accumulators, the column and
+ * the fold's temporaries fill the 16 registers). */
 void kfda_bconv_popcount_4x4_neon(const uint32_t *col, size_t cstride, const uint32_t *w,
-                                  int32_t kw, int32_t nblk, int32_t *acc, float *const *o4,
-                                  const float *m, const float *bi) {
+                                  int32_t kw, int32_t nblk, int32_t *acc) {
   const uint32_t *x0 = col, *x1 = col + cstride, *x2 = col + 2 * cstride, *x3 = col + 3 * cstride;
   const size_t k = (size_t)kw;
   int32_t blk;
-  (void)o4;
-  (void)m;
-  (void)bi;
   for (blk = 0; blk < nblk; ++blk, w += 4 * k, acc += 16) {
     const uint32_t *w0 = w, *w1 = w + k, *w2 = w + 2 * k, *w3 = w + 3 * k;
     uint16x8_t a0 = vdupq_n_u16(0), a1 = a0, a2 = a0, a3 = a0;
@@ -349,8 +191,148 @@ void kfda_bconv_popcount_4x4_neon(const uint32_t *col, size_t cstride, const uin
     vst1q_s32(acc + 12, vreinterpretq_s32_u32(vpaddlq_u16(a3)));
   }
 }
-#endif
 #undef KFDA_XC
+#endif
+
+#if KFDA_BCONV_BCAST
+/* 4 pixels x 16 channels per pass over the repacked filter (lce_bconv2d_internal.h):
+ * per word k, LD1R of each pixel's word k into all 4 lanes, one LD1 of the 16
+ * channels' words k, and per pixel and 4 channels EOR, CNT and UADALP into 16-bit
+ * lanes [c0, c0, c1, c1, c2, c2, c3, c3]: 53 instructions per 2048 binary MACs with
+ * no tail for any word count, and the window read where it lies (a run per filter
+ * row). UADDLP then gives each pixel's 4 channels in output order. */
+#if defined(__GNUC__)
+#define KFDA_INLINE_ALWAYS inline __attribute__((always_inline))
+#else
+#define KFDA_INLINE_ALWAYS inline
+#endif
+
+#define KFDA_XACC(a, X, W) a = vpadalq_u8(a, vcntq_u8(veorq_u8(X, W)))
+
+/* *p's word in all 4 lanes, p then at the next word: one LD1R (GCC makes a load with a
+ * register offset and a DUP of vld1q_dup_u32 in this loop). */
+static inline uint8x16_t load_broadcast(const uint32_t **p) {
+#if defined(__GNUC__)
+  uint32x4_t v;
+  __asm__("ld1r {%0.4s}, [%1], #4" : "=w"(v), "+r"(*p) : "m"(**p));
+  return vreinterpretq_u8_u32(v);
+#else
+  return vreinterpretq_u8_u32(vld1q_dup_u32((*p)++));
+#endif
+}
+
+/* The finish of group j (accumulators a0..a3 of pixels 0..3): acc or the float transform. */
+#define KFDA_FINISH(j, a0, a1, a2, a3)                                                      \
+  do {                                                                                      \
+    if (o4) {                                                                               \
+      /* (float)(2 acc) * m == (float)acc * (m + m): the same real product, rounded once \
+       * (the driver passes o4 only when every m + m is finite) */                         \
+      const float32x4_t mv = vld1q_f32(m + 4 * j), m2 = vaddq_f32(mv, mv);                  \
+      const float32x4_t bv = vld1q_f32(bi + 4 * j);                                         \
+      vst1q_f32(o4[0] + 4 * j, vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(a0)), m2), bv)); \
+      vst1q_f32(o4[1] + 4 * j, vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(a1)), m2), bv)); \
+      vst1q_f32(o4[2] + 4 * j, vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(a2)), m2), bv)); \
+      vst1q_f32(o4[3] + 4 * j, vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(a3)), m2), bv)); \
+    } else {                                                                                \
+      vst1q_u32((uint32_t *)acc + 16 * j, vpaddlq_u16(a0));                                 \
+      vst1q_u32((uint32_t *)acc + 16 * j + 4, vpaddlq_u16(a1));                             \
+      vst1q_u32((uint32_t *)acc + 16 * j + 8, vpaddlq_u16(a2));                             \
+      vst1q_u32((uint32_t *)acc + 16 * j + 12, vpaddlq_u16(a3));                            \
+    }                                                                                       \
+  } while (0)
+
+/* g (1..4, a constant once inlined) groups of 4 channels, w the block's [k][4 g] words;
+ * a<pixel><group> the accumulators (those of groups >= g unused and dropped). */
+static KFDA_INLINE_ALWAYS void bcast_block(const uint32_t *const *x, const size_t *drow,
+                                           int32_t rows, int32_t row_words, const uint32_t *w,
+                                           const int g, int32_t *acc, float *const *o4,
+                                           const float *m, const float *bi) {
+  uint16x8_t a00 = vdupq_n_u16(0), a10 = a00, a20 = a00, a30 = a00;
+  uint16x8_t a01 = a00, a11 = a00, a21 = a00, a31 = a00;
+  uint16x8_t a02 = a00, a12 = a00, a22 = a00, a32 = a00;
+  uint16x8_t a03 = a00, a13 = a00, a23 = a00, a33 = a00;
+  const uint32_t *r0 = x[0], *r1 = x[1], *r2 = x[2], *r3 = x[3];
+  const size_t d0 = drow[0], d1 = drow[1], d2 = drow[2], d3 = drow[3];
+  int32_t r, i;
+  for (r = 0; r < rows; ++r, r0 += d0, r1 += d1, r2 += d2, r3 += d3) {
+    const uint32_t *p0 = r0, *p1 = r1, *p2 = r2, *p3 = r3;
+    for (i = 0; i < row_words; ++i, w += 4 * g) {
+      uint8x16_t W0, W1, W2, W3, X0, X1, X2, X3;
+      if (g == 4) {
+        const uint8x16x4_t v = vld1q_u8_x4((const uint8_t *)w);
+        W0 = v.val[0], W1 = v.val[1], W2 = v.val[2], W3 = v.val[3];
+      } else if (g == 3) {
+        const uint8x16x3_t v = vld1q_u8_x3((const uint8_t *)w);
+        W0 = v.val[0], W1 = v.val[1], W2 = W3 = v.val[2];
+      } else if (g == 2) {
+        const uint8x16x2_t v = vld1q_u8_x2((const uint8_t *)w);
+        W0 = v.val[0], W1 = W2 = W3 = v.val[1];
+      } else {
+        W0 = W1 = W2 = W3 = vld1q_u8((const uint8_t *)w);
+      }
+      X0 = load_broadcast(&p0);
+      X1 = load_broadcast(&p1);
+      X2 = load_broadcast(&p2);
+      X3 = load_broadcast(&p3);
+      KFDA_XACC(a00, X0, W0);
+      KFDA_XACC(a10, X1, W0);
+      KFDA_XACC(a20, X2, W0);
+      KFDA_XACC(a30, X3, W0);
+      if (g > 1) {
+        KFDA_XACC(a01, X0, W1);
+        KFDA_XACC(a11, X1, W1);
+        KFDA_XACC(a21, X2, W1);
+        KFDA_XACC(a31, X3, W1);
+      }
+      if (g > 2) {
+        KFDA_XACC(a02, X0, W2);
+        KFDA_XACC(a12, X1, W2);
+        KFDA_XACC(a22, X2, W2);
+        KFDA_XACC(a32, X3, W2);
+      }
+      if (g > 3) {
+        KFDA_XACC(a03, X0, W3);
+        KFDA_XACC(a13, X1, W3);
+        KFDA_XACC(a23, X2, W3);
+        KFDA_XACC(a33, X3, W3);
+      }
+    }
+  }
+  KFDA_FINISH(0, a00, a10, a20, a30);
+  if (g > 1) KFDA_FINISH(1, a01, a11, a21, a31);
+  if (g > 2) KFDA_FINISH(2, a02, a12, a22, a32);
+  if (g > 3) KFDA_FINISH(3, a03, a13, a23, a33);
+}
+#undef KFDA_FINISH
+
+#if defined(__GNUC__) && !defined(__clang__)
+/* GCC's first scheduling pass hoists all EORs and spills accumulators */
+__attribute__((optimize("no-schedule-insns")))
+#endif
+void kfda_bconv_bcast_neon(const uint32_t *const *x, const size_t *drow, int32_t rows,
+                           int32_t row_words, const uint32_t *w, int32_t ngroups, int32_t *acc,
+                           float *const *o4, const float *m, const float *bi) {
+  const size_t block = 16u * (size_t)rows * (size_t)row_words; /* words of 16 channels */
+  float *o[4] = {NULL, NULL, NULL, NULL}, *const *ob = o4 ? o : NULL;
+  int q;
+  if (o4)
+    for (q = 0; q < 4; ++q) o[q] = o4[q];
+  for (; ngroups >= 4; ngroups -= 4, w += block, acc += 64) {
+    bcast_block(x, drow, rows, row_words, w, 4, acc, ob, m, bi);
+    if (o4) {
+      for (q = 0; q < 4; ++q) o[q] += 16;
+      m += 16;
+      bi += 16;
+    }
+  }
+  if (ngroups == 3)
+    bcast_block(x, drow, rows, row_words, w, 3, acc, ob, m, bi);
+  else if (ngroups == 2)
+    bcast_block(x, drow, rows, row_words, w, 2, acc, ob, m, bi);
+  else if (ngroups == 1)
+    bcast_block(x, drow, rows, row_words, w, 1, acc, ob, m, bi);
+}
+#undef KFDA_XACC
 #endif
 
 #else
