@@ -152,6 +152,27 @@ static inline void copy_words(uint32_t *c, const uint32_t *x, int32_t n) {
   if (k < n) c[k] = x[k];
 }
 
+#if KFDA_BCONV_NEON4 || KFDA_BCONV_BCAST
+/* n words from r to c, then z zero words after them (NEON moves). */
+static inline uint32_t *copy_zero_run(uint32_t *c, const uint32_t *r, int32_t n, int32_t z) {
+  int32_t k;
+  for (k = 0; k + 4 <= n; k += 4) vst1q_u32(c + k, vld1q_u32(r + k));
+  if (k + 2 <= n) {
+    vst1_u32(c + k, vld1_u32(r + k));
+    k += 2;
+  }
+  if (k < n) {
+    c[k] = r[k];
+    ++k;
+  }
+  c += n;
+  for (k = 0; k + 4 <= z; k += 4) vst1q_u32(c + k, vdupq_n_u32(0));
+  for (; k < z; ++k) c[k] = 0;
+  return c + z;
+}
+
+#endif
+
 #if KFDA_BCONV_NEON4
 /* im2col of packed words for output pixel pix (n, oy, ox): taps outside the
  * image are 0 words; the column is zero-padded to `padded` words. */
@@ -217,24 +238,6 @@ static KFDA_NOVEC void im2col(const bconv_ctx *t, size_t pix0, int32_t npx, uint
       }
     }
   }
-}
-
-/* n words from r to c, then z zero words after them (NEON moves). */
-static inline uint32_t *copy_zero_run(uint32_t *c, const uint32_t *r, int32_t n, int32_t z) {
-  int32_t k;
-  for (k = 0; k + 4 <= n; k += 4) vst1q_u32(c + k, vld1q_u32(r + k));
-  if (k + 2 <= n) {
-    vst1_u32(c + k, vld1_u32(r + k));
-    k += 2;
-  }
-  if (k < n) {
-    c[k] = r[k];
-    ++k;
-  }
-  c += n;
-  for (k = 0; k + 4 <= z; k += 4) vst1q_u32(c + k, vdupq_n_u32(0));
-  for (; k < z; ++k) c[k] = 0;
-  return c + z;
 }
 
 /* fh runs of n words, drow apart, from r to c: the 3x3 cases as fixed-size moves. */
@@ -496,10 +499,21 @@ static KFDA_NOINLINE void border_column(const bconv_ctx *t, const uint32_t *img,
     const int32_t iy = iy0 + fy * p->dil_h;
     const uint32_t *row;
     if (iy < 0 || iy >= ih) {
+#if KFDA_BCONV_NEON4 || KFDA_BCONV_BCAST
+      copy_zero_run(c, img, 0, fw * gw);
+#else
       for (k = 0; k < fw * gw; ++k) c[k] = 0;
+#endif
       continue;
     }
     row = img + (size_t)iy * (size_t)iw * (size_t)gw;
+#if KFDA_BCONV_NEON4 || KFDA_BCONV_BCAST
+    if (p->dil_w == 1) { /* zeros, the run inside, zeros: NEON moves */
+      const uint32_t *run = hi > lo ? row + (size_t)(ix0 + lo) * (size_t)gw : row;
+      copy_zero_run(copy_zero_run(c, row, 0, lo * gw), run, (hi - lo) * gw, (fw - hi) * gw);
+      continue;
+    }
+#endif
     if (p->dil_w == 1) {
       for (k = 0; k < lo * gw; ++k) c[k] = 0;
       if (hi > lo) {
@@ -623,17 +637,32 @@ static int doubles_finite(const float *m, int32_t n) {
   return 1;
 }
 
-/* Where the next pixel of a run of pixels is. */
+/* The walk of bcast_pixels4 over consecutive pixels: the geometry, computed once per
+ * call, and where the next pixel is. */
 typedef struct {
-  const uint32_t *img; /* its image */
-  int32_t oy, ox;
+  const uint32_t *img; /* the next pixel's image */
+  int32_t oy, ox;      /* the next pixel */
+  int32_t iy0, ix0;    /* its window's first tap */
+  int32_t iy_max, ix_max; /* the largest iy0, ix0 whose window lies inside (dil_w 1) */
+  size_t in_row, image;   /* words between filter rows, between images */
+  int32_t row_words, edges;
 } pixel_walk;
 
 static void pixel_walk_init(const bconv_ctx *t, pixel_walk *k, size_t pix) {
+  const kfda_bconv_params *p = t->p;
   const size_t row = pix / (size_t)t->os->w, b = row / (size_t)t->os->h;
+  const int32_t ih = t->is->h, iw = t->is->w;
   k->ox = (int32_t)(pix - row * (size_t)t->os->w);
   k->oy = (int32_t)(row - b * (size_t)t->os->h);
-  k->img = t->in + b * (size_t)t->is->h * (size_t)t->is->w * (size_t)t->gw;
+  k->iy0 = k->oy * p->stride_h - p->pad_h;
+  k->ix0 = k->ox * p->stride_w - p->pad_w;
+  k->iy_max = ih - 1 - (t->fh - 1) * p->dil_h;
+  k->ix_max = p->dil_w == 1 ? iw - t->fw : -1; /* dilated along x: always a column */
+  k->in_row = (size_t)p->dil_h * (size_t)iw * (size_t)t->gw;
+  k->image = (size_t)ih * (size_t)iw * (size_t)t->gw;
+  k->img = t->in + b * k->image;
+  k->row_words = t->fw * t->gw;
+  k->edges = t->same_zero && p->output_kind == KFDA_BCONV_OUT_F32;
 }
 
 /* The walk's next 4 pixels (pix on) as kfda_bconv_bcast_neon reads them, fh runs of
@@ -644,38 +673,39 @@ static KFDA_NOINLINE void bcast_pixels4(const bconv_ctx *t, pixel_walk *k, size_
                                         uint32_t *col, const uint32_t **x, size_t *drow,
                                         bconv_pixel *pxs) {
   const kfda_bconv_params *p = t->p;
-  const int32_t ih = t->is->h, iw = t->is->w, gw = t->gw, fh = t->fh, fw = t->fw;
-  const size_t in_row = (size_t)p->dil_h * (size_t)iw * (size_t)gw;
-  const size_t image = (size_t)ih * (size_t)iw * (size_t)gw;
-  const int edges = t->same_zero && p->output_kind == KFDA_BCONV_OUT_F32;
+  const size_t iw = (size_t)t->is->w, gw = (size_t)t->gw;
   int32_t q, j;
   for (q = 0; q < 4; ++q) {
-    const int32_t iy0 = k->oy * p->stride_h - p->pad_h, ix0 = k->ox * p->stride_w - p->pad_w;
+    const int32_t iy0 = k->iy0, ix0 = k->ix0;
     bconv_pixel *px = &pxs[q];
     px->pix = pix + (size_t)q;
-    px->edge = px->kase = 0;
-    px->X = px->Y = 0;
-    if (p->dil_w == 1 && iy0 >= 0 && iy0 + (fh - 1) * p->dil_h < ih && ix0 >= 0 &&
-        ix0 + fw <= iw) {
-      x[q] = k->img + ((size_t)iy0 * (size_t)iw + (size_t)ix0) * (size_t)gw;
-      drow[q] = in_row;
+    px->edge = 0;
+    if (iy0 >= 0 && iy0 <= k->iy_max && ix0 >= 0 && ix0 <= k->ix_max) {
+      x[q] = k->img + ((size_t)iy0 * iw + (size_t)ix0) * gw;
+      drow[q] = k->in_row;
     } else {
       uint32_t *c = col + (size_t)q * (size_t)t->kw;
       border_column(t, k->img, iy0, ix0, c);
       x[q] = c;
-      drow[q] = (size_t)fw * (size_t)gw;
-      px->edge = edges && kfda_lce_bconv2d_edge_case(p, t->is, t->os, fh, fw, k->oy, k->ox,
-                                                     &px->kase, &px->X, &px->Y) == 0;
+      drow[q] = (size_t)k->row_words;
+      px->kase = 0;
+      px->X = px->Y = 0;
+      px->edge = k->edges && kfda_lce_bconv2d_edge_case(p, t->is, t->os, t->fh, t->fw, k->oy,
+                                                        k->ox, &px->kase, &px->X, &px->Y) == 0;
     }
     if (p->output_kind == KFDA_BCONV_OUT_PACKED) {
       uint32_t *o = (uint32_t *)t->out + px->pix * t->out_words;
       for (j = 0; j < t->out_words; ++j) o[j] = 0;
     }
+    k->ix0 += p->stride_w;
     if (++k->ox == t->os->w) {
       k->ox = 0;
+      k->ix0 = -p->pad_w;
+      k->iy0 += p->stride_h;
       if (++k->oy == t->os->h) {
         k->oy = 0;
-        k->img += image;
+        k->iy0 = -p->pad_h;
+        k->img += k->image;
       }
     }
   }

@@ -209,6 +209,21 @@ void kfda_bconv_popcount_4x4_neon(const uint32_t *col, size_t cstride, const uin
 
 #define KFDA_XACC(a, X, W) a = vpadalq_u8(a, vcntq_u8(veorq_u8(X, W)))
 
+/* *p's next 2 words, each in all 4 lanes of its vector; p then 2 words on (LD2R). */
+static inline uint32x4x2_t load2_broadcast(const uint32_t **p) {
+#if defined(__GNUC__) /* GCC's vld2q_dup_u32 takes no post-index: an ADD per load more */
+  uint32x4x2_t v;
+  __asm__("ld2r {%S0.4s, %T0.4s}, [%1], #8"
+          : "=w"(v), "+r"(*p)
+          : "m"(*(const uint32_t(*)[2]) * p));
+  return v;
+#else
+  const uint32x4x2_t v = vld2q_dup_u32(*p);
+  *p += 2;
+  return v;
+#endif
+}
+
 /* *p's word in all 4 lanes, p then at the next word: one LD1R (GCC makes a load with a
  * register offset and a DUP of vld1q_dup_u32 in this loop). */
 static inline uint8x16_t load_broadcast(const uint32_t **p) {
@@ -224,15 +239,15 @@ static inline uint8x16_t load_broadcast(const uint32_t **p) {
 /* The finish of group j (accumulators a0..a3 of pixels 0..3): acc or the float transform. */
 #define KFDA_FINISH(j, a0, a1, a2, a3)                                                      \
   do {                                                                                      \
-    if (o4) {                                                                               \
+    if (o0) {                                                                               \
       /* (float)(2 acc) * m == (float)acc * (m + m): the same real product, rounded once \
        * (the driver passes o4 only when every m + m is finite) */                         \
       const float32x4_t mv = vld1q_f32(m + 4 * j), m2 = vaddq_f32(mv, mv);                  \
       const float32x4_t bv = vld1q_f32(bi + 4 * j);                                         \
-      vst1q_f32(o4[0] + 4 * j, vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(a0)), m2), bv)); \
-      vst1q_f32(o4[1] + 4 * j, vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(a1)), m2), bv)); \
-      vst1q_f32(o4[2] + 4 * j, vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(a2)), m2), bv)); \
-      vst1q_f32(o4[3] + 4 * j, vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(a3)), m2), bv)); \
+      vst1q_f32(o0 + 4 * j, vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(a0)), m2), bv)); \
+      vst1q_f32(o1 + 4 * j, vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(a1)), m2), bv)); \
+      vst1q_f32(o2 + 4 * j, vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(a2)), m2), bv)); \
+      vst1q_f32(o3 + 4 * j, vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(a3)), m2), bv)); \
     } else {                                                                                \
       vst1q_u32((uint32_t *)acc + 16 * j, vpaddlq_u16(a0));                                 \
       vst1q_u32((uint32_t *)acc + 16 * j + 4, vpaddlq_u16(a1));                             \
@@ -242,62 +257,78 @@ static inline uint8x16_t load_broadcast(const uint32_t **p) {
   } while (0)
 
 /* g (1..4, a constant once inlined) groups of 4 channels, w the block's [k][4 g] words;
- * a<pixel><group> the accumulators (those of groups >= g unused and dropped). */
+ * a<pixel><group> the accumulators (those of groups >= g unused and dropped). o0..o3:
+ * the 4 pixels' float outputs, or NULL for acc. */
 static KFDA_INLINE_ALWAYS void bcast_block(const uint32_t *const *x, const size_t *drow,
                                            int32_t rows, int32_t row_words, const uint32_t *w,
-                                           const int g, int32_t *acc, float *const *o4,
-                                           const float *m, const float *bi) {
+                                           const int g, int32_t *acc, float *o0, float *o1,
+                                           float *o2, float *o3, const float *m,
+                                           const float *bi) {
   uint16x8_t a00 = vdupq_n_u16(0), a10 = a00, a20 = a00, a30 = a00;
   uint16x8_t a01 = a00, a11 = a00, a21 = a00, a31 = a00;
   uint16x8_t a02 = a00, a12 = a00, a22 = a00, a32 = a00;
   uint16x8_t a03 = a00, a13 = a00, a23 = a00, a33 = a00;
-  const uint32_t *r0 = x[0], *r1 = x[1], *r2 = x[2], *r3 = x[3];
-  const size_t d0 = drow[0], d1 = drow[1], d2 = drow[2], d3 = drow[3];
+/* one word k of the 4 pixels (X0..X3, broadcast) against the block's words k, w then at
+ * word k + 1 */
+#define KFDA_WORD(X0, X1, X2, X3)                                     \
+  do {                                                                \
+    const uint8x16_t Y0 = (X0), Y1 = (X1), Y2 = (X2), Y3 = (X3);      \
+    uint8x16_t W0, W1, W2, W3;                                        \
+    if (g == 4) {                                                     \
+      const uint8x16x4_t v = vld1q_u8_x4((const uint8_t *)w);         \
+      W0 = v.val[0], W1 = v.val[1], W2 = v.val[2], W3 = v.val[3];     \
+    } else if (g == 3) {                                              \
+      const uint8x16x3_t v = vld1q_u8_x3((const uint8_t *)w);         \
+      W0 = v.val[0], W1 = v.val[1], W2 = W3 = v.val[2];               \
+    } else if (g == 2) {                                              \
+      const uint8x16x2_t v = vld1q_u8_x2((const uint8_t *)w);         \
+      W0 = v.val[0], W1 = W2 = W3 = v.val[1];                         \
+    } else {                                                          \
+      W0 = W1 = W2 = W3 = vld1q_u8((const uint8_t *)w);               \
+    }                                                                 \
+    w += 4 * g;                                                       \
+    KFDA_XACC(a00, Y0, W0);                                           \
+    KFDA_XACC(a10, Y1, W0);                                           \
+    KFDA_XACC(a20, Y2, W0);                                           \
+    KFDA_XACC(a30, Y3, W0);                                           \
+    if (g > 1) {                                                      \
+      KFDA_XACC(a01, Y0, W1);                                         \
+      KFDA_XACC(a11, Y1, W1);                                         \
+      KFDA_XACC(a21, Y2, W1);                                         \
+      KFDA_XACC(a31, Y3, W1);                                         \
+    }                                                                 \
+    if (g > 2) {                                                      \
+      KFDA_XACC(a02, Y0, W2);                                         \
+      KFDA_XACC(a12, Y1, W2);                                         \
+      KFDA_XACC(a22, Y2, W2);                                         \
+      KFDA_XACC(a32, Y3, W2);                                         \
+    }                                                                 \
+    if (g > 3) {                                                      \
+      KFDA_XACC(a03, Y0, W3);                                         \
+      KFDA_XACC(a13, Y1, W3);                                         \
+      KFDA_XACC(a23, Y2, W3);                                         \
+      KFDA_XACC(a33, Y3, W3);                                         \
+    }                                                                 \
+  } while (0)
+  /* after a row the pointers stand row_words on: the next row is drow - row_words on */
+  const uint32_t *p0 = x[0], *p1 = x[1], *p2 = x[2], *p3 = x[3];
+  const size_t d0 = drow[0] - (size_t)row_words, d1 = drow[1] - (size_t)row_words;
+  const size_t d2 = drow[2] - (size_t)row_words, d3 = drow[3] - (size_t)row_words;
   int32_t r, i;
-  for (r = 0; r < rows; ++r, r0 += d0, r1 += d1, r2 += d2, r3 += d3) {
-    const uint32_t *p0 = r0, *p1 = r1, *p2 = r2, *p3 = r3;
-    for (i = 0; i < row_words; ++i, w += 4 * g) {
-      uint8x16_t W0, W1, W2, W3, X0, X1, X2, X3;
-      if (g == 4) {
-        const uint8x16x4_t v = vld1q_u8_x4((const uint8_t *)w);
-        W0 = v.val[0], W1 = v.val[1], W2 = v.val[2], W3 = v.val[3];
-      } else if (g == 3) {
-        const uint8x16x3_t v = vld1q_u8_x3((const uint8_t *)w);
-        W0 = v.val[0], W1 = v.val[1], W2 = W3 = v.val[2];
-      } else if (g == 2) {
-        const uint8x16x2_t v = vld1q_u8_x2((const uint8_t *)w);
-        W0 = v.val[0], W1 = W2 = W3 = v.val[1];
-      } else {
-        W0 = W1 = W2 = W3 = vld1q_u8((const uint8_t *)w);
-      }
-      X0 = load_broadcast(&p0);
-      X1 = load_broadcast(&p1);
-      X2 = load_broadcast(&p2);
-      X3 = load_broadcast(&p3);
-      KFDA_XACC(a00, X0, W0);
-      KFDA_XACC(a10, X1, W0);
-      KFDA_XACC(a20, X2, W0);
-      KFDA_XACC(a30, X3, W0);
-      if (g > 1) {
-        KFDA_XACC(a01, X0, W1);
-        KFDA_XACC(a11, X1, W1);
-        KFDA_XACC(a21, X2, W1);
-        KFDA_XACC(a31, X3, W1);
-      }
-      if (g > 2) {
-        KFDA_XACC(a02, X0, W2);
-        KFDA_XACC(a12, X1, W2);
-        KFDA_XACC(a22, X2, W2);
-        KFDA_XACC(a32, X3, W2);
-      }
-      if (g > 3) {
-        KFDA_XACC(a03, X0, W3);
-        KFDA_XACC(a13, X1, W3);
-        KFDA_XACC(a23, X2, W3);
-        KFDA_XACC(a33, X3, W3);
-      }
+  for (r = 0; r < rows; ++r, p0 += d0, p1 += d1, p2 += d2, p3 += d3) {
+    for (i = row_words; i >= 2; i -= 2) { /* words k, k + 1: one LD2R per pixel */
+      const uint32x4x2_t v0 = load2_broadcast(&p0), v1 = load2_broadcast(&p1);
+      const uint32x4x2_t v2 = load2_broadcast(&p2), v3 = load2_broadcast(&p3);
+      KFDA_WORD(vreinterpretq_u8_u32(v0.val[0]), vreinterpretq_u8_u32(v1.val[0]),
+                vreinterpretq_u8_u32(v2.val[0]), vreinterpretq_u8_u32(v3.val[0]));
+      KFDA_WORD(vreinterpretq_u8_u32(v0.val[1]), vreinterpretq_u8_u32(v1.val[1]),
+                vreinterpretq_u8_u32(v2.val[1]), vreinterpretq_u8_u32(v3.val[1]));
     }
+    if (i) /* an odd row's last word */
+      KFDA_WORD(load_broadcast(&p0), load_broadcast(&p1), load_broadcast(&p2),
+                load_broadcast(&p3));
   }
+#undef KFDA_WORD
   KFDA_FINISH(0, a00, a10, a20, a30);
   if (g > 1) KFDA_FINISH(1, a01, a11, a21, a31);
   if (g > 2) KFDA_FINISH(2, a02, a12, a22, a32);
@@ -313,24 +344,23 @@ void kfda_bconv_bcast_neon(const uint32_t *const *x, const size_t *drow, int32_t
                            int32_t row_words, const uint32_t *w, int32_t ngroups, int32_t *acc,
                            float *const *o4, const float *m, const float *bi) {
   const size_t block = 16u * (size_t)rows * (size_t)row_words; /* words of 16 channels */
-  float *o[4] = {NULL, NULL, NULL, NULL}, *const *ob = o4 ? o : NULL;
-  int q;
-  if (o4)
-    for (q = 0; q < 4; ++q) o[q] = o4[q];
+  /* the output pointers in registers (through o4 GCC loads them at each store) */
+  float *o0 = o4 ? o4[0] : NULL, *o1 = o4 ? o4[1] : NULL, *o2 = o4 ? o4[2] : NULL,
+        *o3 = o4 ? o4[3] : NULL;
   for (; ngroups >= 4; ngroups -= 4, w += block, acc += 64) {
-    bcast_block(x, drow, rows, row_words, w, 4, acc, ob, m, bi);
+    bcast_block(x, drow, rows, row_words, w, 4, acc, o0, o1, o2, o3, m, bi);
     if (o4) {
-      for (q = 0; q < 4; ++q) o[q] += 16;
+      o0 += 16, o1 += 16, o2 += 16, o3 += 16;
       m += 16;
       bi += 16;
     }
   }
   if (ngroups == 3)
-    bcast_block(x, drow, rows, row_words, w, 3, acc, ob, m, bi);
+    bcast_block(x, drow, rows, row_words, w, 3, acc, o0, o1, o2, o3, m, bi);
   else if (ngroups == 2)
-    bcast_block(x, drow, rows, row_words, w, 2, acc, ob, m, bi);
+    bcast_block(x, drow, rows, row_words, w, 2, acc, o0, o1, o2, o3, m, bi);
   else if (ngroups == 1)
-    bcast_block(x, drow, rows, row_words, w, 1, acc, ob, m, bi);
+    bcast_block(x, drow, rows, row_words, w, 1, acc, o0, o1, o2, o3, m, bi);
 }
 #undef KFDA_XACC
 #endif
