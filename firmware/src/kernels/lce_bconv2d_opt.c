@@ -640,9 +640,9 @@ static int doubles_finite(const float *m, int32_t n) {
 /* The walk of bcast_pixels4 over consecutive pixels: the geometry, computed once per
  * call, and where the next pixel is. */
 typedef struct {
-  const uint32_t *img; /* the next pixel's image */
-  int32_t oy, ox;      /* the next pixel */
-  int32_t iy0, ix0;    /* its window's first tap */
+  const uint32_t *img;    /* the next pixel's image */
+  int32_t oy, ox;         /* the next pixel */
+  int32_t iy0, ix0;       /* its window's first tap */
   int32_t iy_max, ix_max; /* the largest iy0, ix0 whose window lies inside (dil_w 1) */
   size_t in_row, image;   /* words between filter rows, between images */
   int32_t row_words, edges;
@@ -665,6 +665,32 @@ static void pixel_walk_init(const bconv_ctx *t, pixel_walk *k, size_t pix) {
   k->edges = t->same_zero && p->output_kind == KFDA_BCONV_OUT_F32;
 }
 
+/* border_column for dil_w 1 with the walk's geometry: per filter row the taps inside
+ * the image as one run of words, 0 words around it (or a row of 0 words). */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
+static void border_rows(const bconv_ctx *t, const pixel_walk *k, int32_t iy0, int32_t ix0,
+                        uint32_t *c) {
+  const int32_t fw = t->fw, gw = t->gw, iw = t->is->w, ih = t->is->h, dh = t->p->dil_h;
+  const int32_t lo = ix0 < 0 ? (-ix0 < fw ? -ix0 : fw) : 0;
+  const int32_t hi = iw - ix0 < fw ? (iw - ix0 > lo ? iw - ix0 : lo) : fw;
+  const int32_t n_lo = lo * gw, n_in = (hi - lo) * gw, n_row = k->row_words;
+  const size_t first = (size_t)(hi > lo ? ix0 + lo : 0) * (size_t)gw; /* the run's start */
+  int32_t fy, iy, j;
+  for (fy = 0, iy = iy0; fy < t->fh; ++fy, iy += dh, c += n_row) {
+    const uint32_t *r;
+    if (iy < 0 || iy >= ih) {
+      for (j = 0; j < n_row; ++j) c[j] = 0;
+      continue;
+    }
+    r = k->img + (size_t)iy * (size_t)iw * (size_t)gw + first;
+    for (j = 0; j < n_lo; ++j) c[j] = 0;
+    for (j = 0; j < n_in; ++j) c[n_lo + j] = r[j];
+    for (j = n_lo + n_in; j < n_row; ++j) c[j] = 0;
+  }
+}
+
 /* The walk's next 4 pixels (pix on) as kfda_bconv_bcast_neon reads them, fh runs of
  * fw * gw words each: where they lie in the input when every tap is inside the image
  * (dil_w 1; no edge correction then: the field does not reach the padding), else the
@@ -675,6 +701,23 @@ static KFDA_NOINLINE void bcast_pixels4(const bconv_ctx *t, pixel_walk *k, size_
   const kfda_bconv_params *p = t->p;
   const size_t iw = (size_t)t->is->w, gw = (size_t)t->gw;
   int32_t q, j;
+  if (k->ox + 4 < t->os->w && k->iy0 >= 0 && k->iy0 <= k->iy_max && k->ix0 >= 0 &&
+      k->ix0 + 3 * p->stride_w <= k->ix_max && p->output_kind != KFDA_BCONV_OUT_PACKED) {
+    /* 4 interior pixels of one output row, the row going on after them */
+    const size_t step = (size_t)p->stride_w * gw;
+    x[0] = k->img + ((size_t)k->iy0 * iw + (size_t)k->ix0) * gw;
+    x[1] = x[0] + step;
+    x[2] = x[1] + step;
+    x[3] = x[2] + step;
+    for (q = 0; q < 4; ++q) {
+      drow[q] = k->in_row;
+      pxs[q].pix = pix + (size_t)q;
+      pxs[q].edge = 0;
+    }
+    k->ox += 4;
+    k->ix0 += 4 * p->stride_w;
+    return;
+  }
   for (q = 0; q < 4; ++q) {
     const int32_t iy0 = k->iy0, ix0 = k->ix0;
     bconv_pixel *px = &pxs[q];
@@ -685,13 +728,16 @@ static KFDA_NOINLINE void bcast_pixels4(const bconv_ctx *t, pixel_walk *k, size_
       drow[q] = k->in_row;
     } else {
       uint32_t *c = col + (size_t)q * (size_t)t->kw;
-      border_column(t, k->img, iy0, ix0, c);
+      if (p->dil_w == 1)
+        border_rows(t, k, iy0, ix0, c);
+      else
+        border_column(t, k->img, iy0, ix0, c);
       x[q] = c;
       drow[q] = (size_t)k->row_words;
       px->kase = 0;
       px->X = px->Y = 0;
-      px->edge = k->edges && kfda_lce_bconv2d_edge_case(p, t->is, t->os, t->fh, t->fw, k->oy,
-                                                        k->ox, &px->kase, &px->X, &px->Y) == 0;
+      px->edge = k->edges && kfda_lce_bconv2d_edge_case(p, t->is, t->os, t->fh, t->fw, k->oy, k->ox,
+                                                        &px->kase, &px->X, &px->Y) == 0;
     }
     if (p->output_kind == KFDA_BCONV_OUT_PACKED) {
       uint32_t *o = (uint32_t *)t->out + px->pix * t->out_words;
@@ -779,7 +825,8 @@ void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *is, con
           if (f32 && !px4[q].edge) {
             transform4_f32(&t, (float *)out + (pix + q) * t.cout + oc, oc, whole, acc + 4 * q);
             if (4 * whole < oc1 - oc)
-              transform(&t, &px4[q], oc + 4 * whole, oc1 - oc - 4 * whole, acc + 16 * whole + 4 * q);
+              transform(&t, &px4[q], oc + 4 * whole, oc1 - oc - 4 * whole,
+                        acc + 16 * whole + 4 * q);
             continue;
           }
           for (g = 0; g < ngroups; ++g)

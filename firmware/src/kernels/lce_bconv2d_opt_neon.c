@@ -215,7 +215,7 @@ static inline uint32x4x2_t load2_broadcast(const uint32_t **p) {
   uint32x4x2_t v;
   __asm__("ld2r {%S0.4s, %T0.4s}, [%1], #8"
           : "=w"(v), "+r"(*p)
-          : "m"(*(const uint32_t(*)[2]) * p));
+          : "m"(*(const uint32_t (*)[2]) * p));
   return v;
 #else
   const uint32x4x2_t v = vld2q_dup_u32(*p);
@@ -237,23 +237,23 @@ static inline uint8x16_t load_broadcast(const uint32_t **p) {
 }
 
 /* The finish of group j (accumulators a0..a3 of pixels 0..3): acc or the float transform. */
-#define KFDA_FINISH(j, a0, a1, a2, a3)                                                      \
-  do {                                                                                      \
-    if (o0) {                                                                               \
-      /* (float)(2 acc) * m == (float)acc * (m + m): the same real product, rounded once \
+#define KFDA_FINISH(j, a0, a1, a2, a3)                                                     \
+  do {                                                                                     \
+    if (o0) {                                                                              \
+      /* (float)(2 acc) * m == (float)acc * (m + m): the same real product, rounded once   \
        * (the driver passes o4 only when every m + m is finite) */                         \
-      const float32x4_t mv = vld1q_f32(m + 4 * j), m2 = vaddq_f32(mv, mv);                  \
-      const float32x4_t bv = vld1q_f32(bi + 4 * j);                                         \
+      const float32x4_t mv = vld1q_f32(m + 4 * j), m2 = vaddq_f32(mv, mv);                 \
+      const float32x4_t bv = vld1q_f32(bi + 4 * j);                                        \
       vst1q_f32(o0 + 4 * j, vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(a0)), m2), bv)); \
       vst1q_f32(o1 + 4 * j, vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(a1)), m2), bv)); \
       vst1q_f32(o2 + 4 * j, vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(a2)), m2), bv)); \
       vst1q_f32(o3 + 4 * j, vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(a3)), m2), bv)); \
-    } else {                                                                                \
-      vst1q_u32((uint32_t *)acc + 16 * j, vpaddlq_u16(a0));                                 \
-      vst1q_u32((uint32_t *)acc + 16 * j + 4, vpaddlq_u16(a1));                             \
-      vst1q_u32((uint32_t *)acc + 16 * j + 8, vpaddlq_u16(a2));                             \
-      vst1q_u32((uint32_t *)acc + 16 * j + 12, vpaddlq_u16(a3));                            \
-    }                                                                                       \
+    } else {                                                                               \
+      vst1q_u32((uint32_t *)acc + 16 * j, vpaddlq_u16(a0));                                \
+      vst1q_u32((uint32_t *)acc + 16 * j + 4, vpaddlq_u16(a1));                            \
+      vst1q_u32((uint32_t *)acc + 16 * j + 8, vpaddlq_u16(a2));                            \
+      vst1q_u32((uint32_t *)acc + 16 * j + 12, vpaddlq_u16(a3));                           \
+    }                                                                                      \
   } while (0)
 
 /* g (1..4, a constant once inlined) groups of 4 channels, w the block's [k][4 g] words;
@@ -262,53 +262,52 @@ static inline uint8x16_t load_broadcast(const uint32_t **p) {
 static KFDA_INLINE_ALWAYS void bcast_block(const uint32_t *const *x, const size_t *drow,
                                            int32_t rows, int32_t row_words, const uint32_t *w,
                                            const int g, int32_t *acc, float *o0, float *o1,
-                                           float *o2, float *o3, const float *m,
-                                           const float *bi) {
+                                           float *o2, float *o3, const float *m, const float *bi) {
   uint16x8_t a00 = vdupq_n_u16(0), a10 = a00, a20 = a00, a30 = a00;
   uint16x8_t a01 = a00, a11 = a00, a21 = a00, a31 = a00;
   uint16x8_t a02 = a00, a12 = a00, a22 = a00, a32 = a00;
   uint16x8_t a03 = a00, a13 = a00, a23 = a00, a33 = a00;
 /* one word k of the 4 pixels (X0..X3, broadcast) against the block's words k, w then at
  * word k + 1 */
-#define KFDA_WORD(X0, X1, X2, X3)                                     \
-  do {                                                                \
-    const uint8x16_t Y0 = (X0), Y1 = (X1), Y2 = (X2), Y3 = (X3);      \
-    uint8x16_t W0, W1, W2, W3;                                        \
-    if (g == 4) {                                                     \
-      const uint8x16x4_t v = vld1q_u8_x4((const uint8_t *)w);         \
-      W0 = v.val[0], W1 = v.val[1], W2 = v.val[2], W3 = v.val[3];     \
-    } else if (g == 3) {                                              \
-      const uint8x16x3_t v = vld1q_u8_x3((const uint8_t *)w);         \
-      W0 = v.val[0], W1 = v.val[1], W2 = W3 = v.val[2];               \
-    } else if (g == 2) {                                              \
-      const uint8x16x2_t v = vld1q_u8_x2((const uint8_t *)w);         \
-      W0 = v.val[0], W1 = W2 = W3 = v.val[1];                         \
-    } else {                                                          \
-      W0 = W1 = W2 = W3 = vld1q_u8((const uint8_t *)w);               \
-    }                                                                 \
-    w += 4 * g;                                                       \
-    KFDA_XACC(a00, Y0, W0);                                           \
-    KFDA_XACC(a10, Y1, W0);                                           \
-    KFDA_XACC(a20, Y2, W0);                                           \
-    KFDA_XACC(a30, Y3, W0);                                           \
-    if (g > 1) {                                                      \
-      KFDA_XACC(a01, Y0, W1);                                         \
-      KFDA_XACC(a11, Y1, W1);                                         \
-      KFDA_XACC(a21, Y2, W1);                                         \
-      KFDA_XACC(a31, Y3, W1);                                         \
-    }                                                                 \
-    if (g > 2) {                                                      \
-      KFDA_XACC(a02, Y0, W2);                                         \
-      KFDA_XACC(a12, Y1, W2);                                         \
-      KFDA_XACC(a22, Y2, W2);                                         \
-      KFDA_XACC(a32, Y3, W2);                                         \
-    }                                                                 \
-    if (g > 3) {                                                      \
-      KFDA_XACC(a03, Y0, W3);                                         \
-      KFDA_XACC(a13, Y1, W3);                                         \
-      KFDA_XACC(a23, Y2, W3);                                         \
-      KFDA_XACC(a33, Y3, W3);                                         \
-    }                                                                 \
+#define KFDA_WORD(X0, X1, X2, X3)                                 \
+  do {                                                            \
+    const uint8x16_t Y0 = (X0), Y1 = (X1), Y2 = (X2), Y3 = (X3);  \
+    uint8x16_t W0, W1, W2, W3;                                    \
+    if (g == 4) {                                                 \
+      const uint8x16x4_t v = vld1q_u8_x4((const uint8_t *)w);     \
+      W0 = v.val[0], W1 = v.val[1], W2 = v.val[2], W3 = v.val[3]; \
+    } else if (g == 3) {                                          \
+      const uint8x16x3_t v = vld1q_u8_x3((const uint8_t *)w);     \
+      W0 = v.val[0], W1 = v.val[1], W2 = W3 = v.val[2];           \
+    } else if (g == 2) {                                          \
+      const uint8x16x2_t v = vld1q_u8_x2((const uint8_t *)w);     \
+      W0 = v.val[0], W1 = W2 = W3 = v.val[1];                     \
+    } else {                                                      \
+      W0 = W1 = W2 = W3 = vld1q_u8((const uint8_t *)w);           \
+    }                                                             \
+    w += 4 * g;                                                   \
+    KFDA_XACC(a00, Y0, W0);                                       \
+    KFDA_XACC(a10, Y1, W0);                                       \
+    KFDA_XACC(a20, Y2, W0);                                       \
+    KFDA_XACC(a30, Y3, W0);                                       \
+    if (g > 1) {                                                  \
+      KFDA_XACC(a01, Y0, W1);                                     \
+      KFDA_XACC(a11, Y1, W1);                                     \
+      KFDA_XACC(a21, Y2, W1);                                     \
+      KFDA_XACC(a31, Y3, W1);                                     \
+    }                                                             \
+    if (g > 2) {                                                  \
+      KFDA_XACC(a02, Y0, W2);                                     \
+      KFDA_XACC(a12, Y1, W2);                                     \
+      KFDA_XACC(a22, Y2, W2);                                     \
+      KFDA_XACC(a32, Y3, W2);                                     \
+    }                                                             \
+    if (g > 3) {                                                  \
+      KFDA_XACC(a03, Y0, W3);                                     \
+      KFDA_XACC(a13, Y1, W3);                                     \
+      KFDA_XACC(a23, Y2, W3);                                     \
+      KFDA_XACC(a33, Y3, W3);                                     \
+    }                                                             \
   } while (0)
   /* after a row the pointers stand row_words on: the next row is drow - row_words on */
   const uint32_t *p0 = x[0], *p1 = x[1], *p2 = x[2], *p3 = x[3];
@@ -325,8 +324,7 @@ static KFDA_INLINE_ALWAYS void bcast_block(const uint32_t *const *x, const size_
                 vreinterpretq_u8_u32(v2.val[1]), vreinterpretq_u8_u32(v3.val[1]));
     }
     if (i) /* an odd row's last word */
-      KFDA_WORD(load_broadcast(&p0), load_broadcast(&p1), load_broadcast(&p2),
-                load_broadcast(&p3));
+      KFDA_WORD(load_broadcast(&p0), load_broadcast(&p1), load_broadcast(&p2), load_broadcast(&p3));
   }
 #undef KFDA_WORD
   KFDA_FINISH(0, a00, a10, a20, a30);
