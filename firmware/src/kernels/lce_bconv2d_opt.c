@@ -10,8 +10,13 @@
  * channels at once so every column word is loaded once per block. The inner
  * loops live in one file per architecture (lce_bconv2d_internal.h says which):
  *
- *   arm64 / armv7 NEON (lce_bconv2d_opt_neon.c): 4 channels per pass (arm64:
- *     4 pixels x 8 channels, im2col by runs), EOR, CNT, byte counters, UADALP.
+ *   arm64 (lce_bconv2d_opt_neon.c): 4 pixels x 16 channels per pass over the
+ *     filter prepare repacked (kfda_lce_bconv2d_repack: word k of 16 channels
+ *     side by side), each pixel's word broadcast: no column for a pixel whose
+ *     taps lie inside the image (its window is read where it lies, a run of
+ *     words per filter row), a column only for border pixels.
+ *   armv7 NEON (lce_bconv2d_opt_neon.c): 4 pixels x 4 channels per pass over
+ *     im2col columns by runs, EOR, CNT, pairwise folds, VPADAL.
  *   Cortex-M4/M7/M33/M55, Thumb-2 with DSP (lce_bconv2d_opt_thumb2.S): a
  *     carry-save loop per 3 words; for kw a multiple of 9 (3x3 over any
  *     channel count, FPU builds) an adder tree per channel (per 18-word block

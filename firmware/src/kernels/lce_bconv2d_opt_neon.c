@@ -208,6 +208,7 @@ void kfda_bconv_popcount_4x4_neon(const uint32_t *col, size_t cstride, const uin
 #endif
 
 #define KFDA_XACC(a, X, W) a = vpadalq_u8(a, vcntq_u8(veorq_u8(X, W)))
+#define KFDA_XSET(a, X, W) a = vpaddlq_u8(vcntq_u8(veorq_u8(X, W)))
 
 /* *p's next 2 words, each in all 4 lanes of its vector; p then 2 words on (LD2R). */
 static inline uint32x4x2_t load2_broadcast(const uint32_t **p) {
@@ -236,24 +237,23 @@ static inline uint8x16_t load_broadcast(const uint32_t **p) {
 #endif
 }
 
-/* The finish of group j (accumulators a0..a3 of pixels 0..3): acc or the float transform. */
-#define KFDA_FINISH(j, a0, a1, a2, a3)                                                     \
-  do {                                                                                     \
-    if (o0) {                                                                              \
-      /* (float)(2 acc) * m == (float)acc * (m + m): the same real product, rounded once   \
-       * (the driver passes o4 only when every m + m is finite) */                         \
-      const float32x4_t mv = vld1q_f32(m + 4 * j), m2 = vaddq_f32(mv, mv);                 \
-      const float32x4_t bv = vld1q_f32(bi + 4 * j);                                        \
-      vst1q_f32(o0 + 4 * j, vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(a0)), m2), bv)); \
-      vst1q_f32(o1 + 4 * j, vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(a1)), m2), bv)); \
-      vst1q_f32(o2 + 4 * j, vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(a2)), m2), bv)); \
-      vst1q_f32(o3 + 4 * j, vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(a3)), m2), bv)); \
-    } else {                                                                               \
-      vst1q_u32((uint32_t *)acc + 16 * j, vpaddlq_u16(a0));                                \
-      vst1q_u32((uint32_t *)acc + 16 * j + 4, vpaddlq_u16(a1));                            \
-      vst1q_u32((uint32_t *)acc + 16 * j + 8, vpaddlq_u16(a2));                            \
-      vst1q_u32((uint32_t *)acc + 16 * j + 12, vpaddlq_u16(a3));                           \
-    }                                                                                      \
+/* The float transform of one pixel's groups (accumulators c0..c3) into o, its 16
+ * outputs stored in order (GCC pairs the stores): M<j> = m + m, B<j> = bias of group j. */
+#define KFDA_Y(c, M, B) vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(c)), M), B)
+#define KFDA_FINISH_PIXEL(o, c0, c1, c2, c3)          \
+  do {                                                \
+    vst1q_f32(o, KFDA_Y(c0, M0, B0));                 \
+    if (g > 1) vst1q_f32(o + 4, KFDA_Y(c1, M1, B1));  \
+    if (g > 2) vst1q_f32(o + 8, KFDA_Y(c2, M2, B2));  \
+    if (g > 3) vst1q_f32(o + 12, KFDA_Y(c3, M3, B3)); \
+  } while (0)
+/* The sums of group j (accumulators a0..a3 of pixels 0..3) into acc. */
+#define KFDA_FINISH_ACC(j, a0, a1, a2, a3)                     \
+  do {                                                         \
+    vst1q_u32((uint32_t *)acc + 16 * j, vpaddlq_u16(a0));      \
+    vst1q_u32((uint32_t *)acc + 16 * j + 4, vpaddlq_u16(a1));  \
+    vst1q_u32((uint32_t *)acc + 16 * j + 8, vpaddlq_u16(a2));  \
+    vst1q_u32((uint32_t *)acc + 16 * j + 12, vpaddlq_u16(a3)); \
   } while (0)
 
 /* g (1..4, a constant once inlined) groups of 4 channels, w the block's [k][4 g] words;
@@ -263,13 +263,12 @@ static KFDA_INLINE_ALWAYS void bcast_block(const uint32_t *const *x, const size_
                                            int32_t rows, int32_t row_words, const uint32_t *w,
                                            const int g, int32_t *acc, float *o0, float *o1,
                                            float *o2, float *o3, const float *m, const float *bi) {
-  uint16x8_t a00 = vdupq_n_u16(0), a10 = a00, a20 = a00, a30 = a00;
-  uint16x8_t a01 = a00, a11 = a00, a21 = a00, a31 = a00;
-  uint16x8_t a02 = a00, a12 = a00, a22 = a00, a32 = a00;
-  uint16x8_t a03 = a00, a13 = a00, a23 = a00, a33 = a00;
+  /* set by the first word (UADDLP: no zeroing) */
+  uint16x8_t a00, a10, a20, a30, a01, a11, a21, a31;
+  uint16x8_t a02, a12, a22, a32, a03, a13, a23, a33;
 /* one word k of the 4 pixels (X0..X3, broadcast) against the block's words k, w then at
- * word k + 1 */
-#define KFDA_WORD(X0, X1, X2, X3)                                 \
+ * word k + 1; XACC adds to the accumulators, XSET sets them */
+#define KFDA_WORD(X0, X1, X2, X3, KFDA_XACC)                      \
   do {                                                            \
     const uint8x16_t Y0 = (X0), Y1 = (X1), Y2 = (X2), Y3 = (X3);  \
     uint8x16_t W0, W1, W2, W3;                                    \
@@ -313,26 +312,46 @@ static KFDA_INLINE_ALWAYS void bcast_block(const uint32_t *const *x, const size_
   const uint32_t *p0 = x[0], *p1 = x[1], *p2 = x[2], *p3 = x[3];
   const size_t d0 = drow[0] - (size_t)row_words, d1 = drow[1] - (size_t)row_words;
   const size_t d2 = drow[2] - (size_t)row_words, d3 = drow[3] - (size_t)row_words;
-  int32_t r, i;
-  for (r = 0; r < rows; ++r, p0 += d0, p1 += d1, p2 += d2, p3 += d3) {
-    for (i = row_words; i >= 2; i -= 2) { /* words k, k + 1: one LD2R per pixel */
+  int32_t r, i = row_words - 1; /* row 0 after its first word */
+  KFDA_WORD(load_broadcast(&p0), load_broadcast(&p1), load_broadcast(&p2), load_broadcast(&p3),
+            KFDA_XSET);
+  for (r = 0; r < rows; ++r, p0 += d0, p1 += d1, p2 += d2, p3 += d3, i = row_words) {
+    for (; i >= 2; i -= 2) { /* words k, k + 1: one LD2R per pixel */
       const uint32x4x2_t v0 = load2_broadcast(&p0), v1 = load2_broadcast(&p1);
       const uint32x4x2_t v2 = load2_broadcast(&p2), v3 = load2_broadcast(&p3);
       KFDA_WORD(vreinterpretq_u8_u32(v0.val[0]), vreinterpretq_u8_u32(v1.val[0]),
-                vreinterpretq_u8_u32(v2.val[0]), vreinterpretq_u8_u32(v3.val[0]));
+                vreinterpretq_u8_u32(v2.val[0]), vreinterpretq_u8_u32(v3.val[0]), KFDA_XACC);
       KFDA_WORD(vreinterpretq_u8_u32(v0.val[1]), vreinterpretq_u8_u32(v1.val[1]),
-                vreinterpretq_u8_u32(v2.val[1]), vreinterpretq_u8_u32(v3.val[1]));
+                vreinterpretq_u8_u32(v2.val[1]), vreinterpretq_u8_u32(v3.val[1]), KFDA_XACC);
     }
     if (i) /* an odd row's last word */
-      KFDA_WORD(load_broadcast(&p0), load_broadcast(&p1), load_broadcast(&p2), load_broadcast(&p3));
+      KFDA_WORD(load_broadcast(&p0), load_broadcast(&p1), load_broadcast(&p2), load_broadcast(&p3),
+                KFDA_XACC);
   }
 #undef KFDA_WORD
-  KFDA_FINISH(0, a00, a10, a20, a30);
-  if (g > 1) KFDA_FINISH(1, a01, a11, a21, a31);
-  if (g > 2) KFDA_FINISH(2, a02, a12, a22, a32);
-  if (g > 3) KFDA_FINISH(3, a03, a13, a23, a33);
+  if (o0) {
+    /* (float)(2 acc) * m == (float)acc * (m + m): the same real product, rounded once (the
+     * driver passes o4 only when every m + m is finite) */
+    float32x4_t M0 = vld1q_f32(m), M1 = M0, M2 = M0, M3 = M0;
+    float32x4_t B0 = vld1q_f32(bi), B1 = B0, B2 = B0, B3 = B0;
+    M0 = vaddq_f32(M0, M0);
+    if (g > 1) M1 = vld1q_f32(m + 4), M1 = vaddq_f32(M1, M1), B1 = vld1q_f32(bi + 4);
+    if (g > 2) M2 = vld1q_f32(m + 8), M2 = vaddq_f32(M2, M2), B2 = vld1q_f32(bi + 8);
+    if (g > 3) M3 = vld1q_f32(m + 12), M3 = vaddq_f32(M3, M3), B3 = vld1q_f32(bi + 12);
+    KFDA_FINISH_PIXEL(o0, a00, a01, a02, a03);
+    KFDA_FINISH_PIXEL(o1, a10, a11, a12, a13);
+    KFDA_FINISH_PIXEL(o2, a20, a21, a22, a23);
+    KFDA_FINISH_PIXEL(o3, a30, a31, a32, a33);
+  } else {
+    KFDA_FINISH_ACC(0, a00, a10, a20, a30);
+    if (g > 1) KFDA_FINISH_ACC(1, a01, a11, a21, a31);
+    if (g > 2) KFDA_FINISH_ACC(2, a02, a12, a22, a32);
+    if (g > 3) KFDA_FINISH_ACC(3, a03, a13, a23, a33);
+  }
 }
-#undef KFDA_FINISH
+#undef KFDA_Y
+#undef KFDA_FINISH_PIXEL
+#undef KFDA_FINISH_ACC
 
 #if defined(__GNUC__) && !defined(__clang__)
 /* GCC's first scheduling pass hoists all EORs and spills accumulators */
@@ -361,6 +380,7 @@ void kfda_bconv_bcast_neon(const uint32_t *const *x, const size_t *drow, int32_t
     bcast_block(x, drow, rows, row_words, w, 1, acc, o0, o1, o2, o3, m, bi);
 }
 #undef KFDA_XACC
+#undef KFDA_XSET
 #endif
 
 #else
