@@ -91,9 +91,10 @@ void kfda_bconv_popcount_4x4_neon(const uint32_t *col, size_t cstride, const uin
  * side by side, [k][16]; the block of channel c (a multiple of 16) starts at c * K.
  * 4 pixels x ngroups groups of 4 channels from w (a block start): pixel q's window is
  * rows runs of row_words words, the first at x[q], the next drow[q] words on.
- * acc[16 * g + 4 * q + j] for channel 4 * g + j; or with o4 the float transform
- * (float)(2 * acc) * m + bi (multiply, then add) into o4[q][4 * g + j]
- * (lce_bconv2d_opt_neon.c). rows * row_words < 4096 (16-bit lanes). */
+ * acc[16 * g + 4 * q + j] for channel 4 * g + j (ngroups <= 16); or with o4 (acc
+ * unused, any ngroups) the float transform (float)(2 * acc) * m + bi (multiply, then
+ * add) into o4[q][4 * g + j] (lce_bconv2d_opt_neon.c). rows * row_words < 4096 (16-bit
+ * lanes). */
 void kfda_bconv_bcast_neon(const uint32_t *const *x, const size_t *drow, int32_t rows,
                            int32_t row_words, const uint32_t *w, int32_t ngroups, int32_t *acc,
                            float *const *o4, const float *m, const float *bi);

@@ -813,17 +813,20 @@ void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *is, con
       int fused;
       bcast_pixels4(&t, &walk, pix, col, x, drow, px4);
       fused = fusable && !px4[0].edge && !px4[1].edge && !px4[2].edge && !px4[3].edge;
+      if (fused) { /* all channels in one call, straight to the output */
+        o4[0] = (float *)out + pix * t.cout;
+        o4[1] = o4[0] + t.cout;
+        o4[2] = o4[1] + t.cout;
+        o4[3] = o4[2] + t.cout;
+        kfda_bconv_bcast_neon(x, drow, t.fh, t.fw * t.gw, (const uint32_t *)p->filter_repacked,
+                              t.cout / 4, NULL, o4, out_mul, out_bias);
+        continue;
+      }
       for (oc = 0; oc < t.cout; oc = oc1) { /* up to 64 channels per call */
         const int32_t ngroups = (t.cout - oc + 3) / 4 < 16 ? (t.cout - oc + 3) / 4 : 16;
         const uint32_t *w = (const uint32_t *)p->filter_repacked + (size_t)oc * (size_t)t.kw;
         int32_t g, whole;
         oc1 = oc + 4 * ngroups < t.cout ? oc + 4 * ngroups : t.cout;
-        if (fused) {
-          for (q = 0; q < 4; ++q) o4[q] = (float *)out + (pix + q) * t.cout + oc;
-          kfda_bconv_bcast_neon(x, drow, t.fh, t.fw * t.gw, w, ngroups, acc, o4, out_mul + oc,
-                                out_bias + oc);
-          continue;
-        }
         kfda_bconv_bcast_neon(x, drow, t.fh, t.fw * t.gw, w, ngroups, acc, NULL, NULL, NULL);
         whole = (oc1 - oc) / 4;
         for (q = 0; q < 4; ++q) {

@@ -364,12 +364,14 @@ void kfda_bconv_bcast_neon(const uint32_t *const *x, const size_t *drow, int32_t
   /* the output pointers in registers (through o4 GCC loads them at each store) */
   float *o0 = o4 ? o4[0] : NULL, *o1 = o4 ? o4[1] : NULL, *o2 = o4 ? o4[2] : NULL,
         *o3 = o4 ? o4[3] : NULL;
-  for (; ngroups >= 4; ngroups -= 4, w += block, acc += 64) {
+  for (; ngroups >= 4; ngroups -= 4, w += block) {
     bcast_block(x, drow, rows, row_words, w, 4, acc, o0, o1, o2, o3, m, bi);
     if (o4) {
       o0 += 16, o1 += 16, o2 += 16, o3 += 16;
       m += 16;
       bi += 16;
+    } else {
+      acc += 64;
     }
   }
   if (ngroups == 3)
