@@ -312,9 +312,20 @@ static KFDA_INLINE_ALWAYS void bcast_block(const uint32_t *const *x, const size_
   const uint32_t *p0 = x[0], *p1 = x[1], *p2 = x[2], *p3 = x[3];
   const size_t d0 = drow[0] - (size_t)row_words, d1 = drow[1] - (size_t)row_words;
   const size_t d2 = drow[2] - (size_t)row_words, d3 = drow[3] - (size_t)row_words;
-  int32_t r, i = row_words - 1; /* row 0 after its first word */
-  KFDA_WORD(load_broadcast(&p0), load_broadcast(&p1), load_broadcast(&p2), load_broadcast(&p3),
-            KFDA_XSET);
+  int32_t r, i;
+  if (row_words >= 2) { /* row 0's first 2 words (the rows' word pairs stay in step) */
+    const uint32x4x2_t v0 = load2_broadcast(&p0), v1 = load2_broadcast(&p1);
+    const uint32x4x2_t v2 = load2_broadcast(&p2), v3 = load2_broadcast(&p3);
+    KFDA_WORD(vreinterpretq_u8_u32(v0.val[0]), vreinterpretq_u8_u32(v1.val[0]),
+              vreinterpretq_u8_u32(v2.val[0]), vreinterpretq_u8_u32(v3.val[0]), KFDA_XSET);
+    KFDA_WORD(vreinterpretq_u8_u32(v0.val[1]), vreinterpretq_u8_u32(v1.val[1]),
+              vreinterpretq_u8_u32(v2.val[1]), vreinterpretq_u8_u32(v3.val[1]), KFDA_XACC);
+    i = row_words - 2;
+  } else {
+    KFDA_WORD(load_broadcast(&p0), load_broadcast(&p1), load_broadcast(&p2), load_broadcast(&p3),
+              KFDA_XSET);
+    i = row_words - 1;
+  }
   for (r = 0; r < rows; ++r, p0 += d0, p1 += d1, p2 += d2, p3 += d3, i = row_words) {
     for (; i >= 2; i -= 2) { /* words k, k + 1: one LD2R per pixel */
       const uint32x4x2_t v0 = load2_broadcast(&p0), v1 = load2_broadcast(&p1);
