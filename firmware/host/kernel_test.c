@@ -39,7 +39,7 @@ static uint32_t rnd(void) {
 #ifndef KT_CHANNELS
 #define KT_CHANNELS 512
 #endif
-#if defined(__aarch64__) /* the repacked filter (kfda_lce_bconv2d_repack): arm64 only */
+#if defined(__ARM_NEON) || defined(__ARM_NEON__) /* the repacked filter: NEON builds only */
 #define KT_REPACK_WORDS (MAXB + 3 * 4096)
 #else
 #define KT_REPACK_WORDS 1

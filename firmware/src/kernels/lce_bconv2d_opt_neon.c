@@ -5,10 +5,9 @@
  *   kfda_bconv_popcount_neon: 4 channels per pass, 4 words per step:
  *     EOR, CNT (per byte), ADD into byte counters (flushed with UADALP into
  *     16-bit lanes every 31 steps), ADDV at the end.
- *   kfda_bconv_bcast_neon (arm64): 4 pixels x 16 channels per pass over the
- *     repacked filter, one pixel word broadcast against 4 channels' words.
- *   kfda_bconv_popcount_4x4_neon (armv7): 4 pixels x 4 channels per pass
- *     over im2col columns, one 16-bit accumulator per pixel and 4 channels.
+ *   kfda_bconv_bcast_neon: 4 pixels x 16 (arm64) or 8 (armv7) channels per
+ *     pass over the repacked filter, one pixel word broadcast against 4
+ *     channels' words.
  *
  * Held bit for bit to lce_bconv2d_ref.c by tests/firmware/test_kernels_opt.py
  * (kernel_test under qemu-aarch64 and qemu-arm).
@@ -81,120 +80,7 @@ void kfda_bconv_popcount_neon(const uint32_t *x, const uint32_t *w, size_t strid
   acc[3] = t3 + (int32_t)hsum_u16x8(s3);
 }
 
-#if KFDA_BCONV_NEON4
-/* 4 pixels x 4 output channels per pass, over nblk blocks of 4 channels. Per 4
- * words: the 4 filter loads, then per pixel one column load, EOR and CNT per
- * channel, and a pairwise-add tree that folds the 4 channels of a block into one
- * vector of bytes [c0 x4, c1 x4, c2 x4, c3 x4] (each <= 32), which VPADAL adds
- * into 16-bit lanes [c0, c0, c1, c1, c2, c2, c3, c3]: one accumulator per pixel
- * and block. The kw % 4 tail words go 2 at a time with two channels in one vector
- * into the same lanes; a lone last word (odd kw) with 4 channels in one vector
- * (word4). One VPADDL per pixel and block ends it: acc[16 * blk + 4 * q + j] for
- * pixel q, channel 4 * blk + j (a 16-bit lane holds at most kw * 16 < 65536).
- * armv7 has no 128-bit pairwise add: fold4 pairs with 64-bit VPADDs. */
-
-/* The lone-or-paired tail words i, i + 1 (i + 1 may be kw: then filter word 0) of
- * channels w0 and w1, in one vector. */
-static inline uint8x16_t tail_pair(const uint32_t *w0, const uint32_t *w1, int32_t i, int32_t kw) {
-  uint32x2_t v0, v1;
-  if (i + 1 < kw) {
-    v0 = vld1_u32(w0 + i);
-    v1 = vld1_u32(w1 + i);
-  } else {
-    const uint32x2_t z = vdup_n_u32(0);
-    v0 = vld1_lane_u32(w0 + i, z, 0);
-    v1 = vld1_lane_u32(w1 + i, z, 0);
-  }
-  return vreinterpretq_u8_u32(vcombine_u32(v0, v1));
-}
-
-/* Word i of 4 channels' filters in one vector: bytes [c0 x4, c1 x4, c2 x4, c3 x4], the
- * layout fold4 gives, so that EOR with the column word in every lane and CNT add
- * straight into the accumulator (a lone last word: 1 instruction per channel less
- * than two channels' pairs). */
-static inline uint8x16_t word4(const uint32_t *w0, const uint32_t *w1, const uint32_t *w2,
-                               const uint32_t *w3, int32_t i) {
-  uint32x4_t v = vld1q_dup_u32(w0 + i);
-  v = vld1q_lane_u32(w1 + i, v, 1);
-  v = vld1q_lane_u32(w2 + i, v, 2);
-  v = vld1q_lane_u32(w3 + i, v, 3);
-  return vreinterpretq_u8_u32(v);
-}
-
-static inline uint8x16_t col_pair(const uint32_t *x) {
-  return vreinterpretq_u8_u64(vld1q_dup_u64((const uint64_t *)x));
-}
-
-#define KFDA_XC(X, W) vcntq_u8(veorq_u8(X, W))
-
-/* 8 byte sums of pairs of c's bytes (armv7's VPADD is 64-bit only) */
-static inline uint8x8_t pair8(uint8x16_t c) { return vpadd_u8(vget_low_u8(c), vget_high_u8(c)); }
-/* [c0 x4, c1 x4, c2 x4, c3 x4]: the layout of arm64's fold4 */
-static inline uint8x16_t fold4(uint8x16_t c0, uint8x16_t c1, uint8x16_t c2, uint8x16_t c3) {
-  const uint8x16_t p01 = vcombine_u8(pair8(c0), pair8(c1)), p23 = vcombine_u8(pair8(c2), pair8(c3));
-  return vcombine_u8(pair8(p01), pair8(p23));
-}
-
-/* One block of 4 channels at a time (4 filter vectors, 4 accumulators, the column and
- * the fold's temporaries fill the 16 registers). */
-void kfda_bconv_popcount_4x4_neon(const uint32_t *col, size_t cstride, const uint32_t *w,
-                                  int32_t kw, int32_t nblk, int32_t *acc) {
-  const uint32_t *x0 = col, *x1 = col + cstride, *x2 = col + 2 * cstride, *x3 = col + 3 * cstride;
-  const size_t k = (size_t)kw;
-  int32_t blk;
-  for (blk = 0; blk < nblk; ++blk, w += 4 * k, acc += 16) {
-    const uint32_t *w0 = w, *w1 = w + k, *w2 = w + 2 * k, *w3 = w + 3 * k;
-    uint16x8_t a0 = vdupq_n_u16(0), a1 = a0, a2 = a0, a3 = a0;
-    int32_t i;
-    for (i = 0; i + 4 <= kw; i += 4) {
-      const uint8x16_t W0 = vreinterpretq_u8_u32(vld1q_u32(w0 + i));
-      const uint8x16_t W1 = vreinterpretq_u8_u32(vld1q_u32(w1 + i));
-      const uint8x16_t W2 = vreinterpretq_u8_u32(vld1q_u32(w2 + i));
-      const uint8x16_t W3 = vreinterpretq_u8_u32(vld1q_u32(w3 + i));
-#define KFDA_PIX(x, a)                                                                        \
-  do {                                                                                        \
-    const uint8x16_t X = vreinterpretq_u8_u32(vld1q_u32(x + i));                              \
-    a = vpadalq_u8(a, fold4(KFDA_XC(X, W0), KFDA_XC(X, W1), KFDA_XC(X, W2), KFDA_XC(X, W3))); \
-  } while (0)
-      KFDA_PIX(x0, a0);
-      KFDA_PIX(x1, a1);
-      KFDA_PIX(x2, a2);
-      KFDA_PIX(x3, a3);
-#undef KFDA_PIX
-    }
-    if (i + 1 == kw) { /* a lone last word */
-      const uint8x16_t W03 = word4(w0, w1, w2, w3, i);
-#define KFDA_LONE(x, a) a = vpadalq_u8(a, KFDA_XC(vreinterpretq_u8_u32(vld1q_dup_u32(x + i)), W03))
-      KFDA_LONE(x0, a0);
-      KFDA_LONE(x1, a1);
-      KFDA_LONE(x2, a2);
-      KFDA_LONE(x3, a3);
-#undef KFDA_LONE
-      i = kw;
-    }
-    for (; i < kw; i += 2) {
-      const uint8x16_t W01 = tail_pair(w0, w1, i, kw), W23 = tail_pair(w2, w3, i, kw);
-#define KFDA_TAIL(x, a)                                                             \
-  do {                                                                              \
-    const uint8x16_t X = col_pair(x + i);                                           \
-    a = vpadalq_u8(a, vcombine_u8(pair8(KFDA_XC(X, W01)), pair8(KFDA_XC(X, W23)))); \
-  } while (0)
-      KFDA_TAIL(x0, a0);
-      KFDA_TAIL(x1, a1);
-      KFDA_TAIL(x2, a2);
-      KFDA_TAIL(x3, a3);
-#undef KFDA_TAIL
-    }
-    vst1q_s32(acc, vreinterpretq_s32_u32(vpaddlq_u16(a0)));
-    vst1q_s32(acc + 4, vreinterpretq_s32_u32(vpaddlq_u16(a1)));
-    vst1q_s32(acc + 8, vreinterpretq_s32_u32(vpaddlq_u16(a2)));
-    vst1q_s32(acc + 12, vreinterpretq_s32_u32(vpaddlq_u16(a3)));
-  }
-}
-#undef KFDA_XC
-#endif
-
-#if KFDA_BCONV_BCAST
+#if KFDA_BCONV_BCAST && defined(__aarch64__)
 /* 4 pixels x 16 channels per pass over the repacked filter (lce_bconv2d_internal.h):
  * per word k, LD1R of each pixel's word k into all 4 lanes, one LD1 of the 16
  * channels' words k, and per pixel and 4 channels EOR, CNT and UADALP into 16-bit
@@ -394,6 +280,111 @@ void kfda_bconv_bcast_neon(const uint32_t *const *x, const size_t *drow, int32_t
 }
 #undef KFDA_XACC
 #undef KFDA_XSET
+#endif
+
+#if KFDA_BCONV_BCAST && !defined(__aarch64__)
+/* armv7: 4 pixels x 8 channels per pass (8 accumulators, the 4 broadcast words, 2
+ * filter vectors and a temporary: 15 of the 16 Q registers), so a block of 16 channels
+ * is 2 passes over the words: per word 4 VLD1 to all lanes, one VLD1 of the 8
+ * channels' words, and per pixel and 4 channels VEOR, VCNT, VPADAL: 29 instructions per
+ * 1024 binary MACs. No float transform here (NEON float is not IEEE on armv7). */
+#if defined(__GNUC__)
+/* a += pairwise(popcount(X ^ W)) in one asm: with the intrinsics GCC's armv7 register
+ * allocation copies every accumulator (VORR) at each word */
+#define KFDA_XACC(a, X, W)                                                \
+  do {                                                                    \
+    uint8x16_t t_;                                                        \
+    __asm__("veor %q1, %q2, %q3\n\tvcnt.8 %q1, %q1\n\tvpadal.u8 %q0, %q1" \
+            : "+w"(a), "=&w"(t_)                                          \
+            : "w"(X), "w"(W));                                            \
+  } while (0)
+#else
+#define KFDA_XACC(a, X, W) a = vpadalq_u8(a, vcntq_u8(veorq_u8(X, W)))
+#endif
+
+/* *p's word in all 4 lanes, p then at the next word: one VLD1 with writeback (GCC adds
+ * an ADD to vld1q_dup_u32 here). */
+static inline uint8x16_t load_broadcast_v7(const uint32_t **p) {
+#if defined(__GNUC__)
+  uint32x4_t v;
+  __asm__("vld1.32 {%e0[], %f0[]}, [%1]!" : "=w"(v), "+r"(*p) : "m"(**p));
+  return vreinterpretq_u8_u32(v);
+#else
+  return vreinterpretq_u8_u32(vld1q_dup_u32((*p)++));
+#endif
+}
+
+/* g (1 or 2) groups of 4 channels at w, the next word's stride words on: acc[16 * j +
+ * 4 * q + j'] for group j */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void bcast_half(const uint32_t *const *x, const size_t *drow, int32_t rows,
+                              int32_t row_words, const uint32_t *w, size_t stride, const int g,
+                              int32_t *acc) {
+  uint16x8_t a00 = vdupq_n_u16(0), a10 = a00, a20 = a00, a30 = a00;
+  uint16x8_t a01 = a00, a11 = a00, a21 = a00, a31 = a00;
+  const uint32_t *p0 = x[0], *p1 = x[1], *p2 = x[2], *p3 = x[3];
+  const size_t d0 = drow[0] - (size_t)row_words, d1 = drow[1] - (size_t)row_words;
+  const size_t d2 = drow[2] - (size_t)row_words, d3 = drow[3] - (size_t)row_words;
+  int32_t r, i;
+  for (r = 0; r < rows; ++r, p0 += d0, p1 += d1, p2 += d2, p3 += d3) {
+    for (i = 0; i < row_words; ++i, w += stride) {
+      const uint8x16_t X0 = load_broadcast_v7(&p0);
+      const uint8x16_t X1 = load_broadcast_v7(&p1);
+      const uint8x16_t X2 = load_broadcast_v7(&p2);
+      const uint8x16_t X3 = load_broadcast_v7(&p3);
+      const uint8x16_t W0 = vreinterpretq_u8_u32(vld1q_u32(w));
+      KFDA_XACC(a00, X0, W0);
+      KFDA_XACC(a10, X1, W0);
+      KFDA_XACC(a20, X2, W0);
+      KFDA_XACC(a30, X3, W0);
+      if (g > 1) {
+        const uint8x16_t W1 = vreinterpretq_u8_u32(vld1q_u32(w + 4));
+        KFDA_XACC(a01, X0, W1);
+        KFDA_XACC(a11, X1, W1);
+        KFDA_XACC(a21, X2, W1);
+        KFDA_XACC(a31, X3, W1);
+      }
+    }
+  }
+  vst1q_u32((uint32_t *)acc, vpaddlq_u16(a00));
+  vst1q_u32((uint32_t *)acc + 4, vpaddlq_u16(a10));
+  vst1q_u32((uint32_t *)acc + 8, vpaddlq_u16(a20));
+  vst1q_u32((uint32_t *)acc + 12, vpaddlq_u16(a30));
+  if (g > 1) {
+    vst1q_u32((uint32_t *)acc + 16, vpaddlq_u16(a01));
+    vst1q_u32((uint32_t *)acc + 20, vpaddlq_u16(a11));
+    vst1q_u32((uint32_t *)acc + 24, vpaddlq_u16(a21));
+    vst1q_u32((uint32_t *)acc + 28, vpaddlq_u16(a31));
+  }
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+/* GCC's first scheduling pass hoists the EORs: register moves at each word */
+__attribute__((optimize("no-schedule-insns")))
+#endif
+void kfda_bconv_bcast_neon(const uint32_t *const *x, const size_t *drow, int32_t rows,
+                           int32_t row_words, const uint32_t *w, int32_t ngroups, int32_t *acc,
+                           float *const *o4, const float *m, const float *bi) {
+  const size_t k = (size_t)rows * (size_t)row_words;
+  (void)o4;
+  (void)m;
+  (void)bi;
+  for (; ngroups > 0; ngroups -= 4, w += 16 * k, acc += 64) {
+    const int32_t gb = ngroups < 4 ? ngroups : 4; /* the block's groups: [k][4 gb] words */
+    const size_t stride = 4u * (size_t)gb;
+    if (gb >= 2)
+      bcast_half(x, drow, rows, row_words, w, stride, 2, acc);
+    else
+      bcast_half(x, drow, rows, row_words, w, stride, 1, acc);
+    if (gb == 4)
+      bcast_half(x, drow, rows, row_words, w + 8, stride, 2, acc + 32);
+    else if (gb == 3)
+      bcast_half(x, drow, rows, row_words, w + 8, stride, 1, acc + 32);
+  }
+}
+#undef KFDA_XACC
 #endif
 
 #else
