@@ -39,7 +39,13 @@ static uint32_t rnd(void) {
 #ifndef KT_CHANNELS
 #define KT_CHANNELS 512
 #endif
+#if defined(__ARM_NEON) || defined(__ARM_NEON__) /* the repacked filter: NEON builds only */
+#define KT_REPACK_WORDS (MAXB + 3 * 4096)
+#else
+#define KT_REPACK_WORDS 1
+#endif
 static uint32_t in_buf[MAXB], filt_buf[MAXB], scratch[KT_SCRATCH_WORDS];
+static uint32_t repack_buf[KT_REPACK_WORDS];
 static uint8_t out_ref[4 * MAXB], out_opt[4 * MAXB];
 static float mul[KT_CHANNELS], bias[KT_CHANNELS], raw[KT_CHANNELS];
 static int32_t th[KT_CHANNELS];
@@ -88,7 +94,8 @@ static int check_bconv(int quick) {
   /* quick: the first 4 (64: the Thumb-2 adder tree with its float transform, kw 18), then
    * 3x3 only: the multi-block tree for kw 36, 27 (+ a 9-word block) and 72 */
   static const int32_t cins[] = {1, 32, 45, 64, 100, 96, 250, 160};
-  static const int32_t couts[] = {1, 5, 8, 33, 64};
+  /* 76: 4 blocks of 16 channels, then 3 groups of 4; 33: a lone channel after 8 groups */
+  static const int32_t couts[] = {1, 5, 8, 33, 76};
   static const int32_t sizes[][2] = {{1, 1}, {5, 7}, {8, 8}};
   static const int32_t ksz[][2] = {{1, 1}, {3, 3}, {2, 3}, {5, 5}};
   int ci, co, si, ki, st, dl, pad, pv, fl, act, cases = 0;
@@ -137,6 +144,7 @@ static int check_bconv(int quick) {
                       n_f = cout * fs.h * fs.w * words;
                       if (n_in > MAXB || n_f > MAXB) continue;
                       if (kfda_lce_bconv2d_scratch_bytes(&fs) > sizeof scratch) continue;
+                      if (kfda_lce_bconv2d_repacked_bytes(&fs) > sizeof repack_buf) continue;
                       for (i = 0; i < n_in; ++i) in_buf[i] = rnd();
                       for (i = 0; i < n_f; ++i) filt_buf[i] = rnd();
                       if (cin % 32) { /* channel padding: 0 bits in both */
@@ -149,6 +157,11 @@ static int check_bconv(int quick) {
                         bias[i] = (float)((int32_t)(rnd() % 2001) - 1000) / 31.0f;
                         raw[i] = -mul[i];
                         th[i] = (int32_t)(rnd() % (uint32_t)(K + 1));
+                      }
+                      if (kfda_lce_bconv2d_repacked_bytes(&fs) > 0) { /* as prepare does */
+                        kfda_lce_bconv2d_repack(&fs, (const int32_t *)filt_buf,
+                                                (int32_t *)repack_buf);
+                        p.filter_repacked = (const int32_t *)repack_buf;
                       }
                       n_out = os.n * os.h * os.w;
                       bytes = fl == 2 ? (size_t)n_out * KFDA_PACKED_WORDS(cout) * 4

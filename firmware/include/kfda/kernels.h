@@ -55,6 +55,8 @@ typedef struct {
   int32_t groups;
   int32_t output_kind;          /* KFDA_BCONV_OUT_* */
   int32_t clamp_min, clamp_max; /* float/int8 output: clamp of 2 * accum */
+  /* the filter as kfda_lce_bconv2d_repack lays it out (arm64), or NULL */
+  const int32_t *filter_repacked;
 } kfda_bconv_params;
 
 /* ADD, MUL (float32 and int8). */
@@ -142,6 +144,12 @@ void kfda_lce_bconv2d_ref(const kfda_bconv_params *p, const kfda_shape4 *in_shap
  * kfda_lce_bconv2d picks the build's variant: the reference when compiled
  * with -DKFDA_KERNELS_REF (make KFDA_KERNELS=ref), else the optimized one. */
 size_t kfda_lce_bconv2d_scratch_bytes(const kfda_shape4 *filter_shape);
+/* Bytes of the filter repacked for this build's optimized kernel (arm64: word k of 16
+ * output channels side by side), 0 when it reads the filter as it is; the repacking
+ * (prepare, into persistent memory: p->filter_repacked). */
+size_t kfda_lce_bconv2d_repacked_bytes(const kfda_shape4 *filter_shape);
+void kfda_lce_bconv2d_repack(const kfda_shape4 *filter_shape, const int32_t *filter,
+                             int32_t *repacked);
 void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *in_shape,
                           const int32_t *in, const kfda_shape4 *filter_shape, const int32_t *filter,
                           const float *out_mul, const float *out_bias, const int32_t *thresholds,

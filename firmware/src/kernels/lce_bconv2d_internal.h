@@ -22,11 +22,13 @@
 #define KFDA_BCONV_NEON     1
 #define KFDA_BCONV_THUMB2   0
 #define KFDA_BCONV_PORTABLE 0
-/* 4 pixels x 8 (arm64; 32 vector registers) or 4 (armv7; 16) channels per pass */
-#define KFDA_BCONV_NEON4 1
+/* 4 pixels x 16 (arm64; 32 vector registers) or 8 (armv7; 16) channels per pass over
+ * the filter repacked by prepare, each pixel's word broadcast, vectors over channels
+ * (kfda_bconv_bcast_neon) */
+#define KFDA_BCONV_BCAST 1
 #if defined(__aarch64__)
 /* the float output transform in NEON too (armv7 NEON float flushes denormals) */
-#define KFDA_BCONV_NEON4_F32 1
+#define KFDA_BCONV_BCAST_F32 1
 #endif
 #define KFDA_BCONV_OC_BLOCK 4
 #elif defined(__GNUC__) && defined(__thumb2__) && defined(__ARM_FEATURE_DSP)
@@ -46,11 +48,11 @@
 #define KFDA_BCONV_OC_BLOCK 2 /* 1 also works: one channel, fewer live registers */
 #endif
 #endif
-#ifndef KFDA_BCONV_NEON4
-#define KFDA_BCONV_NEON4 0
+#ifndef KFDA_BCONV_BCAST
+#define KFDA_BCONV_BCAST 0
 #endif
-#ifndef KFDA_BCONV_NEON4_F32
-#define KFDA_BCONV_NEON4_F32 0
+#ifndef KFDA_BCONV_BCAST_F32
+#define KFDA_BCONV_BCAST_F32 0
 #endif
 #ifndef KFDA_BCONV_TREE
 #define KFDA_BCONV_TREE 0
@@ -76,14 +78,19 @@ int32_t kfda_lce_bconv2d_edge_correction(const kfda_bconv_params *p, const uint3
 /* acc[j] = popcount(x XOR w_j) over n words, j < 4 (lce_bconv2d_opt_neon.c). */
 void kfda_bconv_popcount_neon(const uint32_t *x, const uint32_t *w, size_t stride, int32_t n,
                               int32_t *acc);
-#if KFDA_BCONV_NEON4
-/* 4 pixels (columns col + q * cstride) x 8 channels per pass (the last odd
- * block: 4; armv7: 4 always) over nblk blocks of 4 channels: acc[16 * blk + 4 * q + j], or
- * with o4 (KFDA_BCONV_NEON4_F32 only) the float transform 2 * acc * m + bi straight into
- * o4[q][4 * blk + j] (lce_bconv2d_opt_neon.c). */
-void kfda_bconv_popcount_4x4_neon(const uint32_t *col, size_t cstride, const uint32_t *w,
-                                  int32_t kw, int32_t nblk, int32_t *acc, float *const *o4,
-                                  const float *m, const float *bi);
+#if KFDA_BCONV_BCAST
+/* The repacked filter (kfda_lce_bconv2d_repack): per block of 16 output channels (the
+ * last block: the rest, rounded up to 4 with zero words), word k of its channels
+ * side by side, [k][16]; the block of channel c (a multiple of 16) starts at c * K.
+ * 4 pixels x ngroups groups of 4 channels from w (a block start): pixel q's window is
+ * rows runs of row_words words, the first at x[q], the next drow[q] words on.
+ * acc[16 * g + 4 * q + j] for channel 4 * g + j (ngroups <= 16); or with o4
+ * (KFDA_BCONV_BCAST_F32 only; acc unused, any ngroups) the float transform (float)(2 * acc) * m +
+ * bi (multiply, then add) into o4[q][4 * g + j] (lce_bconv2d_opt_neon.c). rows * row_words < 4096
+ * (16-bit lanes). */
+void kfda_bconv_bcast_neon(const uint32_t *const *x, const size_t *drow, int32_t rows,
+                           int32_t row_words, const uint32_t *w, int32_t ngroups, int32_t *acc,
+                           float *const *o4, const float *m, const float *bi);
 #endif
 #elif KFDA_BCONV_THUMB2
 /* acc[j] = popcount(col XOR w_j) over kw words, j < nch (lce_bconv2d_opt_thumb2.S). */

@@ -10,8 +10,13 @@
  * channels at once so every column word is loaded once per block. The inner
  * loops live in one file per architecture (lce_bconv2d_internal.h says which):
  *
- *   arm64 / armv7 NEON (lce_bconv2d_opt_neon.c): 4 channels per pass (arm64:
- *     4 pixels x 8 channels, im2col by runs), EOR, CNT, byte counters, UADALP.
+ *   arm64 / armv7 NEON (lce_bconv2d_opt_neon.c): 4 pixels x 16 (arm64) or 8
+ *     (armv7) channels per pass over the filter prepare repacked
+ *     (kfda_lce_bconv2d_repack: word k of 16 channels side by side), each
+ *     pixel's word broadcast: no column for a pixel whose taps lie inside the
+ *     image (its window is read where it lies, a run of words per filter row),
+ *     a column only for border pixels; without the repacked filter (or a
+ *     receptive field of 4096 words or more), one pixel at a time.
  *   Cortex-M4/M7/M33/M55, Thumb-2 with DSP (lce_bconv2d_opt_thumb2.S): a
  *     carry-save loop per 3 words; for kw a multiple of 9 (3x3 over any
  *     channel count, FPU builds) an adder tree per channel (per 18-word block
@@ -37,17 +42,49 @@
 #define KFDA_NOINLINE
 #endif
 
-#if KFDA_BCONV_NEON4
-#include <arm_neon.h> /* im2col moves, transform4_f32 */
+#if KFDA_BCONV_BCAST
+#include <arm_neon.h> /* copy_zero_run, transform4_f32 */
 #endif
 
 size_t kfda_lce_bconv2d_scratch_bytes(const kfda_shape4 *filter_shape) {
   const size_t kw = (size_t)filter_shape->h * (size_t)filter_shape->w * (size_t)filter_shape->c;
-#if KFDA_BCONV_NEON4
-  return 4u * ((kw + 3u) & ~(size_t)3u) * 4u; /* 4 columns, each padded to 4 words */
+#if KFDA_BCONV_BCAST
+  return 4u * kw * 4u; /* the columns of 4 border pixels */
 #else
   return kw * 4u;
 #endif
+}
+
+/* The broadcast kernel's 16-bit lanes hold up to 16 per word: below 4096 words. */
+#define KFDA_BCAST_MAX_WORDS 4096
+
+size_t kfda_lce_bconv2d_repacked_bytes(const kfda_shape4 *filter_shape) {
+#if KFDA_BCONV_BCAST
+  const size_t kw = (size_t)filter_shape->h * (size_t)filter_shape->w * (size_t)filter_shape->c;
+  const size_t cout4 = ((size_t)filter_shape->n + 3u) & ~(size_t)3u;
+  return kw < KFDA_BCAST_MAX_WORDS ? cout4 * kw * 4u : 0;
+#else
+  (void)filter_shape;
+  return 0;
+#endif
+}
+
+/* Per block of 16 output channels (the last: the rest, rounded up to 4 with zero
+ * words), word k of each channel side by side: [k][16]. Block c (a multiple of 16)
+ * starts at c * kw, so a slice of whole blocks is the same layout. */
+void kfda_lce_bconv2d_repack(const kfda_shape4 *filter_shape, const int32_t *filter,
+                             int32_t *repacked) {
+  const int32_t kw = filter_shape->h * filter_shape->w * filter_shape->c, cout = filter_shape->n;
+  const int32_t cout4 = (cout + 3) & ~3;
+  int32_t c, k, j;
+  for (c = 0; c < cout4; c += 16) {
+    const int32_t width = cout4 - c < 16 ? cout4 - c : 16;
+    int32_t *block = repacked + (size_t)c * (size_t)kw;
+    for (k = 0; k < kw; ++k)
+      for (j = 0; j < width; ++j)
+        block[(size_t)k * (size_t)width + (size_t)j] =
+            c + j < cout ? filter[(size_t)(c + j) * (size_t)kw + (size_t)k] : 0;
+  }
 }
 
 /* acc[j] = popcount(x XOR w_j) over n words, w_j = w + j * stride,
@@ -120,73 +157,7 @@ static inline void copy_words(uint32_t *c, const uint32_t *x, int32_t n) {
   if (k < n) c[k] = x[k];
 }
 
-#if KFDA_BCONV_NEON4
-/* im2col of packed words for output pixel pix (n, oy, ox): taps outside the
- * image are 0 words; the column is zero-padded to `padded` words. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define KFDA_NOVEC __attribute__((optimize("no-tree-vectorize"))) /* tiny copies */
-#else
-#define KFDA_NOVEC
-#endif
-static KFDA_NOVEC void im2col(const bconv_ctx *t, size_t pix0, int32_t npx, uint32_t *col,
-                              int32_t padded, bconv_pixel *pxs) {
-  const kfda_bconv_params *p = t->p;
-  const int32_t ow = t->os->w, oh = t->os->h, ih = t->is->h, iw = t->is->w;
-  const int32_t fh = t->fh, fw = t->fw, gw = t->gw, kw = t->kw;
-  const int32_t sh = p->stride_h, sw = p->stride_w, dh = p->dil_h, dw = p->dil_w;
-  const int32_t row_words = fw * gw;
-  int32_t ox = (int32_t)(pix0 % (size_t)ow);
-  int32_t oy = (int32_t)((pix0 / (size_t)ow) % (size_t)oh);
-  size_t b = pix0 / ((size_t)ow * (size_t)oh);
-  int32_t q, fy, fx, k;
-  for (q = 0; q < npx; ++q, col += padded) {
-    bconv_pixel *px = &pxs[q];
-    const int32_t iy0 = oy * sh - p->pad_h, ix0 = ox * sw - p->pad_w;
-    const uint32_t *img = t->in + b * (size_t)ih * (size_t)iw * (size_t)gw;
-    const int cols_in = dw == 1 && ix0 >= 0 && ix0 + fw <= iw;
-    uint32_t *c = col;
-    px->pix = pix0 + (size_t)q;
-    px->kase = 0;
-    px->X = px->Y = 0;
-    px->edge =
-        t->same_zero && p->output_kind == KFDA_BCONV_OUT_F32 &&
-        kfda_lce_bconv2d_edge_case(p, t->is, t->os, fh, fw, oy, ox, &px->kase, &px->X, &px->Y) == 0;
-    for (fy = 0; fy < fh; ++fy) {
-      const int32_t iy = iy0 + fy * dh;
-      const int row_in = iy >= 0 && iy < ih;
-      const uint32_t *row = img + (size_t)(row_in ? iy : 0) * (size_t)iw * (size_t)gw;
-      if (row_in && cols_in) { /* whole row inside: one copy */
-        const uint32_t *x = row + (size_t)ix0 * (size_t)gw;
-        for (k = 0; k + 2 <= row_words; k += 2) memcpy(c + k, x + k, 8); /* 64-bit moves */
-        if (k < row_words) c[k] = x[k];
-        c += row_words;
-        continue;
-      }
-      for (fx = 0; fx < fw; ++fx, c += gw) {
-        const int32_t ix = ix0 + fx * dw;
-        if (row_in && ix >= 0 && ix < iw) {
-          const uint32_t *x = row + (size_t)ix * (size_t)gw;
-          for (k = 0; k < gw; ++k) c[k] = x[k];
-        } else {
-          for (k = 0; k < gw; ++k) c[k] = 0;
-        }
-      }
-    }
-    for (k = kw; k < padded; ++k) c[k - kw] = 0;
-    if (p->output_kind == KFDA_BCONV_OUT_PACKED) {
-      uint32_t *o = (uint32_t *)t->out + px->pix * t->out_words;
-      for (k = 0; k < t->out_words; ++k) o[k] = 0;
-    }
-    if (++ox == ow) {
-      ox = 0;
-      if (++oy == oh) {
-        oy = 0;
-        ++b;
-      }
-    }
-  }
-}
-
+#if KFDA_BCONV_BCAST
 /* n words from r to c, then z zero words after them (NEON moves). */
 static inline uint32_t *copy_zero_run(uint32_t *c, const uint32_t *r, int32_t n, int32_t z) {
   int32_t k;
@@ -203,109 +174,6 @@ static inline uint32_t *copy_zero_run(uint32_t *c, const uint32_t *r, int32_t n,
   for (k = 0; k + 4 <= z; k += 4) vst1q_u32(c + k, vdupq_n_u32(0));
   for (; k < z; ++k) c[k] = 0;
   return c + z;
-}
-
-/* fh runs of n words, drow apart, from r to c: the 3x3 cases as fixed-size moves. */
-static inline void copy_rows(uint32_t *c, const uint32_t *r, size_t drow, int32_t fh, int32_t n) {
-  int32_t fy;
-  if (fh == 3 && n == 3) {
-    memcpy(c, r, 12);
-    memcpy(c + 3, r + drow, 12);
-    memcpy(c + 6, r + 2 * drow, 12);
-  } else if (fh == 3 && n == 6) {
-    memcpy(c, r, 24);
-    memcpy(c + 6, r + drow, 24);
-    memcpy(c + 12, r + 2 * drow, 24);
-  } else if (fh == 3 && n == 12) {
-    memcpy(c, r, 48);
-    memcpy(c + 12, r + drow, 48);
-    memcpy(c + 24, r + 2 * drow, 48);
-  } else {
-    for (fy = 0; fy < fh; ++fy, r += drow) c = copy_zero_run(c, r, n, 0);
-  }
-}
-
-/* The walk of im2col_runs4 over consecutive pixels: the geometry, computed once per
- * call, and where the next pixel is. */
-typedef struct {
-  const uint32_t *img; /* the next pixel's image */
-  int32_t ox, oy;      /* the next pixel */
-  size_t drow, image;  /* words between filter rows, between images */
-  int32_t ow, oh, ih, iw, gw, fh, fw, row_words, sh, sw, dh, pad_h, pad_w, edges;
-} im2col_walk;
-
-/* The walk from pixel pix0 on. */
-static void im2col_walk_init(const bconv_ctx *t, im2col_walk *k, size_t pix0) {
-  const kfda_bconv_params *p = t->p;
-  const size_t row = pix0 / (size_t)t->os->w, b = row / (size_t)t->os->h;
-  k->ox = (int32_t)(pix0 - row * (size_t)t->os->w);
-  k->oy = (int32_t)(row - b * (size_t)t->os->h);
-  k->ow = t->os->w;
-  k->oh = t->os->h;
-  k->ih = t->is->h;
-  k->iw = t->is->w;
-  k->gw = t->gw;
-  k->fh = t->fh;
-  k->fw = t->fw;
-  k->row_words = t->fw * t->gw;
-  k->sh = p->stride_h;
-  k->sw = p->stride_w;
-  k->dh = p->dil_h;
-  k->pad_h = p->pad_h;
-  k->pad_w = p->pad_w;
-  k->drow = (size_t)p->dil_h * (size_t)k->iw * (size_t)k->gw;
-  k->image = (size_t)k->ih * (size_t)k->iw * (size_t)k->gw;
-  k->img = t->in + b * k->image;
-  k->edges = t->same_zero && p->output_kind == KFDA_BCONV_OUT_F32;
-}
-
-/* im2col of the walk's next 4 pixels, pix0 on (dil_w 1, output not packed). A pixel
- * whose taps all lie inside the image is fh runs of fw * gw words (copy_rows) and
- * needs no edge correction (its field does not reach the padding); any other is per
- * filter row the taps [lo, hi) inside the image as one run of words, the others 0
- * words, and asks for LCE's edge correction. The padding words stay the zeros
- * written before. */
-#if defined(__GNUC__) && !defined(__clang__)
-__attribute__((optimize("no-tree-loop-distribute-patterns", "no-tree-vectorize")))
-#endif
-static KFDA_NOINLINE void im2col_runs4(const bconv_ctx *t, im2col_walk *k, size_t pix0,
-                                       uint32_t *col, int32_t padded, bconv_pixel *pxs) {
-  const int32_t fh = k->fh, fw = k->fw, gw = k->gw, iw = k->iw, ih = k->ih;
-  int32_t q, fy;
-  for (q = 0; q < 4; ++q, col += padded) {
-    const int32_t iy0 = k->oy * k->sh - k->pad_h, ix0 = k->ox * k->sw - k->pad_w;
-    pxs[q].pix = pix0 + (size_t)q;
-    pxs[q].edge = 0;
-    if (iy0 >= 0 && iy0 + (fh - 1) * k->dh < ih && ix0 >= 0 && ix0 + fw <= iw) {
-      copy_rows(col, k->img + ((size_t)iy0 * (size_t)iw + (size_t)ix0) * (size_t)gw, k->drow, fh,
-                k->row_words);
-    } else {
-      const int32_t lo = ix0 < 0 ? (-ix0 < fw ? -ix0 : fw) : 0;
-      const int32_t hi = iw - ix0 < fw ? (iw - ix0 > lo ? iw - ix0 : lo) : fw;
-      uint32_t *c = col;
-      for (fy = 0; fy < fh; ++fy) {
-        const int32_t iy = iy0 + fy * k->dh;
-        if (iy < 0 || iy >= ih) {
-          c = copy_zero_run(c, k->img, 0, k->row_words);
-        } else {
-          const uint32_t *r = k->img + ((size_t)iy * (size_t)iw + (size_t)(ix0 + lo)) * (size_t)gw;
-          c = copy_zero_run(c, r, 0, lo * gw);
-          c = copy_zero_run(c, r, (hi - lo) * gw, (fw - hi) * gw);
-        }
-      }
-      pxs[q].kase = 0;
-      pxs[q].X = pxs[q].Y = 0;
-      pxs[q].edge = k->edges && kfda_lce_bconv2d_edge_case(t->p, t->is, t->os, fh, fw, k->oy, k->ox,
-                                                           &pxs[q].kase, &pxs[q].X, &pxs[q].Y) == 0;
-    }
-    if (++k->ox == k->ow) {
-      k->ox = 0;
-      if (++k->oy == k->oh) {
-        k->oy = 0;
-        k->img += k->image;
-      }
-    }
-  }
 }
 
 #endif
@@ -403,7 +271,7 @@ static void channels_one_pixel(const bconv_ctx *t, const bconv_pixel *px, const 
   }
 }
 
-#if KFDA_BCONV_NEON4_F32
+#if KFDA_BCONV_BCAST_F32
 /* Float output without edge correction, nblk x 4 channels of one pixel (acc
  * strided by 16): the scalar transform's operations lane by lane (clamp,
  * convert, multiply, add: no fused rounding). */
@@ -427,7 +295,7 @@ static void transform4_f32(const bconv_ctx *t, float *o, int32_t oc, int32_t nbl
     vst1q_f32(o, vaddq_f32(y, vld1q_f32(bi)));
   }
 }
-#elif KFDA_BCONV_NEON4
+#elif KFDA_BCONV_BCAST
 /* armv7: the same in scalar VFP arithmetic (IEEE; its NEON float is not), one loop
  * without transform()'s per-channel dispatch. */
 static void transform4_f32(const bconv_ctx *t, float *o, int32_t oc, int32_t nblk,
@@ -464,10 +332,21 @@ static KFDA_NOINLINE void border_column(const bconv_ctx *t, const uint32_t *img,
     const int32_t iy = iy0 + fy * p->dil_h;
     const uint32_t *row;
     if (iy < 0 || iy >= ih) {
+#if KFDA_BCONV_BCAST
+      copy_zero_run(c, img, 0, fw * gw);
+#else
       for (k = 0; k < fw * gw; ++k) c[k] = 0;
+#endif
       continue;
     }
     row = img + (size_t)iy * (size_t)iw * (size_t)gw;
+#if KFDA_BCONV_BCAST
+    if (p->dil_w == 1) { /* zeros, the run inside, zeros: NEON moves */
+      const uint32_t *run = hi > lo ? row + (size_t)(ix0 + lo) * (size_t)gw : row;
+      copy_zero_run(copy_zero_run(c, row, 0, lo * gw), run, (hi - lo) * gw, (fw - hi) * gw);
+      continue;
+    }
+#endif
     if (p->dil_w == 1) {
       for (k = 0; k < lo * gw; ++k) c[k] = 0;
       if (hi > lo) {
@@ -582,6 +461,136 @@ static KFDA_NOINLINE void pixels_one_by_one(const bconv_ctx *t, size_t pix, size
   }
 }
 
+#if KFDA_BCONV_BCAST
+/* Whether every m + m is finite (then (float)acc * (m + m) is (float)(2 acc) * m). */
+static int doubles_finite(const float *m, int32_t n) {
+  int32_t i;
+  for (i = 0; i < n; ++i)
+    if (!(fabsf(m[i]) < 0x1p127f)) return 0;
+  return 1;
+}
+
+/* The walk of bcast_pixels4 over consecutive pixels: the geometry, computed once per
+ * call, and where the next pixel is. */
+typedef struct {
+  const uint32_t *img;    /* the next pixel's image */
+  int32_t oy, ox;         /* the next pixel */
+  int32_t iy0, ix0;       /* its window's first tap */
+  int32_t iy_max, ix_max; /* the largest iy0, ix0 whose window lies inside (dil_w 1) */
+  size_t in_row, image;   /* words between filter rows, between images */
+  int32_t row_words, edges;
+} pixel_walk;
+
+static void pixel_walk_init(const bconv_ctx *t, pixel_walk *k, size_t pix) {
+  const kfda_bconv_params *p = t->p;
+  const size_t row = pix / (size_t)t->os->w, b = row / (size_t)t->os->h;
+  const int32_t ih = t->is->h, iw = t->is->w;
+  k->ox = (int32_t)(pix - row * (size_t)t->os->w);
+  k->oy = (int32_t)(row - b * (size_t)t->os->h);
+  k->iy0 = k->oy * p->stride_h - p->pad_h;
+  k->ix0 = k->ox * p->stride_w - p->pad_w;
+  k->iy_max = ih - 1 - (t->fh - 1) * p->dil_h;
+  k->ix_max = p->dil_w == 1 ? iw - t->fw : -1; /* dilated along x: always a column */
+  k->in_row = (size_t)p->dil_h * (size_t)iw * (size_t)t->gw;
+  k->image = (size_t)ih * (size_t)iw * (size_t)t->gw;
+  k->img = t->in + b * k->image;
+  k->row_words = t->fw * t->gw;
+  k->edges = t->same_zero && p->output_kind == KFDA_BCONV_OUT_F32;
+}
+
+/* border_column for dil_w 1 with the walk's geometry: per filter row the taps inside
+ * the image as one run of words, 0 words around it (or a row of 0 words). */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
+static void border_rows(const bconv_ctx *t, const pixel_walk *k, int32_t iy0, int32_t ix0,
+                        uint32_t *c) {
+  const int32_t fw = t->fw, gw = t->gw, iw = t->is->w, ih = t->is->h, dh = t->p->dil_h;
+  const int32_t lo = ix0 < 0 ? (-ix0 < fw ? -ix0 : fw) : 0;
+  const int32_t hi = iw - ix0 < fw ? (iw - ix0 > lo ? iw - ix0 : lo) : fw;
+  const int32_t n_lo = lo * gw, n_in = (hi - lo) * gw, n_row = k->row_words;
+  const size_t first = (size_t)(hi > lo ? ix0 + lo : 0) * (size_t)gw; /* the run's start */
+  int32_t fy, iy, j;
+  for (fy = 0, iy = iy0; fy < t->fh; ++fy, iy += dh, c += n_row) {
+    const uint32_t *r;
+    if (iy < 0 || iy >= ih) {
+      for (j = 0; j < n_row; ++j) c[j] = 0;
+      continue;
+    }
+    r = k->img + (size_t)iy * (size_t)iw * (size_t)gw + first;
+    for (j = 0; j < n_lo; ++j) c[j] = 0;
+    for (j = 0; j < n_in; ++j) c[n_lo + j] = r[j];
+    for (j = n_lo + n_in; j < n_row; ++j) c[j] = 0;
+  }
+}
+
+/* The walk's next 4 pixels (pix on) as kfda_bconv_bcast_neon reads them, fh runs of
+ * fw * gw words each: where they lie in the input when every tap is inside the image
+ * (dil_w 1; no edge correction then: the field does not reach the padding), else the
+ * pixel's column (border_column) in col + q * kw, with LCE's edge correction. */
+static KFDA_NOINLINE void bcast_pixels4(const bconv_ctx *t, pixel_walk *k, size_t pix,
+                                        uint32_t *col, const uint32_t **x, size_t *drow,
+                                        bconv_pixel *pxs) {
+  const kfda_bconv_params *p = t->p;
+  const size_t iw = (size_t)t->is->w, gw = (size_t)t->gw;
+  int32_t q, j;
+  if (k->ox + 4 < t->os->w && k->iy0 >= 0 && k->iy0 <= k->iy_max && k->ix0 >= 0 &&
+      k->ix0 + 3 * p->stride_w <= k->ix_max && p->output_kind != KFDA_BCONV_OUT_PACKED) {
+    /* 4 interior pixels of one output row, the row going on after them */
+    const size_t step = (size_t)p->stride_w * gw;
+    x[0] = k->img + ((size_t)k->iy0 * iw + (size_t)k->ix0) * gw;
+    x[1] = x[0] + step;
+    x[2] = x[1] + step;
+    x[3] = x[2] + step;
+    for (q = 0; q < 4; ++q) {
+      drow[q] = k->in_row;
+      pxs[q].pix = pix + (size_t)q;
+      pxs[q].edge = 0;
+    }
+    k->ox += 4;
+    k->ix0 += 4 * p->stride_w;
+    return;
+  }
+  for (q = 0; q < 4; ++q) {
+    const int32_t iy0 = k->iy0, ix0 = k->ix0;
+    bconv_pixel *px = &pxs[q];
+    px->pix = pix + (size_t)q;
+    px->edge = 0;
+    if (iy0 >= 0 && iy0 <= k->iy_max && ix0 >= 0 && ix0 <= k->ix_max) {
+      x[q] = k->img + ((size_t)iy0 * iw + (size_t)ix0) * gw;
+      drow[q] = k->in_row;
+    } else {
+      uint32_t *c = col + (size_t)q * (size_t)t->kw;
+      if (p->dil_w == 1)
+        border_rows(t, k, iy0, ix0, c);
+      else
+        border_column(t, k->img, iy0, ix0, c);
+      x[q] = c;
+      drow[q] = (size_t)k->row_words;
+      px->kase = 0;
+      px->X = px->Y = 0;
+      px->edge = k->edges && kfda_lce_bconv2d_edge_case(p, t->is, t->os, t->fh, t->fw, k->oy, k->ox,
+                                                        &px->kase, &px->X, &px->Y) == 0;
+    }
+    if (p->output_kind == KFDA_BCONV_OUT_PACKED) {
+      uint32_t *o = (uint32_t *)t->out + px->pix * t->out_words;
+      for (j = 0; j < t->out_words; ++j) o[j] = 0;
+    }
+    k->ix0 += p->stride_w;
+    if (++k->ox == t->os->w) {
+      k->ox = 0;
+      k->ix0 = -p->pad_w;
+      k->iy0 += p->stride_h;
+      if (++k->oy == t->os->h) {
+        k->oy = 0;
+        k->iy0 = -p->pad_h;
+        k->img += k->image;
+      }
+    }
+  }
+}
+#endif
+
 void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *is, const int32_t *in,
                           const kfda_shape4 *fs, const int32_t *filter, const float *out_mul,
                           const float *out_bias, const int32_t *thresholds, const float *raw_mul,
@@ -616,50 +625,52 @@ void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *is, con
   t.qmin = p->clamp_min;
   t.qmax = p->clamp_max;
   t.noclamp = t.qmin <= 0 && (int64_t)t.qmax >= 64 * (int64_t)t.kw;
-#if KFDA_BCONV_NEON4
-  if (t.kw < 2048 && t.cout >= 4) {
-    const int32_t padded = (t.kw + 3) & ~3;
+#if KFDA_BCONV_BCAST
+  if (p->filter_repacked && t.kw < KFDA_BCAST_MAX_WORDS) {
+    const uint32_t *x[4];
+    size_t drow[4];
     bconv_pixel px4[4];
     int32_t acc[16 * 16];
-    int32_t q0, k0;
-    const int runs = p->dil_w == 1 && p->output_kind != KFDA_BCONV_OUT_PACKED;
-    im2col_walk walk;
-    im2col_walk_init(&t, &walk, pix);
-    for (q0 = 0; q0 < 4; ++q0) /* the padding words: zeros for the fast im2col */
-      for (k0 = t.kw; k0 < padded; ++k0) col[q0 * padded + k0] = 0;
+    float *o4[4];
+    pixel_walk walk;
+    const int f32 = p->output_kind == KFDA_BCONV_OUT_F32;
+    const int fusable = KFDA_BCONV_BCAST_F32 && f32 && t.noclamp && t.cout % 4 == 0 &&
+                        doubles_finite(out_mul, t.cout);
+    pixel_walk_init(&t, &walk, pix);
     for (; pix + 4 <= npix; pix += 4) {
       int32_t q, oc, oc1;
       int fused;
-      if (runs)
-        im2col_runs4(&t, &walk, pix, col, padded, px4);
-      else
-        im2col(&t, pix, 4, col, padded, px4);
-      fused = KFDA_BCONV_NEON4_F32 && p->output_kind == KFDA_BCONV_OUT_F32 && t.noclamp &&
-              !px4[0].edge && !px4[1].edge && !px4[2].edge && !px4[3].edge;
-      for (oc = 0; oc + 4 <= t.cout; oc = oc1) { /* up to 64 channels per call */
-        const int32_t nblk = (t.cout - oc) / 4 < 16 ? (t.cout - oc) / 4 : 16;
-        int32_t blk;
-        oc1 = oc + 4 * nblk;
-        if (fused) {
-          float *o4[4];
-          for (q = 0; q < 4; ++q) o4[q] = (float *)out + (pix + q) * t.cout + oc;
-          kfda_bconv_popcount_4x4_neon(col, (size_t)padded, t.filter + (size_t)oc * t.kw, t.kw,
-                                       nblk, acc, o4, out_mul + oc, out_bias + oc);
-          continue;
-        }
-        kfda_bconv_popcount_4x4_neon(col, (size_t)padded, t.filter + (size_t)oc * t.kw, t.kw, nblk,
-                                     acc, NULL, NULL, NULL);
+      bcast_pixels4(&t, &walk, pix, col, x, drow, px4);
+      fused = fusable && !px4[0].edge && !px4[1].edge && !px4[2].edge && !px4[3].edge;
+      if (fused) { /* all channels in one call, straight to the output */
+        o4[0] = (float *)out + pix * t.cout;
+        o4[1] = o4[0] + t.cout;
+        o4[2] = o4[1] + t.cout;
+        o4[3] = o4[2] + t.cout;
+        kfda_bconv_bcast_neon(x, drow, t.fh, t.fw * t.gw, (const uint32_t *)p->filter_repacked,
+                              t.cout / 4, NULL, o4, out_mul, out_bias);
+        continue;
+      }
+      for (oc = 0; oc < t.cout; oc = oc1) { /* up to 64 channels per call */
+        const int32_t ngroups = (t.cout - oc + 3) / 4 < 16 ? (t.cout - oc + 3) / 4 : 16;
+        const uint32_t *w = (const uint32_t *)p->filter_repacked + (size_t)oc * (size_t)t.kw;
+        int32_t g, whole;
+        oc1 = oc + 4 * ngroups < t.cout ? oc + 4 * ngroups : t.cout;
+        kfda_bconv_bcast_neon(x, drow, t.fh, t.fw * t.gw, w, ngroups, acc, NULL, NULL, NULL);
+        whole = (oc1 - oc) / 4;
         for (q = 0; q < 4; ++q) {
-          if (p->output_kind == KFDA_BCONV_OUT_F32 && !px4[q].edge) {
-            transform4_f32(&t, (float *)out + (pix + q) * t.cout + oc, oc, nblk, acc + 4 * q);
+          if (f32 && !px4[q].edge) {
+            transform4_f32(&t, (float *)out + (pix + q) * t.cout + oc, oc, whole, acc + 4 * q);
+            if (4 * whole < oc1 - oc)
+              transform(&t, &px4[q], oc + 4 * whole, oc1 - oc - 4 * whole,
+                        acc + 16 * whole + 4 * q);
             continue;
           }
-          for (blk = 0; blk < nblk; ++blk)
-            transform(&t, &px4[q], oc + 4 * blk, 4, acc + 16 * blk + 4 * q);
+          for (g = 0; g < ngroups; ++g)
+            transform(&t, &px4[q], oc + 4 * g, oc1 - oc - 4 * g < 4 ? oc1 - oc - 4 * g : 4,
+                      acc + 16 * g + 4 * q);
         }
       }
-      if (oc < t.cout)
-        for (q = 0; q < 4; ++q) channels_one_pixel(&t, &px4[q], col + q * padded, oc);
     }
   }
 #endif

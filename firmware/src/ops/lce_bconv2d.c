@@ -13,6 +13,24 @@ typedef struct {
 KFDA_OP_PARAMS_FIT(lce_bconv2d_params);
 
 static int32_t channel_slices(const kfda_model *m, const lce_bconv2d_params *p);
+
+/* Whether prepare repacks the filter for the optimized kernel (a function of the shape
+ * alone: the plan and the load agree). */
+static int repacks(const lce_bconv2d_params *p) {
+#if defined(KFDA_KERNELS_REF)
+  (void)p;
+  return 0;
+#else
+  return p->bconv.groups == 1 && kfda_lce_bconv2d_repacked_bytes(&p->filter_shape) > 0;
+#endif
+}
+
+/* Channels per slice unit: the bitpacked output's words, else 4 channels (the kernel's
+ * group), 16 when the filter is repacked (its blocks: a slice starts on one). */
+static int32_t slice_align(const lce_bconv2d_params *p) {
+  if (p->bconv.output_kind == KFDA_BCONV_OUT_PACKED) return 1;
+  return repacks(p) ? 16 : 4;
+}
 static size_t slice_buffer_bytes(const lce_bconv2d_params *p, int32_t slices);
 
 static kfda_status prepare(kfda_op_context *ctx, void *params) {
@@ -143,6 +161,13 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
   p->filter_shape = kfda_shape4_of(f);
   p->out_shape = kfda_shape4_of(out);
   p->filter = (const int32_t *)f->data;
+  b->filter_repacked = NULL;
+  if (repacks(p)) { /* the optimized kernel's filter layout, once (arm64) */
+    int32_t *repacked =
+        (int32_t *)kfda_op_persist(ctx, kfda_lce_bconv2d_repacked_bytes(&p->filter_shape));
+    if (repacked) kfda_lce_bconv2d_repack(&p->filter_shape, p->filter, repacked);
+    b->filter_repacked = repacked;
+  }
   {
     size_t kernel_bytes = 0; /* the optimized kernel's im2col column, one per thread */
     const int32_t slices = channel_slices(ctx->m, p);
@@ -165,12 +190,11 @@ static void eval_rows(const kfda_model *m, const kfda_op *op, const void *params
 }
 
 /* Channel slices (op_util.h) of an ungrouped LceBconv2d on a map too small for a row
- * split; the units are channels (4 at a time: the kernel's channel block) or the words
- * of a bitpacked output. */
+ * split; the units are channels (slice_align at a time) or the words of a bitpacked
+ * output. */
 static int32_t channel_slices(const kfda_model *m, const lce_bconv2d_params *p) {
-  const int packed = p->bconv.output_kind == KFDA_BCONV_OUT_PACKED;
   if (p->bconv.groups != 1) return 0;
-  return kfda_channel_slices(m, &p->out_shape, p->out_shape.c, packed ? 1 : 4);
+  return kfda_channel_slices(m, &p->out_shape, p->out_shape.c, slice_align(p));
 }
 
 static int32_t unit_bytes(const lce_bconv2d_params *p) {
@@ -180,9 +204,8 @@ static int32_t unit_bytes(const lce_bconv2d_params *p) {
 /* A slice's output in the thread's scratch, 16-aligned (none for one output pixel: the
  * slice's channels of that pixel are contiguous in the output). */
 static size_t slice_buffer_bytes(const lce_bconv2d_params *p, int32_t slices) {
-  const int packed = p->bconv.output_kind == KFDA_BCONV_OUT_PACKED;
   const size_t pixels = (size_t)p->out_shape.n * (size_t)p->out_shape.h * (size_t)p->out_shape.w;
-  const size_t bytes = (size_t)kfda_slice_max_units(p->out_shape.c, packed ? 1 : 4, slices) *
+  const size_t bytes = (size_t)kfda_slice_max_units(p->out_shape.c, slice_align(p), slices) *
                        (size_t)unit_bytes(p) * pixels;
   return pixels > 1 ? (bytes + KFDA_ARENA_ALIGN - 1) / KFDA_ARENA_ALIGN * KFDA_ARENA_ALIGN : 0;
 }
@@ -193,7 +216,7 @@ static void eval_slices(const kfda_model *m, const kfda_op *op, const void *para
                         int32_t slice_begin, int32_t slice_end, void *scratch) {
   const lce_bconv2d_params *p = (const lce_bconv2d_params *)params;
   const int packed = p->bconv.output_kind == KFDA_BCONV_OUT_PACKED;
-  const int32_t units = p->out_shape.c, align = packed ? 1 : 4, slices = m->num_threads;
+  const int32_t units = p->out_shape.c, align = slice_align(p), slices = m->num_threads;
   const int32_t pixels = p->out_shape.n * p->out_shape.h * p->out_shape.w;
   const int32_t cout = p->filter_shape.n, ubytes = unit_bytes(p);
   const size_t filter_words = (size_t)p->filter_shape.h * p->filter_shape.w * p->filter_shape.c;
@@ -207,10 +230,12 @@ static void eval_slices(const kfda_model *m, const kfda_op *op, const void *para
     const int32_t c0 = packed ? 32 * u0 : u0;
     const int32_t c1 = packed ? (32 * u1 < cout ? 32 * u1 : cout) : u1;
     kfda_shape4 filter_shape = p->filter_shape, out_shape = p->out_shape;
+    kfda_bconv_params bconv = p->bconv; /* c0 starts a block of the repacked filter */
     if (u0 == u1) continue;
+    if (bconv.filter_repacked) bconv.filter_repacked += (size_t)c0 * filter_words;
     filter_shape.n = c1 - c0;
     out_shape.c = u1 - u0;
-    kfda_lce_bconv2d(&p->bconv, &p->in_shape, (const int32_t *)KFDA_IN(0), &filter_shape,
+    kfda_lce_bconv2d(&bconv, &p->in_shape, (const int32_t *)KFDA_IN(0), &filter_shape,
                      p->filter + (size_t)c0 * filter_words, p->out_mul ? p->out_mul + c0 : NULL,
                      p->out_bias ? p->out_bias + c0 : NULL,
                      p->thresholds ? p->thresholds + c0 : NULL, p->raw_mul ? p->raw_mul + c0 : NULL,
