@@ -158,11 +158,13 @@ static int check_bconv(int quick) {
                         raw[i] = -mul[i];
                         th[i] = (int32_t)(rnd() % (uint32_t)(K + 1));
                       }
+#if KFDA_BCONV_REPACKED
                       if (kfda_lce_bconv2d_repacked_bytes(&fs) > 0) { /* as prepare does */
                         kfda_lce_bconv2d_repack(&fs, (const int32_t *)filt_buf,
                                                 (int32_t *)repack_buf);
                         p.filter_repacked = (const int32_t *)repack_buf;
                       }
+#endif
                       n_out = os.n * os.h * os.w;
                       bytes = fl == 2 ? (size_t)n_out * KFDA_PACKED_WORDS(cout) * 4
                                       : (size_t)n_out * cout * (fl == 0 ? 4 : 1);

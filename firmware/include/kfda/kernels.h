@@ -44,6 +44,15 @@ typedef struct {
   int32_t qact_min, qact_max; /* int8: the fused activation's range */
 } kfda_conv_params;
 
+/* Whether the optimized LceBconv2d of this build reads a filter repacked by prepare (the
+ * NEON builds). Elsewhere the params have no room for it: a Cortex-M board's arena is
+ * planned by the 64-bit host build, where a pointer costs 16 bytes per op. */
+#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+#define KFDA_BCONV_REPACKED 1
+#else
+#define KFDA_BCONV_REPACKED 0
+#endif
+
 /* LceBconv2d. */
 typedef struct {
   int32_t stride_h, stride_w, dil_h, dil_w;
@@ -55,8 +64,10 @@ typedef struct {
   int32_t groups;
   int32_t output_kind;          /* KFDA_BCONV_OUT_* */
   int32_t clamp_min, clamp_max; /* float/int8 output: clamp of 2 * accum */
-  /* the filter as kfda_lce_bconv2d_repack lays it out (arm64), or NULL */
+#if KFDA_BCONV_REPACKED
+  /* the filter as kfda_lce_bconv2d_repack lays it out, or NULL */
   const int32_t *filter_repacked;
+#endif
 } kfda_bconv_params;
 
 /* ADD, MUL (float32 and int8). */

@@ -161,13 +161,15 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
   p->filter_shape = kfda_shape4_of(f);
   p->out_shape = kfda_shape4_of(out);
   p->filter = (const int32_t *)f->data;
+#if KFDA_BCONV_REPACKED
   b->filter_repacked = NULL;
-  if (repacks(p)) { /* the optimized kernel's filter layout, once (arm64) */
+  if (repacks(p)) { /* the optimized kernel's filter layout, once (NEON builds) */
     int32_t *repacked =
         (int32_t *)kfda_op_persist(ctx, kfda_lce_bconv2d_repacked_bytes(&p->filter_shape));
     if (repacked) kfda_lce_bconv2d_repack(&p->filter_shape, p->filter, repacked);
     b->filter_repacked = repacked;
   }
+#endif
   {
     size_t kernel_bytes = 0; /* the optimized kernel's im2col column, one per thread */
     const int32_t slices = channel_slices(ctx->m, p);
@@ -232,7 +234,9 @@ static void eval_slices(const kfda_model *m, const kfda_op *op, const void *para
     kfda_shape4 filter_shape = p->filter_shape, out_shape = p->out_shape;
     kfda_bconv_params bconv = p->bconv; /* c0 starts a block of the repacked filter */
     if (u0 == u1) continue;
+#if KFDA_BCONV_REPACKED
     if (bconv.filter_repacked) bconv.filter_repacked += (size_t)c0 * filter_words;
+#endif
     filter_shape.n = c1 - c0;
     out_shape.c = u1 - u0;
     kfda_lce_bconv2d(&bconv, &p->in_shape, (const int32_t *)KFDA_IN(0), &filter_shape,
