@@ -17,12 +17,17 @@
  *     sum is finite only if none is an infinity or NaN: then nothing to clamp), else
  *     per output on the bits (act_f32.h).
  * arm64 NEON: a 3x3 filter over one input channel at stride 1 (a stem conv on
- * a grey image) runs 4 output channels per vector (conv_3x3_c1).
- * Grouped or dilated convolutions run the reference; one output pixel runs the
+ * a grey image) runs 4 output channels per vector (conv_3x3_c1). Every other conv
+ * runs 4 channels x up to 4 pixels per pass with the pixels in the lanes
+ * (block_4c_neon: an RGB stem, 1x1 convs over several pixels); one output pixel whose
+ * taps lie inside, cin a multiple of 4, runs the GEMV order 4 outputs per pass
+ * (one_pixel_neon).
+ * Grouped or dilated convolutions run the reference; other one-pixel convs the
  * reference's kfda_conv2d_f32_one_pixel (the interpreter's GEMV order).
  */
 #include "act_f32.h"
 #include "fma_f32.h"
+#include "gemv_f32.h"
 #include "kfda/kernels.h"
 
 /* arm64 only: armv7 NEON float arithmetic flushes denormals to zero (not IEEE). */
@@ -319,6 +324,141 @@ static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const 
     }
   }
 }
+
+/* 4 output channels (oc..oc+3) x np (1-4) pixels with the same taps, the lanes of a
+ * vector the pixels (pixels past np repeat the last one, not stored): per filter row 4
+ * taps at a time, the 4 pixels' runs loaded and transposed (TRN), then per channel
+ * one FMLA by lane per tap, in the reference's order (each lane: the bias, then a
+ * fused multiply-add per tap, kfda_fmaf's one rounding); the run's last taps one at a
+ * time; the clamp; transposed back to the NHWC pixels. */
+static void block_4c_neon(const taps *t, const float *x, int32_t np, const float *w,
+                          const transform *tr, int32_t oc, float *o, size_t ostride) {
+  const float *xb = x + (np > 1 ? t->xs : 0), *xc = x + (np > 2 ? 2 : np - 1) * t->xs;
+  const float *xd = x + (np > 3 ? 3 : np - 1) * t->xs;
+  float32x4_t a0 = vdupq_n_f32(start_of(tr, oc)), a1 = vdupq_n_f32(start_of(tr, oc + 1));
+  float32x4_t a2 = vdupq_n_f32(start_of(tr, oc + 2)), a3 = vdupq_n_f32(start_of(tr, oc + 3));
+  float32x4_t c0, c1, c2, c3;
+  size_t off = 0, woff = 0;
+  int32_t r, k, i;
+  for (r = 0; r < t->rows; ++r, off += t->xrow, woff += (size_t)t->wrow) {
+    const float *pa = x + off, *pb = xb + off, *pc = xc + off, *pd = xd + off;
+    const float *w0 = w + woff, *w1 = w0 + t->wk, *w2 = w1 + t->wk, *w3 = w2 + t->wk;
+    for (k = 0; k + 4 <= t->run; k += 4) {
+      const float32x4_t r0 = vld1q_f32(pa + k), r1 = vld1q_f32(pb + k);
+      const float32x4_t r2 = vld1q_f32(pc + k), r3 = vld1q_f32(pd + k);
+      const float32x4_t t0 = vtrn1q_f32(r0, r1), t1 = vtrn2q_f32(r0, r1);
+      const float32x4_t t2 = vtrn1q_f32(r2, r3), t3 = vtrn2q_f32(r2, r3);
+      /* x_i: tap k + i of the 4 pixels */
+      const float32x4_t x0 =
+          vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
+      const float32x4_t x1 =
+          vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
+      const float32x4_t x2 =
+          vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
+      const float32x4_t x3 =
+          vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
+      const float32x4_t f0 = vld1q_f32(w0 + k), f1 = vld1q_f32(w1 + k);
+      const float32x4_t f2 = vld1q_f32(w2 + k), f3 = vld1q_f32(w3 + k);
+#define KFDA_TAPS4(a, f)            \
+  a = vfmaq_laneq_f32(a, x0, f, 0); \
+  a = vfmaq_laneq_f32(a, x1, f, 1); \
+  a = vfmaq_laneq_f32(a, x2, f, 2); \
+  a = vfmaq_laneq_f32(a, x3, f, 3)
+      KFDA_TAPS4(a0, f0);
+      KFDA_TAPS4(a1, f1);
+      KFDA_TAPS4(a2, f2);
+      KFDA_TAPS4(a3, f3);
+#undef KFDA_TAPS4
+    }
+    for (; k < t->run; ++k) {
+      float32x4_t xk = vdupq_n_f32(pa[k]);
+      xk = vsetq_lane_f32(pb[k], xk, 1);
+      xk = vsetq_lane_f32(pc[k], xk, 2);
+      xk = vsetq_lane_f32(pd[k], xk, 3);
+      a0 = vfmaq_n_f32(a0, xk, w0[k]);
+      a1 = vfmaq_n_f32(a1, xk, w1[k]);
+      a2 = vfmaq_n_f32(a2, xk, w2[k]);
+      a3 = vfmaq_n_f32(a3, xk, w3[k]);
+    }
+  }
+  {
+    const float32x4_t lo = vdupq_n_f32(tr->lo), hi = vdupq_n_f32(tr->hi);
+    const int none = tr->none;
+    float32x4_t t0, t1, t2, t3;
+    a0 = clamp_f32x4(a0, lo, hi, none);
+    a1 = clamp_f32x4(a1, lo, hi, none);
+    a2 = clamp_f32x4(a2, lo, hi, none);
+    a3 = clamp_f32x4(a3, lo, hi, none);
+    t0 = vtrn1q_f32(a0, a1), t1 = vtrn2q_f32(a0, a1);
+    t2 = vtrn1q_f32(a2, a3), t3 = vtrn2q_f32(a2, a3);
+    c0 = vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
+    c1 = vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
+    c2 = vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
+    c3 = vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
+  }
+  vst1q_f32(o, c0); /* pixel i: channels oc..oc+3 */
+  for (i = 1; i < np; ++i) vst1q_f32(o + i * ostride, i == 1 ? c1 : i == 2 ? c2 : c3);
+}
+
+/* One output pixel whose taps all lie inside the image, cin a multiple of 4 (every
+ * tap's run starts a GEMV step; no walked-back step): the interpreter's GEMV order
+ * (gemv_f32.h) with its 4 lanes one vector, FMUL then FADD (two roundings), 4 outputs
+ * per pass; the lanes summed (l0 + l1) + (l2 + l3) by two FADDP levels, which for 4
+ * outputs are 3 FADDP; then the bias (none: nothing added) and the clamp. 0: not
+ * such a case. */
+static int one_pixel_neon(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
+                          const kfda_shape4 *fs, const float *filter, const float *bias,
+                          const kfda_shape4 *os, float *out) {
+  const int32_t cout = fs->n, fh = fs->h, fw = fs->w, cin = fs->c;
+  const size_t depth = (size_t)fh * fw * cin;
+  const float32x4_t lo = vdupq_n_f32(p->act_min), hi = vdupq_n_f32(p->act_max);
+  int32_t oc, fy, fx, i;
+  if (os->n != 1 || os->h != 1 || os->w != 1 || cin != is->c || cin % 4 != 0 ||
+      !kfda_gemv_f32_applies(cout, (int32_t)depth) || -p->pad_h < 0 || -p->pad_w < 0 ||
+      (fh - 1) * p->dil_h - p->pad_h >= is->h || (fw - 1) * p->dil_w - p->pad_w >= is->w)
+    return 0;
+  for (oc = 0; oc < cout; oc += 4) {
+    const int32_t n = cout - oc < 4 ? cout - oc : 4; /* the last pass: outputs repeated */
+    const float *w0 = filter + (size_t)oc * depth;
+    const float *w1 = w0 + (n > 1 ? depth : 0), *w2 = w0 + (n > 2 ? 2 : n - 1) * depth;
+    const float *w3 = w0 + (n > 3 ? 3 : n - 1) * depth;
+    float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0, v;
+    float lanes[4];
+    size_t k = 0;
+    for (fy = 0; fy < fh; ++fy)
+      for (fx = 0; fx < fw; ++fx) {
+        const float *x =
+            in +
+            ((size_t)(fy * p->dil_h - p->pad_h) * is->w + (size_t)(fx * p->dil_w - p->pad_w)) * cin;
+        for (i = 0; i < cin; i += 4, k += 4) {
+          const float32x4_t xv = vld1q_f32(x + i);
+          a0 = vaddq_f32(a0, vmulq_f32(vld1q_f32(w0 + k), xv));
+          a1 = vaddq_f32(a1, vmulq_f32(vld1q_f32(w1 + k), xv));
+          a2 = vaddq_f32(a2, vmulq_f32(vld1q_f32(w2 + k), xv));
+          a3 = vaddq_f32(a3, vmulq_f32(vld1q_f32(w3 + k), xv));
+        }
+      }
+    v = vpaddq_f32(vpaddq_f32(a0, a1), vpaddq_f32(a2, a3)); /* (l0 + l1) + (l2 + l3) */
+    if (bias) {
+      if (n == 4) {
+        v = vaddq_f32(v, vld1q_f32(bias + oc));
+      } else {
+        float b4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        for (i = 0; i < n; ++i) b4[i] = bias[oc + i];
+        v = vaddq_f32(v, vld1q_f32(b4));
+      }
+    }
+    v = vbslq_f32(vcltq_f32(v, lo), lo, v);
+    v = vbslq_f32(vcleq_f32(v, hi), v, hi);
+    if (n == 4) {
+      vst1q_f32(out + oc, v);
+    } else {
+      vst1q_f32(lanes, v);
+      for (i = 0; i < n; ++i) out[oc + i] = lanes[i];
+    }
+  }
+  return 1;
+}
 #endif
 
 void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
@@ -332,6 +472,9 @@ void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const
     kfda_conv2d_f32_ref(p, is, in, fs, filter, bias, os, out, row_begin, row_end);
     return;
   }
+#if KFDA_CONV_F32_NEON
+  if (row_begin < row_end && one_pixel_neon(p, is, in, fs, filter, bias, os, out)) return;
+#endif
   if (row_begin < row_end && kfda_conv2d_f32_one_pixel(p, is, in, fs, filter, bias, os, out))
     return; /* the reference's, shared: the interpreter's GEMV order */
   tr.bias = bias;
@@ -367,12 +510,18 @@ void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const
           if (gx0 != fx0 || gx1 != fx1) break;
           ++np;
         }
+#if !KFDA_CONV_F32_NEON
         if (np < 4) np = 1;
+#endif
         t.rows = fx1 > fx0 ? fy1 - fy0 : 0;
         t.run = (fx1 - fx0) * cin;
         if (t.rows > 0) x = in + (((size_t)b * is->h + (iy0 + fy0)) * is->w + (ix0 + fx0)) * cin;
         w = filter + ((size_t)fy0 * fw + fx0) * cin;
         for (oc = 0; oc + 4 <= cout; oc += 4, w += 4 * t.wk) {
+#if KFDA_CONV_F32_NEON
+          block_4c_neon(&t, x, np, w, &tr, oc, o + oc, (size_t)cout);
+          continue;
+#endif
           if (np == 4)
             block_4x4(&t, x, w, &tr, oc, o + oc, (size_t)cout);
           else
