@@ -199,58 +199,107 @@ KFDA_CONV_INLINE float32x4_t clamp_f32x4(float32x4_t a, float32x4_t lo, float32x
   return vbslq_f32(vcleq_f32(a, hi), a, hi);
 }
 
-/* 4 pixels (input columns x .. x + 5 of rows fy0 .. fy1 - 1 of the window, `iw` apart;
- * rows outside the image skipped) x 4 channels: the bias, then per pixel the taps in
- * the reference's order (fy, fx), 3 x 2 floats loaded per filter row. */
-KFDA_CONV_INLINE void block4_3x3_c1(const float *x, int32_t iw, int32_t fy0, int32_t fy1,
-                                    const float32x4_t *wt, float32x4_t bias, float32x4_t lo,
-                                    float32x4_t hi, int none, float *o, size_t cout) {
-  float32x4_t a0 = bias, a1 = a0, a2 = a0, a3 = a0;
-  float32x2_t u0, u1, u2;
-#define KFDA_TAP(a, k, v, l) a = vfmaq_lane_f32(a, wt[k], v, l)
-#define KFDA_ROW(r)                                                                             \
-  if (fy0 <= r && r < fy1) {                                                                    \
-    const float *xr = x + (ptrdiff_t)r * iw;                                                    \
-    u0 = vld1_f32(xr);                                                                          \
-    u1 = vld1_f32(xr + 2);                                                                      \
-    u2 = vld1_f32(xr + 4);                                                                      \
-    KFDA_TAP(a0, 3 * r, u0, 0), KFDA_TAP(a0, 3 * r + 1, u0, 1), KFDA_TAP(a0, 3 * r + 2, u1, 0); \
-    KFDA_TAP(a1, 3 * r, u0, 1), KFDA_TAP(a1, 3 * r + 1, u1, 0), KFDA_TAP(a1, 3 * r + 2, u1, 1); \
-    KFDA_TAP(a2, 3 * r, u1, 0), KFDA_TAP(a2, 3 * r + 1, u1, 1), KFDA_TAP(a2, 3 * r + 2, u2, 0); \
-    KFDA_TAP(a3, 3 * r, u1, 1), KFDA_TAP(a3, 3 * r + 1, u2, 0), KFDA_TAP(a3, 3 * r + 2, u2, 1); \
+/* 4 pixels (input columns xp .. xp + 5 of rows fy0 .. fy1 - 1 of the window, `iw`
+ * apart; rows outside the image skipped) x 4 channels: the bias, then per pixel the taps
+ * in the reference's order (fy, fx), a vector of 4 and one of 2 floats loaded per filter
+ * row, FMLA by lane (kfda_fmaf's one rounding). */
+#define KFDA_C1_ROW(r, wa, wb, wc)              \
+  if (ROW_INSIDE(r)) {                          \
+    const float *xr = xp + (ptrdiff_t)(r) * iw; \
+    const float32x4_t u = vld1q_f32(xr);        \
+    const float32x2_t v = vld1_f32(xr + 4);     \
+    a0 = vfmaq_laneq_f32(a0, wa, u, 0);         \
+    a0 = vfmaq_laneq_f32(a0, wb, u, 1);         \
+    a0 = vfmaq_laneq_f32(a0, wc, u, 2);         \
+    a1 = vfmaq_laneq_f32(a1, wa, u, 1);         \
+    a1 = vfmaq_laneq_f32(a1, wb, u, 2);         \
+    a1 = vfmaq_laneq_f32(a1, wc, u, 3);         \
+    a2 = vfmaq_laneq_f32(a2, wa, u, 2);         \
+    a2 = vfmaq_laneq_f32(a2, wb, u, 3);         \
+    a2 = vfmaq_lane_f32(a2, wc, v, 0);          \
+    a3 = vfmaq_laneq_f32(a3, wa, u, 3);         \
+    a3 = vfmaq_lane_f32(a3, wb, v, 0);          \
+    a3 = vfmaq_lane_f32(a3, wc, v, 1);          \
   }
-  KFDA_ROW(0)
-  KFDA_ROW(1)
-  KFDA_ROW(2)
-#undef KFDA_ROW
-#undef KFDA_TAP
-  vst1q_f32(o, clamp_f32x4(a0, lo, hi, none));
-  vst1q_f32(o + cout, clamp_f32x4(a1, lo, hi, none));
-  vst1q_f32(o + 2 * cout, clamp_f32x4(a2, lo, hi, none));
-  vst1q_f32(o + 3 * cout, clamp_f32x4(a3, lo, hi, none));
-}
+/* The pixels [ox_a, ox_z) of one output row, 4 at a time (xp, op: the block's first
+ * pixel's input and output); the last block overlaps the one before when the count is
+ * not a multiple of 4 (its pixels computed again, the same values stored). */
+#define KFDA_C1_BLOCKS                                              \
+  for (xp = x0, op = o0, n = ox_z - ox_a;;) {                       \
+    float32x4_t a0 = bias, a1 = bias, a2 = bias, a3 = bias;         \
+    KFDA_C1_ROW(0, w0, w1, w2)                                      \
+    KFDA_C1_ROW(1, w3, w4, w5)                                      \
+    KFDA_C1_ROW(2, w6, w7, w8)                                      \
+    vst1q_f32(op, clamp_f32x4(a0, lo, hi, none));                   \
+    vst1q_f32(op + cout, clamp_f32x4(a1, lo, hi, none));            \
+    vst1q_f32(op + 2 * cout, clamp_f32x4(a2, lo, hi, none));        \
+    vst1q_f32(op + 3 * cout, clamp_f32x4(a3, lo, hi, none));        \
+    if (n <= 4) break;                                              \
+    step = n - 4 < 4 ? n - 4 : 4; /* the last block: overlapping */ \
+    xp += step;                                                     \
+    op += (size_t)step * cout;                                      \
+    n -= step;                                                      \
+  }
 
-/* The pixels [ox_a, ox_z) of one output row (all 3 filter columns inside, at least 4
- * pixels), 4 at a time; the last block overlaps the one before when the count is not
- * a multiple of 4 (its pixels computed again, the same values stored). x: the input
- * at filter row 0 (perhaps outside the image: rows < fy0 are not read), column 0. */
-KFDA_CONV_INLINE void row_blocks_3x3_c1(const float *x, int32_t iw, int32_t fy0, int32_t fy1,
-                                        int32_t pad_w, int32_t ox_a, int32_t ox_z,
-                                        const float32x4_t *wt, float32x4_t bias, float32x4_t lo,
-                                        float32x4_t hi, int none, float *o, size_t cout) {
-  int32_t ox = ox_a;
-  for (;;) {
-    if (ox + 4 > ox_z) ox = ox_z - 4;
-    if (fy0 == 0 && fy1 == 3) /* constants for the inlined block: all rows, no tests */
-      block4_3x3_c1(x + (ox - pad_w), iw, 0, 3, wt, bias, lo, hi, none, o + (size_t)ox * cout,
-                    cout);
-    else
-      block4_3x3_c1(x + (ox - pad_w), iw, fy0, fy1, wt, bias, lo, hi, none, o + (size_t)ox * cout,
-                    cout);
-    if (ox + 4 == ox_z) break;
-    ox += 4;
+/* A SAME row's first and last pixel (pad 1 each side, as many outputs as inputs): the
+ * first's taps fx = 1, 2 over input columns 0, 1, the last's fx = 0, 1 over the last two;
+ * per filter row one load of 2 floats, FMLA by lane in the reference's order. */
+#define KFDA_C1_EDGE(r, a, xe, wa, wb)               \
+  if (ROW_INSIDE(r)) {                               \
+    const float32x2_t e = vld1_f32((xe) + (r) * iw); \
+    a = vfmaq_lane_f32(a, wa, e, 0);                 \
+    a = vfmaq_lane_f32(a, wb, e, 1);                 \
+  }
+#define KFDA_C1_EDGES                                                    \
+  if (edges) {                                                           \
+    float32x4_t a0 = bias, a1 = bias;                                    \
+    const float *xl = x, *xr = x + (ptrdiff_t)(iw - 2);                  \
+    KFDA_C1_EDGE(0, a0, xl, w1, w2)                                      \
+    KFDA_C1_EDGE(1, a0, xl, w4, w5)                                      \
+    KFDA_C1_EDGE(2, a0, xl, w7, w8)                                      \
+    KFDA_C1_EDGE(0, a1, xr, w0, w1)                                      \
+    KFDA_C1_EDGE(1, a1, xr, w3, w4)                                      \
+    KFDA_C1_EDGE(2, a1, xr, w6, w7)                                      \
+    vst1q_f32(o, clamp_f32x4(a0, lo, hi, none));                         \
+    vst1q_f32(o + (size_t)(ox_z) * cout, clamp_f32x4(a1, lo, hi, none)); \
+  }
+
+/* The blocks of one output row (all 3 filter columns inside, at least 4 pixels). x: the
+ * input at filter row 0 (perhaps outside the image: rows < fy0 are not read), column 0;
+ * o: the row's first output. edges: also the SAME row's first and last pixel. Not inlined: with its
+ * own registers the 9 weight vectors stay in them (inlined into conv_3x3_c1, GCC kept them on the
+ * stack and reloaded them every block). */
+static __attribute__((noinline)) void row_blocks_3x3_c1(const float *x, int32_t iw, int32_t fy0,
+                                                        int32_t fy1, int32_t pad_w, int32_t ox_a,
+                                                        int32_t ox_z, const float32x4_t *wt,
+                                                        float32x4_t bias, float32x4_t lo,
+                                                        float32x4_t hi, int none, int edges,
+                                                        float *o, size_t cout) {
+  const float32x4_t w0 = wt[0], w1 = wt[1], w2 = wt[2], w3 = wt[3], w4 = wt[4], w5 = wt[5];
+  const float32x4_t w6 = wt[6], w7 = wt[7], w8 = wt[8];
+  const float *x0 = x + (ox_a - pad_w), *xp;
+  float *o0 = o + (size_t)ox_a * cout, *op;
+  int32_t n, step;            /* n: the pixels from xp to the row's end */
+  if (fy0 == 0 && fy1 == 3) { /* the whole window: no row tests */
+#define ROW_INSIDE(r) 1
+    if (none) {
+      KFDA_C1_BLOCKS
+    } else {
+      KFDA_C1_BLOCKS
+    }
+    KFDA_C1_EDGES
+#undef ROW_INSIDE
+  } else {
+#define ROW_INSIDE(r) (fy0 <= (r) && (r) < fy1)
+    KFDA_C1_BLOCKS
+    KFDA_C1_EDGES
+#undef ROW_INSIDE
   }
 }
+#undef KFDA_C1_BLOCKS
+#undef KFDA_C1_ROW
+#undef KFDA_C1_EDGES
+#undef KFDA_C1_EDGE
 
 /* 3x3 filters over one input channel, stride 1 (a stem conv on a grey image), 4
  * output channels per vector with their 9 weights held in registers; per pixel
@@ -267,6 +316,8 @@ static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const 
   /* [ox_a, ox_z): the output columns whose 3 input columns lie inside */
   const int32_t ox_a = p->pad_w;
   const int32_t ox_z = iw - 2 + p->pad_w < os->w ? iw - 2 + p->pad_w : os->w;
+  /* SAME: one pixel each side, the row function takes both */
+  const int edges = ox_a == 1 && ox_z == os->w - 1 && iw == os->w;
   int32_t oc, row, ox, k;
   for (oc = 0; oc + 4 <= cout; oc += 4) {
     float32x4_t wt[9], bias = vdupq_n_f32(0.0f);
@@ -285,12 +336,9 @@ static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const 
       clip(iy0, 3, ih, &fy0, &fy1);
       if (ox_z - ox_a >= 4 && fy1 > fy0) {
         const float *x = img + (ptrdiff_t)iy0 * iw;
-        if (tr->none)
-          row_blocks_3x3_c1(x, iw, fy0, fy1, p->pad_w, ox_a, ox_z, wt, bias, lo, hi, 1, o,
-                            (size_t)cout);
-        else
-          row_blocks_3x3_c1(x, iw, fy0, fy1, p->pad_w, ox_a, ox_z, wt, bias, lo, hi, 0, o,
-                            (size_t)cout);
+        row_blocks_3x3_c1(x, iw, fy0, fy1, p->pad_w, ox_a, ox_z, wt, bias, lo, hi, tr->none, edges,
+                          o, (size_t)cout);
+        if (edges) continue;
         ox_b = ox_z;
       }
       for (ox = 0; ox < os->w; ++ox) { /* the rest, one pixel at a time */
