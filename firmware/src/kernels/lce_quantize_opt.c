@@ -82,6 +82,33 @@ static inline void pack64_f32(const float *x, uint8x16_t w, uint32_t *o) {
   s = vpaddq_u8(s, s);                                 /* [word 0: 4 | word 1: 4 | ...] */
   vst1_u32(o, vget_low_u32(vreinterpretq_u32_u8(s)));
 }
+
+/* `pairs` x 64 floats from x -> 2 words each from o: one pointer stepping through the
+ * floats (each LD1 of 4 vectors post-incremented: no address arithmetic per load).
+ * Written out, no arrays: GCC kept arrays of vectors on the stack. */
+static void pack_pairs_f32(const float *x, size_t pairs, uint32_t *o) {
+  const uint8x16_t w = vld1q_u8(quant_byte_weights);
+  for (; pairs > 0; --pairs, o += 2) {
+    float32x4x4_t q;
+    uint8x16_t m0, m1, m2, m3, s;
+#define KFDA_NEG16(i) vreinterpretq_u16_u32(vcltzq_f32(q.val[i]))
+#define KFDA_MASKS16(m)                                                                   \
+  q = vld1q_f32_x4(x);                                                                    \
+  x += 16;                                                                                \
+  m = vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(vuzp1q_u16(KFDA_NEG16(0), KFDA_NEG16(1))),  \
+                         vreinterpretq_u8_u16(vuzp1q_u16(KFDA_NEG16(2), KFDA_NEG16(3)))), \
+               w)
+    KFDA_MASKS16(m0);
+    KFDA_MASKS16(m1);
+    KFDA_MASKS16(m2);
+    KFDA_MASKS16(m3);
+#undef KFDA_MASKS16
+#undef KFDA_NEG16
+    s = vpaddq_u8(vpaddq_u8(m0, m1), vpaddq_u8(m2, m3)); /* [word 0: 8 | word 1: 8] */
+    s = vpaddq_u8(s, s);                                 /* [word 0: 4 | word 1: 4] */
+    vst1_u32(o, vget_low_u32(vreinterpretq_u32_u8(s)));
+  }
+}
 #else
 /* 32 floats -> one word, on the raw bits with integer NEON (armv7's NEON float
  * compare would flush a negative denormal to -0, and GCC then falls back to VFP one
@@ -177,10 +204,8 @@ void kfda_lce_quantize_f32_opt(const float *in, int32_t rows, int32_t cols, int3
     uint32_t *o = (uint32_t *)out + (size_t)r * words;
     k = 0;
 #if KFDA_QUANT_PAIRS
-    {
-      const uint8x16_t w = vld1q_u8(quant_byte_weights);
-      for (; k + 2 <= full; k += 2) pack64_f32(row + 32 * k, w, o + k);
-    }
+    pack_pairs_f32(row, (size_t)full / 2, o);
+    k = full - full % 2;
 #endif
     for (; k < full; ++k) {
       const float *x = row + 32 * k;
