@@ -448,6 +448,92 @@ static void block_4c_neon(const taps *t, const float *x, int32_t np, const float
   for (i = 1; i < np; ++i) vst1q_f32(o + i * ostride, i == 1 ? c1 : i == 2 ? c2 : c3);
 }
 
+/* block_4c_neon for 8 channels (oc..oc+7): the transposed taps serve twice as many
+ * channels (8 accumulators, 8 filter loads per 4 taps). */
+static void block_8c_neon(const taps *t, const float *x, int32_t np, const float *w,
+                          const transform *tr, int32_t oc, float *o, size_t ostride) {
+  const float *xb = x + (np > 1 ? t->xs : 0), *xc = x + (np > 2 ? 2 : np - 1) * t->xs;
+  const float *xd = x + (np > 3 ? 3 : np - 1) * t->xs;
+  float32x4_t a0 = vdupq_n_f32(start_of(tr, oc)), a1 = vdupq_n_f32(start_of(tr, oc + 1));
+  float32x4_t a2 = vdupq_n_f32(start_of(tr, oc + 2)), a3 = vdupq_n_f32(start_of(tr, oc + 3));
+  float32x4_t a4 = vdupq_n_f32(start_of(tr, oc + 4)), a5 = vdupq_n_f32(start_of(tr, oc + 5));
+  float32x4_t a6 = vdupq_n_f32(start_of(tr, oc + 6)), a7 = vdupq_n_f32(start_of(tr, oc + 7));
+  size_t off = 0, woff = 0;
+  int32_t r, k, i, half;
+  for (r = 0; r < t->rows; ++r, off += t->xrow, woff += (size_t)t->wrow) {
+    const float *pa = x + off, *pb = xb + off, *pc = xc + off, *pd = xd + off;
+    const float *w0 = w + woff, *w1 = w0 + t->wk, *w2 = w1 + t->wk, *w3 = w2 + t->wk;
+    const float *w4 = w3 + t->wk, *w5 = w4 + t->wk, *w6 = w5 + t->wk, *w7 = w6 + t->wk;
+    for (k = 0; k + 4 <= t->run; k += 4) {
+      const float32x4_t r0 = vld1q_f32(pa + k), r1 = vld1q_f32(pb + k);
+      const float32x4_t r2 = vld1q_f32(pc + k), r3 = vld1q_f32(pd + k);
+      const float32x4_t t0 = vtrn1q_f32(r0, r1), t1 = vtrn2q_f32(r0, r1);
+      const float32x4_t t2 = vtrn1q_f32(r2, r3), t3 = vtrn2q_f32(r2, r3);
+      const float32x4_t x0 =
+          vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
+      const float32x4_t x1 =
+          vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
+      const float32x4_t x2 =
+          vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
+      const float32x4_t x3 =
+          vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
+#define KFDA_TAPS4(a, wp)                      \
+  {                                            \
+    const float32x4_t f = vld1q_f32((wp) + k); \
+    a = vfmaq_laneq_f32(a, x0, f, 0);          \
+    a = vfmaq_laneq_f32(a, x1, f, 1);          \
+    a = vfmaq_laneq_f32(a, x2, f, 2);          \
+    a = vfmaq_laneq_f32(a, x3, f, 3);          \
+  }
+      KFDA_TAPS4(a0, w0);
+      KFDA_TAPS4(a1, w1);
+      KFDA_TAPS4(a2, w2);
+      KFDA_TAPS4(a3, w3);
+      KFDA_TAPS4(a4, w4);
+      KFDA_TAPS4(a5, w5);
+      KFDA_TAPS4(a6, w6);
+      KFDA_TAPS4(a7, w7);
+#undef KFDA_TAPS4
+    }
+    for (; k < t->run; ++k) {
+      float32x4_t xk = vdupq_n_f32(pa[k]);
+      xk = vsetq_lane_f32(pb[k], xk, 1);
+      xk = vsetq_lane_f32(pc[k], xk, 2);
+      xk = vsetq_lane_f32(pd[k], xk, 3);
+      a0 = vfmaq_n_f32(a0, xk, w0[k]);
+      a1 = vfmaq_n_f32(a1, xk, w1[k]);
+      a2 = vfmaq_n_f32(a2, xk, w2[k]);
+      a3 = vfmaq_n_f32(a3, xk, w3[k]);
+      a4 = vfmaq_n_f32(a4, xk, w4[k]);
+      a5 = vfmaq_n_f32(a5, xk, w5[k]);
+      a6 = vfmaq_n_f32(a6, xk, w6[k]);
+      a7 = vfmaq_n_f32(a7, xk, w7[k]);
+    }
+  }
+  for (half = 0; half < 2; ++half) { /* channels oc + 4 * half .. + 3 */
+    const float32x4_t lo = vdupq_n_f32(tr->lo), hi = vdupq_n_f32(tr->hi);
+    const int none = tr->none;
+    const float32x4_t b0 = clamp_f32x4(half ? a4 : a0, lo, hi, none);
+    const float32x4_t b1 = clamp_f32x4(half ? a5 : a1, lo, hi, none);
+    const float32x4_t b2 = clamp_f32x4(half ? a6 : a2, lo, hi, none);
+    const float32x4_t b3 = clamp_f32x4(half ? a7 : a3, lo, hi, none);
+    const float32x4_t t0 = vtrn1q_f32(b0, b1), t1 = vtrn2q_f32(b0, b1);
+    const float32x4_t t2 = vtrn1q_f32(b2, b3), t3 = vtrn2q_f32(b2, b3);
+    float *oh = o + 4 * half;
+    vst1q_f32(oh, vreinterpretq_f32_f64(
+                      vtrn1q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2))));
+    for (i = 1; i < np; ++i) {
+      const float32x4_t c = i == 1   ? vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t1),
+                                                                        vreinterpretq_f64_f32(t3)))
+                            : i == 2 ? vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t0),
+                                                                        vreinterpretq_f64_f32(t2)))
+                                     : vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t1),
+                                                                        vreinterpretq_f64_f32(t3)));
+      vst1q_f32(oh + i * ostride, c);
+    }
+  }
+}
+
 /* One output pixel whose taps all lie inside the image, cin a multiple of 4 (every
  * tap's run starts a GEMV step; no walked-back step): the interpreter's GEMV order
  * (gemv_f32.h) with its 4 lanes one vector, FMUL then FADD (two roundings), 4 outputs
@@ -540,6 +626,30 @@ void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const
   }
 #endif
   if (row_begin >= row_end) return;
+#if KFDA_CONV_F32_NEON
+  if (fh == 1 && fw == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 &&
+      p->pad_w == 0 && os->h == is->h && os->w == is->w) {
+    /* 1x1, stride 1: the input and output pixels of rows [begin, end) are each one
+     * array, so blocks of 4 pixels run across row ends */
+    const size_t first = (size_t)row_begin * os->w, end = (size_t)row_end * os->w;
+    size_t px;
+    t.rows = 1;
+    t.run = cin;
+    for (px = first; px < end; px += 4) {
+      const int32_t np = end - px < 4 ? (int32_t)(end - px) : 4;
+      const float *x = in + px * cin, *w = filter;
+      float *o = out + px * cout;
+      int32_t oc, i;
+      for (oc = 0; oc + 8 <= cout; oc += 8, w += 8 * t.wk)
+        block_8c_neon(&t, x, np, w, &tr, oc, o + oc, (size_t)cout);
+      for (; oc + 4 <= cout; oc += 4, w += 4 * t.wk)
+        block_4c_neon(&t, x, np, w, &tr, oc, o + oc, (size_t)cout);
+      for (; oc < cout; ++oc, w += t.wk)
+        for (i = 0; i < np; ++i) block_1x1(&t, x + i * t.xs, w, &tr, oc, o + i * cout + oc);
+    }
+    return;
+  }
+#endif
   for (b = row_begin / os->h; b < os->n && b * os->h < row_end; ++b) /* rows [begin, end) */
     for (oy = b == row_begin / os->h ? row_begin % os->h : 0;
          oy < os->h && b * os->h + oy < row_end; ++oy) {
@@ -565,7 +675,12 @@ void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const
         t.run = (fx1 - fx0) * cin;
         if (t.rows > 0) x = in + (((size_t)b * is->h + (iy0 + fy0)) * is->w + (ix0 + fx0)) * cin;
         w = filter + ((size_t)fy0 * fw + fx0) * cin;
-        for (oc = 0; oc + 4 <= cout; oc += 4, w += 4 * t.wk) {
+        oc = 0;
+#if KFDA_CONV_F32_NEON
+        for (; oc + 8 <= cout; oc += 8, w += 8 * t.wk)
+          block_8c_neon(&t, x, np, w, &tr, oc, o + oc, (size_t)cout);
+#endif
+        for (; oc + 4 <= cout; oc += 4, w += 4 * t.wk) {
 #if KFDA_CONV_F32_NEON
           block_4c_neon(&t, x, np, w, &tr, oc, o + oc, (size_t)cout);
           continue;
