@@ -536,8 +536,8 @@ static void block_8c_neon(const taps *t, const float *x, int32_t np, const float
 
 /* One output pixel whose taps all lie inside the image, cin a multiple of 4 (every
  * tap's run starts a GEMV step; no walked-back step): the interpreter's GEMV order
- * (gemv_f32.h) with its 4 lanes one vector, FMUL then FADD (two roundings), 4 outputs
- * per pass; the lanes summed (l0 + l1) + (l2 + l3) by two FADDP levels, which for 4
+ * (gemv_f32.h) with its 4 lanes one vector, FMUL then FADD (two roundings), 8 outputs
+ * per pass (then 4); the lanes summed (l0 + l1) + (l2 + l3) by two FADDP levels, which for 4
  * outputs are 3 FADDP; then the bias (none: nothing added) and the clamp. 0: not
  * such a case. */
 static int one_pixel_neon(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
@@ -551,7 +551,53 @@ static int one_pixel_neon(const kfda_conv_params *p, const kfda_shape4 *is, cons
       !kfda_gemv_f32_applies(cout, (int32_t)depth) || -p->pad_h < 0 || -p->pad_w < 0 ||
       (fh - 1) * p->dil_h - p->pad_h >= is->h || (fw - 1) * p->dil_w - p->pad_w >= is->w)
     return 0;
-  for (oc = 0; oc < cout; oc += 4) {
+  for (oc = 0; oc + 8 <= cout; oc += 8) { /* 8 outputs, 8 depth per pass */
+    const float *w0 = filter + (size_t)oc * depth, *w1 = w0 + depth, *w2 = w1 + depth;
+    const float *w3 = w2 + depth, *w4 = w3 + depth, *w5 = w4 + depth, *w6 = w5 + depth;
+    const float *w7 = w6 + depth;
+    float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0;
+    float32x4_t a7 = a0, v0, v1;
+    size_t k = 0;
+    /* written out, no arrays (GCC kept an array of accumulators in memory) */
+#define KFDA_GEMV4(a, wp, xv, d) a = vaddq_f32(a, vmulq_f32(vld1q_f32((wp) + k + (d)), xv))
+#define KFDA_GEMV8(xv, d)    \
+  KFDA_GEMV4(a0, w0, xv, d); \
+  KFDA_GEMV4(a1, w1, xv, d); \
+  KFDA_GEMV4(a2, w2, xv, d); \
+  KFDA_GEMV4(a3, w3, xv, d); \
+  KFDA_GEMV4(a4, w4, xv, d); \
+  KFDA_GEMV4(a5, w5, xv, d); \
+  KFDA_GEMV4(a6, w6, xv, d); \
+  KFDA_GEMV4(a7, w7, xv, d)
+    for (fy = 0; fy < fh; ++fy)
+      for (fx = 0; fx < fw; ++fx) {
+        const float *x =
+            in +
+            ((size_t)(fy * p->dil_h - p->pad_h) * is->w + (size_t)(fx * p->dil_w - p->pad_w)) * cin;
+        for (i = 0; i + 8 <= cin; i += 8, k += 8) { /* lane l: depth 4m + l, in order */
+          const float32x4_t x0 = vld1q_f32(x + i), x1 = vld1q_f32(x + i + 4);
+          KFDA_GEMV8(x0, 0);
+          KFDA_GEMV8(x1, 4);
+        }
+        for (; i < cin; i += 4, k += 4) {
+          const float32x4_t x0 = vld1q_f32(x + i);
+          KFDA_GEMV8(x0, 0);
+        }
+      }
+#undef KFDA_GEMV8
+#undef KFDA_GEMV4
+    v0 = vpaddq_f32(vpaddq_f32(a0, a1), vpaddq_f32(a2, a3)); /* (l0 + l1) + (l2 + l3) */
+    v1 = vpaddq_f32(vpaddq_f32(a4, a5), vpaddq_f32(a6, a7));
+    if (bias) {
+      v0 = vaddq_f32(v0, vld1q_f32(bias + oc));
+      v1 = vaddq_f32(v1, vld1q_f32(bias + oc + 4));
+    }
+    v0 = vbslq_f32(vcltq_f32(v0, lo), lo, v0);
+    v1 = vbslq_f32(vcltq_f32(v1, lo), lo, v1);
+    vst1q_f32(out + oc, vbslq_f32(vcleq_f32(v0, hi), v0, hi));
+    vst1q_f32(out + oc + 4, vbslq_f32(vcleq_f32(v1, hi), v1, hi));
+  }
+  for (; oc < cout; oc += 4) {
     const int32_t n = cout - oc < 4 ? cout - oc : 4; /* the last pass: outputs repeated */
     const float *w0 = filter + (size_t)oc * depth;
     const float *w1 = w0 + (n > 1 ? depth : 0), *w2 = w0 + (n > 2 ? 2 : n - 1) * depth;
