@@ -21,7 +21,8 @@
  * runs 4 channels x up to 4 pixels per pass with the pixels in the lanes
  * (block_4c_neon: an RGB stem, 1x1 convs over several pixels); one output pixel whose
  * taps lie inside, cin a multiple of 4, runs the GEMV order 4 outputs per pass
- * (one_pixel_neon).
+ * (one_pixel_neon); elsewhere that case runs 4 outputs per pass in scalar registers
+ * (one_pixel_4).
  * Grouped or dilated convolutions run the reference; other one-pixel convs the
  * reference's kfda_conv2d_f32_one_pixel (the interpreter's GEMV order).
  */
@@ -641,6 +642,60 @@ static int one_pixel_neon(const kfda_conv_params *p, const kfda_shape4 *is, cons
 }
 #endif
 
+#if !KFDA_CONV_F32_NEON
+/* One output pixel whose taps all lie inside the image, cin a multiple of 4 (every tap's
+ * run starts a GEMV step; no walked-back step): the interpreter's GEMV order
+ * (gemv_f32.h) for 4 outputs per pass, their 4 lanes each in registers (16 sums), each
+ * input loaded once for the 4; per output a product then an add per depth index (two
+ * roundings), (l0 + l1) + (l2 + l3), the bias (none: nothing added), the clamp. The
+ * shared loop (kfda_conv2d_f32_one_pixel) runs one output at a time. 0: not such a case. */
+static int one_pixel_4(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
+                       const kfda_shape4 *fs, const float *filter, const float *bias,
+                       const kfda_shape4 *os, float *out) {
+  const int32_t cout = fs->n, fh = fs->h, fw = fs->w, cin = fs->c;
+  const size_t depth = (size_t)fh * fw * cin;
+  int32_t oc, fy, fx, i, j;
+  if (os->n != 1 || os->h != 1 || os->w != 1 || cin != is->c || cin % 4 != 0 ||
+      !kfda_gemv_f32_applies(cout, (int32_t)depth) || p->pad_h > 0 || p->pad_w > 0 ||
+      (fh - 1) * p->dil_h - p->pad_h >= is->h || (fw - 1) * p->dil_w - p->pad_w >= is->w)
+    return 0;
+  for (oc = 0; oc < cout; oc += 4) {
+    const int32_t n = cout - oc < 4 ? cout - oc : 4; /* the last pass: outputs repeated */
+    const float *w0 = filter + (size_t)oc * depth;
+    const float *w1 = w0 + (n > 1 ? depth : 0), *w2 = w0 + (n > 2 ? 2 : n - 1) * depth;
+    const float *w3 = w0 + (n > 3 ? 3 : n - 1) * depth;
+    float a00 = 0.0f, a01 = 0.0f, a02 = 0.0f, a03 = 0.0f, a10 = 0.0f, a11 = 0.0f, a12 = 0.0f;
+    float a13 = 0.0f, a20 = 0.0f, a21 = 0.0f, a22 = 0.0f, a23 = 0.0f, a30 = 0.0f, a31 = 0.0f;
+    float a32 = 0.0f, a33 = 0.0f, v[4];
+    size_t k = 0;
+    for (fy = 0; fy < fh; ++fy)
+      for (fx = 0; fx < fw; ++fx) {
+        const float *x =
+            in +
+            ((size_t)(fy * p->dil_h - p->pad_h) * is->w + (size_t)(fx * p->dil_w - p->pad_w)) * cin;
+        for (i = 0; i < cin; i += 4, k += 4) {
+          const float x0 = x[i], x1 = x[i + 1], x2 = x[i + 2], x3 = x[i + 3];
+          a00 += w0[k] * x0, a01 += w0[k + 1] * x1, a02 += w0[k + 2] * x2, a03 += w0[k + 3] * x3;
+          a10 += w1[k] * x0, a11 += w1[k + 1] * x1, a12 += w1[k + 2] * x2, a13 += w1[k + 3] * x3;
+          a20 += w2[k] * x0, a21 += w2[k + 1] * x1, a22 += w2[k + 2] * x2, a23 += w2[k + 3] * x3;
+          a30 += w3[k] * x0, a31 += w3[k + 1] * x1, a32 += w3[k + 2] * x2, a33 += w3[k + 3] * x3;
+        }
+      }
+    v[0] = (a00 + a01) + (a02 + a03);
+    v[1] = (a10 + a11) + (a12 + a13);
+    v[2] = (a20 + a21) + (a22 + a23);
+    v[3] = (a30 + a31) + (a32 + a33);
+    for (j = 0; j < n; ++j) {
+      float r = bias ? v[j] + bias[oc + j] : v[j];
+      if (r < p->act_min) r = p->act_min;
+      if (!(r <= p->act_max)) r = p->act_max; /* and NaN, as TFLite's clamp */
+      out[oc + j] = r;
+    }
+  }
+  return 1;
+}
+#endif
+
 void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
                          const kfda_shape4 *fs, const float *filter, const float *bias,
                          const kfda_shape4 *os, float *out, int32_t row_begin, int32_t row_end) {
@@ -654,6 +709,8 @@ void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const
   }
 #if KFDA_CONV_F32_NEON
   if (row_begin < row_end && one_pixel_neon(p, is, in, fs, filter, bias, os, out)) return;
+#else
+  if (row_begin < row_end && one_pixel_4(p, is, in, fs, filter, bias, os, out)) return;
 #endif
   if (row_begin < row_end && kfda_conv2d_f32_one_pixel(p, is, in, fs, filter, bias, os, out))
     return; /* the reference's, shared: the interpreter's GEMV order */
