@@ -8,8 +8,8 @@
  * !(v <= hi) -> hi, NaN included). The speed comes from what surrounds it: the taps
  * inside the image are found once per output pixel (the reference tests both bounds per
  * tap and channel), and the channels of a tap are contiguous in both the NHWC input and
- * the [1, fh, fw, cout] filter, so on arm64 4 channels are one vector (FMUL + FADD per
- * tap, compares and bit selects for the clamp: every lane the scalar result). armv7 NEON
+ * the [1, fh, fw, cout] filter, so on arm64 4 channels are one vector, 8 per pass (FMUL +
+ * FADD per tap, compares and bit selects for the clamp: every lane the scalar result). armv7 NEON
  * flushes denormals, so it keeps the scalar loop. Dilations, depth multipliers other than
  * 1 run the reference.
  */
@@ -38,6 +38,23 @@ static void pixel(const float *x, const float *w, int32_t rows, int32_t cols, si
   int32_t ch = 0, fy, fx;
 #if KFDA_DW_NEON
   const float32x4_t vlo = vdupq_n_f32(lo), vhi = vdupq_n_f32(hi);
+  for (; ch + 8 <= c; ch += 8) { /* 8 channels: one loop's overhead for two vectors */
+    float32x4_t t0 = vdupq_n_f32(0.0f), t1 = t0, v0, v1;
+    const float *xr = x + ch, *wr = w + ch;
+    for (fy = 0; fy < rows; ++fy, xr += xrow, wr += wrow) {
+      const float *xp = xr, *wp = wr;
+      for (fx = 0; fx < cols; ++fx, xp += c, wp += c) {
+        t0 = vaddq_f32(t0, vmulq_f32(vld1q_f32(xp), vld1q_f32(wp)));
+        t1 = vaddq_f32(t1, vmulq_f32(vld1q_f32(xp + 4), vld1q_f32(wp + 4)));
+      }
+    }
+    v0 = vaddq_f32(t0, bias ? vld1q_f32(bias + ch) : vdupq_n_f32(0.0f));
+    v1 = vaddq_f32(t1, bias ? vld1q_f32(bias + ch + 4) : vdupq_n_f32(0.0f));
+    v0 = vbslq_f32(vcltq_f32(v0, vlo), vlo, v0);
+    v1 = vbslq_f32(vcltq_f32(v1, vlo), vlo, v1);
+    vst1q_f32(o + ch, vbslq_f32(vcleq_f32(v0, vhi), v0, vhi));
+    vst1q_f32(o + ch + 4, vbslq_f32(vcleq_f32(v1, vhi), v1, vhi));
+  }
   for (; ch + 4 <= c; ch += 4) {
     float32x4_t t = vdupq_n_f32(0.0f), v;
     const float *xr = x + ch, *wr = w + ch;
