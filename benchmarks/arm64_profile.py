@@ -6,6 +6,7 @@ charged to the function holding its address (`aarch64-linux-gnu-nm -n`). The tot
 bench.py's whole-model arm64 count for the same model and input (zeros).
 
     python benchmarks/arm64_profile.py small_bnn            # the example BNN
+    python benchmarks/arm64_profile.py quicknet_small       # Larq Zoo's, 32x32 (vs_tflite.py's)
     python benchmarks/arm64_profile.py layer                # bench.py's 3x3 64->64 16x16 layer
     python benchmarks/arm64_profile.py layer --cflags=-DKFDA_BENCH_SKIP_BCONV
     python benchmarks/arm64_profile.py int8_twin --cpu cortex-a76   # Pi 5's core (dotprod)
@@ -75,12 +76,18 @@ def profile(fb, cflags, work, cpu=None):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("model", choices=["small_bnn", "layer", "int8_twin", "int8_layer"])
+    ap.add_argument(
+        "model", choices=["small_bnn", "quicknet_small", "layer", "int8_twin", "int8_layer"]
+    )
     ap.add_argument("--cflags", default="", help="EXTRA_CFLAGS of the build")
     ap.add_argument("--cpu", default=None, help="qemu -cpu, e.g. cortex-a72 or cortex-a76")
     args = ap.parse_args()
     if args.model == "small_bnn":
         fb = bench.convert(bench.example_bnn())
+    elif args.model == "quicknet_small":
+        import vs_tflite  # its model, built once there
+
+        fb = bench.convert(vs_tflite.quicknet_small())
     elif args.model == "layer":
         fb = bench.convert(bench.bconv_layer())
     elif args.model == "int8_twin":

@@ -3,6 +3,7 @@ counted as `bench.count_arm64` counts on arm64: qemu-arm-static's executed-block
 between kfda_counter_start and kfda_counter_ticks (export/emulation.py), input all zeros.
 
     python benchmarks/armv7_count.py                 # small_bnn
+    python benchmarks/armv7_count.py quicknet_small  # Larq Zoo's, 32x32 (vs_tflite.py's)
     python benchmarks/armv7_count.py layer           # LceQuantize + LceBconv2d 3x3 64->64 16x16
     python benchmarks/armv7_count.py layer --cflags=-DKFDA_BENCH_SKIP_BCONV   # minus this
     python benchmarks/armv7_count.py --firmware DIR  # another checkout's firmware/ (a before)
@@ -23,11 +24,20 @@ import bench  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("model", nargs="?", default="small_bnn", choices=["small_bnn", "layer"])
+    ap.add_argument(
+        "model", nargs="?", default="small_bnn", choices=["small_bnn", "quicknet_small", "layer"]
+    )
     ap.add_argument("--firmware", default=bench.FIRMWARE, help="the firmware/ folder to build")
     ap.add_argument("--cflags", default="", help="EXTRA_CFLAGS of the build")
     args = ap.parse_args()
-    fb = bench.convert(bench.example_bnn() if args.model == "small_bnn" else bench.bconv_layer())
+    if args.model == "small_bnn":
+        fb = bench.convert(bench.example_bnn())
+    elif args.model == "quicknet_small":
+        import vs_tflite  # its model, built once there
+
+        fb = bench.convert(vs_tflite.quicknet_small())
+    else:
+        fb = bench.convert(bench.bconv_layer())
     with tempfile.TemporaryDirectory(prefix="kfda-armv7-") as work:
         model = os.path.join(work, "model.tflite")
         with open(model, "wb") as f:

@@ -436,14 +436,14 @@ static void set_act_f32(float *act_min, float *act_max, int act) {
  * bias or none, special values in inputs, weights and bias. */
 static int check_conv_f32(int quick) {
   static const int32_t cins[] = {1, 3, 4, 8, 13};
-  static const int32_t couts[] = {1, 3, 4, 8, 9};
-  static const int32_t sizes[][2] = {{1, 1}, {4, 5}, {7, 7}, {2, 9}, {6, 10}};
+  static const int32_t couts[] = {1, 3, 4, 8, 9, 12};
+  static const int32_t sizes[][2] = {{1, 1}, {4, 5}, {7, 7}, {2, 9}, {6, 10}, {3, 3}};
   static const int32_t ksz[][2] = {{1, 1}, {3, 3}, {2, 3}, {5, 4}};
   float *x = (float *)(void *)in_buf, *w = (float *)(void *)filt_buf;
   int ci, co, si, ki, st, dl, pad, nb, act, cases = 0;
   for (ci = 0; ci < 5; ++ci)
-    for (co = 0; co < 5; ++co)
-      for (si = 0; si < 5; ++si)
+    for (co = 0; co < 6; ++co)
+      for (si = 0; si < 6; ++si)
         for (ki = 0; ki < 4; ++ki)
           for (st = 1; st <= 3; ++st)
             for (dl = 1; dl <= 2; ++dl)
@@ -455,6 +455,11 @@ static int check_conv_f32(int quick) {
                     const int32_t cin = cins[ci], cout = couts[co];
                     /* 6 x 10: 3x3 blocks of 4 pixels without overlap (the arm64 stem) */
                     if (si == 4 && (cin != 1 || ki != 1)) continue;
+                    /* 3 x 3: a 3x3 VALID filter over all of it (one pixel, the GEMV order);
+                     * 12 outputs: 8 and 4 channels per pass (quick: neither the other
+                     * filters on 3 x 3 nor 12, for the slow emulated cores) */
+                    if (si == 5 && (cin % 4 != 0 || (quick && ki != 1))) continue;
+                    if (quick && cout == 12) continue;
                     int32_t n_in, n_f;
                     size_t bytes;
                     if (quick && (dl == 2 || st == 3 || (act != (nb + pad) % 4 && act != 0)))
@@ -462,6 +467,8 @@ static int check_conv_f32(int quick) {
                     if (!conv_geometry(&p, &is, &fs, &os, sizes[si], ksz[ki], cin, cout, st, dl,
                                        pad))
                       continue;
+                    /* one image of one output pixel: the interpreter's GEMV order */
+                    if (os.h == 1 && os.w == 1 && (nb + act) % 2 == 0) is.n = os.n = 1;
                     set_act_f32(&p.act_min, &p.act_max, act);
                     n_in = is.n * is.h * is.w * cin;
                     n_f = cout * fs.h * fs.w * cin;
@@ -493,6 +500,70 @@ static int check_conv_f32(int quick) {
                     }
                   }
   printf("conv2d_f32 opt == ref: %d cases\n", cases);
+  return 0;
+}
+
+/* DEPTHWISE_CONV_2D float: channels (vectors of 4 and leftovers), shapes, filters,
+ * strides, paddings (borders: windows clipped on every side), activations, bias or
+ * none, special values; dilation 2 and depth multiplier 2 (the reference's path). */
+static int check_depthwise_f32(int quick) {
+  static const int32_t chans[] = {1, 3, 4, 8, 13};
+  static const int32_t sizes[][2] = {{1, 1}, {4, 5}, {7, 7}, {2, 9}};
+  static const int32_t ksz[][2] = {{1, 1}, {3, 3}, {2, 3}, {5, 4}};
+  float *x = (float *)(void *)in_buf, *w = (float *)(void *)filt_buf;
+  int ci, si, ki, st, dl, dm, pad, nb, act, cases = 0;
+  for (ci = 0; ci < 5; ++ci)
+    for (si = 0; si < 4; ++si)
+      for (ki = 0; ki < 4; ++ki)
+        for (st = 1; st <= 3; ++st)
+          for (dl = 1; dl <= 2; ++dl)
+            for (dm = 1; dm <= 2; ++dm)
+              for (pad = 0; pad <= 1; ++pad)
+                for (nb = 0; nb <= 1; ++nb)
+                  for (act = 0; act < 4; ++act) {
+                    kfda_conv_params p;
+                    kfda_shape4 is, fs, os;
+                    const int32_t c = chans[ci], cout = c * dm;
+                    int32_t n_in, n_f, split;
+                    size_t bytes;
+                    if ((dl == 2 || dm == 2) && (st != 1 || act != 0 || nb)) continue;
+                    if (quick && (st == 3 || dl == 2 || (act != (nb + pad) % 4 && act != 0)))
+                      continue;
+                    if (!conv_geometry(&p, &is, &fs, &os, sizes[si], ksz[ki], c, cout, st, dl, pad))
+                      continue;
+                    p.depth_multiplier = dm;
+                    fs.n = 1;
+                    fs.c = cout;
+                    set_act_f32(&p.act_min, &p.act_max, act);
+                    n_in = is.n * is.h * is.w * c;
+                    n_f = fs.h * fs.w * cout;
+                    bytes = (size_t)os.n * os.h * os.w * cout * 4;
+                    if (n_in > MAXB || n_f > MAXB || cout > KT_CHANNELS || bytes > sizeof out_ref)
+                      continue;
+                    fill_f32(x, n_in, rnd() % 4 == 0);
+                    fill_f32(w, n_f, rnd() % 8 == 0);
+                    fill_f32(bias, cout, rnd() % 8 == 0);
+                    memset(out_ref, 0xa5, bytes);
+                    memset(out_opt, 0x5a, bytes);
+                    kfda_depthwise_conv2d_f32_ref(&p, &is, x, &fs, w, nb ? NULL : bias, &os,
+                                                  (float *)(void *)out_ref, 0, os.n * os.h);
+                    /* in two row ranges, as two threads run it */
+                    split = split_row(cases, os.n * os.h);
+                    kfda_depthwise_conv2d_f32_opt(&p, &is, x, &fs, w, nb ? NULL : bias, &os,
+                                                  (float *)(void *)out_opt, 0, split);
+                    kfda_depthwise_conv2d_f32_opt(&p, &is, x, &fs, w, nb ? NULL : bias, &os,
+                                                  (float *)(void *)out_opt, split, os.n * os.h);
+                    ++cases;
+                    if (!same_f32(out_ref, out_opt, bytes / 4)) {
+                      printf(
+                          "depthwise_conv2d_f32 MISMATCH c=%d dm=%d in=%dx%d k=%dx%d stride=%d "
+                          "dil=%d %s bias=%d act=%d\n",
+                          (int)c, dm, (int)is.h, (int)is.w, (int)fs.h, (int)fs.w, st, dl,
+                          pad ? "valid" : "same", !nb, act);
+                      return 1;
+                    }
+                  }
+  printf("depthwise_conv2d_f32 opt == ref: %d cases\n", cases);
   return 0;
 }
 
@@ -908,6 +979,7 @@ int main(int argc, char **argv) {
   if (check_bmaxpool()) return 1;
   if (check_conv_s8(quick)) return 1;
   if (check_conv_f32(quick)) return 1;
+  if (check_depthwise_f32(quick)) return 1;
   if (check_add_mul_f32()) return 1;
   if (check_mean_f32()) return 1;
   if (check_pool_f32(quick)) return 1;

@@ -1,7 +1,7 @@
 """Optimized kernels against their reference twins, bit for bit (firmware/host/kernel_test.c
 runs LceBconv2d over a product of shapes, strides, dilations, paddings, activations and
 output kinds, LceQuantize over special floats and zero points, LceBMaxPool2d over windows, the
-float and int8 CONV_2D / ADD / MUL / MEAN twins, the float MAX_POOL_2D / AVERAGE_POOL_2D
+float and int8 CONV_2D / ADD / MUL / MEAN twins, the float DEPTHWISE_CONV_2D twin, the float MAX_POOL_2D / AVERAGE_POOL_2D
 twins, and the int8 requantisation helpers against their written-out references): natively (the portable carry-save kernel, plain and ASAN/UBSAN) and, when the
 cross compiler and qemu-user are installed, on arm64 (the NEON kernels; the int8 conv
 with and without dotprod: -cpu cortex-a76 and cortex-a72) and armv7; with
@@ -111,7 +111,7 @@ def test_opt_matches_ref_cortex_m(tmp_path, board):
         assert "kfda_lce_bconv2d_opt" in nm
         # the small buffers still leave cases for every kernel
         counts = re.findall(r"^(.*) opt == ref: (\d+) cases$", res.stdout, re.M)
-        assert len(counts) == 11 and all(int(n) > 0 for _, n in counts), res.stdout
+        assert len(counts) == 12 and all(int(n) > 0 for _, n in counts), res.stdout
     elif board != "mps2-an385":  # the assembly loop is what ran
         assert "kfda_bconv_popcount_thumb2" in nm
         assert "kfda_bconv_k18_thumb2" in nm and "kfda_bconv_k9_thumb2" in nm  # FPU boards

@@ -223,6 +223,16 @@ void kfda_depthwise_conv2d_f32(const kfda_conv_params *p, const kfda_shape4 *in_
                                const float *in, const kfda_shape4 *filter_shape,
                                const float *filter, const float *bias, const kfda_shape4 *out_shape,
                                float *out, int32_t row_begin, int32_t row_end);
+void kfda_depthwise_conv2d_f32_ref(const kfda_conv_params *p, const kfda_shape4 *in_shape,
+                                   const float *in, const kfda_shape4 *filter_shape,
+                                   const float *filter, const float *bias,
+                                   const kfda_shape4 *out_shape, float *out, int32_t row_begin,
+                                   int32_t row_end);
+void kfda_depthwise_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *in_shape,
+                                   const float *in, const kfda_shape4 *filter_shape,
+                                   const float *filter, const float *bias,
+                                   const kfda_shape4 *out_shape, float *out, int32_t row_begin,
+                                   int32_t row_end);
 /* FULLY_CONNECTED: in [batches, depth], weights [units, depth]. `gemv_order` is the
  * interpreter's path for the whole op (kfda_fully_connected_f32_gemv_order of its shape):
  * a caller computing a slice of the units or batches passes the whole op's choice, so

@@ -7,7 +7,9 @@
  * +-FLT_MAX leaves them), else the clamp on the bits (act_f32.h).
  *
  * On arm64 runs of strides 1 or 0 (a scalar) go 4 lanes per step with the
- * clamp as compares and bit selects, every lane the scalar result.
+ * clamp as compares and bit selects, every lane the scalar result; same-shape runs
+ * without an activation 16 per pass, stored unclamped with a running sum as the test
+ * (then the clamp, in place, only if that sum is not finite).
  *
  * `op` is a constant at each call site (add_f32_opt.c, mul_f32_opt.c), so after inlining
  * every kernel holds only its own operator. */
@@ -61,19 +63,36 @@ KFDA_ALWAYS_INLINE void kfda_binary_run_f32(kfda_binary_op op, const float *a, i
       /* no activation: FMINNM then FMAXNM against +-FLT_MAX give the same (+-inf to
        * +-FLT_MAX; a NaN, always quiet out of an add or multiply, to FLT_MAX) */
       const float32x4_t vmax = vdupq_n_f32(FLT_MAX), vmin = vdupq_n_f32(-FLT_MAX);
-      for (; i + 16 <= n; i += 16) { /* 4 vectors per LD1 / ST1 */
-        const float32x4x4_t x = vld1q_f32_x4(a + i), y = vld1q_f32_x4(b + i);
-        float32x4x4_t v;
-#define KFDA_LANES(k)                                                                        \
-  v.val[k] =                                                                                 \
-      op == KFDA_BINARY_MUL ? vmulq_f32(x.val[k], y.val[k]) : vaddq_f32(x.val[k], y.val[k]); \
-  v.val[k] = vmaxnmq_f32(vminnmq_f32(v.val[k], vmax), vmin) /* written out: no spill */
-        KFDA_LANES(0);
-        KFDA_LANES(1);
-        KFDA_LANES(2);
-        KFDA_LANES(3);
+      if (n >= 16) {
+        /* 4 vectors per LD1 / ST1, stored unclamped; their sum is finite only if every
+         * value is (an overflow of the sum itself only costs the pass below), so the clamp
+         * runs afterwards over what was stored, and only when the sum is not finite */
+        const float *pa = a, *pb = b, *const a_end = a + (n - n % 16);
+        float *po = out;
+        float32x4_t sum = vdupq_n_f32(0.0f);
+        for (; pa != a_end; pa += 16, pb += 16, po += 16) {
+          const float32x4x4_t x = vld1q_f32_x4(pa), y = vld1q_f32_x4(pb);
+          float32x4x4_t v;
+#define KFDA_LANES(k) \
+  v.val[k] = op == KFDA_BINARY_MUL ? vmulq_f32(x.val[k], y.val[k]) : vaddq_f32(x.val[k], y.val[k])
+          KFDA_LANES(0);
+          KFDA_LANES(1);
+          KFDA_LANES(2);
+          KFDA_LANES(3);
 #undef KFDA_LANES
-        vst1q_f32_x4(out + i, v);
+          sum = vaddq_f32(sum,
+                          vaddq_f32(vaddq_f32(v.val[0], v.val[1]), vaddq_f32(v.val[2], v.val[3])));
+          vst1q_f32(po, v.val[0]); /* STP pairs: ST1's 4 consecutive registers cost moves */
+          vst1q_f32(po + 4, v.val[1]);
+          vst1q_f32(po + 8, v.val[2]);
+          vst1q_f32(po + 12, v.val[3]);
+        }
+        i = n - n % 16;
+        if (vminvq_u32(vceqzq_f32(vsubq_f32(sum, sum))) == 0) { /* an inf or NaN lane */
+          size_t j;
+          for (j = 0; j < i; j += 4)
+            vst1q_f32(out + j, vmaxnmq_f32(vminnmq_f32(vld1q_f32(out + j), vmax), vmin));
+        }
       }
       for (; i + 8 <= n; i += 8) {
         const float32x4_t x0 = vld1q_f32(a + i), y0 = vld1q_f32(b + i);

@@ -17,12 +17,18 @@
  *     sum is finite only if none is an infinity or NaN: then nothing to clamp), else
  *     per output on the bits (act_f32.h).
  * arm64 NEON: a 3x3 filter over one input channel at stride 1 (a stem conv on
- * a grey image) runs 4 output channels per vector (conv_3x3_c1).
- * Grouped or dilated convolutions run the reference; one output pixel runs the
+ * a grey image) runs 4 output channels per vector (conv_3x3_c1). Every other conv
+ * runs 4 channels x up to 4 pixels per pass with the pixels in the lanes
+ * (block_4c_neon: an RGB stem, 1x1 convs over several pixels); one output pixel whose
+ * taps lie inside, cin a multiple of 4, runs the GEMV order 4 outputs per pass
+ * (one_pixel_neon); elsewhere that case runs 4 outputs per pass in scalar registers
+ * (one_pixel_4).
+ * Grouped or dilated convolutions run the reference; other one-pixel convs the
  * reference's kfda_conv2d_f32_one_pixel (the interpreter's GEMV order).
  */
 #include "act_f32.h"
 #include "fma_f32.h"
+#include "gemv_f32.h"
 #include "kfda/kernels.h"
 
 /* arm64 only: armv7 NEON float arithmetic flushes denormals to zero (not IEEE). */
@@ -194,58 +200,107 @@ KFDA_CONV_INLINE float32x4_t clamp_f32x4(float32x4_t a, float32x4_t lo, float32x
   return vbslq_f32(vcleq_f32(a, hi), a, hi);
 }
 
-/* 4 pixels (input columns x .. x + 5 of rows fy0 .. fy1 - 1 of the window, `iw` apart;
- * rows outside the image skipped) x 4 channels: the bias, then per pixel the taps in
- * the reference's order (fy, fx), 3 x 2 floats loaded per filter row. */
-KFDA_CONV_INLINE void block4_3x3_c1(const float *x, int32_t iw, int32_t fy0, int32_t fy1,
-                                    const float32x4_t *wt, float32x4_t bias, float32x4_t lo,
-                                    float32x4_t hi, int none, float *o, size_t cout) {
-  float32x4_t a0 = bias, a1 = a0, a2 = a0, a3 = a0;
-  float32x2_t u0, u1, u2;
-#define KFDA_TAP(a, k, v, l) a = vfmaq_lane_f32(a, wt[k], v, l)
-#define KFDA_ROW(r)                                                                             \
-  if (fy0 <= r && r < fy1) {                                                                    \
-    const float *xr = x + (ptrdiff_t)r * iw;                                                    \
-    u0 = vld1_f32(xr);                                                                          \
-    u1 = vld1_f32(xr + 2);                                                                      \
-    u2 = vld1_f32(xr + 4);                                                                      \
-    KFDA_TAP(a0, 3 * r, u0, 0), KFDA_TAP(a0, 3 * r + 1, u0, 1), KFDA_TAP(a0, 3 * r + 2, u1, 0); \
-    KFDA_TAP(a1, 3 * r, u0, 1), KFDA_TAP(a1, 3 * r + 1, u1, 0), KFDA_TAP(a1, 3 * r + 2, u1, 1); \
-    KFDA_TAP(a2, 3 * r, u1, 0), KFDA_TAP(a2, 3 * r + 1, u1, 1), KFDA_TAP(a2, 3 * r + 2, u2, 0); \
-    KFDA_TAP(a3, 3 * r, u1, 1), KFDA_TAP(a3, 3 * r + 1, u2, 0), KFDA_TAP(a3, 3 * r + 2, u2, 1); \
+/* 4 pixels (input columns xp .. xp + 5 of rows fy0 .. fy1 - 1 of the window, `iw`
+ * apart; rows outside the image skipped) x 4 channels: the bias, then per pixel the taps
+ * in the reference's order (fy, fx), a vector of 4 and one of 2 floats loaded per filter
+ * row, FMLA by lane (kfda_fmaf's one rounding). */
+#define KFDA_C1_ROW(r, wa, wb, wc)              \
+  if (ROW_INSIDE(r)) {                          \
+    const float *xr = xp + (ptrdiff_t)(r) * iw; \
+    const float32x4_t u = vld1q_f32(xr);        \
+    const float32x2_t v = vld1_f32(xr + 4);     \
+    a0 = vfmaq_laneq_f32(a0, wa, u, 0);         \
+    a0 = vfmaq_laneq_f32(a0, wb, u, 1);         \
+    a0 = vfmaq_laneq_f32(a0, wc, u, 2);         \
+    a1 = vfmaq_laneq_f32(a1, wa, u, 1);         \
+    a1 = vfmaq_laneq_f32(a1, wb, u, 2);         \
+    a1 = vfmaq_laneq_f32(a1, wc, u, 3);         \
+    a2 = vfmaq_laneq_f32(a2, wa, u, 2);         \
+    a2 = vfmaq_laneq_f32(a2, wb, u, 3);         \
+    a2 = vfmaq_lane_f32(a2, wc, v, 0);          \
+    a3 = vfmaq_laneq_f32(a3, wa, u, 3);         \
+    a3 = vfmaq_lane_f32(a3, wb, v, 0);          \
+    a3 = vfmaq_lane_f32(a3, wc, v, 1);          \
   }
-  KFDA_ROW(0)
-  KFDA_ROW(1)
-  KFDA_ROW(2)
-#undef KFDA_ROW
-#undef KFDA_TAP
-  vst1q_f32(o, clamp_f32x4(a0, lo, hi, none));
-  vst1q_f32(o + cout, clamp_f32x4(a1, lo, hi, none));
-  vst1q_f32(o + 2 * cout, clamp_f32x4(a2, lo, hi, none));
-  vst1q_f32(o + 3 * cout, clamp_f32x4(a3, lo, hi, none));
-}
+/* The pixels [ox_a, ox_z) of one output row, 4 at a time (xp, op: the block's first
+ * pixel's input and output); the last block overlaps the one before when the count is
+ * not a multiple of 4 (its pixels computed again, the same values stored). */
+#define KFDA_C1_BLOCKS                                              \
+  for (xp = x0, op = o0, n = ox_z - ox_a;;) {                       \
+    float32x4_t a0 = bias, a1 = bias, a2 = bias, a3 = bias;         \
+    KFDA_C1_ROW(0, w0, w1, w2)                                      \
+    KFDA_C1_ROW(1, w3, w4, w5)                                      \
+    KFDA_C1_ROW(2, w6, w7, w8)                                      \
+    vst1q_f32(op, clamp_f32x4(a0, lo, hi, none));                   \
+    vst1q_f32(op + cout, clamp_f32x4(a1, lo, hi, none));            \
+    vst1q_f32(op + 2 * cout, clamp_f32x4(a2, lo, hi, none));        \
+    vst1q_f32(op + 3 * cout, clamp_f32x4(a3, lo, hi, none));        \
+    if (n <= 4) break;                                              \
+    step = n - 4 < 4 ? n - 4 : 4; /* the last block: overlapping */ \
+    xp += step;                                                     \
+    op += (size_t)step * cout;                                      \
+    n -= step;                                                      \
+  }
 
-/* The pixels [ox_a, ox_z) of one output row (all 3 filter columns inside, at least 4
- * pixels), 4 at a time; the last block overlaps the one before when the count is not
- * a multiple of 4 (its pixels computed again, the same values stored). x: the input
- * at filter row 0 (perhaps outside the image: rows < fy0 are not read), column 0. */
-KFDA_CONV_INLINE void row_blocks_3x3_c1(const float *x, int32_t iw, int32_t fy0, int32_t fy1,
-                                        int32_t pad_w, int32_t ox_a, int32_t ox_z,
-                                        const float32x4_t *wt, float32x4_t bias, float32x4_t lo,
-                                        float32x4_t hi, int none, float *o, size_t cout) {
-  int32_t ox = ox_a;
-  for (;;) {
-    if (ox + 4 > ox_z) ox = ox_z - 4;
-    if (fy0 == 0 && fy1 == 3) /* constants for the inlined block: all rows, no tests */
-      block4_3x3_c1(x + (ox - pad_w), iw, 0, 3, wt, bias, lo, hi, none, o + (size_t)ox * cout,
-                    cout);
-    else
-      block4_3x3_c1(x + (ox - pad_w), iw, fy0, fy1, wt, bias, lo, hi, none, o + (size_t)ox * cout,
-                    cout);
-    if (ox + 4 == ox_z) break;
-    ox += 4;
+/* A SAME row's first and last pixel (pad 1 each side, as many outputs as inputs): the
+ * first's taps fx = 1, 2 over input columns 0, 1, the last's fx = 0, 1 over the last two;
+ * per filter row one load of 2 floats, FMLA by lane in the reference's order. */
+#define KFDA_C1_EDGE(r, a, xe, wa, wb)               \
+  if (ROW_INSIDE(r)) {                               \
+    const float32x2_t e = vld1_f32((xe) + (r) * iw); \
+    a = vfmaq_lane_f32(a, wa, e, 0);                 \
+    a = vfmaq_lane_f32(a, wb, e, 1);                 \
+  }
+#define KFDA_C1_EDGES                                                    \
+  if (edges) {                                                           \
+    float32x4_t a0 = bias, a1 = bias;                                    \
+    const float *xl = x, *xr = x + (ptrdiff_t)(iw - 2);                  \
+    KFDA_C1_EDGE(0, a0, xl, w1, w2)                                      \
+    KFDA_C1_EDGE(1, a0, xl, w4, w5)                                      \
+    KFDA_C1_EDGE(2, a0, xl, w7, w8)                                      \
+    KFDA_C1_EDGE(0, a1, xr, w0, w1)                                      \
+    KFDA_C1_EDGE(1, a1, xr, w3, w4)                                      \
+    KFDA_C1_EDGE(2, a1, xr, w6, w7)                                      \
+    vst1q_f32(o, clamp_f32x4(a0, lo, hi, none));                         \
+    vst1q_f32(o + (size_t)(ox_z) * cout, clamp_f32x4(a1, lo, hi, none)); \
+  }
+
+/* The blocks of one output row (all 3 filter columns inside, at least 4 pixels). x: the
+ * input at filter row 0 (perhaps outside the image: rows < fy0 are not read), column 0;
+ * o: the row's first output. edges: also the SAME row's first and last pixel. Not inlined: with its
+ * own registers the 9 weight vectors stay in them (inlined into conv_3x3_c1, GCC kept them on the
+ * stack and reloaded them every block). */
+static __attribute__((noinline)) void row_blocks_3x3_c1(const float *x, int32_t iw, int32_t fy0,
+                                                        int32_t fy1, int32_t pad_w, int32_t ox_a,
+                                                        int32_t ox_z, const float32x4_t *wt,
+                                                        float32x4_t bias, float32x4_t lo,
+                                                        float32x4_t hi, int none, int edges,
+                                                        float *o, size_t cout) {
+  const float32x4_t w0 = wt[0], w1 = wt[1], w2 = wt[2], w3 = wt[3], w4 = wt[4], w5 = wt[5];
+  const float32x4_t w6 = wt[6], w7 = wt[7], w8 = wt[8];
+  const float *x0 = x + (ox_a - pad_w), *xp;
+  float *o0 = o + (size_t)ox_a * cout, *op;
+  int32_t n, step;            /* n: the pixels from xp to the row's end */
+  if (fy0 == 0 && fy1 == 3) { /* the whole window: no row tests */
+#define ROW_INSIDE(r) 1
+    if (none) {
+      KFDA_C1_BLOCKS
+    } else {
+      KFDA_C1_BLOCKS
+    }
+    KFDA_C1_EDGES
+#undef ROW_INSIDE
+  } else {
+#define ROW_INSIDE(r) (fy0 <= (r) && (r) < fy1)
+    KFDA_C1_BLOCKS
+    KFDA_C1_EDGES
+#undef ROW_INSIDE
   }
 }
+#undef KFDA_C1_BLOCKS
+#undef KFDA_C1_ROW
+#undef KFDA_C1_EDGES
+#undef KFDA_C1_EDGE
 
 /* 3x3 filters over one input channel, stride 1 (a stem conv on a grey image), 4
  * output channels per vector with their 9 weights held in registers; per pixel
@@ -262,6 +317,8 @@ static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const 
   /* [ox_a, ox_z): the output columns whose 3 input columns lie inside */
   const int32_t ox_a = p->pad_w;
   const int32_t ox_z = iw - 2 + p->pad_w < os->w ? iw - 2 + p->pad_w : os->w;
+  /* SAME: one pixel each side, the row function takes both */
+  const int edges = ox_a == 1 && ox_z == os->w - 1 && iw == os->w;
   int32_t oc, row, ox, k;
   for (oc = 0; oc + 4 <= cout; oc += 4) {
     float32x4_t wt[9], bias = vdupq_n_f32(0.0f);
@@ -280,12 +337,9 @@ static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const 
       clip(iy0, 3, ih, &fy0, &fy1);
       if (ox_z - ox_a >= 4 && fy1 > fy0) {
         const float *x = img + (ptrdiff_t)iy0 * iw;
-        if (tr->none)
-          row_blocks_3x3_c1(x, iw, fy0, fy1, p->pad_w, ox_a, ox_z, wt, bias, lo, hi, 1, o,
-                            (size_t)cout);
-        else
-          row_blocks_3x3_c1(x, iw, fy0, fy1, p->pad_w, ox_a, ox_z, wt, bias, lo, hi, 0, o,
-                            (size_t)cout);
+        row_blocks_3x3_c1(x, iw, fy0, fy1, p->pad_w, ox_a, ox_z, wt, bias, lo, hi, tr->none, edges,
+                          o, (size_t)cout);
+        if (edges) continue;
         ox_b = ox_z;
       }
       for (ox = 0; ox < os->w; ++ox) { /* the rest, one pixel at a time */
@@ -319,6 +373,327 @@ static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const 
     }
   }
 }
+
+/* 4 output channels (oc..oc+3) x np (1-4) pixels with the same taps, the lanes of a
+ * vector the pixels (pixels past np repeat the last one, not stored): per filter row 4
+ * taps at a time, the 4 pixels' runs loaded and transposed (TRN), then per channel
+ * one FMLA by lane per tap, in the reference's order (each lane: the bias, then a
+ * fused multiply-add per tap, kfda_fmaf's one rounding); the run's last taps one at a
+ * time; the clamp; transposed back to the NHWC pixels. */
+static void block_4c_neon(const taps *t, const float *x, int32_t np, const float *w,
+                          const transform *tr, int32_t oc, float *o, size_t ostride) {
+  const float *xb = x + (np > 1 ? t->xs : 0), *xc = x + (np > 2 ? 2 : np - 1) * t->xs;
+  const float *xd = x + (np > 3 ? 3 : np - 1) * t->xs;
+  float32x4_t a0 = vdupq_n_f32(start_of(tr, oc)), a1 = vdupq_n_f32(start_of(tr, oc + 1));
+  float32x4_t a2 = vdupq_n_f32(start_of(tr, oc + 2)), a3 = vdupq_n_f32(start_of(tr, oc + 3));
+  float32x4_t c0, c1, c2, c3;
+  size_t off = 0, woff = 0;
+  int32_t r, k, i;
+  for (r = 0; r < t->rows; ++r, off += t->xrow, woff += (size_t)t->wrow) {
+    const float *pa = x + off, *pb = xb + off, *pc = xc + off, *pd = xd + off;
+    const float *w0 = w + woff, *w1 = w0 + t->wk, *w2 = w1 + t->wk, *w3 = w2 + t->wk;
+    for (k = 0; k + 4 <= t->run; k += 4) {
+      const float32x4_t r0 = vld1q_f32(pa + k), r1 = vld1q_f32(pb + k);
+      const float32x4_t r2 = vld1q_f32(pc + k), r3 = vld1q_f32(pd + k);
+      const float32x4_t t0 = vtrn1q_f32(r0, r1), t1 = vtrn2q_f32(r0, r1);
+      const float32x4_t t2 = vtrn1q_f32(r2, r3), t3 = vtrn2q_f32(r2, r3);
+      /* x_i: tap k + i of the 4 pixels */
+      const float32x4_t x0 =
+          vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
+      const float32x4_t x1 =
+          vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
+      const float32x4_t x2 =
+          vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
+      const float32x4_t x3 =
+          vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
+      const float32x4_t f0 = vld1q_f32(w0 + k), f1 = vld1q_f32(w1 + k);
+      const float32x4_t f2 = vld1q_f32(w2 + k), f3 = vld1q_f32(w3 + k);
+#define KFDA_TAPS4(a, f)            \
+  a = vfmaq_laneq_f32(a, x0, f, 0); \
+  a = vfmaq_laneq_f32(a, x1, f, 1); \
+  a = vfmaq_laneq_f32(a, x2, f, 2); \
+  a = vfmaq_laneq_f32(a, x3, f, 3)
+      KFDA_TAPS4(a0, f0);
+      KFDA_TAPS4(a1, f1);
+      KFDA_TAPS4(a2, f2);
+      KFDA_TAPS4(a3, f3);
+#undef KFDA_TAPS4
+    }
+    for (; k < t->run; ++k) {
+      float32x4_t xk = vdupq_n_f32(pa[k]);
+      xk = vsetq_lane_f32(pb[k], xk, 1);
+      xk = vsetq_lane_f32(pc[k], xk, 2);
+      xk = vsetq_lane_f32(pd[k], xk, 3);
+      a0 = vfmaq_n_f32(a0, xk, w0[k]);
+      a1 = vfmaq_n_f32(a1, xk, w1[k]);
+      a2 = vfmaq_n_f32(a2, xk, w2[k]);
+      a3 = vfmaq_n_f32(a3, xk, w3[k]);
+    }
+  }
+  {
+    const float32x4_t lo = vdupq_n_f32(tr->lo), hi = vdupq_n_f32(tr->hi);
+    const int none = tr->none;
+    float32x4_t t0, t1, t2, t3;
+    a0 = clamp_f32x4(a0, lo, hi, none);
+    a1 = clamp_f32x4(a1, lo, hi, none);
+    a2 = clamp_f32x4(a2, lo, hi, none);
+    a3 = clamp_f32x4(a3, lo, hi, none);
+    t0 = vtrn1q_f32(a0, a1), t1 = vtrn2q_f32(a0, a1);
+    t2 = vtrn1q_f32(a2, a3), t3 = vtrn2q_f32(a2, a3);
+    c0 = vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
+    c1 = vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
+    c2 = vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
+    c3 = vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
+  }
+  vst1q_f32(o, c0); /* pixel i: channels oc..oc+3 */
+  for (i = 1; i < np; ++i) vst1q_f32(o + i * ostride, i == 1 ? c1 : i == 2 ? c2 : c3);
+}
+
+/* block_4c_neon for 8 channels (oc..oc+7): the transposed taps serve twice as many
+ * channels (8 accumulators, 8 filter loads per 4 taps). */
+static void block_8c_neon(const taps *t, const float *x, int32_t np, const float *w,
+                          const transform *tr, int32_t oc, float *o, size_t ostride) {
+  const float *xb = x + (np > 1 ? t->xs : 0), *xc = x + (np > 2 ? 2 : np - 1) * t->xs;
+  const float *xd = x + (np > 3 ? 3 : np - 1) * t->xs;
+  float32x4_t a0 = vdupq_n_f32(start_of(tr, oc)), a1 = vdupq_n_f32(start_of(tr, oc + 1));
+  float32x4_t a2 = vdupq_n_f32(start_of(tr, oc + 2)), a3 = vdupq_n_f32(start_of(tr, oc + 3));
+  float32x4_t a4 = vdupq_n_f32(start_of(tr, oc + 4)), a5 = vdupq_n_f32(start_of(tr, oc + 5));
+  float32x4_t a6 = vdupq_n_f32(start_of(tr, oc + 6)), a7 = vdupq_n_f32(start_of(tr, oc + 7));
+  size_t off = 0, woff = 0;
+  int32_t r, k, i, half;
+  for (r = 0; r < t->rows; ++r, off += t->xrow, woff += (size_t)t->wrow) {
+    const float *pa = x + off, *pb = xb + off, *pc = xc + off, *pd = xd + off;
+    const float *w0 = w + woff, *w1 = w0 + t->wk, *w2 = w1 + t->wk, *w3 = w2 + t->wk;
+    const float *w4 = w3 + t->wk, *w5 = w4 + t->wk, *w6 = w5 + t->wk, *w7 = w6 + t->wk;
+    for (k = 0; k + 4 <= t->run; k += 4) {
+      const float32x4_t r0 = vld1q_f32(pa + k), r1 = vld1q_f32(pb + k);
+      const float32x4_t r2 = vld1q_f32(pc + k), r3 = vld1q_f32(pd + k);
+      const float32x4_t t0 = vtrn1q_f32(r0, r1), t1 = vtrn2q_f32(r0, r1);
+      const float32x4_t t2 = vtrn1q_f32(r2, r3), t3 = vtrn2q_f32(r2, r3);
+      const float32x4_t x0 =
+          vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
+      const float32x4_t x1 =
+          vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
+      const float32x4_t x2 =
+          vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
+      const float32x4_t x3 =
+          vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
+#define KFDA_TAPS4(a, wp)                      \
+  {                                            \
+    const float32x4_t f = vld1q_f32((wp) + k); \
+    a = vfmaq_laneq_f32(a, x0, f, 0);          \
+    a = vfmaq_laneq_f32(a, x1, f, 1);          \
+    a = vfmaq_laneq_f32(a, x2, f, 2);          \
+    a = vfmaq_laneq_f32(a, x3, f, 3);          \
+  }
+      KFDA_TAPS4(a0, w0);
+      KFDA_TAPS4(a1, w1);
+      KFDA_TAPS4(a2, w2);
+      KFDA_TAPS4(a3, w3);
+      KFDA_TAPS4(a4, w4);
+      KFDA_TAPS4(a5, w5);
+      KFDA_TAPS4(a6, w6);
+      KFDA_TAPS4(a7, w7);
+#undef KFDA_TAPS4
+    }
+    for (; k < t->run; ++k) {
+      float32x4_t xk = vdupq_n_f32(pa[k]);
+      xk = vsetq_lane_f32(pb[k], xk, 1);
+      xk = vsetq_lane_f32(pc[k], xk, 2);
+      xk = vsetq_lane_f32(pd[k], xk, 3);
+      a0 = vfmaq_n_f32(a0, xk, w0[k]);
+      a1 = vfmaq_n_f32(a1, xk, w1[k]);
+      a2 = vfmaq_n_f32(a2, xk, w2[k]);
+      a3 = vfmaq_n_f32(a3, xk, w3[k]);
+      a4 = vfmaq_n_f32(a4, xk, w4[k]);
+      a5 = vfmaq_n_f32(a5, xk, w5[k]);
+      a6 = vfmaq_n_f32(a6, xk, w6[k]);
+      a7 = vfmaq_n_f32(a7, xk, w7[k]);
+    }
+  }
+  for (half = 0; half < 2; ++half) { /* channels oc + 4 * half .. + 3 */
+    const float32x4_t lo = vdupq_n_f32(tr->lo), hi = vdupq_n_f32(tr->hi);
+    const int none = tr->none;
+    const float32x4_t b0 = clamp_f32x4(half ? a4 : a0, lo, hi, none);
+    const float32x4_t b1 = clamp_f32x4(half ? a5 : a1, lo, hi, none);
+    const float32x4_t b2 = clamp_f32x4(half ? a6 : a2, lo, hi, none);
+    const float32x4_t b3 = clamp_f32x4(half ? a7 : a3, lo, hi, none);
+    const float32x4_t t0 = vtrn1q_f32(b0, b1), t1 = vtrn2q_f32(b0, b1);
+    const float32x4_t t2 = vtrn1q_f32(b2, b3), t3 = vtrn2q_f32(b2, b3);
+    float *oh = o + 4 * half;
+    vst1q_f32(oh, vreinterpretq_f32_f64(
+                      vtrn1q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2))));
+    for (i = 1; i < np; ++i) {
+      const float32x4_t c = i == 1   ? vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t1),
+                                                                        vreinterpretq_f64_f32(t3)))
+                            : i == 2 ? vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t0),
+                                                                        vreinterpretq_f64_f32(t2)))
+                                     : vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t1),
+                                                                        vreinterpretq_f64_f32(t3)));
+      vst1q_f32(oh + i * ostride, c);
+    }
+  }
+}
+
+/* One output pixel whose taps all lie inside the image, cin a multiple of 4 (every
+ * tap's run starts a GEMV step; no walked-back step): the interpreter's GEMV order
+ * (gemv_f32.h) with its 4 lanes one vector, FMUL then FADD (two roundings), 8 outputs
+ * per pass (then 4); the lanes summed (l0 + l1) + (l2 + l3) by two FADDP levels, which for 4
+ * outputs are 3 FADDP; then the bias (none: nothing added) and the clamp. 0: not
+ * such a case. */
+static int one_pixel_neon(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
+                          const kfda_shape4 *fs, const float *filter, const float *bias,
+                          const kfda_shape4 *os, float *out) {
+  const int32_t cout = fs->n, fh = fs->h, fw = fs->w, cin = fs->c;
+  const size_t depth = (size_t)fh * fw * cin;
+  const float32x4_t lo = vdupq_n_f32(p->act_min), hi = vdupq_n_f32(p->act_max);
+  int32_t oc, fy, fx, i;
+  if (os->n != 1 || os->h != 1 || os->w != 1 || cin != is->c || cin % 4 != 0 ||
+      !kfda_gemv_f32_applies(cout, (int32_t)depth) || -p->pad_h < 0 || -p->pad_w < 0 ||
+      (fh - 1) * p->dil_h - p->pad_h >= is->h || (fw - 1) * p->dil_w - p->pad_w >= is->w)
+    return 0;
+  for (oc = 0; oc + 8 <= cout; oc += 8) { /* 8 outputs, 8 depth per pass */
+    const float *w0 = filter + (size_t)oc * depth, *w1 = w0 + depth, *w2 = w1 + depth;
+    const float *w3 = w2 + depth, *w4 = w3 + depth, *w5 = w4 + depth, *w6 = w5 + depth;
+    const float *w7 = w6 + depth;
+    float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0;
+    float32x4_t a7 = a0, v0, v1;
+    size_t k = 0;
+    /* written out, no arrays (GCC kept an array of accumulators in memory) */
+#define KFDA_GEMV4(a, wp, xv, d) a = vaddq_f32(a, vmulq_f32(vld1q_f32((wp) + k + (d)), xv))
+#define KFDA_GEMV8(xv, d)    \
+  KFDA_GEMV4(a0, w0, xv, d); \
+  KFDA_GEMV4(a1, w1, xv, d); \
+  KFDA_GEMV4(a2, w2, xv, d); \
+  KFDA_GEMV4(a3, w3, xv, d); \
+  KFDA_GEMV4(a4, w4, xv, d); \
+  KFDA_GEMV4(a5, w5, xv, d); \
+  KFDA_GEMV4(a6, w6, xv, d); \
+  KFDA_GEMV4(a7, w7, xv, d)
+    for (fy = 0; fy < fh; ++fy)
+      for (fx = 0; fx < fw; ++fx) {
+        const float *x =
+            in +
+            ((size_t)(fy * p->dil_h - p->pad_h) * is->w + (size_t)(fx * p->dil_w - p->pad_w)) * cin;
+        for (i = 0; i + 8 <= cin; i += 8, k += 8) { /* lane l: depth 4m + l, in order */
+          const float32x4_t x0 = vld1q_f32(x + i), x1 = vld1q_f32(x + i + 4);
+          KFDA_GEMV8(x0, 0);
+          KFDA_GEMV8(x1, 4);
+        }
+        for (; i < cin; i += 4, k += 4) {
+          const float32x4_t x0 = vld1q_f32(x + i);
+          KFDA_GEMV8(x0, 0);
+        }
+      }
+#undef KFDA_GEMV8
+#undef KFDA_GEMV4
+    v0 = vpaddq_f32(vpaddq_f32(a0, a1), vpaddq_f32(a2, a3)); /* (l0 + l1) + (l2 + l3) */
+    v1 = vpaddq_f32(vpaddq_f32(a4, a5), vpaddq_f32(a6, a7));
+    if (bias) {
+      v0 = vaddq_f32(v0, vld1q_f32(bias + oc));
+      v1 = vaddq_f32(v1, vld1q_f32(bias + oc + 4));
+    }
+    v0 = vbslq_f32(vcltq_f32(v0, lo), lo, v0);
+    v1 = vbslq_f32(vcltq_f32(v1, lo), lo, v1);
+    vst1q_f32(out + oc, vbslq_f32(vcleq_f32(v0, hi), v0, hi));
+    vst1q_f32(out + oc + 4, vbslq_f32(vcleq_f32(v1, hi), v1, hi));
+  }
+  for (; oc < cout; oc += 4) {
+    const int32_t n = cout - oc < 4 ? cout - oc : 4; /* the last pass: outputs repeated */
+    const float *w0 = filter + (size_t)oc * depth;
+    const float *w1 = w0 + (n > 1 ? depth : 0), *w2 = w0 + (n > 2 ? 2 : n - 1) * depth;
+    const float *w3 = w0 + (n > 3 ? 3 : n - 1) * depth;
+    float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0, v;
+    float lanes[4];
+    size_t k = 0;
+    for (fy = 0; fy < fh; ++fy)
+      for (fx = 0; fx < fw; ++fx) {
+        const float *x =
+            in +
+            ((size_t)(fy * p->dil_h - p->pad_h) * is->w + (size_t)(fx * p->dil_w - p->pad_w)) * cin;
+        for (i = 0; i < cin; i += 4, k += 4) {
+          const float32x4_t xv = vld1q_f32(x + i);
+          a0 = vaddq_f32(a0, vmulq_f32(vld1q_f32(w0 + k), xv));
+          a1 = vaddq_f32(a1, vmulq_f32(vld1q_f32(w1 + k), xv));
+          a2 = vaddq_f32(a2, vmulq_f32(vld1q_f32(w2 + k), xv));
+          a3 = vaddq_f32(a3, vmulq_f32(vld1q_f32(w3 + k), xv));
+        }
+      }
+    v = vpaddq_f32(vpaddq_f32(a0, a1), vpaddq_f32(a2, a3)); /* (l0 + l1) + (l2 + l3) */
+    if (bias) {
+      if (n == 4) {
+        v = vaddq_f32(v, vld1q_f32(bias + oc));
+      } else {
+        float b4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        for (i = 0; i < n; ++i) b4[i] = bias[oc + i];
+        v = vaddq_f32(v, vld1q_f32(b4));
+      }
+    }
+    v = vbslq_f32(vcltq_f32(v, lo), lo, v);
+    v = vbslq_f32(vcleq_f32(v, hi), v, hi);
+    if (n == 4) {
+      vst1q_f32(out + oc, v);
+    } else {
+      vst1q_f32(lanes, v);
+      for (i = 0; i < n; ++i) out[oc + i] = lanes[i];
+    }
+  }
+  return 1;
+}
+#endif
+
+#if !KFDA_CONV_F32_NEON
+/* One output pixel whose taps all lie inside the image, cin a multiple of 4 (every tap's
+ * run starts a GEMV step; no walked-back step): the interpreter's GEMV order
+ * (gemv_f32.h) for 4 outputs per pass, their 4 lanes each in registers (16 sums), each
+ * input loaded once for the 4; per output a product then an add per depth index (two
+ * roundings), (l0 + l1) + (l2 + l3), the bias (none: nothing added), the clamp. The
+ * shared loop (kfda_conv2d_f32_one_pixel) runs one output at a time. 0: not such a case. */
+static int one_pixel_4(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
+                       const kfda_shape4 *fs, const float *filter, const float *bias,
+                       const kfda_shape4 *os, float *out) {
+  const int32_t cout = fs->n, fh = fs->h, fw = fs->w, cin = fs->c;
+  const size_t depth = (size_t)fh * fw * cin;
+  int32_t oc, fy, fx, i, j;
+  if (os->n != 1 || os->h != 1 || os->w != 1 || cin != is->c || cin % 4 != 0 ||
+      !kfda_gemv_f32_applies(cout, (int32_t)depth) || p->pad_h > 0 || p->pad_w > 0 ||
+      (fh - 1) * p->dil_h - p->pad_h >= is->h || (fw - 1) * p->dil_w - p->pad_w >= is->w)
+    return 0;
+  for (oc = 0; oc < cout; oc += 4) {
+    const int32_t n = cout - oc < 4 ? cout - oc : 4; /* the last pass: outputs repeated */
+    const float *w0 = filter + (size_t)oc * depth;
+    const float *w1 = w0 + (n > 1 ? depth : 0), *w2 = w0 + (n > 2 ? 2 : n - 1) * depth;
+    const float *w3 = w0 + (n > 3 ? 3 : n - 1) * depth;
+    float a00 = 0.0f, a01 = 0.0f, a02 = 0.0f, a03 = 0.0f, a10 = 0.0f, a11 = 0.0f, a12 = 0.0f;
+    float a13 = 0.0f, a20 = 0.0f, a21 = 0.0f, a22 = 0.0f, a23 = 0.0f, a30 = 0.0f, a31 = 0.0f;
+    float a32 = 0.0f, a33 = 0.0f, v[4];
+    size_t k = 0;
+    for (fy = 0; fy < fh; ++fy)
+      for (fx = 0; fx < fw; ++fx) {
+        const float *x =
+            in +
+            ((size_t)(fy * p->dil_h - p->pad_h) * is->w + (size_t)(fx * p->dil_w - p->pad_w)) * cin;
+        for (i = 0; i < cin; i += 4, k += 4) {
+          const float x0 = x[i], x1 = x[i + 1], x2 = x[i + 2], x3 = x[i + 3];
+          a00 += w0[k] * x0, a01 += w0[k + 1] * x1, a02 += w0[k + 2] * x2, a03 += w0[k + 3] * x3;
+          a10 += w1[k] * x0, a11 += w1[k + 1] * x1, a12 += w1[k + 2] * x2, a13 += w1[k + 3] * x3;
+          a20 += w2[k] * x0, a21 += w2[k + 1] * x1, a22 += w2[k + 2] * x2, a23 += w2[k + 3] * x3;
+          a30 += w3[k] * x0, a31 += w3[k + 1] * x1, a32 += w3[k + 2] * x2, a33 += w3[k + 3] * x3;
+        }
+      }
+    v[0] = (a00 + a01) + (a02 + a03);
+    v[1] = (a10 + a11) + (a12 + a13);
+    v[2] = (a20 + a21) + (a22 + a23);
+    v[3] = (a30 + a31) + (a32 + a33);
+    for (j = 0; j < n; ++j) {
+      float r = bias ? v[j] + bias[oc + j] : v[j];
+      if (r < p->act_min) r = p->act_min;
+      if (!(r <= p->act_max)) r = p->act_max; /* and NaN, as TFLite's clamp */
+      out[oc + j] = r;
+    }
+  }
+  return 1;
+}
 #endif
 
 void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
@@ -332,6 +707,11 @@ void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const
     kfda_conv2d_f32_ref(p, is, in, fs, filter, bias, os, out, row_begin, row_end);
     return;
   }
+#if KFDA_CONV_F32_NEON
+  if (row_begin < row_end && one_pixel_neon(p, is, in, fs, filter, bias, os, out)) return;
+#else
+  if (row_begin < row_end && one_pixel_4(p, is, in, fs, filter, bias, os, out)) return;
+#endif
   if (row_begin < row_end && kfda_conv2d_f32_one_pixel(p, is, in, fs, filter, bias, os, out))
     return; /* the reference's, shared: the interpreter's GEMV order */
   tr.bias = bias;
@@ -349,6 +729,30 @@ void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const
   }
 #endif
   if (row_begin >= row_end) return;
+#if KFDA_CONV_F32_NEON
+  if (fh == 1 && fw == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 &&
+      p->pad_w == 0 && os->h == is->h && os->w == is->w) {
+    /* 1x1, stride 1: the input and output pixels of rows [begin, end) are each one
+     * array, so blocks of 4 pixels run across row ends */
+    const size_t first = (size_t)row_begin * os->w, end = (size_t)row_end * os->w;
+    size_t px;
+    t.rows = 1;
+    t.run = cin;
+    for (px = first; px < end; px += 4) {
+      const int32_t np = end - px < 4 ? (int32_t)(end - px) : 4;
+      const float *x = in + px * cin, *w = filter;
+      float *o = out + px * cout;
+      int32_t oc, i;
+      for (oc = 0; oc + 8 <= cout; oc += 8, w += 8 * t.wk)
+        block_8c_neon(&t, x, np, w, &tr, oc, o + oc, (size_t)cout);
+      for (; oc + 4 <= cout; oc += 4, w += 4 * t.wk)
+        block_4c_neon(&t, x, np, w, &tr, oc, o + oc, (size_t)cout);
+      for (; oc < cout; ++oc, w += t.wk)
+        for (i = 0; i < np; ++i) block_1x1(&t, x + i * t.xs, w, &tr, oc, o + i * cout + oc);
+    }
+    return;
+  }
+#endif
   for (b = row_begin / os->h; b < os->n && b * os->h < row_end; ++b) /* rows [begin, end) */
     for (oy = b == row_begin / os->h ? row_begin % os->h : 0;
          oy < os->h && b * os->h + oy < row_end; ++oy) {
@@ -367,12 +771,23 @@ void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const
           if (gx0 != fx0 || gx1 != fx1) break;
           ++np;
         }
+#if !KFDA_CONV_F32_NEON
         if (np < 4) np = 1;
+#endif
         t.rows = fx1 > fx0 ? fy1 - fy0 : 0;
         t.run = (fx1 - fx0) * cin;
         if (t.rows > 0) x = in + (((size_t)b * is->h + (iy0 + fy0)) * is->w + (ix0 + fx0)) * cin;
         w = filter + ((size_t)fy0 * fw + fx0) * cin;
-        for (oc = 0; oc + 4 <= cout; oc += 4, w += 4 * t.wk) {
+        oc = 0;
+#if KFDA_CONV_F32_NEON
+        for (; oc + 8 <= cout; oc += 8, w += 8 * t.wk)
+          block_8c_neon(&t, x, np, w, &tr, oc, o + oc, (size_t)cout);
+#endif
+        for (; oc + 4 <= cout; oc += 4, w += 4 * t.wk) {
+#if KFDA_CONV_F32_NEON
+          block_4c_neon(&t, x, np, w, &tr, oc, o + oc, (size_t)cout);
+          continue;
+#endif
           if (np == 4)
             block_4x4(&t, x, w, &tr, oc, o + oc, (size_t)cout);
           else

@@ -1,10 +1,11 @@
-/* depthwise_conv2d_f32.c - DEPTHWISE_CONV_2D, float32 reference. */
+/* depthwise_conv2d_f32.c - DEPTHWISE_CONV_2D, float32 reference (the optimized twin:
+ * depthwise_conv2d_f32_opt.c). */
 #include "kfda/kernels.h"
 
-void kfda_depthwise_conv2d_f32(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
-                               const kfda_shape4 *fs, const float *filter, const float *bias,
-                               const kfda_shape4 *os, float *out, int32_t row_begin,
-                               int32_t row_end) {
+void kfda_depthwise_conv2d_f32_ref(const kfda_conv_params *p, const kfda_shape4 *is,
+                                   const float *in, const kfda_shape4 *fs, const float *filter,
+                                   const float *bias, const kfda_shape4 *os, float *out,
+                                   int32_t row_begin, int32_t row_end) {
   const int32_t fh = fs->h, fw = fs->w, cout = fs->c, dm = p->depth_multiplier;
   int32_t b, oy, ox, oc, fy, fx;
   if (row_begin >= row_end) return;

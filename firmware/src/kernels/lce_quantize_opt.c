@@ -14,7 +14,8 @@
  *   complement of the bit; ADC shifts it into the word (last value first), one
  *   MVN per word: 3 instructions per value and an LDRD per two.
  * int8: bit = (x < zero_point) = sign of (x - zero_point). NEON: VCLT on 16
- *   bytes, AND with byte weights 1 << (i % 8), three pairwise adds.
+ *   bytes, AND with byte weights 1 << (i % 8), pairwise adds: arm64 four words per
+ *   pass (8 vectors, 7 ADDP), armv7 two (VPADD on D registers), then one at a time.
  */
 #include <string.h>
 
@@ -82,6 +83,33 @@ static inline void pack64_f32(const float *x, uint8x16_t w, uint32_t *o) {
   s = vpaddq_u8(s, s);                                 /* [word 0: 4 | word 1: 4 | ...] */
   vst1_u32(o, vget_low_u32(vreinterpretq_u32_u8(s)));
 }
+
+/* `pairs` x 64 floats from x -> 2 words each from o: one pointer stepping through the
+ * floats (each LD1 of 4 vectors post-incremented: no address arithmetic per load).
+ * Written out, no arrays: GCC kept arrays of vectors on the stack. */
+static void pack_pairs_f32(const float *x, size_t pairs, uint32_t *o) {
+  const uint8x16_t w = vld1q_u8(quant_byte_weights);
+  for (; pairs > 0; --pairs, o += 2) {
+    float32x4x4_t q;
+    uint8x16_t m0, m1, m2, m3, s;
+#define KFDA_NEG16(i) vreinterpretq_u16_u32(vcltzq_f32(q.val[i]))
+#define KFDA_MASKS16(m)                                                                   \
+  q = vld1q_f32_x4(x);                                                                    \
+  x += 16;                                                                                \
+  m = vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(vuzp1q_u16(KFDA_NEG16(0), KFDA_NEG16(1))),  \
+                         vreinterpretq_u8_u16(vuzp1q_u16(KFDA_NEG16(2), KFDA_NEG16(3)))), \
+               w)
+    KFDA_MASKS16(m0);
+    KFDA_MASKS16(m1);
+    KFDA_MASKS16(m2);
+    KFDA_MASKS16(m3);
+#undef KFDA_MASKS16
+#undef KFDA_NEG16
+    s = vpaddq_u8(vpaddq_u8(m0, m1), vpaddq_u8(m2, m3)); /* [word 0: 8 | word 1: 8] */
+    s = vpaddq_u8(s, s);                                 /* [word 0: 4 | word 1: 4] */
+    vst1_u32(o, vget_low_u32(vreinterpretq_u32_u8(s)));
+  }
+}
 #else
 /* 32 floats -> one word, on the raw bits with integer NEON (armv7's NEON float
  * compare would flush a negative denormal to -0, and GCC then falls back to VFP one
@@ -106,6 +134,43 @@ static inline uint32_t pack32_f32(const float *x) {
   uint8x8_t s = vpadd_u8(pa, pb);
   s = vpadd_u8(s, s);
   return vget_lane_u32(vreinterpret_u32_u8(s), 0);
+}
+#endif
+
+#if defined(__aarch64__)
+/* `quads` x 128 int8 from x -> 4 words each from o: per 16 values VCLT and AND with the
+ * byte weights, then 7 pairwise adds fold the 8 vectors into the 4 words. */
+static void pack_quads_s8(const int8_t *x, size_t quads, int8x16_t zp, uint32_t *o) {
+  static const uint8_t wts[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+  const uint8x16_t w = vld1q_u8(wts);
+  for (; quads > 0; --quads, x += 128, o += 4) {
+    const int8x16x4_t p = vld1q_s8_x4(x), q = vld1q_s8_x4(x + 64);
+#define KFDA_M(v) vandq_u8(vcltq_s8(v, zp), w)
+    const uint8x16_t s0 = vpaddq_u8(KFDA_M(p.val[0]), KFDA_M(p.val[1])); /* 8 bytes per 16 values */
+    const uint8x16_t s1 = vpaddq_u8(KFDA_M(p.val[2]), KFDA_M(p.val[3]));
+    const uint8x16_t s2 = vpaddq_u8(KFDA_M(q.val[0]), KFDA_M(q.val[1]));
+    const uint8x16_t s3 = vpaddq_u8(KFDA_M(q.val[2]), KFDA_M(q.val[3]));
+#undef KFDA_M
+    /* [16 values: 4 bytes each, 8 times] then [2 bytes each]: words 0 - 3 */
+    vst1q_u32(o, vreinterpretq_u32_u8(vpaddq_u8(vpaddq_u8(s0, s1), vpaddq_u8(s2, s3))));
+  }
+}
+#else
+/* `pairs` x 64 int8 from x -> 2 words each from o (the pairwise adds of both shared). */
+static void pack_pairs_s8(const int8_t *x, size_t pairs, int8x16_t zp, uint32_t *o) {
+  static const uint8_t wts[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+  const uint8x16_t w = vld1q_u8(wts);
+  for (; pairs > 0; --pairs, x += 64, o += 2) {
+#define KFDA_P(i)                                                          \
+  const uint8x16_t m##i = vandq_u8(vcltq_s8(vld1q_s8(x + 16 * i), zp), w); \
+  const uint8x8_t p##i = vpadd_u8(vget_low_u8(m##i), vget_high_u8(m##i))
+    KFDA_P(0);
+    KFDA_P(1);
+    KFDA_P(2);
+    KFDA_P(3);
+#undef KFDA_P
+    vst1_u32(o, vreinterpret_u32_u8(vpadd_u8(vpadd_u8(p0, p1), vpadd_u8(p2, p3))));
+  }
 }
 #endif
 
@@ -177,10 +242,8 @@ void kfda_lce_quantize_f32_opt(const float *in, int32_t rows, int32_t cols, int3
     uint32_t *o = (uint32_t *)out + (size_t)r * words;
     k = 0;
 #if KFDA_QUANT_PAIRS
-    {
-      const uint8x16_t w = vld1q_u8(quant_byte_weights);
-      for (; k + 2 <= full; k += 2) pack64_f32(row + 32 * k, w, o + k);
-    }
+    pack_pairs_f32(row, (size_t)full / 2, o);
+    k = full - full % 2;
 #endif
     for (; k < full; ++k) {
       const float *x = row + 32 * k;
@@ -214,7 +277,19 @@ void kfda_lce_quantize_s8_opt(const int8_t *in, int32_t rows, int32_t cols, int3
   for (r = 0; r < rows; ++r) {
     const int8_t *row = in + (size_t)r * cols;
     uint32_t *o = (uint32_t *)out + (size_t)r * words;
-    for (k = 0; k < full; ++k) {
+    k = 0;
+#if KFDA_QUANT_NEON
+    if (zp_in) {
+#if defined(__aarch64__)
+      pack_quads_s8(row, (size_t)full / 4, zp, o);
+      k = full - full % 4;
+#else
+      pack_pairs_s8(row, (size_t)full / 2, zp, o);
+      k = full - full % 2;
+#endif
+    }
+#endif
+    for (; k < full; ++k) {
       const int8_t *x = row + 32 * k;
 #if KFDA_QUANT_NEON
       if (zp_in) {

@@ -4,8 +4,9 @@
  * host/kernel_test.c). The window is clipped to the image once per output pixel
  * instead of a bounds test per tap and channel; each channel still sees its taps
  * in the reference's order (rows, then columns), so the running max and the sum
- * round the same. On arm64, 4 channels per vector: the max as compare-and-select
- * (`v > m`, so a NaN tap is skipped as in the scalar code; FMAX would take it),
+ * round the same. On arm64, 4 channels per vector, 8 per pass: the max as
+ * compare-and-select (`v > m`, so a NaN tap is skipped as in the scalar code; FMAX
+ * would take it),
  * the sum with FADD and one FDIV by the count, the clamp as compares and selects
  * (NaN goes to act_max, as the reference). Armv7 NEON flushes denormals, so it
  * keeps the scalar loop.
@@ -60,6 +61,23 @@ static void pool_pixel(const kfda_conv_params *p, const float *img, int32_t iw, 
 #if KFDA_POOL_NEON
   {
     const float32x4_t vlo = vdupq_n_f32(lo), vhi = vdupq_n_f32(hi), vcount = vdupq_n_f32(fcount);
+    for (; c + 8 <= ch; c += 8) { /* 8 channels: one loop's overhead for two vectors */
+      float32x4_t a0 = vdupq_n_f32(avg ? 0.0f : -FLT_MAX), a1 = a0;
+      for (y = win->y0; y < win->y1; ++y) {
+        const float *px = img + (size_t)y * drow + (size_t)win->x0 * ch + c;
+        for (x = win->x0; x < win->x1; ++x, px += ch) {
+          const float32x4_t v0 = vld1q_f32(px), v1 = vld1q_f32(px + 4);
+          a0 = avg ? vaddq_f32(a0, v0) : vbslq_f32(vcgtq_f32(v0, a0), v0, a0);
+          a1 = avg ? vaddq_f32(a1, v1) : vbslq_f32(vcgtq_f32(v1, a1), v1, a1);
+        }
+      }
+      if (avg) {
+        a0 = vdivq_f32(a0, vcount);
+        a1 = vdivq_f32(a1, vcount);
+      }
+      vst1q_f32(o + c, clamp_f32x4(a0, vlo, vhi));
+      vst1q_f32(o + c + 4, clamp_f32x4(a1, vlo, vhi));
+    }
     for (; c + 4 <= ch; c += 4) {
       float32x4_t a = vdupq_n_f32(avg ? 0.0f : -FLT_MAX);
       for (y = win->y0; y < win->y1; ++y) {
