@@ -200,6 +200,28 @@ KFDA_CONV_INLINE float32x4_t clamp_f32x4(float32x4_t a, float32x4_t lo, float32x
   return vbslq_f32(vcleq_f32(a, hi), a, hi);
 }
 
+/* v[i] lane j <- v[j] lane i (TRN1/TRN2 of the 32-bit lanes, then of the 64-bit halves). */
+KFDA_CONV_INLINE void transpose4_f32(float32x4_t v[4]) {
+  const float64x2_t t0 = vreinterpretq_f64_f32(vtrn1q_f32(v[0], v[1]));
+  const float64x2_t t1 = vreinterpretq_f64_f32(vtrn2q_f32(v[0], v[1]));
+  const float64x2_t t2 = vreinterpretq_f64_f32(vtrn1q_f32(v[2], v[3]));
+  const float64x2_t t3 = vreinterpretq_f64_f32(vtrn2q_f32(v[2], v[3]));
+  v[0] = vreinterpretq_f32_f64(vtrn1q_f64(t0, t2));
+  v[1] = vreinterpretq_f32_f64(vtrn1q_f64(t1, t3));
+  v[2] = vreinterpretq_f32_f64(vtrn2q_f64(t0, t2));
+  v[3] = vreinterpretq_f32_f64(vtrn2q_f64(t1, t3));
+}
+
+/* Pixel i's 4 channels, c[i], to o + i * ostride for the np (1-4) pixels of a block
+ * (constant indices: c stays in registers). */
+KFDA_CONV_INLINE void store_pixels4_f32(float *o, size_t ostride, int32_t np,
+                                        const float32x4_t c[4]) {
+  vst1q_f32(o, c[0]);
+  if (np > 1) vst1q_f32(o + ostride, c[1]);
+  if (np > 2) vst1q_f32(o + 2 * ostride, c[2]);
+  if (np > 3) vst1q_f32(o + 3 * ostride, c[3]);
+}
+
 /* 4 pixels (input columns xp .. xp + 5 of rows fy0 .. fy1 - 1 of the window, `iw`
  * apart; rows outside the image skipped) x 4 channels: the bias, then per pixel the taps
  * in the reference's order (fy, fx), a vector of 4 and one of 2 floats loaded per filter
@@ -386,26 +408,18 @@ static void block_4c_neon(const taps *t, const float *x, int32_t np, const float
   const float *xd = x + (np > 3 ? 3 : np - 1) * t->xs;
   float32x4_t a0 = vdupq_n_f32(start_of(tr, oc)), a1 = vdupq_n_f32(start_of(tr, oc + 1));
   float32x4_t a2 = vdupq_n_f32(start_of(tr, oc + 2)), a3 = vdupq_n_f32(start_of(tr, oc + 3));
-  float32x4_t c0, c1, c2, c3;
+  float32x4_t c[4];
   size_t off = 0, woff = 0;
-  int32_t r, k, i;
+  int32_t r, k;
   for (r = 0; r < t->rows; ++r, off += t->xrow, woff += (size_t)t->wrow) {
     const float *pa = x + off, *pb = xb + off, *pc = xc + off, *pd = xd + off;
     const float *w0 = w + woff, *w1 = w0 + t->wk, *w2 = w1 + t->wk, *w3 = w2 + t->wk;
     for (k = 0; k + 4 <= t->run; k += 4) {
-      const float32x4_t r0 = vld1q_f32(pa + k), r1 = vld1q_f32(pb + k);
-      const float32x4_t r2 = vld1q_f32(pc + k), r3 = vld1q_f32(pd + k);
-      const float32x4_t t0 = vtrn1q_f32(r0, r1), t1 = vtrn2q_f32(r0, r1);
-      const float32x4_t t2 = vtrn1q_f32(r2, r3), t3 = vtrn2q_f32(r2, r3);
-      /* x_i: tap k + i of the 4 pixels */
-      const float32x4_t x0 =
-          vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
-      const float32x4_t x1 =
-          vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
-      const float32x4_t x2 =
-          vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
-      const float32x4_t x3 =
-          vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
+      float32x4_t xv[4] = {vld1q_f32(pa + k), vld1q_f32(pb + k), vld1q_f32(pc + k),
+                           vld1q_f32(pd + k)};
+      float32x4_t x0, x1, x2, x3;
+      transpose4_f32(xv); /* x_i: tap k + i of the 4 pixels */
+      x0 = xv[0], x1 = xv[1], x2 = xv[2], x3 = xv[3];
       const float32x4_t f0 = vld1q_f32(w0 + k), f1 = vld1q_f32(w1 + k);
       const float32x4_t f2 = vld1q_f32(w2 + k), f3 = vld1q_f32(w3 + k);
 #define KFDA_TAPS4(a, f)            \
@@ -433,20 +447,13 @@ static void block_4c_neon(const taps *t, const float *x, int32_t np, const float
   {
     const float32x4_t lo = vdupq_n_f32(tr->lo), hi = vdupq_n_f32(tr->hi);
     const int none = tr->none;
-    float32x4_t t0, t1, t2, t3;
-    a0 = clamp_f32x4(a0, lo, hi, none);
-    a1 = clamp_f32x4(a1, lo, hi, none);
-    a2 = clamp_f32x4(a2, lo, hi, none);
-    a3 = clamp_f32x4(a3, lo, hi, none);
-    t0 = vtrn1q_f32(a0, a1), t1 = vtrn2q_f32(a0, a1);
-    t2 = vtrn1q_f32(a2, a3), t3 = vtrn2q_f32(a2, a3);
-    c0 = vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
-    c1 = vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
-    c2 = vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
-    c3 = vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
+    c[0] = clamp_f32x4(a0, lo, hi, none);
+    c[1] = clamp_f32x4(a1, lo, hi, none);
+    c[2] = clamp_f32x4(a2, lo, hi, none);
+    c[3] = clamp_f32x4(a3, lo, hi, none);
+    transpose4_f32(c); /* c[i]: pixel i, channels oc..oc+3 */
   }
-  vst1q_f32(o, c0); /* pixel i: channels oc..oc+3 */
-  for (i = 1; i < np; ++i) vst1q_f32(o + i * ostride, i == 1 ? c1 : i == 2 ? c2 : c3);
+  store_pixels4_f32(o, ostride, np, c);
 }
 
 /* block_4c_neon for 8 channels (oc..oc+7): the transposed taps serve twice as many
@@ -460,24 +467,17 @@ static void block_8c_neon(const taps *t, const float *x, int32_t np, const float
   float32x4_t a4 = vdupq_n_f32(start_of(tr, oc + 4)), a5 = vdupq_n_f32(start_of(tr, oc + 5));
   float32x4_t a6 = vdupq_n_f32(start_of(tr, oc + 6)), a7 = vdupq_n_f32(start_of(tr, oc + 7));
   size_t off = 0, woff = 0;
-  int32_t r, k, i, half;
+  int32_t r, k, half;
   for (r = 0; r < t->rows; ++r, off += t->xrow, woff += (size_t)t->wrow) {
     const float *pa = x + off, *pb = xb + off, *pc = xc + off, *pd = xd + off;
     const float *w0 = w + woff, *w1 = w0 + t->wk, *w2 = w1 + t->wk, *w3 = w2 + t->wk;
     const float *w4 = w3 + t->wk, *w5 = w4 + t->wk, *w6 = w5 + t->wk, *w7 = w6 + t->wk;
     for (k = 0; k + 4 <= t->run; k += 4) {
-      const float32x4_t r0 = vld1q_f32(pa + k), r1 = vld1q_f32(pb + k);
-      const float32x4_t r2 = vld1q_f32(pc + k), r3 = vld1q_f32(pd + k);
-      const float32x4_t t0 = vtrn1q_f32(r0, r1), t1 = vtrn2q_f32(r0, r1);
-      const float32x4_t t2 = vtrn1q_f32(r2, r3), t3 = vtrn2q_f32(r2, r3);
-      const float32x4_t x0 =
-          vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
-      const float32x4_t x1 =
-          vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
-      const float32x4_t x2 =
-          vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
-      const float32x4_t x3 =
-          vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
+      float32x4_t xv[4] = {vld1q_f32(pa + k), vld1q_f32(pb + k), vld1q_f32(pc + k),
+                           vld1q_f32(pd + k)};
+      float32x4_t x0, x1, x2, x3;
+      transpose4_f32(xv); /* x_i: tap k + i of the 4 pixels */
+      x0 = xv[0], x1 = xv[1], x2 = xv[2], x3 = xv[3];
 #define KFDA_TAPS4(a, wp)                      \
   {                                            \
     const float32x4_t f = vld1q_f32((wp) + k); \
@@ -514,24 +514,13 @@ static void block_8c_neon(const taps *t, const float *x, int32_t np, const float
   for (half = 0; half < 2; ++half) { /* channels oc + 4 * half .. + 3 */
     const float32x4_t lo = vdupq_n_f32(tr->lo), hi = vdupq_n_f32(tr->hi);
     const int none = tr->none;
-    const float32x4_t b0 = clamp_f32x4(half ? a4 : a0, lo, hi, none);
-    const float32x4_t b1 = clamp_f32x4(half ? a5 : a1, lo, hi, none);
-    const float32x4_t b2 = clamp_f32x4(half ? a6 : a2, lo, hi, none);
-    const float32x4_t b3 = clamp_f32x4(half ? a7 : a3, lo, hi, none);
-    const float32x4_t t0 = vtrn1q_f32(b0, b1), t1 = vtrn2q_f32(b0, b1);
-    const float32x4_t t2 = vtrn1q_f32(b2, b3), t3 = vtrn2q_f32(b2, b3);
-    float *oh = o + 4 * half;
-    vst1q_f32(oh, vreinterpretq_f32_f64(
-                      vtrn1q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2))));
-    for (i = 1; i < np; ++i) {
-      const float32x4_t c = i == 1   ? vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t1),
-                                                                        vreinterpretq_f64_f32(t3)))
-                            : i == 2 ? vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t0),
-                                                                        vreinterpretq_f64_f32(t2)))
-                                     : vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t1),
-                                                                        vreinterpretq_f64_f32(t3)));
-      vst1q_f32(oh + i * ostride, c);
-    }
+    float32x4_t c[4];
+    c[0] = clamp_f32x4(half ? a4 : a0, lo, hi, none);
+    c[1] = clamp_f32x4(half ? a5 : a1, lo, hi, none);
+    c[2] = clamp_f32x4(half ? a6 : a2, lo, hi, none);
+    c[3] = clamp_f32x4(half ? a7 : a3, lo, hi, none);
+    transpose4_f32(c); /* c[i]: pixel i, these 4 channels */
+    store_pixels4_f32(o + 4 * half, ostride, np, c);
   }
 }
 
