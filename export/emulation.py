@@ -164,8 +164,9 @@ def count_trace_window(command, start, stop, cwd, env=None, charge=None):
 def execute(place, build, model_path, inputs, count_instructions=True, threads=1):
     """Run the application built for `place` (in the folder `build`) on the records of
     `inputs`, on `threads` threads (Linux builds: KFDA_NUM_THREADS); (raw output bytes,
-    stats). Stats: inferences, and where measured instructions_per_inference (and _min),
-    stack_bytes, ns_per_inference (native)."""
+    stats). Stats: inferences, arena_bytes_needed (the runtime's plan on `place`), and
+    where measured instructions_per_inference (and _min), stack_bytes, ns_per_inference
+    (native)."""
     env = dict(os.environ, KFDA_NUM_THREADS=str(threads)) if threads != 1 else None
     binary = os.path.join(build, "kfda_app.elf" if place.kind == "cortex-m" else "kfda_app")
     stats = {}
@@ -187,6 +188,8 @@ def execute(place, build, model_path, inputs, count_instructions=True, threads=1
                 f"of {len(inputs)} inferences"
             )
         stats["inferences"] = app["inferences"]
+        if "arena_bytes" in app:  # what the runtime there planned at load
+            stats["arena_bytes_needed"] = app["arena_bytes"]
         if "instructions_per_inference" in app:
             least, most = app["instructions_per_inference"]
             stats["instructions_per_inference"] = most

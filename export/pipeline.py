@@ -250,6 +250,15 @@ def export_model(
         with open(tflite_path, "wb") as f:
             f.write(flatbuffer)
         arena = plan.arena_bytes(tflite_path)
+        if target.linux and arena is not None:  # the target's kernels add their own data
+            with step(f"planning the arena on {target.name}", log):
+                on_target = plan.target_arena_bytes(target, tflite_path)
+            if on_target is None:
+                log(
+                    f"arena: the host's plan ({arena:,} bytes); {target.name}'s own adds its "
+                    f"kernels' data: install {target.cross_compiler} and {target.qemu} for it"
+                )
+            arena = on_target or arena
         lower_bound = graph.activation_peak_bytes()
         ram_entry = None
         if chip_board is not None:

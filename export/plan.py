@@ -16,10 +16,14 @@ Where it is looked for, first match wins:
 Only when none of that is possible (no C compiler) the chip check uses `Graph.activation_peak_bytes()`, a lower bound (the
 buffers one op reads and writes at once), so it only rejects models that cannot fit
 whatever the plan.
+
+A Linux target's own build plans more than the host's: its NEON kernels keep data of
+their own in the arena (arm64 and armv7: the binary filters repacked once at load).
+`target_arena_bytes` asks that build (`kfda_app --plan` under qemu-user).
 """
 
 from keras_fda.errors import KerasFDAError
-from keras_fda.export import build
+from keras_fda.export import build, emulation
 
 import json
 import os
@@ -86,3 +90,23 @@ def arena_bytes(tflite_path, timeout=60):
     if tool is None:
         return None
     return int(run_plan(tflite_path, tool, timeout)["arena_bytes"])
+
+
+def target_arena_bytes(target, tflite_path):
+    """The arena the Linux `target`'s own build plans for the model at `tflite_path`
+    (`kfda_app --plan`, under the target's qemu-user), or None when its cross compiler
+    or qemu-user is not installed. The build is cached (export/build.py)."""
+    tools = [target.cross_compiler, "make"] + ([target.qemu] if target.qemu else [])
+    if not all(shutil.which(t) for t in tools):
+        return None
+    folder = build.build_firmware(target)
+    command = [os.path.join(folder, "kfda_app"), "--plan", os.path.abspath(tflite_path)]
+    log = emulation.run_command(
+        ([target.qemu] if target.qemu else []) + command,
+        cwd=folder,
+        what=f"planning the arena on {target.name}",
+    )
+    planned = emulation.parse_app_output(log).get("arena_bytes")
+    if planned is None:
+        raise KerasFDAError(f"the {target.name} build printed no arena_bytes; rebuild it")
+    return planned

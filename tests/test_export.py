@@ -3,7 +3,8 @@ independent oracles: counts worked out from the architecture (export_models.py),
 LCE interpreter, Keras, and TensorFlow's own flatbuffer schema."""
 
 from keras_fda.cli import main
-from keras_fda.export import export_model
+from keras_fda.export import export_model, runner
+from keras_fda.export.package import read_package
 
 import collections
 import json
@@ -222,6 +223,21 @@ def test_linux_driver(packages, target, tmp_path):
         ],
         check=True,
     )
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_manifest_arena_against_the_targets_own_plan(packages, target):
+    """A Linux package's arena is the one its target's runtime plans at load (there the
+    NEON kernels keep the repacked binary filters in the arena); a Cortex-M package's is
+    the 64-bit host's plan, an upper bound of the 32-bit board's."""
+    folder = packages["small_bnn", target]
+    x = np.load(os.path.join(folder, "sample_input.npy"))[:1]
+    _, stats = runner.run_package(folder, x, count_instructions=False)
+    arena = read_package(folder).manifest.arena_bytes
+    if target == "cortex-m":
+        assert 0 < stats["arena_bytes_needed"] <= arena
+    else:
+        assert stats["arena_bytes_needed"] == arena
 
 
 def test_inspect_cli(packages):
