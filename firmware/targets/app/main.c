@@ -258,20 +258,33 @@ int main(int argc, char **argv) {
   output_path = plan_only ? NULL : argv[3];
 #endif
 
-  size_t arena_needed = 0;
-  int status = kfda_app_load(model, model_size, kfda_arena, sizeof kfda_arena, &arena_needed, error,
-                             sizeof error);
-  if (arena_needed > sizeof kfda_arena) {
+  size_t arena_needed = 0, arena_size = sizeof kfda_arena;
+  uint8_t *arena = kfda_arena;
+  int status =
+      kfda_app_load(model, model_size, arena, arena_size, &arena_needed, error, sizeof error);
+#if !defined(KFDA_BARE_METAL)
+  /* A hosted OS: a model larger than the static arena gets one of exactly its size from
+   * the heap (a board's arena is linked for its RAM instead). */
+  if (arena_needed > arena_size) {
+    void *heap = NULL;
+    if (posix_memalign(&heap, 16, (arena_needed + 15u) & ~(size_t)15u) == 0) {
+      arena = (uint8_t *)heap;
+      arena_size = (arena_needed + 15u) & ~(size_t)15u;
+      status =
+          kfda_app_load(model, model_size, arena, arena_size, &arena_needed, error, sizeof error);
+    }
+  }
+#endif
+  if (arena_needed > arena_size) {
     snprintf(error, sizeof error,
              "the model needs a %lu-byte arena, this build has %lu (KFDA_ARENA_BYTES)",
-             (unsigned long)arena_needed, (unsigned long)sizeof kfda_arena);
+             (unsigned long)arena_needed, (unsigned long)arena_size);
     return fail(EXIT_ARENA, error);
   }
   if (status != 0) {
     return fail(EXIT_MODEL, error);
   }
-  printf("kfda: arena_bytes %lu of %lu\n", (unsigned long)arena_needed,
-         (unsigned long)sizeof kfda_arena);
+  printf("kfda: arena_bytes %lu of %lu\n", (unsigned long)arena_needed, (unsigned long)arena_size);
   if (plan_only) {
     return 0;
   }
