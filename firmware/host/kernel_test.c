@@ -49,6 +49,9 @@ static uint32_t repack_buf[KT_REPACK_WORDS];
 static uint8_t out_ref[4 * MAXB], out_opt[4 * MAXB];
 static float mul[KT_CHANNELS], bias[KT_CHANNELS], raw[KT_CHANNELS];
 static int32_t th[KT_CHANNELS];
+#if KFDA_BCONV_REPACKED
+static int32_t pad_counts[KT_CHANNELS];
+#endif
 
 /* One conv case's geometry: a batch of 2 inputs of size[0] x size[1] x c (channels, or
  * packed words), cout filters of k[0] x k[1] x c, stride st, dilation dl, VALID (valid != 0)
@@ -100,6 +103,9 @@ static int check_bconv(int quick) {
   static const int32_t ksz[][2] = {{1, 1}, {3, 3}, {2, 3}, {5, 5}};
   int ci, co, si, ki, st, dl, pad, pv, fl, act, cases = 0;
   const int nci = quick ? 7 : 8, nco = quick ? 3 : 5;
+#if KFDA_BCONV_REPACKED
+  int inside_runs = 0;
+#endif
   for (ci = 0; ci < nci; ++ci)
     for (co = 0; co < nco; ++co)
       for (si = 0; si < 3; ++si)
@@ -143,7 +149,7 @@ static int check_bconv(int quick) {
                       n_in = is.n * is.h * is.w * words;
                       n_f = cout * fs.h * fs.w * words;
                       if (n_in > MAXB || n_f > MAXB) continue;
-                      if (kfda_lce_bconv2d_scratch_bytes(&fs) > sizeof scratch) continue;
+                      if (kfda_lce_bconv2d_scratch_bytes(&p, &fs, &os) > sizeof scratch) continue;
                       if (kfda_lce_bconv2d_repacked_bytes(&fs) > sizeof repack_buf) continue;
                       for (i = 0; i < n_in; ++i) in_buf[i] = rnd();
                       for (i = 0; i < n_f; ++i) filt_buf[i] = rnd();
@@ -164,6 +170,13 @@ static int check_bconv(int quick) {
                                                 (int32_t *)repack_buf);
                         p.filter_repacked = (const int32_t *)repack_buf;
                       }
+                      if (kfda_lce_bconv2d_inside_run(&p, &is, &fs, &os, &p.inside_tap0,
+                                                      &p.inside_words)) {
+                        kfda_lce_bconv2d_pad_counts(&fs, (const int32_t *)filt_buf, p.inside_tap0,
+                                                    p.inside_words, pad_counts);
+                        p.pad_counts = pad_counts;
+                        ++inside_runs;
+                      }
 #endif
                       n_out = os.n * os.h * os.w;
                       bytes = fl == 2 ? (size_t)n_out * KFDA_PACKED_WORDS(cout) * 4
@@ -176,12 +189,20 @@ static int check_bconv(int quick) {
                                            out_ref, 0, os.n * os.h);
                       { /* the optimized kernel in two row ranges (as two threads run it) */
                         const int32_t split = split_row(cases, os.n * os.h);
+                        const size_t used = kfda_lce_bconv2d_scratch_bytes(&p, &fs, &os);
+                        memset((uint8_t *)scratch + used, 0x3c, sizeof scratch - used);
                         kfda_lce_bconv2d_opt(&p, &is, (const int32_t *)in_buf, &fs,
                                              (const int32_t *)filt_buf, mul, bias, th, raw, &os,
                                              out_opt, scratch, 0, split);
                         kfda_lce_bconv2d_opt(&p, &is, (const int32_t *)in_buf, &fs,
                                              (const int32_t *)filt_buf, mul, bias, th, raw, &os,
                                              out_opt, scratch, split, os.n * os.h);
+                        for (i = (int32_t)used; i < (int32_t)sizeof scratch; ++i)
+                          if (((const uint8_t *)scratch)[i] != 0x3c) {
+                            printf("lce_bconv2d wrote scratch byte %d past its %d\n", (int)i,
+                                   (int)used);
+                            return 1;
+                          }
                       }
                       ++cases;
                       if (memcmp(out_ref, out_opt, bytes) != 0) {
@@ -193,7 +214,11 @@ static int check_bconv(int quick) {
                         return 1;
                       }
                     }
+#if KFDA_BCONV_REPACKED
+  printf("lce_bconv2d opt == ref: %d cases (%d with a 1x1 map's inside run)\n", cases, inside_runs);
+#else
   printf("lce_bconv2d opt == ref: %d cases\n", cases);
+#endif
   return 0;
 }
 

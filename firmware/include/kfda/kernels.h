@@ -67,6 +67,11 @@ typedef struct {
 #if KFDA_BCONV_REPACKED
   /* the filter as kfda_lce_bconv2d_repack lays it out, or NULL */
   const int32_t *filter_repacked;
+  /* a 1x1 output map whose taps inside the image are one run of the filter's words
+   * (kfda_lce_bconv2d_inside_run): per output channel the popcount of its other taps
+   * (kfda_lce_bconv2d_pad_counts), or NULL; the run's first word and length */
+  const int32_t *pad_counts;
+  int32_t inside_tap0, inside_words;
 #endif
 } kfda_bconv_params;
 
@@ -151,16 +156,28 @@ void kfda_lce_bconv2d_ref(const kfda_bconv_params *p, const kfda_shape4 *in_shap
 /* LceBconv2d, optimized (lce_bconv2d_opt.c: im2col of packed words, several
  * output channels per pass; NEON EOR/CNT on arm64/armv7, carry-save popcount
  * elsewhere). Same arguments and results, bit for bit, as the reference, plus
- * a scratch of kfda_lce_bconv2d_scratch_bytes() (one receptive field).
+ * a scratch of kfda_lce_bconv2d_scratch_bytes() (one receptive field; NEON: 4 rows'
+ * windows).
  * kfda_lce_bconv2d picks the build's variant: the reference when compiled
  * with -DKFDA_KERNELS_REF (make KFDA_KERNELS=ref), else the optimized one. */
-size_t kfda_lce_bconv2d_scratch_bytes(const kfda_shape4 *filter_shape);
+size_t kfda_lce_bconv2d_scratch_bytes(const kfda_bconv_params *p, const kfda_shape4 *filter_shape,
+                                      const kfda_shape4 *out_shape);
 /* Bytes of the filter repacked for this build's optimized kernel (arm64: word k of 16
  * output channels side by side), 0 when it reads the filter as it is; the repacking
  * (prepare, into persistent memory: p->filter_repacked). */
 size_t kfda_lce_bconv2d_repacked_bytes(const kfda_shape4 *filter_shape);
 void kfda_lce_bconv2d_repack(const kfda_shape4 *filter_shape, const int32_t *filter,
                              int32_t *repacked);
+/* A 1x1 output map (NEON builds): 1 when the taps of its window inside the image are one
+ * run of words of the filter (one filter row's segment), with its first word *tap0 and
+ * length *words; the other taps read 0 words (padding), so their popcounts are per
+ * output channel constants: kfda_lce_bconv2d_pad_counts (prepare, into persistent
+ * memory: p->pad_counts, cout words). */
+int kfda_lce_bconv2d_inside_run(const kfda_bconv_params *p, const kfda_shape4 *in_shape,
+                                const kfda_shape4 *filter_shape, const kfda_shape4 *out_shape,
+                                int32_t *tap0, int32_t *words);
+void kfda_lce_bconv2d_pad_counts(const kfda_shape4 *filter_shape, const int32_t *filter,
+                                 int32_t tap0, int32_t words, int32_t *counts);
 void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *in_shape,
                           const int32_t *in, const kfda_shape4 *filter_shape, const int32_t *filter,
                           const float *out_mul, const float *out_bias, const int32_t *thresholds,

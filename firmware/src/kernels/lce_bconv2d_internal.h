@@ -79,18 +79,28 @@ int32_t kfda_lce_bconv2d_edge_correction(const kfda_bconv_params *p, const uint3
 void kfda_bconv_popcount_neon(const uint32_t *x, const uint32_t *w, size_t stride, int32_t n,
                               int32_t *acc);
 #if KFDA_BCONV_BCAST
-/* The repacked filter (kfda_lce_bconv2d_repack): per block of 16 output channels (the
- * last block: the rest, rounded up to 4 with zero words), word k of its channels
- * side by side, [k][16]; the block of channel c (a multiple of 16) starts at c * K.
- * 4 pixels x ngroups groups of 4 channels from w (a block start): pixel q's window is
- * rows runs of row_words words, the first at x[q], the next drow[q] words on.
- * acc[16 * g + 4 * q + j] for channel 4 * g + j (ngroups <= 16); or with o4
- * (KFDA_BCONV_BCAST_F32 only; acc unused, any ngroups) the float transform (float)(2 * acc) * m +
- * bi (multiply, then add) into o4[q][4 * g + j] (lce_bconv2d_opt_neon.c). rows * row_words < 4096
- * (16-bit lanes). */
-void kfda_bconv_bcast_neon(const uint32_t *const *x, const size_t *drow, int32_t rows,
-                           int32_t row_words, const uint32_t *w, int32_t ngroups, int32_t *acc,
-                           float *const *o4, const float *m, const float *bi);
+/* One call of the broadcast kernel: npass passes of 4 pixels x ngroups groups of 4
+ * channels (ngroups <= 16 with acc) from w, a block start of the repacked filter
+ * (kfda_lce_bconv2d_repack: per block of 16 output channels, the last the rest rounded
+ * up to 4 with zero words, tap word k of its channels side by side, [k][16]; the block
+ * of channel c, a multiple of 16, at c * K). Pixel q's window is runs runs of run_words
+ * words, the first at x[q], the next drun words on; each pass moves the windows xstep
+ * words on. With acc (one pass): acc[16 * g + 4 * q + j] for channel 4 * g + j. With o
+ * (arm64, KFDA_BCONV_BCAST_F32; acc unused, any ngroups) the float transform
+ * (float)(2 * acc) * m + bias (multiply, then add) into o[q * cout + 4 * g + j], o moving
+ * 4 * cout per pass; clamp NULL: every m + m finite and no clamp, else 2 * acc clamped to
+ * [clamp[0], clamp[1]] first. runs * run_words < 4096 (16-bit lanes). */
+typedef struct {
+  const uint32_t *x[4];
+  size_t drun, xstep;
+  int32_t runs, run_words, npass, ngroups, cout;
+  const uint32_t *w;
+  int32_t *acc;
+  float *o;
+  const float *m, *bias;
+  const int32_t *clamp;
+} kfda_bcast_args;
+void kfda_bconv_bcast_neon(const kfda_bcast_args *a);
 #endif
 #elif KFDA_BCONV_THUMB2
 /* acc[j] = popcount(col XOR w_j) over kw words, j < nch (lce_bconv2d_opt_thumb2.S). */

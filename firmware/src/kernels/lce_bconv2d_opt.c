@@ -46,17 +46,24 @@
 #include <arm_neon.h> /* copy_zero_run, transform4_f32 */
 #endif
 
-size_t kfda_lce_bconv2d_scratch_bytes(const kfda_shape4 *filter_shape) {
-  const size_t kw = (size_t)filter_shape->h * (size_t)filter_shape->w * (size_t)filter_shape->c;
-#if KFDA_BCONV_BCAST
-  return 4u * kw * 4u; /* the columns of 4 border pixels */
-#else
-  return kw * 4u;
-#endif
-}
-
 /* The broadcast kernel's 16-bit lanes hold up to 16 per word: below 4096 words. */
 #define KFDA_BCAST_MAX_WORDS 4096
+
+size_t kfda_lce_bconv2d_scratch_bytes(const kfda_bconv_params *p, const kfda_shape4 *filter_shape,
+                                      const kfda_shape4 *out_shape) {
+  const size_t kw = (size_t)filter_shape->h * (size_t)filter_shape->w * (size_t)filter_shape->c;
+#if KFDA_BCONV_BCAST
+  if (kw < KFDA_BCAST_MAX_WORDS) { /* 4 slots (bcast_rows), each holding a window */
+    const size_t nx = (size_t)(out_shape->w - 1) * (size_t)p->stride_w +
+                      (size_t)(filter_shape->w - 1) * (size_t)p->dil_w + 1u;
+    return 4u * nx * (size_t)filter_shape->h * (size_t)filter_shape->c * 4u;
+  }
+#else
+  (void)p;
+  (void)out_shape;
+#endif
+  return kw * 4u; /* one pixel's column */
+}
 
 size_t kfda_lce_bconv2d_repacked_bytes(const kfda_shape4 *filter_shape) {
 #if KFDA_BCONV_BCAST
@@ -70,20 +77,70 @@ size_t kfda_lce_bconv2d_repacked_bytes(const kfda_shape4 *filter_shape) {
 }
 
 /* Per block of 16 output channels (the last: the rest, rounded up to 4 with zero
- * words), word k of each channel side by side: [k][16]. Block c (a multiple of 16)
- * starts at c * kw, so a slice of whole blocks is the same layout. */
+ * words), tap word k of each channel side by side: [k][16], the taps in the slots'
+ * order [fx][fy][c] (bcast_rows; the filter's own is [fy][fx][c]). Block c (a multiple
+ * of 16) starts at c * kw, so a slice of whole blocks is the same layout. */
 void kfda_lce_bconv2d_repack(const kfda_shape4 *filter_shape, const int32_t *filter,
                              int32_t *repacked) {
-  const int32_t kw = filter_shape->h * filter_shape->w * filter_shape->c, cout = filter_shape->n;
+  const int32_t fh = filter_shape->h, fw = filter_shape->w, gw = filter_shape->c;
+  const int32_t kw = fh * fw * gw, cout = filter_shape->n;
   const int32_t cout4 = (cout + 3) & ~3;
   int32_t c, k, j;
   for (c = 0; c < cout4; c += 16) {
     const int32_t width = cout4 - c < 16 ? cout4 - c : 16;
     int32_t *block = repacked + (size_t)c * (size_t)kw;
-    for (k = 0; k < kw; ++k)
+    for (k = 0; k < kw; ++k) {
+      const int32_t fx = k / (fh * gw), fy = k / gw % fh, w = k % gw;
+      const size_t tap = ((size_t)fy * (size_t)fw + (size_t)fx) * (size_t)gw + (size_t)w;
       for (j = 0; j < width; ++j)
         block[(size_t)k * (size_t)width + (size_t)j] =
-            c + j < cout ? filter[(size_t)(c + j) * (size_t)kw + (size_t)k] : 0;
+            c + j < cout ? filter[(size_t)(c + j) * (size_t)kw + tap] : 0;
+    }
+  }
+}
+
+int kfda_lce_bconv2d_inside_run(const kfda_bconv_params *p, const kfda_shape4 *is,
+                                const kfda_shape4 *fs, const kfda_shape4 *os, int32_t *tap0,
+                                int32_t *words) {
+#if KFDA_BCONV_BCAST
+  int32_t fy, fx, fy0 = -1, ny = 0, fx0 = -1, fx1 = -1, nx = 0;
+  if (os->h != 1 || os->w != 1 || kfda_lce_bconv2d_repacked_bytes(fs) == 0) return 0;
+  for (fy = 0; fy < fs->h; ++fy) {
+    const int32_t iy = fy * p->dil_h - p->pad_h;
+    if (iy >= 0 && iy < is->h) fy0 = ny++ ? fy0 : fy;
+  }
+  for (fx = 0; fx < fs->w; ++fx) {
+    const int32_t ix = fx * p->dil_w - p->pad_w;
+    if (ix >= 0 && ix < is->w) {
+      if (nx++ == 0) fx0 = fx;
+      fx1 = fx + 1;
+    }
+  }
+  if (ny != 1 || nx == 0 || (nx > 1 && p->dil_w != 1)) return 0; /* not one run */
+  *tap0 = (fy0 * fs->w + fx0) * fs->c;
+  *words = (fx1 - fx0) * fs->c;
+  return 1;
+#else
+  (void)p;
+  (void)is;
+  (void)fs;
+  (void)os;
+  (void)tap0;
+  (void)words;
+  return 0;
+#endif
+}
+
+void kfda_lce_bconv2d_pad_counts(const kfda_shape4 *fs, const int32_t *filter, int32_t tap0,
+                                 int32_t words, int32_t *counts) {
+  const int32_t kw = fs->h * fs->w * fs->c;
+  int32_t c, k;
+  for (c = 0; c < fs->n; ++c) {
+    const uint32_t *f = (const uint32_t *)filter + (size_t)c * (size_t)kw;
+    int32_t n = 0;
+    for (k = 0; k < kw; ++k)
+      if (k < tap0 || k >= tap0 + words) n += kfda_popcount32(f[k]); /* 0 XOR w */
+    counts[c] = n;
   }
 }
 
@@ -470,123 +527,270 @@ static int doubles_finite(const float *m, int32_t n) {
   return 1;
 }
 
-/* The walk of bcast_pixels4 over consecutive pixels: the geometry, computed once per
- * call, and where the next pixel is. */
-typedef struct {
-  const uint32_t *img;    /* the next pixel's image */
-  int32_t oy, ox;         /* the next pixel */
-  int32_t iy0, ix0;       /* its window's first tap */
-  int32_t iy_max, ix_max; /* the largest iy0, ix0 whose window lies inside (dil_w 1) */
-  size_t in_row, image;   /* words between filter rows, between images */
-  int32_t row_words, edges;
-} pixel_walk;
+/* The slots of the broadcast path. The slot of an output row holds, for each of its nx
+ * padded input columns, the fh filter rows' gw words: [x][fy][c], 0 words for taps
+ * outside the image. The window of output pixel ox is then fw runs of fh * gw words
+ * (one run of kw words for dil_w 1) starting stride_w * fh * gw words per pixel on: the
+ * repacked filter's tap order (kfda_lce_bconv2d_repack), so every pixel, border or not,
+ * is one call of the kernel without a column of its own. A pass of 4 pixels spans at
+ * most 4 output rows: a ring of 4 slots. */
+#define KFDA_BCONV_SLOTS 4
 
-static void pixel_walk_init(const bconv_ctx *t, pixel_walk *k, size_t pix) {
-  const kfda_bconv_params *p = t->p;
-  const size_t row = pix / (size_t)t->os->w, b = row / (size_t)t->os->h;
-  const int32_t ih = t->is->h, iw = t->is->w;
-  k->ox = (int32_t)(pix - row * (size_t)t->os->w);
-  k->oy = (int32_t)(row - b * (size_t)t->os->h);
-  k->iy0 = k->oy * p->stride_h - p->pad_h;
-  k->ix0 = k->ox * p->stride_w - p->pad_w;
-  k->iy_max = ih - 1 - (t->fh - 1) * p->dil_h;
-  k->ix_max = p->dil_w == 1 ? iw - t->fw : -1; /* dilated along x: always a column */
-  k->in_row = (size_t)p->dil_h * (size_t)iw * (size_t)t->gw;
-  k->image = (size_t)ih * (size_t)iw * (size_t)t->gw;
-  k->img = t->in + b * k->image;
-  k->row_words = t->fw * t->gw;
-  k->edges = t->same_zero && p->output_kind == KFDA_BCONV_OUT_F32;
+static size_t slot_columns(const kfda_bconv_params *p, int32_t fw, int32_t ow) {
+  return (size_t)(ow - 1) * (size_t)p->stride_w + (size_t)(fw - 1) * (size_t)p->dil_w + 1u;
 }
 
-/* border_column for dil_w 1 with the walk's geometry: per filter row the taps inside
- * the image as one run of words, 0 words around it (or a row of 0 words). */
+/* The slot of output row r (image r / oh, row r % oh). */
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-tree-loop-distribute-patterns")))
 #endif
-static void border_rows(const bconv_ctx *t, const pixel_walk *k, int32_t iy0, int32_t ix0,
-                        uint32_t *c) {
-  const int32_t fw = t->fw, gw = t->gw, iw = t->is->w, ih = t->is->h, dh = t->p->dil_h;
-  const int32_t lo = ix0 < 0 ? (-ix0 < fw ? -ix0 : fw) : 0;
-  const int32_t hi = iw - ix0 < fw ? (iw - ix0 > lo ? iw - ix0 : lo) : fw;
-  const int32_t n_lo = lo * gw, n_in = (hi - lo) * gw, n_row = k->row_words;
-  const size_t first = (size_t)(hi > lo ? ix0 + lo : 0) * (size_t)gw; /* the run's start */
-  int32_t fy, iy, j;
-  for (fy = 0, iy = iy0; fy < t->fh; ++fy, iy += dh, c += n_row) {
-    const uint32_t *r;
-    if (iy < 0 || iy >= ih) {
-      for (j = 0; j < n_row; ++j) c[j] = 0;
+static KFDA_NOINLINE void build_slot(const bconv_ctx *t, int32_t r, size_t nx, uint32_t *slot) {
+  const kfda_bconv_params *p = t->p;
+  const int32_t oh = t->os->h, ih = t->is->h, iw = t->is->w, fh = t->fh, gw = t->gw;
+  const int32_t b = r / oh, iy0 = (r - b * oh) * p->stride_h - p->pad_h;
+  const size_t col = (size_t)fh * (size_t)gw; /* words per slot column */
+  /* the columns inside the image: [x0, x1) */
+  const size_t x0 = (size_t)p->pad_w < nx ? (size_t)p->pad_w : nx;
+  const size_t x1 = (size_t)p->pad_w + (size_t)iw < nx ? (size_t)p->pad_w + (size_t)iw : nx;
+  const uint32_t *img = t->in + (size_t)b * (size_t)ih * (size_t)iw * (size_t)gw;
+  const uint32_t *rows[16];
+  size_t x, k;
+  int32_t fy, all_in = fh <= 16;
+  for (k = 0; k < x0 * col; ++k) slot[k] = 0;
+  for (k = x1 * col; k < nx * col; ++k) slot[k] = 0;
+  for (fy = 0; fy < fh && fy < 16; ++fy) {
+    const int32_t iy = iy0 + fy * p->dil_h;
+    rows[fy] = iy >= 0 && iy < ih ? img + (size_t)iy * (size_t)iw * (size_t)gw : NULL;
+    all_in &= rows[fy] != NULL;
+  }
+  if (x1 <= x0) return;
+  if (all_in && fh == 3 && gw == 1) { /* 4 columns per step: one ST3 of the 3 rows */
+    const uint32_t *a = rows[0], *b_ = rows[1], *c = rows[2];
+    uint32_t *s = slot + x0 * 3u;
+    for (x = 0; x + 4 <= x1 - x0; x += 4, s += 12) {
+      uint32x4x3_t v;
+      v.val[0] = vld1q_u32(a + x);
+      v.val[1] = vld1q_u32(b_ + x);
+      v.val[2] = vld1q_u32(c + x);
+      vst3q_u32(s, v);
+    }
+    for (; x < x1 - x0; ++x, s += 3) s[0] = a[x], s[1] = b_[x], s[2] = c[x];
+    return;
+  }
+#if defined(__aarch64__)
+  if (all_in && fh == 3 && gw == 2) { /* 2 columns per step: one ST3 of 64-bit lanes */
+    const uint64_t *a = (const uint64_t *)(const void *)rows[0];
+    const uint64_t *b_ = (const uint64_t *)(const void *)rows[1];
+    const uint64_t *c = (const uint64_t *)(const void *)rows[2];
+    uint64_t *s = (uint64_t *)(void *)(slot + x0 * 6u);
+    for (x = 0; x + 2 <= x1 - x0; x += 2, s += 6) {
+      uint64x2x3_t v;
+      v.val[0] = vld1q_u64(a + x);
+      v.val[1] = vld1q_u64(b_ + x);
+      v.val[2] = vld1q_u64(c + x);
+      vst3q_u64(s, v);
+    }
+    if (x < x1 - x0) s[0] = a[x], s[1] = b_[x], s[2] = c[x];
+    return;
+  }
+#endif
+  for (fy = 0; fy < fh; ++fy) {
+    const int32_t iy = iy0 + fy * p->dil_h;
+    const uint32_t *row = iy >= 0 && iy < ih ? img + (size_t)iy * (size_t)iw * (size_t)gw : NULL;
+    uint32_t *s = slot + x0 * col + (size_t)fy * (size_t)gw;
+    if (row == NULL) {
+      for (x = x0; x < x1; ++x, s += col)
+        for (k = 0; k < (size_t)gw; ++k) s[k] = 0;
       continue;
     }
-    r = k->img + (size_t)iy * (size_t)iw * (size_t)gw + first;
-    for (j = 0; j < n_lo; ++j) c[j] = 0;
-    for (j = 0; j < n_in; ++j) c[n_lo + j] = r[j];
-    for (j = n_lo + n_in; j < n_row; ++j) c[j] = 0;
+    for (x = x0; x < x1; ++x, s += col) {
+      const uint32_t *src = row + (x - (size_t)p->pad_w) * (size_t)gw;
+      for (k = 0; k + 4 <= (size_t)gw; k += 4) vst1q_u32(s + k, vld1q_u32(src + k));
+      for (; k < (size_t)gw; ++k) s[k] = src[k];
+    }
   }
 }
 
-/* The walk's next 4 pixels (pix on) as kfda_bconv_bcast_neon reads them, fh runs of
- * fw * gw words each: where they lie in the input when every tap is inside the image
- * (dil_w 1; no edge correction then: the field does not reach the padding), else the
- * pixel's column (border_column) in col + q * kw, with LCE's edge correction. */
-static KFDA_NOINLINE void bcast_pixels4(const bconv_ctx *t, pixel_walk *k, size_t pix,
-                                        uint32_t *col, const uint32_t **x, size_t *drow,
-                                        bconv_pixel *pxs) {
+/* The pixels [pix, npix) of a 1x1 output map with p->pad_counts: popcounts over the
+ * window's run of taps inside the image only (read where it lies), plus the constant
+ * counts of its padded taps. */
+static KFDA_NOINLINE void pixels_inside_run(const bconv_ctx *t, size_t pix, size_t npix) {
   const kfda_bconv_params *p = t->p;
-  const size_t iw = (size_t)t->is->w, gw = (size_t)t->gw;
-  int32_t q, j;
-  if (k->ox + 4 < t->os->w && k->iy0 >= 0 && k->iy0 <= k->iy_max && k->ix0 >= 0 &&
-      k->ix0 + 3 * p->stride_w <= k->ix_max && p->output_kind != KFDA_BCONV_OUT_PACKED) {
-    /* 4 interior pixels of one output row, the row going on after them */
-    const size_t step = (size_t)p->stride_w * gw;
-    x[0] = k->img + ((size_t)k->iy0 * iw + (size_t)k->ix0) * gw;
-    x[1] = x[0] + step;
-    x[2] = x[1] + step;
-    x[3] = x[2] + step;
-    for (q = 0; q < 4; ++q) {
-      drow[q] = k->in_row;
-      pxs[q].pix = pix + (size_t)q;
-      pxs[q].edge = 0;
-    }
-    k->ox += 4;
-    k->ix0 += 4 * p->stride_w;
-    return;
-  }
-  for (q = 0; q < 4; ++q) {
-    const int32_t iy0 = k->iy0, ix0 = k->ix0;
-    bconv_pixel *px = &pxs[q];
-    px->pix = pix + (size_t)q;
-    px->edge = 0;
-    if (iy0 >= 0 && iy0 <= k->iy_max && ix0 >= 0 && ix0 <= k->ix_max) {
-      x[q] = k->img + ((size_t)iy0 * iw + (size_t)ix0) * gw;
-      drow[q] = k->in_row;
-    } else {
-      uint32_t *c = col + (size_t)q * (size_t)t->kw;
-      if (p->dil_w == 1)
-        border_rows(t, k, iy0, ix0, c);
-      else
-        border_column(t, k->img, iy0, ix0, c);
-      x[q] = c;
-      drow[q] = (size_t)k->row_words;
-      px->kase = 0;
-      px->X = px->Y = 0;
-      px->edge = k->edges && kfda_lce_bconv2d_edge_case(p, t->is, t->os, t->fh, t->fw, k->oy, k->ox,
-                                                        &px->kase, &px->X, &px->Y) == 0;
-    }
+  const int32_t kw = t->kw, cout = t->cout, words = p->inside_words, gw = t->gw;
+  const int32_t iy = (p->inside_tap0 / gw / t->fw) * p->dil_h - p->pad_h;
+  const int32_t ix = (p->inside_tap0 / gw % t->fw) * p->dil_w - p->pad_w;
+  const int f32 = p->output_kind == KFDA_BCONV_OUT_F32;
+  int32_t acc[16 * 16];
+  for (; pix < npix; ++pix) {
+    const uint32_t *x =
+        t->in +
+        ((pix * (size_t)t->is->h + (size_t)iy) * (size_t)t->is->w + (size_t)ix) * (size_t)gw;
+    bconv_pixel px;
+    int32_t oc, oc1, j;
+    px.pix = pix;
+    px.kase = 0;
+    px.X = px.Y = 0;
+    px.edge = t->same_zero && f32 &&
+              kfda_lce_bconv2d_edge_case(p, t->is, t->os, t->fh, t->fw, 0, 0, &px.kase, &px.X,
+                                         &px.Y) == 0;
     if (p->output_kind == KFDA_BCONV_OUT_PACKED) {
-      uint32_t *o = (uint32_t *)t->out + px->pix * t->out_words;
+      uint32_t *o = (uint32_t *)t->out + pix * t->out_words;
       for (j = 0; j < t->out_words; ++j) o[j] = 0;
     }
-    k->ix0 += p->stride_w;
-    if (++k->ox == t->os->w) {
-      k->ox = 0;
-      k->ix0 = -p->pad_w;
-      k->iy0 += p->stride_h;
-      if (++k->oy == t->os->h) {
-        k->oy = 0;
-        k->iy0 = -p->pad_h;
-        k->img += k->image;
+    for (oc = 0; oc < cout; oc = oc1) { /* 64 channels at a time: acc[16 g + j] */
+      int32_t g, ng;
+      oc1 = cout - oc < 64 ? cout : oc + 64;
+      for (g = 0; 4 * g < oc1 - oc; ++g) {
+        const uint32_t *f = t->filter + (size_t)(oc + 4 * g) * (size_t)kw + p->inside_tap0;
+        int32_t *a = acc + 16 * g;
+        if (oc1 - oc - 4 * g >= 4) {
+          kfda_bconv_popcount_neon(x, f, (size_t)kw, words, a);
+        } else {
+          for (j = 0; j < oc1 - oc - 4 * g; ++j) a[j] = xor_popcount(x, f + (size_t)j * kw, words);
+        }
+        for (j = 0; j < 4 && 4 * g + j < oc1 - oc; ++j) a[j] += p->pad_counts[oc + 4 * g + j];
+      }
+      ng = g;
+      if (f32 && !px.edge) {
+        const int32_t whole = (oc1 - oc) / 4;
+        transform4_f32(t, (float *)t->out + pix * (size_t)cout + oc, oc, whole, acc);
+        if (4 * whole < oc1 - oc)
+          transform(t, &px, oc + 4 * whole, oc1 - oc - 4 * whole, acc + 16 * whole);
+        continue;
+      }
+      for (g = 0; g < ng; ++g)
+        transform(t, &px, oc + 4 * g, oc1 - oc - 4 * g < 4 ? oc1 - oc - 4 * g : 4, acc + 16 * g);
+    }
+  }
+}
+
+/* Pixels [pix, npix) (whole rows from row_begin) through the broadcast kernel, each
+ * window read from its row's slot: 4 pixels per pass; a row's whole passes in one call
+ * when the float transform is fused and no pixel needs LCE's edge correction. */
+static KFDA_NOINLINE void bcast_rows(const bconv_ctx *t, size_t pix, size_t npix, uint32_t *slots) {
+  const kfda_bconv_params *p = t->p;
+  const int32_t ow = t->os->w, oh = t->os->h, ih = t->is->h, iw = t->is->w, cout = t->cout;
+  const size_t nx = slot_columns(p, t->fw, ow);
+  const size_t col = (size_t)t->fh * (size_t)t->gw, slot_words = nx * col;
+  const size_t xstep = (size_t)p->stride_w * col; /* one pixel on */
+  const int32_t eff_h = (t->fh - 1) * p->dil_h + 1, eff_w = (t->fw - 1) * p->dil_w + 1;
+  const int f32 = p->output_kind == KFDA_BCONV_OUT_F32;
+  const int edges = t->same_zero && f32;
+  /* the kernel's float transform: m + m where every one is finite and the clamp cannot
+   * bite, else the clamp (it gives the same where it cannot bite) */
+  const int fusable = KFDA_BCONV_BCAST_F32 && f32 && cout % 4 == 0;
+  const int32_t qclamp[2] = {t->qmin, t->qmax};
+  const uint32_t *repacked = (const uint32_t *)p->filter_repacked;
+  int32_t acc[16 * 16];
+  int32_t r = (int32_t)(pix / (size_t)ow), ox = (int32_t)(pix % (size_t)ow), oy = r % oh;
+  kfda_bcast_args a;
+  /* a window: one run of kw words (dil_w 1), else fw runs of fh * gw words */
+  a.runs = p->dil_w == 1 ? 1 : t->fw;
+  a.run_words = p->dil_w == 1 ? t->kw : (int32_t)col;
+  a.drun = (size_t)p->dil_w * col;
+  a.cout = cout;
+  a.clamp = t->noclamp && doubles_finite(t->out_mul, cout) ? NULL : qclamp;
+  if (p->pad_counts) {
+    pixels_inside_run(t, pix, npix);
+    return;
+  }
+  while (pix < npix) {
+    bconv_pixel px4[4];
+    const int32_t n = npix - pix < 4 ? (int32_t)(npix - pix) : 4;
+    int32_t q, oc, oc1, any_edge = 0;
+    if (n < 4) { /* the range's last pixels: one at a time, from the input */
+      pixels_one_by_one(t, pix, npix, slots);
+      return;
+    }
+    if (fusable && !edges && ow - ox >= 4) {
+      /* the row's whole passes from ox on in one call, straight to the output */
+      uint32_t *slot = slots + (size_t)(r % KFDA_BCONV_SLOTS) * slot_words;
+      const int32_t npass =
+          (ow - ox) / 4 < (int32_t)((npix - pix) / 4) ? (ow - ox) / 4 : (int32_t)((npix - pix) / 4);
+      if (ox == 0) build_slot(t, r, nx, slot);
+      for (q = 0; q < 4; ++q) a.x[q] = slot + (size_t)(ox + q) * xstep;
+      a.xstep = 4u * xstep;
+      a.npass = npass;
+      a.w = repacked;
+      a.ngroups = cout / 4;
+      a.acc = NULL;
+      a.o = (float *)t->out + pix * (size_t)cout;
+      a.m = t->out_mul;
+      a.bias = t->out_bias;
+      kfda_bconv_bcast_neon(&a);
+      pix += 4u * (size_t)npass;
+      ox += 4 * npass;
+      if (ox == ow) { /* the rest of the row (ow % 4) goes on below */
+        ox = 0;
+        ++r;
+        if (++oy == oh) oy = 0;
+      }
+      continue;
+    }
+    for (q = 0; q < n; ++q) {
+      uint32_t *slot = slots + (size_t)(r % KFDA_BCONV_SLOTS) * slot_words;
+      bconv_pixel *px = &px4[q];
+      if (ox == 0) build_slot(t, r, nx, slot); /* the row's first pixel */
+      a.x[q] = slot + (size_t)ox * xstep;
+      px->pix = pix + (size_t)q;
+      px->edge = 0;
+      if (edges) {
+        const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+        if (!(iy0 >= 0 && iy0 + eff_h <= ih && ix0 >= 0 && ix0 + eff_w <= iw)) {
+          px->kase = 0;
+          px->X = px->Y = 0;
+          px->edge = kfda_lce_bconv2d_edge_case(p, t->is, t->os, t->fh, t->fw, oy, ox, &px->kase,
+                                                &px->X, &px->Y) == 0;
+          any_edge |= px->edge;
+        }
+      }
+      if (p->output_kind == KFDA_BCONV_OUT_PACKED) {
+        uint32_t *o = (uint32_t *)t->out + px->pix * t->out_words;
+        int32_t j;
+        for (j = 0; j < t->out_words; ++j) o[j] = 0;
+      }
+      if (++ox == ow) {
+        ox = 0;
+        ++r;
+        if (++oy == oh) oy = 0;
       }
     }
+    a.xstep = 0;
+    a.npass = 1;
+    if (fusable && !any_edge) { /* all channels in one call, straight to the output */
+      a.w = repacked;
+      a.ngroups = cout / 4;
+      a.acc = NULL;
+      a.o = (float *)t->out + pix * (size_t)cout;
+      a.m = t->out_mul;
+      a.bias = t->out_bias;
+      kfda_bconv_bcast_neon(&a);
+      pix += 4;
+      continue;
+    }
+    a.acc = acc;
+    a.o = NULL;
+    for (oc = 0; oc < cout; oc = oc1) { /* up to 64 channels per call */
+      int32_t g, whole;
+      a.ngroups = (cout - oc + 3) / 4 < 16 ? (cout - oc + 3) / 4 : 16;
+      a.w = repacked + (size_t)oc * (size_t)t->kw;
+      oc1 = oc + 4 * a.ngroups < cout ? oc + 4 * a.ngroups : cout;
+      kfda_bconv_bcast_neon(&a);
+      whole = (oc1 - oc) / 4;
+      for (q = 0; q < n; ++q) {
+        if (f32 && !px4[q].edge) {
+          transform4_f32(t, (float *)t->out + (pix + (size_t)q) * (size_t)cout + oc, oc, whole,
+                         acc + 4 * q);
+          if (4 * whole < oc1 - oc)
+            transform(t, &px4[q], oc + 4 * whole, oc1 - oc - 4 * whole, acc + 16 * whole + 4 * q);
+          continue;
+        }
+        for (g = 0; g < a.ngroups; ++g)
+          transform(t, &px4[q], oc + 4 * g, oc1 - oc - 4 * g < 4 ? oc1 - oc - 4 * g : 4,
+                    acc + 16 * g + 4 * q);
+      }
+    }
+    pix += (size_t)n;
   }
 }
 #endif
@@ -627,51 +831,8 @@ void kfda_lce_bconv2d_opt(const kfda_bconv_params *p, const kfda_shape4 *is, con
   t.noclamp = t.qmin <= 0 && (int64_t)t.qmax >= 64 * (int64_t)t.kw;
 #if KFDA_BCONV_BCAST
   if (p->filter_repacked && t.kw < KFDA_BCAST_MAX_WORDS) {
-    const uint32_t *x[4];
-    size_t drow[4];
-    bconv_pixel px4[4];
-    int32_t acc[16 * 16];
-    float *o4[4];
-    pixel_walk walk;
-    const int f32 = p->output_kind == KFDA_BCONV_OUT_F32;
-    const int fusable = KFDA_BCONV_BCAST_F32 && f32 && t.noclamp && t.cout % 4 == 0 &&
-                        doubles_finite(out_mul, t.cout);
-    pixel_walk_init(&t, &walk, pix);
-    for (; pix + 4 <= npix; pix += 4) {
-      int32_t q, oc, oc1;
-      int fused;
-      bcast_pixels4(&t, &walk, pix, col, x, drow, px4);
-      fused = fusable && !px4[0].edge && !px4[1].edge && !px4[2].edge && !px4[3].edge;
-      if (fused) { /* all channels in one call, straight to the output */
-        o4[0] = (float *)out + pix * t.cout;
-        o4[1] = o4[0] + t.cout;
-        o4[2] = o4[1] + t.cout;
-        o4[3] = o4[2] + t.cout;
-        kfda_bconv_bcast_neon(x, drow, t.fh, t.fw * t.gw, (const uint32_t *)p->filter_repacked,
-                              t.cout / 4, NULL, o4, out_mul, out_bias);
-        continue;
-      }
-      for (oc = 0; oc < t.cout; oc = oc1) { /* up to 64 channels per call */
-        const int32_t ngroups = (t.cout - oc + 3) / 4 < 16 ? (t.cout - oc + 3) / 4 : 16;
-        const uint32_t *w = (const uint32_t *)p->filter_repacked + (size_t)oc * (size_t)t.kw;
-        int32_t g, whole;
-        oc1 = oc + 4 * ngroups < t.cout ? oc + 4 * ngroups : t.cout;
-        kfda_bconv_bcast_neon(x, drow, t.fh, t.fw * t.gw, w, ngroups, acc, NULL, NULL, NULL);
-        whole = (oc1 - oc) / 4;
-        for (q = 0; q < 4; ++q) {
-          if (f32 && !px4[q].edge) {
-            transform4_f32(&t, (float *)out + (pix + q) * t.cout + oc, oc, whole, acc + 4 * q);
-            if (4 * whole < oc1 - oc)
-              transform(&t, &px4[q], oc + 4 * whole, oc1 - oc - 4 * whole,
-                        acc + 16 * whole + 4 * q);
-            continue;
-          }
-          for (g = 0; g < ngroups; ++g)
-            transform(&t, &px4[q], oc + 4 * g, oc1 - oc - 4 * g < 4 ? oc1 - oc - 4 * g : 4,
-                      acc + 16 * g + 4 * q);
-        }
-      }
-    }
+    bcast_rows(&t, pix, npix, col);
+    return;
   }
 #endif
   if (pix < npix) pixels_one_by_one(&t, pix, npix, col);

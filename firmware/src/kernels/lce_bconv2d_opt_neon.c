@@ -111,6 +111,22 @@ static inline uint32x4x2_t load2_broadcast(const uint32_t **p) {
 #endif
 }
 
+/* 16 words from *p, *p then 16 words on: one post-indexed LD1 (GCC adds an ADD to
+ * vld1q_u8_x4 at every other word). */
+static inline uint8x16x4_t load4_post(const uint32_t **p) {
+#if defined(__GNUC__)
+  uint8x16x4_t v;
+  __asm__("ld1 {%S0.16b, %T0.16b, %U0.16b, %V0.16b}, [%1], #64"
+          : "=w"(v), "+r"(*p)
+          : "m"(*(const uint32_t (*)[16]) * p));
+  return v;
+#else
+  const uint8x16x4_t v = vld1q_u8_x4((const uint8_t *)*p);
+  *p += 16;
+  return v;
+#endif
+}
+
 /* *p's word in all 4 lanes, p then at the next word: one LD1R (GCC makes a load with a
  * register offset and a DUP of vld1q_dup_u32 in this loop). */
 static inline uint8x16_t load_broadcast(const uint32_t **p) {
@@ -126,12 +142,29 @@ static inline uint8x16_t load_broadcast(const uint32_t **p) {
 /* The float transform of one pixel's groups (accumulators c0..c3) into o, its 16
  * outputs stored in order (GCC pairs the stores): M<j> = m + m, B<j> = bias of group j. */
 #define KFDA_Y(c, M, B) vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(c)), M), B)
-#define KFDA_FINISH_PIXEL(o, c0, c1, c2, c3)          \
-  do {                                                \
-    vst1q_f32(o, KFDA_Y(c0, M0, B0));                 \
-    if (g > 1) vst1q_f32(o + 4, KFDA_Y(c1, M1, B1));  \
-    if (g > 2) vst1q_f32(o + 8, KFDA_Y(c2, M2, B2));  \
-    if (g > 3) vst1q_f32(o + 12, KFDA_Y(c3, M3, B3)); \
+/* clamped: x = 2 acc, min(x, qmax), max(x, qmin), then (float)x * m + b (m not doubled) */
+#define KFDA_YC(c, M, B)                                                                        \
+  vaddq_f32(                                                                                    \
+      vmulq_f32(vcvtq_f32_s32(vmaxq_s32(                                                        \
+                    vminq_s32(vshlq_n_s32(vreinterpretq_s32_u32(vpaddlq_u16(c)), 1), QX), QN)), \
+                M),                                                                             \
+      B)
+#define KFDA_FINISH_PIXEL(Y, o, c0, c1, c2, c3)              \
+  do {                                                       \
+    const float32x4_t y0_ = Y(c0, M0, B0);                   \
+    if (g > 1) {                                             \
+      const float32x4_t y1_ = Y(c1, M1, B1);                 \
+      vst1q_f32(o, y0_), vst1q_f32(o + 4, y1_); /* an STP */ \
+    } else {                                                 \
+      vst1q_f32(o, y0_);                                     \
+    }                                                        \
+    if (g > 3) {                                             \
+      const float32x4_t y2_ = Y(c2, M2, B2);                 \
+      const float32x4_t y3_ = Y(c3, M3, B3);                 \
+      vst1q_f32(o + 8, y2_), vst1q_f32(o + 12, y3_);         \
+    } else if (g > 2) {                                      \
+      vst1q_f32(o + 8, Y(c2, M2, B2));                       \
+    }                                                        \
   } while (0)
 /* The sums of group j (accumulators a0..a3 of pixels 0..3) into acc. */
 #define KFDA_FINISH_ACC(j, a0, a1, a2, a3)                     \
@@ -145,10 +178,12 @@ static inline uint8x16_t load_broadcast(const uint32_t **p) {
 /* g (1..4, a constant once inlined) groups of 4 channels, w the block's [k][4 g] words;
  * a<pixel><group> the accumulators (those of groups >= g unused and dropped). o0..o3:
  * the 4 pixels' float outputs, or NULL for acc. */
-static KFDA_INLINE_ALWAYS void bcast_block(const uint32_t *const *x, const size_t *drow,
+static KFDA_INLINE_ALWAYS void bcast_block(const uint32_t *p0, const uint32_t *p1,
+                                           const uint32_t *p2, const uint32_t *p3, size_t drun,
                                            int32_t rows, int32_t row_words, const uint32_t *w,
                                            const int g, int32_t *acc, float *o0, float *o1,
-                                           float *o2, float *o3, const float *m, const float *bi) {
+                                           float *o2, float *o3, const float *m, const float *bi,
+                                           const int32_t *qclamp) {
   /* set by the first word (UADDLP: no zeroing) */
   uint16x8_t a00, a10, a20, a30, a01, a11, a21, a31;
   uint16x8_t a02, a12, a22, a32, a03, a13, a23, a33;
@@ -159,18 +194,20 @@ static KFDA_INLINE_ALWAYS void bcast_block(const uint32_t *const *x, const size_
     const uint8x16_t Y0 = (X0), Y1 = (X1), Y2 = (X2), Y3 = (X3);  \
     uint8x16_t W0, W1, W2, W3;                                    \
     if (g == 4) {                                                 \
-      const uint8x16x4_t v = vld1q_u8_x4((const uint8_t *)w);     \
+      const uint8x16x4_t v = load4_post(&w);                      \
       W0 = v.val[0], W1 = v.val[1], W2 = v.val[2], W3 = v.val[3]; \
     } else if (g == 3) {                                          \
       const uint8x16x3_t v = vld1q_u8_x3((const uint8_t *)w);     \
       W0 = v.val[0], W1 = v.val[1], W2 = W3 = v.val[2];           \
+      w += 12;                                                    \
     } else if (g == 2) {                                          \
       const uint8x16x2_t v = vld1q_u8_x2((const uint8_t *)w);     \
       W0 = v.val[0], W1 = W2 = W3 = v.val[1];                     \
+      w += 8;                                                     \
     } else {                                                      \
       W0 = W1 = W2 = W3 = vld1q_u8((const uint8_t *)w);           \
+      w += 4;                                                     \
     }                                                             \
-    w += 4 * g;                                                   \
     KFDA_XACC(a00, Y0, W0);                                       \
     KFDA_XACC(a10, Y1, W0);                                       \
     KFDA_XACC(a20, Y2, W0);                                       \
@@ -194,10 +231,8 @@ static KFDA_INLINE_ALWAYS void bcast_block(const uint32_t *const *x, const size_
       KFDA_XACC(a33, Y3, W3);                                     \
     }                                                             \
   } while (0)
-  /* after a row the pointers stand row_words on: the next row is drow - row_words on */
-  const uint32_t *p0 = x[0], *p1 = x[1], *p2 = x[2], *p3 = x[3];
-  const size_t d0 = drow[0] - (size_t)row_words, d1 = drow[1] - (size_t)row_words;
-  const size_t d2 = drow[2] - (size_t)row_words, d3 = drow[3] - (size_t)row_words;
+  /* after a run the pointers stand row_words on: the next run is drun - row_words on */
+  const size_t d0 = drun - (size_t)row_words, d1 = d0, d2 = d0, d3 = d0;
   int32_t r, i;
   if (row_words >= 2) { /* row 0's first 2 words (the rows' word pairs stay in step) */
     const uint32x4x2_t v0 = load2_broadcast(&p0), v1 = load2_broadcast(&p1);
@@ -226,19 +261,30 @@ static KFDA_INLINE_ALWAYS void bcast_block(const uint32_t *const *x, const size_
                 KFDA_XACC);
   }
 #undef KFDA_WORD
-  if (o0) {
+  if (o0 && qclamp) { /* a fused activation: the clamp bites */
+    const int32x4_t QX = vdupq_n_s32(qclamp[1]), QN = vdupq_n_s32(qclamp[0]);
+    float32x4_t M0 = vld1q_f32(m), M1 = M0, M2 = M0, M3 = M0;
+    float32x4_t B0 = vld1q_f32(bi), B1 = B0, B2 = B0, B3 = B0;
+    if (g > 1) M1 = vld1q_f32(m + 4), B1 = vld1q_f32(bi + 4);
+    if (g > 2) M2 = vld1q_f32(m + 8), B2 = vld1q_f32(bi + 8);
+    if (g > 3) M3 = vld1q_f32(m + 12), B3 = vld1q_f32(bi + 12);
+    KFDA_FINISH_PIXEL(KFDA_YC, o0, a00, a01, a02, a03);
+    KFDA_FINISH_PIXEL(KFDA_YC, o1, a10, a11, a12, a13);
+    KFDA_FINISH_PIXEL(KFDA_YC, o2, a20, a21, a22, a23);
+    KFDA_FINISH_PIXEL(KFDA_YC, o3, a30, a31, a32, a33);
+  } else if (o0) {
     /* (float)(2 acc) * m == (float)acc * (m + m): the same real product, rounded once (the
-     * driver passes o4 only when every m + m is finite) */
+     * driver passes o only when every m + m is finite) */
     float32x4_t M0 = vld1q_f32(m), M1 = M0, M2 = M0, M3 = M0;
     float32x4_t B0 = vld1q_f32(bi), B1 = B0, B2 = B0, B3 = B0;
     M0 = vaddq_f32(M0, M0);
     if (g > 1) M1 = vld1q_f32(m + 4), M1 = vaddq_f32(M1, M1), B1 = vld1q_f32(bi + 4);
     if (g > 2) M2 = vld1q_f32(m + 8), M2 = vaddq_f32(M2, M2), B2 = vld1q_f32(bi + 8);
     if (g > 3) M3 = vld1q_f32(m + 12), M3 = vaddq_f32(M3, M3), B3 = vld1q_f32(bi + 12);
-    KFDA_FINISH_PIXEL(o0, a00, a01, a02, a03);
-    KFDA_FINISH_PIXEL(o1, a10, a11, a12, a13);
-    KFDA_FINISH_PIXEL(o2, a20, a21, a22, a23);
-    KFDA_FINISH_PIXEL(o3, a30, a31, a32, a33);
+    KFDA_FINISH_PIXEL(KFDA_Y, o0, a00, a01, a02, a03);
+    KFDA_FINISH_PIXEL(KFDA_Y, o1, a10, a11, a12, a13);
+    KFDA_FINISH_PIXEL(KFDA_Y, o2, a20, a21, a22, a23);
+    KFDA_FINISH_PIXEL(KFDA_Y, o3, a30, a31, a32, a33);
   } else {
     KFDA_FINISH_ACC(0, a00, a10, a20, a30);
     if (g > 1) KFDA_FINISH_ACC(1, a01, a11, a21, a31);
@@ -247,6 +293,7 @@ static KFDA_INLINE_ALWAYS void bcast_block(const uint32_t *const *x, const size_
   }
 }
 #undef KFDA_Y
+#undef KFDA_YC
 #undef KFDA_FINISH_PIXEL
 #undef KFDA_FINISH_ACC
 
@@ -254,16 +301,24 @@ static KFDA_INLINE_ALWAYS void bcast_block(const uint32_t *const *x, const size_
 /* GCC's first scheduling pass hoists all EORs and spills accumulators */
 __attribute__((optimize("no-schedule-insns")))
 #endif
-void kfda_bconv_bcast_neon(const uint32_t *const *x, const size_t *drow, int32_t rows,
-                           int32_t row_words, const uint32_t *w, int32_t ngroups, int32_t *acc,
-                           float *const *o4, const float *m, const float *bi) {
-  const size_t block = 16u * (size_t)rows * (size_t)row_words; /* words of 16 channels */
-  /* the output pointers in registers (through o4 GCC loads them at each store) */
-  float *o0 = o4 ? o4[0] : NULL, *o1 = o4 ? o4[1] : NULL, *o2 = o4 ? o4[2] : NULL,
-        *o3 = o4 ? o4[3] : NULL;
+/* One pass: all of a's channel groups for the 4 pixels at x0..x3 (runs a constant 1 or
+ * a->runs once inlined). */
+static KFDA_INLINE_ALWAYS void bcast_pass(const kfda_bcast_args *a, const uint32_t *x0,
+                                          const uint32_t *x1, const uint32_t *x2,
+                                          const uint32_t *x3, const int32_t runs, float *o) {
+  const size_t block = 16u * (size_t)runs * (size_t)a->run_words; /* words of 16 channels */
+  const size_t drun = a->drun;
+  const int32_t run_words = a->run_words;
+  const uint32_t *w = a->w;
+  const float *m = a->m, *bi = a->bias;
+  int32_t *acc = a->acc;
+  /* the 4 pixels' outputs in registers (o NULL: acc) */
+  float *o0 = o, *o1 = o ? o + a->cout : NULL, *o2 = o ? o1 + a->cout : NULL,
+        *o3 = o ? o2 + a->cout : NULL;
+  int32_t ngroups = a->ngroups;
   for (; ngroups >= 4; ngroups -= 4, w += block) {
-    bcast_block(x, drow, rows, row_words, w, 4, acc, o0, o1, o2, o3, m, bi);
-    if (o4) {
+    bcast_block(x0, x1, x2, x3, drun, runs, run_words, w, 4, acc, o0, o1, o2, o3, m, bi, a->clamp);
+    if (o) {
       o0 += 16, o1 += 16, o2 += 16, o3 += 16;
       m += 16;
       bi += 16;
@@ -272,11 +327,29 @@ void kfda_bconv_bcast_neon(const uint32_t *const *x, const size_t *drow, int32_t
     }
   }
   if (ngroups == 3)
-    bcast_block(x, drow, rows, row_words, w, 3, acc, o0, o1, o2, o3, m, bi);
+    bcast_block(x0, x1, x2, x3, drun, runs, run_words, w, 3, acc, o0, o1, o2, o3, m, bi, a->clamp);
   else if (ngroups == 2)
-    bcast_block(x, drow, rows, row_words, w, 2, acc, o0, o1, o2, o3, m, bi);
+    bcast_block(x0, x1, x2, x3, drun, runs, run_words, w, 2, acc, o0, o1, o2, o3, m, bi, a->clamp);
   else if (ngroups == 1)
-    bcast_block(x, drow, rows, row_words, w, 1, acc, o0, o1, o2, o3, m, bi);
+    bcast_block(x0, x1, x2, x3, drun, runs, run_words, w, 1, acc, o0, o1, o2, o3, m, bi, a->clamp);
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+/* GCC's first scheduling pass hoists all EORs and spills accumulators */
+__attribute__((optimize("no-schedule-insns")))
+#endif
+void kfda_bconv_bcast_neon(const kfda_bcast_args *a) {
+  const size_t xstep = a->xstep, ostep = 4u * (size_t)a->cout;
+  const uint32_t *x0 = a->x[0], *x1 = a->x[1], *x2 = a->x[2], *x3 = a->x[3];
+  float *o = a->o;
+  int32_t pass;
+  for (pass = 0; pass < a->npass; ++pass, x0 += xstep, x1 += xstep, x2 += xstep, x3 += xstep) {
+    if (a->runs == 1) /* dil_w 1: each window one run, no loop over runs */
+      bcast_pass(a, x0, x1, x2, x3, 1, o);
+    else
+      bcast_pass(a, x0, x1, x2, x3, a->runs, o);
+    if (o) o += ostep;
+  }
 }
 #undef KFDA_XACC
 #undef KFDA_XSET
@@ -319,16 +392,15 @@ static inline uint8x16_t load_broadcast_v7(const uint32_t **p) {
 #if defined(__GNUC__)
 __attribute__((always_inline))
 #endif
-static inline void bcast_half(const uint32_t *const *x, const size_t *drow, int32_t rows,
+static inline void bcast_half(const uint32_t *const *x, size_t drun, int32_t rows,
                               int32_t row_words, const uint32_t *w, size_t stride, const int g,
                               int32_t *acc) {
   uint16x8_t a00 = vdupq_n_u16(0), a10 = a00, a20 = a00, a30 = a00;
   uint16x8_t a01 = a00, a11 = a00, a21 = a00, a31 = a00;
   const uint32_t *p0 = x[0], *p1 = x[1], *p2 = x[2], *p3 = x[3];
-  const size_t d0 = drow[0] - (size_t)row_words, d1 = drow[1] - (size_t)row_words;
-  const size_t d2 = drow[2] - (size_t)row_words, d3 = drow[3] - (size_t)row_words;
+  const size_t d = drun - (size_t)row_words;
   int32_t r, i;
-  for (r = 0; r < rows; ++r, p0 += d0, p1 += d1, p2 += d2, p3 += d3) {
+  for (r = 0; r < rows; ++r, p0 += d, p1 += d, p2 += d, p3 += d) {
     for (i = 0; i < row_words; ++i, w += stride) {
       const uint8x16_t X0 = load_broadcast_v7(&p0);
       const uint8x16_t X1 = load_broadcast_v7(&p1);
@@ -364,24 +436,23 @@ static inline void bcast_half(const uint32_t *const *x, const size_t *drow, int3
 /* GCC's first scheduling pass hoists the EORs: register moves at each word */
 __attribute__((optimize("no-schedule-insns")))
 #endif
-void kfda_bconv_bcast_neon(const uint32_t *const *x, const size_t *drow, int32_t rows,
-                           int32_t row_words, const uint32_t *w, int32_t ngroups, int32_t *acc,
-                           float *const *o4, const float *m, const float *bi) {
-  const size_t k = (size_t)rows * (size_t)row_words;
-  (void)o4;
-  (void)m;
-  (void)bi;
+void kfda_bconv_bcast_neon(const kfda_bcast_args *a) {
+  const size_t k = (size_t)a->runs * (size_t)a->run_words;
+  const uint32_t *const *x = a->x;
+  const int32_t rows = a->runs, row_words = a->run_words;
+  const uint32_t *w = a->w;
+  int32_t *acc = a->acc, ngroups = a->ngroups; /* acc only (a->o NULL), one pass */
   for (; ngroups > 0; ngroups -= 4, w += 16 * k, acc += 64) {
     const int32_t gb = ngroups < 4 ? ngroups : 4; /* the block's groups: [k][4 gb] words */
     const size_t stride = 4u * (size_t)gb;
     if (gb >= 2)
-      bcast_half(x, drow, rows, row_words, w, stride, 2, acc);
+      bcast_half(x, a->drun, rows, row_words, w, stride, 2, acc);
     else
-      bcast_half(x, drow, rows, row_words, w, stride, 1, acc);
+      bcast_half(x, a->drun, rows, row_words, w, stride, 1, acc);
     if (gb == 4)
-      bcast_half(x, drow, rows, row_words, w + 8, stride, 2, acc + 32);
+      bcast_half(x, a->drun, rows, row_words, w + 8, stride, 2, acc + 32);
     else if (gb == 3)
-      bcast_half(x, drow, rows, row_words, w + 8, stride, 1, acc + 32);
+      bcast_half(x, a->drun, rows, row_words, w + 8, stride, 1, acc + 32);
   }
 }
 #undef KFDA_XACC

@@ -169,12 +169,23 @@ static kfda_status prepare(kfda_op_context *ctx, void *params) {
     if (repacked) kfda_lce_bconv2d_repack(&p->filter_shape, p->filter, repacked);
     b->filter_repacked = repacked;
   }
+  b->pad_counts = NULL;
+  if (repacks(p) && kfda_lce_bconv2d_inside_run(b, &p->in_shape, &p->filter_shape, &p->out_shape,
+                                                &b->inside_tap0, &b->inside_words)) {
+    /* a 1x1 output map: its padded taps' popcounts, once */
+    int32_t *counts = (int32_t *)kfda_op_persist(ctx, 4u * (size_t)cout);
+    if (counts)
+      kfda_lce_bconv2d_pad_counts(&p->filter_shape, p->filter, b->inside_tap0, b->inside_words,
+                                  counts);
+    b->pad_counts = counts;
+  }
 #endif
   {
-    size_t kernel_bytes = 0; /* the optimized kernel's im2col column, one per thread */
+    size_t kernel_bytes = 0; /* the optimized kernel's scratch, one per thread */
     const int32_t slices = channel_slices(ctx->m, p);
 #if !defined(KFDA_KERNELS_REF)
-    if (groups == 1) kernel_bytes = kfda_lce_bconv2d_scratch_bytes(&p->filter_shape);
+    if (groups == 1)
+      kernel_bytes = kfda_lce_bconv2d_scratch_bytes(b, &p->filter_shape, &p->out_shape);
 #endif
     if (slices > 0) /* each thread's slice output, then its kernel scratch */
       return kfda_op_thread_scratch(ctx, slice_buffer_bytes(p, slices) + kernel_bytes);
@@ -236,6 +247,7 @@ static void eval_slices(const kfda_model *m, const kfda_op *op, const void *para
     if (u0 == u1) continue;
 #if KFDA_BCONV_REPACKED
     if (bconv.filter_repacked) bconv.filter_repacked += (size_t)c0 * filter_words;
+    if (bconv.pad_counts) bconv.pad_counts += c0;
 #endif
     filter_shape.n = c1 - c0;
     out_shape.c = u1 - u0;
