@@ -689,7 +689,7 @@ static KFDA_NOINLINE void bcast_rows(const bconv_ctx *t, size_t pix, size_t npix
   a.run_words = p->dil_w == 1 ? t->kw : (int32_t)col;
   a.drun = (size_t)p->dil_w * col;
   a.cout = cout;
-  a.clamp = t->noclamp && doubles_finite(t->out_mul, cout) ? NULL : qclamp;
+  a.clamp = fusable && t->noclamp && doubles_finite(t->out_mul, cout) ? NULL : qclamp;
   if (p->pad_counts) {
     pixels_inside_run(t, pix, npix);
     return;
