@@ -32,7 +32,8 @@ THREADS = (1, 2, 3, 4)
 def odd_rows():
     """Rows that 2, 3 and 4 threads do not divide, and layers with fewer rows than
     threads: CONV_2D (7 rows), DEPTHWISE_CONV_2D (7), ADD and a broadcast MUL (7), a
-    strided same-zero LceBconv2d (4), a valid one (2) and one with a single output row."""
+    strided same-zero LceBconv2d (4: channels at 3 threads, fewer than two rows each and
+    uneven), a valid one (2) and one with a single output row."""
     x = L.Input((7, 9, 3))
     y = L.Conv2D(8, 3, padding="same", activation="relu")(x)
     y = L.DepthwiseConv2D(3, depth_multiplier=2, padding="same")(y)
