@@ -7,8 +7,9 @@
  *
  * The pool lives in the arena's persistent part (no malloc): its workers are started at
  * the end of kfda_model_load and joined by kfda_model_release. An op's Eval hands the
- * pool a row job: task t computes rows [rows * t / n, rows * (t + 1) / n) with its thread's
- * share of the op's scratch; the calling thread takes a task too and waits for the others.
+ * pool a row job: task t of n computes rows [rows * t / n, rows * (t + 1) / n) with its
+ * thread's share of the op's scratch, thread k taking task (k + job) % n; the calling
+ * thread (k = 0) takes a task too and waits for the others.
  * Each output element is computed by exactly one thread with the same arithmetic, so the
  * output is bit-identical for any thread count. Waiting blocks (no spinning: an idle
  * thread executes nothing) in futex on Linux, on a condition variable elsewhere; a job
