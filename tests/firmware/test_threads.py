@@ -1,7 +1,8 @@
 """num_threads on Linux builds (issue 16 part 3): LceBconv2d, CONV_2D, DEPTHWISE_CONV_2D,
-LceQuantize, ADD, MUL and the pools split their output rows over threads; LceBconv2d,
-CONV_2D, DEPTHWISE_CONV_2D and the pools split output channels instead when the rows would
-leave a thread fewer than 4 output pixels, FULLY_CONNECTED its units. The outputs must be
+LceQuantize, ADD, MUL and the pools split their output rows over threads (ADD and MUL of
+same-shape inputs their flat elements); LceBconv2d, CONV_2D, DEPTHWISE_CONV_2D and the
+pools split output channels instead when the rows would leave a thread fewer than 4 output
+pixels, FULLY_CONNECTED its units. The outputs must be
 bit-identical for any thread count (each element computed by one thread with the same
 arithmetic) and match the LCE interpreter as every model test requires: float within
 1e-5, int8 exactly."""
@@ -31,7 +32,8 @@ THREADS = (1, 2, 3, 4)
 def odd_rows():
     """Rows that 2, 3 and 4 threads do not divide, and layers with fewer rows than
     threads: CONV_2D (7 rows), DEPTHWISE_CONV_2D (7), ADD and a broadcast MUL (7), a
-    strided same-zero LceBconv2d (4), a valid one (2) and one with a single output row."""
+    strided same-zero LceBconv2d (4: channels at 3 threads, fewer than two rows each and
+    uneven), a valid one (2) and one with a single output row."""
     x = L.Input((7, 9, 3))
     y = L.Conv2D(8, 3, padding="same", activation="relu")(x)
     y = L.DepthwiseConv2D(3, depth_multiplier=2, padding="same")(y)
@@ -68,6 +70,27 @@ def late_layers():
     return tf.keras.Model(x, y)
 
 
+def flat_binary():
+    """ADD and MUL of same-shape inputs split their flat elements in runs of 16 over the
+    threads: 7x5x3 (210 elements for the batch of 2: a multiple of neither 16 nor the
+    threads), 8 channels of a 1x1 map (16: one run, on the caller), 40 units (80: 5 runs);
+    broadcast ones (a per-channel ADD, a MUL by a 1x1 map) keep the row split."""
+    x = L.Input((7, 5, 3))
+    y = L.Add()([x, L.Conv2D(3, 1)(x)])
+    y = L.Multiply()([y, L.Conv2D(3, 3, padding="same", activation="tanh")(y)])
+    y = L.Add()([y, L.GlobalAveragePooling2D(keepdims=True)(y)])
+    y = L.Multiply()([y, L.Conv2D(3, 1)(L.GlobalAveragePooling2D(keepdims=True)(y))])
+    y = L.Conv2D(8, 3, strides=2, activation="relu")(y)
+    z = L.Conv2D(8, (3, 2))(y)
+    z = L.Add()([z, L.Conv2D(8, 1, activation="relu")(z)])
+    z = L.Multiply()([z, L.Conv2D(8, 1)(z)])
+    z = L.Flatten()(z)
+    u = L.Dense(40, activation="relu")(z)
+    u = L.Add()([u, L.Dense(40)(z)])
+    u = L.Multiply()([u, L.Dense(40, activation="sigmoid")(u)])
+    return tf.keras.Model(x, u)
+
+
 def _cases():
     rng = np.random.RandomState(16)
     tf.keras.utils.set_random_seed(16)
@@ -91,6 +114,13 @@ def _cases():
     cases["int8_late_layers"] = (
         convert(model, **INT8),
         [rng.randint(-128, 128, (2, 6, 5, 24)).astype(np.int8)],
+    )
+    model = flat_binary()
+    _randomize(model, rng)
+    cases["float_flat_binary"] = (convert(model), [rng.normal(0, 1, (2, 7, 5, 3))])
+    cases["int8_flat_binary"] = (
+        convert(model, **INT8),
+        [rng.randint(-128, 128, (2, 7, 5, 3)).astype(np.int8)],
     )
     model = int8_conv_stack()
     _randomize(model, rng)
@@ -118,6 +148,8 @@ def cases():
         "int8_odd_rows",
         "float_late_layers",
         "int8_late_layers",
+        "float_flat_binary",
+        "int8_flat_binary",
         "int8_conv_stack",
     ],
 )
@@ -132,7 +164,9 @@ def test_outputs_bit_identical_for_any_thread_count(kfda, cases, name):
             assert o.tobytes() == o1.tobytes(), (name, threads)
 
 
-@pytest.mark.parametrize("name", ["float_odd_rows", "float_late_layers", "int8_late_layers"])
+@pytest.mark.parametrize(
+    "name", ["float_odd_rows", "float_late_layers", "int8_late_layers", "int8_flat_binary"]
+)
 def test_threads_under_asan(kfda_asan, cases, name):
     """Per-thread scratch, row ranges and channel slices stay in bounds (ASAN/UBSAN, 4
     threads: every late layer splits channels)."""

@@ -601,6 +601,7 @@ static void broadcast_strides(const kfda_tensor *t, const kfda_tensor *out, int3
 
 kfda_status kfda_binary_broadcast(kfda_op_context *ctx, kfda_binary_op_params *p) {
   const kfda_tensor *a = IN(0), *b = IN(1), *out = OUT;
+  int32_t stride;
   int i;
   NEED(out->ndim >= a->ndim && out->ndim >= b->ndim, KFDA_ERR_SHAPE, "bad broadcast");
   for (i = 0; i < out->ndim; ++i) {
@@ -615,6 +616,15 @@ kfda_status kfda_binary_broadcast(kfda_op_context *ctx, kfda_binary_op_params *p
   for (i = 0; i < KFDA_MAX_DIMS; ++i) {
     int k = i - (KFDA_MAX_DIMS - out->ndim);
     p->out_dims[i] = k >= 0 ? out->dims[k] : 1;
+  }
+  /* same shape: both inputs advance as the output on every axis longer than 1 (and the
+   * last, whose strides a flat slice keeps) */
+  p->flat = 1;
+  for (i = KFDA_MAX_DIMS - 1, stride = 1; i >= 0; --i) {
+    if ((p->out_dims[i] > 1 || i == KFDA_MAX_DIMS - 1) &&
+        (p->a_strides[i] != stride || p->b_strides[i] != stride))
+      p->flat = 0;
+    stride *= p->out_dims[i];
   }
   return KFDA_OK;
 }
@@ -651,7 +661,11 @@ static int binary_split_axis(const kfda_binary_op_params *p) {
 }
 
 int32_t kfda_binary_rows(const kfda_binary_op_params *p) {
-  return p->out_dims[binary_split_axis(p)];
+  size_t n = 1;
+  int i;
+  if (!p->flat) return p->out_dims[binary_split_axis(p)];
+  for (i = 0; i < KFDA_MAX_DIMS; ++i) n *= (size_t)p->out_dims[i];
+  return (int32_t)((n + KFDA_BINARY_FLAT_RUN - 1) / KFDA_BINARY_FLAT_RUN);
 }
 
 void kfda_binary_slice_of(const kfda_binary_op_params *p, int32_t row_begin, int32_t row_end,
@@ -659,6 +673,17 @@ void kfda_binary_slice_of(const kfda_binary_op_params *p, int32_t row_begin, int
   const int axis = binary_split_axis(p);
   size_t out_stride = 1;
   int i;
+  if (p->flat) { /* elements [begin, end) as the last axis (strides 1); the rest 1 */
+    size_t n = 1, begin = (size_t)row_begin * KFDA_BINARY_FLAT_RUN;
+    size_t end = (size_t)row_end * KFDA_BINARY_FLAT_RUN;
+    for (i = 0; i < KFDA_MAX_DIMS; ++i) {
+      n *= (size_t)p->out_dims[i];
+      s->dims[i] = 1;
+    }
+    s->dims[KFDA_MAX_DIMS - 1] = (int32_t)((end < n ? end : n) - begin);
+    s->a = s->b = s->out = begin;
+    return;
+  }
   for (i = KFDA_MAX_DIMS - 1; i > axis; --i) out_stride *= (size_t)p->out_dims[i];
   for (i = 0; i < KFDA_MAX_DIMS; ++i) s->dims[i] = p->out_dims[i];
   s->dims[axis] = row_end - row_begin;

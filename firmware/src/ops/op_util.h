@@ -250,6 +250,7 @@ typedef struct {
   kfda_arith_params arith;
   int32_t a_strides[KFDA_MAX_DIMS], b_strides[KFDA_MAX_DIMS], out_dims[KFDA_MAX_DIMS];
   uint8_t is_int8;
+  uint8_t flat; /* same-shape inputs (no broadcasting): one run of every element */
 } kfda_binary_op_params;
 kfda_status kfda_binary_prepare(kfda_op_context *ctx, kfda_binary_op_params *p);
 kfda_status kfda_binary_broadcast(kfda_op_context *ctx, kfda_binary_op_params *p);
@@ -257,7 +258,11 @@ kfda_status kfda_binary_broadcast(kfda_op_context *ctx, kfda_binary_op_params *p
 kfda_status kfda_add_sub_prepare(kfda_op_context *ctx, kfda_binary_op_params *p, int subtract);
 /* ADD / MUL over threads: rows are the indices of the outermost output axis longer than 1;
  * a slice of them is the same kernel on offset pointers (elements) with that axis
- * shortened, so every output element is still computed from the same input elements. */
+ * shortened, so every output element is still computed from the same input elements.
+ * Same-shape inputs (p->flat) split their flat elements instead, in runs of
+ * KFDA_BINARY_FLAT_RUN (whole passes of the vector kernels): a small map's few rows would
+ * not divide evenly over the threads. */
+#define KFDA_BINARY_FLAT_RUN 16
 typedef struct {
   size_t a, b, out; /* element offsets of the slice's first element */
   int32_t dims[KFDA_MAX_DIMS];
