@@ -53,7 +53,10 @@ def workdir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def saved_models(workdir):
     paths = {}
-    for name, (build, _) in MODELS.items():
+    for i, (name, (build, _)) in enumerate(MODELS.items()):
+        # a module fixture is built before the per-test seed: its weights must not depend
+        # on which tests ran before it in this process
+        tf.keras.utils.set_random_seed(i)
         paths[name] = str(workdir / f"{name}.keras")
         build().save(paths[name])
     return paths

@@ -12,11 +12,13 @@
  *
  *   arm64 / armv7 NEON (lce_bconv2d_opt_neon.c): 4 pixels x 16 (arm64) or 8
  *     (armv7) channels per pass over the filter prepare repacked
- *     (kfda_lce_bconv2d_repack: word k of 16 channels side by side), each
- *     pixel's word broadcast: no column for a pixel whose taps lie inside the
- *     image (its window is read where it lies, a run of words per filter row),
- *     a column only for border pixels; without the repacked filter (or a
- *     receptive field of 4096 words or more), one pixel at a time.
+ *     (kfda_lce_bconv2d_repack: word k of 16 channels side by side, the taps in
+ *     [fx][fy][c] order), each pixel's word broadcast. Each output row's fh input
+ *     rows are copied once into a slot in that order ([x][fy][c], padding as 0
+ *     words), so every window, border or not, is one run of kw words (bcast_rows);
+ *     a 1x1 output map counts only its taps inside the image, the padded taps'
+ *     popcounts computed at prepare; without the repacked filter (a receptive
+ *     field of 4096 words or more), one pixel at a time.
  *   Cortex-M4/M7/M33/M55, Thumb-2 with DSP (lce_bconv2d_opt_thumb2.S): a
  *     carry-save loop per 3 words; for kw a multiple of 9 (3x3 over any
  *     channel count, FPU builds) an adder tree per channel (per 18-word block
