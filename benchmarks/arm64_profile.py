@@ -13,6 +13,8 @@ bench.py's whole-model arm64 count for the same model and input (zeros).
     python benchmarks/arm64_profile.py int8_layer --cpu cortex-a72  # Pi 4's core
 
 --cpu picks qemu's CPU model (default: qemu's own, `max`, which no Pi is; it has dotprod).
+--blocks N also lists the N most executed basic blocks (address, function, instructions,
+runs, total: the hot loops); --keep DIR keeps the build (kfda_app, for objdump -d).
 """
 
 import argparse
@@ -48,7 +50,9 @@ def function_names(binary):
     return name_of
 
 
-def profile(fb, cflags, work, cpu=None):
+def profile(fb, cflags, work, cpu=None, blocks=None):
+    """Instructions per function; `blocks` (a dict), when given, gets per executed block
+    (pc, size) its number of runs."""
     model = os.path.join(work, "model.tflite")
     with open(model, "wb") as f:
         f.write(fb)
@@ -67,11 +71,13 @@ def profile(fb, cflags, work, cpu=None):
 
     def charge(pc, size, line):
         per[name_of(pc)] += size
+        if blocks is not None:
+            blocks[pc, size] = blocks.get((pc, size), 0) + 1
 
     emulation.count_linux_instructions(
         platforms.TARGETS["arm64"], binary, model, record, work, cpu=cpu, charge=charge
     )
-    return per
+    return per, name_of
 
 
 def main():
@@ -81,6 +87,8 @@ def main():
     )
     ap.add_argument("--cflags", default="", help="EXTRA_CFLAGS of the build")
     ap.add_argument("--cpu", default=None, help="qemu -cpu, e.g. cortex-a72 or cortex-a76")
+    ap.add_argument("--blocks", type=int, default=0, help="list the N most executed blocks")
+    ap.add_argument("--keep", default=None, help="build in DIR and keep it")
     args = ap.parse_args()
     if args.model == "small_bnn":
         fb = bench.convert(bench.example_bnn())
@@ -94,8 +102,13 @@ def main():
         fb = bench.convert(bench.conv_twin(bench.example_bnn()), **bench.INT8)
     else:
         fb = bench.convert(bench.conv_s8_layer(), **bench.INT8)
-    with tempfile.TemporaryDirectory(prefix="kfda-prof-") as work:
-        per = profile(fb, args.cflags, work, args.cpu)
+    blocks = {} if args.blocks else None
+    if args.keep:
+        os.makedirs(args.keep, exist_ok=True)
+        per, name_of = profile(fb, args.cflags, args.keep, args.cpu, blocks)
+    else:
+        with tempfile.TemporaryDirectory(prefix="kfda-prof-") as work:
+            per, name_of = profile(fb, args.cflags, work, args.cpu, blocks)
     total = sum(per.values())
     bench.table(
         f"{args.model} on arm64 ({args.cpu or 'qemu max'}) per function; "
@@ -103,6 +116,16 @@ def main():
         ["function", "instructions", "share"],
         [[f, f"{n:,}", f"{100 * n / total:.1f}%"] for f, n in per.most_common() if n >= 1000],
     )
+    if blocks:
+        top = sorted(blocks.items(), key=lambda kv: -kv[0][1] * kv[1])[: args.blocks]
+        bench.table(
+            f"the {len(top)} most executed blocks",
+            ["block", "function", "instructions", "runs", "total"],
+            [
+                [hex(pc), name_of(pc), size, f"{runs:,}", f"{size * runs:,}"]
+                for (pc, size), runs in top
+            ],
+        )
 
 
 if __name__ == "__main__":
