@@ -437,13 +437,13 @@ static void set_act_f32(float *act_min, float *act_max, int act) {
 static int check_conv_f32(int quick) {
   static const int32_t cins[] = {1, 3, 4, 8, 13};
   static const int32_t couts[] = {1, 3, 4, 8, 9, 12};
-  static const int32_t sizes[][2] = {{1, 1}, {4, 5}, {7, 7}, {2, 9}, {6, 10}, {3, 3}};
+  static const int32_t sizes[][2] = {{1, 1}, {4, 5}, {7, 7}, {2, 9}, {6, 10}, {3, 3}, {5, 13}};
   static const int32_t ksz[][2] = {{1, 1}, {3, 3}, {2, 3}, {5, 4}};
   float *x = (float *)(void *)in_buf, *w = (float *)(void *)filt_buf;
   int ci, co, si, ki, st, dl, pad, nb, act, cases = 0;
   for (ci = 0; ci < 5; ++ci)
     for (co = 0; co < 6; ++co)
-      for (si = 0; si < 6; ++si)
+      for (si = 0; si < 7; ++si)
         for (ki = 0; ki < 4; ++ki)
           for (st = 1; st <= 3; ++st)
             for (dl = 1; dl <= 2; ++dl)
@@ -455,6 +455,8 @@ static int check_conv_f32(int quick) {
                     const int32_t cin = cins[ci], cout = couts[co];
                     /* 6 x 10: 3x3 blocks of 4 pixels without overlap (the arm64 stem) */
                     if (si == 4 && (cin != 1 || ki != 1)) continue;
+                    /* 5 x 13: SAME rows of 8 channels, edge blocks and overlapping ones */
+                    if (si == 6 && (cin != 1 || ki != 1)) continue;
                     /* 3 x 3: a 3x3 VALID filter over all of it (one pixel, the GEMV order);
                      * 12 outputs: 8 and 4 channels per pass (quick: neither the other
                      * filters on 3 x 3 nor 12, for the slow emulated cores) */
