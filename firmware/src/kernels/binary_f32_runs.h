@@ -8,8 +8,9 @@
  *
  * On arm64 runs of strides 1 or 0 (a scalar) go 4 lanes per step with the
  * clamp as compares and bit selects, every lane the scalar result; same-shape runs
- * without an activation 16 per pass, stored unclamped with a running sum as the test
- * (then the clamp, in place, only if that sum is not finite).
+ * without an activation 32 per pass (an assembly loop: 24 instructions), then 16, stored
+ * unclamped with a running sum as the test (then the clamp, in place, only if that sum
+ * is not finite).
  *
  * `op` is a constant at each call site (add_f32_opt.c, mul_f32_opt.c), so after inlining
  * every kernel holds only its own operator. */
@@ -70,6 +71,59 @@ KFDA_ALWAYS_INLINE void kfda_binary_run_f32(kfda_binary_op op, const float *a, i
         const float *pa = a, *pb = b, *const a_end = a + (n - n % 16);
         float *po = out;
         float32x4_t sum = vdupq_n_f32(0.0f);
+#if defined(__GNUC__)
+        if (n >= 32) { /* 32 per pass: written out (GCC's took 15 instructions per 16) */
+          size_t left = n / 32;
+#define KFDA_RUN32_ADD             \
+  "fadd v24.4s, v0.4s, v16.4s\n\t" \
+  "fadd v25.4s, v1.4s, v17.4s\n\t" \
+  "fadd v26.4s, v2.4s, v18.4s\n\t" \
+  "fadd v27.4s, v3.4s, v19.4s\n\t" \
+  "fadd v28.4s, v4.4s, v20.4s\n\t" \
+  "fadd v29.4s, v5.4s, v21.4s\n\t" \
+  "fadd v30.4s, v6.4s, v22.4s\n\t" \
+  "fadd v31.4s, v7.4s, v23.4s\n\t"
+#define KFDA_RUN32_MUL             \
+  "fmul v24.4s, v0.4s, v16.4s\n\t" \
+  "fmul v25.4s, v1.4s, v17.4s\n\t" \
+  "fmul v26.4s, v2.4s, v18.4s\n\t" \
+  "fmul v27.4s, v3.4s, v19.4s\n\t" \
+  "fmul v28.4s, v4.4s, v20.4s\n\t" \
+  "fmul v29.4s, v5.4s, v21.4s\n\t" \
+  "fmul v30.4s, v6.4s, v22.4s\n\t" \
+  "fmul v31.4s, v7.4s, v23.4s\n\t"
+#define KFDA_RUN32(OPS)                                                                      \
+  __asm__ volatile(                                                                          \
+      "1:\n\t"                                                                               \
+      "ld1 {v0.4s-v3.4s}, [%[a]], #64\n\t"                                                   \
+      "ld1 {v16.4s-v19.4s}, [%[b]], #64\n\t"                                                 \
+      "ld1 {v4.4s-v7.4s}, [%[a]], #64\n\t"                                                   \
+      "ld1 {v20.4s-v23.4s}, [%[b]], #64\n\t" OPS                                             \
+      "fadd v0.4s, v24.4s, v25.4s\n\t"                                                       \
+      "fadd v1.4s, v26.4s, v27.4s\n\t"                                                       \
+      "st1 {v24.4s-v27.4s}, [%[o]], #64\n\t"                                                 \
+      "fadd v2.4s, v28.4s, v29.4s\n\t"                                                       \
+      "fadd v3.4s, v30.4s, v31.4s\n\t"                                                       \
+      "st1 {v28.4s-v31.4s}, [%[o]], #64\n\t"                                                 \
+      "fadd v0.4s, v0.4s, v1.4s\n\t"                                                         \
+      "fadd v2.4s, v2.4s, v3.4s\n\t"                                                         \
+      "subs %[k], %[k], #1\n\t"                                                              \
+      "fadd v0.4s, v0.4s, v2.4s\n\t"                                                         \
+      "fadd %[s].4s, %[s].4s, v0.4s\n\t"                                                     \
+      "b.ne 1b"                                                                              \
+      : [a] "+r"(pa), [b] "+r"(pb), [o] "+r"(po), [k] "+r"(left), [s] "+w"(sum)              \
+      :                                                                                      \
+      : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v16", "v17", "v18", \
+        "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31")
+          if (op == KFDA_BINARY_MUL)
+            KFDA_RUN32(KFDA_RUN32_MUL);
+          else
+            KFDA_RUN32(KFDA_RUN32_ADD);
+#undef KFDA_RUN32
+#undef KFDA_RUN32_ADD
+#undef KFDA_RUN32_MUL
+        }
+#endif
         for (; pa != a_end; pa += 16, pb += 16, po += 16) {
           const float32x4x4_t x = vld1q_f32_x4(pa), y = vld1q_f32_x4(pb);
           float32x4x4_t v;
