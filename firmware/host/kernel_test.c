@@ -253,9 +253,11 @@ static int check_quantize(void) {
 /* LceBMaxPool2d: sizes, words, windows, strides, SAME/VALID. */
 static int check_bmaxpool(void) {
   static const int32_t wordss[] = {1, 2, 3, 7, 8}; /* chunks of 4, 2 and 1 */
-  int h, w, wi, fh, fw, st, pad, cases = 0, i;
+  /* 10, 19: rows of 2x2 windows at stride 2, several outputs per pass and a rest */
+  static const int32_t widths[] = {1, 4, 7, 10, 19};
+  int h, w, wd, wi, fh, fw, st, pad, cases = 0, i;
   for (h = 1; h <= 7; h += 2)
-    for (w = 1; w <= 8; w += 3)
+    for (wd = 0; wd < 5; ++wd)
       for (wi = 0; wi < 5; ++wi)
         for (fh = 1; fh <= 3; ++fh)
           for (fw = 1; fw <= 3; ++fw)
@@ -266,6 +268,7 @@ static int check_bmaxpool(void) {
                 size_t bytes;
                 memset(&p, 0, sizeof p);
                 is.n = 2;
+                w = widths[wd];
                 is.h = h;
                 is.w = w;
                 is.c = wordss[wi];
