@@ -716,28 +716,29 @@ static int check_pool_f32(int quick) {
 /* MEAN float: ranks 1 to 5, every set of reduced axes (consecutive or not). */
 static int check_mean_f32(void) {
   float *x = (float *)(void *)in_buf;
-  int32_t ndim, cases = 0;
+  int32_t ndim, cases = 0, rep;
   uint32_t mask;
-  for (ndim = 1; ndim <= 5; ++ndim)
-    for (mask = 0; mask < (1u << ndim); ++mask) {
-      int32_t d[5], i, n = 1, out_n = 1;
-      for (i = 0; i < ndim; ++i) {
-        d[i] = 1 + (int32_t)(rnd() % (i == ndim - 1 ? 11u : 5u));
-        n *= d[i];
-        if (!(mask & (1u << i))) out_n *= d[i];
+  for (rep = 0; rep < 3; ++rep) /* the last axis up to 11, then 40: 16, 8, 4 and 1 per pass */
+    for (ndim = 1; ndim <= 5; ++ndim)
+      for (mask = 0; mask < (1u << ndim); ++mask) {
+        int32_t d[5], i, n = 1, out_n = 1;
+        for (i = 0; i < ndim; ++i) {
+          d[i] = 1 + (int32_t)(rnd() % (i == ndim - 1 ? (rep ? 40u : 11u) : 5u));
+          n *= d[i];
+          if (!(mask & (1u << i))) out_n *= d[i];
+        }
+        if (n > MAXB) continue;
+        fill_f32(x, n, cases % 5 == 4);
+        memset(out_ref, 0xa5, (size_t)out_n * 4);
+        memset(out_opt, 0x5a, (size_t)out_n * 4);
+        kfda_mean_f32_ref(x, ndim, d, mask, (float *)(void *)out_ref);
+        kfda_mean_f32_opt(x, ndim, d, mask, (float *)(void *)out_opt);
+        ++cases;
+        if (!same_f32(out_ref, out_opt, (size_t)out_n)) {
+          printf("mean_f32 MISMATCH ndim=%d mask=%u\n", (int)ndim, (unsigned)mask);
+          return 1;
+        }
       }
-      if (n > MAXB) continue;
-      fill_f32(x, n, cases % 5 == 4);
-      memset(out_ref, 0xa5, (size_t)out_n * 4);
-      memset(out_opt, 0x5a, (size_t)out_n * 4);
-      kfda_mean_f32_ref(x, ndim, d, mask, (float *)(void *)out_ref);
-      kfda_mean_f32_opt(x, ndim, d, mask, (float *)(void *)out_opt);
-      ++cases;
-      if (!same_f32(out_ref, out_opt, (size_t)out_n)) {
-        printf("mean_f32 MISMATCH ndim=%d mask=%u\n", (int)ndim, (unsigned)mask);
-        return 1;
-      }
-    }
   printf("mean_f32 opt == ref: %d cases\n", (int)cases);
   return 0;
 }
