@@ -713,6 +713,49 @@ static int check_pool_f32(int quick) {
   return 0;
 }
 
+/* FULLY_CONNECTED float: batches, units, depths (multiples of 4 and not: the walked-back
+ * step), the GEMV order and the GEMM one, bias or none, activations, special values. */
+static int check_fc_f32(void) {
+  static const int32_t unitss[] = {1, 3, 4, 8, 10, 13};
+  static const int32_t depths[] = {1, 4, 7, 16, 33, 128};
+  float *x = (float *)(void *)in_buf, *w = (float *)(void *)filt_buf;
+  int ui, di, batches, gemv, nb, act, cases = 0;
+  for (ui = 0; ui < 6; ++ui)
+    for (di = 0; di < 6; ++di)
+      for (batches = 1; batches <= 2; ++batches)
+        for (gemv = 0; gemv <= 1; ++gemv)
+          for (nb = 0; nb <= 1; ++nb)
+            for (act = 0; act < 4; ++act) {
+              const int32_t units = unitss[ui], depth = depths[di];
+              const size_t bytes = (size_t)batches * units * 4;
+              float act_min, act_max;
+              if (gemv && depth < 4) continue; /* the GEMV order needs 4 depth */
+              if (batches * depth > MAXB || units * depth > MAXB || units > KT_CHANNELS ||
+                  bytes > sizeof out_ref)
+                continue;
+              set_act_f32(&act_min, &act_max, act);
+              fill_f32(x, batches * depth, rnd() % 4 == 0);
+              fill_f32(w, units * depth, rnd() % 8 == 0);
+              fill_f32(bias, units, rnd() % 8 == 0);
+              memset(out_ref, 0xa5, bytes);
+              memset(out_opt, 0x5a, bytes);
+              kfda_fully_connected_f32_ref(act_min, act_max, x, batches, depth, w, nb ? NULL : bias,
+                                           units, gemv, (float *)(void *)out_ref);
+              kfda_fully_connected_f32_opt(act_min, act_max, x, batches, depth, w, nb ? NULL : bias,
+                                           units, gemv, (float *)(void *)out_opt);
+              ++cases;
+              if (!same_f32(out_ref, out_opt, bytes / 4)) {
+                printf(
+                    "fully_connected_f32 MISMATCH batches=%d units=%d depth=%d gemv=%d "
+                    "bias=%d act=%d\n",
+                    (int)batches, (int)units, (int)depth, gemv, !nb, act);
+                return 1;
+              }
+            }
+  printf("fully_connected_f32 opt == ref: %d cases\n", cases);
+  return 0;
+}
+
 /* MEAN float: ranks 1 to 5, every set of reduced axes (consecutive or not). */
 static int check_mean_f32(void) {
   float *x = (float *)(void *)in_buf;
@@ -988,6 +1031,7 @@ int main(int argc, char **argv) {
   if (check_depthwise_f32(quick)) return 1;
   if (check_add_mul_f32()) return 1;
   if (check_mean_f32()) return 1;
+  if (check_fc_f32()) return 1;
   if (check_pool_f32(quick)) return 1;
   if (check_qmul(quick)) return 1;
   if (check_add_mul_s8(quick)) return 1;
