@@ -395,7 +395,7 @@ static __attribute__((noinline)) void row_blocks_3x3_c1(const float *x, int32_t 
 #define KFDA_C8_START                                               \
   float32x4_t a0 = bl, a1 = bl, a2 = bl, a3 = bl, b0 = bh, b1 = bh; \
   float32x4_t b2 = bh, b3 = bh
-/* the clamp (CLAMP8: none, as the mode says) and the 4 pixels' stores from `op` */
+/* the clamp (CLAMP8) and the 4 pixels' stores from `op` */
 #define KFDA_C8_STORE(CLAMP8)       \
   CLAMP8(a0);                       \
   CLAMP8(a1);                       \
@@ -790,12 +790,14 @@ static void row8_asm(const float *r0, const float *r1, const float *r2, float *o
 #undef KFDA_C8A_CLAMP
 #undef KFDA_C8A_STORE
 
-/* One output row, 8 channels: with `edges` (SAME, iw >= 8) all of it, the first and
- * last 4 pixels as edge blocks and [4, iw - 4) as blocks; else the pixels [ox_a, ox_z)
- * (their 3 filter columns inside, at least 4). x: the input at filter row 0 (rows < fy0
- * not read), column 0; o: the row's first output (channel oc); mode: 0 no clamp (no
- * output can be an infinity or NaN), 1 the no-activation clamp, 2 [lo, hi]. Not inlined:
- * its own registers hold the 18 weight vectors. */
+/* One output row, 8 channels, in intrinsics: the first and last rows (filter rows
+ * outside) and [lo, hi] clamps (the whole-window rows without one: row8_asm). With
+ * `edges` (SAME, iw >= 8) all of it, the first and last 4 pixels as edge blocks and
+ * [4, iw - 4) as blocks; else the pixels [ox_a, ox_z) (their 3 filter columns inside,
+ * at least 4). x: the input at filter row 0 (rows < fy0 not read), column 0; o: the
+ * row's first output (channel oc); mode: 0 no clamp (no output can be an infinity or
+ * NaN), 1 the no-activation clamp, 2 [lo, hi]. Not inlined: its own registers hold the
+ * 18 weight vectors. */
 static __attribute__((noinline)) void row8_3x3_c1(const float *x, int32_t iw, int32_t fy0,
                                                   int32_t fy1, int32_t pad_w, int32_t ox_a,
                                                   int32_t ox_z, int edges, const float32x4_t *wt,
@@ -809,28 +811,10 @@ static __attribute__((noinline)) void row8_3x3_c1(const float *x, int32_t iw, in
   const float *xp;
   float *op;
   int32_t n, step; /* n: the pixels from xp to the blocks' end */
-  if (fy0 == 0 && fy1 == 3 && mode < 2) {
-    const size_t count = z > b0x ? (size_t)(z - b0x) : 0, rem = count % 4;
-    const float *r0 = edges ? x : x + (b0x - pad_w);
-    const float lohi[8] = {-FLT_MAX, -FLT_MAX, -FLT_MAX, -FLT_MAX,
-                           FLT_MAX,  FLT_MAX,  FLT_MAX,  FLT_MAX};
-    row8_asm(r0, r0 + iw, r0 + 2 * iw, edges ? o : o + (size_t)b0x * cout, cout * 4, count / 4,
-             edges, edges, rem ? (4 - rem) * 4 : 0, rem ? (4 - rem) * cout * 4 : 0, wt, bias8, lohi,
-             mode == 1);
-    return;
-  }
   if (fy0 == 0 && fy1 == 3) {
 #define ROW_INSIDE(r) 1
-    if (mode == 0) {
-      if (z > b0x) KFDA_C8_BLOCKS(KFDA_C8_NOCLAMP)
-      KFDA_C8_EDGES(KFDA_C8_NOCLAMP)
-    } else if (mode == 1) {
-      if (z > b0x) KFDA_C8_BLOCKS(KFDA_C8_CLAMP_NONE)
-      KFDA_C8_EDGES(KFDA_C8_CLAMP_NONE)
-    } else {
-      if (z > b0x) KFDA_C8_BLOCKS(KFDA_C8_CLAMP)
-      KFDA_C8_EDGES(KFDA_C8_CLAMP)
-    }
+    if (z > b0x) KFDA_C8_BLOCKS(KFDA_C8_CLAMP)
+    KFDA_C8_EDGES(KFDA_C8_CLAMP)
 #undef ROW_INSIDE
   } else { /* the first or last rows */
 #define ROW_INSIDE(r) (fy0 <= (r) && (r) < fy1)
@@ -846,8 +830,6 @@ static __attribute__((noinline)) void row8_3x3_c1(const float *x, int32_t iw, in
 #undef KFDA_C8_RIGHT
 #undef KFDA_C8_START
 #undef KFDA_C8_STORE
-#undef KFDA_C8_NOCLAMP
-#undef KFDA_C8_CLAMP_NONE
 #undef KFDA_C8_CLAMP
 #undef KFDA_C8_BLOCKS
 #undef KFDA_C8_EDGES
@@ -941,6 +923,12 @@ static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const 
     const int32_t b0 = row_begin / os->h, b1 = (row_end - 1) / os->h + 1;
     xmax = max_abs_f32(in + (size_t)b0 * ih * iw, (size_t)(b1 - b0) * ih * iw);
   }
+  /* the 8-channel rows' blocks: from b0x, count pixels (the last block `back` pixels
+   * back when count is not a multiple of 4) */
+  const int32_t b0x = edges8 ? 4 : ox_a, z8 = edges8 ? iw - 4 : ox_z;
+  const size_t count = z8 > b0x ? (size_t)(z8 - b0x) : 0, back = count % 4 ? 4 - count % 4 : 0;
+  const float lohi[8] = {-FLT_MAX, -FLT_MAX, -FLT_MAX, -FLT_MAX,
+                         FLT_MAX,  FLT_MAX,  FLT_MAX,  FLT_MAX};
   for (; oc + 8 <= cout; oc += 8) {
     const int mode = !tr->none ? 2 : c1_finite8(filter, tr->bias, oc, xmax) ? 0 : 1;
     float32x4_t wt[18];
@@ -959,7 +947,15 @@ static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const 
       float *o = out + (((size_t)b * os->h + (size_t)oy) * os->w) * (size_t)cout + oc;
       int32_t fy0, fy1, ox_b = ox_a;
       clip(iy0, 3, ih, &fy0, &fy1);
-      if ((edges8 || ox_z - ox_a >= 4) && fy1 > fy0) {
+      if ((edges8 || ox_z - ox_a >= 4) && fy0 == 0 && fy1 == 3 && mode < 2) {
+        /* a whole-window row, no [lo, hi]: the assembly, set up here (once per row) */
+        const float *r0 = img + (ptrdiff_t)iy0 * iw + (edges8 ? 0 : b0x - p->pad_w);
+        row8_asm(r0, r0 + iw, r0 + 2 * iw, edges8 ? o : o + (size_t)b0x * cout, (size_t)cout * 4,
+                 count / 4, edges8, edges8, back * 4, back * (size_t)cout * 4, wt, bias8, lohi,
+                 mode == 1);
+        if (edges8) continue;
+        ox_b = ox_z;
+      } else if ((edges8 || ox_z - ox_a >= 4) && fy1 > fy0) {
         row8_3x3_c1(img + (ptrdiff_t)iy0 * iw, iw, fy0, fy1, p->pad_w, ox_a, ox_z, edges8, wt,
                     bias8, lo, hi, mode, o, (size_t)cout);
         if (edges8) continue;
