@@ -10,7 +10,7 @@
  *   byte weights, pairwise adds: 32 values -> one word; two words per pass in
  *   assembly, the masks folded by shift-right-and-insert (pack_pairs_f32).
  *   armv7 NEON: the integer test above per lane (its float compare flushes
- *   denormals), then the same narrowing and adds. Thumb-2 (Cortex-M): the same test as
+ *   denormals), the masks folded by SRI as arm64's pairs. Thumb-2 (Cortex-M): the same test as
  *   an add of 0x7FFFFFFF and a compare with 0x7F800000, whose carry is the
  *   complement of the bit; ADC shifts it into the word (last value first), one
  *   MVN per word: 3 instructions per value and an LDRD per two.
@@ -172,27 +172,28 @@ static void pack_pairs_f32(const float *x, size_t pairs, uint32_t *o) {
 #else
 /* 32 floats -> one word, on the raw bits with integer NEON (armv7's NEON float
  * compare would flush a negative denormal to -0, and GCC then falls back to VFP one
- * lane at a time): u - 0x80000001 < 0x7F800000 per lane, the masks narrowed to bytes
- * (VMOVN), ANDed with byte weights 1 << (i % 8), four pairwise adds. */
-static inline uint8x16_t neg_bytes16_f32(const float *x) {
-  const uint32x4_t k1 = vdupq_n_u32(0x80000001u), k2 = vdupq_n_u32(0x7F800000u);
-#define KFDA_NEG4(i) \
-  vmovn_u32(vcltq_u32(vsubq_u32(vreinterpretq_u32_f32(vld1q_f32(x + 4 * (i))), k1), k2))
-  const uint16x8_t h0 = vcombine_u16(KFDA_NEG4(0), KFDA_NEG4(1));
-  const uint16x8_t h1 = vcombine_u16(KFDA_NEG4(2), KFDA_NEG4(3));
-#undef KFDA_NEG4
-  return vcombine_u8(vmovn_u16(h0), vmovn_u16(h1));
-}
-
+ * lane at a time): u - 0x80000001 < 0x7F800000 per lane; the 8 lane masks m_j (lane l:
+ * float 4j + l) folded by shift-right-and-insert into one vector whose nibble j is m_j,
+ * lane l ANDed with 0x11111111 << l (bit 4j + l), two pairwise adds (disjoint bits). */
 static inline uint32_t pack32_f32(const float *x) {
-  static const uint8_t wts[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
-  const uint8x16_t w = vld1q_u8(wts);
-  const uint8x16_t a = vandq_u8(neg_bytes16_f32(x), w), b = vandq_u8(neg_bytes16_f32(x + 16), w);
-  const uint8x8_t pa = vpadd_u8(vget_low_u8(a), vget_high_u8(a));
-  const uint8x8_t pb = vpadd_u8(vget_low_u8(b), vget_high_u8(b));
-  uint8x8_t s = vpadd_u8(pa, pb);
-  s = vpadd_u8(s, s);
-  return vget_lane_u32(vreinterpret_u32_u8(s), 0);
+  static const uint32_t nibble_bits[4] = {0x11111111u, 0x22222222u, 0x44444444u, 0x88888888u};
+  const uint32x4_t k1 = vdupq_n_u32(0x80000001u), k2 = vdupq_n_u32(0x7F800000u);
+  uint32x4_t r;
+  uint32x2_t s;
+#define KFDA_NEG4(i) vcltq_u32(vsubq_u32(vreinterpretq_u32_f32(vld1q_f32(x + 4 * (i))), k1), k2)
+  r = KFDA_NEG4(7);
+  r = vsriq_n_u32(r, KFDA_NEG4(6), 4);
+  r = vsriq_n_u32(r, KFDA_NEG4(5), 8);
+  r = vsriq_n_u32(r, KFDA_NEG4(4), 12);
+  r = vsriq_n_u32(r, KFDA_NEG4(3), 16);
+  r = vsriq_n_u32(r, KFDA_NEG4(2), 20);
+  r = vsriq_n_u32(r, KFDA_NEG4(1), 24);
+  r = vsriq_n_u32(r, KFDA_NEG4(0), 28);
+#undef KFDA_NEG4
+  r = vandq_u32(r, vld1q_u32(nibble_bits));
+  s = vpadd_u32(vget_low_u32(r), vget_high_u32(r));
+  s = vpadd_u32(s, s);
+  return vget_lane_u32(s, 0);
 }
 #endif
 
