@@ -64,12 +64,13 @@ def test_opt_matches_ref_arm64_neon(tmp_path, cpu, mode):
     not (shutil.which("arm-linux-gnueabihf-gcc") and shutil.which("qemu-arm-static")),
     reason="needs arm-linux-gnueabihf-gcc and qemu-arm-static",
 )
-def test_opt_matches_ref_armv7_neon(tmp_path):
+@pytest.mark.parametrize("fpu", ["neon", "neon-vfpv4"])  # the Linux armv7 build: vfpv4 (FMA)
+def test_opt_matches_ref_armv7_neon(tmp_path, fpu):
     _build_and_run(
         tmp_path,
         [
             "CC=arm-linux-gnueabihf-gcc",
-            "KT_FLAGS=-static -march=armv7-a -mfpu=neon -mfloat-abi=hard",
+            f"KT_FLAGS=-static -march=armv7-a -mfpu={fpu} -mfloat-abi=hard",
         ],
         runner=["qemu-arm-static"],
         args=["quick"],

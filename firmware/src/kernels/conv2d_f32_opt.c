@@ -38,6 +38,13 @@
 #else
 #define KFDA_CONV_F32_NEON 0
 #endif
+/* armv7-A with VFPv4 (the Linux armv7 build): the c1 stem in scalar VFP assembly */
+#if !KFDA_CONV_F32_NEON && defined(__ARM_ARCH_7A__) && defined(__ARM_FEATURE_FMA) && \
+    defined(__GNUC__)
+#define KFDA_CONV_F32_VFP 1
+#else
+#define KFDA_CONV_F32_VFP 0
+#endif
 
 /* The taps of one output pixel: `rows` filter rows of `run` floats each; input rows
  * `xrow` floats apart, filter rows `wrow` apart, output channels `wk` apart; the
@@ -183,6 +190,24 @@ static void clip(int32_t start, int32_t f, int32_t size, int32_t *lo, int32_t *h
   *hi = size - start < f ? size - start : f;
   if (*hi < *lo) *hi = *lo;
 }
+
+#if KFDA_CONV_F32_NEON || KFDA_CONV_F32_VFP
+/* 1 when no output of channels [oc, oc + n) of a 3x3 filter over one input channel can
+ * be an infinity or NaN over inputs of magnitude at most xmax: |bias| + sum |w| * xmax
+ * below 2^120 (the 10 roundings of a sum move it by far less than the margin to
+ * FLT_MAX); 0 for NaN or infinite operands. Then the no-activation clamp (+-inf to
+ * +-FLT_MAX, NaN to FLT_MAX) has nothing to do. */
+static int c1_finite(const float *filter, const float *bias, int32_t oc, int32_t n, float xmax) {
+  int32_t c, k;
+  if (!(xmax < 0x1p100f)) return 0;
+  for (c = oc; c < oc + n; ++c) {
+    float s = bias ? __builtin_fabsf(bias[c]) : 0.0f;
+    for (k = 0; k < 9; ++k) s += __builtin_fabsf(filter[(size_t)c * 9 + k]) * xmax;
+    if (!(s < 0x1p120f)) return 0;
+  }
+  return 1;
+}
+#endif
 
 #if KFDA_CONV_F32_NEON
 #if defined(__GNUC__)
@@ -881,21 +906,6 @@ static float max_abs_f32(const float *x, size_t n) {
   return vmaxvq_f32(vmaxq_f32(m0, m1));
 }
 
-/* 1 when no output of channels [oc, oc + 8) can be an infinity or NaN over inputs of
- * magnitude at most xmax: |bias| + sum |w| * xmax below 2^120 (the 10 roundings of a sum
- * move it by far less than the margin to FLT_MAX); 0 for NaN or infinite operands. Then
- * the no-activation clamp (+-inf to +-FLT_MAX, NaN to FLT_MAX) has nothing to do. */
-static int c1_finite8(const float *filter, const float *bias, int32_t oc, float xmax) {
-  int32_t c, k;
-  if (!(xmax < 0x1p100f)) return 0;
-  for (c = oc; c < oc + 8; ++c) {
-    float s = bias ? __builtin_fabsf(bias[c]) : 0.0f;
-    for (k = 0; k < 9; ++k) s += __builtin_fabsf(filter[c * 9 + k]) * xmax;
-    if (!(s < 0x1p120f)) return 0;
-  }
-  return 1;
-}
-
 /* 3x3 filters over one input channel, stride 1 (a stem conv on a grey image), per pixel
  * the bias, then a fused multiply-add per tap inside the image in the reference's order
  * (fy, fx) (FMLA: kfda_fmaf's one rounding), then the clamp (each lane the scalar
@@ -903,7 +913,7 @@ static int c1_finite8(const float *filter, const float *bias, int32_t oc, float 
  * edge blocks included), then 4 (row_blocks_3x3_c1), the weights held in registers.
  * Pixels whose 3 filter columns lie inside run 4 at a time, unrolled (filter rows
  * outside the image skipped); the others loop over their taps (pixels_c1). Without an
- * activation, 8-channel passes whose outputs cannot overflow (c1_finite8, from the
+ * activation, 8-channel passes whose outputs cannot overflow (c1_finite, from the
  * input's largest magnitude) skip the clamp. */
 static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
                         const float *filter, const transform *tr, const kfda_shape4 *os, float *out,
@@ -930,7 +940,7 @@ static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const 
   const float lohi[8] = {-FLT_MAX, -FLT_MAX, -FLT_MAX, -FLT_MAX,
                          FLT_MAX,  FLT_MAX,  FLT_MAX,  FLT_MAX};
   for (; oc + 8 <= cout; oc += 8) {
-    const int mode = !tr->none ? 2 : c1_finite8(filter, tr->bias, oc, xmax) ? 0 : 1;
+    const int mode = !tr->none ? 2 : c1_finite(filter, tr->bias, oc, 8, xmax) ? 0 : 1;
     float32x4_t wt[18];
     float bias8[8];
     for (k = 0; k < 9; ++k) {
@@ -1284,6 +1294,277 @@ static int one_pixel_4(const kfda_conv_params *p, const kfda_shape4 *is, const f
 }
 #endif
 
+#if KFDA_CONV_F32_VFP
+/* armv7-A, 3x3 filters over one input channel at stride 1 (the stem on a grey image),
+ * whole-window rows without an activation whose outputs cannot overflow (c1_finite):
+ * 4 output channels x 4 pixels per block in scalar VFPv4 assembly (armv7's NEON would
+ * flush denormals): the 16 sums start at the bias (one VLDM), then per filter row 6
+ * input columns (one VLDM) and per tap the 4 channels' weights (one VLDM of the repacked
+ * taps) and 16 VFMA (kfda_fmaf's one rounding) in the reference's (fy, fx) order; one
+ * VSTM per pixel. 171 instructions per 144 MACs (the C blocks: about 3.2 per MAC). */
+#define KFDA_C4V_BLOCK           \
+  "vldmia %[bias], {s0-s15}\n\t" \
+  "vldmia %[x0], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"   \
+  "vldmia %[x1], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"   \
+  "vldmia %[x2], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"
+/* n blocks of 4 pixels from x0 (the input at filter row 0, the first pixel's fx = 0
+ * column; rows iw floats apart) to o (pixels cb bytes apart); w: the 9 taps x 4
+ * channels, bias16: the 4 channels' bias 4 times. */
+static void c1_blocks_vfp(const float *x0, int32_t iw, float *o, size_t cb, size_t n,
+                          const float *w, const float *bias16) {
+  const float *x1 = x0 + iw, *x2 = x1 + iw, *wp;
+  float *t;
+  for (; n > 0; --n) {
+    wp = w;
+    __asm__ volatile(KFDA_C4V_BLOCK
+                     "vstmia %[o], {s0-s3}\n\t"
+                     "add %[t], %[o], %[cb]\n\t"
+                     "vstmia %[t], {s4-s7}\n\t"
+                     "add %[t], %[t], %[cb]\n\t"
+                     "vstmia %[t], {s8-s11}\n\t"
+                     "add %[t], %[t], %[cb]\n\t"
+                     "vstmia %[t], {s12-s15}\n\t"
+                     "add %[o], %[t], %[cb]"
+                     : [o] "+r"(o), [t] "=&r"(t), [w] "+r"(wp)
+                     : [x0] "r"(x0), [x1] "r"(x1), [x2] "r"(x2), [cb] "r"(cb), [bias] "r"(bias16)
+                     : "memory", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10",
+                       "s11", "s12", "s13", "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21",
+                       "s24", "s25", "s26", "s27");
+    x0 += 4, x1 += 4, x2 += 4;
+  }
+}
+#undef KFDA_C4V_BLOCK
+
+/* One output pixel, 4 channels, in C: the bias, the taps inside in (fy, fx) order (w,
+ * bias16: as c1_blocks_vfp's); stored as they are (c1_finite: all finite). */
+static void c1_pixel4(const float *img, int32_t iw, int32_t ih, int32_t iy0, int32_t ix0,
+                      const float *w, const float *bias16, float *o) {
+  float a0 = bias16[0], a1 = bias16[1], a2 = bias16[2], a3 = bias16[3];
+  int32_t fy0, fy1, fx0, fx1, fy, fx;
+  clip(iy0, 3, ih, &fy0, &fy1);
+  clip(ix0, 3, iw, &fx0, &fx1);
+  for (fy = fy0; fy < fy1; ++fy)
+    for (fx = fx0; fx < fx1; ++fx) {
+      const float x = img[(size_t)(iy0 + fy) * iw + (ix0 + fx)], *wk = w + 4 * (3 * fy + fx);
+      a0 = kfda_fmaf(x, wk[0], a0);
+      a1 = kfda_fmaf(x, wk[1], a1);
+      a2 = kfda_fmaf(x, wk[2], a2);
+      a3 = kfda_fmaf(x, wk[3], a3);
+    }
+  o[0] = a0;
+  o[1] = a1;
+  o[2] = a2;
+  o[3] = a3;
+}
+
+/* The stem (cin 1, 3x3, stride 1, cout a multiple of 4, no activation) when no output
+ * can overflow: blocks in assembly where the window is whole, the other pixels in C.
+ * 0: not such a case (the outputs may overflow: the generic path and its clamp). */
+static int conv_3x3_c1_vfp(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
+                           const float *filter, const transform *tr, const kfda_shape4 *os,
+                           float *out, int32_t row_begin, int32_t row_end) {
+  const int32_t cout = os->c, iw = is->w, ih = is->h;
+  const int32_t ox_a = p->pad_w;
+  const int32_t ox_z = iw - 2 + p->pad_w < os->w ? iw - 2 + p->pad_w : os->w;
+  const size_t count = ox_z > ox_a ? (size_t)(ox_z - ox_a) : 0;
+  const int32_t b0 = row_begin / os->h, b1 = (row_end - 1) / os->h + 1;
+  float xmax = 0.0f;
+  int32_t oc, row, k, c;
+  size_t i, n = (size_t)(b1 - b0) * ih * iw;
+  const float *x = in + (size_t)b0 * ih * iw;
+  for (i = 0; i < n; ++i) { /* the largest magnitude; a NaN: not such a case */
+    const float v = x[i] < 0.0f ? -x[i] : x[i];
+    if (!(v <= xmax)) {
+      if (v != v) return 0;
+      xmax = v;
+    }
+  }
+  for (oc = 0; oc < cout; oc += 4)
+    if (!c1_finite(filter, tr->bias, oc, 4, xmax)) return 0;
+  for (oc = 0; oc < cout; oc += 4) {
+    float w[36], bias16[16];
+    for (k = 0; k < 9; ++k)
+      for (c = 0; c < 4; ++c) w[4 * k + c] = filter[(size_t)(oc + c) * 9 + k];
+    for (c = 0; c < 16; ++c) bias16[c] = start_of(tr, oc + c % 4);
+    for (row = row_begin; row < row_end; ++row) {
+      const int32_t b = row / os->h, oy = row % os->h, iy0 = oy - p->pad_h;
+      const float *img = in + (size_t)b * ih * iw;
+      float *o = out + (((size_t)b * os->h + oy) * os->w) * (size_t)cout + oc;
+      int32_t ox, done_a = 0, done_z = 0;
+      if (iy0 >= 0 && iy0 + 3 <= ih && count >= 4) {
+        const float *x0 = img + (size_t)iy0 * iw + (ox_a - p->pad_w);
+        c1_blocks_vfp(x0, iw, o + (size_t)ox_a * cout, (size_t)cout * 4, count / 4, w, bias16);
+        if (count % 4) /* the last block overlapping the one before */
+          c1_blocks_vfp(x0 + (count - 4), iw, o + (size_t)(ox_z - 4) * cout, (size_t)cout * 4, 1, w,
+                        bias16);
+        done_a = ox_a, done_z = ox_z;
+      }
+      for (ox = 0; ox < os->w; ++ox) {
+        if (ox == done_a && done_z > done_a) {
+          ox = done_z - 1;
+          continue;
+        }
+        c1_pixel4(img, iw, ih, iy0, ox - p->pad_w, w, bias16, o + (size_t)ox * cout);
+      }
+    }
+  }
+  return 1;
+}
+#endif
+
 void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
                          const kfda_shape4 *fs, const float *filter, const float *bias,
                          const kfda_shape4 *os, float *out, int32_t row_begin, int32_t row_end) {
@@ -1317,6 +1598,11 @@ void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const
   }
 #endif
   if (row_begin >= row_end) return;
+#if KFDA_CONV_F32_VFP
+  if (cin == 1 && fh == 3 && fw == 3 && p->stride_h == 1 && p->stride_w == 1 && cout % 4 == 0 &&
+      tr.none && conv_3x3_c1_vfp(p, is, in, filter, &tr, os, out, row_begin, row_end))
+    return;
+#endif
 #if KFDA_CONV_F32_NEON
   if (fh == 1 && fw == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 &&
       p->pad_w == 0 && os->h == is->h && os->w == is->w) {
