@@ -1302,7 +1302,13 @@ static int one_pixel_4(const kfda_conv_params *p, const kfda_shape4 *is, const f
  * input columns (one VLDM) and per tap the 4 channels' weights (one VLDM of the repacked
  * taps) and 16 VFMA (kfda_fmaf's one rounding) in the reference's (fy, fx) order; one
  * VSTM per pixel. 171 instructions per 144 MACs (the C blocks: about 3.2 per MAC). */
-#define KFDA_C4V_BLOCK           \
+/* The blocks' assembly (generated): MID 4 pixels whose 3 filter columns lie inside (x at
+ * the first one's fx = 0 column), LEFT / RIGHT a SAME row's first / last 4 pixels (x at
+ * column 0 / iw - 6; the first lacks its fx = 0 tap, the last its fx = 2); ALL 3 filter
+ * rows, TOP rows 1 - 2 (the first output row), BOTTOM rows 0 - 1 (the last). Registers:
+ * s0 - s15 pixel p channel c's sum in s(4p + c), s16 - s21 the input columns, s24 -
+ * s27 a tap's 4 weights. */
+#define KFDA_C4V_MID_ALL         \
   "vldmia %[bias], {s0-s15}\n\t" \
   "vldmia %[x0], {s16-s21}\n\t"  \
   "vldmia %[w]!, {s24-s27}\n\t"  \
@@ -1460,33 +1466,964 @@ static int one_pixel_4(const kfda_conv_params *p, const kfda_shape4 *is, const f
   "vfma.f32 s13, s21, s25\n\t"   \
   "vfma.f32 s14, s21, s26\n\t"   \
   "vfma.f32 s15, s21, s27\n\t"
-/* n blocks of 4 pixels from x0 (the input at filter row 0, the first pixel's fx = 0
- * column; rows iw floats apart) to o (pixels cb bytes apart); w: the 9 taps x 4
- * channels, bias16: the 4 channels' bias 4 times. */
+
+#define KFDA_C4V_MID_TOP         \
+  "vldmia %[bias], {s0-s15}\n\t" \
+  "add %[w], %[w], #48\n\t"      \
+  "vldmia %[x1], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"   \
+  "vldmia %[x2], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"
+
+#define KFDA_C4V_MID_BOTTOM      \
+  "vldmia %[bias], {s0-s15}\n\t" \
+  "vldmia %[x0], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"   \
+  "vldmia %[x1], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"   \
+  "add %[w], %[w], #48\n\t"
+
+#define KFDA_C4V_LEFT_ALL        \
+  "vldmia %[bias], {s0-s15}\n\t" \
+  "vldmia %[x0], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s4, s16, s24\n\t"    \
+  "vfma.f32 s5, s16, s25\n\t"    \
+  "vfma.f32 s6, s16, s26\n\t"    \
+  "vfma.f32 s7, s16, s27\n\t"    \
+  "vfma.f32 s8, s17, s24\n\t"    \
+  "vfma.f32 s9, s17, s25\n\t"    \
+  "vfma.f32 s10, s17, s26\n\t"   \
+  "vfma.f32 s11, s17, s27\n\t"   \
+  "vfma.f32 s12, s18, s24\n\t"   \
+  "vfma.f32 s13, s18, s25\n\t"   \
+  "vfma.f32 s14, s18, s26\n\t"   \
+  "vfma.f32 s15, s18, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[x1], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s4, s16, s24\n\t"    \
+  "vfma.f32 s5, s16, s25\n\t"    \
+  "vfma.f32 s6, s16, s26\n\t"    \
+  "vfma.f32 s7, s16, s27\n\t"    \
+  "vfma.f32 s8, s17, s24\n\t"    \
+  "vfma.f32 s9, s17, s25\n\t"    \
+  "vfma.f32 s10, s17, s26\n\t"   \
+  "vfma.f32 s11, s17, s27\n\t"   \
+  "vfma.f32 s12, s18, s24\n\t"   \
+  "vfma.f32 s13, s18, s25\n\t"   \
+  "vfma.f32 s14, s18, s26\n\t"   \
+  "vfma.f32 s15, s18, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[x2], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s4, s16, s24\n\t"    \
+  "vfma.f32 s5, s16, s25\n\t"    \
+  "vfma.f32 s6, s16, s26\n\t"    \
+  "vfma.f32 s7, s16, s27\n\t"    \
+  "vfma.f32 s8, s17, s24\n\t"    \
+  "vfma.f32 s9, s17, s25\n\t"    \
+  "vfma.f32 s10, s17, s26\n\t"   \
+  "vfma.f32 s11, s17, s27\n\t"   \
+  "vfma.f32 s12, s18, s24\n\t"   \
+  "vfma.f32 s13, s18, s25\n\t"   \
+  "vfma.f32 s14, s18, s26\n\t"   \
+  "vfma.f32 s15, s18, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"
+
+#define KFDA_C4V_LEFT_TOP        \
+  "vldmia %[bias], {s0-s15}\n\t" \
+  "add %[w], %[w], #48\n\t"      \
+  "vldmia %[x1], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s4, s16, s24\n\t"    \
+  "vfma.f32 s5, s16, s25\n\t"    \
+  "vfma.f32 s6, s16, s26\n\t"    \
+  "vfma.f32 s7, s16, s27\n\t"    \
+  "vfma.f32 s8, s17, s24\n\t"    \
+  "vfma.f32 s9, s17, s25\n\t"    \
+  "vfma.f32 s10, s17, s26\n\t"   \
+  "vfma.f32 s11, s17, s27\n\t"   \
+  "vfma.f32 s12, s18, s24\n\t"   \
+  "vfma.f32 s13, s18, s25\n\t"   \
+  "vfma.f32 s14, s18, s26\n\t"   \
+  "vfma.f32 s15, s18, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[x2], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s4, s16, s24\n\t"    \
+  "vfma.f32 s5, s16, s25\n\t"    \
+  "vfma.f32 s6, s16, s26\n\t"    \
+  "vfma.f32 s7, s16, s27\n\t"    \
+  "vfma.f32 s8, s17, s24\n\t"    \
+  "vfma.f32 s9, s17, s25\n\t"    \
+  "vfma.f32 s10, s17, s26\n\t"   \
+  "vfma.f32 s11, s17, s27\n\t"   \
+  "vfma.f32 s12, s18, s24\n\t"   \
+  "vfma.f32 s13, s18, s25\n\t"   \
+  "vfma.f32 s14, s18, s26\n\t"   \
+  "vfma.f32 s15, s18, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"
+
+#define KFDA_C4V_LEFT_BOTTOM     \
+  "vldmia %[bias], {s0-s15}\n\t" \
+  "vldmia %[x0], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s4, s16, s24\n\t"    \
+  "vfma.f32 s5, s16, s25\n\t"    \
+  "vfma.f32 s6, s16, s26\n\t"    \
+  "vfma.f32 s7, s16, s27\n\t"    \
+  "vfma.f32 s8, s17, s24\n\t"    \
+  "vfma.f32 s9, s17, s25\n\t"    \
+  "vfma.f32 s10, s17, s26\n\t"   \
+  "vfma.f32 s11, s17, s27\n\t"   \
+  "vfma.f32 s12, s18, s24\n\t"   \
+  "vfma.f32 s13, s18, s25\n\t"   \
+  "vfma.f32 s14, s18, s26\n\t"   \
+  "vfma.f32 s15, s18, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[x1], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s4, s16, s24\n\t"    \
+  "vfma.f32 s5, s16, s25\n\t"    \
+  "vfma.f32 s6, s16, s26\n\t"    \
+  "vfma.f32 s7, s16, s27\n\t"    \
+  "vfma.f32 s8, s17, s24\n\t"    \
+  "vfma.f32 s9, s17, s25\n\t"    \
+  "vfma.f32 s10, s17, s26\n\t"   \
+  "vfma.f32 s11, s17, s27\n\t"   \
+  "vfma.f32 s12, s18, s24\n\t"   \
+  "vfma.f32 s13, s18, s25\n\t"   \
+  "vfma.f32 s14, s18, s26\n\t"   \
+  "vfma.f32 s15, s18, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "add %[w], %[w], #48\n\t"
+
+#define KFDA_C4V_RIGHT_ALL       \
+  "vldmia %[bias], {s0-s15}\n\t" \
+  "vldmia %[x0], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s19, s24\n\t"    \
+  "vfma.f32 s1, s19, s25\n\t"    \
+  "vfma.f32 s2, s19, s26\n\t"    \
+  "vfma.f32 s3, s19, s27\n\t"    \
+  "vfma.f32 s4, s20, s24\n\t"    \
+  "vfma.f32 s5, s20, s25\n\t"    \
+  "vfma.f32 s6, s20, s26\n\t"    \
+  "vfma.f32 s7, s20, s27\n\t"    \
+  "vfma.f32 s8, s21, s24\n\t"    \
+  "vfma.f32 s9, s21, s25\n\t"    \
+  "vfma.f32 s10, s21, s26\n\t"   \
+  "vfma.f32 s11, s21, s27\n\t"   \
+  "vldmia %[x1], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s19, s24\n\t"    \
+  "vfma.f32 s1, s19, s25\n\t"    \
+  "vfma.f32 s2, s19, s26\n\t"    \
+  "vfma.f32 s3, s19, s27\n\t"    \
+  "vfma.f32 s4, s20, s24\n\t"    \
+  "vfma.f32 s5, s20, s25\n\t"    \
+  "vfma.f32 s6, s20, s26\n\t"    \
+  "vfma.f32 s7, s20, s27\n\t"    \
+  "vfma.f32 s8, s21, s24\n\t"    \
+  "vfma.f32 s9, s21, s25\n\t"    \
+  "vfma.f32 s10, s21, s26\n\t"   \
+  "vfma.f32 s11, s21, s27\n\t"   \
+  "vldmia %[x2], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s19, s24\n\t"    \
+  "vfma.f32 s1, s19, s25\n\t"    \
+  "vfma.f32 s2, s19, s26\n\t"    \
+  "vfma.f32 s3, s19, s27\n\t"    \
+  "vfma.f32 s4, s20, s24\n\t"    \
+  "vfma.f32 s5, s20, s25\n\t"    \
+  "vfma.f32 s6, s20, s26\n\t"    \
+  "vfma.f32 s7, s20, s27\n\t"    \
+  "vfma.f32 s8, s21, s24\n\t"    \
+  "vfma.f32 s9, s21, s25\n\t"    \
+  "vfma.f32 s10, s21, s26\n\t"   \
+  "vfma.f32 s11, s21, s27\n\t"
+
+#define KFDA_C4V_RIGHT_TOP       \
+  "vldmia %[bias], {s0-s15}\n\t" \
+  "add %[w], %[w], #48\n\t"      \
+  "vldmia %[x1], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s19, s24\n\t"    \
+  "vfma.f32 s1, s19, s25\n\t"    \
+  "vfma.f32 s2, s19, s26\n\t"    \
+  "vfma.f32 s3, s19, s27\n\t"    \
+  "vfma.f32 s4, s20, s24\n\t"    \
+  "vfma.f32 s5, s20, s25\n\t"    \
+  "vfma.f32 s6, s20, s26\n\t"    \
+  "vfma.f32 s7, s20, s27\n\t"    \
+  "vfma.f32 s8, s21, s24\n\t"    \
+  "vfma.f32 s9, s21, s25\n\t"    \
+  "vfma.f32 s10, s21, s26\n\t"   \
+  "vfma.f32 s11, s21, s27\n\t"   \
+  "vldmia %[x2], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s19, s24\n\t"    \
+  "vfma.f32 s1, s19, s25\n\t"    \
+  "vfma.f32 s2, s19, s26\n\t"    \
+  "vfma.f32 s3, s19, s27\n\t"    \
+  "vfma.f32 s4, s20, s24\n\t"    \
+  "vfma.f32 s5, s20, s25\n\t"    \
+  "vfma.f32 s6, s20, s26\n\t"    \
+  "vfma.f32 s7, s20, s27\n\t"    \
+  "vfma.f32 s8, s21, s24\n\t"    \
+  "vfma.f32 s9, s21, s25\n\t"    \
+  "vfma.f32 s10, s21, s26\n\t"   \
+  "vfma.f32 s11, s21, s27\n\t"
+
+#define KFDA_C4V_RIGHT_BOTTOM    \
+  "vldmia %[bias], {s0-s15}\n\t" \
+  "vldmia %[x0], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s19, s24\n\t"    \
+  "vfma.f32 s1, s19, s25\n\t"    \
+  "vfma.f32 s2, s19, s26\n\t"    \
+  "vfma.f32 s3, s19, s27\n\t"    \
+  "vfma.f32 s4, s20, s24\n\t"    \
+  "vfma.f32 s5, s20, s25\n\t"    \
+  "vfma.f32 s6, s20, s26\n\t"    \
+  "vfma.f32 s7, s20, s27\n\t"    \
+  "vfma.f32 s8, s21, s24\n\t"    \
+  "vfma.f32 s9, s21, s25\n\t"    \
+  "vfma.f32 s10, s21, s26\n\t"   \
+  "vfma.f32 s11, s21, s27\n\t"   \
+  "vldmia %[x1], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s19, s24\n\t"    \
+  "vfma.f32 s1, s19, s25\n\t"    \
+  "vfma.f32 s2, s19, s26\n\t"    \
+  "vfma.f32 s3, s19, s27\n\t"    \
+  "vfma.f32 s4, s20, s24\n\t"    \
+  "vfma.f32 s5, s20, s25\n\t"    \
+  "vfma.f32 s6, s20, s26\n\t"    \
+  "vfma.f32 s7, s20, s27\n\t"    \
+  "vfma.f32 s8, s21, s24\n\t"    \
+  "vfma.f32 s9, s21, s25\n\t"    \
+  "vfma.f32 s10, s21, s26\n\t"   \
+  "vfma.f32 s11, s21, s27\n\t"   \
+  "add %[w], %[w], #48\n\t"
+
+/* n blocks of 4 pixels of one `kind` (MID, LEFT, RIGHT x ALL, TOP, BOTTOM: 0 - 8) from
+ * x0 (the input at filter row 0; rows iw floats apart) to o (pixels cb bytes apart); w:
+ * the 9 taps x 4 channels, bias16: the 4 channels' bias 4 times. */
 static void c1_blocks_vfp(const float *x0, int32_t iw, float *o, size_t cb, size_t n,
-                          const float *w, const float *bias16) {
+                          const float *w, const float *bias16, int kind) {
   const float *x1 = x0 + iw, *x2 = x1 + iw, *wp;
   float *t;
-  for (; n > 0; --n) {
-    wp = w;
-    __asm__ volatile(KFDA_C4V_BLOCK
-                     "vstmia %[o], {s0-s3}\n\t"
-                     "add %[t], %[o], %[cb]\n\t"
-                     "vstmia %[t], {s4-s7}\n\t"
-                     "add %[t], %[t], %[cb]\n\t"
-                     "vstmia %[t], {s8-s11}\n\t"
-                     "add %[t], %[t], %[cb]\n\t"
-                     "vstmia %[t], {s12-s15}\n\t"
-                     "add %[o], %[t], %[cb]"
-                     : [o] "+r"(o), [t] "=&r"(t), [w] "+r"(wp)
-                     : [x0] "r"(x0), [x1] "r"(x1), [x2] "r"(x2), [cb] "r"(cb), [bias] "r"(bias16)
-                     : "memory", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10",
-                       "s11", "s12", "s13", "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21",
-                       "s24", "s25", "s26", "s27");
-    x0 += 4, x1 += 4, x2 += 4;
+#define KFDA_C4V_LOOP(BLOCK)                                                                      \
+  for (; n > 0; --n, x0 += 4, x1 += 4, x2 += 4) {                                                 \
+    wp = w;                                                                                       \
+    __asm__ volatile(BLOCK                                                                        \
+                     "vstmia %[o], {s0-s3}\n\t"                                                   \
+                     "add %[t], %[o], %[cb]\n\t"                                                  \
+                     "vstmia %[t], {s4-s7}\n\t"                                                   \
+                     "add %[t], %[t], %[cb]\n\t"                                                  \
+                     "vstmia %[t], {s8-s11}\n\t"                                                  \
+                     "add %[t], %[t], %[cb]\n\t"                                                  \
+                     "vstmia %[t], {s12-s15}\n\t"                                                 \
+                     "add %[o], %[t], %[cb]"                                                      \
+                     : [o] "+r"(o), [t] "=&r"(t), [w] "+r"(wp)                                    \
+                     : [x0] "r"(x0), [x1] "r"(x1), [x2] "r"(x2), [cb] "r"(cb), [bias] "r"(bias16) \
+                     : "memory", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9",      \
+                       "s10", "s11", "s12", "s13", "s14", "s15", "s16", "s17", "s18", "s19",      \
+                       "s20", "s21", "s24", "s25", "s26", "s27");                                 \
   }
+  switch (kind) {
+    case 0: KFDA_C4V_LOOP(KFDA_C4V_MID_ALL) break;
+    case 1: KFDA_C4V_LOOP(KFDA_C4V_MID_TOP) break;
+    case 2: KFDA_C4V_LOOP(KFDA_C4V_MID_BOTTOM) break;
+    case 3: KFDA_C4V_LOOP(KFDA_C4V_LEFT_ALL) break;
+    case 4: KFDA_C4V_LOOP(KFDA_C4V_LEFT_TOP) break;
+    case 5: KFDA_C4V_LOOP(KFDA_C4V_LEFT_BOTTOM) break;
+    case 6: KFDA_C4V_LOOP(KFDA_C4V_RIGHT_ALL) break;
+    case 7: KFDA_C4V_LOOP(KFDA_C4V_RIGHT_TOP) break;
+    default: KFDA_C4V_LOOP(KFDA_C4V_RIGHT_BOTTOM) break;
+  }
+#undef KFDA_C4V_LOOP
 }
-#undef KFDA_C4V_BLOCK
+#undef KFDA_C4V_MID_ALL
+#undef KFDA_C4V_MID_TOP
+#undef KFDA_C4V_MID_BOTTOM
+#undef KFDA_C4V_LEFT_ALL
+#undef KFDA_C4V_LEFT_TOP
+#undef KFDA_C4V_LEFT_BOTTOM
+#undef KFDA_C4V_RIGHT_ALL
+#undef KFDA_C4V_RIGHT_TOP
+#undef KFDA_C4V_RIGHT_BOTTOM
 
 /* One output pixel, 4 channels, in C: the bias, the taps inside in (fy, fx) order (w,
  * bias16: as c1_blocks_vfp's); stored as they are (c1_finite: all finite). */
@@ -1520,6 +2457,10 @@ static int conv_3x3_c1_vfp(const kfda_conv_params *p, const kfda_shape4 *is, con
   const int32_t ox_a = p->pad_w;
   const int32_t ox_z = iw - 2 + p->pad_w < os->w ? iw - 2 + p->pad_w : os->w;
   const size_t count = ox_z > ox_a ? (size_t)(ox_z - ox_a) : 0;
+  /* SAME rows of 8 or more: edge blocks (LEFT, RIGHT) and the blocks [4, iw - 4) */
+  const int same = p->pad_w == 1 && os->w == iw && iw >= 8;
+  const int32_t ma = same ? 4 : ox_a, mz = same ? iw - 4 : ox_z;
+  const size_t mcount = mz > ma ? (size_t)(mz - ma) : 0;
   const int32_t b0 = row_begin / os->h, b1 = (row_end - 1) / os->h + 1;
   float xmax = 0.0f;
   int32_t oc, row, k, c;
@@ -1543,13 +2484,30 @@ static int conv_3x3_c1_vfp(const kfda_conv_params *p, const kfda_shape4 *is, con
       const int32_t b = row / os->h, oy = row % os->h, iy0 = oy - p->pad_h;
       const float *img = in + (size_t)b * ih * iw;
       float *o = out + (((size_t)b * os->h + oy) * os->w) * (size_t)cout + oc;
+      /* the filter rows inside: all (0), 1 - 2 (1), 0 - 1 (2), else -1 (C) */
+      const int rk = iy0 >= 0 && iy0 + 3 <= ih   ? 0
+                     : iy0 == -1 && ih >= 2      ? 1
+                     : iy0 >= 0 && iy0 + 2 == ih ? 2
+                                                 : -1;
+      const float *xr = img + (ptrdiff_t)iy0 * iw;
+      const size_t cb = (size_t)cout * 4;
       int32_t ox, done_a = 0, done_z = 0;
-      if (iy0 >= 0 && iy0 + 3 <= ih && count >= 4) {
-        const float *x0 = img + (size_t)iy0 * iw + (ox_a - p->pad_w);
-        c1_blocks_vfp(x0, iw, o + (size_t)ox_a * cout, (size_t)cout * 4, count / 4, w, bias16);
-        if (count % 4) /* the last block overlapping the one before */
-          c1_blocks_vfp(x0 + (count - 4), iw, o + (size_t)(ox_z - 4) * cout, (size_t)cout * 4, 1, w,
-                        bias16);
+      if (rk >= 0 && (same || count >= 4)) {
+        if (mcount >= 4) {
+          c1_blocks_vfp(xr + (ma - p->pad_w), iw, o + (size_t)ma * cout, cb, mcount / 4, w, bias16,
+                        rk);
+          if (mcount % 4) /* the last block overlapping the one before */
+            c1_blocks_vfp(xr + (mz - 4 - p->pad_w), iw, o + (size_t)(mz - 4) * cout, cb, 1, w,
+                          bias16, rk);
+        } else if (mcount > 0) { /* SAME, 9 - 11 wide: one block overlapping the left one */
+          c1_blocks_vfp(xr + (mz - 4 - p->pad_w), iw, o + (size_t)(mz - 4) * cout, cb, 1, w, bias16,
+                        rk);
+        }
+        if (same) {
+          c1_blocks_vfp(xr, iw, o, cb, 1, w, bias16, 3 + rk);
+          c1_blocks_vfp(xr + (iw - 6), iw, o + (size_t)(iw - 4) * cout, cb, 1, w, bias16, 6 + rk);
+          continue;
+        }
         done_a = ox_a, done_z = ox_z;
       }
       for (ox = 0; ox < os->w; ++ox) {
