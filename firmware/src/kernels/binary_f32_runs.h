@@ -199,44 +199,44 @@ KFDA_ALWAYS_INLINE void kfda_binary_run_f32(kfda_binary_op op, const float *a, i
     const float *pa = a, *pb = b;
     float *po = out, sum = 0.0f;
     size_t left = n / 8;
-#define KFDA_VFP8_ADD \
-  "vadd.f32 s16, s0, s8\n\t" \
-  "vadd.f32 s17, s1, s9\n\t" \
+#define KFDA_VFP8_ADD         \
+  "vadd.f32 s16, s0, s8\n\t"  \
+  "vadd.f32 s17, s1, s9\n\t"  \
   "vadd.f32 s18, s2, s10\n\t" \
   "vadd.f32 s19, s3, s11\n\t" \
   "vadd.f32 s20, s4, s12\n\t" \
   "vadd.f32 s21, s5, s13\n\t" \
   "vadd.f32 s22, s6, s14\n\t" \
   "vadd.f32 s23, s7, s15\n\t"
-#define KFDA_VFP8_MUL \
-  "vmul.f32 s16, s0, s8\n\t" \
-  "vmul.f32 s17, s1, s9\n\t" \
+#define KFDA_VFP8_MUL         \
+  "vmul.f32 s16, s0, s8\n\t"  \
+  "vmul.f32 s17, s1, s9\n\t"  \
   "vmul.f32 s18, s2, s10\n\t" \
   "vmul.f32 s19, s3, s11\n\t" \
   "vmul.f32 s20, s4, s12\n\t" \
   "vmul.f32 s21, s5, s13\n\t" \
   "vmul.f32 s22, s6, s14\n\t" \
   "vmul.f32 s23, s7, s15\n\t"
-#define KFDA_VFP8(OPS)                                                                  \
-  __asm__ volatile("1:\n\t"                                                             \
-                   "vldmia %[a]!, {s0-s7}\n\t"                                          \
-                   "vldmia %[b]!, {s8-s15}\n\t" OPS "vstmia %[o]!, {s16-s23}\n\t"        \
-                   "vadd.f32 s0, s16, s17\n\t"                                          \
-                   "vadd.f32 s1, s18, s19\n\t"                                          \
-                   "vadd.f32 s2, s20, s21\n\t"                                          \
-                   "vadd.f32 s3, s22, s23\n\t"                                          \
-                   "vadd.f32 s0, s0, s1\n\t"                                            \
-                   "vadd.f32 s2, s2, s3\n\t"                                            \
-                   "vadd.f32 s0, s0, s2\n\t"                                            \
-                   "vadd.f32 %[s], %[s], s0\n\t"                                        \
-                   "subs %[k], %[k], #1\n\t"                                            \
-                   "bne 1b"                                                             \
-                   : [a] "+r"(pa), [b] "+r"(pb), [o] "+r"(po), [k] "+r"(left),           \
-                     [s] "+t"(sum)                                                      \
-                   :                                                                    \
-                   : "cc", "memory", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", \
-                     "s9", "s10", "s11", "s12", "s13", "s14", "s15", "s16", "s17", "s18",  \
-                     "s19", "s20", "s21", "s22", "s23")
+#define KFDA_VFP8(OPS)                                                                            \
+  __asm__ volatile(                                                                               \
+      "1:\n\t"                                                                                    \
+      "vldmia %[a]!, {s0-s7}\n\t"                                                                 \
+      "vldmia %[b]!, {s8-s15}\n\t" OPS                                                            \
+      "vstmia %[o]!, {s16-s23}\n\t"                                                               \
+      "vadd.f32 s0, s16, s17\n\t"                                                                 \
+      "vadd.f32 s1, s18, s19\n\t"                                                                 \
+      "vadd.f32 s2, s20, s21\n\t"                                                                 \
+      "vadd.f32 s3, s22, s23\n\t"                                                                 \
+      "vadd.f32 s0, s0, s1\n\t"                                                                   \
+      "vadd.f32 s2, s2, s3\n\t"                                                                   \
+      "vadd.f32 s0, s0, s2\n\t"                                                                   \
+      "vadd.f32 %[s], %[s], s0\n\t"                                                               \
+      "subs %[k], %[k], #1\n\t"                                                                   \
+      "bne 1b"                                                                                    \
+      : [a] "+r"(pa), [b] "+r"(pb), [o] "+r"(po), [k] "+r"(left), [s] "+t"(sum)                   \
+      :                                                                                           \
+      : "cc", "memory", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", \
+        "s12", "s13", "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23")
     if (op == KFDA_BINARY_MUL)
       KFDA_VFP8(KFDA_VFP8_MUL);
     else

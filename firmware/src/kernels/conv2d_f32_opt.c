@@ -759,6 +759,9 @@ static __attribute__((noinline)) void row_blocks_3x3_c1(const float *x, int32_t 
   "st1 {v24.4s, v25.4s}, [%[o]], %[cb]\n\t" \
   "st1 {v26.4s, v27.4s}, [%[o]], %[cb]\n\t"
 
+/* the assembly strings run past the 4095 characters C99 promises (GCC and clang: fine) */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverlength-strings"
 /* One whole-window output row of 8 channels in assembly (mode 0 or 1; the intrinsics
  * took 112 instructions a block, GCC spilling; this 92 without the clamp): with `left`
  * the SAME row's first 4 pixels (r0 - r2, the 3 input rows, at column 0, then moved to
@@ -809,6 +812,7 @@ static void row8_asm(const float *r0, const float *r1, const float *r2, float *o
     KFDA_C8A("");
 #undef KFDA_C8A
 }
+#pragma GCC diagnostic pop
 #undef KFDA_C8A_MID
 #undef KFDA_C8A_LEFT
 #undef KFDA_C8A_RIGHT
@@ -2377,6 +2381,9 @@ static int one_pixel_4(const kfda_conv_params *p, const kfda_shape4 *is, const f
   "vfma.f32 s11, s21, s27\n\t"   \
   "add %[w], %[w], #48\n\t"
 
+/* the assembly strings run past the 4095 characters C99 promises (GCC and clang: fine) */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverlength-strings"
 /* n blocks of 4 pixels of one `kind` (MID, LEFT, RIGHT x ALL, TOP, BOTTOM: 0 - 8) from
  * x0 (the input at filter row 0; rows iw floats apart) to o (pixels cb bytes apart); w:
  * the 9 taps x 4 channels, bias16: the 4 channels' bias 4 times. */
@@ -2415,6 +2422,7 @@ static void c1_blocks_vfp(const float *x0, int32_t iw, float *o, size_t cb, size
   }
 #undef KFDA_C4V_LOOP
 }
+#pragma GCC diagnostic pop
 #undef KFDA_C4V_MID_ALL
 #undef KFDA_C4V_MID_TOP
 #undef KFDA_C4V_MID_BOTTOM

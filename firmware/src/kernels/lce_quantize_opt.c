@@ -29,7 +29,7 @@
 #define KFDA_QUANT_NEON 0
 #endif
 #if KFDA_QUANT_NEON && defined(__aarch64__)
-#define KFDA_QUANT_PAIRS 1 /* pack64_f32: two words per pass */
+#define KFDA_QUANT_PAIRS 1 /* pack_pairs_f32: two words per pass */
 #else
 #define KFDA_QUANT_PAIRS 0
 #endif
@@ -73,16 +73,6 @@ static inline uint32_t pack32_f32(const float *x) {
   s = vpaddq_u8(s, s);
   s = vpaddq_u8(s, s);
   return vgetq_lane_u32(vreinterpretq_u32_u8(s), 0);
-}
-
-/* 64 floats -> words o[0], o[1]: the pairwise adds of both words shared. */
-static inline void pack64_f32(const float *x, uint8x16_t w, uint32_t *o) {
-  uint8x16_t a0, b0, a1, b1, s;
-  masks32_f32(x, w, &a0, &b0);
-  masks32_f32(x + 32, w, &a1, &b1);
-  s = vpaddq_u8(vpaddq_u8(a0, b0), vpaddq_u8(a1, b1)); /* [word 0: 8 | word 1: 8] */
-  s = vpaddq_u8(s, s);                                 /* [word 0: 4 | word 1: 4 | ...] */
-  vst1_u32(o, vget_low_u32(vreinterpretq_u32_u8(s)));
 }
 
 /* `pairs` x 64 floats from x -> 2 words each from o: one pointer stepping through the
