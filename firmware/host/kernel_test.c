@@ -282,9 +282,11 @@ static int check_quantize(void) {
 /* LceBMaxPool2d: sizes, words, windows, strides, SAME/VALID. */
 static int check_bmaxpool(void) {
   static const int32_t wordss[] = {1, 2, 3, 7, 8}; /* chunks of 4, 2 and 1 */
-  int h, w, wi, fh, fw, st, pad, cases = 0, i;
+  /* 10, 19: rows of 2x2 windows at stride 2, several outputs per pass and a rest */
+  static const int32_t widths[] = {1, 4, 7, 10, 19};
+  int h, w, wd, wi, fh, fw, st, pad, cases = 0, i;
   for (h = 1; h <= 7; h += 2)
-    for (w = 1; w <= 8; w += 3)
+    for (wd = 0; wd < 5; ++wd)
       for (wi = 0; wi < 5; ++wi)
         for (fh = 1; fh <= 3; ++fh)
           for (fw = 1; fw <= 3; ++fw)
@@ -295,6 +297,7 @@ static int check_bmaxpool(void) {
                 size_t bytes;
                 memset(&p, 0, sizeof p);
                 is.n = 2;
+                w = widths[wd];
                 is.h = h;
                 is.w = w;
                 is.c = wordss[wi];
@@ -466,13 +469,13 @@ static void set_act_f32(float *act_min, float *act_max, int act) {
 static int check_conv_f32(int quick) {
   static const int32_t cins[] = {1, 3, 4, 8, 13};
   static const int32_t couts[] = {1, 3, 4, 8, 9, 12};
-  static const int32_t sizes[][2] = {{1, 1}, {4, 5}, {7, 7}, {2, 9}, {6, 10}, {3, 3}};
+  static const int32_t sizes[][2] = {{1, 1}, {4, 5}, {7, 7}, {2, 9}, {6, 10}, {3, 3}, {5, 13}};
   static const int32_t ksz[][2] = {{1, 1}, {3, 3}, {2, 3}, {5, 4}};
   float *x = (float *)(void *)in_buf, *w = (float *)(void *)filt_buf;
   int ci, co, si, ki, st, dl, pad, nb, act, cases = 0;
   for (ci = 0; ci < 5; ++ci)
     for (co = 0; co < 6; ++co)
-      for (si = 0; si < 6; ++si)
+      for (si = 0; si < 7; ++si)
         for (ki = 0; ki < 4; ++ki)
           for (st = 1; st <= 3; ++st)
             for (dl = 1; dl <= 2; ++dl)
@@ -484,6 +487,8 @@ static int check_conv_f32(int quick) {
                     const int32_t cin = cins[ci], cout = couts[co];
                     /* 6 x 10: 3x3 blocks of 4 pixels without overlap (the arm64 stem) */
                     if (si == 4 && (cin != 1 || ki != 1)) continue;
+                    /* 5 x 13: SAME rows of 8 channels, edge blocks and overlapping ones */
+                    if (si == 6 && (cin != 1 || ki != 1)) continue;
                     /* 3 x 3: a 3x3 VALID filter over all of it (one pixel, the GEMV order);
                      * 12 outputs: 8 and 4 channels per pass (quick: neither the other
                      * filters on 3 x 3 nor 12, for the slow emulated cores) */
@@ -737,31 +742,75 @@ static int check_pool_f32(int quick) {
   return 0;
 }
 
+/* FULLY_CONNECTED float: batches, units, depths (multiples of 4 and not: the walked-back
+ * step), the GEMV order and the GEMM one, bias or none, activations, special values. */
+static int check_fc_f32(void) {
+  static const int32_t unitss[] = {1, 3, 4, 8, 10, 13};
+  static const int32_t depths[] = {1, 4, 7, 16, 33, 128};
+  float *x = (float *)(void *)in_buf, *w = (float *)(void *)filt_buf;
+  int ui, di, batches, gemv, nb, act, cases = 0;
+  for (ui = 0; ui < 6; ++ui)
+    for (di = 0; di < 6; ++di)
+      for (batches = 1; batches <= 2; ++batches)
+        for (gemv = 0; gemv <= 1; ++gemv)
+          for (nb = 0; nb <= 1; ++nb)
+            for (act = 0; act < 4; ++act) {
+              const int32_t units = unitss[ui], depth = depths[di];
+              const size_t bytes = (size_t)batches * units * 4;
+              float act_min, act_max;
+              if (gemv && depth < 4) continue; /* the GEMV order needs 4 depth */
+              if (batches * depth > MAXB || units * depth > MAXB || units > KT_CHANNELS ||
+                  bytes > sizeof out_ref)
+                continue;
+              set_act_f32(&act_min, &act_max, act);
+              fill_f32(x, batches * depth, rnd() % 4 == 0);
+              fill_f32(w, units * depth, rnd() % 8 == 0);
+              fill_f32(bias, units, rnd() % 8 == 0);
+              memset(out_ref, 0xa5, bytes);
+              memset(out_opt, 0x5a, bytes);
+              kfda_fully_connected_f32_ref(act_min, act_max, x, batches, depth, w, nb ? NULL : bias,
+                                           units, gemv, (float *)(void *)out_ref);
+              kfda_fully_connected_f32_opt(act_min, act_max, x, batches, depth, w, nb ? NULL : bias,
+                                           units, gemv, (float *)(void *)out_opt);
+              ++cases;
+              if (!same_f32(out_ref, out_opt, bytes / 4)) {
+                printf(
+                    "fully_connected_f32 MISMATCH batches=%d units=%d depth=%d gemv=%d "
+                    "bias=%d act=%d\n",
+                    (int)batches, (int)units, (int)depth, gemv, !nb, act);
+                return 1;
+              }
+            }
+  printf("fully_connected_f32 opt == ref: %d cases\n", cases);
+  return 0;
+}
+
 /* MEAN float: ranks 1 to 5, every set of reduced axes (consecutive or not). */
 static int check_mean_f32(void) {
   float *x = (float *)(void *)in_buf;
-  int32_t ndim, cases = 0;
+  int32_t ndim, cases = 0, rep;
   uint32_t mask;
-  for (ndim = 1; ndim <= 5; ++ndim)
-    for (mask = 0; mask < (1u << ndim); ++mask) {
-      int32_t d[5], i, n = 1, out_n = 1;
-      for (i = 0; i < ndim; ++i) {
-        d[i] = 1 + (int32_t)(rnd() % (i == ndim - 1 ? 11u : 5u));
-        n *= d[i];
-        if (!(mask & (1u << i))) out_n *= d[i];
+  for (rep = 0; rep < 3; ++rep) /* the last axis up to 11, then 40: 16, 8, 4 and 1 per pass */
+    for (ndim = 1; ndim <= 5; ++ndim)
+      for (mask = 0; mask < (1u << ndim); ++mask) {
+        int32_t d[5], i, n = 1, out_n = 1;
+        for (i = 0; i < ndim; ++i) {
+          d[i] = 1 + (int32_t)(rnd() % (i == ndim - 1 ? (rep ? 40u : 11u) : 5u));
+          n *= d[i];
+          if (!(mask & (1u << i))) out_n *= d[i];
+        }
+        if (n > MAXB) continue;
+        fill_f32(x, n, cases % 5 == 4);
+        memset(out_ref, 0xa5, (size_t)out_n * 4);
+        memset(out_opt, 0x5a, (size_t)out_n * 4);
+        kfda_mean_f32_ref(x, ndim, d, mask, (float *)(void *)out_ref);
+        kfda_mean_f32_opt(x, ndim, d, mask, (float *)(void *)out_opt);
+        ++cases;
+        if (!same_f32(out_ref, out_opt, (size_t)out_n)) {
+          printf("mean_f32 MISMATCH ndim=%d mask=%u\n", (int)ndim, (unsigned)mask);
+          return 1;
+        }
       }
-      if (n > MAXB) continue;
-      fill_f32(x, n, cases % 5 == 4);
-      memset(out_ref, 0xa5, (size_t)out_n * 4);
-      memset(out_opt, 0x5a, (size_t)out_n * 4);
-      kfda_mean_f32_ref(x, ndim, d, mask, (float *)(void *)out_ref);
-      kfda_mean_f32_opt(x, ndim, d, mask, (float *)(void *)out_opt);
-      ++cases;
-      if (!same_f32(out_ref, out_opt, (size_t)out_n)) {
-        printf("mean_f32 MISMATCH ndim=%d mask=%u\n", (int)ndim, (unsigned)mask);
-        return 1;
-      }
-    }
   printf("mean_f32 opt == ref: %d cases\n", (int)cases);
   return 0;
 }
@@ -1011,6 +1060,7 @@ int main(int argc, char **argv) {
   if (check_depthwise_f32(quick)) return 1;
   if (check_add_mul_f32()) return 1;
   if (check_mean_f32()) return 1;
+  if (check_fc_f32()) return 1;
   if (check_pool_f32(quick)) return 1;
   if (check_qmul(quick)) return 1;
   if (check_add_mul_s8(quick)) return 1;

@@ -64,12 +64,13 @@ def test_opt_matches_ref_arm64_neon(tmp_path, cpu, mode):
     not (shutil.which("arm-linux-gnueabihf-gcc") and shutil.which("qemu-arm-static")),
     reason="needs arm-linux-gnueabihf-gcc and qemu-arm-static",
 )
-def test_opt_matches_ref_armv7_neon(tmp_path):
+@pytest.mark.parametrize("fpu", ["neon", "neon-vfpv4"])  # the Linux armv7 build: vfpv4 (FMA)
+def test_opt_matches_ref_armv7_neon(tmp_path, fpu):
     _build_and_run(
         tmp_path,
         [
             "CC=arm-linux-gnueabihf-gcc",
-            "KT_FLAGS=-static -march=armv7-a -mfpu=neon -mfloat-abi=hard",
+            f"KT_FLAGS=-static -march=armv7-a -mfpu={fpu} -mfloat-abi=hard",
         ],
         runner=["qemu-arm-static"],
         args=["quick"],
@@ -111,7 +112,7 @@ def test_opt_matches_ref_cortex_m(tmp_path, board):
         assert "kfda_lce_bconv2d_opt" in nm
         # the small buffers still leave cases for every kernel
         counts = re.findall(r"^(.*) opt == ref: (\d+) cases$", res.stdout, re.M)
-        assert len(counts) == 12 and all(int(n) > 0 for _, n in counts), res.stdout
+        assert len(counts) == 13 and all(int(n) > 0 for _, n in counts), res.stdout
     elif board != "mps2-an385":  # the assembly loop is what ran
         assert "kfda_bconv_popcount_thumb2" in nm
         assert "kfda_bconv_k18_thumb2" in nm and "kfda_bconv_k9_thumb2" in nm  # FPU boards

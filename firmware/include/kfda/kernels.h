@@ -258,6 +258,12 @@ int kfda_fully_connected_f32_gemv_order(int32_t batches, int32_t units, int32_t 
 void kfda_fully_connected_f32(float act_min, float act_max, const float *in, int32_t batches,
                               int32_t depth, const float *weights, const float *bias, int32_t units,
                               int gemv_order, float *out);
+void kfda_fully_connected_f32_ref(float act_min, float act_max, const float *in, int32_t batches,
+                                  int32_t depth, const float *weights, const float *bias,
+                                  int32_t units, int gemv_order, float *out);
+void kfda_fully_connected_f32_opt(float act_min, float act_max, const float *in, int32_t batches,
+                                  int32_t depth, const float *weights, const float *bias,
+                                  int32_t units, int gemv_order, float *out);
 /* MAX_POOL_2D / AVERAGE_POOL_2D (average over the valid taps only). */
 void kfda_max_pool2d_f32(const kfda_conv_params *p, const kfda_shape4 *in_shape, const float *in,
                          const kfda_shape4 *out_shape, float *out);

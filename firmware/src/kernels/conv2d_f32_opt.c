@@ -38,6 +38,13 @@
 #else
 #define KFDA_CONV_F32_NEON 0
 #endif
+/* armv7-A with VFPv4 (the Linux armv7 build): the c1 stem in scalar VFP assembly */
+#if !KFDA_CONV_F32_NEON && defined(__ARM_ARCH_7A__) && defined(__ARM_FEATURE_FMA) && \
+    defined(__GNUC__)
+#define KFDA_CONV_F32_VFP 1
+#else
+#define KFDA_CONV_F32_VFP 0
+#endif
 
 /* The taps of one output pixel: `rows` filter rows of `run` floats each; input rows
  * `xrow` floats apart, filter rows `wrow` apart, output channels `wk` apart; the
@@ -184,6 +191,24 @@ static void clip(int32_t start, int32_t f, int32_t size, int32_t *lo, int32_t *h
   if (*hi < *lo) *hi = *lo;
 }
 
+#if KFDA_CONV_F32_NEON || KFDA_CONV_F32_VFP
+/* 1 when no output of channels [oc, oc + n) of a 3x3 filter over one input channel can
+ * be an infinity or NaN over inputs of magnitude at most xmax: |bias| + sum |w| * xmax
+ * below 2^120 (the 10 roundings of a sum move it by far less than the margin to
+ * FLT_MAX); 0 for NaN or infinite operands. Then the no-activation clamp (+-inf to
+ * +-FLT_MAX, NaN to FLT_MAX) has nothing to do. */
+static int c1_finite(const float *filter, const float *bias, int32_t oc, int32_t n, float xmax) {
+  int32_t c, k;
+  if (!(xmax < 0x1p100f)) return 0;
+  for (c = oc; c < oc + n; ++c) {
+    float s = bias ? __builtin_fabsf(bias[c]) : 0.0f;
+    for (k = 0; k < 9; ++k) s += __builtin_fabsf(filter[(size_t)c * 9 + k]) * xmax;
+    if (!(s < 0x1p120f)) return 0;
+  }
+  return 1;
+}
+#endif
+
 #if KFDA_CONV_F32_NEON
 #if defined(__GNUC__)
 #define KFDA_CONV_INLINE static inline __attribute__((always_inline))
@@ -324,13 +349,576 @@ static __attribute__((noinline)) void row_blocks_3x3_c1(const float *x, int32_t 
 #undef KFDA_C1_EDGES
 #undef KFDA_C1_EDGE
 
-/* 3x3 filters over one input channel, stride 1 (a stem conv on a grey image), 4
- * output channels per vector with their 9 weights held in registers; per pixel
- * the bias, then a fused multiply-add per tap inside the image in the reference's
- * order (fy, fx) (FMLA: kfda_fmaf's one rounding), then the clamp (each lane the
- * scalar result). Pixels whose 3 filter columns lie inside run 4 at a time, unrolled
- * (filter rows outside the image skipped); the others loop over their taps
- * (outside taps are skipped, as the reference does: 0 * inf is NaN). */
+/* 8 output channels (two vectors: a_p channels oc..oc+3, b_p oc+4..oc+7 of pixel p) x 4
+ * pixels per block, the 18 weight vectors held in registers: 72 FMLA by lane per 4 input
+ * loads of 6 floats (a vector and a pair per filter row), one STP per pixel. Each lane
+ * is the reference's sum: the bias, then the taps inside in (fy, fx) order. */
+#define KFDA_C8_Q(p, k, s, l)               \
+  a##p = vfmaq_laneq_f32(a##p, w##k, s, l); \
+  b##p = vfmaq_laneq_f32(b##p, h##k, s, l)
+#define KFDA_C8_D(p, k, s, l)              \
+  a##p = vfmaq_lane_f32(a##p, w##k, s, l); \
+  b##p = vfmaq_lane_f32(b##p, h##k, s, l)
+/* filter row r (weights 3r .. 3r + 2) of pixels ox .. ox + 3, all columns inside: u the
+ * input columns ox - pad_w .. + 3, v the next 2 */
+#define KFDA_C8_ROW(r, k0, k1, k2)              \
+  if (ROW_INSIDE(r)) {                          \
+    const float *xr = xp + (ptrdiff_t)(r) * iw; \
+    const float32x4_t u = vld1q_f32(xr);        \
+    const float32x2_t v = vld1_f32(xr + 4);     \
+    KFDA_C8_Q(0, k0, u, 0);                     \
+    KFDA_C8_Q(0, k1, u, 1);                     \
+    KFDA_C8_Q(0, k2, u, 2);                     \
+    KFDA_C8_Q(1, k0, u, 1);                     \
+    KFDA_C8_Q(1, k1, u, 2);                     \
+    KFDA_C8_Q(1, k2, u, 3);                     \
+    KFDA_C8_Q(2, k0, u, 2);                     \
+    KFDA_C8_Q(2, k1, u, 3);                     \
+    KFDA_C8_D(2, k2, v, 0);                     \
+    KFDA_C8_Q(3, k0, u, 3);                     \
+    KFDA_C8_D(3, k1, v, 0);                     \
+    KFDA_C8_D(3, k2, v, 1);                     \
+  }
+/* the SAME row's first 4 pixels (pixel 0 without its fx = 0 tap): u columns 0 .. 3,
+ * v 4 .. 5 */
+#define KFDA_C8_LEFT(r, k0, k1, k2)            \
+  if (ROW_INSIDE(r)) {                         \
+    const float *xr = x + (ptrdiff_t)(r) * iw; \
+    const float32x4_t u = vld1q_f32(xr);       \
+    const float32x2_t v = vld1_f32(xr + 4);    \
+    KFDA_C8_Q(0, k1, u, 0);                    \
+    KFDA_C8_Q(0, k2, u, 1);                    \
+    KFDA_C8_Q(1, k0, u, 0);                    \
+    KFDA_C8_Q(1, k1, u, 1);                    \
+    KFDA_C8_Q(1, k2, u, 2);                    \
+    KFDA_C8_Q(2, k0, u, 1);                    \
+    KFDA_C8_Q(2, k1, u, 2);                    \
+    KFDA_C8_Q(2, k2, u, 3);                    \
+    KFDA_C8_Q(3, k0, u, 2);                    \
+    KFDA_C8_Q(3, k1, u, 3);                    \
+    KFDA_C8_D(3, k2, v, 0);                    \
+  }
+/* the SAME row's last 4 pixels (the last without its fx = 2 tap): u columns iw - 4 ..
+ * iw - 1, d iw - 6 .. iw - 5 */
+#define KFDA_C8_RIGHT(r, k0, k1, k2)                    \
+  if (ROW_INSIDE(r)) {                                  \
+    const float *xr = x + (ptrdiff_t)(r) * iw + iw - 4; \
+    const float32x4_t u = vld1q_f32(xr);                \
+    const float32x2_t d = vld1_f32(xr - 2);             \
+    KFDA_C8_D(0, k0, d, 1);                             \
+    KFDA_C8_Q(0, k1, u, 0);                             \
+    KFDA_C8_Q(0, k2, u, 1);                             \
+    KFDA_C8_Q(1, k0, u, 0);                             \
+    KFDA_C8_Q(1, k1, u, 1);                             \
+    KFDA_C8_Q(1, k2, u, 2);                             \
+    KFDA_C8_Q(2, k0, u, 1);                             \
+    KFDA_C8_Q(2, k1, u, 2);                             \
+    KFDA_C8_Q(2, k2, u, 3);                             \
+    KFDA_C8_Q(3, k0, u, 2);                             \
+    KFDA_C8_Q(3, k1, u, 3);                             \
+  }
+#define KFDA_C8_START                                               \
+  float32x4_t a0 = bl, a1 = bl, a2 = bl, a3 = bl, b0 = bh, b1 = bh; \
+  float32x4_t b2 = bh, b3 = bh
+/* the clamp (CLAMP8) and the 4 pixels' stores from `op` */
+#define KFDA_C8_STORE(CLAMP8)       \
+  CLAMP8(a0);                       \
+  CLAMP8(a1);                       \
+  CLAMP8(a2);                       \
+  CLAMP8(a3);                       \
+  CLAMP8(b0);                       \
+  CLAMP8(b1);                       \
+  CLAMP8(b2);                       \
+  CLAMP8(b3);                       \
+  vst1q_f32(op, a0);                \
+  vst1q_f32(op + 4, b0);            \
+  vst1q_f32(op + cout, a1);         \
+  vst1q_f32(op + cout + 4, b1);     \
+  vst1q_f32(op + 2 * cout, a2);     \
+  vst1q_f32(op + 2 * cout + 4, b2); \
+  vst1q_f32(op + 3 * cout, a3);     \
+  vst1q_f32(op + 3 * cout + 4, b3)
+#define KFDA_C8_NOCLAMP(v)    (void)0
+#define KFDA_C8_CLAMP_NONE(v) v = vmaxnmq_f32(vminnmq_f32(v, hi), lo)
+#define KFDA_C8_CLAMP(v) \
+  if (mode) v = clamp_f32x4(v, lo, hi, mode == 1)
+/* pixels [b0x, z) 4 at a time (the last block overlapping the one before) */
+#define KFDA_C8_BLOCKS(CLAMP8)                                               \
+  for (xp = x + (b0x - pad_w), op = o + (size_t)b0x * cout, n = z - b0x;;) { \
+    KFDA_C8_START;                                                           \
+    KFDA_C8_ROW(0, 0, 1, 2)                                                  \
+    KFDA_C8_ROW(1, 3, 4, 5)                                                  \
+    KFDA_C8_ROW(2, 6, 7, 8)                                                  \
+    KFDA_C8_STORE(CLAMP8);                                                   \
+    if (n <= 4) break;                                                       \
+    step = n - 4 < 4 ? n - 4 : 4; /* the last block: overlapping */          \
+    xp += step;                                                              \
+    op += (size_t)step * cout;                                               \
+    n -= step;                                                               \
+  }
+
+/* with `edges`: the row's first and last 4 pixels */
+#define KFDA_C8_EDGES(CLAMP8)           \
+  if (edges) {                          \
+    {                                   \
+      KFDA_C8_START;                    \
+      op = o;                           \
+      KFDA_C8_LEFT(0, 0, 1, 2)          \
+      KFDA_C8_LEFT(1, 3, 4, 5)          \
+      KFDA_C8_LEFT(2, 6, 7, 8)          \
+      KFDA_C8_STORE(CLAMP8);            \
+    }                                   \
+    {                                   \
+      KFDA_C8_START;                    \
+      op = o + (size_t)(iw - 4) * cout; \
+      KFDA_C8_RIGHT(0, 0, 1, 2)         \
+      KFDA_C8_RIGHT(1, 3, 4, 5)         \
+      KFDA_C8_RIGHT(2, 6, 7, 8)         \
+      KFDA_C8_STORE(CLAMP8);            \
+    }                                   \
+  }
+
+/* The strings of row8_asm (generated: registers v0 - v8 the weights of channels oc..oc+3,
+ * v9 - v17 of oc+4..oc+7, v18 - v19 the bias, v20 + 2p / v21 + 2p pixel p's two
+ * accumulators, v28 - v29 the input columns, v30 - v31 lo, hi). MID: a block of 4
+ * pixels, its input columns from the row pointers (each advanced 4 columns); LEFT,
+ * RIGHT: the SAME row's first / last 4 pixels (pointers at column 0 / iw - 5). */
+#define KFDA_C8A_MID                  \
+  "mov v20.16b, v18.16b\n\t"          \
+  "mov v21.16b, v19.16b\n\t"          \
+  "mov v22.16b, v18.16b\n\t"          \
+  "mov v23.16b, v19.16b\n\t"          \
+  "mov v24.16b, v18.16b\n\t"          \
+  "mov v25.16b, v19.16b\n\t"          \
+  "mov v26.16b, v18.16b\n\t"          \
+  "mov v27.16b, v19.16b\n\t"          \
+  "ldr q28, [%[r0]], #16\n\t"         \
+  "ldr d29, [%[r0]]\n\t"              \
+  "fmla v20.4s, v0.4s, v28.s[0]\n\t"  \
+  "fmla v21.4s, v9.4s, v28.s[0]\n\t"  \
+  "fmla v22.4s, v0.4s, v28.s[1]\n\t"  \
+  "fmla v23.4s, v9.4s, v28.s[1]\n\t"  \
+  "fmla v24.4s, v0.4s, v28.s[2]\n\t"  \
+  "fmla v25.4s, v9.4s, v28.s[2]\n\t"  \
+  "fmla v26.4s, v0.4s, v28.s[3]\n\t"  \
+  "fmla v27.4s, v9.4s, v28.s[3]\n\t"  \
+  "fmla v20.4s, v1.4s, v28.s[1]\n\t"  \
+  "fmla v21.4s, v10.4s, v28.s[1]\n\t" \
+  "fmla v22.4s, v1.4s, v28.s[2]\n\t"  \
+  "fmla v23.4s, v10.4s, v28.s[2]\n\t" \
+  "fmla v24.4s, v1.4s, v28.s[3]\n\t"  \
+  "fmla v25.4s, v10.4s, v28.s[3]\n\t" \
+  "fmla v26.4s, v1.4s, v29.s[0]\n\t"  \
+  "fmla v27.4s, v10.4s, v29.s[0]\n\t" \
+  "fmla v20.4s, v2.4s, v28.s[2]\n\t"  \
+  "fmla v21.4s, v11.4s, v28.s[2]\n\t" \
+  "fmla v22.4s, v2.4s, v28.s[3]\n\t"  \
+  "fmla v23.4s, v11.4s, v28.s[3]\n\t" \
+  "fmla v24.4s, v2.4s, v29.s[0]\n\t"  \
+  "fmla v25.4s, v11.4s, v29.s[0]\n\t" \
+  "fmla v26.4s, v2.4s, v29.s[1]\n\t"  \
+  "fmla v27.4s, v11.4s, v29.s[1]\n\t" \
+  "ldr q28, [%[r1]], #16\n\t"         \
+  "ldr d29, [%[r1]]\n\t"              \
+  "fmla v20.4s, v3.4s, v28.s[0]\n\t"  \
+  "fmla v21.4s, v12.4s, v28.s[0]\n\t" \
+  "fmla v22.4s, v3.4s, v28.s[1]\n\t"  \
+  "fmla v23.4s, v12.4s, v28.s[1]\n\t" \
+  "fmla v24.4s, v3.4s, v28.s[2]\n\t"  \
+  "fmla v25.4s, v12.4s, v28.s[2]\n\t" \
+  "fmla v26.4s, v3.4s, v28.s[3]\n\t"  \
+  "fmla v27.4s, v12.4s, v28.s[3]\n\t" \
+  "fmla v20.4s, v4.4s, v28.s[1]\n\t"  \
+  "fmla v21.4s, v13.4s, v28.s[1]\n\t" \
+  "fmla v22.4s, v4.4s, v28.s[2]\n\t"  \
+  "fmla v23.4s, v13.4s, v28.s[2]\n\t" \
+  "fmla v24.4s, v4.4s, v28.s[3]\n\t"  \
+  "fmla v25.4s, v13.4s, v28.s[3]\n\t" \
+  "fmla v26.4s, v4.4s, v29.s[0]\n\t"  \
+  "fmla v27.4s, v13.4s, v29.s[0]\n\t" \
+  "fmla v20.4s, v5.4s, v28.s[2]\n\t"  \
+  "fmla v21.4s, v14.4s, v28.s[2]\n\t" \
+  "fmla v22.4s, v5.4s, v28.s[3]\n\t"  \
+  "fmla v23.4s, v14.4s, v28.s[3]\n\t" \
+  "fmla v24.4s, v5.4s, v29.s[0]\n\t"  \
+  "fmla v25.4s, v14.4s, v29.s[0]\n\t" \
+  "fmla v26.4s, v5.4s, v29.s[1]\n\t"  \
+  "fmla v27.4s, v14.4s, v29.s[1]\n\t" \
+  "ldr q28, [%[r2]], #16\n\t"         \
+  "ldr d29, [%[r2]]\n\t"              \
+  "fmla v20.4s, v6.4s, v28.s[0]\n\t"  \
+  "fmla v21.4s, v15.4s, v28.s[0]\n\t" \
+  "fmla v22.4s, v6.4s, v28.s[1]\n\t"  \
+  "fmla v23.4s, v15.4s, v28.s[1]\n\t" \
+  "fmla v24.4s, v6.4s, v28.s[2]\n\t"  \
+  "fmla v25.4s, v15.4s, v28.s[2]\n\t" \
+  "fmla v26.4s, v6.4s, v28.s[3]\n\t"  \
+  "fmla v27.4s, v15.4s, v28.s[3]\n\t" \
+  "fmla v20.4s, v7.4s, v28.s[1]\n\t"  \
+  "fmla v21.4s, v16.4s, v28.s[1]\n\t" \
+  "fmla v22.4s, v7.4s, v28.s[2]\n\t"  \
+  "fmla v23.4s, v16.4s, v28.s[2]\n\t" \
+  "fmla v24.4s, v7.4s, v28.s[3]\n\t"  \
+  "fmla v25.4s, v16.4s, v28.s[3]\n\t" \
+  "fmla v26.4s, v7.4s, v29.s[0]\n\t"  \
+  "fmla v27.4s, v16.4s, v29.s[0]\n\t" \
+  "fmla v20.4s, v8.4s, v28.s[2]\n\t"  \
+  "fmla v21.4s, v17.4s, v28.s[2]\n\t" \
+  "fmla v22.4s, v8.4s, v28.s[3]\n\t"  \
+  "fmla v23.4s, v17.4s, v28.s[3]\n\t" \
+  "fmla v24.4s, v8.4s, v29.s[0]\n\t"  \
+  "fmla v25.4s, v17.4s, v29.s[0]\n\t" \
+  "fmla v26.4s, v8.4s, v29.s[1]\n\t"  \
+  "fmla v27.4s, v17.4s, v29.s[1]\n\t"
+
+#define KFDA_C8A_LEFT                 \
+  "mov v20.16b, v18.16b\n\t"          \
+  "mov v21.16b, v19.16b\n\t"          \
+  "mov v22.16b, v18.16b\n\t"          \
+  "mov v23.16b, v19.16b\n\t"          \
+  "mov v24.16b, v18.16b\n\t"          \
+  "mov v25.16b, v19.16b\n\t"          \
+  "mov v26.16b, v18.16b\n\t"          \
+  "mov v27.16b, v19.16b\n\t"          \
+  "ldr q28, [%[r0]]\n\t"              \
+  "ldr d29, [%[r0], #16]\n\t"         \
+  "fmla v22.4s, v0.4s, v28.s[0]\n\t"  \
+  "fmla v23.4s, v9.4s, v28.s[0]\n\t"  \
+  "fmla v24.4s, v0.4s, v28.s[1]\n\t"  \
+  "fmla v25.4s, v9.4s, v28.s[1]\n\t"  \
+  "fmla v26.4s, v0.4s, v28.s[2]\n\t"  \
+  "fmla v27.4s, v9.4s, v28.s[2]\n\t"  \
+  "fmla v20.4s, v1.4s, v28.s[0]\n\t"  \
+  "fmla v21.4s, v10.4s, v28.s[0]\n\t" \
+  "fmla v22.4s, v1.4s, v28.s[1]\n\t"  \
+  "fmla v23.4s, v10.4s, v28.s[1]\n\t" \
+  "fmla v24.4s, v1.4s, v28.s[2]\n\t"  \
+  "fmla v25.4s, v10.4s, v28.s[2]\n\t" \
+  "fmla v26.4s, v1.4s, v28.s[3]\n\t"  \
+  "fmla v27.4s, v10.4s, v28.s[3]\n\t" \
+  "fmla v20.4s, v2.4s, v28.s[1]\n\t"  \
+  "fmla v21.4s, v11.4s, v28.s[1]\n\t" \
+  "fmla v22.4s, v2.4s, v28.s[2]\n\t"  \
+  "fmla v23.4s, v11.4s, v28.s[2]\n\t" \
+  "fmla v24.4s, v2.4s, v28.s[3]\n\t"  \
+  "fmla v25.4s, v11.4s, v28.s[3]\n\t" \
+  "fmla v26.4s, v2.4s, v29.s[0]\n\t"  \
+  "fmla v27.4s, v11.4s, v29.s[0]\n\t" \
+  "ldr q28, [%[r1]]\n\t"              \
+  "ldr d29, [%[r1], #16]\n\t"         \
+  "fmla v22.4s, v3.4s, v28.s[0]\n\t"  \
+  "fmla v23.4s, v12.4s, v28.s[0]\n\t" \
+  "fmla v24.4s, v3.4s, v28.s[1]\n\t"  \
+  "fmla v25.4s, v12.4s, v28.s[1]\n\t" \
+  "fmla v26.4s, v3.4s, v28.s[2]\n\t"  \
+  "fmla v27.4s, v12.4s, v28.s[2]\n\t" \
+  "fmla v20.4s, v4.4s, v28.s[0]\n\t"  \
+  "fmla v21.4s, v13.4s, v28.s[0]\n\t" \
+  "fmla v22.4s, v4.4s, v28.s[1]\n\t"  \
+  "fmla v23.4s, v13.4s, v28.s[1]\n\t" \
+  "fmla v24.4s, v4.4s, v28.s[2]\n\t"  \
+  "fmla v25.4s, v13.4s, v28.s[2]\n\t" \
+  "fmla v26.4s, v4.4s, v28.s[3]\n\t"  \
+  "fmla v27.4s, v13.4s, v28.s[3]\n\t" \
+  "fmla v20.4s, v5.4s, v28.s[1]\n\t"  \
+  "fmla v21.4s, v14.4s, v28.s[1]\n\t" \
+  "fmla v22.4s, v5.4s, v28.s[2]\n\t"  \
+  "fmla v23.4s, v14.4s, v28.s[2]\n\t" \
+  "fmla v24.4s, v5.4s, v28.s[3]\n\t"  \
+  "fmla v25.4s, v14.4s, v28.s[3]\n\t" \
+  "fmla v26.4s, v5.4s, v29.s[0]\n\t"  \
+  "fmla v27.4s, v14.4s, v29.s[0]\n\t" \
+  "ldr q28, [%[r2]]\n\t"              \
+  "ldr d29, [%[r2], #16]\n\t"         \
+  "fmla v22.4s, v6.4s, v28.s[0]\n\t"  \
+  "fmla v23.4s, v15.4s, v28.s[0]\n\t" \
+  "fmla v24.4s, v6.4s, v28.s[1]\n\t"  \
+  "fmla v25.4s, v15.4s, v28.s[1]\n\t" \
+  "fmla v26.4s, v6.4s, v28.s[2]\n\t"  \
+  "fmla v27.4s, v15.4s, v28.s[2]\n\t" \
+  "fmla v20.4s, v7.4s, v28.s[0]\n\t"  \
+  "fmla v21.4s, v16.4s, v28.s[0]\n\t" \
+  "fmla v22.4s, v7.4s, v28.s[1]\n\t"  \
+  "fmla v23.4s, v16.4s, v28.s[1]\n\t" \
+  "fmla v24.4s, v7.4s, v28.s[2]\n\t"  \
+  "fmla v25.4s, v16.4s, v28.s[2]\n\t" \
+  "fmla v26.4s, v7.4s, v28.s[3]\n\t"  \
+  "fmla v27.4s, v16.4s, v28.s[3]\n\t" \
+  "fmla v20.4s, v8.4s, v28.s[1]\n\t"  \
+  "fmla v21.4s, v17.4s, v28.s[1]\n\t" \
+  "fmla v22.4s, v8.4s, v28.s[2]\n\t"  \
+  "fmla v23.4s, v17.4s, v28.s[2]\n\t" \
+  "fmla v24.4s, v8.4s, v28.s[3]\n\t"  \
+  "fmla v25.4s, v17.4s, v28.s[3]\n\t" \
+  "fmla v26.4s, v8.4s, v29.s[0]\n\t"  \
+  "fmla v27.4s, v17.4s, v29.s[0]\n\t"
+
+#define KFDA_C8A_RIGHT                \
+  "mov v20.16b, v18.16b\n\t"          \
+  "mov v21.16b, v19.16b\n\t"          \
+  "mov v22.16b, v18.16b\n\t"          \
+  "mov v23.16b, v19.16b\n\t"          \
+  "mov v24.16b, v18.16b\n\t"          \
+  "mov v25.16b, v19.16b\n\t"          \
+  "mov v26.16b, v18.16b\n\t"          \
+  "mov v27.16b, v19.16b\n\t"          \
+  "ldur d29, [%[r0], #-4]\n\t"        \
+  "ldr q28, [%[r0], #4]\n\t"          \
+  "fmla v20.4s, v0.4s, v29.s[1]\n\t"  \
+  "fmla v21.4s, v9.4s, v29.s[1]\n\t"  \
+  "fmla v22.4s, v0.4s, v28.s[0]\n\t"  \
+  "fmla v23.4s, v9.4s, v28.s[0]\n\t"  \
+  "fmla v24.4s, v0.4s, v28.s[1]\n\t"  \
+  "fmla v25.4s, v9.4s, v28.s[1]\n\t"  \
+  "fmla v26.4s, v0.4s, v28.s[2]\n\t"  \
+  "fmla v27.4s, v9.4s, v28.s[2]\n\t"  \
+  "fmla v20.4s, v1.4s, v28.s[0]\n\t"  \
+  "fmla v21.4s, v10.4s, v28.s[0]\n\t" \
+  "fmla v22.4s, v1.4s, v28.s[1]\n\t"  \
+  "fmla v23.4s, v10.4s, v28.s[1]\n\t" \
+  "fmla v24.4s, v1.4s, v28.s[2]\n\t"  \
+  "fmla v25.4s, v10.4s, v28.s[2]\n\t" \
+  "fmla v26.4s, v1.4s, v28.s[3]\n\t"  \
+  "fmla v27.4s, v10.4s, v28.s[3]\n\t" \
+  "fmla v20.4s, v2.4s, v28.s[1]\n\t"  \
+  "fmla v21.4s, v11.4s, v28.s[1]\n\t" \
+  "fmla v22.4s, v2.4s, v28.s[2]\n\t"  \
+  "fmla v23.4s, v11.4s, v28.s[2]\n\t" \
+  "fmla v24.4s, v2.4s, v28.s[3]\n\t"  \
+  "fmla v25.4s, v11.4s, v28.s[3]\n\t" \
+  "ldur d29, [%[r1], #-4]\n\t"        \
+  "ldr q28, [%[r1], #4]\n\t"          \
+  "fmla v20.4s, v3.4s, v29.s[1]\n\t"  \
+  "fmla v21.4s, v12.4s, v29.s[1]\n\t" \
+  "fmla v22.4s, v3.4s, v28.s[0]\n\t"  \
+  "fmla v23.4s, v12.4s, v28.s[0]\n\t" \
+  "fmla v24.4s, v3.4s, v28.s[1]\n\t"  \
+  "fmla v25.4s, v12.4s, v28.s[1]\n\t" \
+  "fmla v26.4s, v3.4s, v28.s[2]\n\t"  \
+  "fmla v27.4s, v12.4s, v28.s[2]\n\t" \
+  "fmla v20.4s, v4.4s, v28.s[0]\n\t"  \
+  "fmla v21.4s, v13.4s, v28.s[0]\n\t" \
+  "fmla v22.4s, v4.4s, v28.s[1]\n\t"  \
+  "fmla v23.4s, v13.4s, v28.s[1]\n\t" \
+  "fmla v24.4s, v4.4s, v28.s[2]\n\t"  \
+  "fmla v25.4s, v13.4s, v28.s[2]\n\t" \
+  "fmla v26.4s, v4.4s, v28.s[3]\n\t"  \
+  "fmla v27.4s, v13.4s, v28.s[3]\n\t" \
+  "fmla v20.4s, v5.4s, v28.s[1]\n\t"  \
+  "fmla v21.4s, v14.4s, v28.s[1]\n\t" \
+  "fmla v22.4s, v5.4s, v28.s[2]\n\t"  \
+  "fmla v23.4s, v14.4s, v28.s[2]\n\t" \
+  "fmla v24.4s, v5.4s, v28.s[3]\n\t"  \
+  "fmla v25.4s, v14.4s, v28.s[3]\n\t" \
+  "ldur d29, [%[r2], #-4]\n\t"        \
+  "ldr q28, [%[r2], #4]\n\t"          \
+  "fmla v20.4s, v6.4s, v29.s[1]\n\t"  \
+  "fmla v21.4s, v15.4s, v29.s[1]\n\t" \
+  "fmla v22.4s, v6.4s, v28.s[0]\n\t"  \
+  "fmla v23.4s, v15.4s, v28.s[0]\n\t" \
+  "fmla v24.4s, v6.4s, v28.s[1]\n\t"  \
+  "fmla v25.4s, v15.4s, v28.s[1]\n\t" \
+  "fmla v26.4s, v6.4s, v28.s[2]\n\t"  \
+  "fmla v27.4s, v15.4s, v28.s[2]\n\t" \
+  "fmla v20.4s, v7.4s, v28.s[0]\n\t"  \
+  "fmla v21.4s, v16.4s, v28.s[0]\n\t" \
+  "fmla v22.4s, v7.4s, v28.s[1]\n\t"  \
+  "fmla v23.4s, v16.4s, v28.s[1]\n\t" \
+  "fmla v24.4s, v7.4s, v28.s[2]\n\t"  \
+  "fmla v25.4s, v16.4s, v28.s[2]\n\t" \
+  "fmla v26.4s, v7.4s, v28.s[3]\n\t"  \
+  "fmla v27.4s, v16.4s, v28.s[3]\n\t" \
+  "fmla v20.4s, v8.4s, v28.s[1]\n\t"  \
+  "fmla v21.4s, v17.4s, v28.s[1]\n\t" \
+  "fmla v22.4s, v8.4s, v28.s[2]\n\t"  \
+  "fmla v23.4s, v17.4s, v28.s[2]\n\t" \
+  "fmla v24.4s, v8.4s, v28.s[3]\n\t"  \
+  "fmla v25.4s, v17.4s, v28.s[3]\n\t"
+
+#define KFDA_C8A_CLAMP                \
+  "fminnm v20.4s, v20.4s, v31.4s\n\t" \
+  "fminnm v21.4s, v21.4s, v31.4s\n\t" \
+  "fminnm v22.4s, v22.4s, v31.4s\n\t" \
+  "fminnm v23.4s, v23.4s, v31.4s\n\t" \
+  "fminnm v24.4s, v24.4s, v31.4s\n\t" \
+  "fminnm v25.4s, v25.4s, v31.4s\n\t" \
+  "fminnm v26.4s, v26.4s, v31.4s\n\t" \
+  "fminnm v27.4s, v27.4s, v31.4s\n\t" \
+  "fmaxnm v20.4s, v20.4s, v30.4s\n\t" \
+  "fmaxnm v21.4s, v21.4s, v30.4s\n\t" \
+  "fmaxnm v22.4s, v22.4s, v30.4s\n\t" \
+  "fmaxnm v23.4s, v23.4s, v30.4s\n\t" \
+  "fmaxnm v24.4s, v24.4s, v30.4s\n\t" \
+  "fmaxnm v25.4s, v25.4s, v30.4s\n\t" \
+  "fmaxnm v26.4s, v26.4s, v30.4s\n\t" \
+  "fmaxnm v27.4s, v27.4s, v30.4s\n\t"
+
+#define KFDA_C8A_STORE                      \
+  "st1 {v20.4s, v21.4s}, [%[o]], %[cb]\n\t" \
+  "st1 {v22.4s, v23.4s}, [%[o]], %[cb]\n\t" \
+  "st1 {v24.4s, v25.4s}, [%[o]], %[cb]\n\t" \
+  "st1 {v26.4s, v27.4s}, [%[o]], %[cb]\n\t"
+
+/* the assembly strings run past the 4095 characters C99 promises (GCC and clang: fine) */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverlength-strings"
+/* One whole-window output row of 8 channels in assembly (mode 0 or 1; the intrinsics
+ * took 112 instructions a block, GCC spilling; this 92 without the clamp): with `left`
+ * the SAME row's first 4 pixels (r0 - r2, the 3 input rows, at column 0, then moved to
+ * column 3), `n` blocks of 4 pixels, then when `back` (bytes) the pointers and the
+ * output moved back for one overlapping block, with `right` the last 4 pixels. */
+static void row8_asm(const float *r0, const float *r1, const float *r2, float *o, size_t cb,
+                     size_t n, int left, int right, size_t back, size_t backo,
+                     const float32x4_t *wt, const float *bias8, const float *lohi, int clamp) {
+#define KFDA_C8A(CLAMP)                                                                            \
+  __asm__ volatile(                                                                                \
+      "ld1 {v0.4s-v3.4s}, [%[wt]], #64\n\t"                                                        \
+      "ld1 {v4.4s-v7.4s}, [%[wt]], #64\n\t"                                                        \
+      "ld1 {v8.4s-v11.4s}, [%[wt]], #64\n\t"                                                       \
+      "ld1 {v12.4s-v15.4s}, [%[wt]], #64\n\t"                                                      \
+      "ld1 {v16.4s, v17.4s}, [%[wt]]\n\t"                                                          \
+      "ld1 {v18.4s, v19.4s}, [%[bias]]\n\t"                                                        \
+      "ld1 {v30.4s, v31.4s}, [%[lohi]]\n\t"                                                        \
+      "cbz %w[left], 3f\n\t" KFDA_C8A_LEFT CLAMP KFDA_C8A_STORE                                    \
+      "add %[r0], %[r0], #12\n\t"                                                                  \
+      "add %[r1], %[r1], #12\n\t"                                                                  \
+      "add %[r2], %[r2], #12\n\t"                                                                  \
+      "3:\n\t"                                                                                     \
+      "cbz %[n], 4f\n\t"                                                                           \
+      "1:\n\t" KFDA_C8A_MID CLAMP KFDA_C8A_STORE                                                   \
+      "subs %[n], %[n], #1\n\t"                                                                    \
+      "b.ne 1b\n\t"                                                                                \
+      "4:\n\t"                                                                                     \
+      "cbz %[back], 5f\n\t"                                                                        \
+      "sub %[r0], %[r0], %[back]\n\t"                                                              \
+      "sub %[r1], %[r1], %[back]\n\t"                                                              \
+      "sub %[r2], %[r2], %[back]\n\t"                                                              \
+      "sub %[o], %[o], %[backo]\n\t"                                                               \
+      "mov %[back], xzr\n\t"                                                                       \
+      "mov %[n], #1\n\t"                                                                           \
+      "b 1b\n\t"                                                                                   \
+      "5:\n\t"                                                                                     \
+      "cbz %w[right], 6f\n\t" KFDA_C8A_RIGHT CLAMP KFDA_C8A_STORE "6:"                             \
+      : [r0] "+r"(r0), [r1] "+r"(r1), [r2] "+r"(r2), [o] "+r"(o), [n] "+r"(n), [back] "+r"(back),  \
+        [wt] "+r"(wt)                                                                              \
+      : [cb] "r"(cb), [backo] "r"(backo), [left] "r"(left), [right] "r"(right), [bias] "r"(bias8), \
+        [lohi] "r"(lohi)                                                                           \
+      : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11",  \
+        "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", \
+        "v25", "v26", "v27", "v28", "v29", "v30", "v31")
+  if (clamp)
+    KFDA_C8A(KFDA_C8A_CLAMP);
+  else
+    KFDA_C8A("");
+#undef KFDA_C8A
+}
+#pragma GCC diagnostic pop
+#undef KFDA_C8A_MID
+#undef KFDA_C8A_LEFT
+#undef KFDA_C8A_RIGHT
+#undef KFDA_C8A_CLAMP
+#undef KFDA_C8A_STORE
+
+/* One output row, 8 channels, in intrinsics: the first and last rows (filter rows
+ * outside) and [lo, hi] clamps (the whole-window rows without one: row8_asm). With
+ * `edges` (SAME, iw >= 8) all of it, the first and last 4 pixels as edge blocks and
+ * [4, iw - 4) as blocks; else the pixels [ox_a, ox_z) (their 3 filter columns inside,
+ * at least 4). x: the input at filter row 0 (rows < fy0 not read), column 0; o: the
+ * row's first output (channel oc); mode: 0 no clamp (no output can be an infinity or
+ * NaN), 1 the no-activation clamp, 2 [lo, hi]. Not inlined: its own registers hold the
+ * 18 weight vectors. */
+static __attribute__((noinline)) void row8_3x3_c1(const float *x, int32_t iw, int32_t fy0,
+                                                  int32_t fy1, int32_t pad_w, int32_t ox_a,
+                                                  int32_t ox_z, int edges, const float32x4_t *wt,
+                                                  const float *bias8, float32x4_t lo,
+                                                  float32x4_t hi, int mode, float *o, size_t cout) {
+  const float32x4_t w0 = wt[0], w1 = wt[1], w2 = wt[2], w3 = wt[3], w4 = wt[4], w5 = wt[5];
+  const float32x4_t w6 = wt[6], w7 = wt[7], w8 = wt[8], h0 = wt[9], h1 = wt[10], h2 = wt[11];
+  const float32x4_t h3 = wt[12], h4 = wt[13], h5 = wt[14], h6 = wt[15], h7 = wt[16];
+  const float32x4_t h8 = wt[17], bl = vld1q_f32(bias8), bh = vld1q_f32(bias8 + 4);
+  const int32_t b0x = edges ? 4 : ox_a, z = edges ? iw - 4 : ox_z;
+  const float *xp;
+  float *op;
+  int32_t n, step; /* n: the pixels from xp to the blocks' end */
+  if (fy0 == 0 && fy1 == 3) {
+#define ROW_INSIDE(r) 1
+    if (z > b0x) KFDA_C8_BLOCKS(KFDA_C8_CLAMP)
+    KFDA_C8_EDGES(KFDA_C8_CLAMP)
+#undef ROW_INSIDE
+  } else { /* the first or last rows */
+#define ROW_INSIDE(r) (fy0 <= (r) && (r) < fy1)
+    if (z > b0x) KFDA_C8_BLOCKS(KFDA_C8_CLAMP)
+    KFDA_C8_EDGES(KFDA_C8_CLAMP)
+#undef ROW_INSIDE
+  }
+}
+#undef KFDA_C8_Q
+#undef KFDA_C8_D
+#undef KFDA_C8_ROW
+#undef KFDA_C8_LEFT
+#undef KFDA_C8_RIGHT
+#undef KFDA_C8_START
+#undef KFDA_C8_STORE
+#undef KFDA_C8_CLAMP
+#undef KFDA_C8_BLOCKS
+#undef KFDA_C8_EDGES
+
+/* The pixels of one output row outside [ox_a, ox_b), 4 channels, one at a time: the taps
+ * inside in order (outside taps skipped, as the reference does: 0 * inf is NaN), the
+ * clamp. img: the image; o: the row's first output (channel oc). */
+static void pixels_c1(const float *img, int32_t iw, int32_t iy0, int32_t fy0, int32_t fy1,
+                      int32_t pad_w, int32_t ow, int32_t ox_a, int32_t ox_b, const float32x4_t *wt,
+                      float32x4_t bias, float32x4_t lo, float32x4_t hi, float *o, size_t cout) {
+  int32_t ox;
+  for (ox = 0; ox < ow; ++ox) {
+    const int32_t ix0 = ox - pad_w;
+    const float *x = img + (ptrdiff_t)iy0 * iw + ix0;
+    float32x4_t a = bias;
+    int32_t fx0, fx1;
+    if (ox == ox_a && ox_b > ox_a) {
+      ox = ox_b - 1;
+      continue;
+    }
+    clip(ix0, 3, iw, &fx0, &fx1);
+#define KFDA_TAP(fy, fx)                              \
+  if (fy >= fy0 && fy < fy1 && fx >= fx0 && fx < fx1) \
+  a = vfmaq_n_f32(a, wt[3 * fy + fx], x[(ptrdiff_t)fy * iw + fx])
+    KFDA_TAP(0, 0);
+    KFDA_TAP(0, 1);
+    KFDA_TAP(0, 2);
+    KFDA_TAP(1, 0);
+    KFDA_TAP(1, 1);
+    KFDA_TAP(1, 2);
+    KFDA_TAP(2, 0);
+    KFDA_TAP(2, 1);
+    KFDA_TAP(2, 2);
+#undef KFDA_TAP
+    a = vbslq_f32(vcltq_f32(a, lo), lo, a);
+    vst1q_f32(o + (size_t)ox * cout, vbslq_f32(vcleq_f32(a, hi), a, hi));
+  }
+}
+
+/* The largest magnitude of n floats; NaN if one is NaN (FMAX, FMAXV propagate it). */
+static float max_abs_f32(const float *x, size_t n) {
+  float32x4_t m0 = vdupq_n_f32(0.0f), m1 = m0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    m0 = vmaxq_f32(m0, vabsq_f32(vld1q_f32(x + i)));
+    m1 = vmaxq_f32(m1, vabsq_f32(vld1q_f32(x + i + 4)));
+  }
+  for (; i < n; ++i) m0 = vmaxq_f32(m0, vabsq_f32(vdupq_n_f32(x[i])));
+  return vmaxvq_f32(vmaxq_f32(m0, m1));
+}
+
+/* 3x3 filters over one input channel, stride 1 (a stem conv on a grey image), per pixel
+ * the bias, then a fused multiply-add per tap inside the image in the reference's order
+ * (fy, fx) (FMLA: kfda_fmaf's one rounding), then the clamp (each lane the scalar
+ * result). 8 output channels per pass (row8_3x3_c1: SAME rows of 8 or more pixels whole,
+ * edge blocks included), then 4 (row_blocks_3x3_c1), the weights held in registers.
+ * Pixels whose 3 filter columns lie inside run 4 at a time, unrolled (filter rows
+ * outside the image skipped); the others loop over their taps (pixels_c1). Without an
+ * activation, 8-channel passes whose outputs cannot overflow (c1_finite, from the
+ * input's largest magnitude) skip the clamp. */
 static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
                         const float *filter, const transform *tr, const kfda_shape4 *os, float *out,
                         int32_t row_begin, int32_t row_end) {
@@ -341,8 +929,59 @@ static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const 
   const int32_t ox_z = iw - 2 + p->pad_w < os->w ? iw - 2 + p->pad_w : os->w;
   /* SAME: one pixel each side, the row function takes both */
   const int edges = ox_a == 1 && ox_z == os->w - 1 && iw == os->w;
-  int32_t oc, row, ox, k;
-  for (oc = 0; oc + 4 <= cout; oc += 4) {
+  const int edges8 = edges && iw >= 8;
+  float xmax = 0.0f;
+  int32_t oc = 0, row, k;
+  if (row_begin >= row_end) return;
+  if (tr->none && cout >= 8) { /* the images rows [begin, end) read */
+    const int32_t b0 = row_begin / os->h, b1 = (row_end - 1) / os->h + 1;
+    xmax = max_abs_f32(in + (size_t)b0 * ih * iw, (size_t)(b1 - b0) * ih * iw);
+  }
+  /* the 8-channel rows' blocks: from b0x, count pixels (the last block `back` pixels
+   * back when count is not a multiple of 4) */
+  const int32_t b0x = edges8 ? 4 : ox_a, z8 = edges8 ? iw - 4 : ox_z;
+  const size_t count = z8 > b0x ? (size_t)(z8 - b0x) : 0, back = count % 4 ? 4 - count % 4 : 0;
+  const float lohi[8] = {-FLT_MAX, -FLT_MAX, -FLT_MAX, -FLT_MAX,
+                         FLT_MAX,  FLT_MAX,  FLT_MAX,  FLT_MAX};
+  for (; oc + 8 <= cout; oc += 8) {
+    const int mode = !tr->none ? 2 : c1_finite(filter, tr->bias, oc, 8, xmax) ? 0 : 1;
+    float32x4_t wt[18];
+    float bias8[8];
+    for (k = 0; k < 9; ++k) {
+      const float *f = filter + (size_t)oc * 9 + k;
+      const float l0[4] = {f[0], f[9], f[18], f[27]}, l1[4] = {f[36], f[45], f[54], f[63]};
+      wt[k] = vld1q_f32(l0);
+      wt[9 + k] = vld1q_f32(l1);
+    }
+    for (k = 0; k < 8; ++k) bias8[k] = start_of(tr, oc + k);
+    for (row = row_begin; row < row_end; ++row) { /* rows [begin, end) of n x h */
+      const int32_t b = row / os->h, oy = row % os->h;
+      const int32_t iy0 = oy - p->pad_h;
+      const float *img = in + (size_t)b * (size_t)ih * (size_t)iw;
+      float *o = out + (((size_t)b * os->h + (size_t)oy) * os->w) * (size_t)cout + oc;
+      int32_t fy0, fy1, ox_b = ox_a;
+      clip(iy0, 3, ih, &fy0, &fy1);
+      if ((edges8 || ox_z - ox_a >= 4) && fy0 == 0 && fy1 == 3 && mode < 2) {
+        /* a whole-window row, no [lo, hi]: the assembly, set up here (once per row) */
+        const float *r0 = img + (ptrdiff_t)iy0 * iw + (edges8 ? 0 : b0x - p->pad_w);
+        row8_asm(r0, r0 + iw, r0 + 2 * iw, edges8 ? o : o + (size_t)b0x * cout, (size_t)cout * 4,
+                 count / 4, edges8, edges8, back * 4, back * (size_t)cout * 4, wt, bias8, lohi,
+                 mode == 1);
+        if (edges8) continue;
+        ox_b = ox_z;
+      } else if ((edges8 || ox_z - ox_a >= 4) && fy1 > fy0) {
+        row8_3x3_c1(img + (ptrdiff_t)iy0 * iw, iw, fy0, fy1, p->pad_w, ox_a, ox_z, edges8, wt,
+                    bias8, lo, hi, mode, o, (size_t)cout);
+        if (edges8) continue;
+        ox_b = ox_z;
+      }
+      pixels_c1(img, iw, iy0, fy0, fy1, p->pad_w, os->w, ox_a, ox_b, wt, vld1q_f32(bias8), lo, hi,
+                o, (size_t)cout);
+      pixels_c1(img, iw, iy0, fy0, fy1, p->pad_w, os->w, ox_a, ox_b, wt + 9, vld1q_f32(bias8 + 4),
+                lo, hi, o + 4, (size_t)cout);
+    }
+  }
+  for (; oc + 4 <= cout; oc += 4) {
     float32x4_t wt[9], bias = vdupq_n_f32(0.0f);
     for (k = 0; k < 9; ++k) {
       const float lanes[4] = {filter[oc * 9 + k], filter[(oc + 1) * 9 + k],
@@ -364,34 +1003,8 @@ static void conv_3x3_c1(const kfda_conv_params *p, const kfda_shape4 *is, const 
         if (edges) continue;
         ox_b = ox_z;
       }
-      for (ox = 0; ox < os->w; ++ox) { /* the rest, one pixel at a time */
-        const int32_t ix0 = ox - p->pad_w;
-        float32x4_t a = bias;
-        int32_t fx0, fx1;
-        if (ox == ox_a && ox_b > ox_a) {
-          ox = ox_b - 1;
-          continue;
-        }
-        clip(ix0, 3, iw, &fx0, &fx1);
-        { /* the taps inside, in order; outside taps skipped (0 * inf is NaN) */
-          const float *x = img + (ptrdiff_t)iy0 * iw + ix0;
-#define KFDA_TAP(fy, fx)                              \
-  if (fy >= fy0 && fy < fy1 && fx >= fx0 && fx < fx1) \
-  a = vfmaq_n_f32(a, wt[3 * fy + fx], x[(ptrdiff_t)fy * iw + fx])
-          KFDA_TAP(0, 0);
-          KFDA_TAP(0, 1);
-          KFDA_TAP(0, 2);
-          KFDA_TAP(1, 0);
-          KFDA_TAP(1, 1);
-          KFDA_TAP(1, 2);
-          KFDA_TAP(2, 0);
-          KFDA_TAP(2, 1);
-          KFDA_TAP(2, 2);
-#undef KFDA_TAP
-        }
-        a = vbslq_f32(vcltq_f32(a, lo), lo, a);
-        vst1q_f32(o + (size_t)ox * cout, vbslq_f32(vcleq_f32(a, hi), a, hi));
-      }
+      pixels_c1(img, iw, iy0, fy0, fy1, p->pad_w, os->w, ox_a, ox_b, wt, bias, lo, hi, o,
+                (size_t)cout);
     }
   }
 }
@@ -685,6 +1298,1239 @@ static int one_pixel_4(const kfda_conv_params *p, const kfda_shape4 *is, const f
 }
 #endif
 
+#if KFDA_CONV_F32_VFP
+/* armv7-A, 3x3 filters over one input channel at stride 1 (the stem on a grey image),
+ * whole-window rows without an activation whose outputs cannot overflow (c1_finite):
+ * 4 output channels x 4 pixels per block in scalar VFPv4 assembly (armv7's NEON would
+ * flush denormals): the 16 sums start at the bias (one VLDM), then per filter row 6
+ * input columns (one VLDM) and per tap the 4 channels' weights (one VLDM of the repacked
+ * taps) and 16 VFMA (kfda_fmaf's one rounding) in the reference's (fy, fx) order; one
+ * VSTM per pixel. 171 instructions per 144 MACs (the C blocks: about 3.2 per MAC). */
+/* The blocks' assembly (generated): MID 4 pixels whose 3 filter columns lie inside (x at
+ * the first one's fx = 0 column), LEFT / RIGHT a SAME row's first / last 4 pixels (x at
+ * column 0 / iw - 6; the first lacks its fx = 0 tap, the last its fx = 2); ALL 3 filter
+ * rows, TOP rows 1 - 2 (the first output row), BOTTOM rows 0 - 1 (the last). Registers:
+ * s0 - s15 pixel p channel c's sum in s(4p + c), s16 - s21 the input columns, s24 -
+ * s27 a tap's 4 weights. */
+#define KFDA_C4V_MID_ALL         \
+  "vldmia %[bias], {s0-s15}\n\t" \
+  "vldmia %[x0], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"   \
+  "vldmia %[x1], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"   \
+  "vldmia %[x2], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"
+
+#define KFDA_C4V_MID_TOP         \
+  "vldmia %[bias], {s0-s15}\n\t" \
+  "add %[w], %[w], #48\n\t"      \
+  "vldmia %[x1], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"   \
+  "vldmia %[x2], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"
+
+#define KFDA_C4V_MID_BOTTOM      \
+  "vldmia %[bias], {s0-s15}\n\t" \
+  "vldmia %[x0], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"   \
+  "vldmia %[x1], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"   \
+  "add %[w], %[w], #48\n\t"
+
+#define KFDA_C4V_LEFT_ALL        \
+  "vldmia %[bias], {s0-s15}\n\t" \
+  "vldmia %[x0], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s4, s16, s24\n\t"    \
+  "vfma.f32 s5, s16, s25\n\t"    \
+  "vfma.f32 s6, s16, s26\n\t"    \
+  "vfma.f32 s7, s16, s27\n\t"    \
+  "vfma.f32 s8, s17, s24\n\t"    \
+  "vfma.f32 s9, s17, s25\n\t"    \
+  "vfma.f32 s10, s17, s26\n\t"   \
+  "vfma.f32 s11, s17, s27\n\t"   \
+  "vfma.f32 s12, s18, s24\n\t"   \
+  "vfma.f32 s13, s18, s25\n\t"   \
+  "vfma.f32 s14, s18, s26\n\t"   \
+  "vfma.f32 s15, s18, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[x1], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s4, s16, s24\n\t"    \
+  "vfma.f32 s5, s16, s25\n\t"    \
+  "vfma.f32 s6, s16, s26\n\t"    \
+  "vfma.f32 s7, s16, s27\n\t"    \
+  "vfma.f32 s8, s17, s24\n\t"    \
+  "vfma.f32 s9, s17, s25\n\t"    \
+  "vfma.f32 s10, s17, s26\n\t"   \
+  "vfma.f32 s11, s17, s27\n\t"   \
+  "vfma.f32 s12, s18, s24\n\t"   \
+  "vfma.f32 s13, s18, s25\n\t"   \
+  "vfma.f32 s14, s18, s26\n\t"   \
+  "vfma.f32 s15, s18, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[x2], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s4, s16, s24\n\t"    \
+  "vfma.f32 s5, s16, s25\n\t"    \
+  "vfma.f32 s6, s16, s26\n\t"    \
+  "vfma.f32 s7, s16, s27\n\t"    \
+  "vfma.f32 s8, s17, s24\n\t"    \
+  "vfma.f32 s9, s17, s25\n\t"    \
+  "vfma.f32 s10, s17, s26\n\t"   \
+  "vfma.f32 s11, s17, s27\n\t"   \
+  "vfma.f32 s12, s18, s24\n\t"   \
+  "vfma.f32 s13, s18, s25\n\t"   \
+  "vfma.f32 s14, s18, s26\n\t"   \
+  "vfma.f32 s15, s18, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"
+
+#define KFDA_C4V_LEFT_TOP        \
+  "vldmia %[bias], {s0-s15}\n\t" \
+  "add %[w], %[w], #48\n\t"      \
+  "vldmia %[x1], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s4, s16, s24\n\t"    \
+  "vfma.f32 s5, s16, s25\n\t"    \
+  "vfma.f32 s6, s16, s26\n\t"    \
+  "vfma.f32 s7, s16, s27\n\t"    \
+  "vfma.f32 s8, s17, s24\n\t"    \
+  "vfma.f32 s9, s17, s25\n\t"    \
+  "vfma.f32 s10, s17, s26\n\t"   \
+  "vfma.f32 s11, s17, s27\n\t"   \
+  "vfma.f32 s12, s18, s24\n\t"   \
+  "vfma.f32 s13, s18, s25\n\t"   \
+  "vfma.f32 s14, s18, s26\n\t"   \
+  "vfma.f32 s15, s18, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[x2], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s4, s16, s24\n\t"    \
+  "vfma.f32 s5, s16, s25\n\t"    \
+  "vfma.f32 s6, s16, s26\n\t"    \
+  "vfma.f32 s7, s16, s27\n\t"    \
+  "vfma.f32 s8, s17, s24\n\t"    \
+  "vfma.f32 s9, s17, s25\n\t"    \
+  "vfma.f32 s10, s17, s26\n\t"   \
+  "vfma.f32 s11, s17, s27\n\t"   \
+  "vfma.f32 s12, s18, s24\n\t"   \
+  "vfma.f32 s13, s18, s25\n\t"   \
+  "vfma.f32 s14, s18, s26\n\t"   \
+  "vfma.f32 s15, s18, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"
+
+#define KFDA_C4V_LEFT_BOTTOM     \
+  "vldmia %[bias], {s0-s15}\n\t" \
+  "vldmia %[x0], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s4, s16, s24\n\t"    \
+  "vfma.f32 s5, s16, s25\n\t"    \
+  "vfma.f32 s6, s16, s26\n\t"    \
+  "vfma.f32 s7, s16, s27\n\t"    \
+  "vfma.f32 s8, s17, s24\n\t"    \
+  "vfma.f32 s9, s17, s25\n\t"    \
+  "vfma.f32 s10, s17, s26\n\t"   \
+  "vfma.f32 s11, s17, s27\n\t"   \
+  "vfma.f32 s12, s18, s24\n\t"   \
+  "vfma.f32 s13, s18, s25\n\t"   \
+  "vfma.f32 s14, s18, s26\n\t"   \
+  "vfma.f32 s15, s18, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[x1], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s4, s16, s24\n\t"    \
+  "vfma.f32 s5, s16, s25\n\t"    \
+  "vfma.f32 s6, s16, s26\n\t"    \
+  "vfma.f32 s7, s16, s27\n\t"    \
+  "vfma.f32 s8, s17, s24\n\t"    \
+  "vfma.f32 s9, s17, s25\n\t"    \
+  "vfma.f32 s10, s17, s26\n\t"   \
+  "vfma.f32 s11, s17, s27\n\t"   \
+  "vfma.f32 s12, s18, s24\n\t"   \
+  "vfma.f32 s13, s18, s25\n\t"   \
+  "vfma.f32 s14, s18, s26\n\t"   \
+  "vfma.f32 s15, s18, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s16, s24\n\t"    \
+  "vfma.f32 s1, s16, s25\n\t"    \
+  "vfma.f32 s2, s16, s26\n\t"    \
+  "vfma.f32 s3, s16, s27\n\t"    \
+  "vfma.f32 s4, s17, s24\n\t"    \
+  "vfma.f32 s5, s17, s25\n\t"    \
+  "vfma.f32 s6, s17, s26\n\t"    \
+  "vfma.f32 s7, s17, s27\n\t"    \
+  "vfma.f32 s8, s18, s24\n\t"    \
+  "vfma.f32 s9, s18, s25\n\t"    \
+  "vfma.f32 s10, s18, s26\n\t"   \
+  "vfma.f32 s11, s18, s27\n\t"   \
+  "vfma.f32 s12, s19, s24\n\t"   \
+  "vfma.f32 s13, s19, s25\n\t"   \
+  "vfma.f32 s14, s19, s26\n\t"   \
+  "vfma.f32 s15, s19, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "add %[w], %[w], #48\n\t"
+
+#define KFDA_C4V_RIGHT_ALL       \
+  "vldmia %[bias], {s0-s15}\n\t" \
+  "vldmia %[x0], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s19, s24\n\t"    \
+  "vfma.f32 s1, s19, s25\n\t"    \
+  "vfma.f32 s2, s19, s26\n\t"    \
+  "vfma.f32 s3, s19, s27\n\t"    \
+  "vfma.f32 s4, s20, s24\n\t"    \
+  "vfma.f32 s5, s20, s25\n\t"    \
+  "vfma.f32 s6, s20, s26\n\t"    \
+  "vfma.f32 s7, s20, s27\n\t"    \
+  "vfma.f32 s8, s21, s24\n\t"    \
+  "vfma.f32 s9, s21, s25\n\t"    \
+  "vfma.f32 s10, s21, s26\n\t"   \
+  "vfma.f32 s11, s21, s27\n\t"   \
+  "vldmia %[x1], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s19, s24\n\t"    \
+  "vfma.f32 s1, s19, s25\n\t"    \
+  "vfma.f32 s2, s19, s26\n\t"    \
+  "vfma.f32 s3, s19, s27\n\t"    \
+  "vfma.f32 s4, s20, s24\n\t"    \
+  "vfma.f32 s5, s20, s25\n\t"    \
+  "vfma.f32 s6, s20, s26\n\t"    \
+  "vfma.f32 s7, s20, s27\n\t"    \
+  "vfma.f32 s8, s21, s24\n\t"    \
+  "vfma.f32 s9, s21, s25\n\t"    \
+  "vfma.f32 s10, s21, s26\n\t"   \
+  "vfma.f32 s11, s21, s27\n\t"   \
+  "vldmia %[x2], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s19, s24\n\t"    \
+  "vfma.f32 s1, s19, s25\n\t"    \
+  "vfma.f32 s2, s19, s26\n\t"    \
+  "vfma.f32 s3, s19, s27\n\t"    \
+  "vfma.f32 s4, s20, s24\n\t"    \
+  "vfma.f32 s5, s20, s25\n\t"    \
+  "vfma.f32 s6, s20, s26\n\t"    \
+  "vfma.f32 s7, s20, s27\n\t"    \
+  "vfma.f32 s8, s21, s24\n\t"    \
+  "vfma.f32 s9, s21, s25\n\t"    \
+  "vfma.f32 s10, s21, s26\n\t"   \
+  "vfma.f32 s11, s21, s27\n\t"
+
+#define KFDA_C4V_RIGHT_TOP       \
+  "vldmia %[bias], {s0-s15}\n\t" \
+  "add %[w], %[w], #48\n\t"      \
+  "vldmia %[x1], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s19, s24\n\t"    \
+  "vfma.f32 s1, s19, s25\n\t"    \
+  "vfma.f32 s2, s19, s26\n\t"    \
+  "vfma.f32 s3, s19, s27\n\t"    \
+  "vfma.f32 s4, s20, s24\n\t"    \
+  "vfma.f32 s5, s20, s25\n\t"    \
+  "vfma.f32 s6, s20, s26\n\t"    \
+  "vfma.f32 s7, s20, s27\n\t"    \
+  "vfma.f32 s8, s21, s24\n\t"    \
+  "vfma.f32 s9, s21, s25\n\t"    \
+  "vfma.f32 s10, s21, s26\n\t"   \
+  "vfma.f32 s11, s21, s27\n\t"   \
+  "vldmia %[x2], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s19, s24\n\t"    \
+  "vfma.f32 s1, s19, s25\n\t"    \
+  "vfma.f32 s2, s19, s26\n\t"    \
+  "vfma.f32 s3, s19, s27\n\t"    \
+  "vfma.f32 s4, s20, s24\n\t"    \
+  "vfma.f32 s5, s20, s25\n\t"    \
+  "vfma.f32 s6, s20, s26\n\t"    \
+  "vfma.f32 s7, s20, s27\n\t"    \
+  "vfma.f32 s8, s21, s24\n\t"    \
+  "vfma.f32 s9, s21, s25\n\t"    \
+  "vfma.f32 s10, s21, s26\n\t"   \
+  "vfma.f32 s11, s21, s27\n\t"
+
+#define KFDA_C4V_RIGHT_BOTTOM    \
+  "vldmia %[bias], {s0-s15}\n\t" \
+  "vldmia %[x0], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s19, s24\n\t"    \
+  "vfma.f32 s1, s19, s25\n\t"    \
+  "vfma.f32 s2, s19, s26\n\t"    \
+  "vfma.f32 s3, s19, s27\n\t"    \
+  "vfma.f32 s4, s20, s24\n\t"    \
+  "vfma.f32 s5, s20, s25\n\t"    \
+  "vfma.f32 s6, s20, s26\n\t"    \
+  "vfma.f32 s7, s20, s27\n\t"    \
+  "vfma.f32 s8, s21, s24\n\t"    \
+  "vfma.f32 s9, s21, s25\n\t"    \
+  "vfma.f32 s10, s21, s26\n\t"   \
+  "vfma.f32 s11, s21, s27\n\t"   \
+  "vldmia %[x1], {s16-s21}\n\t"  \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s17, s24\n\t"    \
+  "vfma.f32 s1, s17, s25\n\t"    \
+  "vfma.f32 s2, s17, s26\n\t"    \
+  "vfma.f32 s3, s17, s27\n\t"    \
+  "vfma.f32 s4, s18, s24\n\t"    \
+  "vfma.f32 s5, s18, s25\n\t"    \
+  "vfma.f32 s6, s18, s26\n\t"    \
+  "vfma.f32 s7, s18, s27\n\t"    \
+  "vfma.f32 s8, s19, s24\n\t"    \
+  "vfma.f32 s9, s19, s25\n\t"    \
+  "vfma.f32 s10, s19, s26\n\t"   \
+  "vfma.f32 s11, s19, s27\n\t"   \
+  "vfma.f32 s12, s20, s24\n\t"   \
+  "vfma.f32 s13, s20, s25\n\t"   \
+  "vfma.f32 s14, s20, s26\n\t"   \
+  "vfma.f32 s15, s20, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s18, s24\n\t"    \
+  "vfma.f32 s1, s18, s25\n\t"    \
+  "vfma.f32 s2, s18, s26\n\t"    \
+  "vfma.f32 s3, s18, s27\n\t"    \
+  "vfma.f32 s4, s19, s24\n\t"    \
+  "vfma.f32 s5, s19, s25\n\t"    \
+  "vfma.f32 s6, s19, s26\n\t"    \
+  "vfma.f32 s7, s19, s27\n\t"    \
+  "vfma.f32 s8, s20, s24\n\t"    \
+  "vfma.f32 s9, s20, s25\n\t"    \
+  "vfma.f32 s10, s20, s26\n\t"   \
+  "vfma.f32 s11, s20, s27\n\t"   \
+  "vfma.f32 s12, s21, s24\n\t"   \
+  "vfma.f32 s13, s21, s25\n\t"   \
+  "vfma.f32 s14, s21, s26\n\t"   \
+  "vfma.f32 s15, s21, s27\n\t"   \
+  "vldmia %[w]!, {s24-s27}\n\t"  \
+  "vfma.f32 s0, s19, s24\n\t"    \
+  "vfma.f32 s1, s19, s25\n\t"    \
+  "vfma.f32 s2, s19, s26\n\t"    \
+  "vfma.f32 s3, s19, s27\n\t"    \
+  "vfma.f32 s4, s20, s24\n\t"    \
+  "vfma.f32 s5, s20, s25\n\t"    \
+  "vfma.f32 s6, s20, s26\n\t"    \
+  "vfma.f32 s7, s20, s27\n\t"    \
+  "vfma.f32 s8, s21, s24\n\t"    \
+  "vfma.f32 s9, s21, s25\n\t"    \
+  "vfma.f32 s10, s21, s26\n\t"   \
+  "vfma.f32 s11, s21, s27\n\t"   \
+  "add %[w], %[w], #48\n\t"
+
+/* the assembly strings run past the 4095 characters C99 promises (GCC and clang: fine) */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverlength-strings"
+/* n blocks of 4 pixels of one `kind` (MID, LEFT, RIGHT x ALL, TOP, BOTTOM: 0 - 8) from
+ * x0 (the input at filter row 0; rows iw floats apart) to o (pixels cb bytes apart); w:
+ * the 9 taps x 4 channels, bias16: the 4 channels' bias 4 times. */
+static void c1_blocks_vfp(const float *x0, int32_t iw, float *o, size_t cb, size_t n,
+                          const float *w, const float *bias16, int kind) {
+  const float *x1 = x0 + iw, *x2 = x1 + iw, *wp;
+  float *t;
+#define KFDA_C4V_LOOP(BLOCK)                                                                      \
+  for (; n > 0; --n, x0 += 4, x1 += 4, x2 += 4) {                                                 \
+    wp = w;                                                                                       \
+    __asm__ volatile(BLOCK                                                                        \
+                     "vstmia %[o], {s0-s3}\n\t"                                                   \
+                     "add %[t], %[o], %[cb]\n\t"                                                  \
+                     "vstmia %[t], {s4-s7}\n\t"                                                   \
+                     "add %[t], %[t], %[cb]\n\t"                                                  \
+                     "vstmia %[t], {s8-s11}\n\t"                                                  \
+                     "add %[t], %[t], %[cb]\n\t"                                                  \
+                     "vstmia %[t], {s12-s15}\n\t"                                                 \
+                     "add %[o], %[t], %[cb]"                                                      \
+                     : [o] "+r"(o), [t] "=&r"(t), [w] "+r"(wp)                                    \
+                     : [x0] "r"(x0), [x1] "r"(x1), [x2] "r"(x2), [cb] "r"(cb), [bias] "r"(bias16) \
+                     : "memory", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9",      \
+                       "s10", "s11", "s12", "s13", "s14", "s15", "s16", "s17", "s18", "s19",      \
+                       "s20", "s21", "s24", "s25", "s26", "s27");                                 \
+  }
+  switch (kind) {
+    case 0: KFDA_C4V_LOOP(KFDA_C4V_MID_ALL) break;
+    case 1: KFDA_C4V_LOOP(KFDA_C4V_MID_TOP) break;
+    case 2: KFDA_C4V_LOOP(KFDA_C4V_MID_BOTTOM) break;
+    case 3: KFDA_C4V_LOOP(KFDA_C4V_LEFT_ALL) break;
+    case 4: KFDA_C4V_LOOP(KFDA_C4V_LEFT_TOP) break;
+    case 5: KFDA_C4V_LOOP(KFDA_C4V_LEFT_BOTTOM) break;
+    case 6: KFDA_C4V_LOOP(KFDA_C4V_RIGHT_ALL) break;
+    case 7: KFDA_C4V_LOOP(KFDA_C4V_RIGHT_TOP) break;
+    default: KFDA_C4V_LOOP(KFDA_C4V_RIGHT_BOTTOM) break;
+  }
+#undef KFDA_C4V_LOOP
+}
+#pragma GCC diagnostic pop
+#undef KFDA_C4V_MID_ALL
+#undef KFDA_C4V_MID_TOP
+#undef KFDA_C4V_MID_BOTTOM
+#undef KFDA_C4V_LEFT_ALL
+#undef KFDA_C4V_LEFT_TOP
+#undef KFDA_C4V_LEFT_BOTTOM
+#undef KFDA_C4V_RIGHT_ALL
+#undef KFDA_C4V_RIGHT_TOP
+#undef KFDA_C4V_RIGHT_BOTTOM
+
+/* One output pixel, 4 channels, in C: the bias, the taps inside in (fy, fx) order (w,
+ * bias16: as c1_blocks_vfp's); stored as they are (c1_finite: all finite). */
+static void c1_pixel4(const float *img, int32_t iw, int32_t ih, int32_t iy0, int32_t ix0,
+                      const float *w, const float *bias16, float *o) {
+  float a0 = bias16[0], a1 = bias16[1], a2 = bias16[2], a3 = bias16[3];
+  int32_t fy0, fy1, fx0, fx1, fy, fx;
+  clip(iy0, 3, ih, &fy0, &fy1);
+  clip(ix0, 3, iw, &fx0, &fx1);
+  for (fy = fy0; fy < fy1; ++fy)
+    for (fx = fx0; fx < fx1; ++fx) {
+      const float x = img[(size_t)(iy0 + fy) * iw + (ix0 + fx)], *wk = w + 4 * (3 * fy + fx);
+      a0 = kfda_fmaf(x, wk[0], a0);
+      a1 = kfda_fmaf(x, wk[1], a1);
+      a2 = kfda_fmaf(x, wk[2], a2);
+      a3 = kfda_fmaf(x, wk[3], a3);
+    }
+  o[0] = a0;
+  o[1] = a1;
+  o[2] = a2;
+  o[3] = a3;
+}
+
+/* The stem (cin 1, 3x3, stride 1, cout a multiple of 4, no activation) when no output
+ * can overflow: blocks in assembly where the window is whole, the other pixels in C.
+ * 0: not such a case (the outputs may overflow: the generic path and its clamp). */
+static int conv_3x3_c1_vfp(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
+                           const float *filter, const transform *tr, const kfda_shape4 *os,
+                           float *out, int32_t row_begin, int32_t row_end) {
+  const int32_t cout = os->c, iw = is->w, ih = is->h;
+  const int32_t ox_a = p->pad_w;
+  const int32_t ox_z = iw - 2 + p->pad_w < os->w ? iw - 2 + p->pad_w : os->w;
+  const size_t count = ox_z > ox_a ? (size_t)(ox_z - ox_a) : 0;
+  /* SAME rows of 8 or more: edge blocks (LEFT, RIGHT) and the blocks [4, iw - 4) */
+  const int same = p->pad_w == 1 && os->w == iw && iw >= 8;
+  const int32_t ma = same ? 4 : ox_a, mz = same ? iw - 4 : ox_z;
+  const size_t mcount = mz > ma ? (size_t)(mz - ma) : 0;
+  const int32_t b0 = row_begin / os->h, b1 = (row_end - 1) / os->h + 1;
+  float xmax = 0.0f;
+  int32_t oc, row, k, c;
+  size_t i, n = (size_t)(b1 - b0) * ih * iw;
+  const float *x = in + (size_t)b0 * ih * iw;
+  for (i = 0; i < n; ++i) { /* the largest magnitude; a NaN: not such a case */
+    const float v = x[i] < 0.0f ? -x[i] : x[i];
+    if (!(v <= xmax)) {
+      if (v != v) return 0;
+      xmax = v;
+    }
+  }
+  for (oc = 0; oc < cout; oc += 4)
+    if (!c1_finite(filter, tr->bias, oc, 4, xmax)) return 0;
+  for (oc = 0; oc < cout; oc += 4) {
+    float w[36], bias16[16];
+    for (k = 0; k < 9; ++k)
+      for (c = 0; c < 4; ++c) w[4 * k + c] = filter[(size_t)(oc + c) * 9 + k];
+    for (c = 0; c < 16; ++c) bias16[c] = start_of(tr, oc + c % 4);
+    for (row = row_begin; row < row_end; ++row) {
+      const int32_t b = row / os->h, oy = row % os->h, iy0 = oy - p->pad_h;
+      const float *img = in + (size_t)b * ih * iw;
+      float *o = out + (((size_t)b * os->h + oy) * os->w) * (size_t)cout + oc;
+      /* the filter rows inside: all (0), 1 - 2 (1), 0 - 1 (2), else -1 (C) */
+      const int rk = iy0 >= 0 && iy0 + 3 <= ih   ? 0
+                     : iy0 == -1 && ih >= 2      ? 1
+                     : iy0 >= 0 && iy0 + 2 == ih ? 2
+                                                 : -1;
+      const float *xr = img + (ptrdiff_t)iy0 * iw;
+      const size_t cb = (size_t)cout * 4;
+      int32_t ox, done_a = 0, done_z = 0;
+      if (rk >= 0 && (same || count >= 4)) {
+        if (mcount >= 4) {
+          c1_blocks_vfp(xr + (ma - p->pad_w), iw, o + (size_t)ma * cout, cb, mcount / 4, w, bias16,
+                        rk);
+          if (mcount % 4) /* the last block overlapping the one before */
+            c1_blocks_vfp(xr + (mz - 4 - p->pad_w), iw, o + (size_t)(mz - 4) * cout, cb, 1, w,
+                          bias16, rk);
+        } else if (mcount > 0) { /* SAME, 9 - 11 wide: one block overlapping the left one */
+          c1_blocks_vfp(xr + (mz - 4 - p->pad_w), iw, o + (size_t)(mz - 4) * cout, cb, 1, w, bias16,
+                        rk);
+        }
+        if (same) {
+          c1_blocks_vfp(xr, iw, o, cb, 1, w, bias16, 3 + rk);
+          c1_blocks_vfp(xr + (iw - 6), iw, o + (size_t)(iw - 4) * cout, cb, 1, w, bias16, 6 + rk);
+          continue;
+        }
+        done_a = ox_a, done_z = ox_z;
+      }
+      for (ox = 0; ox < os->w; ++ox) {
+        if (ox == done_a && done_z > done_a) {
+          ox = done_z - 1;
+          continue;
+        }
+        c1_pixel4(img, iw, ih, iy0, ox - p->pad_w, w, bias16, o + (size_t)ox * cout);
+      }
+    }
+  }
+  return 1;
+}
+#endif
+
 void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const float *in,
                          const kfda_shape4 *fs, const float *filter, const float *bias,
                          const kfda_shape4 *os, float *out, int32_t row_begin, int32_t row_end) {
@@ -718,6 +2564,11 @@ void kfda_conv2d_f32_opt(const kfda_conv_params *p, const kfda_shape4 *is, const
   }
 #endif
   if (row_begin >= row_end) return;
+#if KFDA_CONV_F32_VFP
+  if (cin == 1 && fh == 3 && fw == 3 && p->stride_h == 1 && p->stride_w == 1 && cout % 4 == 0 &&
+      tr.none && conv_3x3_c1_vfp(p, is, in, filter, &tr, os, out, row_begin, row_end))
+    return;
+#endif
 #if KFDA_CONV_F32_NEON
   if (fh == 1 && fw == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 &&
       p->pad_w == 0 && os->h == is->h && os->w == is->w) {

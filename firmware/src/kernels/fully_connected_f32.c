@@ -5,7 +5,8 @@
  * - one input row (batches == 1) with at least 4 units and 4 depth: TFLite's float GEMV
  *   (gemv_f32.h: four lanes of products rounded then added, then the bias);
  * - otherwise ruy's GEMM, as conv2d_f32.c: start at the bias, one fused multiply-add per
- *   depth index in order. */
+ *   depth index in order.
+ * fully_connected_f32_opt.c holds the optimized twin (and kfda_fully_connected_f32). */
 #include "fma_f32.h"
 #include "gemv_f32.h"
 #include "kfda/kernels.h"
@@ -14,9 +15,9 @@ int kfda_fully_connected_f32_gemv_order(int32_t batches, int32_t units, int32_t 
   return batches == 1 && kfda_gemv_f32_applies(units, depth);
 }
 
-void kfda_fully_connected_f32(float act_min, float act_max, const float *in, int32_t batches,
-                              int32_t depth, const float *weights, const float *bias, int32_t units,
-                              int gemv, float *out) {
+void kfda_fully_connected_f32_ref(float act_min, float act_max, const float *in, int32_t batches,
+                                  int32_t depth, const float *weights, const float *bias,
+                                  int32_t units, int gemv, float *out) {
   int32_t b, u, d;
   for (b = 0; b < batches; ++b)
     for (u = 0; u < units; ++u) {

@@ -6,7 +6,9 @@
  * word) whose AND over the taps stays in a register: the first tap is loaded,
  * the others ANDed in, one store per chunk. 32 or 64 channels (1 or 2 words,
  * a BNN's first stages) thus cost a load and an AND per tap; a whole 2x2
- * window is written out. Integer only, so
+ * window is written out; a row of 2x2 windows at stride 2 over 1 or 2 words goes
+ * several outputs per pass (row_2x2: LD2 splits the even and odd columns). Integer
+ * only, so
  * the same bits on armv7 NEON. A window entirely outside the image leaves
  * all-ones, as the reference.
  */
@@ -65,6 +67,35 @@ static inline void and_window(uint32_t *o, const uint32_t *first, int32_t words,
   }
 }
 
+#if KFDA_BMAXPOOL_NEON
+/* The first outputs of a row of 2x2 windows at stride 2 that lie inside (r0, r1: the
+ * two input rows at column 0; n: the outputs that may go), several per pass: with one
+ * word per pixel 4 outputs from 8 columns per row, LD2 splitting the even and odd
+ * columns; with two words (arm64) 2 outputs, LD2 of 64-bit pixels. Returns the outputs
+ * done (the rest: and_window, one at a time). */
+static int32_t row_2x2(uint32_t *o, const uint32_t *r0, const uint32_t *r1, int32_t words,
+                       int32_t n) {
+  int32_t ox = 0;
+  if (words == 1) {
+    for (; ox + 4 <= n; ox += 4) {
+      const uint32x4x2_t a = vld2q_u32(r0 + 2 * ox), b = vld2q_u32(r1 + 2 * ox);
+      vst1q_u32(o + ox, vandq_u32(vandq_u32(a.val[0], a.val[1]), vandq_u32(b.val[0], b.val[1])));
+    }
+  }
+#if defined(__aarch64__)
+  if (words == 2) {
+    for (; ox + 2 <= n; ox += 2) {
+      const uint64x2x2_t a = vld2q_u64((const uint64_t *)(const void *)(r0 + 4 * ox));
+      const uint64x2x2_t b = vld2q_u64((const uint64_t *)(const void *)(r1 + 4 * ox));
+      vst1q_u32(o + 2 * ox, vreinterpretq_u32_u64(vandq_u64(vandq_u64(a.val[0], a.val[1]),
+                                                            vandq_u64(b.val[0], b.val[1]))));
+    }
+  }
+#endif
+  return ox;
+}
+#endif
+
 void kfda_lce_bmaxpool2d_opt(const kfda_conv_params *p, const kfda_shape4 *is, const int32_t *in,
                              const kfda_shape4 *os, int32_t *out) {
   const int32_t words = is->c, ih = is->h, iw = is->w;
@@ -76,7 +107,16 @@ void kfda_lce_bmaxpool2d_opt(const kfda_conv_params *p, const kfda_shape4 *is, c
       const int32_t fy0 = iy0 < 0 ? -iy0 : 0;
       const int32_t fy1 = ih - iy0 < p->filter_h ? ih - iy0 : p->filter_h;
       uint32_t *o = (uint32_t *)out + ((size_t)b * os->h + oy) * os->w * words;
-      for (ox = 0; ox < os->w; ++ox, o += words) {
+      ox = 0;
+#if KFDA_BMAXPOOL_NEON
+      if (p->filter_h == 2 && p->filter_w == 2 && p->stride_h == 2 && p->stride_w == 2 &&
+          p->pad_w == 0 && iy0 >= 0 && iy0 + 2 <= ih) { /* windows inside up to iw / 2 */
+        const uint32_t *r0 = (const uint32_t *)in + ((size_t)b * ih + (size_t)iy0) * drow;
+        ox = row_2x2(o, r0, r0 + drow, words, os->w < iw / 2 ? os->w : iw / 2);
+        o += (size_t)ox * words;
+      }
+#endif
+      for (; ox < os->w; ++ox, o += words) {
         const int32_t ix0 = ox * p->stride_w - p->pad_w;
         const int32_t fx0 = ix0 < 0 ? -ix0 : 0;
         const int32_t fx1 = iw - ix0 < p->filter_w ? iw - ix0 : p->filter_w;

@@ -7,9 +7,10 @@
  *   raw bits u: u in [0x80000001, 0xFF800000]  <=>  u - 0x80000001 < 0x7F800000
  *   (unsigned), one subtract and one compare. arm64 NEON: FCMLT #0 (false for
  *   -0 and NaN, as the reference), lane masks narrowed to bytes, AND with
- *   byte weights, pairwise adds: 32 values -> one word (two words per pass).
+ *   byte weights, pairwise adds: 32 values -> one word; two words per pass in
+ *   assembly, the masks folded by shift-right-and-insert (pack_pairs_f32).
  *   armv7 NEON: the integer test above per lane (its float compare flushes
- *   denormals), then the same narrowing and adds. Thumb-2 (Cortex-M): the same test as
+ *   denormals), the masks folded by SRI as arm64's pairs. Thumb-2 (Cortex-M): the same test as
  *   an add of 0x7FFFFFFF and a compare with 0x7F800000, whose carry is the
  *   complement of the bit; ADC shifts it into the word (last value first), one
  *   MVN per word: 3 instructions per value and an LDRD per two.
@@ -28,7 +29,7 @@
 #define KFDA_QUANT_NEON 0
 #endif
 #if KFDA_QUANT_NEON && defined(__aarch64__)
-#define KFDA_QUANT_PAIRS 1 /* pack64_f32: two words per pass */
+#define KFDA_QUANT_PAIRS 1 /* pack_pairs_f32: two words per pass */
 #else
 #define KFDA_QUANT_PAIRS 0
 #endif
@@ -74,20 +75,67 @@ static inline uint32_t pack32_f32(const float *x) {
   return vgetq_lane_u32(vreinterpretq_u32_u8(s), 0);
 }
 
-/* 64 floats -> words o[0], o[1]: the pairwise adds of both words shared. */
-static inline void pack64_f32(const float *x, uint8x16_t w, uint32_t *o) {
-  uint8x16_t a0, b0, a1, b1, s;
-  masks32_f32(x, w, &a0, &b0);
-  masks32_f32(x + 32, w, &a1, &b1);
-  s = vpaddq_u8(vpaddq_u8(a0, b0), vpaddq_u8(a1, b1)); /* [word 0: 8 | word 1: 8] */
-  s = vpaddq_u8(s, s);                                 /* [word 0: 4 | word 1: 4 | ...] */
-  vst1_u32(o, vget_low_u32(vreinterpretq_u32_u8(s)));
-}
-
 /* `pairs` x 64 floats from x -> 2 words each from o: one pointer stepping through the
  * floats (each LD1 of 4 vectors post-incremented: no address arithmetic per load).
  * Written out, no arrays: GCC kept arrays of vectors on the stack. */
 static void pack_pairs_f32(const float *x, size_t pairs, uint32_t *o) {
+#if defined(__GNUC__)
+  /* In assembly, 41 instructions per 64 floats (the intrinsics below: 47): per word the
+   * 8 lane masks m_j (m_j lane l: float 4j + l) folded by shift-right-and-insert into one
+   * vector whose nibble j is m_j (SRI by 4, 8, .., 28 keeps the nibbles above), then lane
+   * l ANDed with 0x11111111 << l: bit 4j + l. Two pairwise adds (disjoint bits) give the
+   * two words. */
+  static const uint32_t nibble_bits[4] = {0x11111111u, 0x22222222u, 0x44444444u, 0x88888888u};
+  const uint32x4_t k = vld1q_u32(nibble_bits);
+  if (pairs == 0) return;
+  __asm__ volatile(
+      "1:\n\t"
+      "ld1 {v16.4s-v19.4s}, [%[x]], #64\n\t"
+      "ld1 {v20.4s-v23.4s}, [%[x]], #64\n\t"
+      "ld1 {v24.4s-v27.4s}, [%[x]], #64\n\t"
+      "ld1 {v28.4s-v31.4s}, [%[x]], #64\n\t"
+      "fcmlt v23.4s, v23.4s, #0.0\n\t"
+      "fcmlt v31.4s, v31.4s, #0.0\n\t"
+      "fcmlt v22.4s, v22.4s, #0.0\n\t"
+      "fcmlt v30.4s, v30.4s, #0.0\n\t"
+      "fcmlt v21.4s, v21.4s, #0.0\n\t"
+      "fcmlt v29.4s, v29.4s, #0.0\n\t"
+      "fcmlt v20.4s, v20.4s, #0.0\n\t"
+      "fcmlt v28.4s, v28.4s, #0.0\n\t"
+      "sri v23.4s, v22.4s, #4\n\t"
+      "sri v31.4s, v30.4s, #4\n\t"
+      "fcmlt v19.4s, v19.4s, #0.0\n\t"
+      "fcmlt v27.4s, v27.4s, #0.0\n\t"
+      "sri v23.4s, v21.4s, #8\n\t"
+      "sri v31.4s, v29.4s, #8\n\t"
+      "fcmlt v18.4s, v18.4s, #0.0\n\t"
+      "fcmlt v26.4s, v26.4s, #0.0\n\t"
+      "sri v23.4s, v20.4s, #12\n\t"
+      "sri v31.4s, v28.4s, #12\n\t"
+      "fcmlt v17.4s, v17.4s, #0.0\n\t"
+      "fcmlt v25.4s, v25.4s, #0.0\n\t"
+      "sri v23.4s, v19.4s, #16\n\t"
+      "sri v31.4s, v27.4s, #16\n\t"
+      "fcmlt v16.4s, v16.4s, #0.0\n\t"
+      "fcmlt v24.4s, v24.4s, #0.0\n\t"
+      "sri v23.4s, v18.4s, #20\n\t"
+      "sri v31.4s, v26.4s, #20\n\t"
+      "sri v23.4s, v17.4s, #24\n\t"
+      "sri v31.4s, v25.4s, #24\n\t"
+      "sri v23.4s, v16.4s, #28\n\t"
+      "sri v31.4s, v24.4s, #28\n\t"
+      "and v23.16b, v23.16b, %[k].16b\n\t"
+      "and v31.16b, v31.16b, %[k].16b\n\t"
+      "addp v23.4s, v23.4s, v31.4s\n\t"
+      "addp v23.4s, v23.4s, v23.4s\n\t"
+      "subs %[n], %[n], #1\n\t"
+      "str d23, [%[o]], #8\n\t"
+      "b.ne 1b"
+      : [x] "+r"(x), [o] "+r"(o), [n] "+r"(pairs)
+      : [k] "w"(k)
+      : "cc", "memory", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26",
+        "v27", "v28", "v29", "v30", "v31");
+#else
   const uint8x16_t w = vld1q_u8(quant_byte_weights);
   for (; pairs > 0; --pairs, o += 2) {
     float32x4x4_t q;
@@ -109,31 +157,33 @@ static void pack_pairs_f32(const float *x, size_t pairs, uint32_t *o) {
     s = vpaddq_u8(s, s);                                 /* [word 0: 4 | word 1: 4] */
     vst1_u32(o, vget_low_u32(vreinterpretq_u32_u8(s)));
   }
+#endif
 }
 #else
 /* 32 floats -> one word, on the raw bits with integer NEON (armv7's NEON float
  * compare would flush a negative denormal to -0, and GCC then falls back to VFP one
- * lane at a time): u - 0x80000001 < 0x7F800000 per lane, the masks narrowed to bytes
- * (VMOVN), ANDed with byte weights 1 << (i % 8), four pairwise adds. */
-static inline uint8x16_t neg_bytes16_f32(const float *x) {
-  const uint32x4_t k1 = vdupq_n_u32(0x80000001u), k2 = vdupq_n_u32(0x7F800000u);
-#define KFDA_NEG4(i) \
-  vmovn_u32(vcltq_u32(vsubq_u32(vreinterpretq_u32_f32(vld1q_f32(x + 4 * (i))), k1), k2))
-  const uint16x8_t h0 = vcombine_u16(KFDA_NEG4(0), KFDA_NEG4(1));
-  const uint16x8_t h1 = vcombine_u16(KFDA_NEG4(2), KFDA_NEG4(3));
-#undef KFDA_NEG4
-  return vcombine_u8(vmovn_u16(h0), vmovn_u16(h1));
-}
-
+ * lane at a time): u - 0x80000001 < 0x7F800000 per lane; the 8 lane masks m_j (lane l:
+ * float 4j + l) folded by shift-right-and-insert into one vector whose nibble j is m_j,
+ * lane l ANDed with 0x11111111 << l (bit 4j + l), two pairwise adds (disjoint bits). */
 static inline uint32_t pack32_f32(const float *x) {
-  static const uint8_t wts[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
-  const uint8x16_t w = vld1q_u8(wts);
-  const uint8x16_t a = vandq_u8(neg_bytes16_f32(x), w), b = vandq_u8(neg_bytes16_f32(x + 16), w);
-  const uint8x8_t pa = vpadd_u8(vget_low_u8(a), vget_high_u8(a));
-  const uint8x8_t pb = vpadd_u8(vget_low_u8(b), vget_high_u8(b));
-  uint8x8_t s = vpadd_u8(pa, pb);
-  s = vpadd_u8(s, s);
-  return vget_lane_u32(vreinterpret_u32_u8(s), 0);
+  static const uint32_t nibble_bits[4] = {0x11111111u, 0x22222222u, 0x44444444u, 0x88888888u};
+  const uint32x4_t k1 = vdupq_n_u32(0x80000001u), k2 = vdupq_n_u32(0x7F800000u);
+  uint32x4_t r;
+  uint32x2_t s;
+#define KFDA_NEG4(i) vcltq_u32(vsubq_u32(vreinterpretq_u32_f32(vld1q_f32(x + 4 * (i))), k1), k2)
+  r = KFDA_NEG4(7);
+  r = vsriq_n_u32(r, KFDA_NEG4(6), 4);
+  r = vsriq_n_u32(r, KFDA_NEG4(5), 8);
+  r = vsriq_n_u32(r, KFDA_NEG4(4), 12);
+  r = vsriq_n_u32(r, KFDA_NEG4(3), 16);
+  r = vsriq_n_u32(r, KFDA_NEG4(2), 20);
+  r = vsriq_n_u32(r, KFDA_NEG4(1), 24);
+  r = vsriq_n_u32(r, KFDA_NEG4(0), 28);
+#undef KFDA_NEG4
+  r = vandq_u32(r, vld1q_u32(nibble_bits));
+  s = vpadd_u32(vget_low_u32(r), vget_high_u32(r));
+  s = vpadd_u32(s, s);
+  return vget_lane_u32(s, 0);
 }
 #endif
 
