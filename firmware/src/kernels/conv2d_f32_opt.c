@@ -478,280 +478,79 @@ static __attribute__((noinline)) void row_blocks_3x3_c1(const float *x, int32_t 
     }                                   \
   }
 
-/* The strings of row8_asm (generated: registers v0 - v8 the weights of channels oc..oc+3,
- * v9 - v17 of oc+4..oc+7, v18 - v19 the bias, v20 + 2p / v21 + 2p pixel p's two
+/* The strings of row8_asm (built from the macros below; registers v0 - v8 the weights of channels
+ * oc..oc+3, v9 - v17 of oc+4..oc+7, v18 - v19 the bias, v20 + 2p / v21 + 2p pixel p's two
  * accumulators, v28 - v29 the input columns, v30 - v31 lo, hi). MID: a block of 4
  * pixels, its input columns from the row pointers (each advanced 4 columns); LEFT,
  * RIGHT: the SAME row's first / last 4 pixels (pointers at column 0 / iw - 5). */
-#define KFDA_C8A_MID                  \
-  "mov v20.16b, v18.16b\n\t"          \
-  "mov v21.16b, v19.16b\n\t"          \
-  "mov v22.16b, v18.16b\n\t"          \
-  "mov v23.16b, v19.16b\n\t"          \
-  "mov v24.16b, v18.16b\n\t"          \
-  "mov v25.16b, v19.16b\n\t"          \
-  "mov v26.16b, v18.16b\n\t"          \
-  "mov v27.16b, v19.16b\n\t"          \
-  "ldr q28, [%[r0]], #16\n\t"         \
-  "ldr d29, [%[r0]]\n\t"              \
-  "fmla v20.4s, v0.4s, v28.s[0]\n\t"  \
-  "fmla v21.4s, v9.4s, v28.s[0]\n\t"  \
-  "fmla v22.4s, v0.4s, v28.s[1]\n\t"  \
-  "fmla v23.4s, v9.4s, v28.s[1]\n\t"  \
-  "fmla v24.4s, v0.4s, v28.s[2]\n\t"  \
-  "fmla v25.4s, v9.4s, v28.s[2]\n\t"  \
-  "fmla v26.4s, v0.4s, v28.s[3]\n\t"  \
-  "fmla v27.4s, v9.4s, v28.s[3]\n\t"  \
-  "fmla v20.4s, v1.4s, v28.s[1]\n\t"  \
-  "fmla v21.4s, v10.4s, v28.s[1]\n\t" \
-  "fmla v22.4s, v1.4s, v28.s[2]\n\t"  \
-  "fmla v23.4s, v10.4s, v28.s[2]\n\t" \
-  "fmla v24.4s, v1.4s, v28.s[3]\n\t"  \
-  "fmla v25.4s, v10.4s, v28.s[3]\n\t" \
-  "fmla v26.4s, v1.4s, v29.s[0]\n\t"  \
-  "fmla v27.4s, v10.4s, v29.s[0]\n\t" \
-  "fmla v20.4s, v2.4s, v28.s[2]\n\t"  \
-  "fmla v21.4s, v11.4s, v28.s[2]\n\t" \
-  "fmla v22.4s, v2.4s, v28.s[3]\n\t"  \
-  "fmla v23.4s, v11.4s, v28.s[3]\n\t" \
-  "fmla v24.4s, v2.4s, v29.s[0]\n\t"  \
-  "fmla v25.4s, v11.4s, v29.s[0]\n\t" \
-  "fmla v26.4s, v2.4s, v29.s[1]\n\t"  \
-  "fmla v27.4s, v11.4s, v29.s[1]\n\t" \
-  "ldr q28, [%[r1]], #16\n\t"         \
-  "ldr d29, [%[r1]]\n\t"              \
-  "fmla v20.4s, v3.4s, v28.s[0]\n\t"  \
-  "fmla v21.4s, v12.4s, v28.s[0]\n\t" \
-  "fmla v22.4s, v3.4s, v28.s[1]\n\t"  \
-  "fmla v23.4s, v12.4s, v28.s[1]\n\t" \
-  "fmla v24.4s, v3.4s, v28.s[2]\n\t"  \
-  "fmla v25.4s, v12.4s, v28.s[2]\n\t" \
-  "fmla v26.4s, v3.4s, v28.s[3]\n\t"  \
-  "fmla v27.4s, v12.4s, v28.s[3]\n\t" \
-  "fmla v20.4s, v4.4s, v28.s[1]\n\t"  \
-  "fmla v21.4s, v13.4s, v28.s[1]\n\t" \
-  "fmla v22.4s, v4.4s, v28.s[2]\n\t"  \
-  "fmla v23.4s, v13.4s, v28.s[2]\n\t" \
-  "fmla v24.4s, v4.4s, v28.s[3]\n\t"  \
-  "fmla v25.4s, v13.4s, v28.s[3]\n\t" \
-  "fmla v26.4s, v4.4s, v29.s[0]\n\t"  \
-  "fmla v27.4s, v13.4s, v29.s[0]\n\t" \
-  "fmla v20.4s, v5.4s, v28.s[2]\n\t"  \
-  "fmla v21.4s, v14.4s, v28.s[2]\n\t" \
-  "fmla v22.4s, v5.4s, v28.s[3]\n\t"  \
-  "fmla v23.4s, v14.4s, v28.s[3]\n\t" \
-  "fmla v24.4s, v5.4s, v29.s[0]\n\t"  \
-  "fmla v25.4s, v14.4s, v29.s[0]\n\t" \
-  "fmla v26.4s, v5.4s, v29.s[1]\n\t"  \
-  "fmla v27.4s, v14.4s, v29.s[1]\n\t" \
-  "ldr q28, [%[r2]], #16\n\t"         \
-  "ldr d29, [%[r2]]\n\t"              \
-  "fmla v20.4s, v6.4s, v28.s[0]\n\t"  \
-  "fmla v21.4s, v15.4s, v28.s[0]\n\t" \
-  "fmla v22.4s, v6.4s, v28.s[1]\n\t"  \
-  "fmla v23.4s, v15.4s, v28.s[1]\n\t" \
-  "fmla v24.4s, v6.4s, v28.s[2]\n\t"  \
-  "fmla v25.4s, v15.4s, v28.s[2]\n\t" \
-  "fmla v26.4s, v6.4s, v28.s[3]\n\t"  \
-  "fmla v27.4s, v15.4s, v28.s[3]\n\t" \
-  "fmla v20.4s, v7.4s, v28.s[1]\n\t"  \
-  "fmla v21.4s, v16.4s, v28.s[1]\n\t" \
-  "fmla v22.4s, v7.4s, v28.s[2]\n\t"  \
-  "fmla v23.4s, v16.4s, v28.s[2]\n\t" \
-  "fmla v24.4s, v7.4s, v28.s[3]\n\t"  \
-  "fmla v25.4s, v16.4s, v28.s[3]\n\t" \
-  "fmla v26.4s, v7.4s, v29.s[0]\n\t"  \
-  "fmla v27.4s, v16.4s, v29.s[0]\n\t" \
-  "fmla v20.4s, v8.4s, v28.s[2]\n\t"  \
-  "fmla v21.4s, v17.4s, v28.s[2]\n\t" \
-  "fmla v22.4s, v8.4s, v28.s[3]\n\t"  \
-  "fmla v23.4s, v17.4s, v28.s[3]\n\t" \
-  "fmla v24.4s, v8.4s, v29.s[0]\n\t"  \
-  "fmla v25.4s, v17.4s, v29.s[0]\n\t" \
-  "fmla v26.4s, v8.4s, v29.s[1]\n\t"  \
-  "fmla v27.4s, v17.4s, v29.s[1]\n\t"
-
-#define KFDA_C8A_LEFT                 \
-  "mov v20.16b, v18.16b\n\t"          \
-  "mov v21.16b, v19.16b\n\t"          \
-  "mov v22.16b, v18.16b\n\t"          \
-  "mov v23.16b, v19.16b\n\t"          \
-  "mov v24.16b, v18.16b\n\t"          \
-  "mov v25.16b, v19.16b\n\t"          \
-  "mov v26.16b, v18.16b\n\t"          \
-  "mov v27.16b, v19.16b\n\t"          \
-  "ldr q28, [%[r0]]\n\t"              \
-  "ldr d29, [%[r0], #16]\n\t"         \
-  "fmla v22.4s, v0.4s, v28.s[0]\n\t"  \
-  "fmla v23.4s, v9.4s, v28.s[0]\n\t"  \
-  "fmla v24.4s, v0.4s, v28.s[1]\n\t"  \
-  "fmla v25.4s, v9.4s, v28.s[1]\n\t"  \
-  "fmla v26.4s, v0.4s, v28.s[2]\n\t"  \
-  "fmla v27.4s, v9.4s, v28.s[2]\n\t"  \
-  "fmla v20.4s, v1.4s, v28.s[0]\n\t"  \
-  "fmla v21.4s, v10.4s, v28.s[0]\n\t" \
-  "fmla v22.4s, v1.4s, v28.s[1]\n\t"  \
-  "fmla v23.4s, v10.4s, v28.s[1]\n\t" \
-  "fmla v24.4s, v1.4s, v28.s[2]\n\t"  \
-  "fmla v25.4s, v10.4s, v28.s[2]\n\t" \
-  "fmla v26.4s, v1.4s, v28.s[3]\n\t"  \
-  "fmla v27.4s, v10.4s, v28.s[3]\n\t" \
-  "fmla v20.4s, v2.4s, v28.s[1]\n\t"  \
-  "fmla v21.4s, v11.4s, v28.s[1]\n\t" \
-  "fmla v22.4s, v2.4s, v28.s[2]\n\t"  \
-  "fmla v23.4s, v11.4s, v28.s[2]\n\t" \
-  "fmla v24.4s, v2.4s, v28.s[3]\n\t"  \
-  "fmla v25.4s, v11.4s, v28.s[3]\n\t" \
-  "fmla v26.4s, v2.4s, v29.s[0]\n\t"  \
-  "fmla v27.4s, v11.4s, v29.s[0]\n\t" \
-  "ldr q28, [%[r1]]\n\t"              \
-  "ldr d29, [%[r1], #16]\n\t"         \
-  "fmla v22.4s, v3.4s, v28.s[0]\n\t"  \
-  "fmla v23.4s, v12.4s, v28.s[0]\n\t" \
-  "fmla v24.4s, v3.4s, v28.s[1]\n\t"  \
-  "fmla v25.4s, v12.4s, v28.s[1]\n\t" \
-  "fmla v26.4s, v3.4s, v28.s[2]\n\t"  \
-  "fmla v27.4s, v12.4s, v28.s[2]\n\t" \
-  "fmla v20.4s, v4.4s, v28.s[0]\n\t"  \
-  "fmla v21.4s, v13.4s, v28.s[0]\n\t" \
-  "fmla v22.4s, v4.4s, v28.s[1]\n\t"  \
-  "fmla v23.4s, v13.4s, v28.s[1]\n\t" \
-  "fmla v24.4s, v4.4s, v28.s[2]\n\t"  \
-  "fmla v25.4s, v13.4s, v28.s[2]\n\t" \
-  "fmla v26.4s, v4.4s, v28.s[3]\n\t"  \
-  "fmla v27.4s, v13.4s, v28.s[3]\n\t" \
-  "fmla v20.4s, v5.4s, v28.s[1]\n\t"  \
-  "fmla v21.4s, v14.4s, v28.s[1]\n\t" \
-  "fmla v22.4s, v5.4s, v28.s[2]\n\t"  \
-  "fmla v23.4s, v14.4s, v28.s[2]\n\t" \
-  "fmla v24.4s, v5.4s, v28.s[3]\n\t"  \
-  "fmla v25.4s, v14.4s, v28.s[3]\n\t" \
-  "fmla v26.4s, v5.4s, v29.s[0]\n\t"  \
-  "fmla v27.4s, v14.4s, v29.s[0]\n\t" \
-  "ldr q28, [%[r2]]\n\t"              \
-  "ldr d29, [%[r2], #16]\n\t"         \
-  "fmla v22.4s, v6.4s, v28.s[0]\n\t"  \
-  "fmla v23.4s, v15.4s, v28.s[0]\n\t" \
-  "fmla v24.4s, v6.4s, v28.s[1]\n\t"  \
-  "fmla v25.4s, v15.4s, v28.s[1]\n\t" \
-  "fmla v26.4s, v6.4s, v28.s[2]\n\t"  \
-  "fmla v27.4s, v15.4s, v28.s[2]\n\t" \
-  "fmla v20.4s, v7.4s, v28.s[0]\n\t"  \
-  "fmla v21.4s, v16.4s, v28.s[0]\n\t" \
-  "fmla v22.4s, v7.4s, v28.s[1]\n\t"  \
-  "fmla v23.4s, v16.4s, v28.s[1]\n\t" \
-  "fmla v24.4s, v7.4s, v28.s[2]\n\t"  \
-  "fmla v25.4s, v16.4s, v28.s[2]\n\t" \
-  "fmla v26.4s, v7.4s, v28.s[3]\n\t"  \
-  "fmla v27.4s, v16.4s, v28.s[3]\n\t" \
-  "fmla v20.4s, v8.4s, v28.s[1]\n\t"  \
-  "fmla v21.4s, v17.4s, v28.s[1]\n\t" \
-  "fmla v22.4s, v8.4s, v28.s[2]\n\t"  \
-  "fmla v23.4s, v17.4s, v28.s[2]\n\t" \
-  "fmla v24.4s, v8.4s, v28.s[3]\n\t"  \
-  "fmla v25.4s, v17.4s, v28.s[3]\n\t" \
-  "fmla v26.4s, v8.4s, v29.s[0]\n\t"  \
-  "fmla v27.4s, v17.4s, v29.s[0]\n\t"
-
-#define KFDA_C8A_RIGHT                \
-  "mov v20.16b, v18.16b\n\t"          \
-  "mov v21.16b, v19.16b\n\t"          \
-  "mov v22.16b, v18.16b\n\t"          \
-  "mov v23.16b, v19.16b\n\t"          \
-  "mov v24.16b, v18.16b\n\t"          \
-  "mov v25.16b, v19.16b\n\t"          \
-  "mov v26.16b, v18.16b\n\t"          \
-  "mov v27.16b, v19.16b\n\t"          \
-  "ldur d29, [%[r0], #-4]\n\t"        \
-  "ldr q28, [%[r0], #4]\n\t"          \
-  "fmla v20.4s, v0.4s, v29.s[1]\n\t"  \
-  "fmla v21.4s, v9.4s, v29.s[1]\n\t"  \
-  "fmla v22.4s, v0.4s, v28.s[0]\n\t"  \
-  "fmla v23.4s, v9.4s, v28.s[0]\n\t"  \
-  "fmla v24.4s, v0.4s, v28.s[1]\n\t"  \
-  "fmla v25.4s, v9.4s, v28.s[1]\n\t"  \
-  "fmla v26.4s, v0.4s, v28.s[2]\n\t"  \
-  "fmla v27.4s, v9.4s, v28.s[2]\n\t"  \
-  "fmla v20.4s, v1.4s, v28.s[0]\n\t"  \
-  "fmla v21.4s, v10.4s, v28.s[0]\n\t" \
-  "fmla v22.4s, v1.4s, v28.s[1]\n\t"  \
-  "fmla v23.4s, v10.4s, v28.s[1]\n\t" \
-  "fmla v24.4s, v1.4s, v28.s[2]\n\t"  \
-  "fmla v25.4s, v10.4s, v28.s[2]\n\t" \
-  "fmla v26.4s, v1.4s, v28.s[3]\n\t"  \
-  "fmla v27.4s, v10.4s, v28.s[3]\n\t" \
-  "fmla v20.4s, v2.4s, v28.s[1]\n\t"  \
-  "fmla v21.4s, v11.4s, v28.s[1]\n\t" \
-  "fmla v22.4s, v2.4s, v28.s[2]\n\t"  \
-  "fmla v23.4s, v11.4s, v28.s[2]\n\t" \
-  "fmla v24.4s, v2.4s, v28.s[3]\n\t"  \
-  "fmla v25.4s, v11.4s, v28.s[3]\n\t" \
-  "ldur d29, [%[r1], #-4]\n\t"        \
-  "ldr q28, [%[r1], #4]\n\t"          \
-  "fmla v20.4s, v3.4s, v29.s[1]\n\t"  \
-  "fmla v21.4s, v12.4s, v29.s[1]\n\t" \
-  "fmla v22.4s, v3.4s, v28.s[0]\n\t"  \
-  "fmla v23.4s, v12.4s, v28.s[0]\n\t" \
-  "fmla v24.4s, v3.4s, v28.s[1]\n\t"  \
-  "fmla v25.4s, v12.4s, v28.s[1]\n\t" \
-  "fmla v26.4s, v3.4s, v28.s[2]\n\t"  \
-  "fmla v27.4s, v12.4s, v28.s[2]\n\t" \
-  "fmla v20.4s, v4.4s, v28.s[0]\n\t"  \
-  "fmla v21.4s, v13.4s, v28.s[0]\n\t" \
-  "fmla v22.4s, v4.4s, v28.s[1]\n\t"  \
-  "fmla v23.4s, v13.4s, v28.s[1]\n\t" \
-  "fmla v24.4s, v4.4s, v28.s[2]\n\t"  \
-  "fmla v25.4s, v13.4s, v28.s[2]\n\t" \
-  "fmla v26.4s, v4.4s, v28.s[3]\n\t"  \
-  "fmla v27.4s, v13.4s, v28.s[3]\n\t" \
-  "fmla v20.4s, v5.4s, v28.s[1]\n\t"  \
-  "fmla v21.4s, v14.4s, v28.s[1]\n\t" \
-  "fmla v22.4s, v5.4s, v28.s[2]\n\t"  \
-  "fmla v23.4s, v14.4s, v28.s[2]\n\t" \
-  "fmla v24.4s, v5.4s, v28.s[3]\n\t"  \
-  "fmla v25.4s, v14.4s, v28.s[3]\n\t" \
-  "ldur d29, [%[r2], #-4]\n\t"        \
-  "ldr q28, [%[r2], #4]\n\t"          \
-  "fmla v20.4s, v6.4s, v29.s[1]\n\t"  \
-  "fmla v21.4s, v15.4s, v29.s[1]\n\t" \
-  "fmla v22.4s, v6.4s, v28.s[0]\n\t"  \
-  "fmla v23.4s, v15.4s, v28.s[0]\n\t" \
-  "fmla v24.4s, v6.4s, v28.s[1]\n\t"  \
-  "fmla v25.4s, v15.4s, v28.s[1]\n\t" \
-  "fmla v26.4s, v6.4s, v28.s[2]\n\t"  \
-  "fmla v27.4s, v15.4s, v28.s[2]\n\t" \
-  "fmla v20.4s, v7.4s, v28.s[0]\n\t"  \
-  "fmla v21.4s, v16.4s, v28.s[0]\n\t" \
-  "fmla v22.4s, v7.4s, v28.s[1]\n\t"  \
-  "fmla v23.4s, v16.4s, v28.s[1]\n\t" \
-  "fmla v24.4s, v7.4s, v28.s[2]\n\t"  \
-  "fmla v25.4s, v16.4s, v28.s[2]\n\t" \
-  "fmla v26.4s, v7.4s, v28.s[3]\n\t"  \
-  "fmla v27.4s, v16.4s, v28.s[3]\n\t" \
-  "fmla v20.4s, v8.4s, v28.s[1]\n\t"  \
-  "fmla v21.4s, v17.4s, v28.s[1]\n\t" \
-  "fmla v22.4s, v8.4s, v28.s[2]\n\t"  \
-  "fmla v23.4s, v17.4s, v28.s[2]\n\t" \
-  "fmla v24.4s, v8.4s, v28.s[3]\n\t"  \
-  "fmla v25.4s, v17.4s, v28.s[3]\n\t"
-
-#define KFDA_C8A_CLAMP                \
-  "fminnm v20.4s, v20.4s, v31.4s\n\t" \
-  "fminnm v21.4s, v21.4s, v31.4s\n\t" \
-  "fminnm v22.4s, v22.4s, v31.4s\n\t" \
-  "fminnm v23.4s, v23.4s, v31.4s\n\t" \
-  "fminnm v24.4s, v24.4s, v31.4s\n\t" \
-  "fminnm v25.4s, v25.4s, v31.4s\n\t" \
-  "fminnm v26.4s, v26.4s, v31.4s\n\t" \
-  "fminnm v27.4s, v27.4s, v31.4s\n\t" \
-  "fmaxnm v20.4s, v20.4s, v30.4s\n\t" \
-  "fmaxnm v21.4s, v21.4s, v30.4s\n\t" \
-  "fmaxnm v22.4s, v22.4s, v30.4s\n\t" \
-  "fmaxnm v23.4s, v23.4s, v30.4s\n\t" \
-  "fmaxnm v24.4s, v24.4s, v30.4s\n\t" \
-  "fmaxnm v25.4s, v25.4s, v30.4s\n\t" \
-  "fmaxnm v26.4s, v26.4s, v30.4s\n\t" \
-  "fmaxnm v27.4s, v27.4s, v30.4s\n\t"
+/* pixels p = 0..3 (accumulators v(20 + 2p), v(21 + 2p)) += the input column named xp x
+ * the tap's weights w0 (channels 0 - 3), w1 (4 - 7); A3L pixels 0 - 2, A3R pixels 1 - 3 */
+#define KFDA_A2(a0, a1, w0, w1, x)    \
+  "fmla v" #a0 ".4s, v" #w0 ".4s, " x \
+  "\n\t"                              \
+  "fmla v" #a1 ".4s, v" #w1 ".4s, " x "\n\t"
+#define KFDA_A3L(w0, w1, x0, x1, x2) \
+  KFDA_A2(20, 21, w0, w1, x0) KFDA_A2(22, 23, w0, w1, x1) KFDA_A2(24, 25, w0, w1, x2)
+#define KFDA_A3R(w0, w1, x1, x2, x3) \
+  KFDA_A2(22, 23, w0, w1, x1) KFDA_A2(24, 25, w0, w1, x2) KFDA_A2(26, 27, w0, w1, x3)
+#define KFDA_A4(w0, w1, x0, x1, x2, x3) KFDA_A2(20, 21, w0, w1, x0) KFDA_A3R(w0, w1, x1, x2, x3)
+/* a filter row's input columns: v28's 4 lanes, v29's 2 */
+#define KFDA_Q0 "v28.s[0]"
+#define KFDA_Q1 "v28.s[1]"
+#define KFDA_Q2 "v28.s[2]"
+#define KFDA_Q3 "v28.s[3]"
+#define KFDA_D0 "v29.s[0]"
+#define KFDA_D1 "v29.s[1]"
+/* a filter row's 3 taps (weights wa, wb, wc and ua, ub, uc): MID pixel p reads column
+ * p + fx; LEFT p + fx - 1 (none for p + fx = 0: padding); RIGHT p + fx with v29.s[1]
+ * first (none for column 5) */
+#define KFDA_A8TAPS_MID(wa, wb, wc, ua, ub, uc)       \
+  KFDA_A4(wa, ua, KFDA_Q0, KFDA_Q1, KFDA_Q2, KFDA_Q3) \
+  KFDA_A4(wb, ub, KFDA_Q1, KFDA_Q2, KFDA_Q3, KFDA_D0) \
+  KFDA_A4(wc, uc, KFDA_Q2, KFDA_Q3, KFDA_D0, KFDA_D1)
+#define KFDA_A8TAPS_LEFT(wa, wb, wc, ua, ub, uc)      \
+  KFDA_A3R(wa, ua, KFDA_Q0, KFDA_Q1, KFDA_Q2)         \
+  KFDA_A4(wb, ub, KFDA_Q0, KFDA_Q1, KFDA_Q2, KFDA_Q3) \
+  KFDA_A4(wc, uc, KFDA_Q1, KFDA_Q2, KFDA_Q3, KFDA_D0)
+#define KFDA_A8TAPS_RIGHT(wa, wb, wc, ua, ub, uc)     \
+  KFDA_A4(wa, ua, KFDA_D1, KFDA_Q0, KFDA_Q1, KFDA_Q2) \
+  KFDA_A4(wb, ub, KFDA_Q0, KFDA_Q1, KFDA_Q2, KFDA_Q3) \
+  KFDA_A3L(wc, uc, KFDA_Q1, KFDA_Q2, KFDA_Q3)
+/* input row r's columns into v28, v29: MID from the pointer (then 4 columns on), LEFT
+ * from column 0, RIGHT from column iw - 5 */
+#define KFDA_A8LOAD_MID(r) \
+  "ldr q28, [%[r" #r       \
+  "]], #16\n\t"            \
+  "ldr d29, [%[r" #r "]]\n\t"
+#define KFDA_A8LOAD_LEFT(r) \
+  "ldr q28, [%[r" #r        \
+  "]]\n\t"                  \
+  "ldr d29, [%[r" #r "], #16]\n\t"
+#define KFDA_A8LOAD_RIGHT(r) \
+  "ldur d29, [%[r" #r        \
+  "], #-4]\n\t"              \
+  "ldr q28, [%[r" #r "], #4]\n\t"
+/* a block: the 8 accumulators from the bias (v18, v19), then the 3 filter rows */
+#define KFDA_A8BLOCK(LOAD, TAPS)                                                                \
+  "mov v20.16b, v18.16b\n\t"                                                                    \
+  "mov v21.16b, v19.16b\n\t"                                                                    \
+  "mov v22.16b, v18.16b\n\t"                                                                    \
+  "mov v23.16b, v19.16b\n\t"                                                                    \
+  "mov v24.16b, v18.16b\n\t"                                                                    \
+  "mov v25.16b, v19.16b\n\t"                                                                    \
+  "mov v26.16b, v18.16b\n\t"                                                                    \
+  "mov v27.16b, v19.16b\n\t" LOAD(0) TAPS(0, 1, 2, 9, 10, 11) LOAD(1) TAPS(3, 4, 5, 12, 13, 14) \
+      LOAD(2) TAPS(6, 7, 8, 15, 16, 17)
+#define KFDA_C8A_MID   KFDA_A8BLOCK(KFDA_A8LOAD_MID, KFDA_A8TAPS_MID)
+#define KFDA_C8A_LEFT  KFDA_A8BLOCK(KFDA_A8LOAD_LEFT, KFDA_A8TAPS_LEFT)
+#define KFDA_C8A_RIGHT KFDA_A8BLOCK(KFDA_A8LOAD_RIGHT, KFDA_A8TAPS_RIGHT)
+/* the 8 accumulators: OP with the limit vector LIM (v31 hi, v30 lo) */
+#define KFDA_A8EACH(OP, LIM)                                                                     \
+  OP " v20.4s, v20.4s, " LIM "\n\t" OP " v21.4s, v21.4s, " LIM "\n\t" OP " v22.4s, v22.4s, " LIM \
+     "\n\t" OP " v23.4s, v23.4s, " LIM "\n\t" OP " v24.4s, v24.4s, " LIM "\n\t" OP               \
+     " v25.4s, v25.4s, " LIM "\n\t" OP " v26.4s, v26.4s, " LIM "\n\t" OP " v27.4s, v27.4s, " LIM \
+     "\n\t"
+#define KFDA_C8A_CLAMP KFDA_A8EACH("fminnm", "v31.4s") KFDA_A8EACH("fmaxnm", "v30.4s")
 
 #define KFDA_C8A_STORE                      \
   "st1 {v20.4s, v21.4s}, [%[o]], %[cb]\n\t" \
@@ -818,6 +617,24 @@ static void row8_asm(const float *r0, const float *r1, const float *r2, float *o
 #undef KFDA_C8A_RIGHT
 #undef KFDA_C8A_CLAMP
 #undef KFDA_C8A_STORE
+#undef KFDA_A8EACH
+#undef KFDA_A8BLOCK
+#undef KFDA_A8LOAD_RIGHT
+#undef KFDA_A8LOAD_LEFT
+#undef KFDA_A8LOAD_MID
+#undef KFDA_A8TAPS_RIGHT
+#undef KFDA_A8TAPS_LEFT
+#undef KFDA_A8TAPS_MID
+#undef KFDA_D1
+#undef KFDA_D0
+#undef KFDA_Q3
+#undef KFDA_Q2
+#undef KFDA_Q1
+#undef KFDA_Q0
+#undef KFDA_A4
+#undef KFDA_A3R
+#undef KFDA_A3L
+#undef KFDA_A2
 
 /* One output row, 8 channels, in intrinsics: the first and last rows (filter rows
  * outside) and [lo, hi] clamps (the whole-window rows without one: row8_asm). With
@@ -1306,1080 +1123,47 @@ static int one_pixel_4(const kfda_conv_params *p, const kfda_shape4 *is, const f
  * input columns (one VLDM) and per tap the 4 channels' weights (one VLDM of the repacked
  * taps) and 16 VFMA (kfda_fmaf's one rounding) in the reference's (fy, fx) order; one
  * VSTM per pixel. 171 instructions per 144 MACs (the C blocks: about 3.2 per MAC). */
-/* The blocks' assembly (generated): MID 4 pixels whose 3 filter columns lie inside (x at
- * the first one's fx = 0 column), LEFT / RIGHT a SAME row's first / last 4 pixels (x at
+/* The blocks' assembly, built from the macros below: MID 4 pixels whose 3 filter columns lie inside
+ * (x at the first one's fx = 0 column), LEFT / RIGHT a SAME row's first / last 4 pixels (x at
  * column 0 / iw - 6; the first lacks its fx = 0 tap, the last its fx = 2); ALL 3 filter
  * rows, TOP rows 1 - 2 (the first output row), BOTTOM rows 0 - 1 (the last). Registers:
  * s0 - s15 pixel p channel c's sum in s(4p + c), s16 - s21 the input columns, s24 -
  * s27 a tap's 4 weights. */
-#define KFDA_C4V_MID_ALL         \
-  "vldmia %[bias], {s0-s15}\n\t" \
-  "vldmia %[x0], {s16-s21}\n\t"  \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s16, s24\n\t"    \
-  "vfma.f32 s1, s16, s25\n\t"    \
-  "vfma.f32 s2, s16, s26\n\t"    \
-  "vfma.f32 s3, s16, s27\n\t"    \
-  "vfma.f32 s4, s17, s24\n\t"    \
-  "vfma.f32 s5, s17, s25\n\t"    \
-  "vfma.f32 s6, s17, s26\n\t"    \
-  "vfma.f32 s7, s17, s27\n\t"    \
-  "vfma.f32 s8, s18, s24\n\t"    \
-  "vfma.f32 s9, s18, s25\n\t"    \
-  "vfma.f32 s10, s18, s26\n\t"   \
-  "vfma.f32 s11, s18, s27\n\t"   \
-  "vfma.f32 s12, s19, s24\n\t"   \
-  "vfma.f32 s13, s19, s25\n\t"   \
-  "vfma.f32 s14, s19, s26\n\t"   \
-  "vfma.f32 s15, s19, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s17, s24\n\t"    \
-  "vfma.f32 s1, s17, s25\n\t"    \
-  "vfma.f32 s2, s17, s26\n\t"    \
-  "vfma.f32 s3, s17, s27\n\t"    \
-  "vfma.f32 s4, s18, s24\n\t"    \
-  "vfma.f32 s5, s18, s25\n\t"    \
-  "vfma.f32 s6, s18, s26\n\t"    \
-  "vfma.f32 s7, s18, s27\n\t"    \
-  "vfma.f32 s8, s19, s24\n\t"    \
-  "vfma.f32 s9, s19, s25\n\t"    \
-  "vfma.f32 s10, s19, s26\n\t"   \
-  "vfma.f32 s11, s19, s27\n\t"   \
-  "vfma.f32 s12, s20, s24\n\t"   \
-  "vfma.f32 s13, s20, s25\n\t"   \
-  "vfma.f32 s14, s20, s26\n\t"   \
-  "vfma.f32 s15, s20, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s18, s24\n\t"    \
-  "vfma.f32 s1, s18, s25\n\t"    \
-  "vfma.f32 s2, s18, s26\n\t"    \
-  "vfma.f32 s3, s18, s27\n\t"    \
-  "vfma.f32 s4, s19, s24\n\t"    \
-  "vfma.f32 s5, s19, s25\n\t"    \
-  "vfma.f32 s6, s19, s26\n\t"    \
-  "vfma.f32 s7, s19, s27\n\t"    \
-  "vfma.f32 s8, s20, s24\n\t"    \
-  "vfma.f32 s9, s20, s25\n\t"    \
-  "vfma.f32 s10, s20, s26\n\t"   \
-  "vfma.f32 s11, s20, s27\n\t"   \
-  "vfma.f32 s12, s21, s24\n\t"   \
-  "vfma.f32 s13, s21, s25\n\t"   \
-  "vfma.f32 s14, s21, s26\n\t"   \
-  "vfma.f32 s15, s21, s27\n\t"   \
-  "vldmia %[x1], {s16-s21}\n\t"  \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s16, s24\n\t"    \
-  "vfma.f32 s1, s16, s25\n\t"    \
-  "vfma.f32 s2, s16, s26\n\t"    \
-  "vfma.f32 s3, s16, s27\n\t"    \
-  "vfma.f32 s4, s17, s24\n\t"    \
-  "vfma.f32 s5, s17, s25\n\t"    \
-  "vfma.f32 s6, s17, s26\n\t"    \
-  "vfma.f32 s7, s17, s27\n\t"    \
-  "vfma.f32 s8, s18, s24\n\t"    \
-  "vfma.f32 s9, s18, s25\n\t"    \
-  "vfma.f32 s10, s18, s26\n\t"   \
-  "vfma.f32 s11, s18, s27\n\t"   \
-  "vfma.f32 s12, s19, s24\n\t"   \
-  "vfma.f32 s13, s19, s25\n\t"   \
-  "vfma.f32 s14, s19, s26\n\t"   \
-  "vfma.f32 s15, s19, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s17, s24\n\t"    \
-  "vfma.f32 s1, s17, s25\n\t"    \
-  "vfma.f32 s2, s17, s26\n\t"    \
-  "vfma.f32 s3, s17, s27\n\t"    \
-  "vfma.f32 s4, s18, s24\n\t"    \
-  "vfma.f32 s5, s18, s25\n\t"    \
-  "vfma.f32 s6, s18, s26\n\t"    \
-  "vfma.f32 s7, s18, s27\n\t"    \
-  "vfma.f32 s8, s19, s24\n\t"    \
-  "vfma.f32 s9, s19, s25\n\t"    \
-  "vfma.f32 s10, s19, s26\n\t"   \
-  "vfma.f32 s11, s19, s27\n\t"   \
-  "vfma.f32 s12, s20, s24\n\t"   \
-  "vfma.f32 s13, s20, s25\n\t"   \
-  "vfma.f32 s14, s20, s26\n\t"   \
-  "vfma.f32 s15, s20, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s18, s24\n\t"    \
-  "vfma.f32 s1, s18, s25\n\t"    \
-  "vfma.f32 s2, s18, s26\n\t"    \
-  "vfma.f32 s3, s18, s27\n\t"    \
-  "vfma.f32 s4, s19, s24\n\t"    \
-  "vfma.f32 s5, s19, s25\n\t"    \
-  "vfma.f32 s6, s19, s26\n\t"    \
-  "vfma.f32 s7, s19, s27\n\t"    \
-  "vfma.f32 s8, s20, s24\n\t"    \
-  "vfma.f32 s9, s20, s25\n\t"    \
-  "vfma.f32 s10, s20, s26\n\t"   \
-  "vfma.f32 s11, s20, s27\n\t"   \
-  "vfma.f32 s12, s21, s24\n\t"   \
-  "vfma.f32 s13, s21, s25\n\t"   \
-  "vfma.f32 s14, s21, s26\n\t"   \
-  "vfma.f32 s15, s21, s27\n\t"   \
-  "vldmia %[x2], {s16-s21}\n\t"  \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s16, s24\n\t"    \
-  "vfma.f32 s1, s16, s25\n\t"    \
-  "vfma.f32 s2, s16, s26\n\t"    \
-  "vfma.f32 s3, s16, s27\n\t"    \
-  "vfma.f32 s4, s17, s24\n\t"    \
-  "vfma.f32 s5, s17, s25\n\t"    \
-  "vfma.f32 s6, s17, s26\n\t"    \
-  "vfma.f32 s7, s17, s27\n\t"    \
-  "vfma.f32 s8, s18, s24\n\t"    \
-  "vfma.f32 s9, s18, s25\n\t"    \
-  "vfma.f32 s10, s18, s26\n\t"   \
-  "vfma.f32 s11, s18, s27\n\t"   \
-  "vfma.f32 s12, s19, s24\n\t"   \
-  "vfma.f32 s13, s19, s25\n\t"   \
-  "vfma.f32 s14, s19, s26\n\t"   \
-  "vfma.f32 s15, s19, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s17, s24\n\t"    \
-  "vfma.f32 s1, s17, s25\n\t"    \
-  "vfma.f32 s2, s17, s26\n\t"    \
-  "vfma.f32 s3, s17, s27\n\t"    \
-  "vfma.f32 s4, s18, s24\n\t"    \
-  "vfma.f32 s5, s18, s25\n\t"    \
-  "vfma.f32 s6, s18, s26\n\t"    \
-  "vfma.f32 s7, s18, s27\n\t"    \
-  "vfma.f32 s8, s19, s24\n\t"    \
-  "vfma.f32 s9, s19, s25\n\t"    \
-  "vfma.f32 s10, s19, s26\n\t"   \
-  "vfma.f32 s11, s19, s27\n\t"   \
-  "vfma.f32 s12, s20, s24\n\t"   \
-  "vfma.f32 s13, s20, s25\n\t"   \
-  "vfma.f32 s14, s20, s26\n\t"   \
-  "vfma.f32 s15, s20, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s18, s24\n\t"    \
-  "vfma.f32 s1, s18, s25\n\t"    \
-  "vfma.f32 s2, s18, s26\n\t"    \
-  "vfma.f32 s3, s18, s27\n\t"    \
-  "vfma.f32 s4, s19, s24\n\t"    \
-  "vfma.f32 s5, s19, s25\n\t"    \
-  "vfma.f32 s6, s19, s26\n\t"    \
-  "vfma.f32 s7, s19, s27\n\t"    \
-  "vfma.f32 s8, s20, s24\n\t"    \
-  "vfma.f32 s9, s20, s25\n\t"    \
-  "vfma.f32 s10, s20, s26\n\t"   \
-  "vfma.f32 s11, s20, s27\n\t"   \
-  "vfma.f32 s12, s21, s24\n\t"   \
-  "vfma.f32 s13, s21, s25\n\t"   \
-  "vfma.f32 s14, s21, s26\n\t"   \
-  "vfma.f32 s15, s21, s27\n\t"
-
-#define KFDA_C4V_MID_TOP         \
-  "vldmia %[bias], {s0-s15}\n\t" \
-  "add %[w], %[w], #48\n\t"      \
-  "vldmia %[x1], {s16-s21}\n\t"  \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s16, s24\n\t"    \
-  "vfma.f32 s1, s16, s25\n\t"    \
-  "vfma.f32 s2, s16, s26\n\t"    \
-  "vfma.f32 s3, s16, s27\n\t"    \
-  "vfma.f32 s4, s17, s24\n\t"    \
-  "vfma.f32 s5, s17, s25\n\t"    \
-  "vfma.f32 s6, s17, s26\n\t"    \
-  "vfma.f32 s7, s17, s27\n\t"    \
-  "vfma.f32 s8, s18, s24\n\t"    \
-  "vfma.f32 s9, s18, s25\n\t"    \
-  "vfma.f32 s10, s18, s26\n\t"   \
-  "vfma.f32 s11, s18, s27\n\t"   \
-  "vfma.f32 s12, s19, s24\n\t"   \
-  "vfma.f32 s13, s19, s25\n\t"   \
-  "vfma.f32 s14, s19, s26\n\t"   \
-  "vfma.f32 s15, s19, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s17, s24\n\t"    \
-  "vfma.f32 s1, s17, s25\n\t"    \
-  "vfma.f32 s2, s17, s26\n\t"    \
-  "vfma.f32 s3, s17, s27\n\t"    \
-  "vfma.f32 s4, s18, s24\n\t"    \
-  "vfma.f32 s5, s18, s25\n\t"    \
-  "vfma.f32 s6, s18, s26\n\t"    \
-  "vfma.f32 s7, s18, s27\n\t"    \
-  "vfma.f32 s8, s19, s24\n\t"    \
-  "vfma.f32 s9, s19, s25\n\t"    \
-  "vfma.f32 s10, s19, s26\n\t"   \
-  "vfma.f32 s11, s19, s27\n\t"   \
-  "vfma.f32 s12, s20, s24\n\t"   \
-  "vfma.f32 s13, s20, s25\n\t"   \
-  "vfma.f32 s14, s20, s26\n\t"   \
-  "vfma.f32 s15, s20, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s18, s24\n\t"    \
-  "vfma.f32 s1, s18, s25\n\t"    \
-  "vfma.f32 s2, s18, s26\n\t"    \
-  "vfma.f32 s3, s18, s27\n\t"    \
-  "vfma.f32 s4, s19, s24\n\t"    \
-  "vfma.f32 s5, s19, s25\n\t"    \
-  "vfma.f32 s6, s19, s26\n\t"    \
-  "vfma.f32 s7, s19, s27\n\t"    \
-  "vfma.f32 s8, s20, s24\n\t"    \
-  "vfma.f32 s9, s20, s25\n\t"    \
-  "vfma.f32 s10, s20, s26\n\t"   \
-  "vfma.f32 s11, s20, s27\n\t"   \
-  "vfma.f32 s12, s21, s24\n\t"   \
-  "vfma.f32 s13, s21, s25\n\t"   \
-  "vfma.f32 s14, s21, s26\n\t"   \
-  "vfma.f32 s15, s21, s27\n\t"   \
-  "vldmia %[x2], {s16-s21}\n\t"  \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s16, s24\n\t"    \
-  "vfma.f32 s1, s16, s25\n\t"    \
-  "vfma.f32 s2, s16, s26\n\t"    \
-  "vfma.f32 s3, s16, s27\n\t"    \
-  "vfma.f32 s4, s17, s24\n\t"    \
-  "vfma.f32 s5, s17, s25\n\t"    \
-  "vfma.f32 s6, s17, s26\n\t"    \
-  "vfma.f32 s7, s17, s27\n\t"    \
-  "vfma.f32 s8, s18, s24\n\t"    \
-  "vfma.f32 s9, s18, s25\n\t"    \
-  "vfma.f32 s10, s18, s26\n\t"   \
-  "vfma.f32 s11, s18, s27\n\t"   \
-  "vfma.f32 s12, s19, s24\n\t"   \
-  "vfma.f32 s13, s19, s25\n\t"   \
-  "vfma.f32 s14, s19, s26\n\t"   \
-  "vfma.f32 s15, s19, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s17, s24\n\t"    \
-  "vfma.f32 s1, s17, s25\n\t"    \
-  "vfma.f32 s2, s17, s26\n\t"    \
-  "vfma.f32 s3, s17, s27\n\t"    \
-  "vfma.f32 s4, s18, s24\n\t"    \
-  "vfma.f32 s5, s18, s25\n\t"    \
-  "vfma.f32 s6, s18, s26\n\t"    \
-  "vfma.f32 s7, s18, s27\n\t"    \
-  "vfma.f32 s8, s19, s24\n\t"    \
-  "vfma.f32 s9, s19, s25\n\t"    \
-  "vfma.f32 s10, s19, s26\n\t"   \
-  "vfma.f32 s11, s19, s27\n\t"   \
-  "vfma.f32 s12, s20, s24\n\t"   \
-  "vfma.f32 s13, s20, s25\n\t"   \
-  "vfma.f32 s14, s20, s26\n\t"   \
-  "vfma.f32 s15, s20, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s18, s24\n\t"    \
-  "vfma.f32 s1, s18, s25\n\t"    \
-  "vfma.f32 s2, s18, s26\n\t"    \
-  "vfma.f32 s3, s18, s27\n\t"    \
-  "vfma.f32 s4, s19, s24\n\t"    \
-  "vfma.f32 s5, s19, s25\n\t"    \
-  "vfma.f32 s6, s19, s26\n\t"    \
-  "vfma.f32 s7, s19, s27\n\t"    \
-  "vfma.f32 s8, s20, s24\n\t"    \
-  "vfma.f32 s9, s20, s25\n\t"    \
-  "vfma.f32 s10, s20, s26\n\t"   \
-  "vfma.f32 s11, s20, s27\n\t"   \
-  "vfma.f32 s12, s21, s24\n\t"   \
-  "vfma.f32 s13, s21, s25\n\t"   \
-  "vfma.f32 s14, s21, s26\n\t"   \
-  "vfma.f32 s15, s21, s27\n\t"
-
-#define KFDA_C4V_MID_BOTTOM      \
-  "vldmia %[bias], {s0-s15}\n\t" \
-  "vldmia %[x0], {s16-s21}\n\t"  \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s16, s24\n\t"    \
-  "vfma.f32 s1, s16, s25\n\t"    \
-  "vfma.f32 s2, s16, s26\n\t"    \
-  "vfma.f32 s3, s16, s27\n\t"    \
-  "vfma.f32 s4, s17, s24\n\t"    \
-  "vfma.f32 s5, s17, s25\n\t"    \
-  "vfma.f32 s6, s17, s26\n\t"    \
-  "vfma.f32 s7, s17, s27\n\t"    \
-  "vfma.f32 s8, s18, s24\n\t"    \
-  "vfma.f32 s9, s18, s25\n\t"    \
-  "vfma.f32 s10, s18, s26\n\t"   \
-  "vfma.f32 s11, s18, s27\n\t"   \
-  "vfma.f32 s12, s19, s24\n\t"   \
-  "vfma.f32 s13, s19, s25\n\t"   \
-  "vfma.f32 s14, s19, s26\n\t"   \
-  "vfma.f32 s15, s19, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s17, s24\n\t"    \
-  "vfma.f32 s1, s17, s25\n\t"    \
-  "vfma.f32 s2, s17, s26\n\t"    \
-  "vfma.f32 s3, s17, s27\n\t"    \
-  "vfma.f32 s4, s18, s24\n\t"    \
-  "vfma.f32 s5, s18, s25\n\t"    \
-  "vfma.f32 s6, s18, s26\n\t"    \
-  "vfma.f32 s7, s18, s27\n\t"    \
-  "vfma.f32 s8, s19, s24\n\t"    \
-  "vfma.f32 s9, s19, s25\n\t"    \
-  "vfma.f32 s10, s19, s26\n\t"   \
-  "vfma.f32 s11, s19, s27\n\t"   \
-  "vfma.f32 s12, s20, s24\n\t"   \
-  "vfma.f32 s13, s20, s25\n\t"   \
-  "vfma.f32 s14, s20, s26\n\t"   \
-  "vfma.f32 s15, s20, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s18, s24\n\t"    \
-  "vfma.f32 s1, s18, s25\n\t"    \
-  "vfma.f32 s2, s18, s26\n\t"    \
-  "vfma.f32 s3, s18, s27\n\t"    \
-  "vfma.f32 s4, s19, s24\n\t"    \
-  "vfma.f32 s5, s19, s25\n\t"    \
-  "vfma.f32 s6, s19, s26\n\t"    \
-  "vfma.f32 s7, s19, s27\n\t"    \
-  "vfma.f32 s8, s20, s24\n\t"    \
-  "vfma.f32 s9, s20, s25\n\t"    \
-  "vfma.f32 s10, s20, s26\n\t"   \
-  "vfma.f32 s11, s20, s27\n\t"   \
-  "vfma.f32 s12, s21, s24\n\t"   \
-  "vfma.f32 s13, s21, s25\n\t"   \
-  "vfma.f32 s14, s21, s26\n\t"   \
-  "vfma.f32 s15, s21, s27\n\t"   \
-  "vldmia %[x1], {s16-s21}\n\t"  \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s16, s24\n\t"    \
-  "vfma.f32 s1, s16, s25\n\t"    \
-  "vfma.f32 s2, s16, s26\n\t"    \
-  "vfma.f32 s3, s16, s27\n\t"    \
-  "vfma.f32 s4, s17, s24\n\t"    \
-  "vfma.f32 s5, s17, s25\n\t"    \
-  "vfma.f32 s6, s17, s26\n\t"    \
-  "vfma.f32 s7, s17, s27\n\t"    \
-  "vfma.f32 s8, s18, s24\n\t"    \
-  "vfma.f32 s9, s18, s25\n\t"    \
-  "vfma.f32 s10, s18, s26\n\t"   \
-  "vfma.f32 s11, s18, s27\n\t"   \
-  "vfma.f32 s12, s19, s24\n\t"   \
-  "vfma.f32 s13, s19, s25\n\t"   \
-  "vfma.f32 s14, s19, s26\n\t"   \
-  "vfma.f32 s15, s19, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s17, s24\n\t"    \
-  "vfma.f32 s1, s17, s25\n\t"    \
-  "vfma.f32 s2, s17, s26\n\t"    \
-  "vfma.f32 s3, s17, s27\n\t"    \
-  "vfma.f32 s4, s18, s24\n\t"    \
-  "vfma.f32 s5, s18, s25\n\t"    \
-  "vfma.f32 s6, s18, s26\n\t"    \
-  "vfma.f32 s7, s18, s27\n\t"    \
-  "vfma.f32 s8, s19, s24\n\t"    \
-  "vfma.f32 s9, s19, s25\n\t"    \
-  "vfma.f32 s10, s19, s26\n\t"   \
-  "vfma.f32 s11, s19, s27\n\t"   \
-  "vfma.f32 s12, s20, s24\n\t"   \
-  "vfma.f32 s13, s20, s25\n\t"   \
-  "vfma.f32 s14, s20, s26\n\t"   \
-  "vfma.f32 s15, s20, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s18, s24\n\t"    \
-  "vfma.f32 s1, s18, s25\n\t"    \
-  "vfma.f32 s2, s18, s26\n\t"    \
-  "vfma.f32 s3, s18, s27\n\t"    \
-  "vfma.f32 s4, s19, s24\n\t"    \
-  "vfma.f32 s5, s19, s25\n\t"    \
-  "vfma.f32 s6, s19, s26\n\t"    \
-  "vfma.f32 s7, s19, s27\n\t"    \
-  "vfma.f32 s8, s20, s24\n\t"    \
-  "vfma.f32 s9, s20, s25\n\t"    \
-  "vfma.f32 s10, s20, s26\n\t"   \
-  "vfma.f32 s11, s20, s27\n\t"   \
-  "vfma.f32 s12, s21, s24\n\t"   \
-  "vfma.f32 s13, s21, s25\n\t"   \
-  "vfma.f32 s14, s21, s26\n\t"   \
-  "vfma.f32 s15, s21, s27\n\t"   \
-  "add %[w], %[w], #48\n\t"
-
-#define KFDA_C4V_LEFT_ALL        \
-  "vldmia %[bias], {s0-s15}\n\t" \
-  "vldmia %[x0], {s16-s21}\n\t"  \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s4, s16, s24\n\t"    \
-  "vfma.f32 s5, s16, s25\n\t"    \
-  "vfma.f32 s6, s16, s26\n\t"    \
-  "vfma.f32 s7, s16, s27\n\t"    \
-  "vfma.f32 s8, s17, s24\n\t"    \
-  "vfma.f32 s9, s17, s25\n\t"    \
-  "vfma.f32 s10, s17, s26\n\t"   \
-  "vfma.f32 s11, s17, s27\n\t"   \
-  "vfma.f32 s12, s18, s24\n\t"   \
-  "vfma.f32 s13, s18, s25\n\t"   \
-  "vfma.f32 s14, s18, s26\n\t"   \
-  "vfma.f32 s15, s18, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s16, s24\n\t"    \
-  "vfma.f32 s1, s16, s25\n\t"    \
-  "vfma.f32 s2, s16, s26\n\t"    \
-  "vfma.f32 s3, s16, s27\n\t"    \
-  "vfma.f32 s4, s17, s24\n\t"    \
-  "vfma.f32 s5, s17, s25\n\t"    \
-  "vfma.f32 s6, s17, s26\n\t"    \
-  "vfma.f32 s7, s17, s27\n\t"    \
-  "vfma.f32 s8, s18, s24\n\t"    \
-  "vfma.f32 s9, s18, s25\n\t"    \
-  "vfma.f32 s10, s18, s26\n\t"   \
-  "vfma.f32 s11, s18, s27\n\t"   \
-  "vfma.f32 s12, s19, s24\n\t"   \
-  "vfma.f32 s13, s19, s25\n\t"   \
-  "vfma.f32 s14, s19, s26\n\t"   \
-  "vfma.f32 s15, s19, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s17, s24\n\t"    \
-  "vfma.f32 s1, s17, s25\n\t"    \
-  "vfma.f32 s2, s17, s26\n\t"    \
-  "vfma.f32 s3, s17, s27\n\t"    \
-  "vfma.f32 s4, s18, s24\n\t"    \
-  "vfma.f32 s5, s18, s25\n\t"    \
-  "vfma.f32 s6, s18, s26\n\t"    \
-  "vfma.f32 s7, s18, s27\n\t"    \
-  "vfma.f32 s8, s19, s24\n\t"    \
-  "vfma.f32 s9, s19, s25\n\t"    \
-  "vfma.f32 s10, s19, s26\n\t"   \
-  "vfma.f32 s11, s19, s27\n\t"   \
-  "vfma.f32 s12, s20, s24\n\t"   \
-  "vfma.f32 s13, s20, s25\n\t"   \
-  "vfma.f32 s14, s20, s26\n\t"   \
-  "vfma.f32 s15, s20, s27\n\t"   \
-  "vldmia %[x1], {s16-s21}\n\t"  \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s4, s16, s24\n\t"    \
-  "vfma.f32 s5, s16, s25\n\t"    \
-  "vfma.f32 s6, s16, s26\n\t"    \
-  "vfma.f32 s7, s16, s27\n\t"    \
-  "vfma.f32 s8, s17, s24\n\t"    \
-  "vfma.f32 s9, s17, s25\n\t"    \
-  "vfma.f32 s10, s17, s26\n\t"   \
-  "vfma.f32 s11, s17, s27\n\t"   \
-  "vfma.f32 s12, s18, s24\n\t"   \
-  "vfma.f32 s13, s18, s25\n\t"   \
-  "vfma.f32 s14, s18, s26\n\t"   \
-  "vfma.f32 s15, s18, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s16, s24\n\t"    \
-  "vfma.f32 s1, s16, s25\n\t"    \
-  "vfma.f32 s2, s16, s26\n\t"    \
-  "vfma.f32 s3, s16, s27\n\t"    \
-  "vfma.f32 s4, s17, s24\n\t"    \
-  "vfma.f32 s5, s17, s25\n\t"    \
-  "vfma.f32 s6, s17, s26\n\t"    \
-  "vfma.f32 s7, s17, s27\n\t"    \
-  "vfma.f32 s8, s18, s24\n\t"    \
-  "vfma.f32 s9, s18, s25\n\t"    \
-  "vfma.f32 s10, s18, s26\n\t"   \
-  "vfma.f32 s11, s18, s27\n\t"   \
-  "vfma.f32 s12, s19, s24\n\t"   \
-  "vfma.f32 s13, s19, s25\n\t"   \
-  "vfma.f32 s14, s19, s26\n\t"   \
-  "vfma.f32 s15, s19, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s17, s24\n\t"    \
-  "vfma.f32 s1, s17, s25\n\t"    \
-  "vfma.f32 s2, s17, s26\n\t"    \
-  "vfma.f32 s3, s17, s27\n\t"    \
-  "vfma.f32 s4, s18, s24\n\t"    \
-  "vfma.f32 s5, s18, s25\n\t"    \
-  "vfma.f32 s6, s18, s26\n\t"    \
-  "vfma.f32 s7, s18, s27\n\t"    \
-  "vfma.f32 s8, s19, s24\n\t"    \
-  "vfma.f32 s9, s19, s25\n\t"    \
-  "vfma.f32 s10, s19, s26\n\t"   \
-  "vfma.f32 s11, s19, s27\n\t"   \
-  "vfma.f32 s12, s20, s24\n\t"   \
-  "vfma.f32 s13, s20, s25\n\t"   \
-  "vfma.f32 s14, s20, s26\n\t"   \
-  "vfma.f32 s15, s20, s27\n\t"   \
-  "vldmia %[x2], {s16-s21}\n\t"  \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s4, s16, s24\n\t"    \
-  "vfma.f32 s5, s16, s25\n\t"    \
-  "vfma.f32 s6, s16, s26\n\t"    \
-  "vfma.f32 s7, s16, s27\n\t"    \
-  "vfma.f32 s8, s17, s24\n\t"    \
-  "vfma.f32 s9, s17, s25\n\t"    \
-  "vfma.f32 s10, s17, s26\n\t"   \
-  "vfma.f32 s11, s17, s27\n\t"   \
-  "vfma.f32 s12, s18, s24\n\t"   \
-  "vfma.f32 s13, s18, s25\n\t"   \
-  "vfma.f32 s14, s18, s26\n\t"   \
-  "vfma.f32 s15, s18, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s16, s24\n\t"    \
-  "vfma.f32 s1, s16, s25\n\t"    \
-  "vfma.f32 s2, s16, s26\n\t"    \
-  "vfma.f32 s3, s16, s27\n\t"    \
-  "vfma.f32 s4, s17, s24\n\t"    \
-  "vfma.f32 s5, s17, s25\n\t"    \
-  "vfma.f32 s6, s17, s26\n\t"    \
-  "vfma.f32 s7, s17, s27\n\t"    \
-  "vfma.f32 s8, s18, s24\n\t"    \
-  "vfma.f32 s9, s18, s25\n\t"    \
-  "vfma.f32 s10, s18, s26\n\t"   \
-  "vfma.f32 s11, s18, s27\n\t"   \
-  "vfma.f32 s12, s19, s24\n\t"   \
-  "vfma.f32 s13, s19, s25\n\t"   \
-  "vfma.f32 s14, s19, s26\n\t"   \
-  "vfma.f32 s15, s19, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s17, s24\n\t"    \
-  "vfma.f32 s1, s17, s25\n\t"    \
-  "vfma.f32 s2, s17, s26\n\t"    \
-  "vfma.f32 s3, s17, s27\n\t"    \
-  "vfma.f32 s4, s18, s24\n\t"    \
-  "vfma.f32 s5, s18, s25\n\t"    \
-  "vfma.f32 s6, s18, s26\n\t"    \
-  "vfma.f32 s7, s18, s27\n\t"    \
-  "vfma.f32 s8, s19, s24\n\t"    \
-  "vfma.f32 s9, s19, s25\n\t"    \
-  "vfma.f32 s10, s19, s26\n\t"   \
-  "vfma.f32 s11, s19, s27\n\t"   \
-  "vfma.f32 s12, s20, s24\n\t"   \
-  "vfma.f32 s13, s20, s25\n\t"   \
-  "vfma.f32 s14, s20, s26\n\t"   \
-  "vfma.f32 s15, s20, s27\n\t"
-
-#define KFDA_C4V_LEFT_TOP        \
-  "vldmia %[bias], {s0-s15}\n\t" \
-  "add %[w], %[w], #48\n\t"      \
-  "vldmia %[x1], {s16-s21}\n\t"  \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s4, s16, s24\n\t"    \
-  "vfma.f32 s5, s16, s25\n\t"    \
-  "vfma.f32 s6, s16, s26\n\t"    \
-  "vfma.f32 s7, s16, s27\n\t"    \
-  "vfma.f32 s8, s17, s24\n\t"    \
-  "vfma.f32 s9, s17, s25\n\t"    \
-  "vfma.f32 s10, s17, s26\n\t"   \
-  "vfma.f32 s11, s17, s27\n\t"   \
-  "vfma.f32 s12, s18, s24\n\t"   \
-  "vfma.f32 s13, s18, s25\n\t"   \
-  "vfma.f32 s14, s18, s26\n\t"   \
-  "vfma.f32 s15, s18, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s16, s24\n\t"    \
-  "vfma.f32 s1, s16, s25\n\t"    \
-  "vfma.f32 s2, s16, s26\n\t"    \
-  "vfma.f32 s3, s16, s27\n\t"    \
-  "vfma.f32 s4, s17, s24\n\t"    \
-  "vfma.f32 s5, s17, s25\n\t"    \
-  "vfma.f32 s6, s17, s26\n\t"    \
-  "vfma.f32 s7, s17, s27\n\t"    \
-  "vfma.f32 s8, s18, s24\n\t"    \
-  "vfma.f32 s9, s18, s25\n\t"    \
-  "vfma.f32 s10, s18, s26\n\t"   \
-  "vfma.f32 s11, s18, s27\n\t"   \
-  "vfma.f32 s12, s19, s24\n\t"   \
-  "vfma.f32 s13, s19, s25\n\t"   \
-  "vfma.f32 s14, s19, s26\n\t"   \
-  "vfma.f32 s15, s19, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s17, s24\n\t"    \
-  "vfma.f32 s1, s17, s25\n\t"    \
-  "vfma.f32 s2, s17, s26\n\t"    \
-  "vfma.f32 s3, s17, s27\n\t"    \
-  "vfma.f32 s4, s18, s24\n\t"    \
-  "vfma.f32 s5, s18, s25\n\t"    \
-  "vfma.f32 s6, s18, s26\n\t"    \
-  "vfma.f32 s7, s18, s27\n\t"    \
-  "vfma.f32 s8, s19, s24\n\t"    \
-  "vfma.f32 s9, s19, s25\n\t"    \
-  "vfma.f32 s10, s19, s26\n\t"   \
-  "vfma.f32 s11, s19, s27\n\t"   \
-  "vfma.f32 s12, s20, s24\n\t"   \
-  "vfma.f32 s13, s20, s25\n\t"   \
-  "vfma.f32 s14, s20, s26\n\t"   \
-  "vfma.f32 s15, s20, s27\n\t"   \
-  "vldmia %[x2], {s16-s21}\n\t"  \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s4, s16, s24\n\t"    \
-  "vfma.f32 s5, s16, s25\n\t"    \
-  "vfma.f32 s6, s16, s26\n\t"    \
-  "vfma.f32 s7, s16, s27\n\t"    \
-  "vfma.f32 s8, s17, s24\n\t"    \
-  "vfma.f32 s9, s17, s25\n\t"    \
-  "vfma.f32 s10, s17, s26\n\t"   \
-  "vfma.f32 s11, s17, s27\n\t"   \
-  "vfma.f32 s12, s18, s24\n\t"   \
-  "vfma.f32 s13, s18, s25\n\t"   \
-  "vfma.f32 s14, s18, s26\n\t"   \
-  "vfma.f32 s15, s18, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s16, s24\n\t"    \
-  "vfma.f32 s1, s16, s25\n\t"    \
-  "vfma.f32 s2, s16, s26\n\t"    \
-  "vfma.f32 s3, s16, s27\n\t"    \
-  "vfma.f32 s4, s17, s24\n\t"    \
-  "vfma.f32 s5, s17, s25\n\t"    \
-  "vfma.f32 s6, s17, s26\n\t"    \
-  "vfma.f32 s7, s17, s27\n\t"    \
-  "vfma.f32 s8, s18, s24\n\t"    \
-  "vfma.f32 s9, s18, s25\n\t"    \
-  "vfma.f32 s10, s18, s26\n\t"   \
-  "vfma.f32 s11, s18, s27\n\t"   \
-  "vfma.f32 s12, s19, s24\n\t"   \
-  "vfma.f32 s13, s19, s25\n\t"   \
-  "vfma.f32 s14, s19, s26\n\t"   \
-  "vfma.f32 s15, s19, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s17, s24\n\t"    \
-  "vfma.f32 s1, s17, s25\n\t"    \
-  "vfma.f32 s2, s17, s26\n\t"    \
-  "vfma.f32 s3, s17, s27\n\t"    \
-  "vfma.f32 s4, s18, s24\n\t"    \
-  "vfma.f32 s5, s18, s25\n\t"    \
-  "vfma.f32 s6, s18, s26\n\t"    \
-  "vfma.f32 s7, s18, s27\n\t"    \
-  "vfma.f32 s8, s19, s24\n\t"    \
-  "vfma.f32 s9, s19, s25\n\t"    \
-  "vfma.f32 s10, s19, s26\n\t"   \
-  "vfma.f32 s11, s19, s27\n\t"   \
-  "vfma.f32 s12, s20, s24\n\t"   \
-  "vfma.f32 s13, s20, s25\n\t"   \
-  "vfma.f32 s14, s20, s26\n\t"   \
-  "vfma.f32 s15, s20, s27\n\t"
-
-#define KFDA_C4V_LEFT_BOTTOM     \
-  "vldmia %[bias], {s0-s15}\n\t" \
-  "vldmia %[x0], {s16-s21}\n\t"  \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s4, s16, s24\n\t"    \
-  "vfma.f32 s5, s16, s25\n\t"    \
-  "vfma.f32 s6, s16, s26\n\t"    \
-  "vfma.f32 s7, s16, s27\n\t"    \
-  "vfma.f32 s8, s17, s24\n\t"    \
-  "vfma.f32 s9, s17, s25\n\t"    \
-  "vfma.f32 s10, s17, s26\n\t"   \
-  "vfma.f32 s11, s17, s27\n\t"   \
-  "vfma.f32 s12, s18, s24\n\t"   \
-  "vfma.f32 s13, s18, s25\n\t"   \
-  "vfma.f32 s14, s18, s26\n\t"   \
-  "vfma.f32 s15, s18, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s16, s24\n\t"    \
-  "vfma.f32 s1, s16, s25\n\t"    \
-  "vfma.f32 s2, s16, s26\n\t"    \
-  "vfma.f32 s3, s16, s27\n\t"    \
-  "vfma.f32 s4, s17, s24\n\t"    \
-  "vfma.f32 s5, s17, s25\n\t"    \
-  "vfma.f32 s6, s17, s26\n\t"    \
-  "vfma.f32 s7, s17, s27\n\t"    \
-  "vfma.f32 s8, s18, s24\n\t"    \
-  "vfma.f32 s9, s18, s25\n\t"    \
-  "vfma.f32 s10, s18, s26\n\t"   \
-  "vfma.f32 s11, s18, s27\n\t"   \
-  "vfma.f32 s12, s19, s24\n\t"   \
-  "vfma.f32 s13, s19, s25\n\t"   \
-  "vfma.f32 s14, s19, s26\n\t"   \
-  "vfma.f32 s15, s19, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s17, s24\n\t"    \
-  "vfma.f32 s1, s17, s25\n\t"    \
-  "vfma.f32 s2, s17, s26\n\t"    \
-  "vfma.f32 s3, s17, s27\n\t"    \
-  "vfma.f32 s4, s18, s24\n\t"    \
-  "vfma.f32 s5, s18, s25\n\t"    \
-  "vfma.f32 s6, s18, s26\n\t"    \
-  "vfma.f32 s7, s18, s27\n\t"    \
-  "vfma.f32 s8, s19, s24\n\t"    \
-  "vfma.f32 s9, s19, s25\n\t"    \
-  "vfma.f32 s10, s19, s26\n\t"   \
-  "vfma.f32 s11, s19, s27\n\t"   \
-  "vfma.f32 s12, s20, s24\n\t"   \
-  "vfma.f32 s13, s20, s25\n\t"   \
-  "vfma.f32 s14, s20, s26\n\t"   \
-  "vfma.f32 s15, s20, s27\n\t"   \
-  "vldmia %[x1], {s16-s21}\n\t"  \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s4, s16, s24\n\t"    \
-  "vfma.f32 s5, s16, s25\n\t"    \
-  "vfma.f32 s6, s16, s26\n\t"    \
-  "vfma.f32 s7, s16, s27\n\t"    \
-  "vfma.f32 s8, s17, s24\n\t"    \
-  "vfma.f32 s9, s17, s25\n\t"    \
-  "vfma.f32 s10, s17, s26\n\t"   \
-  "vfma.f32 s11, s17, s27\n\t"   \
-  "vfma.f32 s12, s18, s24\n\t"   \
-  "vfma.f32 s13, s18, s25\n\t"   \
-  "vfma.f32 s14, s18, s26\n\t"   \
-  "vfma.f32 s15, s18, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s16, s24\n\t"    \
-  "vfma.f32 s1, s16, s25\n\t"    \
-  "vfma.f32 s2, s16, s26\n\t"    \
-  "vfma.f32 s3, s16, s27\n\t"    \
-  "vfma.f32 s4, s17, s24\n\t"    \
-  "vfma.f32 s5, s17, s25\n\t"    \
-  "vfma.f32 s6, s17, s26\n\t"    \
-  "vfma.f32 s7, s17, s27\n\t"    \
-  "vfma.f32 s8, s18, s24\n\t"    \
-  "vfma.f32 s9, s18, s25\n\t"    \
-  "vfma.f32 s10, s18, s26\n\t"   \
-  "vfma.f32 s11, s18, s27\n\t"   \
-  "vfma.f32 s12, s19, s24\n\t"   \
-  "vfma.f32 s13, s19, s25\n\t"   \
-  "vfma.f32 s14, s19, s26\n\t"   \
-  "vfma.f32 s15, s19, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s17, s24\n\t"    \
-  "vfma.f32 s1, s17, s25\n\t"    \
-  "vfma.f32 s2, s17, s26\n\t"    \
-  "vfma.f32 s3, s17, s27\n\t"    \
-  "vfma.f32 s4, s18, s24\n\t"    \
-  "vfma.f32 s5, s18, s25\n\t"    \
-  "vfma.f32 s6, s18, s26\n\t"    \
-  "vfma.f32 s7, s18, s27\n\t"    \
-  "vfma.f32 s8, s19, s24\n\t"    \
-  "vfma.f32 s9, s19, s25\n\t"    \
-  "vfma.f32 s10, s19, s26\n\t"   \
-  "vfma.f32 s11, s19, s27\n\t"   \
-  "vfma.f32 s12, s20, s24\n\t"   \
-  "vfma.f32 s13, s20, s25\n\t"   \
-  "vfma.f32 s14, s20, s26\n\t"   \
-  "vfma.f32 s15, s20, s27\n\t"   \
-  "add %[w], %[w], #48\n\t"
-
-#define KFDA_C4V_RIGHT_ALL       \
-  "vldmia %[bias], {s0-s15}\n\t" \
-  "vldmia %[x0], {s16-s21}\n\t"  \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s17, s24\n\t"    \
-  "vfma.f32 s1, s17, s25\n\t"    \
-  "vfma.f32 s2, s17, s26\n\t"    \
-  "vfma.f32 s3, s17, s27\n\t"    \
-  "vfma.f32 s4, s18, s24\n\t"    \
-  "vfma.f32 s5, s18, s25\n\t"    \
-  "vfma.f32 s6, s18, s26\n\t"    \
-  "vfma.f32 s7, s18, s27\n\t"    \
-  "vfma.f32 s8, s19, s24\n\t"    \
-  "vfma.f32 s9, s19, s25\n\t"    \
-  "vfma.f32 s10, s19, s26\n\t"   \
-  "vfma.f32 s11, s19, s27\n\t"   \
-  "vfma.f32 s12, s20, s24\n\t"   \
-  "vfma.f32 s13, s20, s25\n\t"   \
-  "vfma.f32 s14, s20, s26\n\t"   \
-  "vfma.f32 s15, s20, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s18, s24\n\t"    \
-  "vfma.f32 s1, s18, s25\n\t"    \
-  "vfma.f32 s2, s18, s26\n\t"    \
-  "vfma.f32 s3, s18, s27\n\t"    \
-  "vfma.f32 s4, s19, s24\n\t"    \
-  "vfma.f32 s5, s19, s25\n\t"    \
-  "vfma.f32 s6, s19, s26\n\t"    \
-  "vfma.f32 s7, s19, s27\n\t"    \
-  "vfma.f32 s8, s20, s24\n\t"    \
-  "vfma.f32 s9, s20, s25\n\t"    \
-  "vfma.f32 s10, s20, s26\n\t"   \
-  "vfma.f32 s11, s20, s27\n\t"   \
-  "vfma.f32 s12, s21, s24\n\t"   \
-  "vfma.f32 s13, s21, s25\n\t"   \
-  "vfma.f32 s14, s21, s26\n\t"   \
-  "vfma.f32 s15, s21, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s19, s24\n\t"    \
-  "vfma.f32 s1, s19, s25\n\t"    \
-  "vfma.f32 s2, s19, s26\n\t"    \
-  "vfma.f32 s3, s19, s27\n\t"    \
-  "vfma.f32 s4, s20, s24\n\t"    \
-  "vfma.f32 s5, s20, s25\n\t"    \
-  "vfma.f32 s6, s20, s26\n\t"    \
-  "vfma.f32 s7, s20, s27\n\t"    \
-  "vfma.f32 s8, s21, s24\n\t"    \
-  "vfma.f32 s9, s21, s25\n\t"    \
-  "vfma.f32 s10, s21, s26\n\t"   \
-  "vfma.f32 s11, s21, s27\n\t"   \
-  "vldmia %[x1], {s16-s21}\n\t"  \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s17, s24\n\t"    \
-  "vfma.f32 s1, s17, s25\n\t"    \
-  "vfma.f32 s2, s17, s26\n\t"    \
-  "vfma.f32 s3, s17, s27\n\t"    \
-  "vfma.f32 s4, s18, s24\n\t"    \
-  "vfma.f32 s5, s18, s25\n\t"    \
-  "vfma.f32 s6, s18, s26\n\t"    \
-  "vfma.f32 s7, s18, s27\n\t"    \
-  "vfma.f32 s8, s19, s24\n\t"    \
-  "vfma.f32 s9, s19, s25\n\t"    \
-  "vfma.f32 s10, s19, s26\n\t"   \
-  "vfma.f32 s11, s19, s27\n\t"   \
-  "vfma.f32 s12, s20, s24\n\t"   \
-  "vfma.f32 s13, s20, s25\n\t"   \
-  "vfma.f32 s14, s20, s26\n\t"   \
-  "vfma.f32 s15, s20, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s18, s24\n\t"    \
-  "vfma.f32 s1, s18, s25\n\t"    \
-  "vfma.f32 s2, s18, s26\n\t"    \
-  "vfma.f32 s3, s18, s27\n\t"    \
-  "vfma.f32 s4, s19, s24\n\t"    \
-  "vfma.f32 s5, s19, s25\n\t"    \
-  "vfma.f32 s6, s19, s26\n\t"    \
-  "vfma.f32 s7, s19, s27\n\t"    \
-  "vfma.f32 s8, s20, s24\n\t"    \
-  "vfma.f32 s9, s20, s25\n\t"    \
-  "vfma.f32 s10, s20, s26\n\t"   \
-  "vfma.f32 s11, s20, s27\n\t"   \
-  "vfma.f32 s12, s21, s24\n\t"   \
-  "vfma.f32 s13, s21, s25\n\t"   \
-  "vfma.f32 s14, s21, s26\n\t"   \
-  "vfma.f32 s15, s21, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s19, s24\n\t"    \
-  "vfma.f32 s1, s19, s25\n\t"    \
-  "vfma.f32 s2, s19, s26\n\t"    \
-  "vfma.f32 s3, s19, s27\n\t"    \
-  "vfma.f32 s4, s20, s24\n\t"    \
-  "vfma.f32 s5, s20, s25\n\t"    \
-  "vfma.f32 s6, s20, s26\n\t"    \
-  "vfma.f32 s7, s20, s27\n\t"    \
-  "vfma.f32 s8, s21, s24\n\t"    \
-  "vfma.f32 s9, s21, s25\n\t"    \
-  "vfma.f32 s10, s21, s26\n\t"   \
-  "vfma.f32 s11, s21, s27\n\t"   \
-  "vldmia %[x2], {s16-s21}\n\t"  \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s17, s24\n\t"    \
-  "vfma.f32 s1, s17, s25\n\t"    \
-  "vfma.f32 s2, s17, s26\n\t"    \
-  "vfma.f32 s3, s17, s27\n\t"    \
-  "vfma.f32 s4, s18, s24\n\t"    \
-  "vfma.f32 s5, s18, s25\n\t"    \
-  "vfma.f32 s6, s18, s26\n\t"    \
-  "vfma.f32 s7, s18, s27\n\t"    \
-  "vfma.f32 s8, s19, s24\n\t"    \
-  "vfma.f32 s9, s19, s25\n\t"    \
-  "vfma.f32 s10, s19, s26\n\t"   \
-  "vfma.f32 s11, s19, s27\n\t"   \
-  "vfma.f32 s12, s20, s24\n\t"   \
-  "vfma.f32 s13, s20, s25\n\t"   \
-  "vfma.f32 s14, s20, s26\n\t"   \
-  "vfma.f32 s15, s20, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s18, s24\n\t"    \
-  "vfma.f32 s1, s18, s25\n\t"    \
-  "vfma.f32 s2, s18, s26\n\t"    \
-  "vfma.f32 s3, s18, s27\n\t"    \
-  "vfma.f32 s4, s19, s24\n\t"    \
-  "vfma.f32 s5, s19, s25\n\t"    \
-  "vfma.f32 s6, s19, s26\n\t"    \
-  "vfma.f32 s7, s19, s27\n\t"    \
-  "vfma.f32 s8, s20, s24\n\t"    \
-  "vfma.f32 s9, s20, s25\n\t"    \
-  "vfma.f32 s10, s20, s26\n\t"   \
-  "vfma.f32 s11, s20, s27\n\t"   \
-  "vfma.f32 s12, s21, s24\n\t"   \
-  "vfma.f32 s13, s21, s25\n\t"   \
-  "vfma.f32 s14, s21, s26\n\t"   \
-  "vfma.f32 s15, s21, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s19, s24\n\t"    \
-  "vfma.f32 s1, s19, s25\n\t"    \
-  "vfma.f32 s2, s19, s26\n\t"    \
-  "vfma.f32 s3, s19, s27\n\t"    \
-  "vfma.f32 s4, s20, s24\n\t"    \
-  "vfma.f32 s5, s20, s25\n\t"    \
-  "vfma.f32 s6, s20, s26\n\t"    \
-  "vfma.f32 s7, s20, s27\n\t"    \
-  "vfma.f32 s8, s21, s24\n\t"    \
-  "vfma.f32 s9, s21, s25\n\t"    \
-  "vfma.f32 s10, s21, s26\n\t"   \
-  "vfma.f32 s11, s21, s27\n\t"
-
-#define KFDA_C4V_RIGHT_TOP       \
-  "vldmia %[bias], {s0-s15}\n\t" \
-  "add %[w], %[w], #48\n\t"      \
-  "vldmia %[x1], {s16-s21}\n\t"  \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s17, s24\n\t"    \
-  "vfma.f32 s1, s17, s25\n\t"    \
-  "vfma.f32 s2, s17, s26\n\t"    \
-  "vfma.f32 s3, s17, s27\n\t"    \
-  "vfma.f32 s4, s18, s24\n\t"    \
-  "vfma.f32 s5, s18, s25\n\t"    \
-  "vfma.f32 s6, s18, s26\n\t"    \
-  "vfma.f32 s7, s18, s27\n\t"    \
-  "vfma.f32 s8, s19, s24\n\t"    \
-  "vfma.f32 s9, s19, s25\n\t"    \
-  "vfma.f32 s10, s19, s26\n\t"   \
-  "vfma.f32 s11, s19, s27\n\t"   \
-  "vfma.f32 s12, s20, s24\n\t"   \
-  "vfma.f32 s13, s20, s25\n\t"   \
-  "vfma.f32 s14, s20, s26\n\t"   \
-  "vfma.f32 s15, s20, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s18, s24\n\t"    \
-  "vfma.f32 s1, s18, s25\n\t"    \
-  "vfma.f32 s2, s18, s26\n\t"    \
-  "vfma.f32 s3, s18, s27\n\t"    \
-  "vfma.f32 s4, s19, s24\n\t"    \
-  "vfma.f32 s5, s19, s25\n\t"    \
-  "vfma.f32 s6, s19, s26\n\t"    \
-  "vfma.f32 s7, s19, s27\n\t"    \
-  "vfma.f32 s8, s20, s24\n\t"    \
-  "vfma.f32 s9, s20, s25\n\t"    \
-  "vfma.f32 s10, s20, s26\n\t"   \
-  "vfma.f32 s11, s20, s27\n\t"   \
-  "vfma.f32 s12, s21, s24\n\t"   \
-  "vfma.f32 s13, s21, s25\n\t"   \
-  "vfma.f32 s14, s21, s26\n\t"   \
-  "vfma.f32 s15, s21, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s19, s24\n\t"    \
-  "vfma.f32 s1, s19, s25\n\t"    \
-  "vfma.f32 s2, s19, s26\n\t"    \
-  "vfma.f32 s3, s19, s27\n\t"    \
-  "vfma.f32 s4, s20, s24\n\t"    \
-  "vfma.f32 s5, s20, s25\n\t"    \
-  "vfma.f32 s6, s20, s26\n\t"    \
-  "vfma.f32 s7, s20, s27\n\t"    \
-  "vfma.f32 s8, s21, s24\n\t"    \
-  "vfma.f32 s9, s21, s25\n\t"    \
-  "vfma.f32 s10, s21, s26\n\t"   \
-  "vfma.f32 s11, s21, s27\n\t"   \
-  "vldmia %[x2], {s16-s21}\n\t"  \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s17, s24\n\t"    \
-  "vfma.f32 s1, s17, s25\n\t"    \
-  "vfma.f32 s2, s17, s26\n\t"    \
-  "vfma.f32 s3, s17, s27\n\t"    \
-  "vfma.f32 s4, s18, s24\n\t"    \
-  "vfma.f32 s5, s18, s25\n\t"    \
-  "vfma.f32 s6, s18, s26\n\t"    \
-  "vfma.f32 s7, s18, s27\n\t"    \
-  "vfma.f32 s8, s19, s24\n\t"    \
-  "vfma.f32 s9, s19, s25\n\t"    \
-  "vfma.f32 s10, s19, s26\n\t"   \
-  "vfma.f32 s11, s19, s27\n\t"   \
-  "vfma.f32 s12, s20, s24\n\t"   \
-  "vfma.f32 s13, s20, s25\n\t"   \
-  "vfma.f32 s14, s20, s26\n\t"   \
-  "vfma.f32 s15, s20, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s18, s24\n\t"    \
-  "vfma.f32 s1, s18, s25\n\t"    \
-  "vfma.f32 s2, s18, s26\n\t"    \
-  "vfma.f32 s3, s18, s27\n\t"    \
-  "vfma.f32 s4, s19, s24\n\t"    \
-  "vfma.f32 s5, s19, s25\n\t"    \
-  "vfma.f32 s6, s19, s26\n\t"    \
-  "vfma.f32 s7, s19, s27\n\t"    \
-  "vfma.f32 s8, s20, s24\n\t"    \
-  "vfma.f32 s9, s20, s25\n\t"    \
-  "vfma.f32 s10, s20, s26\n\t"   \
-  "vfma.f32 s11, s20, s27\n\t"   \
-  "vfma.f32 s12, s21, s24\n\t"   \
-  "vfma.f32 s13, s21, s25\n\t"   \
-  "vfma.f32 s14, s21, s26\n\t"   \
-  "vfma.f32 s15, s21, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s19, s24\n\t"    \
-  "vfma.f32 s1, s19, s25\n\t"    \
-  "vfma.f32 s2, s19, s26\n\t"    \
-  "vfma.f32 s3, s19, s27\n\t"    \
-  "vfma.f32 s4, s20, s24\n\t"    \
-  "vfma.f32 s5, s20, s25\n\t"    \
-  "vfma.f32 s6, s20, s26\n\t"    \
-  "vfma.f32 s7, s20, s27\n\t"    \
-  "vfma.f32 s8, s21, s24\n\t"    \
-  "vfma.f32 s9, s21, s25\n\t"    \
-  "vfma.f32 s10, s21, s26\n\t"   \
-  "vfma.f32 s11, s21, s27\n\t"
-
-#define KFDA_C4V_RIGHT_BOTTOM    \
-  "vldmia %[bias], {s0-s15}\n\t" \
-  "vldmia %[x0], {s16-s21}\n\t"  \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s17, s24\n\t"    \
-  "vfma.f32 s1, s17, s25\n\t"    \
-  "vfma.f32 s2, s17, s26\n\t"    \
-  "vfma.f32 s3, s17, s27\n\t"    \
-  "vfma.f32 s4, s18, s24\n\t"    \
-  "vfma.f32 s5, s18, s25\n\t"    \
-  "vfma.f32 s6, s18, s26\n\t"    \
-  "vfma.f32 s7, s18, s27\n\t"    \
-  "vfma.f32 s8, s19, s24\n\t"    \
-  "vfma.f32 s9, s19, s25\n\t"    \
-  "vfma.f32 s10, s19, s26\n\t"   \
-  "vfma.f32 s11, s19, s27\n\t"   \
-  "vfma.f32 s12, s20, s24\n\t"   \
-  "vfma.f32 s13, s20, s25\n\t"   \
-  "vfma.f32 s14, s20, s26\n\t"   \
-  "vfma.f32 s15, s20, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s18, s24\n\t"    \
-  "vfma.f32 s1, s18, s25\n\t"    \
-  "vfma.f32 s2, s18, s26\n\t"    \
-  "vfma.f32 s3, s18, s27\n\t"    \
-  "vfma.f32 s4, s19, s24\n\t"    \
-  "vfma.f32 s5, s19, s25\n\t"    \
-  "vfma.f32 s6, s19, s26\n\t"    \
-  "vfma.f32 s7, s19, s27\n\t"    \
-  "vfma.f32 s8, s20, s24\n\t"    \
-  "vfma.f32 s9, s20, s25\n\t"    \
-  "vfma.f32 s10, s20, s26\n\t"   \
-  "vfma.f32 s11, s20, s27\n\t"   \
-  "vfma.f32 s12, s21, s24\n\t"   \
-  "vfma.f32 s13, s21, s25\n\t"   \
-  "vfma.f32 s14, s21, s26\n\t"   \
-  "vfma.f32 s15, s21, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s19, s24\n\t"    \
-  "vfma.f32 s1, s19, s25\n\t"    \
-  "vfma.f32 s2, s19, s26\n\t"    \
-  "vfma.f32 s3, s19, s27\n\t"    \
-  "vfma.f32 s4, s20, s24\n\t"    \
-  "vfma.f32 s5, s20, s25\n\t"    \
-  "vfma.f32 s6, s20, s26\n\t"    \
-  "vfma.f32 s7, s20, s27\n\t"    \
-  "vfma.f32 s8, s21, s24\n\t"    \
-  "vfma.f32 s9, s21, s25\n\t"    \
-  "vfma.f32 s10, s21, s26\n\t"   \
-  "vfma.f32 s11, s21, s27\n\t"   \
-  "vldmia %[x1], {s16-s21}\n\t"  \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s17, s24\n\t"    \
-  "vfma.f32 s1, s17, s25\n\t"    \
-  "vfma.f32 s2, s17, s26\n\t"    \
-  "vfma.f32 s3, s17, s27\n\t"    \
-  "vfma.f32 s4, s18, s24\n\t"    \
-  "vfma.f32 s5, s18, s25\n\t"    \
-  "vfma.f32 s6, s18, s26\n\t"    \
-  "vfma.f32 s7, s18, s27\n\t"    \
-  "vfma.f32 s8, s19, s24\n\t"    \
-  "vfma.f32 s9, s19, s25\n\t"    \
-  "vfma.f32 s10, s19, s26\n\t"   \
-  "vfma.f32 s11, s19, s27\n\t"   \
-  "vfma.f32 s12, s20, s24\n\t"   \
-  "vfma.f32 s13, s20, s25\n\t"   \
-  "vfma.f32 s14, s20, s26\n\t"   \
-  "vfma.f32 s15, s20, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s18, s24\n\t"    \
-  "vfma.f32 s1, s18, s25\n\t"    \
-  "vfma.f32 s2, s18, s26\n\t"    \
-  "vfma.f32 s3, s18, s27\n\t"    \
-  "vfma.f32 s4, s19, s24\n\t"    \
-  "vfma.f32 s5, s19, s25\n\t"    \
-  "vfma.f32 s6, s19, s26\n\t"    \
-  "vfma.f32 s7, s19, s27\n\t"    \
-  "vfma.f32 s8, s20, s24\n\t"    \
-  "vfma.f32 s9, s20, s25\n\t"    \
-  "vfma.f32 s10, s20, s26\n\t"   \
-  "vfma.f32 s11, s20, s27\n\t"   \
-  "vfma.f32 s12, s21, s24\n\t"   \
-  "vfma.f32 s13, s21, s25\n\t"   \
-  "vfma.f32 s14, s21, s26\n\t"   \
-  "vfma.f32 s15, s21, s27\n\t"   \
-  "vldmia %[w]!, {s24-s27}\n\t"  \
-  "vfma.f32 s0, s19, s24\n\t"    \
-  "vfma.f32 s1, s19, s25\n\t"    \
-  "vfma.f32 s2, s19, s26\n\t"    \
-  "vfma.f32 s3, s19, s27\n\t"    \
-  "vfma.f32 s4, s20, s24\n\t"    \
-  "vfma.f32 s5, s20, s25\n\t"    \
-  "vfma.f32 s6, s20, s26\n\t"    \
-  "vfma.f32 s7, s20, s27\n\t"    \
-  "vfma.f32 s8, s21, s24\n\t"    \
-  "vfma.f32 s9, s21, s25\n\t"    \
-  "vfma.f32 s10, s21, s26\n\t"   \
-  "vfma.f32 s11, s21, s27\n\t"   \
-  "add %[w], %[w], #48\n\t"
+/* pixel p's 4 sums s(4p) .. s(4p + 3) += input column s<x> x the tap's 4 weights */
+#define KFDA_V4FMA(a0, a1, a2, a3, x) \
+  "vfma.f32 s" #a0 ", s" #x           \
+  ", s24\n\t"                         \
+  "vfma.f32 s" #a1 ", s" #x           \
+  ", s25\n\t"                         \
+  "vfma.f32 s" #a2 ", s" #x           \
+  ", s26\n\t"                         \
+  "vfma.f32 s" #a3 ", s" #x ", s27\n\t"
+#define KFDA_VP0(x) KFDA_V4FMA(0, 1, 2, 3, x)
+#define KFDA_VP1(x) KFDA_V4FMA(4, 5, 6, 7, x)
+#define KFDA_VP2(x) KFDA_V4FMA(8, 9, 10, 11, x)
+#define KFDA_VP3(x) KFDA_V4FMA(12, 13, 14, 15, x)
+#define KFDA_VTAP   "vldmia %[w]!, {s24-s27}\n\t" /* the next tap's 4 weights */
+/* a filter row's 3 taps (fx = 0, 1, 2). MID: pixel p reads column s(16 + p + fx); LEFT:
+ * s(15 + p + fx), none for p + fx = 0 (padding); RIGHT: s(17 + p + fx), none past s21 */
+#define KFDA_VMID                                                                             \
+  KFDA_VTAP KFDA_VP0(16) KFDA_VP1(17) KFDA_VP2(18) KFDA_VP3(19) KFDA_VTAP KFDA_VP0(17)        \
+      KFDA_VP1(18) KFDA_VP2(19) KFDA_VP3(20) KFDA_VTAP KFDA_VP0(18) KFDA_VP1(19) KFDA_VP2(20) \
+          KFDA_VP3(21)
+#define KFDA_VLEFT                                                                     \
+  KFDA_VTAP KFDA_VP1(16) KFDA_VP2(17) KFDA_VP3(18) KFDA_VTAP KFDA_VP0(16) KFDA_VP1(17) \
+      KFDA_VP2(18) KFDA_VP3(19) KFDA_VTAP KFDA_VP0(17) KFDA_VP1(18) KFDA_VP2(19) KFDA_VP3(20)
+#define KFDA_VRIGHT                                                                    \
+  KFDA_VTAP KFDA_VP0(17) KFDA_VP1(18) KFDA_VP2(19) KFDA_VP3(20) KFDA_VTAP KFDA_VP0(18) \
+      KFDA_VP1(19) KFDA_VP2(20) KFDA_VP3(21) KFDA_VTAP KFDA_VP0(19) KFDA_VP1(20) KFDA_VP2(21)
+/* filter row r's 6 input columns; a row outside the image: its 3 taps' weights skipped */
+#define KFDA_VROW(r) "vldmia %[x" #r "], {s16-s21}\n\t"
+#define KFDA_VSKIP   "add %[w], %[w], #48\n\t"
+#define KFDA_VBIAS   "vldmia %[bias], {s0-s15}\n\t"
+/* the blocks: ALL 3 filter rows, TOP rows 1 - 2 (the first output row), BOTTOM rows 0 - 1
+ * (the last), each row's taps as COLS (KFDA_VMID, KFDA_VLEFT, KFDA_VRIGHT) */
+#define KFDA_C4V_ALL(COLS)    KFDA_VBIAS KFDA_VROW(0) COLS KFDA_VROW(1) COLS KFDA_VROW(2) COLS
+#define KFDA_C4V_TOP(COLS)    KFDA_VBIAS KFDA_VSKIP KFDA_VROW(1) COLS KFDA_VROW(2) COLS
+#define KFDA_C4V_BOTTOM(COLS) KFDA_VBIAS KFDA_VROW(0) COLS KFDA_VROW(1) COLS KFDA_VSKIP
 
 /* the assembly strings run past the 4095 characters C99 promises (GCC and clang: fine) */
 #pragma GCC diagnostic push
@@ -2410,28 +1194,34 @@ static void c1_blocks_vfp(const float *x0, int32_t iw, float *o, size_t cb, size
                        "s20", "s21", "s24", "s25", "s26", "s27");                                 \
   }
   switch (kind) {
-    case 0: KFDA_C4V_LOOP(KFDA_C4V_MID_ALL) break;
-    case 1: KFDA_C4V_LOOP(KFDA_C4V_MID_TOP) break;
-    case 2: KFDA_C4V_LOOP(KFDA_C4V_MID_BOTTOM) break;
-    case 3: KFDA_C4V_LOOP(KFDA_C4V_LEFT_ALL) break;
-    case 4: KFDA_C4V_LOOP(KFDA_C4V_LEFT_TOP) break;
-    case 5: KFDA_C4V_LOOP(KFDA_C4V_LEFT_BOTTOM) break;
-    case 6: KFDA_C4V_LOOP(KFDA_C4V_RIGHT_ALL) break;
-    case 7: KFDA_C4V_LOOP(KFDA_C4V_RIGHT_TOP) break;
-    default: KFDA_C4V_LOOP(KFDA_C4V_RIGHT_BOTTOM) break;
+    case 0: KFDA_C4V_LOOP(KFDA_C4V_ALL(KFDA_VMID)) break;
+    case 1: KFDA_C4V_LOOP(KFDA_C4V_TOP(KFDA_VMID)) break;
+    case 2: KFDA_C4V_LOOP(KFDA_C4V_BOTTOM(KFDA_VMID)) break;
+    case 3: KFDA_C4V_LOOP(KFDA_C4V_ALL(KFDA_VLEFT)) break;
+    case 4: KFDA_C4V_LOOP(KFDA_C4V_TOP(KFDA_VLEFT)) break;
+    case 5: KFDA_C4V_LOOP(KFDA_C4V_BOTTOM(KFDA_VLEFT)) break;
+    case 6: KFDA_C4V_LOOP(KFDA_C4V_ALL(KFDA_VRIGHT)) break;
+    case 7: KFDA_C4V_LOOP(KFDA_C4V_TOP(KFDA_VRIGHT)) break;
+    default: KFDA_C4V_LOOP(KFDA_C4V_BOTTOM(KFDA_VRIGHT)) break;
   }
 #undef KFDA_C4V_LOOP
 }
 #pragma GCC diagnostic pop
-#undef KFDA_C4V_MID_ALL
-#undef KFDA_C4V_MID_TOP
-#undef KFDA_C4V_MID_BOTTOM
-#undef KFDA_C4V_LEFT_ALL
-#undef KFDA_C4V_LEFT_TOP
-#undef KFDA_C4V_LEFT_BOTTOM
-#undef KFDA_C4V_RIGHT_ALL
-#undef KFDA_C4V_RIGHT_TOP
-#undef KFDA_C4V_RIGHT_BOTTOM
+#undef KFDA_C4V_ALL
+#undef KFDA_C4V_TOP
+#undef KFDA_C4V_BOTTOM
+#undef KFDA_VBIAS
+#undef KFDA_VSKIP
+#undef KFDA_VROW
+#undef KFDA_VRIGHT
+#undef KFDA_VLEFT
+#undef KFDA_VMID
+#undef KFDA_VTAP
+#undef KFDA_VP3
+#undef KFDA_VP2
+#undef KFDA_VP1
+#undef KFDA_VP0
+#undef KFDA_V4FMA
 
 /* One output pixel, 4 channels, in C: the bias, the taps inside in (fy, fx) order (w,
  * bias16: as c1_blocks_vfp's); stored as they are (c1_finite: all finite). */

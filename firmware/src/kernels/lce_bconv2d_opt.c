@@ -666,6 +666,17 @@ static KFDA_NOINLINE void pixels_inside_run(const bconv_ctx *t, size_t pix, size
   }
 }
 
+/* a's passes from output pixel pix on, all channels, the float transform in the kernel */
+static void bcast_fused(const bconv_ctx *t, kfda_bcast_args *a, size_t pix) {
+  a->w = (const uint32_t *)t->p->filter_repacked;
+  a->ngroups = t->cout / 4;
+  a->acc = NULL;
+  a->o = (float *)t->out + pix * (size_t)t->cout;
+  a->m = t->out_mul;
+  a->bias = t->out_bias;
+  kfda_bconv_bcast_neon(a);
+}
+
 /* Pixels [pix, npix) (whole rows from row_begin) through the broadcast kernel, each
  * window read from its row's slot: 4 pixels per pass; a row's whole passes in one call
  * when the float transform is fused and no pixel needs LCE's edge correction. */
@@ -713,13 +724,7 @@ static KFDA_NOINLINE void bcast_rows(const bconv_ctx *t, size_t pix, size_t npix
       for (q = 0; q < 4; ++q) a.x[q] = slot + (size_t)(ox + q) * xstep;
       a.xstep = 4u * xstep;
       a.npass = npass;
-      a.w = repacked;
-      a.ngroups = cout / 4;
-      a.acc = NULL;
-      a.o = (float *)t->out + pix * (size_t)cout;
-      a.m = t->out_mul;
-      a.bias = t->out_bias;
-      kfda_bconv_bcast_neon(&a);
+      bcast_fused(t, &a, pix);
       pix += 4u * (size_t)npass;
       ox += 4 * npass;
       if (ox == ow) { /* the rest of the row (ow % 4) goes on below */
@@ -760,13 +765,7 @@ static KFDA_NOINLINE void bcast_rows(const bconv_ctx *t, size_t pix, size_t npix
     a.xstep = 0;
     a.npass = 1;
     if (fusable && !any_edge) { /* all channels in one call, straight to the output */
-      a.w = repacked;
-      a.ngroups = cout / 4;
-      a.acc = NULL;
-      a.o = (float *)t->out + pix * (size_t)cout;
-      a.m = t->out_mul;
-      a.bias = t->out_bias;
-      kfda_bconv_bcast_neon(&a);
+      bcast_fused(t, &a, pix);
       pix += 4;
       continue;
     }
