@@ -164,6 +164,13 @@ static int check_bconv(int quick) {
                         raw[i] = -mul[i];
                         th[i] = (int32_t)(rnd() % (uint32_t)(K + 1));
                       }
+                      if (cases % 5 == 4) { /* a channel near denormals (armv7 NEON flushes) */
+                        static const float tiny[] = {1.0e-40f,    -0x1p-101f, 0x1p-100f, -0.0f,
+                                                     0x1.8p-100f, 1.0e-30f,   -1.0e-38f, 0.0f};
+                        i = (int32_t)(rnd() % (uint32_t)cout);
+                        mul[i] = tiny[rnd() % 8];
+                        bias[i] = rnd() % 2 ? tiny[rnd() % 8] : -2.0f * (float)K * mul[i];
+                      }
 #if KFDA_BCONV_REPACKED
                       if (kfda_lce_bconv2d_repacked_bytes(&fs) > 0) { /* as prepare does */
                         kfda_lce_bconv2d_repack(&fs, (const int32_t *)filt_buf,

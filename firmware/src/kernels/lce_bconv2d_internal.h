@@ -27,7 +27,8 @@
  * (kfda_bconv_bcast_neon) */
 #define KFDA_BCONV_BCAST 1
 #if defined(__aarch64__)
-/* the float output transform in NEON too (armv7 NEON float flushes denormals) */
+/* the float output transform in NEON for any multipliers (armv7's NEON float flushes
+ * denormals: there only where that cannot show, lce_bconv2d_opt.c's neon_float_exact) */
 #define KFDA_BCONV_BCAST_F32 1
 #endif
 #define KFDA_BCONV_OC_BLOCK 4
@@ -86,7 +87,8 @@ void kfda_bconv_popcount_neon(const uint32_t *x, const uint32_t *w, size_t strid
  * of channel c, a multiple of 16, at c * K). Pixel q's window is runs runs of run_words
  * words, the first at x[q], the next drun words on; each pass moves the windows xstep
  * words on. With acc (one pass): acc[16 * g + 4 * q + j] for channel 4 * g + j. With o
- * (arm64, KFDA_BCONV_BCAST_F32; acc unused, any ngroups) the float transform
+ * (acc unused, any ngroups; on armv7 only where the driver found NEON's float exact,
+ * neon_float_exact in lce_bconv2d_opt.c) the float transform
  * (float)(2 * acc) * m + bias (multiply, then add) into o[q * cout + 4 * g + j], o moving
  * 4 * cout per pass; clamp NULL: every m + m finite and no clamp, else 2 * acc clamped to
  * [clamp[0], clamp[1]] first. runs * run_words < 4096 (16-bit lanes). */
@@ -101,6 +103,9 @@ typedef struct {
   const int32_t *clamp;
 } kfda_bcast_args;
 void kfda_bconv_bcast_neon(const kfda_bcast_args *a);
+/* One pixel, its window one run of a->run_words words at x (a->runs 1), all of a's
+ * channel groups, the float transform as above into o (a->x, xstep, npass, acc unused). */
+void kfda_bconv_bcast1_neon(const kfda_bcast_args *a, const uint32_t *x, float *o);
 #endif
 #elif KFDA_BCONV_THUMB2
 /* acc[j] = popcount(col XOR w_j) over kw words, j < nch (lce_bconv2d_opt_thumb2.S). */

@@ -529,6 +529,24 @@ static int doubles_finite(const float *m, int32_t n) {
   return 1;
 }
 
+#if !KFDA_BCONV_BCAST_F32
+/* armv7: NEON float flushes denormal inputs and results to zero and returns the default
+ * NaN. With every m and bias 0 or finite of magnitude 2^-100 and up, the kernel's
+ * (float)acc * (m + m) + bias or (float)x * m + bias (x = 2 acc clamped, an integer)
+ * meets neither: m + m is normal, a nonzero product is at least 2^-100, and the sum of
+ * two multiples of 2^-123 is 0 or at least 2^-123. So its bits are the scalar (VFP)
+ * transform's. */
+static int neon_float_exact(const float *m, const float *bias, int32_t n) {
+  int32_t i;
+  for (i = 0; i < n; ++i) {
+    const float am = fabsf(m[i]), ab = fabsf(bias[i]);
+    if (!(am == 0.0f || (am >= 0x1p-100f && am < 0x1p126f))) return 0;
+    if (!(ab == 0.0f || (ab >= 0x1p-100f && ab <= 0x1.fffffep127f))) return 0;
+  }
+  return 1;
+}
+#endif
+
 /* The slots of the broadcast path. The slot of an output row holds, for each of its nx
  * padded input columns, the fh filter rows' gw words: [x][fy][c], 0 words for taps
  * outside the image. The window of output pixel ox is then fw runs of fh * gw words
@@ -689,9 +707,14 @@ static KFDA_NOINLINE void bcast_rows(const bconv_ctx *t, size_t pix, size_t npix
   const int32_t eff_h = (t->fh - 1) * p->dil_h + 1, eff_w = (t->fw - 1) * p->dil_w + 1;
   const int f32 = p->output_kind == KFDA_BCONV_OUT_F32;
   const int edges = t->same_zero && f32;
+#if KFDA_BCONV_BCAST_F32
   /* the kernel's float transform: m + m where every one is finite and the clamp cannot
    * bite, else the clamp (it gives the same where it cannot bite) */
-  const int fusable = KFDA_BCONV_BCAST_F32 && f32 && cout % 4 == 0;
+  const int fusable = f32 && cout % 4 == 0;
+#else
+  /* armv7: the kernel's float transform where it gives VFP's bits */
+  const int fusable = f32 && cout % 4 == 0 && neon_float_exact(t->out_mul, t->out_bias, cout);
+#endif
   const int32_t qclamp[2] = {t->qmin, t->qmax};
   const uint32_t *repacked = (const uint32_t *)p->filter_repacked;
   int32_t acc[16 * 16];
@@ -711,6 +734,19 @@ static KFDA_NOINLINE void bcast_rows(const bconv_ctx *t, size_t pix, size_t npix
     bconv_pixel px4[4];
     const int32_t n = npix - pix < 4 ? (int32_t)(npix - pix) : 4;
     int32_t q, oc, oc1, any_edge = 0;
+    if (n < 4 && fusable && !edges && a.runs == 1) { /* the range's last pixels, each alone */
+      a.w = repacked;
+      a.ngroups = cout / 4;
+      a.m = t->out_mul;
+      a.bias = t->out_bias;
+      for (; pix < npix; ++pix) {
+        uint32_t *slot = slots + (size_t)(r % KFDA_BCONV_SLOTS) * slot_words;
+        if (ox == 0) build_slot(t, r, nx, slot);
+        kfda_bconv_bcast1_neon(&a, slot + (size_t)ox * xstep, (float *)t->out + pix * (size_t)cout);
+        if (++ox == ow) ox = 0, ++r;
+      }
+      return;
+    }
     if (n < 4) { /* the range's last pixels: one at a time, from the input */
       pixels_one_by_one(t, pix, npix, slots);
       return;

@@ -80,6 +80,57 @@ void kfda_bconv_popcount_neon(const uint32_t *x, const uint32_t *w, size_t strid
   acc[3] = t3 + (int32_t)hsum_u16x8(s3);
 }
 
+#if KFDA_BCONV_BCAST
+/* One pixel whose window is one run of a->run_words words at x, against all of a's
+ * channel groups, the float transform (as kfda_bconv_bcast_neon's, a->clamp included)
+ * into o[4 g + j]: the pixels a range leaves after its passes of 4 (a 7x7 map's last).
+ * Per word one LD1R and per 16 channels one load, 12 EOR/CNT/UADALP. */
+void kfda_bconv_bcast1_neon(const kfda_bcast_args *a, const uint32_t *x, float *o) {
+  const int32_t k = a->run_words;
+  const uint32_t *w = a->w;
+  const float *m = a->m, *bias = a->bias;
+  int32_t ngroups = a->ngroups;
+  for (; ngroups > 0; ngroups -= 4, o += 16, m += 16, bias += 16) {
+    const int32_t g = ngroups < 4 ? ngroups : 4; /* the block's groups: [k][4 g] words */
+    uint16x8_t c[4];
+    const uint32_t *p = x;
+    int32_t i, j;
+    for (j = 0; j < 4; ++j) c[j] = vdupq_n_u16(0);
+    if (g == 4) {
+      uint16x8_t c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];
+      for (i = 0; i < k; ++i, w += 16) {
+        const uint8x16_t X = vreinterpretq_u8_u32(vld1q_dup_u32(p++));
+        c0 = vpadalq_u8(c0, vcntq_u8(veorq_u8(X, vld1q_u8((const uint8_t *)w))));
+        c1 = vpadalq_u8(c1, vcntq_u8(veorq_u8(X, vld1q_u8((const uint8_t *)(w + 4)))));
+        c2 = vpadalq_u8(c2, vcntq_u8(veorq_u8(X, vld1q_u8((const uint8_t *)(w + 8)))));
+        c3 = vpadalq_u8(c3, vcntq_u8(veorq_u8(X, vld1q_u8((const uint8_t *)(w + 12)))));
+      }
+      c[0] = c0, c[1] = c1, c[2] = c2, c[3] = c3;
+    } else {
+      for (i = 0; i < k; ++i, w += 4 * g) {
+        const uint8x16_t X = vreinterpretq_u8_u32(vld1q_dup_u32(p++));
+        for (j = 0; j < g; ++j)
+          c[j] = vpadalq_u8(c[j], vcntq_u8(veorq_u8(X, vld1q_u8((const uint8_t *)(w + 4 * j)))));
+      }
+    }
+    for (j = 0; j < g; ++j) {
+      const uint32x4_t s = vpaddlq_u16(c[j]);
+      const float32x4_t M = vld1q_f32(m + 4 * j), B = vld1q_f32(bias + 4 * j);
+      float32x4_t y;
+      if (a->clamp) { /* (float)clamp(2 acc) * m + bias */
+        const int32x4_t v =
+            vmaxq_s32(vminq_s32(vshlq_n_s32(vreinterpretq_s32_u32(s), 1), vdupq_n_s32(a->clamp[1])),
+                      vdupq_n_s32(a->clamp[0]));
+        y = vmulq_f32(vcvtq_f32_s32(v), M);
+      } else { /* (float)acc * (m + m): the same product (every m + m finite) */
+        y = vmulq_f32(vcvtq_f32_u32(s), vaddq_f32(M, M));
+      }
+      vst1q_f32(o + 4 * j, vaddq_f32(y, B));
+    }
+  }
+}
+#endif
+
 #if KFDA_BCONV_BCAST && defined(__aarch64__)
 /* 4 pixels x 16 channels per pass over the repacked filter (lce_bconv2d_internal.h):
  * per word k, LD1R of each pixel's word k into all 4 lanes, one LD1 of the 16
@@ -357,10 +408,11 @@ void kfda_bconv_bcast_neon(const kfda_bcast_args *a) {
 
 #if KFDA_BCONV_BCAST && !defined(__aarch64__)
 /* armv7: 4 pixels x 8 channels per pass (8 accumulators, the 4 broadcast words, 2
- * filter vectors and a temporary: 15 of the 16 Q registers), so a block of 16 channels
- * is 2 passes over the words: per word 4 VLD1 to all lanes, one VLD1 of the 8
- * channels' words, and per pixel and 4 channels VEOR, VCNT, VPADAL: 29 instructions per
- * 1024 binary MACs. No float transform here (NEON float is not IEEE on armv7). */
+ * filter vectors and 2 temporaries: the 16 Q registers), so a block of 16 channels is 2
+ * passes over the words: per word 4 VLD1 to all lanes, one VLD1 of the 8 channels'
+ * words, and per pixel and 4 channels VEOR, VCNT, VPADAL: 31 instructions per 1024
+ * binary MACs with the loop. The float transform follows in NEON where the driver found
+ * it exact (NEON float flushes denormals on armv7: neon_float_exact). */
 #if defined(__GNUC__)
 /* a += pairwise(popcount(X ^ W)) in one asm: with the intrinsics GCC's armv7 register
  * allocation copies every accumulator (VORR) at each word */
@@ -387,38 +439,126 @@ static inline uint8x16_t load_broadcast_v7(const uint32_t **p) {
 #endif
 }
 
-/* g (1 or 2) groups of 4 channels at w, the next word's stride words on: acc[16 * j +
- * 4 * q + j'] for group j */
+/* The float transform of one pixel's group (its 8 16-bit sums a) into o: (float)acc *
+ * (m + m) + bias with M the doubled multipliers; clamped (QN, QX): (float)clamp(2 * acc) *
+ * m + bias (see kfda_bconv_bcast_neon). */
+#define KFDA_Y7(o, a, M, B) vst1q_f32(o, vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(a)), M), B))
+#define KFDA_Y7C(o, a, M, B)                                                                     \
+  vst1q_f32(                                                                                     \
+      o, vaddq_f32(                                                                              \
+             vmulq_f32(                                                                          \
+                 vcvtq_f32_s32(vmaxq_s32(                                                        \
+                     vminq_s32(vshlq_n_s32(vreinterpretq_s32_u32(vpaddlq_u16(a)), 1), QX), QN)), \
+                 M),                                                                             \
+             B))
+#define KFDA_FINISH_HALF(Y)             \
+  do {                                  \
+    Y(o, a00, M0, B0);                  \
+    Y(o + cout, a10, M0, B0);           \
+    Y(o + 2 * cout, a20, M0, B0);       \
+    Y(o + 3 * cout, a30, M0, B0);       \
+    if (g > 1) {                        \
+      Y(o + 4, a01, M1, B1);            \
+      Y(o + cout + 4, a11, M1, B1);     \
+      Y(o + 2 * cout + 4, a21, M1, B1); \
+      Y(o + 3 * cout + 4, a31, M1, B1); \
+    }                                   \
+  } while (0)
+
+/* g (1 or 2) groups of 4 channels at w, the next word's stride words on: with o the
+ * float transform into o[cout * q + 4 * j + j'] for group j, else acc[16 * j + 4 * q +
+ * j'] */
 #if defined(__GNUC__)
 __attribute__((always_inline))
 #endif
 static inline void bcast_half(const uint32_t *const *x, size_t drun, int32_t rows,
                               int32_t row_words, const uint32_t *w, size_t stride, const int g,
-                              int32_t *acc) {
+                              int32_t *acc, float *o, size_t cout, const float *m,
+                              const float *bias, const int32_t *clamp) {
   uint16x8_t a00 = vdupq_n_u16(0), a10 = a00, a20 = a00, a30 = a00;
   uint16x8_t a01 = a00, a11 = a00, a21 = a00, a31 = a00;
   const uint32_t *p0 = x[0], *p1 = x[1], *p2 = x[2], *p3 = x[3];
   const size_t d = drun - (size_t)row_words;
   int32_t r, i;
-  for (r = 0; r < rows; ++r, p0 += d, p1 += d, p2 += d, p3 += d) {
-    for (i = 0; i < row_words; ++i, w += stride) {
-      const uint8x16_t X0 = load_broadcast_v7(&p0);
-      const uint8x16_t X1 = load_broadcast_v7(&p1);
-      const uint8x16_t X2 = load_broadcast_v7(&p2);
-      const uint8x16_t X3 = load_broadcast_v7(&p3);
-      const uint8x16_t W0 = vreinterpretq_u8_u32(vld1q_u32(w));
-      KFDA_XACC(a00, X0, W0);
-      KFDA_XACC(a10, X1, W0);
-      KFDA_XACC(a20, X2, W0);
-      KFDA_XACC(a30, X3, W0);
-      if (g > 1) {
-        const uint8x16_t W1 = vreinterpretq_u8_u32(vld1q_u32(w + 4));
-        KFDA_XACC(a01, X0, W1);
-        KFDA_XACC(a11, X1, W1);
-        KFDA_XACC(a21, X2, W1);
-        KFDA_XACC(a31, X3, W1);
+#if defined(__GNUC__)
+  if (g > 1) { /* GCC's loop copies w and counts up: 35 instructions per word, this 31 */
+    const size_t stride_bytes = 4u * stride;
+    for (r = 0; r < rows; ++r, p0 += d, p1 += d, p2 += d, p3 += d) {
+      int32_t n = row_words;
+      __asm__(
+          "1:\n\t"
+          "vld1.32 {d20[], d21[]}, [%[p0]]!\n\t"
+          "vld1.32 {d22[], d23[]}, [%[p1]]!\n\t"
+          "vld1.32 {d24[], d25[]}, [%[p2]]!\n\t"
+          "vld1.32 {d26[], d27[]}, [%[p3]]!\n\t"
+          "vld1.32 {d16-d19}, [%[w]], %[st]\n\t"
+          "veor q14, q10, q8\n\t"
+          "veor q15, q11, q8\n\t"
+          "vcnt.8 q14, q14\n\t"
+          "vcnt.8 q15, q15\n\t"
+          "vpadal.u8 %q[a00], q14\n\t"
+          "vpadal.u8 %q[a10], q15\n\t"
+          "veor q14, q12, q8\n\t"
+          "veor q15, q13, q8\n\t"
+          "vcnt.8 q14, q14\n\t"
+          "vcnt.8 q15, q15\n\t"
+          "vpadal.u8 %q[a20], q14\n\t"
+          "vpadal.u8 %q[a30], q15\n\t"
+          "veor q14, q10, q9\n\t"
+          "veor q15, q11, q9\n\t"
+          "vcnt.8 q14, q14\n\t"
+          "vcnt.8 q15, q15\n\t"
+          "vpadal.u8 %q[a01], q14\n\t"
+          "vpadal.u8 %q[a11], q15\n\t"
+          "veor q14, q12, q9\n\t"
+          "veor q15, q13, q9\n\t"
+          "vcnt.8 q14, q14\n\t"
+          "vcnt.8 q15, q15\n\t"
+          "vpadal.u8 %q[a21], q14\n\t"
+          "vpadal.u8 %q[a31], q15\n\t"
+          "subs %[n], %[n], #1\n\t"
+          "bne 1b"
+          : [a00] "+w"(a00), [a10] "+w"(a10), [a20] "+w"(a20), [a30] "+w"(a30), [a01] "+w"(a01),
+            [a11] "+w"(a11), [a21] "+w"(a21), [a31] "+w"(a31), [p0] "+r"(p0), [p1] "+r"(p1),
+            [p2] "+r"(p2), [p3] "+r"(p3), [w] "+r"(w), [n] "+r"(n)
+          : [st] "r"(stride_bytes)
+          : "d16", "d17", "d18", "d19", "d20", "d21", "d22", "d23", "d24", "d25", "d26", "d27",
+            "d28", "d29", "d30", "d31", "cc", "memory");
+    }
+  } else
+#endif
+    for (r = 0; r < rows; ++r, p0 += d, p1 += d, p2 += d, p3 += d) {
+      for (i = 0; i < row_words; ++i, w += stride) {
+        const uint8x16_t X0 = load_broadcast_v7(&p0);
+        const uint8x16_t X1 = load_broadcast_v7(&p1);
+        const uint8x16_t X2 = load_broadcast_v7(&p2);
+        const uint8x16_t X3 = load_broadcast_v7(&p3);
+        const uint8x16_t W0 = vreinterpretq_u8_u32(vld1q_u32(w));
+        KFDA_XACC(a00, X0, W0);
+        KFDA_XACC(a10, X1, W0);
+        KFDA_XACC(a20, X2, W0);
+        KFDA_XACC(a30, X3, W0);
+        if (g > 1) {
+          const uint8x16_t W1 = vreinterpretq_u8_u32(vld1q_u32(w + 4));
+          KFDA_XACC(a01, X0, W1);
+          KFDA_XACC(a11, X1, W1);
+          KFDA_XACC(a21, X2, W1);
+          KFDA_XACC(a31, X3, W1);
+        }
       }
     }
+  if (o) {
+    float32x4_t M0 = vld1q_f32(m), B0 = vld1q_f32(bias), M1 = M0, B1 = B0;
+    if (g > 1) M1 = vld1q_f32(m + 4), B1 = vld1q_f32(bias + 4);
+    if (clamp) {
+      const int32x4_t QN = vdupq_n_s32(clamp[0]), QX = vdupq_n_s32(clamp[1]);
+      KFDA_FINISH_HALF(KFDA_Y7C);
+    } else {
+      M0 = vaddq_f32(M0, M0);
+      M1 = vaddq_f32(M1, M1);
+      KFDA_FINISH_HALF(KFDA_Y7);
+    }
+    return;
   }
   vst1q_u32((uint32_t *)acc, vpaddlq_u16(a00));
   vst1q_u32((uint32_t *)acc + 4, vpaddlq_u16(a10));
@@ -431,28 +571,43 @@ static inline void bcast_half(const uint32_t *const *x, size_t drun, int32_t row
     vst1q_u32((uint32_t *)acc + 28, vpaddlq_u16(a31));
   }
 }
+#undef KFDA_Y7
+#undef KFDA_Y7C
+#undef KFDA_FINISH_HALF
 
 #if defined(__GNUC__) && !defined(__clang__)
 /* GCC's first scheduling pass hoists the EORs: register moves at each word */
 __attribute__((optimize("no-schedule-insns")))
 #endif
 void kfda_bconv_bcast_neon(const kfda_bcast_args *a) {
-  const size_t k = (size_t)a->runs * (size_t)a->run_words;
-  const uint32_t *const *x = a->x;
+  const size_t k = (size_t)a->runs * (size_t)a->run_words, cout = (size_t)a->cout;
   const int32_t rows = a->runs, row_words = a->run_words;
-  const uint32_t *w = a->w;
-  int32_t *acc = a->acc, ngroups = a->ngroups; /* acc only (a->o NULL), one pass */
-  for (; ngroups > 0; ngroups -= 4, w += 16 * k, acc += 64) {
-    const int32_t gb = ngroups < 4 ? ngroups : 4; /* the block's groups: [k][4 gb] words */
-    const size_t stride = 4u * (size_t)gb;
-    if (gb >= 2)
-      bcast_half(x, a->drun, rows, row_words, w, stride, 2, acc);
-    else
-      bcast_half(x, a->drun, rows, row_words, w, stride, 1, acc);
-    if (gb == 4)
-      bcast_half(x, a->drun, rows, row_words, w + 8, stride, 2, acc + 32);
-    else if (gb == 3)
-      bcast_half(x, a->drun, rows, row_words, w + 8, stride, 1, acc + 32);
+  const uint32_t *x[4];
+  float *o = a->o; /* NULL: acc, one pass */
+  int32_t pass, q;
+  for (q = 0; q < 4; ++q) x[q] = a->x[q];
+  for (pass = 0; pass < a->npass; ++pass, o = o ? o + 4 * cout : NULL) {
+    const uint32_t *w = a->w;
+    const float *m = a->m, *bias = a->bias;
+    int32_t *acc = a->acc, ngroups = a->ngroups, blk;
+    for (blk = 0; ngroups > 0; ngroups -= 4, w += 16 * k, ++blk) {
+      const int32_t gb = ngroups < 4 ? ngroups : 4; /* the block's groups: [k][4 gb] words */
+      const size_t stride = 4u * (size_t)gb;
+      float *ob = o ? o + 16 * blk : NULL;
+      const float *mb = o ? m + 16 * blk : NULL, *bb = o ? bias + 16 * blk : NULL;
+      int32_t *ab = o ? NULL : acc + 64 * blk;
+      if (gb >= 2)
+        bcast_half(x, a->drun, rows, row_words, w, stride, 2, ab, ob, cout, mb, bb, a->clamp);
+      else
+        bcast_half(x, a->drun, rows, row_words, w, stride, 1, ab, ob, cout, mb, bb, a->clamp);
+      if (gb == 4)
+        bcast_half(x, a->drun, rows, row_words, w + 8, stride, 2, ab ? ab + 32 : NULL,
+                   ob ? ob + 8 : NULL, cout, mb ? mb + 8 : NULL, bb ? bb + 8 : NULL, a->clamp);
+      else if (gb == 3)
+        bcast_half(x, a->drun, rows, row_words, w + 8, stride, 1, ab ? ab + 32 : NULL,
+                   ob ? ob + 8 : NULL, cout, mb ? mb + 8 : NULL, bb ? bb + 8 : NULL, a->clamp);
+    }
+    for (q = 0; q < 4; ++q) x[q] += a->xstep;
   }
 }
 #undef KFDA_XACC
