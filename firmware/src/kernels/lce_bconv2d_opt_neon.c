@@ -481,7 +481,9 @@ static inline void bcast_half(const uint32_t *const *x, size_t drun, int32_t row
   const size_t d = drun - (size_t)row_words;
   int32_t r, i;
 #if defined(__GNUC__)
-  if (g > 1) { /* GCC's loop copies w and counts up: 35 instructions per word, this 31 */
+  /* GCC's loop copies w and counts up: 35 instructions per word, this 31 (its count down
+   * needs a word at least) */
+  if (g > 1 && row_words > 0) {
     const size_t stride_bytes = 4u * stride;
     for (r = 0; r < rows; ++r, p0 += d, p1 += d, p2 += d, p3 += d) {
       int32_t n = row_words;
