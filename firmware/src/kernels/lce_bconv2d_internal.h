@@ -91,7 +91,8 @@ void kfda_bconv_popcount_neon(const uint32_t *x, const uint32_t *w, size_t strid
  * neon_float_exact in lce_bconv2d_opt.c) the float transform
  * (float)(2 * acc) * m + bias (multiply, then add) into o[q * cout + 4 * g + j], o moving
  * 4 * cout per pass; clamp NULL: every m + m finite and no clamp, else 2 * acc clamped to
- * [clamp[0], clamp[1]] first. runs * run_words < 4096 (16-bit lanes). */
+ * [clamp[0], clamp[1]] first. runs, run_words >= 1 (a window has a word), runs * run_words
+ * < 4096 (16-bit lanes). */
 typedef struct {
   const uint32_t *x[4];
   size_t drun, xstep;

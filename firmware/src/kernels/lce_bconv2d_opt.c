@@ -684,14 +684,19 @@ static KFDA_NOINLINE void pixels_inside_run(const bconv_ctx *t, size_t pix, size
   }
 }
 
-/* a's passes from output pixel pix on, all channels, the float transform in the kernel */
-static void bcast_fused(const bconv_ctx *t, kfda_bcast_args *a, size_t pix) {
+/* a set for all channels with the float transform in the kernel */
+static inline void fused_args(const bconv_ctx *t, kfda_bcast_args *a) {
   a->w = (const uint32_t *)t->p->filter_repacked;
   a->ngroups = t->cout / 4;
   a->acc = NULL;
-  a->o = (float *)t->out + pix * (size_t)t->cout;
   a->m = t->out_mul;
   a->bias = t->out_bias;
+}
+
+/* a's passes from output pixel pix on, all channels, the float transform in the kernel */
+static void bcast_fused(const bconv_ctx *t, kfda_bcast_args *a, size_t pix) {
+  fused_args(t, a);
+  a->o = (float *)t->out + pix * (size_t)t->cout;
   kfda_bconv_bcast_neon(a);
 }
 
@@ -735,10 +740,7 @@ static KFDA_NOINLINE void bcast_rows(const bconv_ctx *t, size_t pix, size_t npix
     const int32_t n = npix - pix < 4 ? (int32_t)(npix - pix) : 4;
     int32_t q, oc, oc1, any_edge = 0;
     if (n < 4 && fusable && !edges && a.runs == 1) { /* the range's last pixels, each alone */
-      a.w = repacked;
-      a.ngroups = cout / 4;
-      a.m = t->out_mul;
-      a.bias = t->out_bias;
+      fused_args(t, &a);
       for (; pix < npix; ++pix) {
         uint32_t *slot = slots + (size_t)(r % KFDA_BCONV_SLOTS) * slot_words;
         if (ox == 0) build_slot(t, r, nx, slot);

@@ -81,6 +81,25 @@ void kfda_bconv_popcount_neon(const uint32_t *x, const uint32_t *w, size_t strid
 }
 
 #if KFDA_BCONV_BCAST
+/* The float transform of 4 channels of one pixel, a their 8 16-bit sums (pairs of
+ * lanes): (float)acc * M2 + B with M2 = m + m (every one finite: the product of
+ * (float)(2 acc) and m), multiply, then add. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline float32x4_t bcast_y(uint16x8_t a, float32x4_t M2, float32x4_t B) {
+  return vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(a)), M2), B);
+}
+/* clamped: x = 2 acc, min(x, QX), max(x, QN), then (float)x * M + B (m not doubled) */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline float32x4_t bcast_y_clamped(uint16x8_t a, float32x4_t M, float32x4_t B, int32x4_t QN,
+                                          int32x4_t QX) {
+  const int32x4_t x = vshlq_n_s32(vreinterpretq_s32_u32(vpaddlq_u16(a)), 1);
+  return vaddq_f32(vmulq_f32(vcvtq_f32_s32(vmaxq_s32(vminq_s32(x, QX), QN)), M), B);
+}
+
 /* One pixel whose window is one run of a->run_words words at x, against all of a's
  * channel groups, the float transform (as kfda_bconv_bcast_neon's, a->clamp included)
  * into o[4 g + j]: the pixels a range leaves after its passes of 4 (a 7x7 map's last).
@@ -114,18 +133,10 @@ void kfda_bconv_bcast1_neon(const kfda_bcast_args *a, const uint32_t *x, float *
       }
     }
     for (j = 0; j < g; ++j) {
-      const uint32x4_t s = vpaddlq_u16(c[j]);
       const float32x4_t M = vld1q_f32(m + 4 * j), B = vld1q_f32(bias + 4 * j);
-      float32x4_t y;
-      if (a->clamp) { /* (float)clamp(2 acc) * m + bias */
-        const int32x4_t v =
-            vmaxq_s32(vminq_s32(vshlq_n_s32(vreinterpretq_s32_u32(s), 1), vdupq_n_s32(a->clamp[1])),
-                      vdupq_n_s32(a->clamp[0]));
-        y = vmulq_f32(vcvtq_f32_s32(v), M);
-      } else { /* (float)acc * (m + m): the same product (every m + m finite) */
-        y = vmulq_f32(vcvtq_f32_u32(s), vaddq_f32(M, M));
-      }
-      vst1q_f32(o + 4 * j, vaddq_f32(y, B));
+      vst1q_f32(o + 4 * j, a->clamp ? bcast_y_clamped(c[j], M, B, vdupq_n_s32(a->clamp[0]),
+                                                      vdupq_n_s32(a->clamp[1]))
+                                    : bcast_y(c[j], vaddq_f32(M, M), B));
     }
   }
 }
@@ -191,15 +202,10 @@ static inline uint8x16_t load_broadcast(const uint32_t **p) {
 }
 
 /* The float transform of one pixel's groups (accumulators c0..c3) into o, its 16
- * outputs stored in order (GCC pairs the stores): M<j> = m + m, B<j> = bias of group j. */
-#define KFDA_Y(c, M, B) vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(c)), M), B)
-/* clamped: x = 2 acc, min(x, qmax), max(x, qmin), then (float)x * m + b (m not doubled) */
-#define KFDA_YC(c, M, B)                                                                        \
-  vaddq_f32(                                                                                    \
-      vmulq_f32(vcvtq_f32_s32(vmaxq_s32(                                                        \
-                    vminq_s32(vshlq_n_s32(vreinterpretq_s32_u32(vpaddlq_u16(c)), 1), QX), QN)), \
-                M),                                                                             \
-      B)
+ * outputs stored in order (GCC pairs the stores): M<j> = m + m, B<j> = bias of group j;
+ * clamped, M<j> = m. */
+#define KFDA_Y(c, M, B)  bcast_y(c, M, B)
+#define KFDA_YC(c, M, B) bcast_y_clamped(c, M, B, QN, QX)
 #define KFDA_FINISH_PIXEL(Y, o, c0, c1, c2, c3)              \
   do {                                                       \
     const float32x4_t y0_ = Y(c0, M0, B0);                   \
@@ -439,18 +445,10 @@ static inline uint8x16_t load_broadcast_v7(const uint32_t **p) {
 #endif
 }
 
-/* The float transform of one pixel's group (its 8 16-bit sums a) into o: (float)acc *
- * (m + m) + bias with M the doubled multipliers; clamped (QN, QX): (float)clamp(2 * acc) *
- * m + bias (see kfda_bconv_bcast_neon). */
-#define KFDA_Y7(o, a, M, B) vst1q_f32(o, vaddq_f32(vmulq_f32(vcvtq_f32_u32(vpaddlq_u16(a)), M), B))
-#define KFDA_Y7C(o, a, M, B)                                                                     \
-  vst1q_f32(                                                                                     \
-      o, vaddq_f32(                                                                              \
-             vmulq_f32(                                                                          \
-                 vcvtq_f32_s32(vmaxq_s32(                                                        \
-                     vminq_s32(vshlq_n_s32(vreinterpretq_s32_u32(vpaddlq_u16(a)), 1), QX), QN)), \
-                 M),                                                                             \
-             B))
+/* The float transform of one pixel's group (its 8 16-bit sums a) into o (bcast_y, or
+ * bcast_y_clamped with QN, QX). */
+#define KFDA_Y7(o, a, M, B)  vst1q_f32(o, bcast_y(a, M, B))
+#define KFDA_Y7C(o, a, M, B) vst1q_f32(o, bcast_y_clamped(a, M, B, QN, QX))
 #define KFDA_FINISH_HALF(Y)             \
   do {                                  \
     Y(o, a00, M0, B0);                  \
@@ -481,9 +479,9 @@ static inline void bcast_half(const uint32_t *const *x, size_t drun, int32_t row
   const size_t d = drun - (size_t)row_words;
   int32_t r, i;
 #if defined(__GNUC__)
-  /* GCC's loop copies w and counts up: 35 instructions per word, this 31 (its count down
-   * needs a word at least) */
-  if (g > 1 && row_words > 0) {
+  /* GCC's loop copies w and counts up: 35 instructions per word, this 31 (it counts down
+   * from row_words, at least 1: kfda_bcast_args) */
+  if (g > 1) {
     const size_t stride_bytes = 4u * stride;
     for (r = 0; r < rows; ++r, p0 += d, p1 += d, p2 += d, p3 += d) {
       int32_t n = row_words;
